@@ -1,0 +1,109 @@
+import * as http from 'node:http';
+import * as https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { generate } from 'selfsigned';
+import type { CloudId } from '@skyweave/domain';
+import type { CloudEndpoints } from '@skyweave/cloud-adapters';
+import { FaultBook } from './core/faults';
+import { VmRuntime } from './core/vm-runtime';
+import { DEFAULT_LATENCY, LatencyProfile } from './core/latency';
+import type { CloudContext, CloudModule, Operation } from './core/types';
+import { createAdminHandler } from './core/admin';
+import { createAwsCloud } from './aws';
+import { createGcpCloud } from './gcp';
+import { createAzureCloud } from './azure';
+import { createDigitalOceanCloud } from './digitalocean';
+
+export interface EmulatorOptions {
+  /** Host to bind (loopback only). */
+  host?: string;
+  /** Ports; 0 = any free port. */
+  ports?: Partial<Record<CloudId | 'admin', number>>;
+  latency?: LatencyProfile;
+  /** Where VM file systems go; default a fresh temp folder. */
+  vmRoot?: string;
+  /** Image binaries (see VmRuntime); empty ⇒ VMs run no process (adapter contract tests). */
+  binaries?: Record<string, string[]>;
+  vmEnv?: Record<string, string>;
+}
+
+export interface RunningEmulator {
+  endpoints: CloudEndpoints;
+  adminUrl: string;
+  modules: Record<CloudId, CloudModule>;
+  faults: FaultBook;
+  vms: VmRuntime;
+  latency: LatencyProfile;
+  close(): Promise<void>;
+}
+
+const DEFAULT_PORTS: Record<CloudId | 'admin', number> = { aws: 4566, gcp: 4567, azure: 4568, digitalocean: 4569, admin: 4570 };
+
+/** Starts the sandbox cloud: one listener per cloud (Azure over HTTPS with a fresh self-signed certificate) and an admin API. */
+export async function startEmulator(opts: EmulatorOptions = {}): Promise<RunningEmulator> {
+  const host = opts.host ?? '127.0.0.1';
+  const ports = { ...DEFAULT_PORTS, ...opts.ports };
+  const latency: LatencyProfile = { ...DEFAULT_LATENCY, ...opts.latency };
+  const faults = new FaultBook();
+  const vms = new VmRuntime({
+    vmRoot: opts.vmRoot ?? mkdtempSync(path.join(os.tmpdir(), 'skyweave-vms-')),
+    binaries: opts.binaries ?? {},
+    env: opts.vmEnv,
+  });
+  const ctx: CloudContext = {
+    latencyMs: (op: Operation) => latency[op] ?? 0,
+    delay: (op: Operation) => new Promise((r) => setTimeout(r, latency[op] ?? 0)),
+    takeFault: (cloud, op) => faults.take(cloud, op),
+    vms,
+  };
+  const modules: Record<CloudId, CloudModule> = {
+    aws: createAwsCloud(ctx),
+    gcp: createGcpCloud(ctx),
+    azure: createAzureCloud(ctx),
+    digitalocean: createDigitalOceanCloud(ctx),
+  };
+
+  const pems = await generate([{ name: 'commonName', value: '127.0.0.1' }], {
+    keySize: 2048,
+    extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }] }],
+  } as Parameters<typeof generate>[1]);
+
+  const servers: http.Server[] = [];
+  const listen = async (server: http.Server, port: number): Promise<number> => {
+    servers.push(server);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => resolve());
+    });
+    return (server.address() as AddressInfo).port;
+  };
+
+  const awsPort = await listen(http.createServer(modules.aws.handler), ports.aws);
+  const gcpPort = await listen(http.createServer(modules.gcp.handler), ports.gcp);
+  const azurePort = await listen(https.createServer({ key: pems.private, cert: pems.cert }, modules.azure.handler), ports.azure);
+  const doPort = await listen(http.createServer(modules.digitalocean.handler), ports.digitalocean);
+  const adminHandler = createAdminHandler({ modules, faults, latency });
+  const adminPort = await listen(http.createServer(adminHandler), ports.admin);
+
+  const azureBase = `https://${host}:${azurePort}`;
+  return {
+    endpoints: {
+      aws: `http://${host}:${awsPort}`,
+      gcp: `http://${host}:${gcpPort}`,
+      azure: { arm: azureBase, authorityHost: azureBase, caPem: pems.cert },
+      digitalocean: `http://${host}:${doPort}/v2`,
+    },
+    adminUrl: `http://${host}:${adminPort}`,
+    modules,
+    faults,
+    vms,
+    latency,
+    async close() {
+      vms.stopAll();
+      await Promise.all(servers.map((s) => new Promise<void>((r) => { s.closeAllConnections?.(); s.close(() => r()); })));
+    },
+  };
+}

@@ -1,0 +1,3 @@
+export * from './cloud-provider';
+export * from './errors';
+export * from './factory';
