@@ -1,0 +1,111 @@
+import type { DataSource } from 'typeorm';
+import { CLOUD_NAMES, CloudId, FIREWALL_PLAN, TAG_CLUSTER, findRegion, fixedNetworkCidrs, resourcePrefix } from '@skyweave/domain';
+import { NetworkSpec, isCloudError, isConflict } from '@skyweave/cloud-adapters';
+import { Subjects, NetworkCommand } from '@skyweave/contracts';
+import { ClusterEntity, ClusterNetworkEntity, enqueue, recordEvent } from '@skyweave/persistence';
+import { RetryLater } from '@skyweave/messaging';
+import { CredentialVault, Logger, MissingCredentialsError } from '@skyweave/service-kit';
+
+/**
+ * Ensures and deletes one cloud's network for a cluster. Every step is idempotent (the adapter looks parts up by
+ * tag first), so a redelivered or duplicated command is harmless. Results are written with an outbox
+ * `cluster.changed` so the reconciler takes the next step.
+ */
+export class NetworkProvisioner {
+  constructor(private readonly ds: DataSource, private readonly vault: CredentialVault, private readonly log: Logger) {}
+
+  /** The network plan of a cluster on a cloud: address plan and firewall tables of seed 004. */
+  static specFor(clusterId: string, regionId: string, cloud: CloudId): NetworkSpec {
+    const mapped = findRegion(regionId)?.clouds[cloud];
+    if (!mapped) throw new Error(`region ${regionId} is not available on ${cloud}`);
+    const cidrs = cloud === 'digitalocean' ? { vpcCidr: '', subnetCidr: '' } : fixedNetworkCidrs(cloud);
+    return { clusterId, namePrefix: resourcePrefix(clusterId), region: mapped.region, zone: mapped.zone, ...cidrs, firewall: FIREWALL_PLAN };
+  }
+
+  async ensure(cmd: NetworkCommand): Promise<void> {
+    const { organisationId, clusterId, cloud } = cmd;
+    const cluster = await this.ds.getRepository(ClusterEntity).findOneBy({ id: clusterId, organisationId });
+    const row = await this.ds.getRepository(ClusterNetworkEntity).findOneBy({ clusterId, organisationId, cloud });
+    if (!cluster || !row || row.phase !== 'Provisioning' || cluster.deletionRequestedAt) return;
+    const started = Date.now();
+    try {
+      const provider = await this.vault.providerFor(organisationId, cloud);
+      const status = await provider.ensureNetwork(NetworkProvisioner.specFor(clusterId, cluster.spec.region, cloud));
+      await this.ds.transaction(async (em) => {
+        const res = await em.getRepository(ClusterNetworkEntity).update({ id: row.id, phase: 'Provisioning' }, { phase: 'Ready', status, message: null });
+        if (!res.affected) return; // deleted or done meanwhile
+        await recordEvent(em, {
+          organisationId, clusterId, reason: 'NetworkReady', object: `network/${cloud}`,
+          message: `${CLOUD_NAMES[cloud]} network ready in ${status.region}: VPC ${status.vpcId} ${status.vpcCidr}, subnet ${status.subnetCidr} (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+        });
+        await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId, reason: `network ${cloud} ready` });
+      });
+      this.log.info({ clusterId, cloud, vpcId: status.vpcId }, 'network ready');
+    } catch (e) {
+      await this.fail(cmd, e, 'Provisioning');
+    }
+  }
+
+  async delete(cmd: NetworkCommand): Promise<void> {
+    const { organisationId, clusterId, cloud } = cmd;
+    const row = await this.ds.getRepository(ClusterNetworkEntity).findOneBy({ clusterId, organisationId, cloud });
+    if (!row || row.phase !== 'Deleting') return;
+    const cluster = await this.ds.getRepository(ClusterEntity).findOneBy({ id: clusterId, organisationId });
+    if (!cluster) return;
+    try {
+      const provider = await this.vault.providerFor(organisationId, cloud);
+      const region = NetworkProvisioner.specFor(clusterId, cluster.spec.region, cloud).region;
+      // The delete guard (seed 003/004): a VM without this cluster's tag in the network stops the delete.
+      const network = row.status ?? (await provider.getNetwork(clusterId, region));
+      if (network) {
+        const foreign = (await provider.listInstancesInNetwork(network)).filter((i) => i.tags[TAG_CLUSTER] !== clusterId);
+        if (foreign.length > 0) {
+          const names = foreign.map((i) => `${i.name} (${i.id})`).join(', ');
+          await this.markBlocked(cmd, `VM(s) not belonging to this cluster are in its network: ${names}; remove them, then delete again`);
+          return;
+        }
+      }
+      await provider.deleteNetwork(clusterId, region);
+      await this.ds.transaction(async (em) => {
+        const res = await em.getRepository(ClusterNetworkEntity).update({ id: row.id, phase: 'Deleting' }, { phase: 'Deleted', message: null });
+        if (!res.affected) return;
+        await recordEvent(em, { organisationId, clusterId, reason: 'NetworkDeleted', object: `network/${cloud}`, message: `${CLOUD_NAMES[cloud]} network deleted` });
+        await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId, reason: `network ${cloud} deleted` });
+      });
+    } catch (e) {
+      if (isConflict(e)) {
+        await this.markBlocked(cmd, e.message);
+        return;
+      }
+      await this.fail(cmd, e, 'Deleting');
+    }
+  }
+
+  private async markBlocked(cmd: NetworkCommand, message: string): Promise<void> {
+    const { organisationId, clusterId, cloud } = cmd;
+    await this.ds.transaction(async (em) => {
+      const res = await em.getRepository(ClusterNetworkEntity).update({ organisationId, clusterId, cloud, phase: 'Deleting' }, { phase: 'Failed', message });
+      if (!res.affected) return;
+      await recordEvent(em, { organisationId, clusterId, type: 'Warning', reason: 'NetworkDeleteRefused', object: `network/${cloud}`, message: `${CLOUD_NAMES[cloud]}: ${message}` });
+      await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId, reason: `network ${cloud} delete refused` });
+    });
+  }
+
+  /**
+   * Throttling and 5xx: retried later (the message is redelivered with backoff). Quota, capacity, bad credentials
+   * and invalid requests: surfaced at once as a failed network with the cloud's reason (no silent retry loop).
+   */
+  private async fail(cmd: NetworkCommand, e: unknown, phase: 'Provisioning' | 'Deleting'): Promise<void> {
+    if (isCloudError(e) && e.retryable) throw new RetryLater(2000, e.message);
+    if (!isCloudError(e) && !(e instanceof MissingCredentialsError)) throw e; // unexpected: redeliver with backoff
+    const { organisationId, clusterId, cloud } = cmd;
+    const message = e.message;
+    this.log.warn({ clusterId, cloud, err: message }, 'network step failed');
+    await this.ds.transaction(async (em) => {
+      const res = await em.getRepository(ClusterNetworkEntity).update({ organisationId, clusterId, cloud, phase }, { phase: 'Failed', message });
+      if (!res.affected) return;
+      await recordEvent(em, { organisationId, clusterId, type: 'Warning', reason: phase === 'Provisioning' ? 'NetworkFailed' : 'NetworkDeleteFailed', object: `network/${cloud}`, message });
+      await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId, reason: `network ${cloud} failed` });
+    });
+  }
+}

@@ -1,0 +1,118 @@
+import type { DataSource } from 'typeorm';
+import { CLOUD_NAMES, findRegion } from '@skyweave/domain';
+import { isCloudError, isNotFound } from '@skyweave/cloud-adapters';
+import { NodeCommand, Subjects } from '@skyweave/contracts';
+import { ClusterEntity, ClusterNetworkEntity, NodeEntity, enqueue, hashToken, newToken, recordEvent } from '@skyweave/persistence';
+import { RetryLater } from '@skyweave/messaging';
+import { CredentialVault, Logger, MissingCredentialsError } from '@skyweave/service-kit';
+import { renderUserData } from './user-data';
+
+/** How long a bootstrap token is valid, in seconds (DESIGN §6: minutes). */
+export const BOOTSTRAP_TOKEN_TTL_SECONDS = 15 * 60;
+
+/**
+ * VM lifecycle. Launch records its intent (phase `Launching`, the bootstrap token's hash) before the cloud call; the
+ * adapter looks the VM up by the node tag and passes the node id as idempotency token, so a crash anywhere yields one
+ * VM, never two (karpenter's launch pattern).
+ */
+export class NodeProvisioner {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly vault: CredentialVault,
+    private readonly log: Logger,
+    private readonly apiUrl: string,
+  ) {}
+
+  async launch(cmd: NodeCommand): Promise<void> {
+    const { organisationId, clusterId, nodeId } = cmd;
+    const node = await this.ds.getRepository(NodeEntity).findOneBy({ id: nodeId, organisationId, clusterId });
+    const cluster = await this.ds.getRepository(ClusterEntity).findOneBy({ id: clusterId, organisationId });
+    if (!node || !cluster || cluster.deletionRequestedAt || !['Pending', 'Launching'].includes(node.phase)) return;
+    const network = await this.ds.getRepository(ClusterNetworkEntity).findOneBy({ clusterId, organisationId, cloud: node.cloud });
+    if (!network?.status || network.phase !== 'Ready') return;
+    const region = findRegion(cluster.spec.region)?.clouds[node.cloud]?.region;
+    if (!region) return;
+
+    try {
+      const provider = await this.vault.providerFor(organisationId, node.cloud);
+      // Re-entry after a crash: if the VM exists already, adopt it (its user-data holds the token whose hash we kept).
+      if (node.phase === 'Launching') {
+        const existing = (await provider.listInstances(clusterId, region)).find((i) => i.tags['skyweave-node'] === nodeId);
+        if (existing) return await this.recordLaunched(node, existing, true);
+      }
+      const token = newToken('swbt');
+      const recorded = await this.ds.getRepository(NodeEntity).update(
+        { id: nodeId, organisationId, version: node.version },
+        { phase: 'Launching', bootstrapTokenHash: hashToken(token), bootstrapTokenExpiresAt: new Date(Date.now() + BOOTSTRAP_TOKEN_TTL_SECONDS * 1000), bootstrapTokenUsedAt: null },
+      );
+      if (!recorded.affected) return; // someone else moved it; their result wins
+      const instance = await provider.createInstance({
+        clusterId, nodeId, name: node.name, role: node.role, instanceType: node.instanceType, network: network.status,
+        userData: renderUserData({ apiUrl: this.apiUrl, clusterId, nodeId, nodeName: node.name, role: node.role, bootstrapToken: token }),
+      });
+      await this.recordLaunched({ ...node, version: node.version + 1 }, instance, false);
+    } catch (e) {
+      await this.fail(cmd, e);
+    }
+  }
+
+  private async recordLaunched(node: NodeEntity, instance: { id: string; privateIp?: string; publicIp?: string }, adopted: boolean): Promise<void> {
+    await this.ds.transaction(async (em) => {
+      const res = await em.getRepository(NodeEntity).update(
+        { id: node.id, organisationId: node.organisationId, phase: 'Launching' },
+        { phase: 'Booting', instanceId: instance.id, privateIp: instance.privateIp ?? null, publicIp: instance.publicIp ?? null, message: null },
+      );
+      if (!res.affected) return;
+      await recordEvent(em, {
+        organisationId: node.organisationId, clusterId: node.clusterId, reason: adopted ? 'InstanceAdopted' : 'InstanceLaunched', object: `node/${node.name}`,
+        message: `${node.role} ${node.name} ${adopted ? 'found' : 'launched'} on ${CLOUD_NAMES[node.cloud]} as ${instance.id} (${node.instanceType}, ${instance.privateIp ?? 'no private IP yet'})`,
+      });
+      await enqueue(em, Subjects.ClusterChanged, { organisationId: node.organisationId, clusterId: node.clusterId, reason: `node ${node.name} launched` });
+    });
+  }
+
+  async terminate(cmd: NodeCommand): Promise<void> {
+    const { organisationId, clusterId, nodeId } = cmd;
+    const node = await this.ds.getRepository(NodeEntity).findOneBy({ id: nodeId, organisationId, clusterId });
+    const cluster = await this.ds.getRepository(ClusterEntity).findOneBy({ id: clusterId, organisationId });
+    if (!node || !cluster || node.phase !== 'Terminating') return;
+    const region = findRegion(cluster.spec.region)?.clouds[node.cloud]?.region;
+    if (!region) return;
+    try {
+      const provider = await this.vault.providerFor(organisationId, node.cloud);
+      // Terminate by tag, not by what we remember: a VM launched just before a crash has no recorded id.
+      const ids = new Set((await provider.listInstances(clusterId, region)).filter((i) => i.tags['skyweave-node'] === nodeId).map((i) => i.id));
+      if (node.instanceId) ids.add(node.instanceId);
+      for (const id of ids) {
+        try {
+          await provider.terminateInstance(clusterId, region, id);
+        } catch (e) {
+          if (!isNotFound(e)) throw e;
+        }
+      }
+      await this.ds.transaction(async (em) => {
+        const res = await em.getRepository(NodeEntity).update({ id: nodeId, organisationId, phase: 'Terminating' }, { phase: 'Terminated', agentTokenHash: null, bootstrapTokenHash: null });
+        if (!res.affected) return;
+        await recordEvent(em, { organisationId, clusterId, reason: 'InstanceTerminated', object: `node/${node.name}`, message: `${node.name} terminated on ${CLOUD_NAMES[node.cloud]}${ids.size ? ` (${[...ids].join(', ')})` : ' (no VM existed)'}` });
+        await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId, reason: `node ${node.name} terminated` });
+      });
+    } catch (e) {
+      await this.fail(cmd, e);
+    }
+  }
+
+  /** Retryable cloud errors ⇒ redelivery with backoff; quota/capacity/credentials ⇒ the node fails at once with the cloud's reason. */
+  private async fail(cmd: NodeCommand, e: unknown): Promise<void> {
+    if (isCloudError(e) && e.retryable) throw new RetryLater(2000, e.message);
+    if (!isCloudError(e) && !(e instanceof MissingCredentialsError)) throw e;
+    const { organisationId, clusterId, nodeId } = cmd;
+    this.log.warn({ clusterId, nodeId, err: e.message }, 'node step failed');
+    await this.ds.transaction(async (em) => {
+      const node = await em.getRepository(NodeEntity).findOneBy({ id: nodeId, organisationId });
+      if (!node || node.phase === 'Terminated') return;
+      await em.getRepository(NodeEntity).update({ id: nodeId, organisationId }, { phase: node.phase === 'Terminating' ? 'Terminating' : 'Failed', message: e.message });
+      await recordEvent(em, { organisationId, clusterId, type: 'Warning', reason: 'NodeFailed', object: `node/${node.name}`, message: e.message });
+      await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId, reason: `node ${node.name} failed` });
+    });
+  }
+}

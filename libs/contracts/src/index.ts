@@ -1,0 +1,86 @@
+import type { CloudId, JoinAction } from '@skyweave/domain';
+
+/** The JetStream stream that carries every Skyweave message. */
+export const STREAM = 'SKYWEAVE';
+export const STREAM_SUBJECTS = ['skyweave.>'];
+
+/**
+ * NATS subjects (version 1). Events say "look at this now"; commands ask one service to do one idempotent step.
+ * Every payload carries `organisationId` so handlers scope their queries.
+ */
+export const Subjects = {
+  /** Event: something about a cluster changed; the reconciler should look at it. */
+  ClusterChanged: 'skyweave.v1.cluster.changed',
+  /** Command → network-provisioner: ensure the cluster's network on one cloud. */
+  NetworkEnsure: 'skyweave.v1.network.ensure',
+  /** Command → network-provisioner: delete the cluster's network on one cloud (after its VMs are gone). */
+  NetworkDelete: 'skyweave.v1.network.delete',
+  /** Command → node-provisioner: launch one node's VM. */
+  NodeLaunch: 'skyweave.v1.node.launch',
+  /** Command → node-provisioner: terminate one node's VM. */
+  NodeTerminate: 'skyweave.v1.node.terminate',
+} as const;
+export type Subject = (typeof Subjects)[keyof typeof Subjects];
+
+export interface ClusterChanged { organisationId: string; clusterId: string; reason: string }
+export interface NetworkCommand { organisationId: string; clusterId: string; cloud: CloudId }
+export interface NodeCommand { organisationId: string; clusterId: string; nodeId: string }
+
+/** Payload type per subject. */
+export interface Payloads {
+  [Subjects.ClusterChanged]: ClusterChanged;
+  [Subjects.NetworkEnsure]: NetworkCommand;
+  [Subjects.NetworkDelete]: NetworkCommand;
+  [Subjects.NodeLaunch]: NodeCommand;
+  [Subjects.NodeTerminate]: NodeCommand;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Validates a payload received for `subject`. @throws Error naming the bad field (the message is then terminated, not retried).
+ */
+export function parsePayload<S extends Subject>(subject: S, raw: unknown): Payloads[S] {
+  if (typeof raw !== 'object' || raw === null) throw new Error(`${subject}: payload is not an object`);
+  const o = raw as Record<string, unknown>;
+  const need = (k: string, ok: (v: unknown) => boolean) => {
+    if (!ok(o[k])) throw new Error(`${subject}: field ${k} is missing or malformed`);
+  };
+  const uuid = (v: unknown) => typeof v === 'string' && UUID.test(v);
+  need('organisationId', uuid);
+  need('clusterId', uuid);
+  switch (subject) {
+    case Subjects.ClusterChanged:
+      need('reason', (v) => typeof v === 'string');
+      break;
+    case Subjects.NetworkEnsure:
+    case Subjects.NetworkDelete:
+      need('cloud', (v) => v === 'aws' || v === 'gcp' || v === 'azure' || v === 'digitalocean');
+      break;
+    case Subjects.NodeLaunch:
+    case Subjects.NodeTerminate:
+      need('nodeId', uuid);
+      break;
+  }
+  return o as unknown as Payloads[S];
+}
+
+/** Agent API (`/agent/v1`), called by node-agent on each VM. */
+export namespace AgentApi {
+  /** POST /agent/v1/nodes/{nodeId}/register — `Authorization: Bearer <bootstrap token>` (one-time). */
+  export interface RegisterRequest { wireguardPublicKey?: string; privateIp?: string }
+  export interface RegisterResponse { nodeToken: string; clusterId: string; role: 'master' | 'worker'; nodeName: string }
+  /** POST /agent/v1/nodes/{nodeId}/join — `Authorization: Bearer <node token>`; polled while the answer is `wait`. */
+  export interface JoinResponse {
+    action: JoinAction;
+    /** Seconds to wait before asking again (with `wait`). */
+    retryAfterSeconds?: number;
+    /** `host:6443` of the first master (with `join`). */
+    controlPlaneEndpoint?: string;
+    kubernetesVersion: string;
+    podSubnet: string;
+    serviceSubnet: string;
+  }
+  /** POST /agent/v1/nodes/{nodeId}/joined — the node finished initialising / joining. */
+  export interface JoinedRequest { kubeletVersion?: string }
+}

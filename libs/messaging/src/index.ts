@@ -1,0 +1,2 @@
+export * from './jetstream';
+export * from './outbox-relay';

@@ -1,0 +1,110 @@
+import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { jetstream, jetstreamManager, AckPolicy, DeliverPolicy, JetStreamClient, JsMsg, RetentionPolicy, StorageType } from '@nats-io/jetstream';
+import { STREAM, STREAM_SUBJECTS, Subject, Payloads, parsePayload } from '@skyweave/contracts';
+import type { Logger } from 'pino';
+
+/** Connects to NATS (env `NATS_URL`, e.g. `nats://127.0.0.1:4222`), reconnecting forever. */
+export async function connectNats(url: string, name: string): Promise<NatsConnection> {
+  return connect({ servers: url, name, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+}
+
+/**
+ * Creates the Skyweave stream if missing (work-queue-like: limits retention, 2-minute duplicate window for
+ * `Nats-Msg-Id` de-duplication). Idempotent; safe from several processes.
+ */
+export async function ensureStream(nc: NatsConnection): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  try {
+    await jsm.streams.info(STREAM);
+  } catch {
+    try {
+      await jsm.streams.add({
+        name: STREAM, subjects: STREAM_SUBJECTS, retention: RetentionPolicy.Limits, storage: StorageType.File,
+        duplicate_window: 120_000_000_000, max_age: 7 * 24 * 3600 * 1_000_000_000,
+      });
+    } catch (e) {
+      // another process created it between our info and add
+      await jsm.streams.info(STREAM).catch(() => { throw e; });
+    }
+  }
+}
+
+export interface HandlerOptions<S extends Subject> {
+  subject: S;
+  /** Durable consumer name, shared by a service's replicas (each message handled once per service). */
+  durable: string;
+  handle: (payload: Payloads[S]) => Promise<void>;
+  /** Redelivery attempts before the message is given up (the reconciler's re-drive covers it). */
+  maxDeliver?: number;
+  /** Messages handled at once by this process. */
+  concurrency?: number;
+}
+
+/** Error a handler throws to ask for a later redelivery after `delayMs` (throttling, transient 5xx). */
+export class RetryLater extends Error {
+  constructor(public readonly delayMs: number, message: string) {
+    super(message);
+  }
+}
+
+/**
+ * Runs a durable JetStream consumer with explicit ack. A handler that resolves acks; `RetryLater` naks with its
+ * delay; any other error naks with backoff (1 s × attempt, up to 30 s) until `maxDeliver`; a malformed payload is
+ * terminated at once. Handlers must be idempotent: redelivery and duplicates happen.
+ * @returns a function that stops consuming.
+ */
+export async function consume<S extends Subject>(nc: NatsConnection, log: Logger, opts: HandlerOptions<S>): Promise<() => Promise<void>> {
+  const jsm = await jetstreamManager(nc);
+  const maxDeliver = opts.maxDeliver ?? 20;
+  const config = {
+    durable_name: opts.durable, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All,
+    filter_subject: opts.subject, ack_wait: 120_000_000_000, max_deliver: maxDeliver, max_ack_pending: 1000,
+  };
+  try {
+    await jsm.consumers.info(STREAM, opts.durable);
+  } catch {
+    await jsm.consumers.add(STREAM, config).catch(async (e: unknown) => {
+      await jsm.consumers.info(STREAM, opts.durable).catch(() => { throw e; });
+    });
+  }
+  const js: JetStreamClient = jetstream(nc);
+  const consumer = await js.consumers.get(STREAM, opts.durable);
+  const messages = await consumer.consume({ max_messages: Math.max(8, (opts.concurrency ?? 8) * 2) });
+  const concurrency = opts.concurrency ?? 8;
+  let inFlight = 0;
+  const waiters: (() => void)[] = [];
+  const handleOne = async (m: JsMsg) => {
+    let payload: Payloads[S];
+    try {
+      payload = parsePayload(opts.subject, m.json());
+    } catch (e) {
+      log.error({ subject: m.subject, err: (e as Error).message }, 'malformed message terminated');
+      m.term();
+      return;
+    }
+    try {
+      await opts.handle(payload);
+      m.ack();
+    } catch (e) {
+      const attempt = m.info.deliveryCount;
+      const delay = e instanceof RetryLater ? e.delayMs : Math.min(30_000, 1000 * attempt);
+      log.warn({ subject: m.subject, attempt, delayMs: delay, err: (e as Error).message }, 'handler failed; will retry');
+      m.nak(delay);
+    }
+  };
+  const loop = (async () => {
+    for await (const m of messages) {
+      while (inFlight >= concurrency) await new Promise<void>((r) => waiters.push(r));
+      inFlight++;
+      void handleOne(m).finally(() => {
+        inFlight--;
+        waiters.shift()?.();
+      });
+    }
+  })();
+  return async () => {
+    await messages.close();
+    await loop.catch(() => undefined);
+  };
+}

@@ -1,0 +1,55 @@
+import type { DataSource } from 'typeorm';
+
+import type { NatsConnection } from '@nats-io/nats-core';
+import { jetstream } from '@nats-io/jetstream';
+import type { Logger } from 'pino';
+
+/**
+ * Publishes outbox rows to JetStream in id order, with `Nats-Msg-Id = outbox-<id>` so that a row published twice
+ * (crash after publish, before marking) is dropped by the stream's duplicate window. Rows are claimed with
+ * `FOR UPDATE SKIP LOCKED`, so every replica of every service can run a relay. Wakes on `pg_notify('outbox')`
+ * and polls every `pollMs` as a safety net.
+ * @returns stop function.
+ */
+export function startOutboxRelay(ds: DataSource, nc: NatsConnection, log: Logger, opts: { pollMs?: number; batch?: number } = {}): () => Promise<void> {
+  const js = jetstream(nc);
+  const pollMs = opts.pollMs ?? 200;
+  const batch = opts.batch ?? 100;
+  let stopped = false;
+  let wake: (() => void) | undefined;
+
+  const drainOnce = async (): Promise<number> => {
+    return ds.transaction(async (em) => {
+      const rows: { id: string; subject: string; payload: unknown }[] = await em.query(
+        `SELECT "id", "subject", "payload" FROM "outbox" WHERE "publishedAt" IS NULL ORDER BY "id" LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        [batch],
+      );
+      for (const r of rows) {
+        await js.publish(r.subject, JSON.stringify(r.payload), { msgID: `outbox-${r.id}` });
+      }
+      if (rows.length) await em.query(`UPDATE "outbox" SET "publishedAt" = now() WHERE "id" = ANY($1::bigint[])`, [rows.map((r) => r.id)]);
+      return rows.length;
+    });
+  };
+
+  const loop = (async () => {
+    while (!stopped) {
+      try {
+        const n = await drainOnce();
+        if (n > 0) continue;
+      } catch (e) {
+        log.warn({ err: (e as Error).message }, 'outbox relay: publish failed; retrying');
+      }
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, pollMs);
+        wake = () => { clearTimeout(t); r(); };
+      });
+    }
+  })();
+
+  return async () => {
+    stopped = true;
+    wake?.();
+    await loop;
+  };
+}

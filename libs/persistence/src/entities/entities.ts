@@ -1,0 +1,143 @@
+import {
+  Column, CreateDateColumn, Entity, Index, PrimaryColumn, PrimaryGeneratedColumn, UpdateDateColumn, VersionColumn,
+} from 'typeorm';
+import type { CloudId, ClusterPhase, ClusterSpec, Condition, NetworkPhase, NodePhase, NodeRole } from '@skyweave/domain';
+import type { NetworkStatus } from '@skyweave/cloud-adapters';
+
+/** A tenant. Every other row belongs to exactly one organisation and every query is scoped by it. */
+@Entity('organisations')
+export class OrganisationEntity {
+  @PrimaryColumn('uuid') id!: string;
+  @Column('text') name!: string;
+  @CreateDateColumn({ type: 'timestamptz' }) createdAt!: Date;
+}
+
+/** An API key. Only the SHA-256 of the secret is stored (keys are 256-bit random, so a fast hash is enough). */
+@Entity('api_keys')
+export class ApiKeyEntity {
+  @PrimaryColumn('uuid') id!: string;
+  @Column('uuid') organisationId!: string;
+  @Column('text') name!: string;
+  @Index({ unique: true }) @Column('text') secretHash!: string;
+  @CreateDateColumn({ type: 'timestamptz' }) createdAt!: Date;
+}
+
+/** Cloud credentials of an organisation, one set per cloud, encrypted at rest (AES-256-GCM envelope). */
+@Entity('cloud_credentials')
+@Index(['organisationId', 'cloud'], { unique: true })
+export class CloudCredentialEntity {
+  @PrimaryColumn('uuid') id!: string;
+  @Column('uuid') organisationId!: string;
+  @Column('text') cloud!: CloudId;
+  @Column('text') name!: string;
+  /** Non-secret identity for display (AWS access key id, GCP client_email, Azure clientId/subscription, DO token suffix). */
+  @Column('text') identity!: string;
+  @Column('text') ciphertext!: string;
+  @CreateDateColumn({ type: 'timestamptz' }) createdAt!: Date;
+}
+
+@Entity('clusters')
+export class ClusterEntity {
+  @PrimaryColumn('uuid') id!: string;
+  @Column('uuid') organisationId!: string;
+  @Column('text') name!: string;
+  @Column('jsonb') spec!: ClusterSpec;
+  @Column('text') phase!: ClusterPhase;
+  @Column('jsonb', { default: () => "'[]'" }) conditions!: Condition[];
+  /** Set when the user asked to delete; the reconciler drives the teardown. */
+  @Column('timestamptz', { nullable: true }) deletionRequestedAt!: Date | null;
+  /** Base64 PEM of the cluster CA certificate (public). */
+  @Column('text', { nullable: true }) caCertificate!: string | null;
+  @VersionColumn() version!: number;
+  @CreateDateColumn({ type: 'timestamptz' }) createdAt!: Date;
+  @UpdateDateColumn({ type: 'timestamptz' }) updatedAt!: Date;
+}
+
+/** One cloud's network for a cluster. `status` is what the cloud reported when it was last ensured. */
+@Entity('cluster_networks')
+@Index(['clusterId', 'cloud'], { unique: true })
+export class ClusterNetworkEntity {
+  @PrimaryColumn('uuid') id!: string;
+  @Column('uuid') organisationId!: string;
+  @Column('uuid') clusterId!: string;
+  @Column('text') cloud!: CloudId;
+  @Column('text') phase!: NetworkPhase;
+  @Column('jsonb', { nullable: true }) status!: NetworkStatus | null;
+  @Column('text', { nullable: true }) message!: string | null;
+  /** When the reconciler last sent a command for this network (re-sent when stale). */
+  @Column('timestamptz', { nullable: true }) dispatchedAt!: Date | null;
+  @VersionColumn() version!: number;
+  @UpdateDateColumn({ type: 'timestamptz' }) updatedAt!: Date;
+}
+
+@Entity('nodes')
+@Index(['clusterId', 'name'], { unique: true })
+export class NodeEntity {
+  @PrimaryColumn('uuid') id!: string;
+  @Column('uuid') organisationId!: string;
+  @Column('uuid') clusterId!: string;
+  @Column('text') cloud!: CloudId;
+  @Column('text') role!: NodeRole;
+  /** Position within its role; master 0 initialises the control plane. */
+  @Column('int') ordinal!: number;
+  @Column('text') name!: string;
+  @Column('text') instanceType!: string;
+  @Column('text') phase!: NodePhase;
+  @Column('text', { nullable: true }) instanceId!: string | null;
+  @Column('text', { nullable: true }) privateIp!: string | null;
+  @Column('text', { nullable: true }) publicIp!: string | null;
+  /** SHA-256 of the one-time bootstrap token (never the token). */
+  @Column('text', { nullable: true }) bootstrapTokenHash!: string | null;
+  @Column('timestamptz', { nullable: true }) bootstrapTokenExpiresAt!: Date | null;
+  @Column('timestamptz', { nullable: true }) bootstrapTokenUsedAt!: Date | null;
+  /** SHA-256 of the node's own credential, issued in exchange for the bootstrap token. */
+  @Column('text', { nullable: true }) agentTokenHash!: string | null;
+  @Column('text', { nullable: true }) wireguardPublicKey!: string | null;
+  @Column('text', { nullable: true }) message!: string | null;
+  @Column('timestamptz', { nullable: true }) dispatchedAt!: Date | null;
+  @Column('timestamptz', { nullable: true }) joinedAt!: Date | null;
+  @VersionColumn() version!: number;
+  @CreateDateColumn({ type: 'timestamptz' }) createdAt!: Date;
+  @UpdateDateColumn({ type: 'timestamptz' }) updatedAt!: Date;
+}
+
+/** Event history of a cluster, like Kubernetes events: `type` Normal or Warning, a CamelCase `reason`. */
+@Entity('cluster_events')
+@Index(['clusterId', 'id'])
+export class ClusterEventEntity {
+  @PrimaryGeneratedColumn('increment', { type: 'bigint' }) id!: string;
+  @Column('uuid') organisationId!: string;
+  @Column('uuid') clusterId!: string;
+  @Column('text') type!: 'Normal' | 'Warning';
+  @Column('text') reason!: string;
+  @Column('text') message!: string;
+  /** Which part this is about: `network/aws`, `node/sw-1a2b3c4d-master-0` … */
+  @Column('text', { nullable: true }) object!: string | null;
+  @CreateDateColumn({ type: 'timestamptz' }) createdAt!: Date;
+}
+
+/** Transactional outbox: written in the same transaction as the state change, published to JetStream by the relay. */
+@Entity('outbox')
+export class OutboxEntity {
+  @PrimaryGeneratedColumn('increment', { type: 'bigint' }) id!: string;
+  @Column('text') subject!: string;
+  @Column('jsonb') payload!: Record<string, unknown>;
+  @CreateDateColumn({ type: 'timestamptz' }) createdAt!: Date;
+  @Index({ where: '"publishedAt" IS NULL' }) @Column('timestamptz', { nullable: true }) publishedAt!: Date | null;
+}
+
+/** Replays of writes sent with an `Idempotency-Key` header (per organisation, 24 h). */
+@Entity('idempotency_keys')
+export class IdempotencyKeyEntity {
+  @PrimaryColumn('uuid') organisationId!: string;
+  @PrimaryColumn('text') key!: string;
+  @Column('text') requestFingerprint!: string;
+  @Column('int') status!: number;
+  @Column('jsonb') body!: unknown;
+  @CreateDateColumn({ type: 'timestamptz' }) createdAt!: Date;
+}
+
+export const ENTITIES = [
+  OrganisationEntity, ApiKeyEntity, CloudCredentialEntity, ClusterEntity, ClusterNetworkEntity, NodeEntity,
+  ClusterEventEntity, OutboxEntity, IdempotencyKeyEntity,
+];

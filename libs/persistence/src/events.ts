@@ -1,0 +1,15 @@
+import type { EntityManager } from 'typeorm';
+import { ClusterEventEntity } from './entities/entities';
+
+/** Appends an outbox row in the caller's transaction; the relay publishes it to JetStream with `Nats-Msg-Id = outbox-<id>`. */
+export async function enqueue(em: EntityManager, subject: string, payload: object): Promise<void> {
+  await em.query(`INSERT INTO "outbox" ("subject", "payload") VALUES ($1, $2::jsonb)`, [subject, JSON.stringify(payload)]);
+}
+
+/** Records a cluster event in the caller's transaction. */
+export async function recordEvent(
+  em: EntityManager,
+  e: { organisationId: string; clusterId: string; type?: 'Normal' | 'Warning'; reason: string; message: string; object?: string },
+): Promise<void> {
+  await em.insert(ClusterEventEntity, { type: 'Normal', object: null, ...e });
+}

@@ -1,0 +1,4 @@
+export * from './entities/entities';
+export * from './data-source';
+export * from './crypto';
+export * from './events';

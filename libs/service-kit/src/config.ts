@@ -1,0 +1,43 @@
+import { readFileSync } from 'node:fs';
+import type { CloudEndpoints } from '@skyweave/cloud-adapters';
+
+/** Configuration shared by Skyweave services, from the environment. */
+export interface ServiceConfig {
+  /** `DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432/skyweave`. */
+  databaseUrl: string;
+  /** `NATS_URL`, default `nats://127.0.0.1:4222`. */
+  natsUrl: string;
+  /** `SKYWEAVE_MASTER_KEY`: 32 bytes base64, encrypts secrets at rest. Required. */
+  masterKey: string;
+  /** `SKYWEAVE_CLOUD_ENDPOINTS_FILE`: JSON CloudEndpoints (the sandbox cloud writes one); absent ⇒ the real clouds. */
+  cloudEndpoints: CloudEndpoints;
+  /** `SKYWEAVE_API_URL`: the public URL of api-gateway, which node-agents call back (default `http://127.0.0.1:8080`). */
+  apiUrl: string;
+  /** `LOG_LEVEL`, default `info`. */
+  logLevel: string;
+}
+
+/** Reads the configuration. @throws Error naming the variable when a required one is missing or malformed. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
+  const masterKey = env.SKYWEAVE_MASTER_KEY;
+  if (!masterKey || Buffer.from(masterKey, 'base64').length !== 32) {
+    throw new Error('SKYWEAVE_MASTER_KEY must be set to 32 random bytes, base64-encoded (openssl rand -base64 32)');
+  }
+  const endpointsFile = env.SKYWEAVE_CLOUD_ENDPOINTS_FILE;
+  let cloudEndpoints: CloudEndpoints = {};
+  if (endpointsFile) {
+    try {
+      cloudEndpoints = JSON.parse(readFileSync(endpointsFile, 'utf8')) as CloudEndpoints;
+    } catch (e) {
+      throw new Error(`SKYWEAVE_CLOUD_ENDPOINTS_FILE ${endpointsFile}: ${(e as Error).message}`);
+    }
+  }
+  return {
+    databaseUrl: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/skyweave',
+    natsUrl: env.NATS_URL ?? 'nats://127.0.0.1:4222',
+    masterKey,
+    cloudEndpoints,
+    apiUrl: env.SKYWEAVE_API_URL ?? 'http://127.0.0.1:8080',
+    logLevel: env.LOG_LEVEL ?? 'info',
+  };
+}
