@@ -1,0 +1,61 @@
+import 'reflect-metadata';
+import { Controller, Get, INestApplication, Inject, Module, ValidationPipe, DynamicModule } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { DataSource } from 'typeorm';
+import type { CloudEndpoints } from '@skyweave/cloud-adapters';
+import type { SecretBox } from '@skyweave/persistence';
+import type { Logger } from '@skyweave/service-kit';
+import { AgentController } from './agent.controller';
+import { ApiKeyGuard } from './auth';
+import { ClustersController } from './clusters.controller';
+import { ClustersService } from './clusters.service';
+import { CredentialsController } from './credentials.controller';
+import { Problem, ProblemFilter, toViolations } from './problem';
+import { RegionsController } from './regions.controller';
+import { CLOUD_ENDPOINTS, DATA_SOURCE, LOGGER, SECRET_BOX } from './tokens';
+
+@Controller('health')
+class HealthController {
+  constructor(@Inject(DATA_SOURCE) private readonly ds: DataSource) {}
+  @Get()
+  async health() {
+    await this.ds.query('SELECT 1');
+    return { status: 'ok' };
+  }
+}
+
+export interface GatewayDeps { ds: DataSource; box: SecretBox; endpoints: CloudEndpoints; log: Logger }
+
+@Module({})
+class AppModule {
+  static with(deps: GatewayDeps): DynamicModule {
+    return {
+      module: AppModule,
+      controllers: [HealthController, RegionsController, CredentialsController, ClustersController, AgentController],
+      providers: [
+        { provide: DATA_SOURCE, useValue: deps.ds },
+        { provide: SECRET_BOX, useValue: deps.box },
+        { provide: CLOUD_ENDPOINTS, useValue: deps.endpoints },
+        { provide: LOGGER, useValue: deps.log },
+        ApiKeyGuard,
+        ClustersService,
+      ],
+    };
+  }
+}
+
+/** Builds the api-gateway Nest application (not listening yet): validation → problem+json, OpenAPI at /docs. */
+export async function createGateway(deps: GatewayDeps): Promise<INestApplication> {
+  const app = await NestFactory.create(AppModule.with(deps), { logger: ['error', 'warn'], bodyParser: true });
+  app.useGlobalFilters(new ProblemFilter(deps.log));
+  app.useGlobalPipes(new ValidationPipe({
+    whitelist: true, forbidNonWhitelisted: true, transform: true,
+    exceptionFactory: (errors) => Problem.validation(toViolations(errors)),
+  }));
+  const doc = SwaggerModule.createDocument(app, new DocumentBuilder()
+    .setTitle('Skyweave API').setDescription('One Kubernetes cluster across several clouds').setVersion('1')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'API key (swk_…)' }).build());
+  SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'docs/openapi.json' });
+  return app;
+}

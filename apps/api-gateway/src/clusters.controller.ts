@@ -1,0 +1,62 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Query, Res, UseGuards, Inject } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import type { DataSource } from 'typeorm';
+import { ClusterEntity, NodeEntity } from '@skyweave/persistence';
+import { ApiKeyGuard, CallerOrg } from './auth';
+import { CreateClusterDto, ListQueryDto } from './dtos';
+import { ClustersService } from './clusters.service';
+import { Problem } from './problem';
+import { DATA_SOURCE } from './tokens';
+import { renderKubeconfig } from './kubeconfig';
+
+@ApiTags('clusters')
+@ApiBearerAuth()
+@UseGuards(ApiKeyGuard)
+@Controller('v1/clusters')
+export class ClustersController {
+  constructor(private readonly clusters: ClustersService, @Inject(DATA_SOURCE) private readonly ds: DataSource) {}
+
+  /** Creates a cluster; provisioning proceeds asynchronously (watch `GET /v1/clusters/{id}` and its events). */
+  @Post()
+  @HttpCode(202)
+  create(@CallerOrg() org: string, @Body() dto: CreateClusterDto) {
+    return this.clusters.create(org, dto);
+  }
+
+  @Get()
+  list(@CallerOrg() org: string, @Query() q: ListQueryDto) {
+    return this.clusters.list(org, q.limit ?? 50, q.offset ?? 0);
+  }
+
+  @Get(':id')
+  get(@CallerOrg() org: string, @Param('id', new ParseUUIDPipe()) id: string) {
+    return this.clusters.get(org, id);
+  }
+
+  /** Events in order; pass `after` (the last id seen) to follow progress. */
+  @Get(':id/events')
+  events(@CallerOrg() org: string, @Param('id', new ParseUUIDPipe()) id: string, @Query('after') after?: string, @Query() q?: ListQueryDto) {
+    if (after !== undefined && !/^\d+$/.test(after)) throw Problem.validation([{ field: 'after', rule: 'integer', message: 'after must be an event id' }]);
+    return this.clusters.events(org, id, after, q?.limit ?? 200);
+  }
+
+  /** The cluster's kubeconfig (YAML), once the cluster is Ready; 409 before. */
+  @Get(':id/kubeconfig')
+  @ApiProduces('application/yaml')
+  @ApiOkResponse({ description: 'kubeconfig YAML' })
+  async kubeconfig(@CallerOrg() org: string, @Param('id', new ParseUUIDPipe()) id: string, @Res() res: Response) {
+    const c = await this.ds.getRepository(ClusterEntity).findOneBy({ id, organisationId: org });
+    if (!c) throw Problem.notFound(`cluster ${id}`);
+    if (c.phase !== 'Ready') throw new Problem(409, 'cluster-not-ready', 'Cluster not ready', `the kubeconfig is available once the cluster is Ready (it is ${c.phase})`);
+    const master = await this.ds.getRepository(NodeEntity).findOneBy({ clusterId: id, organisationId: org, role: 'master', ordinal: 0 });
+    res.type('application/yaml').send(renderKubeconfig({ clusterName: c.name, server: `https://${master?.publicIp ?? master?.privateIp}:6443`, caCertificatePem: c.caCertificate }));
+  }
+
+  /** Deletes the cluster: every VM tagged for it is terminated (no drain), then every network. */
+  @Delete(':id')
+  @HttpCode(202)
+  remove(@CallerOrg() org: string, @Param('id', new ParseUUIDPipe()) id: string) {
+    return this.clusters.delete(org, id);
+  }
+}

@@ -1,0 +1,70 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsIn, IsInt, IsNotEmpty, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min,
+  ValidateNested, IsUUID, IsEmail,
+} from 'class-validator';
+import { CLOUDS, CloudId, MASTER_COUNTS, WORKER_COUNT } from '@skyweave/domain';
+
+export class AwsCredentialsDto {
+  @ApiProperty({ example: 'AKIAIOSFODNN7EXAMPLE' }) @Matches(/^(AKIA|ASIA)[A-Z0-9]{16}$/, { message: 'accessKeyId must be an AWS access key id (AKIA… , 20 characters)' }) accessKeyId!: string;
+  @ApiProperty({ writeOnly: true }) @IsString() @MaxLength(128) @Matches(/^\S{40}$/, { message: 'secretAccessKey must be 40 characters' }) secretAccessKey!: string;
+}
+export class GcpCredentialsDto {
+  @ApiProperty({ enum: ['service_account'] }) @IsIn(['service_account']) type!: 'service_account';
+  @ApiProperty() @Matches(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, { message: 'project_id must be a GCP project id' }) project_id!: string;
+  @ApiProperty() @IsString() @IsNotEmpty() private_key_id!: string;
+  @ApiProperty({ writeOnly: true }) @Matches(/-----BEGIN PRIVATE KEY-----/, { message: 'private_key must be a PEM private key' }) private_key!: string;
+  @ApiProperty() @IsEmail({}, { message: 'client_email must be the service account e-mail' }) client_email!: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() client_id?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() token_uri?: string;
+}
+export class AzureCredentialsDto {
+  @ApiProperty() @IsUUID('all') tenantId!: string;
+  @ApiProperty() @IsUUID('all') clientId!: string;
+  @ApiProperty({ writeOnly: true }) @IsString() @IsNotEmpty() clientSecret!: string;
+  @ApiProperty() @IsUUID('all') subscriptionId!: string;
+}
+export class DigitalOceanCredentialsDto {
+  @ApiProperty({ writeOnly: true }) @Matches(/^(dop_v1_)?[a-f0-9]{64}$/, { message: 'token must be a DigitalOcean personal access token' }) token!: string;
+}
+
+export const CREDENTIAL_DTOS = { aws: AwsCredentialsDto, gcp: GcpCredentialsDto, azure: AzureCredentialsDto, digitalocean: DigitalOceanCredentialsDto } as const;
+
+export class CreateCloudCredentialDto {
+  @ApiProperty({ enum: CLOUDS }) @IsIn([...CLOUDS], { message: `cloud must be one of ${CLOUDS.join(', ')}` }) cloud!: CloudId;
+  @ApiPropertyOptional({ example: 'prod-aws' }) @IsOptional() @IsString() @MaxLength(64) name?: string;
+  @ApiProperty({ description: 'AWS: {accessKeyId, secretAccessKey}; GCP: the service-account key JSON; Azure: {tenantId, clientId, clientSecret, subscriptionId}; DigitalOcean: {token}' })
+  @IsObject() credentials!: Record<string, unknown>;
+}
+
+export class ControlPlaneDto {
+  @ApiProperty({ enum: CLOUDS }) @IsIn([...CLOUDS], { message: `cloud must be one of ${CLOUDS.join(', ')}` }) cloud!: CloudId;
+  @ApiProperty({ enum: MASTER_COUNTS, description: 'Masters; fixed at creation' }) @IsIn([...MASTER_COUNTS], { message: 'count must be 1 or 3 (etcd quorum)' }) count!: 1 | 3;
+  @ApiPropertyOptional({ example: 't3.medium' }) @IsOptional() @IsString() instanceType?: string;
+}
+export class WorkerGroupDto {
+  @ApiProperty({ enum: CLOUDS }) @IsIn([...CLOUDS], { message: `cloud must be one of ${CLOUDS.join(', ')}` }) cloud!: CloudId;
+  @ApiProperty({ minimum: WORKER_COUNT.min, maximum: WORKER_COUNT.max }) @IsInt() @Min(WORKER_COUNT.min) @Max(WORKER_COUNT.max) count!: number;
+  @ApiPropertyOptional() @IsOptional() @IsString() instanceType?: string;
+}
+export class CreateClusterDto {
+  @ApiProperty({ example: 'prod', description: 'Lowercase letters, digits and dashes, 3–40 characters; unique in the organisation' })
+  @Matches(/^[a-z][a-z0-9-]{1,38}[a-z0-9]$/, { message: 'name must be 3–40 lowercase letters, digits or dashes, starting with a letter' }) name!: string;
+  @ApiProperty({ example: 'us-east' }) @IsString() @IsNotEmpty() region!: string;
+  @ApiProperty({ enum: CLOUDS, isArray: true, example: ['aws', 'gcp', 'azure', 'digitalocean'] })
+  @IsArray() @ArrayMinSize(1) @ArrayMaxSize(4) @ArrayUnique({ message: 'clouds must not repeat' }) @IsIn([...CLOUDS], { each: true, message: `each cloud must be one of ${CLOUDS.join(', ')}` }) clouds!: CloudId[];
+  @ApiProperty({ type: ControlPlaneDto }) @ValidateNested() @Type(() => ControlPlaneDto) @IsObject() controlPlane!: ControlPlaneDto;
+  @ApiProperty({ type: WorkerGroupDto, isArray: true }) @IsArray() @ArrayMaxSize(8) @ValidateNested({ each: true }) @Type(() => WorkerGroupDto) workers!: WorkerGroupDto[];
+  @ApiPropertyOptional({ example: '1.31.4' }) @IsOptional() @Matches(/^1\.\d{2}\.\d{1,2}$/, { message: 'kubernetesVersion must look like 1.31.4' }) kubernetesVersion?: string;
+}
+
+export class ListQueryDto {
+  @ApiPropertyOptional({ default: 50, maximum: 200 }) @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(200) limit?: number;
+  @ApiPropertyOptional({ default: 0 }) @IsOptional() @Type(() => Number) @IsInt() @Min(0) offset?: number;
+}
+
+export class RegisterNodeDto {
+  @ApiPropertyOptional() @IsOptional() @Matches(/^[A-Za-z0-9+/]{43}=$/, { message: 'wireguardPublicKey must be a base64 WireGuard key' }) wireguardPublicKey?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() privateIp?: string;
+}

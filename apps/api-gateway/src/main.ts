@@ -1,0 +1,12 @@
+import { runService } from '@skyweave/service-kit';
+import { createGateway } from './app';
+
+/** Port of the public API (env `PORT`, default 8080). */
+const PORT = Number(process.env.PORT ?? 8080);
+
+runService('api-gateway', async (rt) => {
+  const app = await createGateway({ ds: rt.ds, box: rt.box, endpoints: rt.config.cloudEndpoints, log: rt.log });
+  await app.listen(PORT, '127.0.0.1');
+  rt.log.info({ port: PORT }, 'listening');
+  return () => app.close();
+});

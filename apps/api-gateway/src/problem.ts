@@ -1,0 +1,85 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus } from '@nestjs/common';
+import type { Response } from 'express';
+import type { ValidationError } from 'class-validator';
+import type { Logger } from '@skyweave/service-kit';
+
+/** One broken rule of a request: the field (dotted path), the rule's id, a sentence. */
+export interface Violation { field: string; rule: string; message: string }
+
+/** Base of Skyweave's problem types (RFC 9457 `type` URIs). */
+export const PROBLEM_BASE = 'https://skyweave.dev/problems/';
+
+/**
+ * An RFC 9457 problem. `type` is a short id turned into a URI (`validation-failed` →
+ * https://skyweave.dev/problems/validation-failed); `errors` lists each violated rule with its field.
+ */
+export class Problem extends HttpException {
+  constructor(
+    status: number,
+    public readonly problemType: string,
+    public readonly title: string,
+    detail: string,
+    public readonly errors?: Violation[],
+    public readonly headers: Record<string, string> = {},
+  ) {
+    super(detail, status);
+  }
+
+  static validation(errors: Violation[]): Problem {
+    return new Problem(HttpStatus.UNPROCESSABLE_ENTITY, 'validation-failed', 'The request is not valid', errors.map((e) => `${e.field}: ${e.message}`).join('; '), errors);
+  }
+  static notFound(what: string): Problem {
+    return new Problem(HttpStatus.NOT_FOUND, 'not-found', 'Not found', `${what} does not exist`);
+  }
+  static unauthorized(detail: string): Problem {
+    return new Problem(HttpStatus.UNAUTHORIZED, 'unauthorized', 'Unauthorized', detail, undefined, { 'www-authenticate': 'Bearer' });
+  }
+}
+
+/** Flattens class-validator errors into violations with dotted field paths and the constraint name as rule. */
+export function toViolations(errors: ValidationError[], prefix = ''): Violation[] {
+  return errors.flatMap((e) => {
+    const field = prefix ? `${prefix}.${e.property}` : e.property;
+    const own = Object.entries(e.constraints ?? {}).map(([rule, message]) => ({ field, rule, message }));
+    return [...own, ...toViolations(e.children ?? [], field)];
+  });
+}
+
+/** Renders every error as `application/problem+json`. Unknown errors are 500 with no internals in the body. */
+@Catch()
+export class ProblemFilter implements ExceptionFilter {
+  constructor(private readonly log: Logger) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const res = host.switchToHttp().getResponse<Response>();
+    const req = host.switchToHttp().getRequest<{ url: string; method: string }>();
+    let body: Record<string, unknown>;
+    let status: number;
+    let headers: Record<string, string> = {};
+    if (exception instanceof Problem) {
+      status = exception.getStatus();
+      body = { type: PROBLEM_BASE + exception.problemType, title: exception.title, status, detail: exception.message, ...(exception.errors ? { errors: exception.errors } : {}) };
+      headers = exception.headers;
+    } else if (exception instanceof HttpException) {
+      status = exception.getStatus();
+      const r = exception.getResponse();
+      const detail = typeof r === 'string' ? r : String((r as { message?: unknown }).message ?? exception.message);
+      // body-parser: malformed JSON arrives as a 400 HttpException
+      const type = status === 400 ? 'malformed-request' : status === 404 ? 'not-found' : `http-${status}`;
+      body = { type: PROBLEM_BASE + type, title: exception.name, status, detail };
+    } else if (isBodyParserError(exception)) {
+      status = exception.status;
+      body = { type: PROBLEM_BASE + 'malformed-request', title: 'Malformed request body', status, detail: exception.message };
+    } else {
+      status = 500;
+      this.log.error({ err: (exception as Error)?.message, stack: (exception as Error)?.stack, method: req.method, url: req.url }, 'unhandled error');
+      body = { type: PROBLEM_BASE + 'internal', title: 'Internal error', status, detail: 'An unexpected error occurred; it has been logged.' };
+    }
+    body.instance = req.url;
+    res.status(status).set({ ...headers, 'content-type': 'application/problem+json' }).send(JSON.stringify(body));
+  }
+}
+
+function isBodyParserError(e: unknown): e is { status: number; message: string } {
+  return typeof e === 'object' && e !== null && typeof (e as { status?: unknown }).status === 'number' && (e as { type?: unknown }).type !== undefined;
+}

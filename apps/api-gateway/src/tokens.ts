@@ -1,0 +1,5 @@
+/** Nest injection tokens for objects built outside Nest (the service runtime). */
+export const DATA_SOURCE = Symbol('DATA_SOURCE');
+export const SECRET_BOX = Symbol('SECRET_BOX');
+export const CLOUD_ENDPOINTS = Symbol('CLOUD_ENDPOINTS');
+export const LOGGER = Symbol('LOGGER');

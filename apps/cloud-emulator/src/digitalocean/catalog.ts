@@ -1,0 +1,123 @@
+/**
+ * The sandbox's DigitalOcean catalogue: regions, Droplet sizes and public images, shaped as API v2 returns them
+ * (`GET /v2/regions`, `GET /v2/sizes`, the `image` object inside a Droplet).
+ * Reference: https://docs.digitalocean.com/reference/api/api-reference/#tag/Regions, #tag/Sizes, #tag/Images
+ */
+
+export interface DoRegion {
+  slug: string;
+  name: string;
+  features: string[];
+  available: boolean;
+  sizes: string[];
+}
+
+export interface DoSize {
+  slug: string;
+  memory: number;
+  vcpus: number;
+  disk: number;
+  transfer: number;
+  price_monthly: number;
+  price_hourly: number;
+  regions: string[];
+  available: boolean;
+  description: string;
+}
+
+export interface DoImage {
+  id: number;
+  name: string;
+  distribution: string;
+  slug: string;
+  public: boolean;
+  regions: string[];
+  created_at: string;
+  min_disk_size: number;
+  type: 'base';
+  size_gigabytes: number;
+  description: string;
+  tags: string[];
+  status: 'available';
+}
+
+const REGION_NAMES: Record<string, string> = {
+  nyc1: 'New York 1',
+  nyc3: 'New York 3',
+  sfo2: 'San Francisco 2',
+  sfo3: 'San Francisco 3',
+  ams3: 'Amsterdam 3',
+  sgp1: 'Singapore 1',
+  lon1: 'London 1',
+  fra1: 'Frankfurt 1',
+  tor1: 'Toronto 1',
+  blr1: 'Bangalore 1',
+  syd1: 'Sydney 1',
+  atl1: 'Atlanta 1',
+};
+
+const size = (slug: string, vcpus: number, memory: number, disk: number, transfer: number, monthly: number, description: string): DoSize => ({
+  slug,
+  memory,
+  vcpus,
+  disk,
+  transfer,
+  price_monthly: monthly,
+  price_hourly: Math.round((monthly / 672) * 100000) / 100000,
+  regions: Object.keys(REGION_NAMES),
+  available: true,
+  description,
+});
+
+/** Droplet sizes (slugs and list prices as DigitalOcean publishes them). */
+export const SIZES: readonly DoSize[] = [
+  size('s-1vcpu-512mb-10gb', 1, 512, 10, 0.5, 4, 'Basic'),
+  size('s-1vcpu-1gb', 1, 1024, 25, 1, 6, 'Basic'),
+  size('s-1vcpu-2gb', 1, 2048, 50, 2, 12, 'Basic'),
+  size('s-2vcpu-2gb', 2, 2048, 60, 3, 18, 'Basic'),
+  size('s-2vcpu-4gb', 2, 4096, 80, 4, 24, 'Basic'),
+  size('s-4vcpu-8gb', 4, 8192, 160, 5, 48, 'Basic'),
+  size('s-8vcpu-16gb', 8, 16384, 320, 6, 96, 'Basic'),
+  size('c-2', 2, 4096, 25, 4, 42, 'CPU-Optimized'),
+  size('c-4', 4, 8192, 50, 5, 84, 'CPU-Optimized'),
+  size('g-2vcpu-8gb', 2, 8192, 25, 4, 63, 'General Purpose'),
+  size('m-2vcpu-16gb', 2, 16384, 50, 4, 84, 'Memory-Optimized'),
+];
+
+export const REGIONS: readonly DoRegion[] = Object.entries(REGION_NAMES).map(([slug, name]) => ({
+  slug,
+  name,
+  features: ['backups', 'ipv6', 'metadata', 'install_agent', 'storage', 'image_transfer'],
+  available: true,
+  sizes: SIZES.map((s) => s.slug),
+}));
+
+const image = (id: number, slug: string, distribution: string, name: string, minDisk: number): DoImage => ({
+  id,
+  name,
+  distribution,
+  slug,
+  public: true,
+  regions: Object.keys(REGION_NAMES),
+  created_at: '2024-04-25T15:41:12Z',
+  min_disk_size: minDisk,
+  type: 'base',
+  size_gigabytes: 2.36,
+  description: `${distribution} ${name} x64`,
+  tags: [],
+  status: 'available',
+});
+
+/** Public distribution images, addressable by slug or numeric id. */
+export const IMAGES: readonly DoImage[] = [
+  image(155943418, 'ubuntu-24-04-x64', 'Ubuntu', '24.04 (LTS) x64', 7),
+  image(129211873, 'ubuntu-22-04-x64', 'Ubuntu', '22.04 (LTS) x64', 7),
+  image(133909925, 'debian-12-x64', 'Debian', '12 x64', 7),
+  image(140112341, 'rockylinux-9-x64', 'Rocky Linux', '9 x64', 10),
+  image(151228456, 'fedora-40-x64', 'Fedora', '40 x64', 7),
+];
+
+export const findRegion = (slug: string): DoRegion | undefined => REGIONS.find((r) => r.slug === slug);
+export const findSize = (slug: string): DoSize | undefined => SIZES.find((s) => s.slug === slug);
+export const findImage = (ref: string | number): DoImage | undefined =>
+  IMAGES.find((i) => i.slug === ref || i.id === ref || String(i.id) === String(ref));

@@ -1,0 +1,159 @@
+import type { DoImage, DoRegion, DoSize } from './catalog';
+
+/** In-memory state of the DigitalOcean sandbox (one `Account` per API token). */
+
+export interface VpcRec {
+  id: string;
+  name: string;
+  description: string;
+  region: string;
+  ipRange: string;
+  isDefault: boolean;
+  createdAt: string;
+}
+
+export interface RuleTargets {
+  addresses?: string[];
+  droplet_ids?: number[];
+  load_balancer_uids?: string[];
+  kubernetes_ids?: string[];
+  tags?: string[];
+}
+
+export interface FirewallRuleRec {
+  protocol: 'tcp' | 'udp' | 'icmp';
+  ports: string;
+  targets: RuleTargets;
+}
+
+export interface FirewallRec {
+  id: string;
+  name: string;
+  inbound: FirewallRuleRec[];
+  outbound: FirewallRuleRec[];
+  dropletIds: number[];
+  /** Target tags: Droplets carrying any of them are behind the firewall. */
+  tags: string[];
+  createdAt: string;
+  /** Answered as `waiting` until the first read after creation/update, then `succeeded`. */
+  status: 'waiting' | 'succeeded';
+}
+
+export type DropletStatus = 'new' | 'active' | 'off';
+
+export interface DropletRec {
+  id: number;
+  name: string;
+  region: DoRegion;
+  size: DoSize;
+  image: DoImage;
+  vpcUuid: string;
+  tags: string[];
+  userData?: string;
+  status: DropletStatus;
+  privateIp: string;
+  privateNetmask: string;
+  privateGateway: string;
+  publicIp: string;
+  ipv6: boolean;
+  monitoring: boolean;
+  backups: boolean;
+  createdAt: string;
+  bootTimer?: NodeJS.Timeout;
+}
+
+export interface TagRec {
+  name: string;
+  createdAt: string;
+}
+
+export interface Account {
+  uuid: string;
+  token: string;
+  email: string;
+  dropletLimit: number;
+  vpcs: Map<string, VpcRec>;
+  firewalls: Map<string, FirewallRec>;
+  droplets: Map<number, DropletRec>;
+  tags: Map<string, TagRec>;
+}
+
+// ---- JSON renderings, as API v2 answers them ----
+
+export const renderVpc = (v: VpcRec) => ({
+  id: v.id,
+  urn: `do:vpc:${v.id}`,
+  name: v.name,
+  description: v.description,
+  region: v.region,
+  ip_range: v.ipRange,
+  default: v.isDefault,
+  created_at: v.createdAt,
+});
+
+const renderTargets = (t: RuleTargets) =>
+  Object.fromEntries(Object.entries(t).filter(([, v]) => Array.isArray(v) && v.length > 0)) as RuleTargets;
+
+export const renderFirewall = (f: FirewallRec) => ({
+  id: f.id,
+  name: f.name,
+  status: f.status,
+  inbound_rules: f.inbound.map((r) => ({ protocol: r.protocol, ports: r.ports, sources: renderTargets(r.targets) })),
+  outbound_rules: f.outbound.map((r) => ({ protocol: r.protocol, ports: r.ports, destinations: renderTargets(r.targets) })),
+  created_at: f.createdAt,
+  droplet_ids: [...f.dropletIds],
+  tags: [...f.tags],
+  pending_changes: [] as unknown[],
+});
+
+/** `includeNetworks` false renders the create response, where DigitalOcean has not assigned addresses yet. */
+export const renderDroplet = (d: DropletRec, includeNetworks = true) => ({
+  id: d.id,
+  name: d.name,
+  memory: d.size.memory,
+  vcpus: d.size.vcpus,
+  disk: d.size.disk,
+  locked: false,
+  status: d.status,
+  kernel: null,
+  created_at: d.createdAt,
+  features: ['droplet_agent', 'private_networking', ...(d.monitoring ? ['monitoring'] : []), ...(d.ipv6 ? ['ipv6'] : []), ...(d.backups ? ['backups'] : [])],
+  backup_ids: [] as number[],
+  next_backup_window: null,
+  snapshot_ids: [] as number[],
+  image: d.image,
+  volume_ids: [] as string[],
+  size: d.size,
+  size_slug: d.size.slug,
+  networks: includeNetworks
+    ? {
+        v4: [
+          { ip_address: d.privateIp, netmask: d.privateNetmask, gateway: d.privateGateway, type: 'private' },
+          { ip_address: d.publicIp, netmask: '255.255.255.0', gateway: d.publicIp.replace(/\.\d+$/, '.1'), type: 'public' },
+        ],
+        v6: [] as unknown[],
+      }
+    : { v4: [] as unknown[], v6: [] as unknown[] },
+  region: d.region,
+  tags: [...d.tags],
+  vpc_uuid: d.vpcUuid,
+});
+
+export const renderTag = (t: TagRec, droplets: Iterable<DropletRec>) => {
+  const tagged = [...droplets].filter((d) => d.tags.includes(t.name));
+  const last = tagged[tagged.length - 1];
+  const lastUri = last ? `https://api.digitalocean.com/v2/droplets/${last.id}` : undefined;
+  const none = { count: 0 };
+  return {
+    name: t.name,
+    resources: {
+      count: tagged.length,
+      ...(lastUri ? { last_tagged_uri: lastUri } : {}),
+      droplets: { count: tagged.length, ...(lastUri ? { last_tagged_uri: lastUri } : {}) },
+      images: none,
+      volumes: none,
+      volume_snapshots: none,
+      databases: none,
+    },
+  };
+};
