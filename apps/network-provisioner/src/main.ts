@@ -6,8 +6,8 @@ import { NetworkProvisioner } from './network-provisioner';
 runService('network-provisioner', async (rt) => {
   const np = new NetworkProvisioner(rt.ds, rt.vault, rt.log);
   const stops = [
-    await consume(rt.nc, rt.log, { subject: Subjects.NetworkEnsure, durable: 'network-provisioner-ensure', handle: (p) => np.ensure(p) }),
-    await consume(rt.nc, rt.log, { subject: Subjects.NetworkDelete, durable: 'network-provisioner-delete', handle: (p) => np.delete(p) }),
+    await consume(rt.nc, rt.log, { namespace: rt.ns, subject: Subjects.NetworkEnsure, durable: 'network-provisioner-ensure', handle: (p) => np.ensure(p) }),
+    await consume(rt.nc, rt.log, { namespace: rt.ns, subject: Subjects.NetworkDelete, durable: 'network-provisioner-delete', handle: (p) => np.delete(p) }),
   ];
   return async () => { for (const s of stops) await s(); };
 });

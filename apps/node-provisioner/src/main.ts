@@ -6,8 +6,8 @@ import { NodeProvisioner } from './node-provisioner';
 runService('node-provisioner', async (rt) => {
   const np = new NodeProvisioner(rt.ds, rt.vault, rt.log, rt.config.apiUrl);
   const stops = [
-    await consume(rt.nc, rt.log, { subject: Subjects.NodeLaunch, durable: 'node-provisioner-launch', handle: (p) => np.launch(p) }),
-    await consume(rt.nc, rt.log, { subject: Subjects.NodeTerminate, durable: 'node-provisioner-terminate', handle: (p) => np.terminate(p) }),
+    await consume(rt.nc, rt.log, { namespace: rt.ns, subject: Subjects.NodeLaunch, durable: 'node-provisioner-launch', handle: (p) => np.launch(p) }),
+    await consume(rt.nc, rt.log, { namespace: rt.ns, subject: Subjects.NodeTerminate, durable: 'node-provisioner-terminate', handle: (p) => np.terminate(p) }),
   ];
   return async () => { for (const s of stops) await s(); };
 });

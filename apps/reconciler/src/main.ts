@@ -9,6 +9,7 @@ const REDRIVE_SECONDS = Number(process.env.SKYWEAVE_REDRIVE_SECONDS ?? 5);
 runService('reconciler', async (rt) => {
   const reconciler = new Reconciler(rt.ds, rt.log);
   const stopConsumer = await consume(rt.nc, rt.log, {
+    namespace: rt.ns,
     subject: Subjects.ClusterChanged,
     durable: 'reconciler',
     handle: (p) => reconciler.reconcile(p.organisationId, p.clusterId),

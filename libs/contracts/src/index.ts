@@ -1,9 +1,5 @@
 import type { CloudId, JoinAction } from '@skyweave/domain';
 
-/** The JetStream stream that carries every Skyweave message. */
-export const STREAM = 'SKYWEAVE';
-export const STREAM_SUBJECTS = ['skyweave.>'];
-
 /**
  * NATS subjects (version 1). Events say "look at this now"; commands ask one service to do one idempotent step.
  * Every payload carries `organisationId` so handlers scope their queries.

@@ -1,7 +1,7 @@
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { jetstream, jetstreamManager, AckPolicy, DeliverPolicy, JetStreamClient, JsMsg, RetentionPolicy, StorageType } from '@nats-io/jetstream';
-import { STREAM, STREAM_SUBJECTS, Subject, Payloads, parsePayload } from '@skyweave/contracts';
+import { Subject, Payloads, parsePayload } from '@skyweave/contracts';
 import type { Logger } from 'pino';
 
 /** Connects to NATS (env `NATS_URL`, e.g. `nats://127.0.0.1:4222`), reconnecting forever. */
@@ -10,27 +10,45 @@ export async function connectNats(url: string, name: string): Promise<NatsConnec
 }
 
 /**
+ * A namespace isolates one Skyweave installation's messages on a shared NATS server (stream `<NS>`, subjects
+ * `<ns>.v1.…`). The default `skyweave` gives stream `SKYWEAVE` and the subjects of @skyweave/contracts unchanged;
+ * demos, tests and benchmarks use their own so that they never consume each other's messages.
+ */
+export class Namespace {
+  readonly stream: string;
+  constructor(readonly name: string = 'skyweave') {
+    if (!/^[a-z][a-z0-9-]{0,40}$/.test(name)) throw new Error(`NATS namespace ${name}: lowercase letters, digits, dashes`);
+    this.stream = name.toUpperCase().replace(/-/g, '_');
+  }
+  /** Wire subject of a logical subject (`skyweave.v1.x` → `<ns>.v1.x`). */
+  wire(subject: string): string {
+    return subject.replace(/^skyweave\./, `${this.name}.`);
+  }
+}
+
+/**
  * Creates the Skyweave stream if missing (work-queue-like: limits retention, 2-minute duplicate window for
  * `Nats-Msg-Id` de-duplication). Idempotent; safe from several processes.
  */
-export async function ensureStream(nc: NatsConnection): Promise<void> {
+export async function ensureStream(nc: NatsConnection, ns: Namespace): Promise<void> {
   const jsm = await jetstreamManager(nc);
   try {
-    await jsm.streams.info(STREAM);
+    await jsm.streams.info(ns.stream);
   } catch {
     try {
       await jsm.streams.add({
-        name: STREAM, subjects: STREAM_SUBJECTS, retention: RetentionPolicy.Limits, storage: StorageType.File,
+        name: ns.stream, subjects: [`${ns.name}.>`], retention: RetentionPolicy.Limits, storage: StorageType.File,
         duplicate_window: 120_000_000_000, max_age: 7 * 24 * 3600 * 1_000_000_000,
       });
     } catch (e) {
       // another process created it between our info and add
-      await jsm.streams.info(STREAM).catch(() => { throw e; });
+      await jsm.streams.info(ns.stream).catch(() => { throw e; });
     }
   }
 }
 
 export interface HandlerOptions<S extends Subject> {
+  namespace: Namespace;
   subject: S;
   /** Durable consumer name, shared by a service's replicas (each message handled once per service). */
   durable: string;
@@ -59,17 +77,17 @@ export async function consume<S extends Subject>(nc: NatsConnection, log: Logger
   const maxDeliver = opts.maxDeliver ?? 20;
   const config = {
     durable_name: opts.durable, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All,
-    filter_subject: opts.subject, ack_wait: 120_000_000_000, max_deliver: maxDeliver, max_ack_pending: 1000,
+    filter_subject: opts.namespace.wire(opts.subject), ack_wait: 120_000_000_000, max_deliver: maxDeliver, max_ack_pending: 1000,
   };
   try {
-    await jsm.consumers.info(STREAM, opts.durable);
+    await jsm.consumers.info(opts.namespace.stream, opts.durable);
   } catch {
-    await jsm.consumers.add(STREAM, config).catch(async (e: unknown) => {
-      await jsm.consumers.info(STREAM, opts.durable).catch(() => { throw e; });
+    await jsm.consumers.add(opts.namespace.stream, config).catch(async (e: unknown) => {
+      await jsm.consumers.info(opts.namespace.stream, opts.durable).catch(() => { throw e; });
     });
   }
   const js: JetStreamClient = jetstream(nc);
-  const consumer = await js.consumers.get(STREAM, opts.durable);
+  const consumer = await js.consumers.get(opts.namespace.stream, opts.durable);
   const messages = await consumer.consume({ max_messages: Math.max(8, (opts.concurrency ?? 8) * 2) });
   const concurrency = opts.concurrency ?? 8;
   let inFlight = 0;

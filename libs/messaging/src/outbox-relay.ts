@@ -3,17 +3,18 @@ import type { DataSource } from 'typeorm';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { jetstream } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
+import type { Namespace } from './jetstream';
 
 /**
  * Publishes outbox rows to JetStream in id order, with `Nats-Msg-Id = outbox-<id>` so that a row published twice
  * (crash after publish, before marking) is dropped by the stream's duplicate window. Rows are claimed with
- * `FOR UPDATE SKIP LOCKED`, so every replica of every service can run a relay. Wakes on `pg_notify('outbox')`
- * and polls every `pollMs` as a safety net.
+ * `FOR UPDATE SKIP LOCKED`, so every replica of every service can run a relay. Polls every `pollMs` (default 50 ms)
+ * when idle and drains without pause while rows are waiting.
  * @returns stop function.
  */
-export function startOutboxRelay(ds: DataSource, nc: NatsConnection, log: Logger, opts: { pollMs?: number; batch?: number } = {}): () => Promise<void> {
+export function startOutboxRelay(ds: DataSource, nc: NatsConnection, ns: Namespace, log: Logger, opts: { pollMs?: number; batch?: number } = {}): () => Promise<void> {
   const js = jetstream(nc);
-  const pollMs = opts.pollMs ?? 200;
+  const pollMs = opts.pollMs ?? 50;
   const batch = opts.batch ?? 100;
   let stopped = false;
   let wake: (() => void) | undefined;
@@ -25,7 +26,7 @@ export function startOutboxRelay(ds: DataSource, nc: NatsConnection, log: Logger
         [batch],
       );
       for (const r of rows) {
-        await js.publish(r.subject, JSON.stringify(r.payload), { msgID: `outbox-${r.id}` });
+        await js.publish(ns.wire(r.subject), JSON.stringify(r.payload), { msgID: `outbox-${r.id}` });
       }
       if (rows.length) await em.query(`UPDATE "outbox" SET "publishedAt" = now() WHERE "id" = ANY($1::bigint[])`, [rows.map((r) => r.id)]);
       return rows.length;

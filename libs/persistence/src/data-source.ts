@@ -22,7 +22,18 @@ export function createDataSource(url: string, opts: { poolSize?: number; applica
   });
 }
 
-/** Applies pending migrations; safe to call from several processes at once (TypeORM takes a lock per migration run). */
+/** Key of the PostgreSQL advisory lock that serialises migration runs across processes. */
+const MIGRATION_LOCK = 7_243_001;
+
+/** Applies pending migrations. Safe to call from several processes at once: runs are serialised by an advisory lock. */
 export async function migrate(ds: DataSource): Promise<void> {
-  await ds.runMigrations({ transaction: 'all' });
+  const qr = ds.createQueryRunner();
+  await qr.connect();
+  try {
+    await qr.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    await ds.runMigrations({ transaction: 'all' });
+  } finally {
+    await qr.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+    await qr.release();
+  }
 }

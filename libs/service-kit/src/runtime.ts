@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { createDataSource, migrate, SecretBox } from '@skyweave/persistence';
-import { connectNats, ensureStream, startOutboxRelay } from '@skyweave/messaging';
+import { Namespace, connectNats, ensureStream, startOutboxRelay } from '@skyweave/messaging';
 import { loadConfig, ServiceConfig } from './config';
 import { createLogger, Logger } from './logger';
 import { CredentialVault } from './vault';
@@ -13,6 +13,8 @@ export interface ServiceRuntime {
   log: Logger;
   ds: DataSource;
   nc: NatsConnection;
+  /** The NATS namespace (env `SKYWEAVE_NATS_NAMESPACE`, default `skyweave`). */
+  ns: Namespace;
   vault: CredentialVault;
   box: SecretBox;
   close(): Promise<void>;
@@ -29,12 +31,13 @@ export async function startRuntime(name: string, env: NodeJS.ProcessEnv = proces
   await ds.initialize();
   await migrate(ds);
   const nc = await connectNats(config.natsUrl, name);
-  await ensureStream(nc);
-  const stopRelay = startOutboxRelay(ds, nc, log);
+  const ns = new Namespace(env.SKYWEAVE_NATS_NAMESPACE ?? 'skyweave');
+  await ensureStream(nc, ns);
+  const stopRelay = startOutboxRelay(ds, nc, ns, log);
   const box = new SecretBox(config.masterKey);
   const vault = new CredentialVault(ds, box, config.cloudEndpoints);
   return {
-    name, config, log, ds, nc, vault, box,
+    name, config, log, ds, nc, ns, vault, box,
     async close() {
       await stopRelay();
       await nc.drain().catch(() => undefined);

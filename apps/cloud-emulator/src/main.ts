@@ -1,0 +1,46 @@
+import { writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { Command } from 'commander';
+import { startEmulator } from './emulator';
+import { REALISTIC_LATENCY, scaleProfile } from './core/latency';
+
+/**
+ * skyweave-cloud-emulator — the sandbox cloud.
+ *   --endpoints-file F   write the CloudEndpoints JSON (plus adminUrl) there once listening
+ *   --base-port N        aws N, gcp N+1, azure N+2 (https), digitalocean N+3, admin N+4; 0 = free ports
+ *   --boot-ms N          VM boot time (pending → running), milliseconds
+ *   --realistic F        realistic latencies (VPC 2 s, VM boot 40 s …) divided by F
+ *   --vm-root DIR        where VM file systems go
+ *   --agent-command C    JSON argv that runs node-agent; the image installs it as /usr/local/bin/skyweave-node-agent
+ */
+const program = new Command('skyweave-cloud-emulator')
+  .option('--endpoints-file <file>')
+  .option('--base-port <n>', 'first port', '4566')
+  .option('--boot-ms <n>', 'VM boot time in ms')
+  .option('--realistic <factor>', 'realistic latencies divided by factor')
+  .option('--vm-root <dir>')
+  .option('--agent-command <json>')
+  .parse();
+const o = program.opts<{ endpointsFile?: string; basePort: string; bootMs?: string; realistic?: string; vmRoot?: string; agentCommand?: string }>();
+
+void (async () => {
+  const base = Number(o.basePort);
+  const port = (i: number) => (base === 0 ? 0 : base + i);
+  const latency = { ...(o.realistic ? scaleProfile(REALISTIC_LATENCY, Number(o.realistic)) : {}), ...(o.bootMs ? { 'instance.boot': Number(o.bootMs) } : {}) };
+  const agent = o.agentCommand ? (JSON.parse(o.agentCommand) as string[]) : [process.execPath, path.join(__dirname, '../../../tools/run-ts.js'), path.join(__dirname, '../../node-agent/src/main.ts')];
+  const emu = await startEmulator({
+    ports: { aws: port(0), gcp: port(1), azure: port(2), digitalocean: port(3), admin: port(4) },
+    latency,
+    vmRoot: o.vmRoot,
+    binaries: { '/usr/local/bin/skyweave-node-agent': agent },
+  });
+  const info = { ...emu.endpoints, adminUrl: emu.adminUrl };
+  if (o.endpointsFile) writeFileSync(o.endpointsFile, JSON.stringify(info, null, 2));
+  process.stdout.write(`${JSON.stringify({ msg: 'sandbox cloud listening', ...info, azure: { ...info.azure, caPem: '(written to endpoints file)' } })}\n`);
+  const stop = () => void emu.close().then(() => process.exit(0));
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+})().catch((e: unknown) => {
+  process.stderr.write(`sandbox cloud failed to start: ${(e as Error).stack}\n`);
+  process.exit(1);
+});

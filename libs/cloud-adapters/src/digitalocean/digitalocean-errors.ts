@@ -1,0 +1,85 @@
+import { CloudError, CloudErrorKind } from '../errors';
+
+/**
+ * DigitalOcean API v2 failures → `CloudError`.
+ *
+ * DigitalOcean answers errors as HTTP status + `{"id": "...", "message": "..."}` (reference:
+ * https://docs.digitalocean.com/reference/api/api-reference/#section/Introduction/HTTP-Statuses). The `id` is coarse:
+ * quota ("droplet limit") and capacity ("Size is not available in this region.") failures are both
+ * `422 unprocessable_entity`, as are VPC range/name clashes. DigitalOcean gives nothing finer, so for 422 (and 403)
+ * the kind is chosen from `id` plus the message text — this is the one place that reads message text; callers branch
+ * on `CloudError.kind` only.
+ */
+
+/** What this module needs of an axios error (dots-wrapper's transport), narrowed structurally. */
+interface HttpErrorLike {
+  isAxiosError: true;
+  message: string;
+  code?: string;
+  response?: { status: number; data?: unknown; headers?: unknown };
+}
+
+function asHttpError(e: unknown): HttpErrorLike | undefined {
+  if (typeof e !== 'object' || e === null) return undefined;
+  const x = e as { isAxiosError?: unknown; message?: unknown };
+  return x.isAxiosError === true && typeof x.message === 'string' ? (e as HttpErrorLike) : undefined;
+}
+
+const QUOTA_RE = /exceed(?:s|ed)?\b.*\blimit|\blimit\b.*\b(?:exceeded|reached)|quota/i;
+const CAPACITY_RE = /not available in this region|unavailable in this region|insufficient capacity|out of capacity/i;
+const CONFLICT_RE = /overlap|already exists|already in use|already taken|pending event|with members/i;
+
+/** The kind of a DigitalOcean failure from HTTP status (undefined: no answer), error `id` and message. */
+export function classifyDigitalOceanError(status: number | undefined, id: string, message: string): CloudErrorKind {
+  if (status === undefined) return 'Unavailable';
+  if (status === 401) return 'InvalidCredentials';
+  if (status === 403) return CONFLICT_RE.test(message) || /default vpc/i.test(message) ? 'Conflict' : 'InvalidCredentials';
+  if (status === 404) return 'NotFound';
+  if (status === 409 || status === 412 || status === 423) return 'Conflict';
+  if (status === 429) return 'Throttled';
+  if (status === 422) {
+    if (QUOTA_RE.test(message)) return 'QuotaExceeded';
+    if (CAPACITY_RE.test(message)) return 'InsufficientCapacity';
+    if (CONFLICT_RE.test(message)) return 'Conflict';
+    return 'InvalidRequest';
+  }
+  if (status >= 500) return 'Unavailable';
+  if (id === 'too_many_requests') return 'Throttled';
+  return 'InvalidRequest';
+}
+
+/**
+ * A `CloudError` for an HTTP failure from dots-wrapper (axios), or undefined when `e` is not one (a programming
+ * error, which callers rethrow as is). No answer at all (refused, reset, timed out) is `Unavailable`.
+ */
+export function toCloudError(e: unknown): CloudError | undefined {
+  if (e instanceof CloudError) return e;
+  const h = asHttpError(e);
+  if (!h) return undefined;
+  const status = h.response?.status;
+  const data = h.response?.data;
+  const body = typeof data === 'object' && data !== null ? (data as { id?: unknown; message?: unknown }) : {};
+  const id = typeof body.id === 'string' ? body.id : status !== undefined ? `http_${status}` : (h.code ?? 'network_error');
+  const message = typeof body.message === 'string' ? body.message : h.message;
+  return new CloudError(classifyDigitalOceanError(status, id, message), 'digitalocean', id, message, { cause: e });
+}
+
+/** Retry budget for throttling, 5xx and unanswered requests. */
+export interface RetryPolicy {
+  /** Total attempts, first included (≥ 1). */
+  maxAttempts: number;
+  /** First backoff in milliseconds; doubles per attempt, with ±50 % jitter. */
+  baseDelayMs: number;
+  /** Upper bound of one backoff in milliseconds. */
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 3, baseDelayMs: 200, maxDelayMs: 2000 };
+
+/** Backoff before attempt `attempt + 1` (attempt counts from 1). */
+export function backoffMs(policy: RetryPolicy, attempt: number, random: () => number = Math.random): number {
+  const exp = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+  return Math.min(policy.maxDelayMs, Math.round(exp * (0.5 + random())));
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

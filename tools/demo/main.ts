@@ -1,0 +1,106 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { ApiClient, sandboxAccount, sandboxResources } from '../stack/api';
+import { ensureLocalServices } from '../stack/services';
+import { startStack, Stack } from '../stack/stack';
+
+/**
+ * The demo: a platform engineer's session, driven through the public API only.
+ * Registers credentials for AWS, GCP, Azure and DigitalOcean (sandbox accounts), creates one cluster in `us-east`
+ * spanning all four, follows its progress, prints its resources, downloads the kubeconfig, deletes it, and counts
+ * what is left in the sandbox.
+ */
+const CLOUDS = ['aws', 'gcp', 'azure', 'digitalocean'] as const;
+const t0 = Date.now();
+const say = (msg: string) => process.stdout.write(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${msg}\n`);
+
+interface ClusterView {
+  id: string; name: string; phase: string; conditions: { type: string; status: string; reason: string; message: string }[];
+  networks: { cloud: string; phase: string; region?: string; vpcId?: string; vpcCidr?: string; subnetCidr?: string; message: string | null }[];
+  nodes: { name: string; cloud: string; role: string; phase: string; instanceId: string | null; privateIp: string | null; publicIp: string | null }[];
+}
+interface EventItem { id: string; type: string; reason: string; message: string }
+
+async function follow(api: ApiClient, id: string, until: (c: ClusterView) => boolean, timeoutMs: number, cursor: { after?: string }): Promise<ClusterView> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ev = await api.ok<{ items: EventItem[]; next: string | null }>('GET', `/v1/clusters/${id}/events${cursor.after ? `?after=${cursor.after}` : ''}`);
+    for (const e of ev.items) say(`${e.type === 'Warning' ? '⚠ ' : ''}${e.reason}: ${e.message}`);
+    if (ev.next) cursor.after = ev.next;
+    const c = await api.ok<ClusterView>('GET', `/v1/clusters/${id}`);
+    if (until(c)) return c;
+    if (c.phase === 'Failed') throw new Error(`cluster failed: ${c.conditions.map((x) => `${x.type}=${x.status} ${x.message}`).join('; ')}`);
+    if (Date.now() > deadline) throw new Error(`timed out in phase ${c.phase}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ')).join('\n');
+}
+
+async function main(): Promise<number> {
+  say('checking PostgreSQL and NATS');
+  await ensureLocalServices(say);
+  say('starting the sandbox cloud and the Skyweave services (separate processes)');
+  const stack: Stack = await startStack({});
+  try {
+    const api = new ApiClient(stack.apiUrl, stack.apiKey);
+    say(`API at ${stack.apiUrl} (OpenAPI: ${stack.apiUrl}/docs); logs in ${path.relative(process.cwd(), stack.workDir)}`);
+
+    const regions = await api.ok<{ items: { id: string; name: string; clouds: Record<string, { region: string }> }[] }>('GET', '/v1/regions');
+    const usEast = regions.items.find((r) => r.id === 'us-east');
+    say(`region us-east "${usEast?.name}" → ${Object.entries(usEast?.clouds ?? {}).map(([c, v]) => `${c} ${v.region}`).join(', ')}`);
+
+    for (const cloud of CLOUDS) {
+      const credentials = await sandboxAccount(stack.adminUrl, cloud);
+      const stored = await api.ok<{ id: string; identity: string }>('POST', '/v1/cloud-credentials', { cloud, name: `sandbox-${cloud}`, credentials });
+      say(`credentials for ${cloud} checked by the cloud and stored encrypted (${stored.identity})`);
+    }
+
+    const created = await api.ok<ClusterView>('POST', '/v1/clusters', {
+      name: 'demo', region: 'us-east', clouds: [...CLOUDS],
+      controlPlane: { cloud: 'aws', count: 3 },
+      workers: CLOUDS.map((cloud) => ({ cloud, count: 1 })),
+    });
+    say(`cluster ${created.name} (${created.id}) accepted: 3 masters on AWS, 1 worker on each cloud`);
+    const cursor: { after?: string } = {};
+    const ready = await follow(api, created.id, (c) => c.phase === 'Ready', 120_000, cursor);
+    say(`cluster is Ready after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+    const resources = await sandboxResources(stack.adminUrl);
+    const mine = resources.filter((r) => r.tags['skyweave-cluster'] === created.id);
+    process.stdout.write('\nResources per cloud (tagged skyweave-cluster=' + created.id + '):\n');
+    const kinds = [...new Set(mine.map((r) => `${r.cloud}\u0000${r.kind}`))].sort();
+    process.stdout.write(table([['CLOUD', 'KIND', 'COUNT', 'IDS'], ...kinds.map((k) => {
+      const [cloud, kind] = k.split('\u0000');
+      const xs = mine.filter((r) => r.cloud === cloud && r.kind === kind);
+      return [cloud, kind, String(xs.length), xs.map((x) => x.name ?? x.id).join(', ').slice(0, 70)];
+    })]) + '\n\nNetworks:\n');
+    process.stdout.write(table([['CLOUD', 'REGION', 'VPC', 'VPC CIDR', 'SUBNET'], ...ready.networks.map((n) => [n.cloud, n.region ?? '', n.vpcId ?? '', n.vpcCidr ?? '', n.subnetCidr ?? ''])]) + '\n\nNodes:\n');
+    process.stdout.write(table([['NAME', 'ROLE', 'CLOUD', 'PHASE', 'INSTANCE', 'PRIVATE IP', 'PUBLIC IP'], ...ready.nodes.map((n) => [n.name, n.role, n.cloud, n.phase, n.instanceId ?? '', n.privateIp ?? '', n.publicIp ?? ''])]) + '\n\n');
+
+    const kc = await api.call<string>('GET', `/v1/clusters/${created.id}/kubeconfig`);
+    if (kc.status !== 200) throw new Error(`kubeconfig: ${kc.status}`);
+    const kcFile = path.join(process.cwd(), '.skyweave', 'demo-kubeconfig.yaml');
+    mkdirSync(path.dirname(kcFile), { recursive: true });
+    writeFileSync(kcFile, kc.body, { mode: 0o600 });
+    say(`kubeconfig written to ${path.relative(process.cwd(), kcFile)}`);
+
+    await api.ok('DELETE', `/v1/clusters/${created.id}`);
+    say('delete requested: terminating every VM tagged for the cluster, then the networks');
+    await follow(api, created.id, (c) => c.phase === 'Deleted', 120_000, cursor);
+    say(`cluster deleted after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    const left = (await sandboxResources(stack.adminUrl)).length;
+    process.stdout.write(`left in sandbox: ${left} resources\n`);
+    return left === 0 ? 0 : 1;
+  } finally {
+    await stack.stop();
+  }
+}
+
+main().then((code) => process.exit(code), (e: unknown) => {
+  process.stderr.write(`demo failed: ${(e as Error).message}\n`);
+  process.exit(1);
+});

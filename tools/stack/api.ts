@@ -1,0 +1,42 @@
+/** A response of the public API: status, parsed body (JSON or text), headers. */
+export interface ApiResponse<T = unknown> { status: number; body: T; headers: Headers }
+
+/** A thin client of the public API, as a user's script would write it. */
+export class ApiClient {
+  constructor(readonly baseUrl: string, readonly apiKey?: string) {}
+
+  async call<T = Record<string, unknown>>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
+    const res = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers: { ...(this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    const type = res.headers.get('content-type') ?? '';
+    return { status: res.status, body: (type.includes('json') && text ? JSON.parse(text) : text) as T, headers: res.headers };
+  }
+
+  /** Like `call`, but throws with the problem detail unless the status is 2xx. */
+  async ok<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<T> {
+    const r = await this.call<T>(method, path, body);
+    if (r.status >= 300) throw new Error(`${method} ${path} → ${r.status}: ${JSON.stringify(r.body)}`);
+    return r.body;
+  }
+}
+
+/** Creates a sandbox account of `cloud` through the emulator's admin API and returns its credentials. */
+export async function sandboxAccount(adminUrl: string, cloud: string): Promise<Record<string, unknown>> {
+  const res = await fetch(`${adminUrl}/admin/accounts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ cloud }) });
+  if (!res.ok) throw new Error(`sandbox account for ${cloud}: ${res.status} ${await res.text()}`);
+  const { credentials } = (await res.json()) as { credentials: Record<string, unknown> };
+  return credentials;
+}
+
+export interface SandboxResource { cloud: string; account: string; region?: string; kind: string; id: string; name?: string; tags: Record<string, string> }
+
+/** Every live resource in the sandbox. */
+export async function sandboxResources(adminUrl: string): Promise<SandboxResource[]> {
+  const res = await fetch(`${adminUrl}/admin/resources`);
+  if (!res.ok) throw new Error(`sandbox resources: ${res.status}`);
+  return ((await res.json()) as { resources: SandboxResource[] }).resources;
+}

@@ -1,0 +1,155 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { Client } from 'pg';
+import type { DataSource } from 'typeorm';
+import { createDataSource, migrate } from '@skyweave/persistence';
+import { createOrganisation } from '../bootstrap-org';
+
+const ROOT = path.resolve(__dirname, '../..');
+const RUN_TS = path.join(ROOT, 'tools/run-ts.js');
+
+/** The services of a Skyweave installation, each its own process. */
+export const SERVICES = ['api-gateway', 'reconciler', 'network-provisioner', 'node-provisioner'] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+export interface StackOptions {
+  /** Folder for logs, VM file systems and the endpoints file; default `.skyweave/<namespace>`. */
+  workDir?: string;
+  /** VM boot time in the sandbox, milliseconds. */
+  bootMs?: number;
+  /** Realistic cloud latencies divided by this factor (benchmark). */
+  realistic?: number;
+  /** PostgreSQL server (without database); default `postgres://postgres@127.0.0.1:5432`. */
+  postgresUrl?: string;
+  natsUrl?: string;
+  /** Seconds between the reconciler's re-drives. */
+  redriveSeconds?: number;
+}
+
+/** A running installation: the sandbox cloud, every service, its own database and NATS namespace, and one organisation. */
+export interface Stack {
+  namespace: string;
+  apiUrl: string;
+  adminUrl: string;
+  databaseUrl: string;
+  workDir: string;
+  vmRoot: string;
+  apiKey: string;
+  organisationId: string;
+  /** A data source on the stack's database, for tests' assertions. */
+  ds: DataSource;
+  processes: Map<string, ChildProcess>;
+  /** Starts (or restarts) one service. */
+  startService(name: ServiceName): ChildProcess;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor(what: string, fn: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await fn().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** True when something accepts TCP connections at host:port. */
+export function reachable(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port }, () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+    s.setTimeout(1000, () => { s.destroy(); resolve(false); });
+  });
+}
+
+/**
+ * Starts a private Skyweave installation against the sandbox cloud: a fresh database `skyweave_<ns>` on the
+ * PostgreSQL server, a fresh NATS namespace, the emulator and every service as separate processes.
+ * @throws Error naming what is unreachable when PostgreSQL or NATS is not running (run `bash tools/services.sh`).
+ */
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const namespace = `sw${randomBytes(4).toString('hex')}`;
+  const pgBase = opts.postgresUrl ?? process.env.SKYWEAVE_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432';
+  const natsUrl = opts.natsUrl ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+  const workDir = opts.workDir ?? path.join(ROOT, '.skyweave', namespace);
+  const vmRoot = path.join(workDir, 'vms');
+  mkdirSync(vmRoot, { recursive: true });
+
+  const admin = new Client({ connectionString: `${pgBase}/postgres` });
+  await admin.connect().catch((e: Error) => { throw new Error(`PostgreSQL at ${pgBase} is not reachable (${e.message}); start it with: bash tools/services.sh`); });
+  await admin.query(`CREATE DATABASE "skyweave_${namespace}"`);
+  await admin.end();
+  const natsHostPort = new URL(natsUrl.replace(/^nats:/, 'http:'));
+  if (!(await reachable(natsHostPort.hostname, Number(natsHostPort.port || 4222)))) throw new Error(`NATS at ${natsUrl} is not reachable; start it with: bash tools/services.sh`);
+
+  const databaseUrl = `${pgBase}/skyweave_${namespace}`;
+  const ds = createDataSource(databaseUrl, { poolSize: 4, applicationName: 'stack' });
+  await ds.initialize();
+  await migrate(ds);
+  const { organisationId, apiKey } = await createOrganisation(ds, 'demo');
+
+  const processes = new Map<string, ChildProcess>();
+  const spawnLogged = (name: string, args: string[], env: Record<string, string>): ChildProcess => {
+    const out = openSync(path.join(workDir, `${name}.log`), 'a');
+    const child = spawn(process.execPath, [RUN_TS, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', out, out] });
+    processes.set(name, child);
+    return child;
+  };
+
+  const endpointsFile = path.join(workDir, 'endpoints.json');
+  spawnLogged('cloud-emulator', [
+    'apps/cloud-emulator/src/main.ts', '--base-port', '0', '--endpoints-file', endpointsFile, '--vm-root', vmRoot,
+    ...(opts.bootMs !== undefined ? ['--boot-ms', String(opts.bootMs)] : []),
+    ...(opts.realistic ? ['--realistic', String(opts.realistic)] : []),
+  ], {});
+  await waitFor('the sandbox cloud', async () => existsSync(endpointsFile), 30_000);
+  const adminUrl = (JSON.parse(readFileSync(endpointsFile, 'utf8')) as { adminUrl: string }).adminUrl;
+
+  const apiPort = await freePort();
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  const env: Record<string, string> = {
+    DATABASE_URL: databaseUrl,
+    NATS_URL: natsUrl,
+    SKYWEAVE_NATS_NAMESPACE: namespace,
+    SKYWEAVE_MASTER_KEY: randomBytes(32).toString('base64'),
+    SKYWEAVE_CLOUD_ENDPOINTS_FILE: endpointsFile,
+    SKYWEAVE_API_URL: apiUrl,
+    SKYWEAVE_REDRIVE_SECONDS: String(opts.redriveSeconds ?? 5),
+    PORT: String(apiPort),
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+  };
+  const startService = (name: ServiceName) => spawnLogged(name, [`apps/${name}/src/main.ts`], env);
+  for (const s of SERVICES) startService(s);
+  await waitFor('api-gateway /health', async () => (await fetch(`${apiUrl}/health`)).ok, 60_000);
+
+  return {
+    namespace, apiUrl, adminUrl, databaseUrl, workDir, vmRoot, apiKey, organisationId, ds, processes, startService,
+    async stop() {
+      const children = [...processes.values()].filter((c) => c.exitCode === null && c.signalCode === null);
+      await Promise.all(children.map((c) => new Promise<void>((r) => {
+        const t = setTimeout(() => { c.kill('SIGKILL'); }, 5000);
+        c.once('exit', () => { clearTimeout(t); r(); });
+        c.kill('SIGTERM');
+      })));
+      await ds.destroy();
+      const a = new Client({ connectionString: `${pgBase}/postgres` });
+      await a.connect();
+      await a.query(`DROP DATABASE IF EXISTS "skyweave_${namespace}" WITH (FORCE)`).catch(() => undefined);
+      await a.end();
+    },
+  };
+}
