@@ -66,7 +66,8 @@ export class ProblemFilter implements ExceptionFilter {
       const detail = typeof r === 'string' ? r : String((r as { message?: unknown }).message ?? exception.message);
       // body-parser: malformed JSON arrives as a 400 HttpException
       const type = status === 400 ? 'malformed-request' : status === 404 ? 'not-found' : `http-${status}`;
-      body = { type: PROBLEM_BASE + type, title: exception.name, status, detail };
+      const title = status === 400 ? 'Malformed request' : status === 404 ? 'Not found' : exception.name.replace(/Exception$/, '');
+      body = { type: PROBLEM_BASE + type, title, status, detail };
     } else if (isBodyParserError(exception)) {
       status = exception.status;
       body = { type: PROBLEM_BASE + 'malformed-request', title: 'Malformed request body', status, detail: exception.message };

@@ -1,0 +1,90 @@
+import { randomBytes, randomInt } from 'node:crypto';
+import * as ipaddr from 'ipaddr.js';
+
+/** The prefix of every selfLink, as the real API writes them. */
+export const API_BASE = 'https://www.googleapis.com/compute/v1/';
+
+export const link = (project: string, path: string) => `${API_BASE}projects/${project}/${path}`;
+
+/** A Compute numeric id (uint64, as a decimal string). */
+export const newId = () => String(randomInt(1, 2 ** 47)) + String(randomInt(100000, 999999));
+
+/** RFC 3339 with a -07:00 offset, as Compute writes timestamps. */
+export function timestamp(d = new Date()): string {
+  const p = new Date(d.getTime() - 7 * 3600_000);
+  return `${p.toISOString().replace('Z', '')}-07:00`;
+}
+
+/** An 8-byte base64 fingerprint. */
+export const fingerprint = () => randomBytes(8).toString('base64');
+
+/** Operation names look like `operation-1700000000000-5f0c2e1a3b4c5-a8ffd5c0-2b53a2e8`. */
+export const operationName = () =>
+  `operation-${Date.now()}-${randomBytes(7).toString('hex').slice(0, 13)}-${randomBytes(4).toString('hex')}-${randomBytes(4).toString('hex')}`;
+
+/** RFC 1035 resource names (1–63 chars). */
+export const NAME_RE = /^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
+export const NAME_RE_TEXT = '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)';
+
+export const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+/**
+ * A reference to another resource as the API accepts it: a full URL (`https://www.googleapis.com/compute/v1/projects/p/global/networks/n`),
+ * a partial one (`projects/p/global/networks/n`) or a project-relative one (`global/networks/n`).
+ * Returns the project (if given) and the path segments after it.
+ */
+export function parseRef(ref: string): { project?: string; segments: string[] } {
+  let s = ref.replace(/^https?:\/\/[^/]+\/compute\/(?:v1|beta|alpha)\//, '');
+  let project: string | undefined;
+  const m = /^projects\/([^/]+)\/(.*)$/.exec(s);
+  if (m) {
+    project = m[1];
+    s = m[2];
+  }
+  return { project, segments: s.split('/') };
+}
+
+/** Last path segment of a URL or reference. */
+export const lastSegment = (ref: string) => ref.split('/').pop() ?? ref;
+
+/** IPv4 CIDR as [network int, prefix length], or undefined when malformed. */
+export function parseCidr4(cidr: string): { base: number; len: number; hostBitsZero: boolean } | undefined {
+  if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(cidr)) return undefined;
+  try {
+    const [addr, len] = ipaddr.IPv4.parseCIDR(cidr);
+    const n = ipToInt(addr.toString());
+    const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+    return { base: (n & mask) >>> 0, len, hostBitsZero: ((n & ~mask) >>> 0) === 0 };
+  } catch {
+    return undefined;
+  }
+}
+
+export const ipToInt = (ip: string) => ipaddr.IPv4.parse(ip).toByteArray().reduce((a, b) => a * 256 + b, 0);
+export const intToIp = (n: number) => [(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+
+export function cidrsOverlap(a: { base: number; len: number }, b: { base: number; len: number }): boolean {
+  const len = Math.min(a.len, b.len);
+  const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+  return ((a.base & mask) >>> 0) === ((b.base & mask) >>> 0);
+}
+
+/** True for an IPv4/IPv6 address or CIDR (firewall source and destination ranges). */
+export function isIpOrCidr(s: string): boolean {
+  try {
+    if (s.includes('/')) {
+      ipaddr.parseCIDR(s);
+      return true;
+    }
+    return ipaddr.isValid(s);
+  } catch {
+    return false;
+  }
+}
+
+/** Runs `fn` after `ms` without keeping the process alive. */
+export function later(ms: number, fn: () => void): NodeJS.Timeout {
+  const t = setTimeout(fn, ms);
+  t.unref();
+  return t;
+}
