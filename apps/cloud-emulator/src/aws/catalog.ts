@@ -45,6 +45,8 @@ const COMPUTE: [string, number, number][] = [['large', 2, 4096], ['xlarge', 4, 8
 const MEMORY: [string, number, number][] = [['large', 2, 16384], ['xlarge', 4, 32768], ['2xlarge', 8, 65536]];
 
 export const INSTANCE_TYPES: ReadonlyMap<string, InstanceTypeInfo> = new Map([
+  // RunInstances' documented default when InstanceType is omitted.
+  ['m1.small', { vcpu: 1, memoryMiB: 1740, architecture: 'x86_64' }],
   ...family('t2', 'x86_64', [['micro', 1, 1024], ['small', 1, 2048], ['medium', 2, 4096], ['large', 2, 8192]]),
   ...family('t3', 'x86_64', BURST),
   ...family('t3a', 'x86_64', BURST),

@@ -118,6 +118,8 @@ export interface Instance {
   amiLaunchIndex: number;
   rootDeviceName: string;
   networkInterfaceId: string;
+  networkAttachmentId: string;
+  volumeId: string;
   macAddress: string;
   metadataOptions: { httpTokens: string; httpEndpoint: string; httpPutResponseHopLimit: number; instanceMetadataTags: string };
   tags: Tags;
