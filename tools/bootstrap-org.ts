@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import * as path from 'node:path';
 import { Command } from 'commander';
 import type { DataSource } from 'typeorm';
 import { ApiKeyEntity, OrganisationEntity, createDataSource, hashToken, migrate, newToken } from '@skyweave/persistence';
@@ -18,7 +19,7 @@ export async function createOrganisation(ds: DataSource, name: string): Promise<
 }
 
 // Run as a command (tools/run-ts.js puts this file at argv[1]).
-if (process.argv[1] && require('node:path').resolve(process.argv[1]) === __filename) {
+if (process.argv[1] && path.resolve(process.argv[1]) === __filename) {
   const o = new Command('bootstrap-org').requiredOption('--name <name>', 'organisation name').parse().opts<{ name: string }>();
   void (async () => {
     const ds = createDataSource(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/skyweave');
