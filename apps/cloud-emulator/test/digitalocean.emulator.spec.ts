@@ -310,7 +310,7 @@ describe('DigitalOcean sandbox: API v2 strictness', () => {
 describe('DigitalOcean adapter over the sandbox: beyond the contract', () => {
   let s: Sandbox;
   beforeEach(async () => {
-    s = await startSandbox({}, { 'instance.boot': 20, 'network.create': 20 });
+    s = await startSandbox({}, { 'instance.boot': 20, 'network.create': 5 });
   });
   afterEach(async () => {
     await s.close();
@@ -326,7 +326,7 @@ describe('DigitalOcean adapter over the sandbox: beyond the contract', () => {
     }
     const net = await provider().ensureNetwork(specFor(randomUUID()));
     expect(net.vpcCidr).toBe('10.112.144.0/20');
-  });
+  }, 30_000);
 
   it('gives concurrently created clusters distinct, non-overlapping VPC ranges', async () => {
     const [a, b] = await Promise.all([provider().ensureNetwork(specFor(randomUUID())), provider().ensureNetwork(specFor(randomUUID()))]);

@@ -65,7 +65,8 @@ export function createDigitalOceanCloud(ctx: CloudContext, opts: DigitalOceanClo
     await fn(req, res, account);
   };
 
-  const renderFw = (f: FirewallRec) => {
+  /** A create/update answers `waiting` (rules being applied); the sandbox applies them at once, so reads say `succeeded`. */
+  const renderApplying = (f: FirewallRec) => {
     const out = renderFirewall(f);
     f.status = 'succeeded';
     return out;
@@ -109,12 +110,12 @@ export function createDigitalOceanCloud(ctx: CloudContext, opts: DigitalOceanClo
 
   // ---- firewalls ----
   app.post('/v2/firewalls', op('firewall.create', (req, res, a) => {
-    res.status(202).json({ firewall: renderFirewall(sandbox.createFirewall(a, asBody(req.body))) });
+    res.status(202).json({ firewall: renderApplying(sandbox.createFirewall(a, asBody(req.body))) });
   }));
-  app.get('/v2/firewalls', op('read', (req, res, a) => res.json(paginate(req, 'firewalls', sandbox.listFirewalls(a), renderFw))));
-  app.get('/v2/firewalls/:id', op('read', (req, res, a) => res.json({ firewall: renderFw(sandbox.getFirewall(a, String(req.params.id))) })));
+  app.get('/v2/firewalls', op('read', (req, res, a) => res.json(paginate(req, 'firewalls', sandbox.listFirewalls(a), renderFirewall))));
+  app.get('/v2/firewalls/:id', op('read', (req, res, a) => res.json({ firewall: renderFirewall(sandbox.getFirewall(a, String(req.params.id))) })));
   app.put('/v2/firewalls/:id', op('firewall.create', (req, res, a) => {
-    res.json({ firewall: renderFirewall(sandbox.updateFirewall(a, String(req.params.id), asBody(req.body))) });
+    res.json({ firewall: renderApplying(sandbox.updateFirewall(a, String(req.params.id), asBody(req.body))) });
   }));
   app.delete('/v2/firewalls/:id', op('network.delete', (req, res, a) => {
     sandbox.deleteFirewall(a, String(req.params.id));

@@ -35,7 +35,7 @@ export interface FirewallRec {
   /** Target tags: Droplets carrying any of them are behind the firewall. */
   tags: string[];
   createdAt: string;
-  /** Answered as `waiting` until the first read after creation/update, then `succeeded`. */
+  /** `waiting` in the create/update answer, `succeeded` afterwards. */
   status: 'waiting' | 'succeeded';
 }
 

@@ -1,11 +1,89 @@
-import type { CloudContext, CloudModule } from '../core/types';
+import express from 'express';
+import type { NextFunction, Request, Response } from 'express';
+import { TAG_CLUSTER } from '@skyweave/domain';
+import type { CloudContext, CloudModule, InventoryItem } from '../core/types';
+import { GcpAuth, OAuthError } from './auth';
+import { regionOfZone } from './catalog';
+import { PublicIpPool, createComputeRouter } from './compute';
+import { GcpHttpError, backendError, badJson } from './errors';
+import { ProjectState } from './state';
 
-/** STUB — being implemented. Answers 501 to everything. */
-export function createGcpCloud(_ctx: CloudContext): CloudModule {
+/** `skyweave-cluster=<id>` inside a description (GCP networks, subnetworks and firewalls have no labels). */
+function tagsFromDescription(description: string | undefined): Record<string, string> {
+  const m = description ? new RegExp(`(?:^|\\s)${TAG_CLUSTER}=(\\S+)`).exec(description) : null;
+  return m ? { [TAG_CLUSTER]: m[1] } : {};
+}
+
+/**
+ * The sandbox's Google Cloud: Compute Engine v1 REST (JSON) under `/compute/v1/projects/{project}/…` and the OAuth 2.0
+ * token endpoint at `POST /token`.
+ *
+ * - Accounts: `createAccount()` makes a project with a service account and returns its key file (RSA key made here;
+ *   `token_uri` is Google's, as in real key files — this endpoint serves it at `/token`, see CloudEndpoints.gcp).
+ *   Clients exchange a signed JWT for an access token; every Compute call needs a valid bearer token for its project.
+ * - Long-running operations: inserts, patches and deletes answer an Operation (global / regional / zonal) that
+ *   completes after the operation's latency; `…/operations/{op}/wait` blocks until DONE (≤ 2 min, as the real one).
+ *   `requestId` makes inserts and deletes idempotent (same id ⇒ same operation).
+ * - Faults are answered as Compute does: throttle ⇒ 403 `rateLimitExceeded`; server error ⇒ 503 `backendError`;
+ *   quota and capacity on creates ⇒ the operation ends with `QUOTA_EXCEEDED` / `ZONE_RESOURCE_POOL_EXHAUSTED`.
+ */
+export function createGcpCloud(ctx: CloudContext): CloudModule {
+  const auth = new GcpAuth();
+  const projects = new Map<string, ProjectState>();
+  const ips = new PublicIpPool();
+
+  const app = express();
+  app.disable('x-powered-by');
+
+  app.post('/token', express.urlencoded({ extended: false, limit: '64kb' }), async (req: Request, res: Response) => {
+    const selfUrl = `${req.protocol}://${req.get('host') ?? ''}${req.originalUrl.split('?')[0]}`;
+    const form = (req.body ?? {}) as Record<string, unknown>;
+    const token = await auth.exchange(form, selfUrl);
+    res.set('Cache-Control', 'no-cache, no-store, max-age=0, must-revalidate').json(token);
+  });
+
+  app.use('/compute/v1', express.json({ limit: '1mb' }), createComputeRouter({ ctx, auth, projects, ips }));
+
+  app.use((req: Request, res: Response) => {
+    res.status(404).json({ error: { code: 404, message: `The requested URL ${req.path} was not found on this server.`, errors: [{ message: 'Not Found', domain: 'global', reason: 'notFound' }] } });
+  });
+
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    if (err instanceof OAuthError) {
+      res.status(err.httpStatus).json(err.body());
+      return;
+    }
+    let e: GcpHttpError;
+    if (err instanceof GcpHttpError) e = err;
+    else if (isBodyParserError(err)) e = badJson(err.type === 'entity.too.large' ? 'Request payload size exceeds the limit.' : `Unexpected token in JSON at position 0.`);
+    else {
+      console.error('gcp sandbox: internal error', err);
+      e = backendError();
+    }
+    res.status(e.httpStatus).set(e.headers).json(e.body());
+  });
+
   return {
     cloud: 'gcp',
-    handler: (_req, res) => { res.statusCode = 501; res.end(); },
-    createAccount: () => { throw new Error('gcp sandbox not implemented yet'); },
-    inventory: () => [],
+    handler: app,
+    createAccount() {
+      const { account, key } = auth.createServiceAccount();
+      projects.set(account.projectId, new ProjectState(account));
+      return { cloud: 'gcp', gcp: key };
+    },
+    inventory(): InventoryItem[] {
+      const out: InventoryItem[] = [];
+      for (const p of projects.values()) {
+        for (const n of p.networks.values()) out.push({ cloud: 'gcp', account: p.id, kind: 'network', id: n.name, name: n.name, tags: tagsFromDescription(n.description) });
+        for (const s of p.subnetworks.values()) out.push({ cloud: 'gcp', account: p.id, region: s.region, kind: 'subnetwork', id: s.name, name: s.name, tags: tagsFromDescription(s.description) });
+        for (const f of p.firewalls.values()) out.push({ cloud: 'gcp', account: p.id, kind: 'firewall', id: f.name, name: f.name, tags: tagsFromDescription(f.description) });
+        for (const i of p.instances.values()) out.push({ cloud: 'gcp', account: p.id, region: regionOfZone(i.zone), kind: 'instance', id: i.name, name: i.name, tags: { ...i.labels } });
+      }
+      return out;
+    },
   };
+}
+
+function isBodyParserError(err: unknown): err is { type: string } {
+  return typeof err === 'object' && err !== null && typeof (err as { type?: unknown }).type === 'string' && String((err as { type: string }).type).startsWith('entity.');
 }
