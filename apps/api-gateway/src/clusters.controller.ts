@@ -2,12 +2,12 @@ import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Qu
 import { ApiBearerAuth, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import type { DataSource } from 'typeorm';
-import { ClusterEntity, NodeEntity } from '@skyweave/persistence';
+import { ClusterEntity, NodeEntity, SecretBox } from '@skyweave/persistence';
 import { ApiKeyGuard, CallerOrg } from './auth';
 import { CreateClusterDto, ListQueryDto } from './dtos';
 import { ClustersService } from './clusters.service';
 import { Problem } from './problem';
-import { DATA_SOURCE } from './tokens';
+import { DATA_SOURCE, SECRET_BOX } from './tokens';
 import { renderKubeconfig } from './kubeconfig';
 
 @ApiTags('clusters')
@@ -15,7 +15,11 @@ import { renderKubeconfig } from './kubeconfig';
 @UseGuards(ApiKeyGuard)
 @Controller('v1/clusters')
 export class ClustersController {
-  constructor(private readonly clusters: ClustersService, @Inject(DATA_SOURCE) private readonly ds: DataSource) {}
+  constructor(
+    private readonly clusters: ClustersService,
+    @Inject(DATA_SOURCE) private readonly ds: DataSource,
+    @Inject(SECRET_BOX) private readonly box: SecretBox,
+  ) {}
 
   /** Creates a cluster; provisioning proceeds asynchronously (watch `GET /v1/clusters/{id}` and its events). */
   @Post()
@@ -50,7 +54,11 @@ export class ClustersController {
     if (!c) throw Problem.notFound(`cluster ${id}`);
     if (c.phase !== 'Ready') throw new Problem(409, 'cluster-not-ready', 'Cluster not ready', `the kubeconfig is available once the cluster is Ready (it is ${c.phase})`);
     const master = await this.ds.getRepository(NodeEntity).findOneBy({ clusterId: id, organisationId: org, role: 'master', ordinal: 0 });
-    res.type('application/yaml').send(renderKubeconfig({ clusterName: c.name, server: `https://${master?.publicIp ?? master?.privateIp}:6443`, caCertificatePem: c.caCertificate }));
+    if (!c.caCertificate || !c.adminCertificate || !c.adminKeySealed) throw new Problem(409, 'cluster-pki-missing', 'No PKI', 'this cluster has no certificate authority');
+    res.type('application/yaml').send(renderKubeconfig({
+      clusterName: c.name, server: `https://${master?.publicIp ?? master?.privateIp}:6443`,
+      caCertificatePem: c.caCertificate, adminCertificatePem: c.adminCertificate, adminKeyPem: this.box.open(c.adminKeySealed),
+    }));
   }
 
   /** Deletes the cluster: every VM tagged for it is terminated (no drain), then every network. */

@@ -7,11 +7,12 @@ import {
 } from '@skyweave/domain';
 import { Subjects } from '@skyweave/contracts';
 import {
-  CloudCredentialEntity, ClusterEntity, ClusterEventEntity, ClusterNetworkEntity, NodeEntity, enqueue, recordEvent,
+  CloudCredentialEntity, ClusterEntity, ClusterEventEntity, ClusterNetworkEntity, NodeEntity, SecretBox, enqueue, recordEvent,
 } from '@skyweave/persistence';
 import type { CreateClusterDto } from './dtos';
 import { Problem, Violation } from './problem';
-import { DATA_SOURCE } from './tokens';
+import { DATA_SOURCE, SECRET_BOX } from './tokens';
+import { generateClusterPki } from './pki';
 
 export const DEFAULT_KUBERNETES_VERSION = '1.31.4';
 
@@ -30,7 +31,7 @@ export interface ClusterView {
 
 @Injectable()
 export class ClustersService {
-  constructor(@Inject(DATA_SOURCE) private readonly ds: DataSource) {}
+  constructor(@Inject(DATA_SOURCE) private readonly ds: DataSource, @Inject(SECRET_BOX) private readonly box: SecretBox) {}
 
   /**
    * Validates a cluster request against the domain rules (region mapping per cloud, credentials per cloud,
@@ -71,9 +72,12 @@ export class ClustersService {
     };
     const id = randomUUID();
     const prefix = resourcePrefix(id);
+    const pki = await generateClusterPki();
     try {
       await this.ds.transaction(async (em) => {
-        await em.getRepository(ClusterEntity).insert({ id, organisationId, name: spec.name, spec, phase: 'Pending', conditions: [], deletionRequestedAt: null, caCertificate: null });
+        await em.getRepository(ClusterEntity).insert({ id, organisationId, name: spec.name, spec, phase: 'Pending', conditions: [], deletionRequestedAt: null,
+          caCertificate: pki.caCertificate, caKeySealed: this.box.seal(pki.caKey), adminCertificate: pki.adminCertificate, adminKeySealed: this.box.seal(pki.adminKey),
+        });
         await em.getRepository(ClusterNetworkEntity).insert(spec.clouds.map((cloud) => ({ id: randomUUID(), organisationId, clusterId: id, cloud, phase: 'Pending' as const, status: null, message: null, dispatchedAt: null })));
         const nodes: Partial<NodeEntity>[] = [];
         for (let i = 0; i < spec.controlPlane.count; i++) {

@@ -1,18 +1,20 @@
 import { stringify } from 'yaml';
 
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
 /**
- * A kubeconfig (v1 Config) for the cluster's admin. The embedded CA is the cluster's; client credentials come with
- * the cluster PKI (a later issue) — until then the user entry is left for `kubectl config set-credentials`.
+ * A kubeconfig (v1 Config) for the cluster's admin: the API server on the first master, the cluster CA, and the
+ * admin client certificate and key (so the file is a secret: served only to the organisation, written 0600 by the CLI).
  */
-export function renderKubeconfig(o: { clusterName: string; server: string; caCertificatePem: string | null }): string {
-  const context = `${o.clusterName}-admin`;
+export function renderKubeconfig(o: { clusterName: string; server: string; caCertificatePem: string; adminCertificatePem: string; adminKeyPem: string }): string {
+  const user = `${o.clusterName}-admin`;
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: o.clusterName, cluster: { server: o.server, ...(o.caCertificatePem ? { 'certificate-authority-data': Buffer.from(o.caCertificatePem).toString('base64') } : { 'insecure-skip-tls-verify': true }) } }],
-    users: [{ name: `${o.clusterName}-admin`, user: {} }],
-    contexts: [{ name: context, context: { cluster: o.clusterName, user: `${o.clusterName}-admin` } }],
-    'current-context': context,
+    clusters: [{ name: o.clusterName, cluster: { server: o.server, 'certificate-authority-data': b64(o.caCertificatePem) } }],
+    users: [{ name: user, user: { 'client-certificate-data': b64(o.adminCertificatePem), 'client-key-data': b64(o.adminKeyPem) } }],
+    contexts: [{ name: user, context: { cluster: o.clusterName, user } }],
+    'current-context': user,
     preferences: {},
   });
 }

@@ -43,7 +43,13 @@ const escapeRe = (c: string): string => c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'
  * @param tags how to read a resource's tags (`undefined`: the resource type has no tag filters).
  * @throws Ec2Error `InvalidParameterValue` for an unknown filter name or a filter without values.
  */
-export function compileFilters<R>(filters: Filter[], fields: FilterFields<R>, tags?: (r: R) => Map<string, string>): (r: R) => boolean {
+export function compileFilters<R>(
+  filters: Filter[],
+  fields: FilterFields<R>,
+  tags?: (r: R) => Map<string, string>,
+  opts: { tagKeyAndValueFilters?: boolean } = {},
+): (r: R) => boolean {
+  const keyValue = opts.tagKeyAndValueFilters ?? true;
   const tests = filters.map((f) => {
     if (f.values.length === 0) throw invalidParameterValue(`The filter '${f.name}' requires at least one value`);
     const res = f.values.map(globToRegExp);
@@ -55,8 +61,8 @@ export function compileFilters<R>(filters: Filter[], fields: FilterFields<R>, ta
         return v !== undefined && any([v]);
       };
     }
-    if (tags && f.name === 'tag-key') return (r: R) => any([...tags(r).keys()]);
-    if (tags && f.name === 'tag-value') return (r: R) => any([...tags(r).values()]);
+    if (tags && keyValue && f.name === 'tag-key') return (r: R) => any([...tags(r).keys()]);
+    if (tags && keyValue && f.name === 'tag-value') return (r: R) => any([...tags(r).values()]);
     const field = Object.prototype.hasOwnProperty.call(fields, f.name) ? fields[f.name] : undefined;
     if (!field) throw clientError('InvalidParameterValue', `The filter '${f.name}' is invalid`);
     return (r: R) => any(field(r));

@@ -1,11 +1,217 @@
-import type { CloudContext, CloudModule } from '../core/types';
+import { randomInt } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { CloudContext, CloudModule, FaultKind, InventoryItem, Operation } from '../core/types';
+import { verifySigV4 } from './auth';
+import { findRegion, ImageInfo, regionImages } from './catalog';
+import { ActionContext, ActionDef, Ec2Shared, PublicIpPool } from './context';
+import { Ec2Error } from './errors';
+import { INSTANCE_ACTIONS } from './instances';
+import { META_ACTIONS } from './meta';
+import { NETWORK_ACTIONS } from './network';
+import { Params } from './params';
+import { SECURITY_GROUP_ACTIONS } from './security-groups';
+import { Account, newRequestId, RegionState } from './state';
+import { tagsToRecord } from './tags';
+import { errorDocument, responseDocument } from './xml';
 
-/** STUB — being implemented. Answers 501 to everything. */
-export function createAwsCloud(_ctx: CloudContext): CloudModule {
+/**
+ * The sandbox's Amazon EC2: the EC2 Query API (API version 2016-11-15) over HTTP, as `@aws-sdk/client-ec2` speaks
+ * it — `POST /` with form-encoded `Action=…&Version=…` (GET with a query string works too), SigV4-signed with the
+ * account's keys, XML answers in the `http://ec2.amazonaws.com/doc/2016-11-15/` namespace, errors as
+ * `<Response><Errors><Error>…` with EC2's codes and HTTP statuses. The region is the one in the signature's credential
+ * scope; state is per account and region.
+ *
+ * Served actions: DescribeRegions, DescribeAvailabilityZones, DescribeImages, DescribeTags; CreateVpc, DescribeVpcs,
+ * DeleteVpc; CreateSubnet, DescribeSubnets, ModifySubnetAttribute (MapPublicIpOnLaunch), DeleteSubnet;
+ * CreateInternetGateway, AttachInternetGateway, DetachInternetGateway, DeleteInternetGateway, DescribeInternetGateways;
+ * CreateRouteTable, CreateRoute, AssociateRouteTable, DisassociateRouteTable, DeleteRouteTable, DescribeRouteTables;
+ * CreateSecurityGroup, DescribeSecurityGroups, DeleteSecurityGroup, AuthorizeSecurityGroupIngress,
+ * RevokeSecurityGroupIngress; RunInstances, DescribeInstances, TerminateInstances.
+ */
+const API_VERSION = '2016-11-15';
+const MAX_BODY = 1024 * 1024;
+
+const ACTIONS: Record<string, ActionDef> = { ...NETWORK_ACTIONS, ...SECURITY_GROUP_ACTIONS, ...INSTANCE_ACTIONS, ...META_ACTIONS };
+
+const UPPER_ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+const SECRET_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const randomString = (n: number, alphabet: string): string => Array.from({ length: n }, () => alphabet[randomInt(alphabet.length)]).join('');
+
+/** The error an injected fault produces, in EC2's shape for that kind of call. */
+function faultError(kind: FaultKind, op: Operation, p: Params): Ec2Error {
+  switch (kind) {
+    case 'throttle':
+      return new Ec2Error(503, 'RequestLimitExceeded', 'Request limit exceeded.');
+    case 'server-error':
+      return new Ec2Error(500, 'InternalError', 'An internal error has occurred');
+    case 'quota': {
+      const byOp: Partial<Record<Operation, [string, string]>> = {
+        'instance.create': [
+          'VcpuLimitExceeded',
+          'You have requested more vCPU capacity than your current vCPU limit of 32 allows for the instance bucket that the specified instance type belongs to. Please visit http://aws.amazon.com/contact-us/ec2-request to request an adjustment to this limit.',
+        ],
+        'network.create': ['VpcLimitExceeded', 'The maximum number of VPCs has been reached.'],
+        'subnet.create': ['SubnetLimitExceeded', 'The maximum number of subnets has been reached.'],
+        'firewall.create': ['SecurityGroupLimitExceeded', 'The maximum number of security groups has been reached.'],
+        'gateway.create': ['InternetGatewayLimitExceeded', 'The maximum number of internet gateways has been reached.'],
+      };
+      const [code, message] = byOp[op] ?? ['ResourceLimitExceeded', 'You have exceeded an Amazon EC2 resource limit.'];
+      return new Ec2Error(400, code, message);
+    }
+    case 'capacity': {
+      if (op !== 'instance.create') return new Ec2Error(503, 'Unavailable', "The server is overloaded and can't handle the request.");
+      const type = p.str('InstanceType') ?? 'm1.small';
+      return new Ec2Error(
+        400,
+        'InsufficientInstanceCapacity',
+        `We currently do not have sufficient ${type} capacity in the Availability Zone you requested. Our system will be working on provisioning additional capacity. You can currently get ${type} capacity by not specifying an Availability Zone in your request or choosing a different Availability Zone.`,
+      );
+    }
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        reject(new Ec2Error(400, 'InvalidRequest', 'The request body is too large.'));
+        req.destroy();
+      } else chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+/** Creates the EC2 module of the sandbox. All state lives in the returned module (one per emulator). */
+export function createAwsCloud(ctx: CloudContext): CloudModule {
+  const accounts = new Map<string, Account>();
+  const images = new Map<string, ImageInfo[]>();
+  const shared: Ec2Shared = {
+    ctx,
+    publicIps: new PublicIpPool(),
+    images(region) {
+      let list = images.get(region);
+      if (!list) {
+        list = regionImages(region);
+        images.set(region, list);
+      }
+      return list;
+    },
+  };
+
+  const regionState = (account: Account, region: string): RegionState => {
+    let rs = account.regions.get(region);
+    if (!rs) {
+      rs = new RegionState(region);
+      account.regions.set(region, rs);
+    }
+    return rs;
+  };
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const requestId = newRequestId();
+    const send = (status: number, body: string) => {
+      res.writeHead(status, { 'content-type': 'text/xml;charset=UTF-8', 'x-amzn-requestid': requestId, server: 'AmazonEC2' });
+      res.end(body);
+    };
+    try {
+      const body = await readBody(req);
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const entries: [string, string][] = [...url.searchParams];
+      const contentType = String(req.headers['content-type'] ?? '');
+      if (req.method === 'POST' && contentType.startsWith('application/x-www-form-urlencoded')) entries.push(...new URLSearchParams(body));
+      const query: Record<string, string | string[]> = {};
+      for (const [k, v] of url.searchParams) {
+        const prev = query[k];
+        query[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+      }
+
+      const caller = await verifySigV4(
+        { method: req.method ?? 'GET', path: url.pathname, query, headers: req.headers, body },
+        (accessKeyId) => {
+          const a = accounts.get(accessKeyId);
+          return a && { account: a, secretAccessKey: a.secretAccessKey };
+        },
+        (region) => findRegion(region) !== undefined,
+      );
+
+      const p = Params.fromEntries(entries);
+      const action = p.str('Action');
+      if (!action) throw new Ec2Error(400, 'MissingAction', 'The request must contain the parameter Action');
+      const version = p.str('Version');
+      if (!version) throw new Ec2Error(400, 'MissingParameter', 'The request must contain the parameter Version');
+      if (version !== API_VERSION) throw new Ec2Error(400, 'NoSuchVersion', `The requested version (${version}) of service AmazonEC2 does not exist`);
+      const def = Object.prototype.hasOwnProperty.call(ACTIONS, action) ? ACTIONS[action] : undefined;
+      if (!def) throw new Ec2Error(400, 'InvalidAction', `The action ${action} is not valid for this web service.`);
+
+      const fault = ctx.takeFault('aws', def.op);
+      if (fault) throw faultError(fault, def.op, p);
+
+      p.allowOnly(['Action', 'Version', ...def.params]);
+      if (p.bool('DryRun')) throw new Ec2Error(412, 'DryRunOperation', 'Request would have succeeded, but DryRun flag is set.');
+
+      await ctx.delay(def.op);
+      const region = findRegion(caller.region);
+      if (!region) throw new Ec2Error(401, 'AuthFailure', `Credential should be scoped to a valid region, not '${caller.region}'.`);
+      const c: ActionContext = { action, p, account: caller.account, rs: regionState(caller.account, caller.region), region, shared };
+      send(200, responseDocument(action, requestId, def.run(c)));
+    } catch (e) {
+      if (e instanceof Ec2Error) {
+        send(e.status, errorDocument(e.code, e.message, requestId));
+      } else {
+        console.error('aws sandbox: internal error', e);
+        send(500, errorDocument('InternalError', 'An internal error has occurred', requestId));
+      }
+    }
+  }
+
   return {
     cloud: 'aws',
-    handler: (_req, res) => { res.statusCode = 501; res.end(); },
-    createAccount: () => { throw new Error('aws sandbox not implemented yet'); },
-    inventory: () => [],
+    handler: (req, res) => {
+      void handle(req, res);
+    },
+
+    createAccount() {
+      let accessKeyId: string;
+      do accessKeyId = `AKIA${randomString(16, UPPER_ALNUM)}`;
+      while (accounts.has(accessKeyId));
+      const account: Account = {
+        id: `${randomInt(1, 10)}${randomString(11, '0123456789')}`,
+        accessKeyId,
+        secretAccessKey: randomString(40, SECRET_CHARS),
+        regions: new Map(),
+      };
+      accounts.set(accessKeyId, account);
+      return { cloud: 'aws', aws: { accessKeyId, secretAccessKey: account.secretAccessKey } };
+    },
+
+    inventory(): InventoryItem[] {
+      const out: InventoryItem[] = [];
+      for (const a of accounts.values()) {
+        for (const rs of a.regions.values()) {
+          const item = (kind: string, id: string, tags: Map<string, string>, name?: string): InventoryItem => ({
+            cloud: 'aws',
+            account: a.id,
+            region: rs.region,
+            kind,
+            id,
+            name: name ?? tags.get('Name'),
+            tags: tagsToRecord(tags),
+          });
+          for (const v of rs.vpcs.values()) out.push(item('vpc', v.id, v.tags));
+          for (const s of rs.subnets.values()) out.push(item('subnet', s.id, s.tags));
+          for (const g of rs.internetGateways.values()) out.push(item('internet-gateway', g.id, g.tags));
+          // A VPC's main route table and `default` security group are part of the VPC (made and deleted with it).
+          for (const t of rs.routeTables.values()) if (!t.main) out.push(item('route-table', t.id, t.tags));
+          for (const g of rs.securityGroups.values()) if (!g.isDefault) out.push(item('security-group', g.id, g.tags, g.name));
+          for (const i of rs.instances.values()) if (i.state !== 'terminated') out.push(item('instance', i.id, i.tags));
+        }
+      }
+      return out;
+    },
   };
 }

@@ -1,5 +1,5 @@
 import type { ActionDef } from './context';
-import { ImageInfo, REGIONS } from './catalog';
+import { ImageInfo, RegionInfo, REGIONS } from './catalog';
 import { clientError, invalidParameterValue } from './errors';
 import { compileFilters, readFilters } from './filters';
 import { paginate } from './paging';
@@ -75,7 +75,7 @@ export const META_ACTIONS: Record<string, ActionDef> = {
       const names = c.p.strList('RegionName');
       const unknown = names.filter((n) => !REGIONS.some((r) => r.name === n));
       if (unknown.length) throw invalidParameterValue(`Invalid region name(s): ${unknown.join(', ')}`);
-      const match = compileFilters(readFilters(c.p), {
+      const match = compileFilters<RegionInfo>(readFilters(c.p), {
         endpoint: (r) => [`ec2.${r.name}.amazonaws.com`],
         'region-name': (r) => [r.name],
         'opt-in-status': () => ['opt-in-not-required'],
@@ -95,7 +95,7 @@ export const META_ACTIONS: Record<string, ActionDef> = {
       const zones = c.region.zones;
       const unknown = [...names.filter((n) => !zones.some((z) => z.name === n)), ...ids.filter((n) => !zones.some((z) => z.id === n))];
       if (unknown.length) throw invalidParameterValue(`Invalid availability zone: [${unknown.join(', ')}]`);
-      const match = compileFilters(readFilters(c.p), {
+      const match = compileFilters<RegionInfo['zones'][number]>(readFilters(c.p), {
         'group-name': () => [c.rs.region],
         'network-border-group': () => [c.rs.region],
         'opt-in-status': () => ['opt-in-not-required'],
@@ -145,7 +145,7 @@ export const META_ACTIONS: Record<string, ActionDef> = {
       const now = new Date().toISOString();
       const ownerOk = (i: ImageInfo) =>
         owners.length === 0 || owners.some((o) => o === i.ownerId || (o === 'self' && i.ownerId === c.account.id) || (i.ownerAlias !== undefined && o === i.ownerAlias));
-      const match = compileFilters(readFilters(c.p), {
+      const match = compileFilters<ImageInfo>(readFilters(c.p), {
         architecture: (i) => [i.architecture],
         'creation-date': (i) => [i.creationDate],
         description: (i) => [i.description],
@@ -178,7 +178,7 @@ export const META_ACTIONS: Record<string, ActionDef> = {
     op: 'read',
     params: ['DryRun', 'Filter', 'MaxResults', 'NextToken'],
     run(c) {
-      const match = compileFilters(
+      const match = compileFilters<TagRow>(
         readFilters(c.p),
         {
           key: (r) => [r.key],
@@ -187,6 +187,7 @@ export const META_ACTIONS: Record<string, ActionDef> = {
           'resource-type': (r) => [r.resourceType],
         },
         (r) => new Map([[r.key, r.value]]),
+        { tagKeyAndValueFilters: false },
       );
       const page = paginate(tagRows(c.rs).filter(match), c.p, c.action, { min: 5, max: 1000 });
       return { tagSet: page.items.map((r) => ({ resourceId: r.resourceId, resourceType: r.resourceType, key: r.key, value: r.value })), nextToken: page.nextToken };

@@ -46,8 +46,13 @@ export class ClusterEntity {
   @Column('jsonb', { default: () => "'[]'" }) conditions!: Condition[];
   /** Set when the user asked to delete; the reconciler drives the teardown. */
   @Column('timestamptz', { nullable: true }) deletionRequestedAt!: Date | null;
-  /** Base64 PEM of the cluster CA certificate (public). */
+  /** PEM of the cluster CA certificate (public). */
   @Column('text', { nullable: true }) caCertificate!: string | null;
+  /** The CA's private key, sealed (SecretBox). */
+  @Column('text', { nullable: true }) caKeySealed!: string | null;
+  /** PEM of the admin client certificate (CN kubernetes-admin, O system:masters), signed by the CA. */
+  @Column('text', { nullable: true }) adminCertificate!: string | null;
+  @Column('text', { nullable: true }) adminKeySealed!: string | null;
   @VersionColumn() version!: number;
   @CreateDateColumn({ type: 'timestamptz' }) createdAt!: Date;
   @UpdateDateColumn({ type: 'timestamptz' }) updatedAt!: Date;

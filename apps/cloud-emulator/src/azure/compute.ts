@@ -1,0 +1,491 @@
+import { randomUUID } from 'node:crypto';
+import { ArmError, invalidParameter, resourceNotFound } from './arm-error';
+import { Call, Env, Reply, asyncOperationUrl, deleteAccepted, eqi, page, startOperation, tagsField } from './common';
+import { removeNetwork } from './network';
+import { ARM_TYPES, Disk, Nic, Resource, ResourceGroup, Vm, VmNicRef, provisioningState } from './state';
+import { ZONES, isObject, optEnum, optString, optStringArray, parseTags, requireBody, requireLocation } from './validate';
+
+const NS = 'Microsoft.Compute';
+
+/** VM sizes the sandbox offers, with their vCPUs (for the regional cores quota). */
+export const VM_SIZES: Record<string, number> = {
+  Standard_B1s: 1, Standard_B1ms: 1, Standard_B2s: 2, Standard_B2ms: 2, Standard_B4ms: 4, Standard_B8ms: 8,
+  Standard_D2s_v3: 2, Standard_D4s_v3: 4, Standard_D8s_v3: 8,
+  Standard_D2s_v5: 2, Standard_D4s_v5: 4, Standard_D8s_v5: 8, Standard_D16s_v5: 16,
+  Standard_D2as_v5: 2, Standard_D4as_v5: 4, Standard_E2s_v5: 2, Standard_E4s_v5: 4, Standard_F2s_v2: 2, Standard_F4s_v2: 4,
+};
+/** "Total Regional Cores" quota per subscription and region. */
+export const REGIONAL_CORES_QUOTA = 100;
+
+/** Marketplace images the sandbox knows: publisher:offer → skus and the version `latest` resolves to. */
+const IMAGES: { publisher: string; offer: string; skus: string[]; latest: string }[] = [
+  { publisher: 'Canonical', offer: 'ubuntu-24_04-lts', skus: ['server', 'server-gen1', 'minimal', 'server-arm64'], latest: '24.04.202510010' },
+  { publisher: 'Canonical', offer: '0001-com-ubuntu-server-jammy', skus: ['22_04-lts', '22_04-lts-gen2', '22_04-lts-arm64'], latest: '22.04.202510010' },
+  { publisher: 'Debian', offer: 'debian-12', skus: ['12', '12-gen2', '12-arm64'], latest: '0.20251001.2250' },
+];
+
+const DISALLOWED_ADMIN_NAMES = new Set([
+  'administrator', 'admin', 'user', 'user1', 'test', 'user2', 'test1', 'user3', 'admin1', '1', '123', 'a', 'actuser', 'adm', 'admin2', 'aspnet',
+  'backup', 'console', 'david', 'guest', 'john', 'owner', 'root', 'server', 'sql', 'support', 'support_388945a0', 'sys', 'test2', 'test3', 'user4', 'user5',
+]);
+
+const vmIdOf = (call: Call, rg: ResourceGroup, name: string) => `/subscriptions/${call.account.subscriptionId}/resourceGroups/${rg.name}/providers/${NS}/virtualMachines/${name}`;
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Rendering
+// ---------------------------------------------------------------------------------------------------------------------
+
+function powerState(vm: Vm, now: number): { code: string; display: string } {
+  if (vm.deleting) return { code: 'PowerState/stopping', display: 'VM stopping' };
+  if (now >= vm.runningAt) return { code: 'PowerState/running', display: 'VM running' };
+  return { code: 'PowerState/starting', display: 'VM starting' };
+}
+
+function instanceView(vm: Vm, now: number): Record<string, unknown> {
+  const ps = provisioningState(vm, now);
+  const power = powerState(vm, now);
+  const running = power.code === 'PowerState/running';
+  return {
+    computerName: vm.osProfile.computerName,
+    osName: vm.image.publisher === 'Debian' ? 'debian' : 'ubuntu',
+    osVersion: vm.image.publisher === 'Debian' ? '12' : vm.image.exactVersion.split('.').slice(0, 2).join('.'),
+    vmAgent: {
+      vmAgentVersion: running ? '2.13.1.1' : 'Unknown',
+      statuses: running
+        ? [{ code: 'ProvisioningState/succeeded', level: 'Info', displayStatus: 'Ready', message: 'Guest Agent is running', time: new Date(vm.runningAt).toISOString() }]
+        : [{ code: 'ProvisioningState/Unavailable', level: 'Warning', displayStatus: 'Not Ready', message: 'VM status blob is found but not yet populated.', time: new Date(now).toISOString() }],
+    },
+    disks: [{ name: vm.osDisk.name, statuses: [{ code: 'ProvisioningState/succeeded', level: 'Info', displayStatus: 'Provisioning succeeded', time: new Date(vm.createdAt).toISOString() }] }],
+    hyperVGeneration: 'V2',
+    statuses: [
+      {
+        code: `ProvisioningState/${ps.toLowerCase()}`,
+        level: 'Info',
+        displayStatus: ps === 'Succeeded' ? 'Provisioning succeeded' : ps,
+        ...(ps === 'Succeeded' ? { time: new Date(vm.busy?.until ?? vm.createdAt).toISOString() } : {}),
+      },
+      { code: power.code, level: 'Info', displayStatus: power.display },
+    ],
+  };
+}
+
+function renderVm(vm: Vm, now: number, opts: { instanceView?: boolean; userData?: boolean } = {}): Record<string, unknown> {
+  return {
+    name: vm.name,
+    id: vm.id,
+    type: ARM_TYPES.vm,
+    location: vm.location,
+    ...tagsField(vm.tags),
+    ...(vm.zones ? { zones: [...vm.zones] } : {}),
+    etag: vm.etag,
+    properties: {
+      hardwareProfile: { vmSize: vm.vmSize },
+      provisioningState: provisioningState(vm, now),
+      vmId: vm.vmId,
+      storageProfile: {
+        imageReference: { publisher: vm.image.publisher, offer: vm.image.offer, sku: vm.image.sku, version: vm.image.version, exactVersion: vm.image.exactVersion },
+        osDisk: {
+          osType: 'Linux',
+          name: vm.osDisk.name,
+          createOption: 'FromImage',
+          caching: vm.osDisk.caching,
+          managedDisk: { storageAccountType: vm.osDisk.storageAccountType, id: vm.osDisk.id },
+          deleteOption: vm.osDisk.deleteOption,
+          diskSizeGB: vm.osDisk.diskSizeGB,
+        },
+        dataDisks: [],
+        diskControllerType: 'SCSI',
+      },
+      osProfile: {
+        computerName: vm.osProfile.computerName,
+        adminUsername: vm.osProfile.adminUsername,
+        linuxConfiguration: {
+          disablePasswordAuthentication: vm.osProfile.disablePasswordAuthentication,
+          ...(vm.osProfile.publicKeys.length ? { ssh: { publicKeys: vm.osProfile.publicKeys.map((k) => ({ ...k })) } } : {}),
+          provisionVMAgent: true,
+          patchSettings: { patchMode: 'ImageDefault', assessmentMode: 'ImageDefault' },
+          enableVMAgentPlatformUpdates: false,
+        },
+        secrets: [],
+        allowExtensionOperations: true,
+        requireGuestProvisionSignal: true,
+      },
+      networkProfile: {
+        networkInterfaces: vm.nics.map((n) => ({ id: n.id, properties: { ...(n.primary !== undefined ? { primary: n.primary } : {}), deleteOption: n.deleteOption } })),
+      },
+      ...(opts.userData && vm.userData ? { userData: vm.userData } : {}),
+      ...(opts.instanceView ? { instanceView: instanceView(vm, now) } : {}),
+      timeCreated: new Date(vm.createdAt).toISOString(),
+    },
+  };
+}
+
+/** Disks as Resources - List shows them (there is no Disks API in the sandbox). */
+export function renderDiskGeneric(d: Disk): Record<string, unknown> {
+  return { id: d.id, name: d.name, type: ARM_TYPES.disk, sku: { name: d.sku, tier: d.sku.startsWith('Premium') ? 'Premium' : 'Standard' }, location: d.location, ...(d.zones ? { zones: d.zones } : {}), ...(d.managedBy ? { managedBy: d.managedBy } : {}), ...tagsField(d.tags) };
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Validation helpers
+// ---------------------------------------------------------------------------------------------------------------------
+
+const required = (path: string): ArmError => invalidParameter(`Required parameter '${path}' is missing (null).`, path);
+
+function obj(o: Record<string, unknown>, key: string, path: string): Record<string, unknown> | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) return undefined;
+  if (!isObject(v)) throw invalidParameter(`The value of parameter ${path} is invalid.`, path);
+  return v;
+}
+
+function isBase64(s: string): boolean {
+  return s.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(s);
+}
+
+/** OpenSSH public key check: `ssh-rsa` (≥ 2048-bit modulus) or `ssh-ed25519`. */
+export function isValidSshPublicKey(keyData: string): boolean {
+  const parts = keyData.trim().split(/\s+/);
+  if (parts.length < 2 || !isBase64(parts[1])) return false;
+  const blob = Buffer.from(parts[1], 'base64');
+  const readString = (off: number): [Buffer, number] | undefined => {
+    if (off + 4 > blob.length) return undefined;
+    const len = blob.readUInt32BE(off);
+    if (off + 4 + len > blob.length) return undefined;
+    return [blob.subarray(off + 4, off + 4 + len), off + 4 + len];
+  };
+  const t = readString(0);
+  if (!t || t[0].toString() !== parts[0]) return false;
+  if (parts[0] === 'ssh-ed25519') {
+    const k = readString(t[1]);
+    return k !== undefined && k[0].length === 32 && k[1] === blob.length;
+  }
+  if (parts[0] === 'ssh-rsa') {
+    const e = readString(t[1]);
+    const n = e && readString(e[1]);
+    if (!n) return false;
+    const modulus = n[0][0] === 0 ? n[0].subarray(1) : n[0];
+    return modulus.length * 8 >= 2048;
+  }
+  return false;
+}
+
+function immutableShape(v: { computerName: string; adminUsername: string; customData?: string; image: unknown; zones?: string[] }): string {
+  return JSON.stringify(v);
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// PUT
+// ---------------------------------------------------------------------------------------------------------------------
+
+function putVm(env: Env, call: Call, rg: ResourceGroup, name: string): Reply {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name) || /[.-]$/.test(name)) {
+    throw new ArmError(400, 'InvalidParameter', `The VM name '${name}' is invalid. It can be 1–64 characters of letters, digits, '.', '-' and '_', must start with a letter or digit and cannot end with '.' or '-'.`, { target: 'vmName' });
+  }
+  const body = requireBody(call.body);
+  const id = vmIdOf(call, rg, name);
+  const existing = env.state.get(id) as Vm | undefined;
+  if (existing?.deleting) throw new ArmError(409, 'OperationNotAllowed', `Operation 'PUT' is not allowed on VM '${existing.name}' since the VM is marked for deletion. You can only retry the Delete operation (or wait for an ongoing one to complete).`);
+  const location = requireLocation(body, ARM_TYPES.vm);
+  if (existing && existing.location !== location) {
+    throw new ArmError(400, 'InvalidResourceLocation', `The resource '${name}' already exists in location '${existing.location}' in resource group '${rg.name}'. A resource with the same name cannot be created in location '${location}'. Please select a new resource name.`);
+  }
+  const tags = parseTags(body.tags);
+  let zones: string[] | undefined;
+  if (body.zones !== undefined && body.zones !== null) {
+    zones = optStringArray(body, 'zones', '');
+    const allowed = ZONES[location] ?? [];
+    if (zones.length > 1) throw invalidParameter('A virtual machine can be placed in one availability zone only.', 'zones');
+    const bad = zones.find((z) => !allowed.includes(z));
+    if (bad !== undefined) throw invalidParameter(`The zone(s) '${bad}' for resource 'Microsoft.Compute/virtualMachines/${name}' is not supported. The supported zones for location '${location}' are '${allowed.join(',')}'`, 'zones');
+  }
+  const p = obj(body, 'properties', 'properties');
+  if (!p) throw required('properties');
+  const hw = obj(p, 'hardwareProfile', 'hardwareProfile');
+  const vmSize = hw ? optString(hw, 'vmSize', 'hardwareProfile') : undefined;
+  if (!vmSize) throw required('hardwareProfile.vmSize');
+  const cores = Object.entries(VM_SIZES).find(([k]) => k.toLowerCase() === vmSize.toLowerCase());
+  if (!cores) {
+    throw invalidParameter(`The requested VM size '${vmSize}' is not valid in the current context. Valid sizes in location '${location}' are: ${Object.keys(VM_SIZES).join(', ')}.`, 'vmSize');
+  }
+  // Storage profile.
+  const sp = obj(p, 'storageProfile', 'storageProfile');
+  const ir = sp ? obj(sp, 'imageReference', 'storageProfile.imageReference') : undefined;
+  if (!ir) throw required('storageProfile.imageReference');
+  const publisher = optString(ir, 'publisher', 'imageReference');
+  const offer = optString(ir, 'offer', 'imageReference');
+  const sku = optString(ir, 'sku', 'imageReference');
+  const version = optString(ir, 'version', 'imageReference') ?? 'latest';
+  if (!publisher || !offer || !sku) throw invalidParameter('The value of parameter imageReference is invalid.', 'imageReference');
+  const image = IMAGES.find((i) => eqi(i.publisher, publisher) && eqi(i.offer, offer) && i.skus.some((s) => eqi(s, sku)));
+  if (!image || (version !== 'latest' && !/^\d+\.\d+\.\d+$/.test(version))) {
+    throw new ArmError(404, 'PlatformImageNotFound', `The platform image '${publisher}:${offer}:${sku}:${version}' is not available. Verify that all fields in the storage profile are correct. For more details about storage profile information, please refer to https://aka.ms/storageprofile`);
+  }
+  const od = sp ? obj(sp, 'osDisk', 'storageProfile.osDisk') : undefined;
+  const createOption = od ? optEnum(od, 'createOption', ['FromImage', 'Attach', 'Empty', 'Copy', 'Restore'] as const, 'osDisk') : 'FromImage';
+  if (createOption !== 'FromImage') throw invalidParameter(`The value '${String(createOption)}' of parameter 'osDisk.createOption' is not supported by the sandbox; use FromImage.`, 'osDisk.createOption');
+  const deleteOption = (od ? optEnum(od, 'deleteOption', ['Delete', 'Detach'] as const, 'osDisk') : undefined) ?? 'Detach';
+  const caching = (od ? optEnum(od, 'caching', ['None', 'ReadOnly', 'ReadWrite'] as const, 'osDisk') : undefined) ?? 'ReadWrite';
+  const md = od ? obj(od, 'managedDisk', 'osDisk.managedDisk') : undefined;
+  const premiumCapable = /^Standard_[A-Z]+\d+[a-z]*s/.test(cores[0]) || cores[0].startsWith('Standard_B');
+  const storageAccountType = (md ? optEnum(md, 'storageAccountType', ['Standard_LRS', 'Premium_LRS', 'StandardSSD_LRS', 'UltraSSD_LRS', 'Premium_ZRS', 'StandardSSD_ZRS', 'PremiumV2_LRS'] as const, 'managedDisk') : undefined)
+    ?? (premiumCapable ? 'Premium_LRS' : 'Standard_LRS');
+  if (storageAccountType.startsWith('Premium') && !premiumCapable) {
+    throw invalidParameter(`Requested operation cannot be performed because the VM size ${cores[0]} does not support the storage account type ${storageAccountType} of disk '${name}_OsDisk'. Consider updating the VM to a size that supports Premium storage.`, 'osDisk.managedDisk.storageAccountType');
+  }
+  const diskSizeRaw = od?.diskSizeGB;
+  if (diskSizeRaw !== undefined && (typeof diskSizeRaw !== 'number' || diskSizeRaw < 30 || diskSizeRaw > 4095)) {
+    throw invalidParameter(`The specified disk size ${String(diskSizeRaw)} GB is smaller than the size of the corresponding disk in the VM image: 30 GB. This is not allowed. Please choose equal or greater size or do not specify an explicit size.`, 'osDisk.diskSizeGB');
+  }
+  // OS profile.
+  const os = obj(p, 'osProfile', 'osProfile');
+  if (!os) throw required('osProfile');
+  const computerName = optString(os, 'computerName', 'osProfile') ?? name;
+  if (computerName.length > 64 || /[`~!@#$%^&*()=+_[\]{}\\|;:'",<>/?]/.test(computerName) || /^\d+$/.test(computerName) || computerName.startsWith('-')) {
+    throw invalidParameter('Linux host name cannot exceed 64 characters in length or contain the following characters: ` ~ ! @ # $ % ^ & * ( ) = + _ [ ] { } \\ | ; : \' " , < > / ?.', 'computerName');
+  }
+  const adminUsername = optString(os, 'adminUsername', 'osProfile');
+  if (!adminUsername) throw required('adminUsername');
+  if (DISALLOWED_ADMIN_NAMES.has(adminUsername.toLowerCase())) throw invalidParameter('The Admin Username specified is not allowed.', 'adminUsername');
+  if (adminUsername.length > 64 || !/^[a-z_][a-z0-9_.-]*$/i.test(adminUsername)) {
+    throw invalidParameter('The value of parameter adminUsername is invalid. Linux user names must start with a letter or underscore and contain only letters, digits, underscores, hyphens and periods, up to 64 characters.', 'adminUsername');
+  }
+  const lc = obj(os, 'linuxConfiguration', 'linuxConfiguration') ?? {};
+  const dpa = lc.disablePasswordAuthentication;
+  if (dpa !== undefined && dpa !== null && typeof dpa !== 'boolean') throw invalidParameter('The value of parameter linuxConfiguration.disablePasswordAuthentication is invalid.', 'linuxConfiguration.disablePasswordAuthentication');
+  const ssh = obj(lc, 'ssh', 'linuxConfiguration.ssh');
+  const rawKeys = ssh?.publicKeys ?? [];
+  if (!Array.isArray(rawKeys)) throw invalidParameter('The value of parameter linuxConfiguration.ssh.publicKeys is invalid.', 'linuxConfiguration.ssh.publicKeys');
+  const publicKeys = rawKeys.map((k) => {
+    if (!isObject(k)) throw invalidParameter('The value of parameter linuxConfiguration.ssh.publicKeys is invalid.', 'linuxConfiguration.ssh.publicKeys');
+    const path = optString(k, 'path', 'publicKeys');
+    const keyData = optString(k, 'keyData', 'publicKeys');
+    if (path !== `/home/${adminUsername}/.ssh/authorized_keys`) throw invalidParameter('The value of parameter linuxConfiguration.ssh.publicKeys.path is invalid.', 'linuxConfiguration.ssh.publicKeys.path');
+    if (!keyData || !isValidSshPublicKey(keyData)) throw invalidParameter('The value of parameter linuxConfiguration.ssh.publicKeys.keyData is invalid.', 'linuxConfiguration.ssh.publicKeys.keyData');
+    return { path, keyData };
+  });
+  const adminPassword = optString(os, 'adminPassword', 'osProfile');
+  if (dpa === true) {
+    if (!publicKeys.length) throw invalidParameter('Authentication using either SSH or by user name and password must be enabled in Linux profile.', 'linuxConfiguration');
+    if (adminPassword !== undefined) throw invalidParameter('Admin password cannot be specified when password authentication is disabled.', 'adminPassword');
+  } else if (!adminPassword) {
+    throw required('adminPassword');
+  }
+  const customData = optString(os, 'customData', 'osProfile');
+  if (customData !== undefined && (!isBase64(customData) || customData.length > 87380)) {
+    throw invalidParameter('Custom data in OSProfile must be in Base64 encoding and with a maximum length of 87380 characters.', 'customData');
+  }
+  const userData = optString(p, 'userData', 'properties');
+  if (userData !== undefined && (!isBase64(userData) || userData.length > 87380)) {
+    throw invalidParameter('UserData must be in Base64 encoding and with a maximum length of 87380 characters.', 'userData');
+  }
+  // Network profile.
+  const np = obj(p, 'networkProfile', 'networkProfile');
+  const rawNics = np?.networkInterfaces;
+  if (!Array.isArray(rawNics) || rawNics.length === 0) throw required('networkProfile.networkInterfaces');
+  const nics: VmNicRef[] = rawNics.map((r, i) => {
+    const path = `networkProfile.networkInterfaces[${i}]`;
+    if (!isObject(r)) throw invalidParameter(`The value of parameter ${path} is invalid.`, path);
+    const nicId = optString(r, 'id', path);
+    if (!nicId) throw required(`${path}.id`);
+    const rp = obj(r, 'properties', `${path}.properties`) ?? {};
+    const primary = rp.primary;
+    if (primary !== undefined && primary !== null && typeof primary !== 'boolean') throw invalidParameter(`The value of parameter ${path}.properties.primary is invalid.`, `${path}.properties.primary`);
+    const nic = env.state.get(nicId);
+    if (!nic || nic.kind !== 'nic' || nic.deleting) {
+      throw new ArmError(400, 'InvalidParameter', `Network interface ${nicId} referenced by virtual machine ${id} was not found.`, { target: 'networkInterfaces' });
+    }
+    if (nic.location !== location) {
+      throw invalidParameter(`Network interface ${nic.id} is in location '${nic.location}', but the virtual machine is in location '${location}'. They must be in the same location.`, 'networkInterfaces');
+    }
+    const owner = env.state.ofKind(call.account.subscriptionId, 'vm').find((v) => !eqi(v.id, id) && v.nics.some((x) => eqi(x.id, nic.id)));
+    if (owner) {
+      throw new ArmError(400, 'NicInUse', `Network interface ${nic.id} is already used by virtual machine ${owner.id}. A network interface can be attached to one virtual machine only.`);
+    }
+    return { id: nic.id, ...(typeof primary === 'boolean' ? { primary } : {}), deleteOption: optEnum(rp, 'deleteOption', ['Delete', 'Detach'] as const, `${path}.properties`) ?? 'Detach' };
+  });
+  if (nics.length > 1 && nics.filter((n) => n.primary).length !== 1) {
+    throw invalidParameter(`Virtual machine ${name} has multiple network interfaces; exactly one of them must be marked as primary.`, 'networkInterfaces');
+  }
+  const imageRef = { publisher: image.publisher, offer: image.offer, sku: image.skus.find((s) => eqi(s, sku)) ?? sku, version };
+  const shape = immutableShape({ computerName, adminUsername, customData, image: imageRef, zones });
+  if (existing && existing.immutable !== shape) {
+    const prev = JSON.parse(existing.immutable) as Record<string, unknown>;
+    const next = JSON.parse(shape) as Record<string, unknown>;
+    const changed = Object.keys(next).find((k) => JSON.stringify(prev[k]) !== JSON.stringify(next[k])) ?? 'osProfile';
+    const property = { computerName: 'osProfile.computerName', adminUsername: 'osProfile.adminUsername', customData: 'osProfile.customData', image: 'imageReference', zones: 'zones' }[changed] ?? changed;
+    throw new ArmError(409, 'PropertyChangeNotAllowed', `Changing property '${property}' is not allowed.`, { target: property });
+  }
+  // Regional cores quota.
+  const used = env.state.ofKind(call.account.subscriptionId, 'vm')
+    .filter((v) => v.location === location && !eqi(v.id, id))
+    .reduce((n, v) => n + (VM_SIZES[v.vmSize] ?? 0), 0);
+  if (used + cores[1] > REGIONAL_CORES_QUOTA) throw coresQuotaError(location, used, cores[1]);
+
+  const busy = { state: existing ? ('Updating' as const) : ('Creating' as const), until: call.now + env.ctx.latencyMs('instance.create') };
+  let vm: Vm;
+  if (existing) {
+    vm = { ...existing, tags, vmSize: cores[0], nics, etag: `"${Number(existing.etag.replace(/"/g, '')) + 1}"`, busy };
+  } else {
+    const diskName = `${name}_OsDisk_1_${randomUUID().replace(/-/g, '')}`;
+    const diskId = `/subscriptions/${call.account.subscriptionId}/resourceGroups/${rg.name.toUpperCase()}/providers/${NS}/disks/${diskName}`;
+    vm = {
+      kind: 'vm', id, subscriptionId: call.account.subscriptionId, resourceGroup: rg.name, name, location, tags, etag: '"1"', resourceGuid: randomUUID(),
+      createdAt: call.now, busy, vmId: randomUUID(), vmSize: cores[0], ...(zones ? { zones } : {}),
+      image: { ...imageRef, exactVersion: version === 'latest' ? image.latest : version },
+      osDisk: { id: diskId, name: diskName, deleteOption, storageAccountType, caching, diskSizeGB: typeof diskSizeRaw === 'number' ? diskSizeRaw : 30 },
+      osProfile: { computerName, adminUsername, customData, disablePasswordAuthentication: dpa === true, publicKeys },
+      nics, userData, runningAt: busy.until + env.ctx.latencyMs('instance.boot'), booted: false, immutable: shape,
+    };
+    const disk: Disk = {
+      kind: 'disk', id: diskId, subscriptionId: vm.subscriptionId, resourceGroup: rg.name, name: diskName, location, tags: {}, etag: '"1"',
+      resourceGuid: randomUUID(), createdAt: call.now, managedBy: id, sizeGB: vm.osDisk.diskSizeGB, sku: storageAccountType, ...(zones ? { zones } : {}),
+    };
+    env.state.put(disk);
+    const booting = vm;
+    env.state.scheduler.schedule(vm.runningAt, () => boot(env, booting));
+  }
+  env.state.put(vm);
+  const op = env.state.newOperation(call.account.subscriptionId, busy.until - call.now, call.now);
+  return {
+    status: existing ? 200 : 201,
+    body: renderVm(vm, call.now),
+    headers: { 'Azure-AsyncOperation': asyncOperationUrl(call, NS, location, op) },
+  };
+}
+
+/** 409 OperationNotAllowed, the Compute RP's "Total Regional Cores" quota error. */
+export function coresQuotaError(location: string, used: number, extra: number): ArmError {
+  return new ArmError(
+    409,
+    'OperationNotAllowed',
+    `Operation could not be completed as it results in exceeding approved Total Regional Cores quota. Additional details - Deployment Model: Resource Manager, Location: ${location}, Current Limit: ${REGIONAL_CORES_QUOTA}, Current Usage: ${used}, Additional Required: ${extra}, (Minimum) New Limit Required: ${used + extra}. Submit a request for Quota increase at https://aka.ms/ProdportalCRP/#blade/Microsoft_Azure_Capacity/UsageAndQuota.ReactView/Parameters/%7B%22subscriptionId%22:%22%22,%22command%22:%22openQuotaApprovalBlade%22%7D by specifying parameters listed in the ‘Details’ section for deployment to succeed. Please read more about quota limits at https://docs.microsoft.com/en-us/azure/azure-supportability/regional-quota-requests`,
+  );
+}
+
+/** The VM is running: what cloud-init would do happens now. */
+function boot(env: Env, vm: Vm): void {
+  const cur = env.state.get(vm.id);
+  if (cur !== vm || vm.deleting || vm.booted) return;
+  vm.booted = true;
+  const primary = vm.nics.find((n) => n.primary) ?? vm.nics[0];
+  const nic = env.state.get(primary?.id) as Nic | undefined;
+  const cfg = nic?.ipConfigs.find((c) => c.primary) ?? nic?.ipConfigs[0];
+  const pip = env.state.get(cfg?.publicIpId);
+  const userData = vm.osProfile.customData ?? vm.userData;
+  env.ctx.vms.boot({
+    cloud: 'azure',
+    instanceId: vm.id,
+    userData: userData ? Buffer.from(userData, 'base64').toString('utf8') : '',
+    privateIp: cfg?.privateIp ?? '',
+    ...(pip?.kind === 'pip' && pip.ipAddress ? { publicIp: pip.ipAddress } : {}),
+  });
+}
+
+/** Removes a VM now, with what its delete options say goes with it (OS disk, NICs and their public IPs). */
+export function removeVm(env: Env, vm: Vm): void {
+  env.ctx.vms.stop(vm.id);
+  env.state.remove(vm);
+  const disk = env.state.get(vm.osDisk.id);
+  if (disk?.kind === 'disk') {
+    if (vm.osDisk.deleteOption === 'Delete') env.state.remove(disk);
+    else disk.managedBy = undefined;
+  }
+  for (const ref of vm.nics) {
+    const nic = env.state.get(ref.id);
+    if (ref.deleteOption !== 'Delete' || nic?.kind !== 'nic') continue;
+    removeNetwork(env, nic);
+    for (const cfg of nic.ipConfigs) {
+      const pip = env.state.get(cfg.publicIpId);
+      if (cfg.publicIpDeleteOption === 'Delete' && pip?.kind === 'pip') removeNetwork(env, pip);
+    }
+  }
+}
+
+function deleteVm(env: Env, call: Call, vm: Vm | undefined): Reply {
+  if (!vm) return { status: 204 };
+  const o = startOperation(env, call, 'instance.delete', () => {
+    if (env.state.get(vm.id) === vm) removeVm(env, vm);
+  });
+  vm.deleting = true;
+  vm.busy = { state: 'Deleting', until: o.doneAt };
+  env.ctx.vms.stop(vm.id);
+  return deleteAccepted(call, NS, vm.location, o);
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Routing
+// ---------------------------------------------------------------------------------------------------------------------
+
+function expandOptions(call: Call): { instanceView?: boolean; userData?: boolean } {
+  const e = call.query.$expand;
+  if (e === undefined) return {};
+  if (e === 'instanceView') return { instanceView: true };
+  if (e === 'userData') return { userData: true };
+  throw invalidParameter(`The value '${e}' of parameter '$expand' is invalid. Allowed values are 'instanceView', 'userData'.`, '$expand');
+}
+
+function listOptions(call: Call): { statusOnly: boolean } {
+  if (call.query.$expand !== undefined && call.query.$filter === undefined) {
+    throw invalidParameter("The $expand=instanceView query parameter can only be specified together with a valid $filter ('virtualMachineScaleSet/id' eq '…').", '$expand');
+  }
+  if (call.query.$filter !== undefined && !/^virtualMachineScaleSet\/id eq '[^']+'$/i.test(call.query.$filter)) {
+    throw invalidParameter(`The value '${call.query.$filter}' of parameter '$filter' is invalid. Allowed: virtualMachineScaleSet/id eq '<vmss id>'.`, '$filter');
+  }
+  const so = call.query.statusOnly;
+  if (so !== undefined && so !== 'true' && so !== 'false') throw invalidParameter(`The value '${so}' of parameter 'statusOnly' is invalid.`, 'statusOnly');
+  return { statusOnly: so === 'true' };
+}
+
+/** `statusOnly=true`: each VM's run-time status only (no model: no tags, profiles). */
+const renderStatusOnly = (vm: Vm, now: number) => ({ name: vm.name, id: vm.id, type: ARM_TYPES.vm, location: vm.location, properties: { instanceView: instanceView(vm, now) } });
+
+/**
+ * Serves `…/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines[/{name}]`.
+ * Reference: https://learn.microsoft.com/rest/api/compute/virtual-machines
+ */
+export async function handleCompute(env: Env, call: Call, rg: ResourceGroup, type: string, name: string | undefined, rest: string[]): Promise<Reply> {
+  if (type.toLowerCase() !== 'virtualmachines' || rest.length) {
+    throw new ArmError(404, 'InvalidResourceType', `The resource type '${[type, ...rest.filter((_, i) => i % 2 === 1)].join('/')}' could not be found in the namespace '${NS}' for api version '${call.apiVersion}'.`);
+  }
+  const sub = call.account.subscriptionId;
+  if (name === undefined) {
+    if (call.method !== 'GET') throw new ArmError(405, 'MethodNotAllowed', `The requested resource does not support http method '${call.method}'.`);
+    listOptions(call);
+    await env.ctx.delay('read');
+    const vms = env.state.ofKind(sub, 'vm').filter((v) => eqi(v.resourceGroup, rg.name));
+    return page(call, `/subscriptions/${sub}/resourceGroups/${rg.name}/providers/${NS}/virtualMachines`, vms.map((v) => renderVm(v, call.now)));
+  }
+  const vm = env.state.get(vmIdOf(call, rg, name)) as Vm | undefined;
+  switch (call.method) {
+    case 'GET': {
+      const opts = expandOptions(call);
+      await env.ctx.delay('read');
+      if (!vm) throw resourceNotFound(ARM_TYPES.vm, name, rg.name);
+      return { status: 200, body: renderVm(vm, call.now, opts) };
+    }
+    case 'PUT':
+      return putVm(env, call, rg, name);
+    case 'PATCH': {
+      if (!vm) throw resourceNotFound(ARM_TYPES.vm, name, rg.name);
+      const body = requireBody(call.body);
+      if (body.tags !== undefined) vm.tags = parseTags(body.tags);
+      return { status: 200, body: renderVm(vm, call.now) };
+    }
+    case 'DELETE':
+      return deleteVm(env, call, vm);
+    default:
+      throw new ArmError(405, 'MethodNotAllowed', `The requested resource does not support http method '${call.method}'.`);
+  }
+}
+
+/** `GET /subscriptions/{sub}/providers/Microsoft.Compute/virtualMachines[?statusOnly=true]`. */
+export async function listVmsAll(env: Env, call: Call): Promise<Reply> {
+  const { statusOnly } = listOptions(call);
+  await env.ctx.delay('read');
+  const sub = call.account.subscriptionId;
+  const vms = env.state.ofKind(sub, 'vm');
+  return page(call, `/subscriptions/${sub}/providers/${NS}/virtualMachines`, vms.map((v) => (statusOnly ? renderStatusOnly(v, call.now) : renderVm(v, call.now))));
+}
+
+export type { Resource };
+export { NS as COMPUTE_NS };

@@ -1,0 +1,193 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { CLOUDS, CloudId, FIREWALL_PLAN, TAG_CLUSTER, cidrContains, isInDigitalOceanPool, ruleKeys } from '@skyweave/domain';
+import { CloudCredentials, CloudEndpoints, CloudProvider, NetworkStatus, createCloudProvider } from '@skyweave/cloud-adapters';
+import { ClusterNetworkEntity } from '@skyweave/persistence';
+import { createOrganisation } from '../../tools/bootstrap-org';
+import { ApiClient, sandboxAccount, sandboxResources } from '../../tools/stack/api';
+import { ensureLocalServices } from '../../tools/stack/services';
+import { Stack, startStack } from '../../tools/stack/stack';
+
+interface ClusterView {
+  id: string; phase: string;
+  conditions: { type: string; status: string; reason: string; message: string }[];
+  nodes: { id: string; name: string; cloud: CloudId; role: string; phase: string; instanceId: string; privateIp: string; publicIp: string | null }[];
+  networks: { cloud: CloudId; phase: string; vpcCidr: string; subnetCidr: string }[];
+}
+interface EventItem { id: string; reason: string; object: string | null; message: string }
+
+const EXPECTED_CIDRS: Record<Exclude<CloudId, 'digitalocean'>, [string, string]> = {
+  aws: ['10.10.0.0/16', '10.10.0.0/24'], gcp: ['10.0.0.0/16', '10.0.0.0/24'], azure: ['10.20.0.0/16', '10.20.0.0/24'],
+};
+
+describe('a multi-cloud cluster, end to end (every service a separate process, official SDKs over the sandbox)', () => {
+  let stack: Stack;
+  let api: ApiClient;
+  const providers = {} as Record<CloudId, CloudProvider>;
+  let clusterId: string;
+  let cluster: ClusterView;
+
+  const waitForPhase = async (phase: string, timeoutMs = 120_000): Promise<ClusterView> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const c = await api.ok<ClusterView>('GET', `/v1/clusters/${clusterId}`);
+      if (c.phase === phase) return c;
+      if (Date.now() > deadline) throw new Error(`cluster stuck in ${c.phase}: ${JSON.stringify(c.conditions)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
+  const networkStatus = async (cloud: CloudId): Promise<NetworkStatus> =>
+    (await stack.ds.getRepository(ClusterNetworkEntity).findOneByOrFail({ clusterId, cloud })).status as NetworkStatus;
+
+  beforeAll(async () => {
+    await ensureLocalServices(() => undefined);
+    stack = await startStack({ bootMs: 300 });
+    api = new ApiClient(stack.apiUrl, stack.apiKey);
+    const endpoints = JSON.parse(readFileSync(path.join(stack.workDir, 'endpoints.json'), 'utf8')) as CloudEndpoints;
+    for (const cloud of CLOUDS) {
+      const credentials = await sandboxAccount(stack.adminUrl, cloud);
+      await api.ok('POST', '/v1/cloud-credentials', { cloud, credentials });
+      // The test's own view of each cloud, through the same official SDKs, as a user with a cloud console would.
+      providers[cloud] = createCloudProvider({ cloud, [cloud]: credentials } as unknown as CloudCredentials, endpoints);
+    }
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('never returns stored credentials', async () => {
+    const list = await api.ok<{ items: Record<string, unknown>[] }>('GET', '/v1/cloud-credentials');
+    expect(list.items.map((c) => c.cloud).sort()).toEqual([...CLOUDS].sort());
+    const text = JSON.stringify(list);
+    expect(text).not.toMatch(/secretAccessKey|private_key"|clientSecret|dop_v1_/);
+  });
+
+  it('creates a cluster spanning AWS, GCP, Azure and DigitalOcean and makes it Ready', async () => {
+    const created = await api.ok<ClusterView>('POST', '/v1/clusters', {
+      name: 'e2e', region: 'us-east', clouds: [...CLOUDS], controlPlane: { cloud: 'aws', count: 3 },
+      workers: CLOUDS.map((cloud) => ({ cloud, count: 1 })),
+    });
+    clusterId = created.id;
+    cluster = await waitForPhase('Ready');
+    expect(cluster.nodes).toHaveLength(7);
+    expect(cluster.nodes.every((n) => n.phase === 'Joined')).toBe(true);
+    expect(cluster.conditions.find((c) => c.type === 'Ready')?.status).toBe('True');
+  });
+
+  it('builds every network on the seed address plan, with every node in its subnet', async () => {
+    for (const n of cluster.networks) {
+      if (n.cloud === 'digitalocean') {
+        expect(isInDigitalOceanPool(n.vpcCidr)).toBe(true);
+      } else {
+        expect([n.vpcCidr, n.subnetCidr]).toEqual(EXPECTED_CIDRS[n.cloud]);
+      }
+      for (const node of cluster.nodes.filter((x) => x.cloud === n.cloud)) expect(cidrContains(n.subnetCidr, node.privateIp)).toBe(true);
+    }
+  });
+
+  it('opens exactly the seed firewall ports per role on every cloud, as the clouds report them', async () => {
+    for (const cloud of CLOUDS) {
+      const fw = await providers[cloud].describeFirewall(await networkStatus(cloud));
+      expect({ cloud, master: ruleKeys(fw.master), worker: ruleKeys(fw.worker) }).toEqual({ cloud, master: ruleKeys(FIREWALL_PLAN.master), worker: ruleKeys(FIREWALL_PLAN.worker) });
+    }
+  });
+
+  it('tags every resource in the sandbox with the cluster UUID', async () => {
+    const all = await sandboxResources(stack.adminUrl);
+    expect(all.length).toBeGreaterThan(20);
+    expect(all.filter((r) => r.tags[TAG_CLUSTER] !== clusterId)).toEqual([]);
+    expect(new Set(all.map((r) => r.cloud))).toEqual(new Set(CLOUDS));
+    for (const cloud of CLOUDS) {
+      expect((await providers[cloud].listInstances(clusterId, (await networkStatus(cloud)).region)).length).toBe(cluster.nodes.filter((n) => n.cloud === cloud).length);
+    }
+  });
+
+  it('orders the node-agent call-backs: register, then the first master initialises, then the others join', async () => {
+    const ev = (await api.ok<{ items: EventItem[] }>('GET', `/v1/clusters/${clusterId}/events`)).items;
+    const at = (reason: string, node: string) => ev.findIndex((e) => e.reason === reason && e.object === `node/${node}`);
+    const master0 = cluster.nodes.find((n) => n.role === 'master' && n.name.endsWith('master-0'))!;
+    expect(at('ControlPlaneInitialising', master0.name)).toBeGreaterThan(at('NodeRegistered', master0.name));
+    for (const n of cluster.nodes) {
+      expect(at('NodeRegistered', n.name)).toBeGreaterThan(at('InstanceLaunched', n.name));
+      expect(at('NodeJoined', n.name)).toBeGreaterThan(at('NodeRegistered', n.name));
+      if (n.id !== master0.id) {
+        expect(at('NodeJoining', n.name)).toBeGreaterThan(at('NodeJoined', master0.name));
+      }
+    }
+    expect(ev.findIndex((e) => e.reason === 'ClusterReady')).toBeGreaterThan(Math.max(...cluster.nodes.map((n) => at('NodeJoined', n.name))));
+  });
+
+  /** The VM's root folder in the sandbox, found by the node id in the agent config that its user-data wrote. */
+  const vmRootOf = (nodeId: string): string => {
+    for (const vm of readdirSync(stack.vmRoot)) {
+      const cfg = path.join(stack.vmRoot, vm, 'fs/etc/skyweave/node-agent.json');
+      if (existsSync(cfg) && (JSON.parse(readFileSync(cfg, 'utf8')) as { nodeId: string }).nodeId === nodeId) return path.join(stack.vmRoot, vm, 'fs');
+    }
+    throw new Error(`no VM found for node ${nodeId}`);
+  };
+
+  it('boots each VM from its user-data only: the agent ran kubeadm init on the first master and kubeadm join elsewhere', () => {
+    for (const n of cluster.nodes) {
+      const root = vmRootOf(n.id);
+      const commands = readFileSync(path.join(root, 'var/lib/skyweave/commands.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { argv: string[] }).argv.slice(0, 2).join(' '));
+      expect(commands).toEqual([n.name.endsWith('master-0') ? 'kubeadm init' : 'kubeadm join']);
+      // the WireGuard private key stays on the node
+      expect(existsSync(path.join(root, 'etc/wireguard/private.key'))).toBe(true);
+    }
+  });
+
+  it('refuses a bootstrap token on reuse', async () => {
+    const n = cluster.nodes[1];
+    const { bootstrapToken } = JSON.parse(readFileSync(path.join(vmRootOf(n.id), 'etc/skyweave/node-agent.json'), 'utf8')) as { bootstrapToken: string };
+    const res = await fetch(`${stack.apiUrl}/agent/v1/nodes/${n.id}/register`, { method: 'POST', headers: { authorization: `Bearer ${bootstrapToken}`, 'content-type': 'application/json' }, body: '{}' });
+    expect(res.status).toBe(401);
+  });
+
+  it('hides the cluster from another organisation', async () => {
+    const other = await createOrganisation(stack.ds, 'globex');
+    const them = new ApiClient(stack.apiUrl, other.apiKey);
+    expect((await them.call('GET', `/v1/clusters/${clusterId}`)).status).toBe(404);
+    expect((await them.call('GET', `/v1/clusters/${clusterId}/kubeconfig`)).status).toBe(404);
+    expect((await them.ok<{ items: unknown[] }>('GET', '/v1/clusters')).items).toEqual([]);
+  });
+
+  it('serves a kubeconfig pointing at the first master', async () => {
+    const r = await api.call<string>('GET', `/v1/clusters/${clusterId}/kubeconfig`);
+    expect(r.status).toBe(200);
+    const kc = parseYaml(r.body) as { clusters: { cluster: { server: string } }[]; 'current-context': string };
+    const master0 = cluster.nodes.find((n) => n.name.endsWith('master-0'))!;
+    expect(kc.clusters[0].cluster.server).toBe(`https://${master0.publicIp ?? master0.privateIp}:6443`);
+    expect(kc['current-context']).toBe('e2e-admin');
+  });
+
+  let intruder: { id: string; clusterId: string };
+  it('refuses to finish the delete while a VM that is not the cluster\'s sits in its network, and deletes nothing of it', async () => {
+    const aws = await networkStatus('aws');
+    const otherCluster = randomUUID();
+    const vm = await providers.aws.createInstance({
+      clusterId: otherCluster, nodeId: randomUUID(), name: 'someone-elses-vm', role: 'worker', instanceType: 't3.medium', userData: '#cloud-config\n{}\n', network: aws,
+    });
+    intruder = { id: vm.id, clusterId: otherCluster };
+    expect((await api.call('DELETE', `/v1/clusters/${clusterId}`)).status).toBe(202);
+    const failed = await waitForPhase('Failed');
+    const cond = failed.conditions.find((c) => c.type === 'DeleteFailed');
+    expect(cond?.status).toBe('True');
+    expect(cond?.message).toContain(vm.id);
+    expect((await providers.aws.getInstance(aws.region, vm.id))?.state).not.toBe('terminated');
+    expect(await providers.aws.getNetwork(clusterId, aws.region)).not.toBeNull();
+    // every VM of the cluster itself is gone (fastest teardown, no drain)
+    for (const cloud of CLOUDS) expect(await providers[cloud].listInstances(clusterId, (await networkStatus(cloud)).region)).toEqual([]);
+  });
+
+  it('deletes cleanly once the foreign VM is gone, leaving zero resources in the sandbox', async () => {
+    const aws = await networkStatus('aws');
+    await providers.aws.terminateInstance(intruder.clusterId, aws.region, intruder.id);
+    expect((await api.call('DELETE', `/v1/clusters/${clusterId}`)).status).toBe(202);
+    await waitForPhase('Deleted');
+    expect(await sandboxResources(stack.adminUrl)).toEqual([]);
+    expect((await api.call('GET', `/v1/clusters/${clusterId}`)).status).toBe(200);
+    expect((await api.ok<{ items: unknown[] }>('GET', '/v1/clusters')).items).toEqual([]);
+  });
+});
