@@ -1,0 +1,86 @@
+import { Command } from 'commander';
+import { REALISTIC_LATENCY, scaleProfile } from '../apps/cloud-emulator/src/core/latency';
+import type { Operation } from '../apps/cloud-emulator/src/core/types';
+import { ApiClient, sandboxAccount } from '../tools/stack/api';
+import { ensureLocalServices } from '../tools/stack/services';
+import { startStack } from '../tools/stack/stack';
+
+/**
+ * npm run bench:provision [-- --factor 10 --runs 3]
+ *
+ * Sets the sandbox's per-call latencies to realistic values (VPC 2 s, subnet/gateway/firewall 1 s, VM create 2 s,
+ * VM boot 40 s …, see REALISTIC_LATENCY) divided by `factor`, then measures POST /v1/clusters → Ready for the demo's
+ * 4-cloud cluster (3 masters on AWS, one worker per cloud) and compares it with the critical path those latencies imply.
+ *
+ * Critical path: per cloud, the network is ready after its longest chain of dependent creates (a VPC before its subnet,
+ * gateway and security groups, which can then be made in parallel); a node is running after `instance.create` +
+ * `instance.boot`; workers and other masters join only after the first master, so the cluster cannot be Ready before
+ * max over clouds of (network chain + create + boot). Everything else is Skyweave's overhead.
+ */
+const NETWORK_CHAINS: Record<string, Operation[][]> = {
+  // each inner list is one chain of calls that must follow one another; the network is ready after the longest
+  aws: [['network.create', 'subnet.create'], ['network.create', 'gateway.create'], ['network.create', 'firewall.create']],
+  gcp: [['network.create', 'subnet.create'], ['network.create', 'firewall.create']],
+  azure: [['network.create'], ['firewall.create']],
+  digitalocean: [['network.create'], ['firewall.create']],
+};
+
+const o = new Command('bench:provision').option('--factor <n>', 'divide realistic latencies by', '10').option('--runs <n>', 'clusters to create', '3').parse().opts<{ factor: string; runs: string }>();
+const factor = Number(o.factor);
+const runs = Number(o.runs);
+
+void (async () => {
+  await ensureLocalServices(() => undefined);
+  const latency = scaleProfile(REALISTIC_LATENCY, factor) as Record<Operation, number>;
+  const chain = (ops: Operation[]) => ops.reduce((s, op) => s + latency[op], 0);
+  const networkMs = Object.fromEntries(Object.entries(NETWORK_CHAINS).map(([c, chains]) => [c, Math.max(...chains.map(chain))]));
+  const criticalMs = Math.max(...Object.values(networkMs)) + latency['instance.create'] + latency['instance.boot'];
+
+  const stack = await startStack({ realistic: factor, redriveSeconds: 5 });
+  const measured: number[] = [];
+  const phases: Record<string, number[]> = {};
+  try {
+    const api = new ApiClient(stack.apiUrl, stack.apiKey);
+    for (const cloud of Object.keys(NETWORK_CHAINS)) {
+      await api.ok('POST', '/v1/cloud-credentials', { cloud, credentials: await sandboxAccount(stack.adminUrl, cloud) });
+    }
+    for (let i = 0; i < runs; i++) {
+      const t0 = Date.now();
+      const c = await api.ok<{ id: string }>('POST', '/v1/clusters', {
+        name: `bench-${i}`, region: 'us-east', clouds: Object.keys(NETWORK_CHAINS), controlPlane: { cloud: 'aws', count: 3 },
+        workers: Object.keys(NETWORK_CHAINS).map((cloud) => ({ cloud, count: 1 })),
+      });
+      for (;;) {
+        const v = await api.ok<{ phase: string }>('GET', `/v1/clusters/${c.id}`);
+        if (v.phase === 'Ready') break;
+        if (v.phase === 'Failed') throw new Error(`run ${i} failed`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      measured.push(Date.now() - t0);
+      const ev = (await api.ok<{ items: { reason: string; object: string | null; createdAt: string }[] }>('GET', `/v1/clusters/${c.id}/events`)).items;
+      const start = new Date(ev[0].createdAt).getTime();
+      const last = (reason: string) => Math.max(...ev.filter((e) => e.reason === reason).map((e) => new Date(e.createdAt).getTime() - start));
+      for (const r of ['NetworkReady', 'InstanceLaunched', 'NodeRegistered', 'NodeJoined', 'ClusterReady']) (phases[r] ??= []).push(last(r));
+      await api.ok('DELETE', `/v1/clusters/${c.id}`);
+    }
+  } finally {
+    await stack.stop();
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const rows: [string, string][] = [
+    ['latency factor', `1/${factor} of realistic`],
+    ...Object.entries(latency).map(([op, ms]) => [`  ${op}`, `${ms} ms`] as [string, string]),
+    ...Object.entries(networkMs).map(([c, ms]) => [`network chain ${c}`, `${ms} ms`] as [string, string]),
+    ['critical path', `${criticalMs} ms`],
+    ...Object.entries(phases).map(([r, xs]) => [`last ${r} (median)`, `${median(xs)} ms`] as [string, string]),
+    ['provision, runs', measured.map((m) => `${m} ms`).join(', ')],
+    ['provision (median)', `${median(measured)} ms`],
+  ];
+  const w = Math.max(...rows.map((r) => r[0].length));
+  process.stdout.write(rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n') + '\n');
+  process.stdout.write(`provision/critical-path ratio: ${(median(measured) / criticalMs).toFixed(2)}\n`);
+  process.exit(0);
+})().catch((e: unknown) => {
+  process.stderr.write(`bench failed: ${(e as Error).message}\n`);
+  process.exit(1);
+});
