@@ -6,6 +6,8 @@ export interface Call {
   method: string;
   /** `https://host:port` as the client reached us; used in Azure-AsyncOperation / Location / nextLink URLs. */
   base: string;
+  /** The request's path and query as received. */
+  url: string;
   apiVersion: string;
   query: Record<string, string | undefined>;
   body: unknown;

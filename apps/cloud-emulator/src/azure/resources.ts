@@ -276,7 +276,7 @@ export async function rpOperation(env: Env, call: Call, ns: string, id: string, 
   const done = call.now >= op.doneAt;
   const compute = eqi(ns, 'Microsoft.Compute');
   if (result) {
-    if (!done) return { status: 202, headers: { Location: `${call.base}${callPath(call)}` } };
+    if (!done) return { status: 202, headers: { Location: `${call.base}${call.url}` } };
     if (op.error) throw new ArmError(op.error.status, op.error.code, op.error.message);
     return { status: compute ? 200 : 204 };
   }
@@ -286,10 +286,6 @@ export async function rpOperation(env: Env, call: Call, ns: string, id: string, 
     : { status };
   if (done && op.error) body.error = { code: op.error.code, message: op.error.message };
   return { status: 200, body };
-}
-
-function callPath(call: Call): string {
-  return call.query.__path ?? '';
 }
 
 export { RESOURCES_API_NS };
