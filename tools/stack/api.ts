@@ -24,12 +24,12 @@ export class ApiClient {
   }
 }
 
-/** Creates a sandbox account of `cloud` through the emulator's admin API and returns its credentials. */
+/** Creates a sandbox account of `cloud` through the emulator's admin API and returns its credentials in the cloud's own shape. */
 export async function sandboxAccount(adminUrl: string, cloud: string): Promise<Record<string, unknown>> {
   const res = await fetch(`${adminUrl}/admin/accounts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ cloud }) });
   if (!res.ok) throw new Error(`sandbox account for ${cloud}: ${res.status} ${await res.text()}`);
-  const { credentials } = (await res.json()) as { credentials: Record<string, unknown> };
-  return credentials;
+  const { credentials } = (await res.json()) as { credentials: Record<string, Record<string, unknown>> };
+  return credentials[cloud];
 }
 
 export interface SandboxResource { cloud: string; account: string; region?: string; kind: string; id: string; name?: string; tags: Record<string, string> }

@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { CLOUD_NAMES, findRegion } from '@skyweave/domain';
-import { isCloudError, isNotFound } from '@skyweave/cloud-adapters';
+import { CloudProvider, Instance, isCloudError, isNotFound } from '@skyweave/cloud-adapters';
 import { NodeCommand, Subjects } from '@skyweave/contracts';
 import { ClusterEntity, ClusterNetworkEntity, NodeEntity, enqueue, hashToken, newToken, recordEvent } from '@skyweave/persistence';
 import { RetryLater } from '@skyweave/messaging';
@@ -9,6 +9,8 @@ import { renderUserData } from './user-data';
 
 /** How long a bootstrap token is valid, in seconds (DESIGN §6: minutes). */
 export const BOOTSTRAP_TOKEN_TTL_SECONDS = 15 * 60;
+/** How long to wait for a new instance's private address, in milliseconds. */
+export const ADDRESS_WAIT_MS = 30_000;
 
 /**
  * VM lifecycle. Launch records its intent (phase `Launching`, the bootstrap token's hash) before the cloud call; the
@@ -38,7 +40,7 @@ export class NodeProvisioner {
       // Re-entry after a crash: if the VM exists already, adopt it (its user-data holds the token whose hash we kept).
       if (node.phase === 'Launching') {
         const existing = (await provider.listInstances(clusterId, region)).find((i) => i.tags['skyweave-node'] === nodeId);
-        if (existing) return await this.recordLaunched(node, existing, true);
+        if (existing) return await this.recordLaunched(node, await this.withAddresses(provider, region, existing), true);
       }
       const token = newToken('swbt');
       const recorded = await this.ds.getRepository(NodeEntity).update(
@@ -50,13 +52,27 @@ export class NodeProvisioner {
         clusterId, nodeId, name: node.name, role: node.role, instanceType: node.instanceType, network: network.status,
         userData: renderUserData({ apiUrl: this.apiUrl, clusterId, nodeId, nodeName: node.name, role: node.role, bootstrapToken: token }),
       });
-      await this.recordLaunched({ ...node, version: node.version + 1 }, instance, false);
+      await this.recordLaunched(node, await this.withAddresses(provider, region, instance), false);
     } catch (e) {
       await this.fail(cmd, e);
     }
   }
 
-  private async recordLaunched(node: NodeEntity, instance: { id: string; privateIp?: string; publicIp?: string }, adopted: boolean): Promise<void> {
+  /**
+   * Some clouds (DigitalOcean, Azure) give no addresses in the create answer: read the instance until it has its
+   * private address, for at most ADDRESS_WAIT_MS (the kubeconfig and the join endpoint need it).
+   */
+  private async withAddresses(provider: CloudProvider, region: string, instance: Instance): Promise<Instance> {
+    const deadline = Date.now() + ADDRESS_WAIT_MS;
+    let current = instance;
+    while (!current.privateIp && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      current = (await provider.getInstance(region, instance.id)) ?? current;
+    }
+    return current;
+  }
+
+  private async recordLaunched(node: NodeEntity, instance: Instance, adopted: boolean): Promise<void> {
     await this.ds.transaction(async (em) => {
       const res = await em.getRepository(NodeEntity).update(
         { id: node.id, organisationId: node.organisationId, phase: 'Launching' },

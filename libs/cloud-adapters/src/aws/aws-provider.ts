@@ -1,7 +1,631 @@
-import type { AwsCredentials, CloudEndpoints, CloudProvider } from '../cloud-provider';
+import {
+  _InstanceType,
+  AssociateRouteTableCommand,
+  AttachInternetGatewayCommand,
+  AuthorizeSecurityGroupIngressCommand,
+  CreateInternetGatewayCommand,
+  CreateRouteCommand,
+  CreateRouteTableCommand,
+  CreateSecurityGroupCommand,
+  CreateSubnetCommand,
+  CreateVpcCommand,
+  DeleteInternetGatewayCommand,
+  DeleteRouteTableCommand,
+  DeleteSecurityGroupCommand,
+  DeleteSubnetCommand,
+  DeleteVpcCommand,
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  DescribeInternetGatewaysCommand,
+  DescribeRegionsCommand,
+  DescribeRouteTablesCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeSubnetsCommand,
+  DescribeVpcsCommand,
+  DetachInternetGatewayCommand,
+  DisassociateRouteTableCommand,
+  EC2Client,
+  Filter,
+  Instance as Ec2Instance,
+  InternetGateway,
+  ModifySubnetAttributeCommand,
+  paginateDescribeInstances,
+  paginateDescribeTags,
+  RevokeSecurityGroupIngressCommand,
+  RouteTable,
+  RunInstancesCommand,
+  SecurityGroup,
+  Subnet,
+  TerminateInstancesCommand,
+  Vpc,
+} from '@aws-sdk/client-ec2';
+import { FirewallRule, NodeRole, resourcePrefix, TAG_CLUSTER, TAG_NODE, TAG_ROLE } from '@skyweave/domain';
+import type {
+  AwsCredentials,
+  CloudEndpoints,
+  CloudProvider,
+  CloudResource,
+  Instance,
+  InstanceSpec,
+  InstanceState,
+  NetworkSpec,
+  NetworkStatus,
+} from '../cloud-provider';
+import { CloudError, isNotFound } from '../errors';
+import { toCloudError } from './aws-errors';
+import { clusterTags, filter, tagFilter, tagSpec, tagsToRecord } from './aws-tags';
+import { permissionsToRules, planIngress } from './firewall';
+import { BoundedRetryStrategy } from './retry';
 
-/** STUB — being implemented. */
-export class AwsProvider implements Partial<CloudProvider> {
-  readonly cloud = 'aws' as const;
-  constructor(private readonly credentials: AwsCredentials, private readonly endpoints: CloudEndpoints) {}
+/** Canonical's AWS account: owner of the official Ubuntu AMIs. */
+const CANONICAL_OWNER = '099720109477';
+/** The node image: Ubuntu 24.04 LTS (noble), gp3 root volume; the newest build is used. */
+const UBUNTU_IMAGE_NAME = (arch: 'amd64' | 'arm64') => `ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-${arch}-server-*`;
+const IMAGE_CACHE_MS = 60 * 60 * 1000;
+/** Region for account-wide calls (DescribeRegions). */
+const HOME_REGION = 'us-east-1';
+const ROLES: readonly NodeRole[] = ['master', 'worker'];
+/** Instance states that still hold resources (everything but `terminated`). */
+const LIVE_STATES = ['pending', 'running', 'shutting-down', 'stopping', 'stopped'];
+/** How long deleteNetwork waits for the cluster's own `shutting-down` instances to finish terminating. */
+const TERMINATION_WAIT_MS = 5 * 60 * 1000;
+
+/** Logical names (the `Name` tag, and the security group names) of a cluster's network parts. */
+const partNames = (prefix: string) => ({
+  vpc: `${prefix}-vpc`,
+  subnet: `${prefix}-subnet`,
+  igw: `${prefix}-igw`,
+  routeTable: `${prefix}-rtb`,
+  securityGroup: (role: NodeRole) => `${prefix}-${role}`,
+});
+
+/** EC2 instance state → Skyweave state. `shutting-down` is reported as `stopping`: on its way out, not gone yet. */
+function mapState(name: string | undefined): InstanceState {
+  switch (name) {
+    case 'pending':
+    case 'running':
+    case 'stopping':
+    case 'stopped':
+    case 'terminated':
+      return name;
+    case 'shutting-down':
+      return 'stopping';
+    default:
+      return 'pending';
+  }
 }
+
+function toInstance(i: Ec2Instance): Instance {
+  const tags = tagsToRecord(i.Tags);
+  return {
+    id: i.InstanceId ?? '',
+    name: tags.Name ?? '',
+    state: mapState(i.State?.Name),
+    instanceType: i.InstanceType ?? '',
+    privateIp: i.PrivateIpAddress,
+    publicIp: i.PublicIpAddress,
+    vpcId: i.VpcId,
+    tags,
+  };
+}
+
+/** Graviton (arm64) instance families: a1, and families with a `g` after the generation (t4g, m6g, c7gn …). */
+const isArmType = (type: string): boolean => /^a1\./.test(type) || /^[a-z]+\d+[a-z]*g[a-z]*\./.test(type);
+
+const chunk = <T>(xs: readonly T[], n: number): T[][] => Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n));
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The CloudProvider for AWS, over the EC2 Query API with `@aws-sdk/client-ec2` (API reference: "Amazon EC2 API
+ * Reference", version 2016-11-15).
+ *
+ * A cluster's network in a region is: a VPC (`spec.vpcCidr`), one /24 subnet in `spec.zone` that maps public IPs on
+ * launch, an internet gateway attached to the VPC, a route table with `0.0.0.0/0 → igw` associated with the subnet,
+ * and one security group per role whose inbound rules are exactly `spec.firewall[role]`. Every part carries the tags
+ * `skyweave-cluster=<clusterId>` and `Name=<prefix>-<part>`, and is looked up by them before it is created.
+ * Instances are launched with `ClientToken = nodeId`, tagged `Name`, `skyweave-cluster`, `skyweave-node`,
+ * `skyweave-role`, from the newest Canonical Ubuntu 24.04 AMI, with IMDSv2 required.
+ *
+ * One `EC2Client` per region is made lazily and kept for this provider's lifetime (one provider per credential set).
+ * SDK retries are bounded (3 attempts, ~100 ms base); every failure is thrown as `CloudError` (see aws-errors.ts).
+ */
+export class AwsProvider implements CloudProvider {
+  readonly cloud = 'aws' as const;
+  private readonly clients = new Map<string, EC2Client>();
+  private readonly images = new Map<string, { imageId: string; expires: number }>();
+
+  /**
+   * @param credentials an IAM access key pair (never logged).
+   * @param endpoints `endpoints.aws` overrides the EC2 endpoint (all regions), e.g. the sandbox `http://127.0.0.1:4566`.
+   */
+  constructor(
+    private readonly credentials: AwsCredentials,
+    private readonly endpoints: CloudEndpoints = {},
+  ) {}
+
+  private client(region: string): EC2Client {
+    if (!region) throw new CloudError('InvalidRequest', 'aws', 'MissingRegion', 'a region is required');
+    let c = this.clients.get(region);
+    if (!c) {
+      c = new EC2Client({
+        region,
+        endpoint: this.endpoints.aws,
+        credentials: { accessKeyId: this.credentials.accessKeyId, secretAccessKey: this.credentials.secretAccessKey },
+        maxAttempts: 3,
+        retryStrategy: new BoundedRetryStrategy(3, 100, 1000),
+      });
+      this.clients.set(region, c);
+    }
+    return c;
+  }
+
+  /** Runs SDK calls on the region's client; every failure comes out as `CloudError`. */
+  private async ec2<T>(region: string, fn: (c: EC2Client) => Promise<T>): Promise<T> {
+    const client = this.client(region);
+    try {
+      return await fn(client);
+    } catch (e) {
+      throw toCloudError(e);
+    }
+  }
+
+  /** Like `ec2`, but resolves `undefined` when the target does not exist (`*.NotFound`). */
+  private async ec2IgnoreMissing<T>(region: string, fn: (c: EC2Client) => Promise<T>): Promise<T | undefined> {
+    try {
+      return await this.ec2(region, fn);
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+  }
+
+  /** DescribeRegions. @throws CloudError `InvalidCredentials` when EC2 refuses the keys. */
+  async verifyCredentials(): Promise<void> {
+    await this.ec2(HOME_REGION, (c) => c.send(new DescribeRegionsCommand({})));
+  }
+
+  // ------------------------------------------------------------------ lookups
+
+  private async findVpcs(region: string, clusterId: string, name?: string): Promise<Vpc[]> {
+    const filters = [tagFilter(TAG_CLUSTER, clusterId), ...(name ? [tagFilter('Name', name)] : [])];
+    const out = await this.ec2(region, (c) => c.send(new DescribeVpcsCommand({ Filters: filters })));
+    return out.Vpcs ?? [];
+  }
+
+  private async findSubnets(region: string, filters: Filter[]): Promise<Subnet[]> {
+    return (await this.ec2(region, (c) => c.send(new DescribeSubnetsCommand({ Filters: filters })))).Subnets ?? [];
+  }
+
+  private async findInternetGateways(region: string, filters: Filter[]): Promise<InternetGateway[]> {
+    return (await this.ec2(region, (c) => c.send(new DescribeInternetGatewaysCommand({ Filters: filters })))).InternetGateways ?? [];
+  }
+
+  private async findRouteTables(region: string, filters: Filter[]): Promise<RouteTable[]> {
+    return (await this.ec2(region, (c) => c.send(new DescribeRouteTablesCommand({ Filters: filters })))).RouteTables ?? [];
+  }
+
+  private async findSecurityGroups(region: string, filters: Filter[]): Promise<SecurityGroup[]> {
+    return (await this.ec2(region, (c) => c.send(new DescribeSecurityGroupsCommand({ Filters: filters })))).SecurityGroups ?? [];
+  }
+
+  /** Every instance matching `filters`, all pages (DescribeInstances, 1000 per page). */
+  private async describeInstances(region: string, filters: Filter[]): Promise<Ec2Instance[]> {
+    return this.ec2(region, async (client) => {
+      const out: Ec2Instance[] = [];
+      for await (const page of paginateDescribeInstances({ client, pageSize: 1000 }, { Filters: filters })) {
+        for (const r of page.Reservations ?? []) out.push(...(r.Instances ?? []));
+      }
+      return out;
+    });
+  }
+
+  /** The node AMI for the region and architecture: newest available Canonical Ubuntu 24.04 build (cached an hour). */
+  private async nodeImage(region: string, instanceType: string): Promise<string> {
+    const arch = isArmType(instanceType) ? 'arm64' : 'amd64';
+    const key = `${region}/${arch}`;
+    const cached = this.images.get(key);
+    if (cached && cached.expires > Date.now()) return cached.imageId;
+    const out = await this.ec2(region, (c) =>
+      c.send(
+        new DescribeImagesCommand({
+          Owners: [CANONICAL_OWNER],
+          Filters: [filter('name', UBUNTU_IMAGE_NAME(arch)), filter('state', 'available'), filter('architecture', arch === 'amd64' ? 'x86_64' : 'arm64')],
+        }),
+      ),
+    );
+    const newest = (out.Images ?? []).filter((i) => i.ImageId && i.CreationDate).sort((a, b) => (b.CreationDate ?? '').localeCompare(a.CreationDate ?? ''))[0];
+    if (!newest?.ImageId) throw new CloudError('NotFound', 'aws', 'ImageNotFound', `no Ubuntu 24.04 ${arch} image from Canonical in ${region}`);
+    this.images.set(key, { imageId: newest.ImageId, expires: Date.now() + IMAGE_CACHE_MS });
+    return newest.ImageId;
+  }
+
+  // ------------------------------------------------------------------ network
+
+  private status(
+    region: string,
+    vpc: Vpc,
+    subnet: Subnet | undefined,
+    igw: InternetGateway | undefined,
+    routeTable: RouteTable | undefined,
+    groups: Partial<Record<NodeRole, SecurityGroup>>,
+  ): NetworkStatus {
+    const resources: CloudResource[] = [];
+    const add = (kind: string, id: string | undefined, tags: Record<string, string>, name?: string) => {
+      if (id) resources.push({ kind, id, name: name ?? tags.Name, tags });
+    };
+    add('vpc', vpc.VpcId, tagsToRecord(vpc.Tags));
+    if (subnet) add('subnet', subnet.SubnetId, tagsToRecord(subnet.Tags));
+    if (igw) add('internet-gateway', igw.InternetGatewayId, tagsToRecord(igw.Tags));
+    if (routeTable) add('route-table', routeTable.RouteTableId, tagsToRecord(routeTable.Tags));
+    for (const role of ROLES) {
+      const g = groups[role];
+      if (g) add('security-group', g.GroupId, tagsToRecord(g.Tags), g.GroupName);
+    }
+    return {
+      cloud: 'aws',
+      region,
+      zone: subnet?.AvailabilityZone ?? '',
+      vpcId: vpc.VpcId ?? '',
+      vpcCidr: vpc.CidrBlock ?? '',
+      subnetId: subnet?.SubnetId ?? '',
+      subnetCidr: subnet?.CidrBlock ?? '',
+      securityGroupIds: { master: groups.master?.GroupId ?? '', worker: groups.worker?.GroupId ?? '' },
+      resources,
+    };
+  }
+
+  private roleOf(g: SecurityGroup, prefix: string): NodeRole | undefined {
+    const tags = tagsToRecord(g.Tags);
+    const tagged = tags[TAG_ROLE];
+    if (tagged === 'master' || tagged === 'worker') return tagged;
+    return ROLES.find((r) => g.GroupName === partNames(prefix).securityGroup(r));
+  }
+
+  /**
+   * Creates what is missing of the network, in order (VPC, subnet, internet gateway, route table + default route +
+   * association, security groups + their inbound rules), looking each part up by its tags first.
+   * @throws CloudError `Conflict` when a part exists with other settings (CIDR, zone) or a name is taken by an
+   *   untagged resource; `QuotaExceeded` (e.g. VpcLimitExceeded) and the other kinds from the EC2 calls.
+   */
+  async ensureNetwork(spec: NetworkSpec): Promise<NetworkStatus> {
+    const { region, clusterId } = spec;
+    const n = partNames(spec.namePrefix);
+    const conflict = (code: string, msg: string) => new CloudError('Conflict', 'aws', code, msg);
+
+    // VPC
+    let vpc = (await this.findVpcs(region, clusterId, n.vpc))[0];
+    if (!vpc) {
+      const out = await this.ec2(region, (c) =>
+        c.send(new CreateVpcCommand({ CidrBlock: spec.vpcCidr, TagSpecifications: tagSpec('vpc', clusterTags(clusterId, n.vpc)) })),
+      );
+      if (!out.Vpc?.VpcId) throw new CloudError('Unavailable', 'aws', 'EmptyResponse', 'CreateVpc returned no VPC');
+      vpc = out.Vpc;
+    } else if (vpc.CidrBlock !== spec.vpcCidr) {
+      throw conflict('VpcCidrMismatch', `VPC ${vpc.VpcId} of cluster ${clusterId} has CIDR ${vpc.CidrBlock}, not ${spec.vpcCidr}`);
+    }
+    const vpcId = vpc.VpcId as string;
+
+    // Subnet (public IPs on launch: nodes talk to each other across clouds over WireGuard)
+    let subnet = (await this.findSubnets(region, [filter('vpc-id', vpcId), tagFilter(TAG_CLUSTER, clusterId), tagFilter('Name', n.subnet)]))[0];
+    if (!subnet) {
+      const out = await this.ec2(region, (c) =>
+        c.send(
+          new CreateSubnetCommand({
+            VpcId: vpcId,
+            CidrBlock: spec.subnetCidr,
+            AvailabilityZone: spec.zone,
+            TagSpecifications: tagSpec('subnet', clusterTags(clusterId, n.subnet)),
+          }),
+        ),
+      );
+      if (!out.Subnet?.SubnetId) throw new CloudError('Unavailable', 'aws', 'EmptyResponse', 'CreateSubnet returned no subnet');
+      subnet = out.Subnet;
+    } else if (subnet.CidrBlock !== spec.subnetCidr || subnet.AvailabilityZone !== spec.zone) {
+      throw conflict('SubnetMismatch', `subnet ${subnet.SubnetId} is ${subnet.CidrBlock} in ${subnet.AvailabilityZone}, not ${spec.subnetCidr} in ${spec.zone}`);
+    }
+    const subnetId = subnet.SubnetId as string;
+    if (!subnet.MapPublicIpOnLaunch) {
+      await this.ec2(region, (c) => c.send(new ModifySubnetAttributeCommand({ SubnetId: subnetId, MapPublicIpOnLaunch: { Value: true } })));
+      subnet = { ...subnet, MapPublicIpOnLaunch: true };
+    }
+
+    // Internet gateway, attached
+    let igw = (await this.findInternetGateways(region, [tagFilter(TAG_CLUSTER, clusterId), tagFilter('Name', n.igw)]))[0];
+    if (!igw) {
+      const out = await this.ec2(region, (c) =>
+        c.send(new CreateInternetGatewayCommand({ TagSpecifications: tagSpec('internet-gateway', clusterTags(clusterId, n.igw)) })),
+      );
+      if (!out.InternetGateway?.InternetGatewayId) throw new CloudError('Unavailable', 'aws', 'EmptyResponse', 'CreateInternetGateway returned no gateway');
+      igw = out.InternetGateway;
+    }
+    const igwId = igw.InternetGatewayId as string;
+    const attachedTo = (igw.Attachments ?? []).map((a) => a.VpcId);
+    if (!attachedTo.includes(vpcId)) {
+      if (attachedTo.length) throw conflict('GatewayAttachedElsewhere', `internet gateway ${igwId} is attached to ${attachedTo.join(', ')}`);
+      await this.ec2(region, (c) => c.send(new AttachInternetGatewayCommand({ InternetGatewayId: igwId, VpcId: vpcId })));
+    }
+
+    // Route table: 0.0.0.0/0 → igw, associated with the subnet
+    let routeTable = (await this.findRouteTables(region, [filter('vpc-id', vpcId), tagFilter(TAG_CLUSTER, clusterId), tagFilter('Name', n.routeTable)]))[0];
+    if (!routeTable) {
+      const out = await this.ec2(region, (c) =>
+        c.send(
+          new CreateRouteTableCommand({
+            VpcId: vpcId,
+            ClientToken: `${clusterId}:rtb`,
+            TagSpecifications: tagSpec('route-table', clusterTags(clusterId, n.routeTable)),
+          }),
+        ),
+      );
+      if (!out.RouteTable?.RouteTableId) throw new CloudError('Unavailable', 'aws', 'EmptyResponse', 'CreateRouteTable returned no route table');
+      routeTable = out.RouteTable;
+    }
+    const routeTableId = routeTable.RouteTableId as string;
+    const defaultRoute = (routeTable.Routes ?? []).find((r) => r.DestinationCidrBlock === '0.0.0.0/0');
+    if (!defaultRoute) {
+      await this.ec2(region, (c) => c.send(new CreateRouteCommand({ RouteTableId: routeTableId, DestinationCidrBlock: '0.0.0.0/0', GatewayId: igwId })));
+    } else if (defaultRoute.GatewayId !== igwId) {
+      throw conflict('RouteMismatch', `route table ${routeTableId} sends 0.0.0.0/0 to ${defaultRoute.GatewayId ?? 'another target'}, not ${igwId}`);
+    }
+    if (!(routeTable.Associations ?? []).some((a) => a.SubnetId === subnetId)) {
+      await this.ec2(region, (c) => c.send(new AssociateRouteTableCommand({ RouteTableId: routeTableId, SubnetId: subnetId })));
+    }
+
+    // Security groups, inbound rules exactly as planned
+    const groups: Partial<Record<NodeRole, SecurityGroup>> = {};
+    for (const role of ROLES) groups[role] = await this.ensureSecurityGroup(region, spec, vpcId, role, spec.firewall[role]);
+
+    return this.status(region, vpc, subnet, igw, routeTable, groups);
+  }
+
+  private async ensureSecurityGroup(region: string, spec: NetworkSpec, vpcId: string, role: NodeRole, rules: FirewallRule[]): Promise<SecurityGroup> {
+    const groupName = partNames(spec.namePrefix).securityGroup(role);
+    const byName = () => this.findSecurityGroups(region, [filter('vpc-id', vpcId), filter('group-name', groupName)]);
+    let group = (await byName())[0];
+    if (!group) {
+      const tags = clusterTags(spec.clusterId, groupName, { [TAG_ROLE]: role });
+      try {
+        const out = await this.ec2(region, (c) =>
+          c.send(
+            new CreateSecurityGroupCommand({
+              GroupName: groupName,
+              Description: `Skyweave ${role} nodes of cluster ${spec.clusterId}`,
+              VpcId: vpcId,
+              TagSpecifications: tagSpec('security-group', tags),
+            }),
+          ),
+        );
+        group = { GroupId: out.GroupId, GroupName: groupName, VpcId: vpcId, Tags: out.Tags, IpPermissions: [] };
+      } catch (e) {
+        // Made concurrently by another reconcile: adopt it.
+        if (!(e instanceof CloudError && e.code === 'InvalidGroup.Duplicate')) throw e;
+        group = (await byName())[0];
+        if (!group) throw e;
+      }
+    }
+    if (tagsToRecord(group.Tags)[TAG_CLUSTER] !== spec.clusterId) {
+      throw new CloudError('Conflict', 'aws', 'SecurityGroupNotOwned', `security group ${group.GroupId} (${groupName}) in ${vpcId} is not tagged for cluster ${spec.clusterId}`);
+    }
+    const groupId = group.GroupId as string;
+    const plan = planIngress(group.IpPermissions ?? [], rules);
+    if (plan.revoke.length) {
+      await this.ec2(region, (c) => c.send(new RevokeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: plan.revoke })));
+    }
+    if (plan.authorize.length) {
+      await this.ec2(region, (c) => c.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: plan.authorize })));
+    }
+    return group;
+  }
+
+  /** The network tagged for the cluster (VPC `Name=<prefix>-vpc`); missing parts come back as empty ids. */
+  async getNetwork(clusterId: string, region: string): Promise<NetworkStatus | null> {
+    const prefix = resourcePrefix(clusterId);
+    const n = partNames(prefix);
+    const vpc = (await this.findVpcs(region, clusterId, n.vpc))[0];
+    if (!vpc?.VpcId) return null;
+    const inVpc = filter('vpc-id', vpc.VpcId);
+    const owned = tagFilter(TAG_CLUSTER, clusterId);
+    const [subnets, igws, routeTables, groups] = await Promise.all([
+      this.findSubnets(region, [inVpc, owned, tagFilter('Name', n.subnet)]),
+      this.findInternetGateways(region, [owned, tagFilter('Name', n.igw)]),
+      this.findRouteTables(region, [inVpc, owned, tagFilter('Name', n.routeTable)]),
+      this.findSecurityGroups(region, [inVpc, owned]),
+    ]);
+    const byRole: Partial<Record<NodeRole, SecurityGroup>> = {};
+    for (const g of groups) {
+      const role = this.roleOf(g, prefix);
+      if (role && !byRole[role]) byRole[role] = g;
+    }
+    return this.status(region, vpc, subnets[0], igws[0], routeTables[0], byRole);
+  }
+
+  /** Inbound IPv4 tcp/udp rules of the role's security groups (DescribeSecurityGroups). */
+  async describeFirewall(network: NetworkStatus): Promise<Record<NodeRole, FirewallRule[]>> {
+    const ids = ROLES.map((r) => network.securityGroupIds[r]).filter(Boolean);
+    const out = await this.ec2(network.region, (c) => c.send(new DescribeSecurityGroupsCommand({ GroupIds: ids })));
+    const byId = new Map((out.SecurityGroups ?? []).map((g) => [g.GroupId, g]));
+    const rules = (role: NodeRole) => permissionsToRules(byId.get(network.securityGroupIds[role])?.IpPermissions ?? []);
+    return { master: rules('master'), worker: rules('worker') };
+  }
+
+  /**
+   * Deletes every network part tagged for the cluster: security groups, route tables (after disassociating),
+   * internet gateways (after detaching), subnets, VPCs. Waits (up to 5 minutes) for the cluster's own instances that
+   * are already `shutting-down`.
+   * @throws CloudError `Conflict` when an instance not tagged for the cluster, or one of its own not yet terminated,
+   *   is in the VPC, or when EC2 reports a dependency (`DependencyViolation`) of something else using the network.
+   */
+  async deleteNetwork(clusterId: string, region: string): Promise<void> {
+    const owned = tagFilter(TAG_CLUSTER, clusterId);
+    const vpcs = await this.findVpcs(region, clusterId);
+
+    for (const vpc of vpcs) {
+      const inVpc = await this.describeInstances(region, [filter('vpc-id', vpc.VpcId ?? ''), filter('instance-state-name', ...LIVE_STATES)]);
+      const foreign = inVpc.filter((i) => tagsToRecord(i.Tags)[TAG_CLUSTER] !== clusterId);
+      if (foreign.length) {
+        throw new CloudError('Conflict', 'aws', 'ForeignInstancesInNetwork', `VPC ${vpc.VpcId} still has instances not tagged for cluster ${clusterId}: ${foreign.map((i) => i.InstanceId).join(', ')}`);
+      }
+      const alive = inVpc.filter((i) => i.State?.Name !== 'shutting-down');
+      if (alive.length) {
+        throw new CloudError('Conflict', 'aws', 'InstancesInNetwork', `VPC ${vpc.VpcId} still has instances of cluster ${clusterId}: ${alive.map((i) => i.InstanceId).join(', ')}; terminate them first`);
+      }
+      await this.waitGone(region, inVpc.map((i) => i.InstanceId ?? ''));
+    }
+
+    for (const g of await this.findSecurityGroups(region, [owned])) {
+      await this.ec2IgnoreMissing(region, (c) => c.send(new DeleteSecurityGroupCommand({ GroupId: g.GroupId })));
+    }
+    for (const t of await this.findRouteTables(region, [owned])) {
+      for (const a of t.Associations ?? []) {
+        if (a.Main || !a.RouteTableAssociationId) continue;
+        await this.ec2IgnoreMissing(region, (c) => c.send(new DisassociateRouteTableCommand({ AssociationId: a.RouteTableAssociationId })));
+      }
+      await this.ec2IgnoreMissing(region, (c) => c.send(new DeleteRouteTableCommand({ RouteTableId: t.RouteTableId })));
+    }
+    for (const g of await this.findInternetGateways(region, [owned])) {
+      for (const a of g.Attachments ?? []) {
+        await this.ec2IgnoreMissing(region, (c) => c.send(new DetachInternetGatewayCommand({ InternetGatewayId: g.InternetGatewayId, VpcId: a.VpcId })));
+      }
+      await this.ec2IgnoreMissing(region, (c) => c.send(new DeleteInternetGatewayCommand({ InternetGatewayId: g.InternetGatewayId })));
+    }
+    for (const s of await this.findSubnets(region, [owned])) {
+      await this.ec2IgnoreMissing(region, (c) => c.send(new DeleteSubnetCommand({ SubnetId: s.SubnetId })));
+    }
+    for (const v of vpcs) {
+      await this.ec2IgnoreMissing(region, (c) => c.send(new DeleteVpcCommand({ VpcId: v.VpcId })));
+    }
+  }
+
+  /** Polls until the instances are `terminated` (or gone). @throws CloudError `Conflict` after TERMINATION_WAIT_MS. */
+  private async waitGone(region: string, ids: string[]): Promise<void> {
+    if (!ids.length) return;
+    const deadline = Date.now() + TERMINATION_WAIT_MS;
+    for (;;) {
+      const left = await this.describeInstances(region, [filter('instance-id', ...ids), filter('instance-state-name', ...LIVE_STATES)]);
+      if (!left.length) return;
+      if (Date.now() > deadline) {
+        throw new CloudError('Conflict', 'aws', 'InstancesInNetwork', `instances still terminating: ${left.map((i) => i.InstanceId).join(', ')}`);
+      }
+      await sleep(1000);
+    }
+  }
+
+  // ------------------------------------------------------------------ instances
+
+  /**
+   * RunInstances with `ClientToken = nodeId` (EC2 returns the same reservation for a repeated token), after looking
+   * the node up by its `skyweave-node` tag. User data is sent base64-encoded, as EC2 requires.
+   * @throws CloudError `QuotaExceeded` (VcpuLimitExceeded, InstanceLimitExceeded), `InsufficientCapacity`
+   *   (InsufficientInstanceCapacity), `InvalidRequest` (e.g. unknown instance type), and the other kinds.
+   */
+  async createInstance(spec: InstanceSpec): Promise<Instance> {
+    const region = spec.network.region;
+    const existing = await this.describeInstances(region, [
+      tagFilter(TAG_NODE, spec.nodeId),
+      tagFilter(TAG_CLUSTER, spec.clusterId),
+      filter('instance-state-name', 'pending', 'running', 'stopping', 'stopped'),
+    ]);
+    if (existing[0]) return toInstance(existing[0]);
+
+    const securityGroupId = spec.network.securityGroupIds[spec.role];
+    if (!securityGroupId || !spec.network.subnetId) {
+      throw new CloudError('InvalidRequest', 'aws', 'NetworkIncomplete', `network ${spec.network.vpcId} has no subnet or no ${spec.role} security group`);
+    }
+    const imageId = await this.nodeImage(region, spec.instanceType);
+    const out = await this.ec2(region, (c) =>
+      c.send(
+        new RunInstancesCommand({
+          ImageId: imageId,
+          InstanceType: spec.instanceType as _InstanceType,
+          MinCount: 1,
+          MaxCount: 1,
+          ClientToken: spec.nodeId,
+          SubnetId: spec.network.subnetId,
+          SecurityGroupIds: [securityGroupId],
+          UserData: Buffer.from(spec.userData, 'utf8').toString('base64'),
+          MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 2 },
+          TagSpecifications: tagSpec('instance', {
+            Name: spec.name,
+            [TAG_CLUSTER]: spec.clusterId,
+            [TAG_NODE]: spec.nodeId,
+            [TAG_ROLE]: spec.role,
+          }),
+        }),
+      ),
+    );
+    const launched = out.Instances?.[0];
+    if (!launched?.InstanceId) throw new CloudError('Unavailable', 'aws', 'EmptyResponse', 'RunInstances returned no instance');
+    return toInstance(launched);
+  }
+
+  /** DescribeInstances by id; `null` for `InvalidInstanceID.NotFound`. Terminated instances come back as `terminated`. */
+  async getInstance(region: string, instanceId: string): Promise<Instance | null> {
+    const out = await this.ec2IgnoreMissing(region, (c) => c.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] })));
+    const i = out?.Reservations?.flatMap((r) => r.Instances ?? []).find((x) => x.InstanceId === instanceId);
+    return i ? toInstance(i) : null;
+  }
+
+  async listInstances(clusterId: string, region: string): Promise<Instance[]> {
+    const list = await this.describeInstances(region, [tagFilter(TAG_CLUSTER, clusterId), filter('instance-state-name', ...LIVE_STATES)]);
+    return list.map(toInstance);
+  }
+
+  async listInstancesInNetwork(network: NetworkStatus): Promise<Instance[]> {
+    const list = await this.describeInstances(network.region, [filter('vpc-id', network.vpcId), filter('instance-state-name', ...LIVE_STATES)]);
+    return list.map(toInstance);
+  }
+
+  /**
+   * TerminateInstances after checking the instance's `skyweave-cluster` tag. Gone or terminated ⇒ resolves.
+   * @throws CloudError `Conflict` when the instance is not tagged for `clusterId`.
+   */
+  async terminateInstance(clusterId: string, region: string, instanceId: string): Promise<void> {
+    const inst = await this.getInstance(region, instanceId);
+    if (!inst || inst.state === 'terminated') return;
+    if (inst.tags[TAG_CLUSTER] !== clusterId) {
+      throw new CloudError('Conflict', 'aws', 'NotOwnedByCluster', `instance ${instanceId} is not tagged ${TAG_CLUSTER}=${clusterId}; not terminating it`);
+    }
+    await this.ec2IgnoreMissing(region, (c) => c.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] })));
+  }
+
+  /**
+   * DescribeTags (`key=skyweave-cluster`, `value=<clusterId>`) finds every tagged resource of any type; a second
+   * DescribeTags by resource id reads their full tag sets; terminated instances are dropped (DescribeInstances).
+   */
+  async listTaggedResources(clusterId: string, region: string): Promise<CloudResource[]> {
+    return this.ec2(region, async (client) => {
+      const kinds = new Map<string, string>();
+      for await (const page of paginateDescribeTags({ client, pageSize: 1000 }, { Filters: [filter('key', TAG_CLUSTER), tagValueFilter(clusterId)] })) {
+        for (const t of page.Tags ?? []) if (t.ResourceId && t.ResourceType) kinds.set(t.ResourceId, t.ResourceType);
+      }
+      if (kinds.size === 0) return [];
+      const ids = [...kinds.keys()];
+      const tags = new Map<string, Record<string, string>>(ids.map((id) => [id, {}]));
+      for (const part of chunk(ids, 200)) {
+        for await (const page of paginateDescribeTags({ client, pageSize: 1000 }, { Filters: [filter('resource-id', ...part)] })) {
+          for (const t of page.Tags ?? []) {
+            const rec = t.ResourceId ? tags.get(t.ResourceId) : undefined;
+            if (rec && t.Key !== undefined) rec[t.Key] = t.Value ?? '';
+          }
+        }
+      }
+      const instanceIds = ids.filter((id) => kinds.get(id) === 'instance');
+      const live = new Set<string>();
+      for (const part of chunk(instanceIds, 200)) {
+        for await (const page of paginateDescribeInstances({ client, pageSize: 1000 }, { Filters: [filter('instance-id', ...part), filter('instance-state-name', ...LIVE_STATES)] })) {
+          for (const r of page.Reservations ?? []) for (const i of r.Instances ?? []) if (i.InstanceId) live.add(i.InstanceId);
+        }
+      }
+      return ids
+        .filter((id) => kinds.get(id) !== 'instance' || live.has(id))
+        .map((id) => {
+          const t = tags.get(id) ?? {};
+          return { kind: kinds.get(id) ?? 'unknown', id, name: t.Name, tags: t };
+        });
+    });
+  }
+}
+
+/** DescribeTags `value` filter for a literal value. */
+const tagValueFilter = (value: string): Filter => ({ Name: 'value', Values: [value.replace(/[\\*?]/g, (c) => `\\${c}`)] });

@@ -1,7 +1,493 @@
-import type { GcpCredentials, CloudEndpoints, CloudProvider } from '../cloud-provider';
+import { randomUUID } from 'node:crypto';
+import {
+  FirewallsClient, GlobalOperationsClient, InstancesClient, NetworksClient, ProjectsClient, RegionOperationsClient,
+  SubnetworksClient, ZoneOperationsClient, protos,
+} from '@google-cloud/compute';
+import { FirewallRule, NodeRole, TAG_CLUSTER, TAG_NODE, TAG_ROLE } from '@skyweave/domain';
+import type {
+  CloudEndpoints, CloudProvider, CloudResource, GcpCredentials, Instance, InstanceSpec, InstanceState, NetworkSpec, NetworkStatus,
+} from '../cloud-provider';
+import { CloudError, isCloudError, isNotFound } from '../errors';
+import { createAuthClient } from './gcp-auth';
+import { operationFailure, toCloudError } from './gcp-errors';
+import { firewallToRules, planToFirewall, sameRules } from './gcp-firewall';
+import {
+  DESC_VPC_CIDR, DESC_ZONE, descriptionFilter, firewallName, labelFilter, lastSegment, nameFilter, networkName, ownedBy,
+  ownershipDescription, parseDescription, regionOfZone, subnetworkName,
+} from './gcp-naming';
 
-/** STUB — being implemented. */
-export class GcpProvider implements Partial<CloudProvider> {
+type IOperation = protos.google.cloud.compute.v1.IOperation;
+type INetwork = protos.google.cloud.compute.v1.INetwork;
+type ISubnetwork = protos.google.cloud.compute.v1.ISubnetwork;
+type IFirewall = protos.google.cloud.compute.v1.IFirewall;
+type IInstance = protos.google.cloud.compute.v1.IInstance;
+
+const ROLES: NodeRole[] = ['master', 'worker'];
+
+/** Options of the Compute clients (google-gax ClientOptions). */
+type ClientOptions = NonNullable<ConstructorParameters<typeof NetworksClient>[0]>;
+
+/** Boot image of every node: Ubuntu 24.04 LTS (amd64), by image family. */
+export const GCP_NODE_IMAGE = 'projects/ubuntu-os-cloud/global/images/family/ubuntu-2404-lts-amd64';
+/** Boot disk size of every node, in GB. */
+export const GCP_BOOT_DISK_GB = 20;
+
+/** Retries of throttled / 5xx calls: at most 3 attempts in all, 100 ms then 200 ms apart (plus jitter). */
+const MAX_ATTEMPTS = 3;
+const BASE_DELAY_MS = 100;
+/** Longest wait for one long-running operation. */
+const OPERATION_TIMEOUT_MS = 10 * 60_000;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Google Cloud through the official Compute Engine client (`@google-cloud/compute`, REST transport) with a
+ * service-account key (OAuth 2.0 JWT-bearer flow, google-auth-library).
+ *
+ * API reference: https://cloud.google.com/compute/docs/reference/rest/v1 — networks, subnetworks, firewalls,
+ * instances (insert/get/list/aggregatedList/delete), globalOperations/regionOperations/zoneOperations.wait, projects.get.
+ *
+ * What a cluster gets on GCP (all in the key file's project):
+ * - a custom-mode VPC network `sw-<8 hex>-net` (`autoCreateSubnetworks: false`, regional routing);
+ * - a subnetwork `sw-<8 hex>-subnet` with the node subnet range in the cluster's region;
+ * - one INGRESS firewall per role, `sw-<8 hex>-master` / `sw-<8 hex>-worker`, whose rules target instances carrying
+ *   the network tag of the same name;
+ * - instances labelled `skyweave-cluster`, `skyweave-node`, `skyweave-role`, tagged for their role's firewall, with an
+ *   external IPv4 (ONE_TO_ONE_NAT) and the user-data in metadata key `user-data`.
+ * Networks, subnetworks and firewalls have no labels in GCP: their description holds `skyweave-cluster=<id>`
+ * (see gcp-naming.ts). Ids in this adapter are resource names, as GCP addresses resources by name:
+ * `vpcId` = network name, `subnetId` = subnetwork name, `securityGroupIds` = firewall names, instance id = instance
+ * name (unique per zone; looked up within the region).
+ *
+ * Errors: every cloud failure is thrown as CloudError (gcp-errors.ts): 403 `rateLimitExceeded` ⇒ Throttled,
+ * 5xx ⇒ Unavailable (both retried here up to 3 attempts), `QUOTA_EXCEEDED` ⇒ QuotaExceeded,
+ * `ZONE_RESOURCE_POOL_EXHAUSTED` ⇒ InsufficientCapacity, `invalid_grant` / 401 / 403 ⇒ InvalidCredentials,
+ * `resourceInUseByAnotherResource` ⇒ Conflict, 404 ⇒ NotFound, other 4xx ⇒ InvalidRequest.
+ */
+export class GcpProvider implements CloudProvider {
   readonly cloud = 'gcp' as const;
-  constructor(private readonly credentials: GcpCredentials, private readonly endpoints: CloudEndpoints) {}
+  private readonly project: string;
+  private readonly networks: NetworksClient;
+  private readonly subnetworks: SubnetworksClient;
+  private readonly firewalls: FirewallsClient;
+  private readonly instances: InstancesClient;
+  private readonly globalOps: GlobalOperationsClient;
+  private readonly regionOps: RegionOperationsClient;
+  private readonly zoneOps: ZoneOperationsClient;
+  private readonly projects: ProjectsClient;
+
+  /**
+   * @param credentials a service-account key file (its `project_id` is the project everything is built in).
+   * @param endpoints `gcp`: Compute base URL of a sandbox (e.g. `http://127.0.0.1:4567`), which also serves the
+   *   token endpoint at `/token`; absent ⇒ compute.googleapis.com and the key file's `token_uri`.
+   */
+  constructor(credentials: GcpCredentials, endpoints: CloudEndpoints = {}) {
+    this.project = credentials.project_id;
+    const authClient = createAuthClient(credentials, endpoints);
+    // google-gax pins its own copy of google-auth-library; the client only calls the auth client's fetch(), so the
+    // project's (newer) JWT client is runtime-compatible — the cast only bridges the two copies' private members.
+    let opts: ClientOptions = { fallback: true, authClient: authClient as unknown as ClientOptions['authClient'] };
+    if (endpoints.gcp) {
+      const url = new URL(endpoints.gcp);
+      opts = { ...opts, apiEndpoint: url.hostname, port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)), protocol: url.protocol.replace(/:$/, '') };
+    }
+    this.networks = new NetworksClient({ ...opts });
+    this.subnetworks = new SubnetworksClient({ ...opts });
+    this.firewalls = new FirewallsClient({ ...opts });
+    this.instances = new InstancesClient({ ...opts });
+    this.globalOps = new GlobalOperationsClient({ ...opts });
+    this.regionOps = new RegionOperationsClient({ ...opts });
+    this.zoneOps = new ZoneOperationsClient({ ...opts });
+    this.projects = new ProjectsClient({ ...opts });
+  }
+
+  /** `projects.get` on the key file's project. @throws CloudError `InvalidCredentials` when the key is refused. */
+  async verifyCredentials(): Promise<void> {
+    await this.call('projects.get', () => this.projects.get({ project: this.project }));
+  }
+
+  /**
+   * Network, subnetwork and both role firewalls, each looked up by name first (adopted when its description carries
+   * the cluster id; `Conflict` when the name is taken by something else), created when missing (waiting for the
+   * operation), firewalls patched when their rules drifted from `spec.firewall`.
+   */
+  async ensureNetwork(spec: NetworkSpec): Promise<NetworkStatus> {
+    const { clusterId } = spec;
+    const netName = networkName(clusterId);
+    let net = await this.getNetworkResource(netName);
+    if (net && !ownedBy(net.description, clusterId)) throw this.foreign('network', netName, clusterId);
+    if (!net) {
+      await this.insert('networks.insert', (requestId) => this.networks.insert({
+        project: this.project,
+        requestId,
+        networkResource: {
+          name: netName,
+          description: ownershipDescription(clusterId, { [DESC_VPC_CIDR]: spec.vpcCidr, [DESC_ZONE]: spec.zone }),
+          autoCreateSubnetworks: false,
+          routingConfig: { routingMode: 'REGIONAL' },
+        },
+      }));
+      net = await this.getNetworkResource(netName);
+      if (!net || !ownedBy(net.description, clusterId)) throw this.foreign('network', netName, clusterId);
+    }
+    const [subnet, master, worker] = await Promise.all([
+      this.ensureSubnetwork(spec, netName),
+      this.ensureFirewall(spec, netName, 'master'),
+      this.ensureFirewall(spec, netName, 'worker'),
+    ]);
+    return this.status(clusterId, spec.region, spec.zone, spec.vpcCidr, net, subnet, { master, worker });
+  }
+
+  private async ensureSubnetwork(spec: NetworkSpec, netName: string): Promise<ISubnetwork> {
+    const name = subnetworkName(spec.clusterId);
+    let sub = await this.getSubnetworkResource(spec.region, name);
+    if (sub && (!ownedBy(sub.description, spec.clusterId) || lastSegment(sub.network) !== netName)) throw this.foreign('subnetwork', name, spec.clusterId);
+    if (!sub) {
+      await this.insert('subnetworks.insert', (requestId) => this.subnetworks.insert({
+        project: this.project,
+        region: spec.region,
+        requestId,
+        subnetworkResource: {
+          name,
+          description: ownershipDescription(spec.clusterId),
+          network: `projects/${this.project}/global/networks/${netName}`,
+          ipCidrRange: spec.subnetCidr,
+        },
+      }));
+      sub = await this.getSubnetworkResource(spec.region, name);
+      if (!sub) throw new CloudError('NotFound', 'gcp', 'notFound', `subnetwork ${name} vanished after its insert completed`);
+    }
+    return sub;
+  }
+
+  private async ensureFirewall(spec: NetworkSpec, netName: string, role: NodeRole): Promise<IFirewall> {
+    const name = firewallName(spec.clusterId, role);
+    const planned = planToFirewall(spec.firewall[role]);
+    const wanted = { direction: 'INGRESS', priority: 1000, sourceRanges: planned.sourceRanges, allowed: planned.allowed, targetTags: [name] };
+    let fw = await this.getFirewallResource(name);
+    if (fw && (!ownedBy(fw.description, spec.clusterId) || lastSegment(fw.network) !== netName)) throw this.foreign('firewall', name, spec.clusterId);
+    if (!fw) {
+      await this.insert('firewalls.insert', (requestId) => this.firewalls.insert({
+        project: this.project,
+        requestId,
+        firewallResource: { name, description: ownershipDescription(spec.clusterId), network: `projects/${this.project}/global/networks/${netName}`, ...wanted },
+      }));
+    } else if (!sameRules(firewallToRules(fw), spec.firewall[role]) || (fw.targetTags ?? []).join() !== name) {
+      await this.insert('firewalls.patch', (requestId) => this.firewalls.patch({ project: this.project, firewall: name, requestId, firewallResource: wanted }));
+    } else {
+      return fw;
+    }
+    fw = await this.getFirewallResource(name);
+    if (!fw) throw new CloudError('NotFound', 'gcp', 'notFound', `firewall ${name} vanished after its insert completed`);
+    return fw;
+  }
+
+  /** The cluster's network (by its fixed name, owned by `clusterId`), or `null`; parts not (yet) there are empty strings. */
+  async getNetwork(clusterId: string, region: string): Promise<NetworkStatus | null> {
+    const net = await this.getNetworkResource(networkName(clusterId));
+    if (!net || !ownedBy(net.description, clusterId)) return null;
+    const desc = parseDescription(net.description);
+    const [sub, master, worker] = await Promise.all([
+      this.getSubnetworkResource(region, subnetworkName(clusterId)),
+      this.getFirewallResource(firewallName(clusterId, 'master')),
+      this.getFirewallResource(firewallName(clusterId, 'worker')),
+    ]);
+    const mine = <T extends { description?: string | null }>(r: T | null) => (r && ownedBy(r.description, clusterId) ? r : null);
+    return this.status(clusterId, region, desc[DESC_ZONE] ?? `${region}-a`, desc[DESC_VPC_CIDR] ?? '', net, mine(sub), { master: mine(master), worker: mine(worker) });
+  }
+
+  /** `firewalls.get` per role, as FirewallRules (tcp/udp × port range × source range). */
+  async describeFirewall(network: NetworkStatus): Promise<Record<NodeRole, FirewallRule[]>> {
+    const out: Record<NodeRole, FirewallRule[]> = { master: [], worker: [] };
+    await Promise.all(ROLES.map(async (role) => {
+      const name = network.securityGroupIds[role];
+      const fw = name ? await this.getFirewallResource(name) : null;
+      out[role] = fw ? firewallToRules(fw) : [];
+    }));
+    return out;
+  }
+
+  /**
+   * Deletes, in order, the cluster's firewalls, its subnetworks in `region` and its network — only resources whose
+   * description carries the cluster id. Refuses (`Conflict`) while any instance is still attached to the network.
+   */
+  async deleteNetwork(clusterId: string, region: string): Promise<void> {
+    const netName = networkName(clusterId);
+    const net = await this.getNetworkResource(netName);
+    const ownNet = !!net && ownedBy(net.description, clusterId);
+    if (ownNet) {
+      const attached = await this.instancesAttachedTo(netName);
+      if (attached.length) {
+        throw new CloudError('Conflict', 'gcp', 'resourceInUseByAnotherResource',
+          `network ${netName} is still used by instance(s) ${attached.map((i) => i.name).join(', ')}`);
+      }
+    }
+    const filter = descriptionFilter(clusterId);
+    const fws = (await this.call('firewalls.list', () => collect(this.firewalls.listAsync({ project: this.project, filter }))))
+      .filter((f) => ownedBy(f.description, clusterId));
+    await Promise.all(fws.map((f) => this.remove('firewalls.delete', (requestId) => this.firewalls.delete({ project: this.project, firewall: String(f.name), requestId }))));
+    const subs = (await this.call('subnetworks.list', () => collect(this.subnetworks.listAsync({ project: this.project, region, filter }))))
+      .filter((s) => ownedBy(s.description, clusterId));
+    await Promise.all(subs.map((s) => this.remove('subnetworks.delete', (requestId) => this.subnetworks.delete({ project: this.project, region, subnetwork: String(s.name), requestId }))));
+    if (ownNet) await this.remove('networks.delete', (requestId) => this.networks.delete({ project: this.project, network: netName, requestId }));
+  }
+
+  /**
+   * Returns the instance labelled `skyweave-node=<nodeId>` in the network's zone if there is one; otherwise
+   * `instances.insert` with `requestId = nodeId`, waiting for the zonal operation (so quota and capacity errors, which
+   * GCP reports in the operation, surface here). The instance is tagged with the role's firewall name.
+   */
+  async createInstance(spec: InstanceSpec): Promise<Instance> {
+    const zone = spec.network.zone;
+    const region = spec.network.region;
+    const found = await this.call('instances.list', () =>
+      collect(this.instances.listAsync({ project: this.project, zone, filter: labelFilter(TAG_NODE, spec.nodeId) })));
+    if (found[0]) return toInstance(found[0]);
+    const networkTag = spec.network.securityGroupIds[spec.role];
+    try {
+      await this.insert('instances.insert', () => this.instances.insert({
+        project: this.project,
+        zone,
+        requestId: spec.nodeId,
+        instanceResource: {
+          name: spec.name,
+          machineType: `zones/${zone}/machineTypes/${spec.instanceType}`,
+          labels: { [TAG_CLUSTER]: spec.clusterId, [TAG_NODE]: spec.nodeId, [TAG_ROLE]: spec.role },
+          tags: { items: networkTag ? [networkTag] : [] },
+          metadata: { items: [{ key: 'user-data', value: spec.userData }] },
+          disks: [{ boot: true, autoDelete: true, initializeParams: { sourceImage: GCP_NODE_IMAGE, diskSizeGb: GCP_BOOT_DISK_GB } }],
+          networkInterfaces: [{
+            subnetwork: `projects/${this.project}/regions/${region}/subnetworks/${spec.network.subnetId}`,
+            accessConfigs: [{ type: 'ONE_TO_ONE_NAT', name: 'External NAT' }],
+          }],
+        },
+      }), spec.nodeId);
+    } catch (e) {
+      if (!isCloudError(e, 'Conflict') || e.code !== 'alreadyExists') throw e;
+      // The name is taken: ours (an earlier launch of this node) or someone else's.
+      const existing = await this.getInstanceIn(zone, spec.name);
+      if (!existing || existing.labels?.[TAG_NODE] !== spec.nodeId) throw e;
+      return toInstance(existing);
+    }
+    const created = await this.getInstanceIn(zone, spec.name);
+    if (!created) throw new CloudError('NotFound', 'gcp', 'notFound', `instance ${spec.name} vanished after its insert completed`);
+    return toInstance(created);
+  }
+
+  /** The instance named `instanceId` in any zone of `region` (one `instances.aggregatedList` filtered by name), or `null`. */
+  async getInstance(region: string, instanceId: string): Promise<Instance | null> {
+    const found = await this.aggregated(nameFilter(instanceId), region);
+    return found[0] ? toInstance(found[0]) : null;
+  }
+
+  /** Instances labelled for the cluster in `region`: one `instances.aggregatedList` (paginated) with a label filter. */
+  async listInstances(clusterId: string, region: string): Promise<Instance[]> {
+    return (await this.aggregated(labelFilter(TAG_CLUSTER, clusterId), region)).map(toInstance);
+  }
+
+  /** Every instance with a network interface in the network, labelled or not (`instances.aggregatedList`, all zones). */
+  async listInstancesInNetwork(network: NetworkStatus): Promise<Instance[]> {
+    return (await this.instancesAttachedTo(network.vpcId)).map(toInstance);
+  }
+
+  /**
+   * `instances.delete`, waiting for the operation. Resolves when the instance is gone or was never there.
+   * @throws CloudError `Conflict` when the instance is not labelled `skyweave-cluster=<clusterId>` (nothing deleted).
+   */
+  async terminateInstance(clusterId: string, region: string, instanceId: string): Promise<void> {
+    const [inst] = await this.aggregated(nameFilter(instanceId), region);
+    if (!inst) return;
+    if (inst.labels?.[TAG_CLUSTER] !== clusterId) {
+      throw new CloudError('Conflict', 'gcp', 'notTaggedForCluster', `instance ${instanceId} is not labelled ${TAG_CLUSTER}=${clusterId}; not deleting it`);
+    }
+    const zone = lastSegment(inst.zone);
+    await this.remove('instances.delete', (requestId) => this.instances.delete({ project: this.project, zone, instance: instanceId, requestId }));
+  }
+
+  /** Networks, subnetworks (in `region`) and firewalls whose description carries the cluster id, and the cluster's instances. */
+  async listTaggedResources(clusterId: string, region: string): Promise<CloudResource[]> {
+    const filter = descriptionFilter(clusterId);
+    const [nets, subs, fws, insts] = await Promise.all([
+      this.call('networks.list', () => collect(this.networks.listAsync({ project: this.project, filter }))),
+      this.call('subnetworks.list', () => collect(this.subnetworks.listAsync({ project: this.project, region, filter }))),
+      this.call('firewalls.list', () => collect(this.firewalls.listAsync({ project: this.project, filter }))),
+      this.aggregated(labelFilter(TAG_CLUSTER, clusterId), region),
+    ]);
+    const described = (kind: string, r: { name?: string | null; description?: string | null }): CloudResource =>
+      ({ kind, id: String(r.name), name: String(r.name), tags: parseDescription(r.description) });
+    return [
+      ...nets.filter((n) => ownedBy(n.description, clusterId)).map((n) => described('network', n)),
+      ...subs.filter((s) => ownedBy(s.description, clusterId)).map((s) => described('subnetwork', s)),
+      ...fws.filter((f) => ownedBy(f.description, clusterId)).map((f) => described('firewall', f)),
+      ...insts.map((i): CloudResource => ({ kind: 'instance', id: String(i.name), name: String(i.name), tags: { ...(i.labels ?? {}) } })),
+    ];
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private status(
+    clusterId: string, region: string, zone: string, vpcCidr: string, net: INetwork, sub: ISubnetwork | null,
+    fws: Record<NodeRole, IFirewall | null>,
+  ): NetworkStatus {
+    const described = (kind: string, r: { name?: string | null; description?: string | null }): CloudResource =>
+      ({ kind, id: String(r.name), name: String(r.name), tags: parseDescription(r.description) });
+    return {
+      cloud: 'gcp',
+      region,
+      zone,
+      vpcId: String(net.name),
+      vpcCidr,
+      subnetId: sub?.name ?? '',
+      subnetCidr: sub?.ipCidrRange ?? '',
+      securityGroupIds: { master: fws.master?.name ?? '', worker: fws.worker?.name ?? '' },
+      resources: [
+        described('network', net),
+        ...(sub ? [described('subnetwork', sub)] : []),
+        ...ROLES.flatMap((r) => (fws[r] ? [described('firewall', fws[r] as IFirewall)] : [])),
+      ].filter((r) => r.tags[TAG_CLUSTER] === clusterId),
+    };
+  }
+
+  private foreign(kind: string, name: string, clusterId: string): CloudError {
+    return new CloudError('Conflict', 'gcp', 'resourceOwnedElsewhere', `${kind} ${name} exists but its description does not carry ${TAG_CLUSTER}=${clusterId}`);
+  }
+
+  private getNetworkResource(name: string): Promise<INetwork | null> {
+    return this.orNull('networks.get', () => this.networks.get({ project: this.project, network: name }));
+  }
+
+  private getSubnetworkResource(region: string, name: string): Promise<ISubnetwork | null> {
+    return this.orNull('subnetworks.get', () => this.subnetworks.get({ project: this.project, region, subnetwork: name }));
+  }
+
+  private getFirewallResource(name: string): Promise<IFirewall | null> {
+    return this.orNull('firewalls.get', () => this.firewalls.get({ project: this.project, firewall: name }));
+  }
+
+  private getInstanceIn(zone: string, name: string): Promise<IInstance | null> {
+    return this.orNull('instances.get', () => this.instances.get({ project: this.project, zone, instance: name }));
+  }
+
+  /** Instances of the project matching `filter`, in zones of `region` (one aggregatedList, paginated). */
+  private async aggregated(filter: string | undefined, region?: string): Promise<IInstance[]> {
+    const pairs = await this.call('instances.aggregatedList', () =>
+      collect(this.instances.aggregatedListAsync({ project: this.project, ...(filter ? { filter } : {}), returnPartialSuccess: false })));
+    const out: IInstance[] = [];
+    for (const [scope, list] of pairs) {
+      const zone = scope.replace(/^zones\//, '');
+      if (region && regionOfZone(zone) !== region) continue;
+      out.push(...(list.instances ?? []));
+    }
+    return out;
+  }
+
+  private async instancesAttachedTo(networkName: string): Promise<IInstance[]> {
+    const all = await this.aggregated(undefined);
+    return all.filter((i) => (i.networkInterfaces ?? []).some((n) => {
+      const ref = n.network ?? '';
+      return lastSegment(ref) === networkName && ref.includes(`projects/${this.project}/`);
+    }));
+  }
+
+  private async orNull<T>(what: string, fn: () => Promise<[T, ...unknown[]]>): Promise<T | null> {
+    try {
+      return (await this.call(what, fn))[0];
+    } catch (e) {
+      if (isNotFound(e)) return null;
+      throw e;
+    }
+  }
+
+  /** One SDK call with error mapping; throttling and 5xx are retried (MAX_ATTEMPTS in all, exponential backoff). */
+  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await fn();
+      } catch (e) {
+        const err = toCloudError(e, what);
+        if (!err.retryable || attempt >= MAX_ATTEMPTS) throw err;
+        await sleep(BASE_DELAY_MS * 2 ** (attempt - 1) + Math.floor(Math.random() * 50));
+      }
+    }
+  }
+
+  /**
+   * Starts a long-running insert/patch (same `requestId` on retries, so a retried call cannot create twice) and waits
+   * for its operation. @throws CloudError from the call or from the operation's error.
+   */
+  private async insert(what: string, fn: (requestId: string) => Promise<readonly unknown[]>, requestId: string = randomUUID()): Promise<void> {
+    const [lro] = await this.call(what, () => fn(requestId));
+    await this.waitFor(what, operationOf(lro));
+  }
+
+  /** Like insert, for deletes: a resource that is already gone counts as deleted. */
+  private async remove(what: string, fn: (requestId: string) => Promise<readonly unknown[]>): Promise<void> {
+    try {
+      await this.insert(what, fn);
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+  }
+
+  /** Polls `operations.wait` (global, regional or zonal, from the operation's own scope) until DONE. */
+  private async waitFor(what: string, first: IOperation): Promise<void> {
+    let op = first;
+    const deadline = Date.now() + OPERATION_TIMEOUT_MS;
+    while (String(op.status) !== 'DONE') {
+      if (Date.now() > deadline) throw new CloudError('Unavailable', 'gcp', 'operationTimeout', `${what}: operation ${op.name} not done after ${OPERATION_TIMEOUT_MS} ms`);
+      const operation = String(op.name);
+      const [next] = op.zone
+        ? await this.call(`${what} (wait)`, () => this.zoneOps.wait({ project: this.project, zone: lastSegment(op.zone), operation }))
+        : op.region
+          ? await this.call(`${what} (wait)`, () => this.regionOps.wait({ project: this.project, region: lastSegment(op.region), operation }))
+          : await this.call(`${what} (wait)`, () => this.globalOps.wait({ project: this.project, operation }));
+      op = next;
+    }
+    const failure = operationFailure(op);
+    if (failure) throw failure;
+  }
+}
+
+/** The Operation behind an SDK long-running call's first result (`LROperation.latestResponse`). */
+function operationOf(lro: unknown): IOperation {
+  const latest = typeof lro === 'object' && lro !== null ? (lro as { latestResponse?: unknown }).latestResponse : undefined;
+  if (typeof latest !== 'object' || latest === null) throw new CloudError('Unavailable', 'gcp', 'noOperation', 'the API answered no operation');
+  return latest as IOperation;
+}
+
+async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
+
+/** Compute instance `status` (https://cloud.google.com/compute/docs/instances/instance-life-cycle) as InstanceState. */
+export function instanceState(status: string | null | undefined): InstanceState {
+  switch (status) {
+    case 'RUNNING':
+      return 'running';
+    case 'STOPPING':
+    case 'SUSPENDING':
+      return 'stopping';
+    case 'STOPPED':
+    case 'SUSPENDED':
+    case 'TERMINATED': // GCP's TERMINATED is "stopped", not deleted
+      return 'stopped';
+    default: // PROVISIONING, STAGING, REPAIRING
+      return 'pending';
+  }
+}
+
+function toInstance(i: IInstance): Instance {
+  const nic = i.networkInterfaces?.[0];
+  return {
+    id: String(i.name),
+    name: String(i.name),
+    state: instanceState(i.status),
+    instanceType: lastSegment(i.machineType),
+    privateIp: nic?.networkIP ?? undefined,
+    publicIp: nic?.accessConfigs?.[0]?.natIP ?? undefined,
+    vpcId: nic?.network ? lastSegment(nic.network) : undefined,
+    tags: { ...(i.labels ?? {}) },
+  };
 }
