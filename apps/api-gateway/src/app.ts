@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Controller, Get, INestApplication, Inject, Module, ValidationPipe, DynamicModule } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { DataSource } from 'typeorm';
 import type { CloudEndpoints } from '@skyweave/cloud-adapters';
@@ -11,6 +11,7 @@ import { ApiKeyGuard } from './auth';
 import { ClustersController } from './clusters.controller';
 import { ClustersService } from './clusters.service';
 import { CredentialsController } from './credentials.controller';
+import { IdempotencyInterceptor } from './idempotency';
 import { Problem, ProblemFilter, toViolations } from './problem';
 import { RegionsController } from './regions.controller';
 import { CLOUD_ENDPOINTS, DATA_SOURCE, LOGGER, SECRET_BOX } from './tokens';
@@ -40,6 +41,7 @@ class AppModule {
         { provide: LOGGER, useValue: deps.log },
         ApiKeyGuard,
         ClustersService,
+        { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
       ],
     };
   }

@@ -1,0 +1,59 @@
+import { CallHandler, ExecutionContext, Inject, Injectable, NestInterceptor } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { createHash } from 'node:crypto';
+import { Observable, from, map, of, switchMap, catchError, throwError } from 'rxjs';
+import type { DataSource } from 'typeorm';
+import { IdempotencyKeyEntity } from '@skyweave/persistence';
+import type { Caller } from './auth';
+import { Problem } from './problem';
+import { DATA_SOURCE } from './tokens';
+
+/** Replays are kept this long, in hours. */
+export const IDEMPOTENCY_TTL_HOURS = 24;
+
+/**
+ * `Idempotency-Key` on writes (POST, DELETE, PATCH, PUT): the first request with a key runs and its 2xx answer is
+ * stored per organisation; a retry with the same key and the same request gets the stored answer (header
+ * `Idempotent-Replayed: true`) without running again. The same key with a different request is 422; a retry while
+ * the first is still running is 409. Failed requests are not stored, so they can be retried with the same key.
+ */
+@Injectable()
+export class IdempotencyInterceptor implements NestInterceptor {
+  constructor(@Inject(DATA_SOURCE) private readonly ds: DataSource) {}
+
+  intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const req = ctx.switchToHttp().getRequest<Request & { caller?: Caller }>();
+    const res = ctx.switchToHttp().getResponse<Response>();
+    const key = req.header('idempotency-key');
+    if (!key || req.method === 'GET' || !req.caller) return next.handle();
+    if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
+      throw Problem.validation([{ field: 'Idempotency-Key', rule: 'format', message: 'Idempotency-Key must be 1–255 printable ASCII characters' }]);
+    }
+    const organisationId = req.caller.organisationId;
+    const fingerprint = createHash('sha256').update(`${req.method} ${req.originalUrl}\n${JSON.stringify(req.body ?? null)}`).digest('hex');
+    const repo = this.ds.getRepository(IdempotencyKeyEntity);
+    return from((async () => {
+      await repo.createQueryBuilder().delete().where(`"createdAt" < now() - make_interval(hours => :h)`, { h: IDEMPOTENCY_TTL_HOURS }).andWhere('"organisationId" = :organisationId', { organisationId }).execute();
+      const inserted = await this.ds.query(
+        `INSERT INTO idempotency_keys ("organisationId", "key", "requestFingerprint", "status", "body") VALUES ($1, $2, $3, 0, 'null') ON CONFLICT DO NOTHING RETURNING "key"`,
+        [organisationId, key, fingerprint],
+      ) as unknown[];
+      if (inserted.length) return undefined;
+      return repo.findOneByOrFail({ organisationId, key });
+    })()).pipe(
+      switchMap((prior) => {
+        if (prior) {
+          if (prior.requestFingerprint !== fingerprint) throw new Problem(422, 'idempotency-key-reused', 'Idempotency key reused', 'this Idempotency-Key was used for a different request');
+          if (prior.status === 0) throw new Problem(409, 'idempotency-key-in-progress', 'Request in progress', 'a request with this Idempotency-Key is still being processed', undefined, { 'retry-after': '1' });
+          res.status(prior.status).setHeader('idempotent-replayed', 'true');
+          return of(prior.body);
+        }
+        return next.handle().pipe(
+          // stored before the answer leaves, so an immediate retry replays instead of seeing "in progress"
+          switchMap((body: unknown) => from(repo.update({ organisationId, key }, { status: res.statusCode, body: (body ?? null) as object })).pipe(map(() => body))),
+          catchError((e: unknown) => from(repo.delete({ organisationId, key })).pipe(switchMap(() => throwError(() => e)))),
+        );
+      }),
+    );
+  }
+}
