@@ -74,6 +74,10 @@ export async function verifySigV4<A>(
   if (service !== 'ec2') throw new Ec2Error(401, 'AuthFailure', `Credential should be scoped to correct service: 'ec2'.`);
   if (!knownRegion(region)) throw new Ec2Error(401, 'AuthFailure', `Credential should be scoped to a valid region, not '${region}'.`);
 
+  if (headerValue(req.headers, 'x-amz-security-token') !== undefined) {
+    // The sandbox issues long-term keys only (AKIA…); a session token cannot belong to them.
+    throw new Ec2Error(401, 'AuthFailure', 'The security token included in the request is invalid.');
+  }
   const signedHeaders = signedHeadersRaw.split(';');
   if (!signedHeaders.includes('host')) {
     throw new Ec2Error(400, 'IncompleteSignature', "'Host' must be a signed header.");

@@ -29,6 +29,8 @@ export type ActionResult = Record<string, XmlValue>;
 export interface ActionDef {
   op: Operation;
   params: readonly string[];
+  /** The op's latency is spent by a background state change (e.g. `shutting-down` → `terminated`), not by the call. */
+  latencyInBackground?: boolean;
   run(c: ActionContext): ActionResult;
 }
 

@@ -15,13 +15,20 @@ export interface Filter {
 /** For one filter name: the values a resource has for it (a resource matches when any value matches). */
 export type FilterFields<R> = Record<string, (r: R) => (string | number | boolean | undefined)[]>;
 
+/** EC2 allows at most 200 filter values in one call (`FilterLimitExceeded`). */
+const MAX_FILTER_VALUES = 200;
+
 export function readFilters(p: Params): Filter[] {
-  return p.structList('Filter').map((f) => {
+  const filters = p.structList('Filter').map((f) => {
     f.allowOnly(['Name', 'Value']);
     const name = f.reqStr('Name');
     const values = f.strList('Value');
     return { name, values };
   });
+  if (filters.reduce((n, f) => n + f.values.length, 0) > MAX_FILTER_VALUES) {
+    throw clientError('FilterLimitExceeded', `The maximum number of filter values specified on a single call is ${MAX_FILTER_VALUES}`);
+  }
+  return filters;
 }
 
 function globToRegExp(glob: string): RegExp {

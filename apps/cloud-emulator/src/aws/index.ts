@@ -154,7 +154,7 @@ export function createAwsCloud(ctx: CloudContext): CloudModule {
       p.allowOnly(['Action', 'Version', ...def.params]);
       if (p.bool('DryRun')) throw new Ec2Error(412, 'DryRunOperation', 'Request would have succeeded, but DryRun flag is set.');
 
-      await ctx.delay(def.op);
+      if (!def.latencyInBackground) await ctx.delay(def.op);
       const region = findRegion(caller.region);
       if (!region) throw new Ec2Error(401, 'AuthFailure', `Credential should be scoped to a valid region, not '${caller.region}'.`);
       const c: ActionContext = { action, p, account: caller.account, rs: regionState(caller.account, caller.region), region, shared };

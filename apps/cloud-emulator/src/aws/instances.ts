@@ -448,6 +448,7 @@ export const INSTANCE_ACTIONS: Record<string, ActionDef> = {
   TerminateInstances: {
     op: 'instance.delete',
     params: [...COMMON, 'InstanceId'],
+    latencyInBackground: true,
     run(c) {
       const ids = c.p.strList('InstanceId');
       if (ids.length === 0) throw missingParameter('InstanceId');

@@ -69,6 +69,8 @@ const ROLES: readonly NodeRole[] = ['master', 'worker'];
 const LIVE_STATES = ['pending', 'running', 'shutting-down', 'stopping', 'stopped'];
 /** How long deleteNetwork waits for the cluster's own `shutting-down` instances to finish terminating. */
 const TERMINATION_WAIT_MS = 5 * 60 * 1000;
+/** Ids per filter: EC2 takes at most 200 filter values per call, and some calls add a state filter. */
+const FILTER_CHUNK = 150;
 
 /** Logical names (the `Name` tag, and the security group names) of a cluster's network parts. */
 const partNames = (prefix: string) => ({
@@ -353,7 +355,8 @@ export class AwsProvider implements CloudProvider {
         c.send(
           new CreateRouteTableCommand({
             VpcId: vpcId,
-            ClientToken: `${clusterId}:rtb`,
+            // Unique per VPC: a token reused after the network was deleted could return the deleted table.
+            ClientToken: `${clusterId}:rtb:${vpcId}`,
             TagSpecifications: tagSpec('route-table', clusterTags(clusterId, n.routeTable)),
           }),
         ),
@@ -443,6 +446,7 @@ export class AwsProvider implements CloudProvider {
   /** Inbound IPv4 tcp/udp rules of the role's security groups (DescribeSecurityGroups). */
   async describeFirewall(network: NetworkStatus): Promise<Record<NodeRole, FirewallRule[]>> {
     const ids = ROLES.map((r) => network.securityGroupIds[r]).filter(Boolean);
+    if (!ids.length) return { master: [], worker: [] };
     const out = await this.ec2(network.region, (c) => c.send(new DescribeSecurityGroupsCommand({ GroupIds: ids })));
     const byId = new Map((out.SecurityGroups ?? []).map((g) => [g.GroupId, g]));
     const rules = (role: NodeRole) => permissionsToRules(byId.get(network.securityGroupIds[role])?.IpPermissions ?? []);
@@ -566,11 +570,13 @@ export class AwsProvider implements CloudProvider {
     return i ? toInstance(i) : null;
   }
 
+  /** DescribeInstances (paginated) by `tag:skyweave-cluster`, every state but `terminated`. */
   async listInstances(clusterId: string, region: string): Promise<Instance[]> {
     const list = await this.describeInstances(region, [tagFilter(TAG_CLUSTER, clusterId), filter('instance-state-name', ...LIVE_STATES)]);
     return list.map(toInstance);
   }
 
+  /** DescribeInstances (paginated) by `vpc-id`, tagged or not, every state but `terminated`. */
   async listInstancesInNetwork(network: NetworkStatus): Promise<Instance[]> {
     const list = await this.describeInstances(network.region, [filter('vpc-id', network.vpcId), filter('instance-state-name', ...LIVE_STATES)]);
     return list.map(toInstance);
@@ -602,7 +608,7 @@ export class AwsProvider implements CloudProvider {
       if (kinds.size === 0) return [];
       const ids = [...kinds.keys()];
       const tags = new Map<string, Record<string, string>>(ids.map((id) => [id, {}]));
-      for (const part of chunk(ids, 200)) {
+      for (const part of chunk(ids, FILTER_CHUNK)) {
         for await (const page of paginateDescribeTags({ client, pageSize: 1000 }, { Filters: [filter('resource-id', ...part)] })) {
           for (const t of page.Tags ?? []) {
             const rec = t.ResourceId ? tags.get(t.ResourceId) : undefined;
@@ -612,7 +618,7 @@ export class AwsProvider implements CloudProvider {
       }
       const instanceIds = ids.filter((id) => kinds.get(id) === 'instance');
       const live = new Set<string>();
-      for (const part of chunk(instanceIds, 200)) {
+      for (const part of chunk(instanceIds, FILTER_CHUNK)) {
         for await (const page of paginateDescribeInstances({ client, pageSize: 1000 }, { Filters: [filter('instance-id', ...part), filter('instance-state-name', ...LIVE_STATES)] })) {
           for (const r of page.Reservations ?? []) for (const i of r.Instances ?? []) if (i.InstanceId) live.add(i.InstanceId);
         }
