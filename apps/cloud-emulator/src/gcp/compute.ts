@@ -329,8 +329,9 @@ export function createComputeRouter(deps: ComputeDeps): express.Router {
     c.project.pending.add(path);
     later(ctx.latencyMs('subnet.create'), () => {
       c.project.pending.delete(path);
-      if (!failure && c.project.networks.has(network.name)) c.project.subnetworks.set(`${r}/${name}`, rec);
-      c.project.finishOperation(op, failure ?? (c.project.networks.has(network.name) ? undefined : { errors: [{ code: 'RESOURCE_NOT_FOUND', message: `The resource 'projects/${c.project.id}/global/networks/${network.name}' was not found` }], httpErrorStatusCode: 404, httpErrorMessage: 'NOT FOUND' }));
+      const gone = c.project.networks.has(network.name) ? undefined : networkGone(c.project.id, network.name);
+      if (!failure && !gone) c.project.subnetworks.set(`${r}/${name}`, rec);
+      c.project.finishOperation(op, failure ?? gone);
     });
     return op.json;
   });
@@ -423,8 +424,9 @@ export function createComputeRouter(deps: ComputeDeps): express.Router {
     c.project.pending.add(path);
     later(ctx.latencyMs('firewall.create'), () => {
       c.project.pending.delete(path);
-      if (!failure && c.project.networks.has(rec.network)) c.project.firewalls.set(rec.name, rec);
-      c.project.finishOperation(op, failure);
+      const gone = c.project.networks.has(rec.network) ? undefined : networkGone(c.project.id, rec.network);
+      if (!failure && !gone) c.project.firewalls.set(rec.name, rec);
+      c.project.finishOperation(op, failure ?? gone);
     });
     return op.json;
   });
@@ -688,6 +690,15 @@ export function createComputeRouter(deps: ComputeDeps): express.Router {
   });
 
   return router;
+}
+
+/** The failure of an operation whose network was deleted while it ran. */
+function networkGone(project: string, network: string): OperationFailure {
+  return {
+    errors: [{ code: 'RESOURCE_NOT_FOUND', message: `The resource 'projects/${project}/global/networks/${network}' was not found` }],
+    httpErrorStatusCode: 404,
+    httpErrorMessage: 'NOT FOUND',
+  };
 }
 
 function paginate(c: Call, message: string, items: Record<string, unknown>[]): { items: Record<string, unknown>[]; nextPageToken?: string } {

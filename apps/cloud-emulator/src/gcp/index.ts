@@ -42,7 +42,8 @@ export function createGcpCloud(ctx: CloudContext): CloudModule {
     res.set('Cache-Control', 'no-cache, no-store, max-age=0, must-revalidate').json(token);
   });
 
-  app.use('/compute/v1', express.json({ limit: '1mb' }), createComputeRouter({ ctx, auth, projects, ips }));
+  // strict: false — the REST clients send `""` as the body of calls that have none (operations.wait).
+  app.use('/compute/v1', express.json({ limit: '1mb', strict: false }), createComputeRouter({ ctx, auth, projects, ips }));
 
   app.use((req: Request, res: Response) => {
     res.status(404).json({ error: { code: 404, message: `The requested URL ${req.path} was not found on this server.`, errors: [{ message: 'Not Found', domain: 'global', reason: 'notFound' }] } });

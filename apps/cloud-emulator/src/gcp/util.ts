@@ -1,4 +1,4 @@
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import * as ipaddr from 'ipaddr.js';
 
 /** The prefix of every selfLink, as the real API writes them. */
@@ -6,8 +6,8 @@ export const API_BASE = 'https://www.googleapis.com/compute/v1/';
 
 export const link = (project: string, path: string) => `${API_BASE}projects/${project}/${path}`;
 
-/** A Compute numeric id (uint64, as a decimal string). */
-export const newId = () => String(randomInt(1, 2 ** 47)) + String(randomInt(100000, 999999));
+/** A Compute numeric id (uint64, as a decimal string; 63 random bits, never 0). */
+export const newId = () => (BigInt.asUintN(63, randomBytes(8).readBigUInt64BE()) | 1n).toString();
 
 /** RFC 3339 with a -07:00 offset, as Compute writes timestamps. */
 export function timestamp(d = new Date()): string {

@@ -32,6 +32,9 @@ export function createAuthClient(credentials: GcpCredentials, endpoints: CloudEn
     key: credentials.private_key,
     keyId: credentials.private_key_id,
     scopes: [CLOUD_PLATFORM_SCOPE],
+    // Node's own fetch: gaxios would otherwise load node-fetch with a dynamic import(), which fails inside
+    // VM-sandboxed runtimes such as Jest. Every request of this client (token exchange and API calls) uses it.
+    transporterOptions: { fetchImplementation: globalThis.fetch },
   });
   const target = tokenEndpoint(credentials, endpoints);
   if (target !== GOOGLE_TOKEN_URL) {

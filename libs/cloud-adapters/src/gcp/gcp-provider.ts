@@ -39,6 +39,8 @@ const BASE_DELAY_MS = 100;
 const OPERATION_TIMEOUT_MS = 10 * 60_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Call options of the *Async list iterators: they page on demand (and gax warns unless autoPaginate is off). */
+const PAGED = { autoPaginate: false };
 
 /**
  * Google Cloud through the official Compute Engine client (`@google-cloud/compute`, REST transport) with a
@@ -84,9 +86,7 @@ export class GcpProvider implements CloudProvider {
   constructor(credentials: GcpCredentials, endpoints: CloudEndpoints = {}) {
     this.project = credentials.project_id;
     const authClient = createAuthClient(credentials, endpoints);
-    // google-gax pins its own copy of google-auth-library; the client only calls the auth client's fetch(), so the
-    // project's (newer) JWT client is runtime-compatible — the cast only bridges the two copies' private members.
-    let opts: ClientOptions = { fallback: true, authClient: authClient as unknown as ClientOptions['authClient'] };
+    let opts: ClientOptions = { fallback: true, authClient };
     if (endpoints.gcp) {
       const url = new URL(endpoints.gcp);
       opts = { ...opts, apiEndpoint: url.hostname, port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)), protocol: url.protocol.replace(/:$/, '') };
@@ -109,7 +109,14 @@ export class GcpProvider implements CloudProvider {
   /**
    * Network, subnetwork and both role firewalls, each looked up by name first (adopted when its description carries
    * the cluster id; `Conflict` when the name is taken by something else), created when missing (waiting for the
-   * operation), firewalls patched when their rules drifted from `spec.firewall`.
+   * operation), firewalls patched when their rules drifted from `spec.firewall`. Names derive from
+   * `resourcePrefix(spec.clusterId)` (which is what `spec.namePrefix` holds), so that getNetwork/deleteNetwork, which
+   * only know the cluster id, find the same resources.
+   * @returns the network; `vpcId`, `subnetId` and `securityGroupIds` are resource names, `vpcCidr` is the planned
+   *   range (kept in the network's description: GCP VPC networks have no range of their own).
+   * @throws CloudError `Conflict` when a name is taken by a resource not described for this cluster;
+   *   `InvalidRequest` for a firewall plan one GCP firewall per role cannot express (see planToFirewall);
+   *   `QuotaExceeded` (operation error `QUOTA_EXCEEDED`), `Throttled`, `Unavailable`, `InvalidCredentials`.
    */
   async ensureNetwork(spec: NetworkSpec): Promise<NetworkStatus> {
     const { clusterId } = spec;
@@ -117,7 +124,7 @@ export class GcpProvider implements CloudProvider {
     let net = await this.getNetworkResource(netName);
     if (net && !ownedBy(net.description, clusterId)) throw this.foreign('network', netName, clusterId);
     if (!net) {
-      await this.insert('networks.insert', (requestId) => this.networks.insert({
+      await this.insertOrAdopt('networks.insert', (requestId) => this.networks.insert({
         project: this.project,
         requestId,
         networkResource: {
@@ -126,7 +133,7 @@ export class GcpProvider implements CloudProvider {
           autoCreateSubnetworks: false,
           routingConfig: { routingMode: 'REGIONAL' },
         },
-      }));
+      }), () => this.getNetworkResource(netName));
       net = await this.getNetworkResource(netName);
       if (!net || !ownedBy(net.description, clusterId)) throw this.foreign('network', netName, clusterId);
     }
@@ -143,7 +150,7 @@ export class GcpProvider implements CloudProvider {
     let sub = await this.getSubnetworkResource(spec.region, name);
     if (sub && (!ownedBy(sub.description, spec.clusterId) || lastSegment(sub.network) !== netName)) throw this.foreign('subnetwork', name, spec.clusterId);
     if (!sub) {
-      await this.insert('subnetworks.insert', (requestId) => this.subnetworks.insert({
+      await this.insertOrAdopt('subnetworks.insert', (requestId) => this.subnetworks.insert({
         project: this.project,
         region: spec.region,
         requestId,
@@ -153,7 +160,7 @@ export class GcpProvider implements CloudProvider {
           network: `projects/${this.project}/global/networks/${netName}`,
           ipCidrRange: spec.subnetCidr,
         },
-      }));
+      }), () => this.getSubnetworkResource(spec.region, name));
       sub = await this.getSubnetworkResource(spec.region, name);
       if (!sub) throw new CloudError('NotFound', 'gcp', 'notFound', `subnetwork ${name} vanished after its insert completed`);
     }
@@ -167,11 +174,11 @@ export class GcpProvider implements CloudProvider {
     let fw = await this.getFirewallResource(name);
     if (fw && (!ownedBy(fw.description, spec.clusterId) || lastSegment(fw.network) !== netName)) throw this.foreign('firewall', name, spec.clusterId);
     if (!fw) {
-      await this.insert('firewalls.insert', (requestId) => this.firewalls.insert({
+      await this.insertOrAdopt('firewalls.insert', (requestId) => this.firewalls.insert({
         project: this.project,
         requestId,
         firewallResource: { name, description: ownershipDescription(spec.clusterId), network: `projects/${this.project}/global/networks/${netName}`, ...wanted },
-      }));
+      }), () => this.getFirewallResource(name));
     } else if (!sameRules(firewallToRules(fw), spec.firewall[role]) || (fw.targetTags ?? []).join() !== name) {
       await this.insert('firewalls.patch', (requestId) => this.firewalls.patch({ project: this.project, firewall: name, requestId, firewallResource: wanted }));
     } else {
@@ -182,7 +189,11 @@ export class GcpProvider implements CloudProvider {
     return fw;
   }
 
-  /** The cluster's network (by its fixed name, owned by `clusterId`), or `null`; parts not (yet) there are empty strings. */
+  /**
+   * The cluster's network (`networks.get` by its fixed name; `null` unless its description carries `clusterId`), with
+   * the subnetwork of `region` and the role firewalls; parts not (yet) there are empty strings. `zone` and `vpcCidr`
+   * come from the network's description.
+   */
   async getNetwork(clusterId: string, region: string): Promise<NetworkStatus | null> {
     const net = await this.getNetworkResource(networkName(clusterId));
     if (!net || !ownedBy(net.description, clusterId)) return null;
@@ -209,7 +220,11 @@ export class GcpProvider implements CloudProvider {
 
   /**
    * Deletes, in order, the cluster's firewalls, its subnetworks in `region` and its network — only resources whose
-   * description carries the cluster id. Refuses (`Conflict`) while any instance is still attached to the network.
+   * description carries the cluster id (`firewalls.list` / `subnetworks.list` with a description filter, then
+   * `…delete`, each operation waited). Idempotent: what is already gone is skipped.
+   * @throws CloudError `Conflict` while any instance (labelled or not) is still attached to the network (checked before
+   *   anything is deleted), or when GCP refuses a delete with `resourceInUseByAnotherResource` (e.g. a firewall or
+   *   subnetwork of someone else still in the network).
    */
   async deleteNetwork(clusterId: string, region: string): Promise<void> {
     const netName = networkName(clusterId);
@@ -223,10 +238,10 @@ export class GcpProvider implements CloudProvider {
       }
     }
     const filter = descriptionFilter(clusterId);
-    const fws = (await this.call('firewalls.list', () => collect(this.firewalls.listAsync({ project: this.project, filter }))))
+    const fws = (await this.call('firewalls.list', () => collect(this.firewalls.listAsync({ project: this.project, filter }, PAGED))))
       .filter((f) => ownedBy(f.description, clusterId));
     await Promise.all(fws.map((f) => this.remove('firewalls.delete', (requestId) => this.firewalls.delete({ project: this.project, firewall: String(f.name), requestId }))));
-    const subs = (await this.call('subnetworks.list', () => collect(this.subnetworks.listAsync({ project: this.project, region, filter }))))
+    const subs = (await this.call('subnetworks.list', () => collect(this.subnetworks.listAsync({ project: this.project, region, filter }, PAGED))))
       .filter((s) => ownedBy(s.description, clusterId));
     await Promise.all(subs.map((s) => this.remove('subnetworks.delete', (requestId) => this.subnetworks.delete({ project: this.project, region, subnetwork: String(s.name), requestId }))));
     if (ownNet) await this.remove('networks.delete', (requestId) => this.networks.delete({ project: this.project, network: netName, requestId }));
@@ -235,13 +250,18 @@ export class GcpProvider implements CloudProvider {
   /**
    * Returns the instance labelled `skyweave-node=<nodeId>` in the network's zone if there is one; otherwise
    * `instances.insert` with `requestId = nodeId`, waiting for the zonal operation (so quota and capacity errors, which
-   * GCP reports in the operation, surface here). The instance is tagged with the role's firewall name.
+   * GCP reports in the operation, surface here). The instance is tagged with the role's firewall name
+   * (`spec.network.securityGroupIds[role]`, which is also that firewall's target tag), gets an ephemeral external IPv4,
+   * an Ubuntu 24.04 boot disk (GCP_NODE_IMAGE, GCP_BOOT_DISK_GB) and the user-data as metadata `user-data` (plain text).
+   * @returns the instance; `id` is its name.
+   * @throws CloudError `QuotaExceeded` (`QUOTA_EXCEEDED`), `InsufficientCapacity` (`ZONE_RESOURCE_POOL_EXHAUSTED`),
+   *   `Conflict` when the name is taken by an instance of another node, `InvalidRequest` (e.g. unknown machine type).
    */
   async createInstance(spec: InstanceSpec): Promise<Instance> {
     const zone = spec.network.zone;
     const region = spec.network.region;
     const found = await this.call('instances.list', () =>
-      collect(this.instances.listAsync({ project: this.project, zone, filter: labelFilter(TAG_NODE, spec.nodeId) })));
+      collect(this.instances.listAsync({ project: this.project, zone, filter: labelFilter(TAG_NODE, spec.nodeId) }, PAGED)));
     if (found[0]) return toInstance(found[0]);
     const networkTag = spec.network.securityGroupIds[spec.role];
     try {
@@ -274,7 +294,10 @@ export class GcpProvider implements CloudProvider {
     return toInstance(created);
   }
 
-  /** The instance named `instanceId` in any zone of `region` (one `instances.aggregatedList` filtered by name), or `null`. */
+  /**
+   * The instance named `instanceId` (GCP addresses instances by name) in any zone of `region` — one
+   * `instances.aggregatedList` filtered by name — or `null`. Deleted instances are gone in GCP, so never `terminated`.
+   */
   async getInstance(region: string, instanceId: string): Promise<Instance | null> {
     const found = await this.aggregated(nameFilter(instanceId), region);
     return found[0] ? toInstance(found[0]) : null;
@@ -295,7 +318,9 @@ export class GcpProvider implements CloudProvider {
    * @throws CloudError `Conflict` when the instance is not labelled `skyweave-cluster=<clusterId>` (nothing deleted).
    */
   async terminateInstance(clusterId: string, region: string, instanceId: string): Promise<void> {
-    const [inst] = await this.aggregated(nameFilter(instanceId), region);
+    // Names are unique per zone: prefer the cluster's instance if several zones of the region have one of that name.
+    const found = await this.aggregated(nameFilter(instanceId), region);
+    const inst = found.find((i) => i.labels?.[TAG_CLUSTER] === clusterId) ?? found[0];
     if (!inst) return;
     if (inst.labels?.[TAG_CLUSTER] !== clusterId) {
       throw new CloudError('Conflict', 'gcp', 'notTaggedForCluster', `instance ${instanceId} is not labelled ${TAG_CLUSTER}=${clusterId}; not deleting it`);
@@ -308,9 +333,9 @@ export class GcpProvider implements CloudProvider {
   async listTaggedResources(clusterId: string, region: string): Promise<CloudResource[]> {
     const filter = descriptionFilter(clusterId);
     const [nets, subs, fws, insts] = await Promise.all([
-      this.call('networks.list', () => collect(this.networks.listAsync({ project: this.project, filter }))),
-      this.call('subnetworks.list', () => collect(this.subnetworks.listAsync({ project: this.project, region, filter }))),
-      this.call('firewalls.list', () => collect(this.firewalls.listAsync({ project: this.project, filter }))),
+      this.call('networks.list', () => collect(this.networks.listAsync({ project: this.project, filter }, PAGED))),
+      this.call('subnetworks.list', () => collect(this.subnetworks.listAsync({ project: this.project, region, filter }, PAGED))),
+      this.call('firewalls.list', () => collect(this.firewalls.listAsync({ project: this.project, filter }, PAGED))),
       this.aggregated(labelFilter(TAG_CLUSTER, clusterId), region),
     ]);
     const described = (kind: string, r: { name?: string | null; description?: string | null }): CloudResource =>
@@ -371,7 +396,7 @@ export class GcpProvider implements CloudProvider {
   /** Instances of the project matching `filter`, in zones of `region` (one aggregatedList, paginated). */
   private async aggregated(filter: string | undefined, region?: string): Promise<IInstance[]> {
     const pairs = await this.call('instances.aggregatedList', () =>
-      collect(this.instances.aggregatedListAsync({ project: this.project, ...(filter ? { filter } : {}), returnPartialSuccess: false })));
+      collect(this.instances.aggregatedListAsync({ project: this.project, ...(filter ? { filter } : {}), returnPartialSuccess: false }, PAGED)));
     const out: IInstance[] = [];
     for (const [scope, list] of pairs) {
       const zone = scope.replace(/^zones\//, '');
@@ -418,6 +443,23 @@ export class GcpProvider implements CloudProvider {
   private async insert(what: string, fn: (requestId: string) => Promise<readonly unknown[]>, requestId: string = randomUUID()): Promise<void> {
     const [lro] = await this.call(what, () => fn(requestId));
     await this.waitFor(what, operationOf(lro));
+  }
+
+  /**
+   * Like insert, for a named resource that a concurrent caller may be creating at the same time: `alreadyExists`
+   * means adopt — wait (≤ 60 s) until `get` sees it; the caller then checks its ownership.
+   */
+  private async insertOrAdopt(what: string, fn: (requestId: string) => Promise<readonly unknown[]>, get: () => Promise<unknown>): Promise<void> {
+    try {
+      await this.insert(what, fn);
+    } catch (e) {
+      if (!isCloudError(e, 'Conflict') || e.code !== 'alreadyExists') throw e;
+      const deadline = Date.now() + 60_000;
+      while (!(await get())) {
+        if (Date.now() > deadline) throw e;
+        await sleep(500);
+      }
+    }
   }
 
   /** Like insert, for deletes: a resource that is already gone counts as deleted. */
