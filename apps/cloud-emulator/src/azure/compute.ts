@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ArmError, invalidParameter, resourceNotFound } from './arm-error';
 import { Call, Env, Reply, asyncOperationUrl, deleteAccepted, eqi, page, startOperation, tagsField } from './common';
 import { removeNetwork } from './network';
-import { ARM_TYPES, Disk, Nic, Resource, ResourceGroup, Vm, VmNicRef, provisioningState } from './state';
+import { ARM_TYPES, AT_ACCEPTANCE, Disk, Nic, ResourceGroup, Vm, VmNicRef, provisioningState } from './state';
 import { ZONES, isObject, optEnum, optString, optStringArray, parseTags, requireBody, requireLocation } from './validate';
 
 const NS = 'Microsoft.Compute';
@@ -348,7 +348,7 @@ function putVm(env: Env, call: Call, rg: ResourceGroup, name: string): Reply {
   const op = env.state.newOperation(call.account.subscriptionId, busy.until - call.now, call.now);
   return {
     status: existing ? 200 : 201,
-    body: renderVm(vm, call.now),
+    body: renderVm(vm, AT_ACCEPTANCE),
     headers: { 'Azure-AsyncOperation': asyncOperationUrl(call, NS, location, op) },
   };
 }
@@ -487,5 +487,4 @@ export async function listVmsAll(env: Env, call: Call): Promise<Reply> {
   return page(call, `/subscriptions/${sub}/providers/${NS}/virtualMachines`, vms.map((v) => (statusOnly ? renderStatusOnly(v, call.now) : renderVm(v, call.now))));
 }
 
-export type { Resource };
 export { NS as COMPUTE_NS };

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ArmError, invalidRequestFormat, resourceNotFound } from './arm-error';
 import { Call, Env, Reply, asyncOperationUrl, deleteAccepted, eqi, page, startOperation, tagsField } from './common';
 import {
-  ARM_TYPES, Nic, NicIpConfig, Nsg, PublicIp, Resource, ResourceGroup, SecurityRule, Subnet, VNet, newEtag, provisioningState,
+  ARM_TYPES, AT_ACCEPTANCE, Nic, NicIpConfig, Nsg, PublicIp, Resource, ResourceGroup, SecurityRule, Subnet, VNet, newEtag, provisioningState,
 } from './state';
 import {
   ZONES, checkNetworkName, cidrContainsCidr, cidrContainsIp, cidrSize, cidrsOverlap, intToIp, ipToInt, isObject, isValidAddressPrefix,
@@ -393,7 +393,7 @@ function created(env: Env, call: Call, r: Resource, isNew: boolean, location: st
   const op = env.state.newOperation(call.account.subscriptionId, r.busy ? r.busy.until - call.now : 0, call.now);
   return {
     status: isNew ? 201 : 200,
-    body: renderNetwork(env, r, call.now),
+    body: renderNetwork(env, r, AT_ACCEPTANCE),
     headers: { 'Azure-AsyncOperation': asyncOperationUrl(call, NS, location, op) },
   };
 }

@@ -220,6 +220,12 @@ export class AzureState {
   }
 }
 
+/**
+ * Pass as `now` when rendering the answer to the PUT that started an operation: ARM always answers it with the
+ * operation's state (`Creating` / `Updating`), however short the operation is.
+ */
+export const AT_ACCEPTANCE = Number.NEGATIVE_INFINITY;
+
 /** Provisioning state of a resource now: its busy state until its time has passed, then Succeeded. */
 export function provisioningState(r: { busy?: Busy; deleting?: boolean }, now = Date.now()): string {
   if (r.deleting) return 'Deleting';

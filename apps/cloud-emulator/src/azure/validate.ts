@@ -58,7 +58,6 @@ export function parseTags(v: unknown): Record<string, string> {
   if (entries.length > 50) throw new ArmError(400, 'InvalidTagsCount', 'The number of tags exceeds the limit of 50.');
   for (const [k, val] of entries) {
     if (typeof val !== 'string') throw new ArmError(400, 'InvalidRequestContent', `The request content was invalid and could not be deserialized: tag '${k}' must have a string value.`);
-    // eslint-disable-next-line no-control-regex
     if (k === '' || /[<>%&\\?/\u0000-\u001f]/.test(k)) {
       throw new ArmError(400, 'InvalidTagNameCharacters', `The tag names '${k}' have reserved characters '<,>,%,&,\\,?,/' or control characters.`);
     }
@@ -83,7 +82,7 @@ export function checkNetworkName(name: string): void {
   }
 }
 
-/** Resource group names: 1–90 characters, letters, digits, `_-.()`, not ending in `.`. @throws ArmError 400 InvalidResourceGroupName? (ARM: ResourceGroupNameInvalid) */
+/** Resource group names: 1–90 characters, letters, digits, `_-.()`, not ending in `.`. @throws ArmError 400 InvalidResourceGroupName */
 export function checkResourceGroupName(name: string): void {
   if (!/^[-\w._()]{1,90}$/u.test(name) || name.endsWith('.')) {
     throw new ArmError(

@@ -1,7 +1,546 @@
-import type { AzureCredentials, CloudEndpoints, CloudProvider } from '../cloud-provider';
+import { ClientSecretCredential } from '@azure/identity';
+import { ResourceManagementClient } from '@azure/arm-resources';
+import type { ResourceGroup } from '@azure/arm-resources';
+import { NetworkManagementClient } from '@azure/arm-network';
+import type { NetworkInterface, NetworkSecurityGroup, PublicIPAddress, Subnet, VirtualNetwork } from '@azure/arm-network';
+import { ComputeManagementClient } from '@azure/arm-compute';
+import type { VirtualMachine } from '@azure/arm-compute';
+import { FirewallRule, NodeRole, TAG_CLUSTER, TAG_NAME, TAG_NODE, TAG_ROLE, ruleKeys } from '@skyweave/domain';
+import type {
+  AzureCredentials, CloudEndpoints, CloudProvider, CloudResource, Instance, InstanceSpec, NetworkSpec, NetworkStatus,
+} from '../cloud-provider';
+import { CloudError } from '../errors';
+import {
+  azureNames, fromNsgRules, generateSshPublicKey, isAzureNotFound, nicName, parseArmId, powerStateOf, publicIpName, sameId, sameRegion,
+  toCloudError, toNsgRules, vmState,
+} from './azure-helpers';
 
-/** STUB — being implemented. */
-export class AzureProvider implements Partial<CloudProvider> {
+/** Tuning of the Azure adapter. */
+export interface AzureProviderOptions {
+  /** Interval between polls of long-running operations, ms. Default: 250 against a sandbox endpoint, the SDK's 2000 otherwise. */
+  pollIntervalMs?: number;
+  /** SDK retries of throttled (429, honouring Retry-After) and 5xx answers. Default 2 (3 attempts), base delay 250 ms. */
+  maxRetries?: number;
+}
+
+const ADMIN_USER = 'skyweave';
+const IMAGE = { publisher: 'Canonical', offer: 'ubuntu-24_04-lts', sku: 'server', version: 'latest' } as const;
+const ARM_SCOPE = 'https://management.azure.com/.default';
+/** Resource-group tag remembering the zone the network was ensured for (Azure networks are regional; VMs are zonal). */
+const TAG_ZONE = 'skyweave-zone';
+
+type Tags = Record<string, string>;
+
+/** Collects a paged SDK listing. */
+async function all<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
+
+/**
+ * CloudProvider on Azure Resource Manager, through the official SDKs: `@azure/identity` (client-secret service principal),
+ * `@azure/arm-resources` 7 (resource groups, generic tag listing), `@azure/arm-network` 36 (VNet, subnet, NSGs, public IPs,
+ * NICs) and `@azure/arm-compute` 24 (VMs). One client set per instance (per credential set).
+ *
+ * Layout (one resource group per cluster × cloud, in the network's region):
+ * - resource group `sw-<8hex>-rg`, VNet `sw-<8hex>-vnet` (`spec.vpcCidr`), subnet `sw-<8hex>-nodes` (`spec.subnetCidr`),
+ *   NSGs `sw-<8hex>-master-nsg` / `sw-<8hex>-worker-nsg` whose security rules are exactly `spec.firewall` (inbound,
+ *   Allow, priorities 100+); all tagged `skyweave-cluster=<clusterId>` (subnets cannot carry tags).
+ * - per VM: Standard static public IP `<vm>-pip`, NIC `<vm>-nic` (subnet + the role's NSG + the public IP), VM `<vm>`
+ *   (Ubuntu 24.04 LTS, OS disk / NIC / public IP deleted with the VM, cloud-init user-data as `customData`, an ed25519
+ *   SSH key generated per provider instance whose private half is discarded). Azure has no idempotency token: names are
+ *   deterministic, so a retried create finds (GET) or re-PUTs the same resource.
+ * - Instance ids are VM ARM resource ids (`/subscriptions/…/virtualMachines/<name>`); a bare VM name is also accepted
+ *   by `getInstance` / `terminateInstance` (looked up across the subscription).
+ *
+ * Every failure is thrown as CloudError (see `toCloudError` for the ARM code → kind table).
+ * References: https://learn.microsoft.com/rest/api/resources/, https://learn.microsoft.com/rest/api/virtualnetwork/,
+ * https://learn.microsoft.com/rest/api/compute/virtual-machines
+ */
+export class AzureProvider implements CloudProvider {
   readonly cloud = 'azure' as const;
-  constructor(private readonly credentials: AzureCredentials, private readonly endpoints: CloudEndpoints) {}
+  private readonly resources: ResourceManagementClient;
+  private readonly network: NetworkManagementClient;
+  private readonly compute: ComputeManagementClient;
+  private readonly poll: { updateIntervalInMs?: number };
+  private sshKey?: string;
+
+  constructor(credentials: AzureCredentials, endpoints: CloudEndpoints = {}, options: AzureProviderOptions = {}) {
+    const az = endpoints.azure;
+    const tlsOptions = az?.caPem ? { ca: az.caPem } : undefined;
+    const retryOptions = { maxRetries: options.maxRetries ?? 2, retryDelayInMs: 250, maxRetryDelayInMs: 2000 };
+    const credential = new ClientSecretCredential(credentials.tenantId, credentials.clientId, credentials.clientSecret, {
+      ...(az ? { authorityHost: az.authorityHost, disableInstanceDiscovery: true } : {}),
+      ...(tlsOptions ? { tlsOptions } : {}),
+      retryOptions,
+    });
+    const common = { ...(az ? { endpoint: az.arm } : {}), ...(tlsOptions ? { tlsOptions } : {}), retryOptions };
+    this.resources = new ResourceManagementClient(credential, credentials.subscriptionId, { ...common, credentialScopes: [ARM_SCOPE] });
+    this.network = new NetworkManagementClient(credential, credentials.subscriptionId, { ...common, credentialScopes: [ARM_SCOPE] });
+    this.compute = new ComputeManagementClient(credential, credentials.subscriptionId, { ...common, credentials: { scopes: [ARM_SCOPE] } });
+    const interval = options.pollIntervalMs ?? (az ? 250 : undefined);
+    this.poll = interval !== undefined ? { updateIntervalInMs: interval } : {};
+  }
+
+  // -------------------------------------------------------------------------------------------------------------------
+  // Helpers
+  // -------------------------------------------------------------------------------------------------------------------
+
+  /** Runs an SDK call; "not found" ⇒ null; other failures ⇒ CloudError. */
+  private async orNull<T>(what: string, fn: () => Promise<T>): Promise<T | null> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (isAzureNotFound(e)) return null;
+      throw toCloudError(e, what);
+    }
+  }
+
+  /** Runs an SDK call; failures ⇒ CloudError. */
+  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      throw toCloudError(e, what);
+    }
+  }
+
+  /** Runs a delete; "already gone" resolves. */
+  private async gone(what: string, fn: () => Promise<unknown>): Promise<void> {
+    await this.orNull(what, fn);
+  }
+
+  private owned(tags: Tags | undefined, clusterId: string): boolean {
+    return tags?.[TAG_CLUSTER] === clusterId;
+  }
+
+  private refuse(what: string, id: string | undefined, clusterId: string): CloudError {
+    return new CloudError('Conflict', 'azure', 'NotOwnedByCluster', `${what} ${id ?? ''} exists but is not tagged ${TAG_CLUSTER}=${clusterId}; refusing to adopt or change it`);
+  }
+
+  /**
+   * Waits until an adopted resource (found by GET, maybe left mid-provisioning by a crashed run) has finished its
+   * operation: polls while its provisioning state is Creating / Updating. @throws CloudError `Conflict` when it is
+   * being deleted, `Unavailable` when it does not settle within 10 minutes.
+   */
+  private async settled<T extends { id?: string; provisioningState?: string }>(what: string, r: T, reread: () => Promise<T>): Promise<T> {
+    let cur = r;
+    const deadline = Date.now() + 10 * 60_000;
+    for (;;) {
+      const state = cur.provisioningState?.toLowerCase() ?? 'succeeded';
+      if (state === 'deleting') throw new CloudError('Conflict', 'azure', 'ResourceBeingDeleted', `${what} ${cur.id ?? ''} is being deleted`);
+      if (state !== 'creating' && state !== 'updating') return cur;
+      if (Date.now() > deadline) throw new CloudError('Unavailable', 'azure', 'ProvisioningTimeout', `${what} ${cur.id ?? ''} is still ${state}`);
+      await new Promise((ok) => setTimeout(ok, this.poll.updateIntervalInMs ?? 2000));
+      cur = await this.call(`get ${what}`, reread);
+    }
+  }
+
+  private publicKey(): string {
+    this.sshKey ??= generateSshPublicKey();
+    return this.sshKey;
+  }
+
+  // -------------------------------------------------------------------------------------------------------------------
+  // Credentials
+  // -------------------------------------------------------------------------------------------------------------------
+
+  /** Acquires a token and reads one page of resource groups. @throws CloudError `InvalidCredentials` when AAD or ARM refuses. */
+  async verifyCredentials(): Promise<void> {
+    try {
+      await this.resources.resourceGroups.list().byPage().next();
+    } catch (e) {
+      const err = toCloudError(e, 'verify credentials');
+      if (err.code === 'SubscriptionNotFound') throw new CloudError('InvalidCredentials', 'azure', err.code, err.message, { cause: e });
+      throw err;
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------------------------------
+  // Network
+  // -------------------------------------------------------------------------------------------------------------------
+
+  /**
+   * Resource group → VNet → NSGs (master, worker; rules restored when they drifted) → subnet. Each part is read first
+   * and created (PUT, long-running operations waited) only when missing. @throws CloudError `Conflict` when a part
+   * exists without the cluster tag or with another address range.
+   */
+  async ensureNetwork(spec: NetworkSpec): Promise<NetworkStatus> {
+    const n = azureNames(spec.clusterId);
+    const tags: Tags = { [TAG_CLUSTER]: spec.clusterId };
+    const rg = n.resourceGroup;
+
+    let group = await this.orNull('get resource group', () => this.resources.resourceGroups.get(rg));
+    if (group && !this.owned(group.tags, spec.clusterId)) throw this.refuse('resource group', group.id, spec.clusterId);
+    if (group?.properties?.provisioningState?.toLowerCase() === 'deleting') {
+      throw new CloudError('Conflict', 'azure', 'ResourceGroupBeingDeleted', `resource group ${rg} is being deleted; ensure the network again once it is gone`);
+    }
+    if (!group) {
+      group = await this.call('create resource group', () => this.resources.resourceGroups.createOrUpdate(rg, { location: spec.region, tags: { ...tags, [TAG_NAME]: rg, [TAG_ZONE]: spec.zone } }));
+    }
+
+    let vnet = await this.orNull('get virtual network', () => this.network.virtualNetworks.get(rg, n.vnet));
+    if (vnet && !this.owned(vnet.tags, spec.clusterId)) throw this.refuse('virtual network', vnet.id, spec.clusterId);
+    if (!vnet) {
+      vnet = await this.call('create virtual network', () =>
+        this.network.virtualNetworks.beginCreateOrUpdateAndWait(rg, n.vnet, { location: spec.region, tags: { ...tags, [TAG_NAME]: n.vnet }, addressSpace: { addressPrefixes: [spec.vpcCidr] } }, this.poll));
+    } else if (!vnet.addressSpace?.addressPrefixes?.includes(spec.vpcCidr)) {
+      throw new CloudError('Conflict', 'azure', 'AddressSpaceMismatch', `virtual network ${vnet.id} has ${vnet.addressSpace?.addressPrefixes?.join(',')}, not ${spec.vpcCidr}`);
+    } else {
+      vnet = await this.settled('virtual network', vnet, () => this.network.virtualNetworks.get(rg, n.vnet));
+    }
+
+    const [master, worker] = await Promise.all((['master', 'worker'] as const).map((role) => this.ensureNsg(rg, n.nsg(role), spec, role, tags)));
+
+    let subnet = await this.orNull('get subnet', () => this.network.subnets.get(rg, n.vnet, n.subnet));
+    if (!subnet) {
+      subnet = await this.call('create subnet', () => this.network.subnets.beginCreateOrUpdateAndWait(rg, n.vnet, n.subnet, { addressPrefix: spec.subnetCidr }, this.poll));
+    } else if ((subnet.addressPrefix ?? subnet.addressPrefixes?.[0]) !== spec.subnetCidr) {
+      throw new CloudError('Conflict', 'azure', 'AddressPrefixMismatch', `subnet ${subnet.id} has ${subnet.addressPrefix}, not ${spec.subnetCidr}`);
+    } else {
+      subnet = await this.settled('subnet', subnet, () => this.network.subnets.get(rg, n.vnet, n.subnet));
+    }
+    return this.status(spec.region, spec.zone, group, vnet, subnet, master, worker);
+  }
+
+  private async ensureNsg(rg: string, name: string, spec: NetworkSpec, role: NodeRole, tags: Tags): Promise<NetworkSecurityGroup> {
+    const desired = spec.firewall[role];
+    const nsg = await this.orNull('get network security group', () => this.network.networkSecurityGroups.get(rg, name));
+    if (nsg && !this.owned(nsg.tags, spec.clusterId)) throw this.refuse('network security group', nsg.id, spec.clusterId);
+    if (nsg && JSON.stringify(ruleKeys(fromNsgRules(nsg.securityRules ?? []))) === JSON.stringify(ruleKeys(desired)) && (nsg.securityRules ?? []).every((r) => r.access === 'Allow' && r.direction === 'Inbound')) {
+      return this.settled('network security group', nsg, () => this.network.networkSecurityGroups.get(rg, name));
+    }
+    return this.call(`${nsg ? 'restore' : 'create'} network security group`, () =>
+      this.network.networkSecurityGroups.beginCreateOrUpdateAndWait(rg, name, { location: spec.region, tags: { ...(nsg?.tags ?? {}), ...tags, [TAG_NAME]: name, [TAG_ROLE]: role }, securityRules: toNsgRules(desired) }, this.poll));
+  }
+
+  private status(region: string, zone: string, group: ResourceGroup, vnet: VirtualNetwork, subnet: Subnet | null, master: NetworkSecurityGroup | null, worker: NetworkSecurityGroup | null): NetworkStatus {
+    const res = (kind: string, r: { id?: string; name?: string; tags?: Tags } | null): CloudResource[] =>
+      r?.id ? [{ kind, id: r.id, name: r.name, tags: { ...(r.tags ?? {}) } }] : [];
+    return {
+      cloud: 'azure',
+      region,
+      zone,
+      vpcId: vnet.id ?? '',
+      vpcCidr: vnet.addressSpace?.addressPrefixes?.[0] ?? '',
+      subnetId: subnet?.id ?? '',
+      subnetCidr: subnet?.addressPrefix ?? subnet?.addressPrefixes?.[0] ?? '',
+      securityGroupIds: { master: master?.id ?? '', worker: worker?.id ?? '' },
+      resources: [
+        ...res('resource-group', group),
+        ...res('virtual-network', vnet),
+        ...res('subnet', subnet),
+        ...res('network-security-group', master),
+        ...res('network-security-group', worker),
+      ],
+    };
+  }
+
+  /** The cluster's network, or null when its resource group or VNet does not exist (or is not tagged for the cluster / lies in another region). Missing subnet / NSG ⇒ empty id. */
+  async getNetwork(clusterId: string, region: string): Promise<NetworkStatus | null> {
+    const n = azureNames(clusterId);
+    const group = await this.orNull('get resource group', () => this.resources.resourceGroups.get(n.resourceGroup));
+    if (!group || !this.owned(group.tags, clusterId) || !sameRegion(group.location, region)) return null;
+    const vnet = await this.orNull('get virtual network', () => this.network.virtualNetworks.get(n.resourceGroup, n.vnet));
+    if (!vnet || !this.owned(vnet.tags, clusterId)) return null;
+    const [subnet, master, worker] = await Promise.all([
+      this.orNull('get subnet', () => this.network.subnets.get(n.resourceGroup, n.vnet, n.subnet)),
+      this.orNull('get network security group', () => this.network.networkSecurityGroups.get(n.resourceGroup, n.nsg('master'))),
+      this.orNull('get network security group', () => this.network.networkSecurityGroups.get(n.resourceGroup, n.nsg('worker'))),
+    ]);
+    return this.status(group.location, group.tags?.[TAG_ZONE] ?? '', group, vnet, subnet, master, worker);
+  }
+
+  /** Inbound Allow rules of each role's NSG (default rules excluded). @throws CloudError `NotFound` when an NSG is missing. */
+  async describeFirewall(network: NetworkStatus): Promise<Record<NodeRole, FirewallRule[]>> {
+    const read = async (role: NodeRole): Promise<FirewallRule[]> => {
+      const id = parseArmId(network.securityGroupIds[role]);
+      if (!id) throw new CloudError('NotFound', 'azure', 'ResourceNotFound', `no network security group for ${role}`);
+      const nsg = await this.call('get network security group', () => this.network.networkSecurityGroups.get(id.resourceGroup, id.name));
+      return fromNsgRules(nsg.securityRules ?? []);
+    };
+    const [master, worker] = await Promise.all([read('master'), read('worker')]);
+    return { master, worker };
+  }
+
+  /**
+   * Deletes the cluster's resource group (everything in it goes with it) and waits. Refuses (CloudError `Conflict`)
+   * when the group holds a resource not tagged for the cluster (OS disks excepted: Azure creates them untagged), or when
+   * a NIC outside the group is attached to the cluster's VNet.
+   */
+  async deleteNetwork(clusterId: string, region: string): Promise<void> {
+    const n = azureNames(clusterId);
+    const group = await this.orNull('get resource group', () => this.resources.resourceGroups.get(n.resourceGroup));
+    if (!group) return;
+    if (!this.owned(group.tags, clusterId)) throw this.refuse('resource group', group.id, clusterId);
+    if (!sameRegion(group.location, region)) return;
+    const [members, nics] = await Promise.all([
+      this.call('list resource group', () => all(this.resources.resources.listByResourceGroup(n.resourceGroup))),
+      this.call('list network interfaces', () => all(this.network.networkInterfaces.listAll())),
+    ]);
+    const foreign = members.filter((r) => !this.owned(r.tags, clusterId) && r.type?.toLowerCase() !== 'microsoft.compute/disks');
+    if (foreign.length) {
+      throw new CloudError('Conflict', 'azure', 'ForeignResourcesInNetwork', `resource group ${n.resourceGroup} holds resources not tagged for cluster ${clusterId}: ${foreign.map((r) => `${r.type}/${r.name}`).join(', ')}`);
+    }
+    const vnetId = members.find((r) => r.type?.toLowerCase() === 'microsoft.network/virtualnetworks' && r.name?.toLowerCase() === n.vnet.toLowerCase())?.id;
+    const outside = vnetId
+      ? nics.filter((nic) => parseArmId(nic.id ?? '')?.resourceGroup.toLowerCase() !== n.resourceGroup.toLowerCase() && (nic.ipConfigurations ?? []).some((c) => c.subnet?.id?.toLowerCase().startsWith(`${vnetId.toLowerCase()}/subnets/`)))
+      : [];
+    if (outside.length) {
+      throw new CloudError('Conflict', 'azure', 'ForeignResourcesInNetwork', `network ${vnetId} is used by ${outside.map((x) => x.virtualMachine?.id ?? x.id).join(', ')}`);
+    }
+    await this.gone('delete resource group', () => this.resources.resourceGroups.beginDeleteAndWait(n.resourceGroup, this.poll));
+  }
+
+  // -------------------------------------------------------------------------------------------------------------------
+  // Instances
+  // -------------------------------------------------------------------------------------------------------------------
+
+  /**
+   * Public IP → NIC → VM, in the network's resource group. Returns the VM already launched for `spec.nodeId` when the
+   * name is taken by it (GET first). Resolves once ARM accepted the VM (state `pending`); does not wait for the
+   * provisioning. When the VM is refused (quota, capacity, bad request) the NIC and public IP made for it are removed.
+   * @throws CloudError `Conflict` when the name belongs to another node or another cluster, `QuotaExceeded`,
+   * `InsufficientCapacity`, …
+   */
+  async createInstance(spec: InstanceSpec): Promise<Instance> {
+    const vnet = parseArmId(spec.network.vpcId);
+    if (!vnet) throw new CloudError('InvalidRequest', 'azure', 'InvalidNetwork', `network ${spec.network.vpcId} is not an Azure virtual network id`);
+    const rg = vnet.resourceGroup;
+    const location = spec.network.region;
+    const tags: Tags = { [TAG_CLUSTER]: spec.clusterId, [TAG_NODE]: spec.nodeId, [TAG_ROLE]: spec.role, [TAG_NAME]: spec.name };
+
+    const existing = await this.orNull('get virtual machine', () => this.compute.virtualMachines.get(rg, spec.name, { expand: 'instanceView' }));
+    if (existing) {
+      if (existing.tags?.[TAG_NODE] !== spec.nodeId || existing.tags?.[TAG_CLUSTER] !== spec.clusterId) {
+        throw new CloudError('Conflict', 'azure', 'NameInUse', `virtual machine ${existing.id} belongs to node ${existing.tags?.[TAG_NODE] ?? '?'} of cluster ${existing.tags?.[TAG_CLUSTER] ?? '?'}, not node ${spec.nodeId}`);
+      }
+      return this.describe(existing);
+    }
+
+    const pipName = publicIpName(spec.name);
+    const nName = nicName(spec.name);
+    const [oldPip, oldNic] = await Promise.all([
+      this.orNull('get public IP address', () => this.network.publicIPAddresses.get(rg, pipName)),
+      this.orNull('get network interface', () => this.network.networkInterfaces.get(rg, nName)),
+    ]);
+    if (oldPip && !this.owned(oldPip.tags, spec.clusterId)) throw this.refuse('public IP address', oldPip.id, spec.clusterId);
+    if (oldNic && !this.owned(oldNic.tags, spec.clusterId)) throw this.refuse('network interface', oldNic.id, spec.clusterId);
+    if (oldNic?.virtualMachine?.id) throw new CloudError('Conflict', 'azure', 'NicInUse', `network interface ${oldNic.id} is attached to ${oldNic.virtualMachine.id}`);
+
+    const pip = await this.call('create public IP address', () =>
+      this.network.publicIPAddresses.beginCreateOrUpdateAndWait(rg, pipName, {
+        location, tags, sku: { name: 'Standard', tier: 'Regional' }, publicIPAllocationMethod: 'Static', publicIPAddressVersion: 'IPv4',
+      }, this.poll));
+    const nic = await this.call('create network interface', () =>
+      this.network.networkInterfaces.beginCreateOrUpdateAndWait(rg, nName, {
+        location,
+        tags,
+        networkSecurityGroup: { id: spec.network.securityGroupIds[spec.role] },
+        ipConfigurations: [{
+          name: 'ipconfig1', primary: true, privateIPAllocationMethod: 'Dynamic', subnet: { id: spec.network.subnetId },
+          publicIPAddress: { id: pip.id, deleteOption: 'Delete' },
+        }],
+      }, this.poll));
+
+    const zone = /^[1-9]$/.test(spec.network.zone) ? spec.network.zone : undefined;
+    const vm: VirtualMachine = {
+      location,
+      tags,
+      ...(zone ? { zones: [zone] } : {}),
+      hardwareProfile: { vmSize: spec.instanceType },
+      storageProfile: {
+        imageReference: { ...IMAGE },
+        osDisk: { createOption: 'FromImage', deleteOption: 'Delete', caching: 'ReadWrite', managedDisk: { storageAccountType: 'StandardSSD_LRS' } },
+      },
+      osProfile: {
+        computerName: spec.name,
+        adminUsername: ADMIN_USER,
+        customData: Buffer.from(spec.userData, 'utf8').toString('base64'),
+        linuxConfiguration: {
+          disablePasswordAuthentication: true,
+          ssh: { publicKeys: [{ path: `/home/${ADMIN_USER}/.ssh/authorized_keys`, keyData: this.publicKey() }] },
+        },
+      },
+      networkProfile: { networkInterfaces: [{ id: nic.id, primary: true, deleteOption: 'Delete' }] },
+    };
+    try {
+      const poller = this.compute.virtualMachines.createOrUpdate(rg, spec.name, vm, this.poll);
+      await poller.submitted();
+    } catch (e) {
+      const err = toCloudError(e, 'create virtual machine');
+      if (!err.retryable) await this.cleanupAttachments(rg, nName, pipName);
+      throw err;
+    }
+    const created = await this.call('get virtual machine', () => this.compute.virtualMachines.get(rg, spec.name, { expand: 'instanceView' }));
+    return this.toInstance(created, nic, pip);
+  }
+
+  /** Best effort: removes the NIC and public IP of a VM that was refused. */
+  private async cleanupAttachments(rg: string, nic: string, pip: string): Promise<void> {
+    try {
+      await this.gone('delete network interface', () => this.network.networkInterfaces.beginDeleteAndWait(rg, nic, this.poll));
+      await this.gone('delete public IP address', () => this.network.publicIPAddresses.beginDeleteAndWait(rg, pip, this.poll));
+    } catch {
+      // Left for deleteNetwork (it removes the whole resource group).
+    }
+  }
+
+  private toInstance(vm: VirtualMachine, nic: NetworkInterface | null | undefined, pip: PublicIPAddress | null | undefined, status?: VirtualMachine): Instance {
+    const cfg = nic?.ipConfigurations?.find((c) => c.primary) ?? nic?.ipConfigurations?.[0];
+    const subnetId = cfg?.subnet?.id;
+    const vnetId = subnetId ? subnetId.replace(/\/subnets\/[^/]+$/i, '') : undefined;
+    const statuses = (status ?? vm).instanceView?.statuses;
+    return {
+      id: vm.id ?? '',
+      name: vm.name ?? '',
+      state: vmState(vm.provisioningState, powerStateOf(statuses)),
+      instanceType: vm.hardwareProfile?.vmSize ?? '',
+      ...(cfg?.privateIPAddress ? { privateIp: cfg.privateIPAddress } : {}),
+      ...(pip?.ipAddress ? { publicIp: pip.ipAddress } : {}),
+      ...(vnetId ? { vpcId: vnetId } : {}),
+      tags: { ...(vm.tags ?? {}) },
+    };
+  }
+
+  private primaryNicId(vm: VirtualMachine): string | undefined {
+    const nics = vm.networkProfile?.networkInterfaces ?? [];
+    return (nics.find((n) => n.primary) ?? nics[0])?.id;
+  }
+
+  /** VM → Instance with its NIC and public IP read one by one (single-instance paths). */
+  private async describe(vm: VirtualMachine): Promise<Instance> {
+    const nicId = parseArmId(this.primaryNicId(vm) ?? '');
+    const nic = nicId ? await this.orNull('get network interface', () => this.network.networkInterfaces.get(nicId.resourceGroup, nicId.name)) : null;
+    const cfg = nic?.ipConfigurations?.find((c) => c.primary) ?? nic?.ipConfigurations?.[0];
+    const pipId = parseArmId(cfg?.publicIPAddress?.id ?? '');
+    const pip = pipId ? await this.orNull('get public IP address', () => this.network.publicIPAddresses.get(pipId.resourceGroup, pipId.name)) : null;
+    return this.toInstance(vm, nic, pip);
+  }
+
+  /** Resolves an instance id (VM ARM id, or a bare VM name looked up across the subscription) to resource group + name. */
+  private async locate(instanceId: string): Promise<{ rg: string; name: string } | null> {
+    const id = parseArmId(instanceId);
+    if (id) {
+      if (id.namespace.toLowerCase() !== 'microsoft.compute' || id.type.toLowerCase() !== 'virtualmachines' || id.child) return null;
+      return { rg: id.resourceGroup, name: id.name };
+    }
+    if (instanceId.startsWith('/')) return null;
+    const vms = await this.call('list virtual machines', () => all(this.compute.virtualMachines.listAll()));
+    const hits = vms.filter((v) => v.name?.toLowerCase() === instanceId.toLowerCase());
+    if (hits.length > 1) throw new CloudError('InvalidRequest', 'azure', 'AmbiguousInstanceName', `${hits.length} virtual machines are named ${instanceId}; use the resource id`);
+    const hit = hits.length ? parseArmId(hits[0].id ?? '') : undefined;
+    return hit ? { rg: hit.resourceGroup, name: hit.name } : null;
+  }
+
+  /** One VM (with its power state, private and public IP), or null when it does not exist in `region`. */
+  async getInstance(region: string, instanceId: string): Promise<Instance | null> {
+    const where = await this.locate(instanceId);
+    if (!where) return null;
+    const vm = await this.orNull('get virtual machine', () => this.compute.virtualMachines.get(where.rg, where.name, { expand: 'instanceView' }));
+    if (!vm || !sameRegion(vm.location, region)) return null;
+    return this.describe(vm);
+  }
+
+  /**
+   * Lists VMs subscription-wide in bulk — models, run-time statuses (`statusOnly=true`), NICs and public IPs: four paged
+   * list calls whatever the number of VMs — and joins them.
+   */
+  private async bulkInstances(select: (vm: VirtualMachine, nicsById: Map<string, NetworkInterface>) => boolean): Promise<Instance[]> {
+    const [models, statuses, nics, pips] = await Promise.all([
+      this.call('list virtual machines', () => all(this.compute.virtualMachines.listAll())),
+      this.call('list virtual machine statuses', () => all(this.compute.virtualMachines.listAll({ statusOnly: 'true' }))),
+      this.call('list network interfaces', () => all(this.network.networkInterfaces.listAll())),
+      this.call('list public IP addresses', () => all(this.network.publicIPAddresses.listAll())),
+    ]);
+    const nicsById = new Map(nics.map((n) => [(n.id ?? '').toLowerCase(), n]));
+    const pipsById = new Map(pips.map((p) => [(p.id ?? '').toLowerCase(), p]));
+    const statusById = new Map(statuses.map((s) => [(s.id ?? '').toLowerCase(), s]));
+    return models.filter((vm) => select(vm, nicsById)).map((vm) => {
+      const nic = nicsById.get((this.primaryNicId(vm) ?? '').toLowerCase());
+      const cfg = nic?.ipConfigurations?.find((c) => c.primary) ?? nic?.ipConfigurations?.[0];
+      const pip = pipsById.get((cfg?.publicIPAddress?.id ?? '').toLowerCase());
+      return this.toInstance(vm, nic, pip, statusById.get((vm.id ?? '').toLowerCase()));
+    }).filter((i) => i.state !== 'terminated');
+  }
+
+  /** VMs tagged for the cluster in `region` (bulk listing, see `bulkInstances`). */
+  async listInstances(clusterId: string, region: string): Promise<Instance[]> {
+    return this.bulkInstances((vm) => this.owned(vm.tags, clusterId) && sameRegion(vm.location, region));
+  }
+
+  /** Every VM with a NIC in a subnet of the network's VNet, tagged or not. */
+  async listInstancesInNetwork(network: NetworkStatus): Promise<Instance[]> {
+    const prefix = `${network.vpcId.toLowerCase()}/subnets/`;
+    return this.bulkInstances((vm, nics) =>
+      (vm.networkProfile?.networkInterfaces ?? []).some((ref) =>
+        (nics.get((ref.id ?? '').toLowerCase())?.ipConfigurations ?? []).some((c) => (c.subnet?.id ?? '').toLowerCase().startsWith(prefix))));
+  }
+
+  /**
+   * Deletes the VM (waits; its OS disk, NIC and public IP go with it by their delete options), then deletes its NICs and
+   * public IPs if any are left and tagged for the cluster. Idempotent. @throws CloudError `Conflict` when the VM is not
+   * tagged for `clusterId` (nothing is deleted).
+   */
+  async terminateInstance(clusterId: string, region: string, instanceId: string): Promise<void> {
+    const where = await this.locate(instanceId);
+    if (!where) return;
+    const vm = await this.orNull('get virtual machine', () => this.compute.virtualMachines.get(where.rg, where.name));
+    if (!vm || !sameRegion(vm.location, region)) return;
+    if (!this.owned(vm.tags, clusterId)) {
+      throw new CloudError('Conflict', 'azure', 'NotOwnedByCluster', `virtual machine ${vm.id} is not tagged ${TAG_CLUSTER}=${clusterId} (it has ${vm.tags?.[TAG_CLUSTER] ?? 'none'}); refusing to terminate it`);
+    }
+    const nicIds = (vm.networkProfile?.networkInterfaces ?? []).map((r) => r.id).filter((x): x is string => !!x);
+    const nics = (await Promise.all(nicIds.map((id) => {
+      const p = parseArmId(id);
+      return p ? this.orNull('get network interface', () => this.network.networkInterfaces.get(p.resourceGroup, p.name)) : Promise.resolve(null);
+    }))).filter((x): x is NetworkInterface => x !== null);
+    const pipIds = nics.flatMap((nic) => (nic.ipConfigurations ?? []).map((c) => c.publicIPAddress?.id).filter((x): x is string => !!x));
+
+    await this.gone('delete virtual machine', () => this.compute.virtualMachines.delete(where.rg, where.name, this.poll).pollUntilDone());
+
+    for (const nic of nics) {
+      const p = parseArmId(nic.id ?? '');
+      if (!p) continue;
+      const left = await this.orNull('get network interface', () => this.network.networkInterfaces.get(p.resourceGroup, p.name));
+      if (left && this.owned(left.tags, clusterId) && (!left.virtualMachine?.id || sameId(left.virtualMachine.id, vm.id))) {
+        await this.gone('delete network interface', () => this.network.networkInterfaces.beginDeleteAndWait(p.resourceGroup, p.name, this.poll));
+      }
+    }
+    for (const id of pipIds) {
+      const p = parseArmId(id);
+      if (!p) continue;
+      const left = await this.orNull('get public IP address', () => this.network.publicIPAddresses.get(p.resourceGroup, p.name));
+      if (left && this.owned(left.tags, clusterId) && !left.ipConfiguration?.id) {
+        await this.gone('delete public IP address', () => this.network.publicIPAddresses.beginDeleteAndWait(p.resourceGroup, p.name, this.poll));
+      }
+    }
+  }
+
+  /**
+   * Resource groups and resources tagged `skyweave-cluster=<clusterId>` in `region` (Resource Groups - List and
+   * Resources - List with `$filter=tagName eq … and tagValue eq …`). ARM does not return tags on a tag-filtered listing,
+   * so resources carry `{ skyweave-cluster: clusterId }` only; resource groups carry all their tags. Subnets (no tags)
+   * are not listed.
+   */
+  async listTaggedResources(clusterId: string, region: string): Promise<CloudResource[]> {
+    const filter = `tagName eq '${TAG_CLUSTER}' and tagValue eq '${clusterId.replace(/'/g, "''")}'`;
+    const [groups, resources] = await Promise.all([
+      this.call('list resource groups', () => all(this.resources.resourceGroups.list({ filter }))),
+      this.call('list resources', () => all(this.resources.resources.list({ filter }))),
+    ]);
+    const kind = (type: string | undefined): string => ({
+      'microsoft.network/virtualnetworks': 'virtual-network',
+      'microsoft.network/networksecuritygroups': 'network-security-group',
+      'microsoft.network/publicipaddresses': 'public-ip',
+      'microsoft.network/networkinterfaces': 'network-interface',
+      'microsoft.compute/virtualmachines': 'virtual-machine',
+      'microsoft.compute/disks': 'disk',
+    }[(type ?? '').toLowerCase()] ?? type ?? 'resource');
+    return [
+      ...groups.filter((g) => sameRegion(g.location, region)).map((g) => ({ kind: 'resource-group', id: g.id ?? '', name: g.name, tags: { ...(g.tags ?? {}), [TAG_CLUSTER]: clusterId } })),
+      ...resources.filter((r) => sameRegion(r.location, region)).map((r) => ({ kind: kind(r.type), id: r.id ?? '', name: r.name, tags: { ...(r.tags ?? {}), [TAG_CLUSTER]: clusterId } })),
+    ];
+  }
 }
