@@ -2,7 +2,7 @@ import type { DataSource } from 'typeorm';
 import { CLOUD_NAMES, CloudId, FIREWALL_PLAN, TAG_CLUSTER, findRegion, fixedNetworkCidrs, resourcePrefix } from '@skyweave/domain';
 import { NetworkSpec, isCloudError, isConflict } from '@skyweave/cloud-adapters';
 import { Subjects, NetworkCommand } from '@skyweave/contracts';
-import { ClusterEntity, ClusterNetworkEntity, enqueue, recordEvent } from '@skyweave/persistence';
+import { ClusterEntity, ClusterNetworkEntity, enqueue, recordEvent, withAdvisoryLock } from '@skyweave/persistence';
 import { RetryLater } from '@skyweave/messaging';
 import { CredentialVault, Logger, MissingCredentialsError } from '@skyweave/service-kit';
 
@@ -22,7 +22,12 @@ export class NetworkProvisioner {
     return { clusterId, namePrefix: resourcePrefix(clusterId), region: mapped.region, zone: mapped.zone, ...cidrs, firewall: FIREWALL_PLAN };
   }
 
+  /** Ensures one cloud's network; one step per cluster network at a time across replicas (advisory lock). */
   async ensure(cmd: NetworkCommand): Promise<void> {
+    await withAdvisoryLock(this.ds, `network:${cmd.clusterId}:${cmd.cloud}`, () => this.ensureLocked(cmd));
+  }
+
+  private async ensureLocked(cmd: NetworkCommand): Promise<void> {
     const { organisationId, clusterId, cloud } = cmd;
     const cluster = await this.ds.getRepository(ClusterEntity).findOneBy({ id: clusterId, organisationId });
     const row = await this.ds.getRepository(ClusterNetworkEntity).findOneBy({ clusterId, organisationId, cloud });
@@ -47,6 +52,10 @@ export class NetworkProvisioner {
   }
 
   async delete(cmd: NetworkCommand): Promise<void> {
+    await withAdvisoryLock(this.ds, `network:${cmd.clusterId}:${cmd.cloud}`, () => this.deleteLocked(cmd));
+  }
+
+  private async deleteLocked(cmd: NetworkCommand): Promise<void> {
     const { organisationId, clusterId, cloud } = cmd;
     const row = await this.ds.getRepository(ClusterNetworkEntity).findOneBy({ clusterId, organisationId, cloud });
     if (!row || row.phase !== 'Deleting') return;

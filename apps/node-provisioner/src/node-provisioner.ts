@@ -2,7 +2,7 @@ import type { DataSource } from 'typeorm';
 import { CLOUD_NAMES, findRegion } from '@skyweave/domain';
 import { CloudProvider, Instance, isCloudError, isNotFound } from '@skyweave/cloud-adapters';
 import { NodeCommand, Subjects } from '@skyweave/contracts';
-import { ClusterEntity, ClusterNetworkEntity, NodeEntity, enqueue, hashToken, newToken, recordEvent } from '@skyweave/persistence';
+import { ClusterEntity, ClusterNetworkEntity, NodeEntity, enqueue, hashToken, newToken, recordEvent, withAdvisoryLock } from '@skyweave/persistence';
 import { RetryLater } from '@skyweave/messaging';
 import { CredentialVault, Logger, MissingCredentialsError } from '@skyweave/service-kit';
 import { renderUserData } from './user-data';
@@ -25,7 +25,12 @@ export class NodeProvisioner {
     private readonly apiUrl: string,
   ) {}
 
+  /** Launches a node's VM. One launch per node at a time across replicas (advisory lock); a concurrent duplicate is dropped. */
   async launch(cmd: NodeCommand): Promise<void> {
+    await withAdvisoryLock(this.ds, `node:${cmd.nodeId}`, () => this.launchLocked(cmd));
+  }
+
+  private async launchLocked(cmd: NodeCommand): Promise<void> {
     const { organisationId, clusterId, nodeId } = cmd;
     const node = await this.ds.getRepository(NodeEntity).findOneBy({ id: nodeId, organisationId, clusterId });
     const cluster = await this.ds.getRepository(ClusterEntity).findOneBy({ id: clusterId, organisationId });
@@ -88,6 +93,10 @@ export class NodeProvisioner {
   }
 
   async terminate(cmd: NodeCommand): Promise<void> {
+    await withAdvisoryLock(this.ds, `node:${cmd.nodeId}`, () => this.terminateLocked(cmd));
+  }
+
+  private async terminateLocked(cmd: NodeCommand): Promise<void> {
     const { organisationId, clusterId, nodeId } = cmd;
     const node = await this.ds.getRepository(NodeEntity).findOneBy({ id: nodeId, organisationId, clusterId });
     const cluster = await this.ds.getRepository(ClusterEntity).findOneBy({ id: clusterId, organisationId });

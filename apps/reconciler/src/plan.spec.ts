@@ -19,6 +19,14 @@ describe('planReconcile: create', () => {
     expect(p.commands).toEqual([{ subject: Subjects.NodeLaunch, nodeId: 'm0' }]);
   });
 
+  it('sends a node\'s launch once while it is still Pending, not on every pass', () => {
+    const nets = [net('aws', 'Ready')];
+    const sent = planReconcile(cluster({ phase: 'Provisioning' }), nets, [node('m0', 'aws', 'master', 'Pending', null)], now);
+    expect(sent.commands).toEqual([{ subject: Subjects.NodeLaunch, nodeId: 'm0' }]);
+    const again = planReconcile(cluster({ phase: 'Provisioning' }), nets, [node('m0', 'aws', 'master', 'Pending', new Date(now.getTime() - 500))], now);
+    expect(again.commands).toEqual([]);
+  });
+
   it('does not resend a command until it is stale, then resends it', () => {
     const recent = new Date(now.getTime() - 1000);
     const old = new Date(now.getTime() - REDISPATCH_AFTER_MS - 1);

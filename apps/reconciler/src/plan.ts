@@ -106,7 +106,7 @@ export function planReconcile(cluster: ClusterView, networks: NetworkView[], nod
 
   // Networks: all clouds in parallel.
   for (const n of networks) {
-    if ((n.phase === 'Pending' || n.phase === 'Provisioning') && (n.phase === 'Pending' || stale(n.dispatchedAt, now))) {
+    if ((n.phase === 'Pending' || n.phase === 'Provisioning') && stale(n.dispatchedAt, now)) {
       plan.commands.push({ subject: Subjects.NetworkEnsure, cloud: n.cloud });
       plan.networkUpdates.push({ cloud: n.cloud, phase: 'Provisioning' });
     }
@@ -124,7 +124,8 @@ export function planReconcile(cluster: ClusterView, networks: NetworkView[], nod
   // Nodes: launched as soon as their cloud's network is ready (masters and workers alike; join order is the agents').
   for (const n of nodes) {
     if (!readyNets.has(n.cloud) || !NODE_LAUNCHABLE.includes(n.phase)) continue;
-    if (n.phase === 'Pending' || stale(n.dispatchedAt, now)) {
+    // sent once, then again only if the node has not progressed for REDISPATCH_AFTER_MS (dispatchedAt is recorded)
+    if (stale(n.dispatchedAt, now)) {
       plan.commands.push({ subject: Subjects.NodeLaunch, nodeId: n.id });
       plan.nodeUpdates.push({ id: n.id });
     }

@@ -2,3 +2,4 @@ export * from './entities/entities';
 export * from './data-source';
 export * from './crypto';
 export * from './events';
+export * from './locks';

@@ -27,9 +27,9 @@ export class VmRuntime implements VmHost {
     },
   ) {}
 
-  /** The root folder of a VM's file system. */
+  /** The root folder of a VM's file system (instance ids such as Azure's ARM ids are made folder-safe). */
   fsRoot(instanceId: string): string {
-    return path.join(this.opts.vmRoot, instanceId, 'fs');
+    return path.join(this.opts.vmRoot, instanceId.replace(/[^A-Za-z0-9._-]/g, '_'), 'fs');
   }
 
   boot(vm: { cloud: string; instanceId: string; userData: string; privateIp: string; publicIp?: string }): void {
