@@ -125,6 +125,9 @@ describe('api-gateway on a real database', () => {
     expect(rows.filter((r) => r.subject === 'skyweave.v1.network.ensure').map((r) => r.payload.cloud).sort()).toEqual(['aws', 'gcp']);
     const ev = await api.ok<{ items: { reason: string }[] }>('GET', `/v1/clusters/${clusterId}/events`);
     expect(ev.items.map((e) => e.reason)).toEqual(['Created', 'ProvisioningStarted']);
+    const after = await api.ok<{ items: { reason: string }[]; next: string }>('GET', `/v1/clusters/${clusterId}/events?after=${(ev.items[0] as unknown as { id: string }).id}`);
+    expect(after.items.map((e) => e.reason)).toEqual(['ProvisioningStarted']);
+    expect((await api.call('GET', `/v1/clusters/${clusterId}/events?after=x`)).status).toBe(422);
   });
 
   describe('agent call-backs', () => {

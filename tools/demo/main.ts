@@ -78,8 +78,10 @@ async function main(): Promise<number> {
       const xs = mine.filter((r) => r.cloud === cloud && r.kind === kind);
       return [cloud, kind, String(xs.length), xs.map((x) => x.name ?? x.id).join(', ').slice(0, 70)];
     })]) + '\n\nNetworks:\n');
-    process.stdout.write(table([['CLOUD', 'REGION', 'VPC', 'VPC CIDR', 'SUBNET'], ...ready.networks.map((n) => [n.cloud, n.region ?? '', n.vpcId ?? '', n.vpcCidr ?? '', n.subnetCidr ?? ''])]) + '\n\nNodes:\n');
-    process.stdout.write(table([['NAME', 'ROLE', 'CLOUD', 'PHASE', 'INSTANCE', 'PRIVATE IP', 'PUBLIC IP'], ...ready.nodes.map((n) => [n.name, n.role, n.cloud, n.phase, n.instanceId ?? '', n.privateIp ?? '', n.publicIp ?? ''])]) + '\n\n');
+    // Azure ids are full ARM paths: show their last segment
+    const short = (id: string | null | undefined) => (id ?? '').split('/').pop() ?? '';
+    process.stdout.write(table([['CLOUD', 'REGION', 'VPC', 'VPC CIDR', 'SUBNET'], ...ready.networks.map((n) => [n.cloud, n.region ?? '', short(n.vpcId), n.vpcCidr ?? '', n.subnetCidr ?? ''])]) + '\n\nNodes:\n');
+    process.stdout.write(table([['NAME', 'ROLE', 'CLOUD', 'PHASE', 'INSTANCE', 'PRIVATE IP', 'PUBLIC IP'], ...ready.nodes.map((n) => [n.name, n.role, n.cloud, n.phase, short(n.instanceId), n.privateIp ?? '', n.publicIp ?? ''])]) + '\n\n');
 
     const kc = await api.call<string>('GET', `/v1/clusters/${created.id}/kubeconfig`);
     if (kc.status !== 200) throw new Error(`kubeconfig: ${kc.status}`);

@@ -4,7 +4,7 @@ import type { Response } from 'express';
 import type { DataSource } from 'typeorm';
 import { ClusterEntity, NodeEntity, SecretBox } from '@skyweave/persistence';
 import { ApiKeyGuard, CallerOrg } from './auth';
-import { CreateClusterDto, ListQueryDto } from './dtos';
+import { CreateClusterDto, EventsQueryDto, ListQueryDto } from './dtos';
 import { ClustersService } from './clusters.service';
 import { Problem } from './problem';
 import { DATA_SOURCE, SECRET_BOX } from './tokens';
@@ -40,9 +40,8 @@ export class ClustersController {
 
   /** Events in order; pass `after` (the last id seen) to follow progress. */
   @Get(':id/events')
-  events(@CallerOrg() org: string, @Param('id', new ParseUUIDPipe()) id: string, @Query('after') after?: string, @Query() q?: ListQueryDto) {
-    if (after !== undefined && !/^\d+$/.test(after)) throw Problem.validation([{ field: 'after', rule: 'integer', message: 'after must be an event id' }]);
-    return this.clusters.events(org, id, after, q?.limit ?? 200);
+  events(@CallerOrg() org: string, @Param('id', new ParseUUIDPipe()) id: string, @Query() q: EventsQueryDto) {
+    return this.clusters.events(org, id, q.after, q.limit ?? 200);
   }
 
   /** The cluster's kubeconfig (YAML), once the cluster is Ready; 409 before. */

@@ -64,6 +64,11 @@ export class ListQueryDto {
   @ApiPropertyOptional({ default: 0 }) @IsOptional() @Type(() => Number) @IsInt() @Min(0) offset?: number;
 }
 
+export class EventsQueryDto {
+  @ApiPropertyOptional({ description: 'Only events after this id (the `next` of the previous page)' }) @IsOptional() @Matches(/^\d{1,18}$/, { message: 'after must be an event id' }) after?: string;
+  @ApiPropertyOptional({ default: 200, maximum: 1000 }) @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(1000) limit?: number;
+}
+
 export class RegisterNodeDto {
   @ApiPropertyOptional() @IsOptional() @Matches(/^[A-Za-z0-9+/]{43}=$/, { message: 'wireguardPublicKey must be a base64 WireGuard key' }) wireguardPublicKey?: string;
   @ApiPropertyOptional() @IsOptional() @IsString() privateIp?: string;
