@@ -33,6 +33,11 @@ export default [
     },
   },
   {
+    // CommonJS scripts (tools/*.js) use require
+    files: ['**/*.js'],
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['**/*.spec.ts', 'test/**/*.ts'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
   },
