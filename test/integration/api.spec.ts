@@ -21,7 +21,7 @@ describe('api-gateway on a real database', () => {
 
   beforeAll(async () => {
     db = await freshDatabase();
-    app = await createGateway({ ds: db.ds, box, endpoints: {}, log });
+    app = await createGateway({ ds: db.ds, box, endpoints: {}, log, joinLongPollMs: 300 });
     await app.listen(0, '127.0.0.1');
     const url = await app.getUrl();
     const a = await createOrganisation(db.ds, 'acme');

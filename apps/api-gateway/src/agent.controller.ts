@@ -1,12 +1,16 @@
 import { Body, Controller, Headers, HttpCode, Inject, Param, ParseUUIDPipe, Post } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { DataSource } from 'typeorm';
-import { ADDRESS_PLAN, JoinCandidate, decideJoin } from '@skyweave/domain';
+import { ADDRESS_PLAN, JoinAction, JoinCandidate, decideJoin } from '@skyweave/domain';
 import { AgentApi, Subjects } from '@skyweave/contracts';
 import { ClusterEntity, NodeEntity, enqueue, hashToken, newToken, recordEvent } from '@skyweave/persistence';
 import { RegisterNodeDto } from './dtos';
 import { Problem } from './problem';
-import { DATA_SOURCE } from './tokens';
+import { DATA_SOURCE, JOIN_LONG_POLL } from './tokens';
+
+/** How long a `/join` answer of `wait` is held by default, and how often the decision is re-checked meanwhile (milliseconds). */
+export const JOIN_LONG_POLL_MS = 10_000;
+export const JOIN_POLL_MS = 200;
 
 const bearer = (h: string | undefined): string => {
   const m = /^Bearer\s+(\S+)$/.exec(h ?? '');
@@ -22,7 +26,7 @@ const bearer = (h: string | undefined): string => {
 @ApiExcludeController()
 @Controller('agent/v1/nodes/:nodeId')
 export class AgentController {
-  constructor(@Inject(DATA_SOURCE) private readonly ds: DataSource) {}
+  constructor(@Inject(DATA_SOURCE) private readonly ds: DataSource, @Inject(JOIN_LONG_POLL) private readonly longPollMs: number) {}
 
   /** Exchanges the bootstrap token for a node token. A used, expired or foreign token is 401. */
   @Post('register')
@@ -52,11 +56,21 @@ export class AgentController {
   async join(@Param('nodeId', new ParseUUIDPipe()) nodeId: string, @Headers('authorization') auth: string | undefined): Promise<AgentApi.JoinResponse> {
     const node = await this.authenticate(nodeId, auth);
     const cluster = await this.ds.getRepository(ClusterEntity).findOneByOrFail({ id: node.clusterId, organisationId: node.organisationId });
-    const all = await this.ds.getRepository(NodeEntity).find({ where: { clusterId: node.clusterId, organisationId: node.organisationId } });
-    const action = decideJoin(node as JoinCandidate, all as JoinCandidate[]);
-    const first = all.find((n) => n.role === 'master' && n.ordinal === 0);
     const base = { kubernetesVersion: cluster.spec.kubernetesVersion, podSubnet: ADDRESS_PLAN.podSubnet, serviceSubnet: ADDRESS_PLAN.serviceSubnet };
-    if (action === 'wait') return { action, retryAfterSeconds: 1, ...base };
+    // Long poll: hold a `wait` answer until the decision changes or JOIN_LONG_POLL_MS passes, so a node joins within
+    // JOIN_POLL_MS of the control plane coming up instead of after the agent's next poll.
+    // The window is injected (JOIN_LONG_POLL), default JOIN_LONG_POLL_MS.
+    const deadline = Date.now() + this.longPollMs;
+    let all: NodeEntity[];
+    let action: JoinAction;
+    for (;;) {
+      all = await this.ds.getRepository(NodeEntity).find({ where: { clusterId: node.clusterId, organisationId: node.organisationId } });
+      action = decideJoin(node as JoinCandidate, all as JoinCandidate[]);
+      if (action !== 'wait' || Date.now() >= deadline) break;
+      await new Promise((r) => setTimeout(r, JOIN_POLL_MS));
+    }
+    const first = all.find((n) => n.role === 'master' && n.ordinal === 0);
+    if (action === 'wait') return { action, retryAfterSeconds: 0, ...base };
     if (node.phase === 'Registered') {
       await this.ds.transaction(async (em) => {
         await em.getRepository(NodeEntity).update({ id: node.id, phase: 'Registered' }, { phase: 'Joining' });

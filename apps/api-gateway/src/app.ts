@@ -6,7 +6,7 @@ import type { DataSource } from 'typeorm';
 import type { CloudEndpoints } from '@skyweave/cloud-adapters';
 import type { SecretBox } from '@skyweave/persistence';
 import type { Logger } from '@skyweave/service-kit';
-import { AgentController } from './agent.controller';
+import { AgentController, JOIN_LONG_POLL_MS } from './agent.controller';
 import { ApiKeyGuard } from './auth';
 import { ClustersController } from './clusters.controller';
 import { ClustersService } from './clusters.service';
@@ -14,7 +14,7 @@ import { CredentialsController } from './credentials.controller';
 import { IdempotencyInterceptor } from './idempotency';
 import { Problem, ProblemFilter, toViolations } from './problem';
 import { RegionsController } from './regions.controller';
-import { CLOUD_ENDPOINTS, DATA_SOURCE, LOGGER, SECRET_BOX } from './tokens';
+import { CLOUD_ENDPOINTS, DATA_SOURCE, JOIN_LONG_POLL, LOGGER, SECRET_BOX } from './tokens';
 
 @Controller('health')
 class HealthController {
@@ -26,7 +26,14 @@ class HealthController {
   }
 }
 
-export interface GatewayDeps { ds: DataSource; box: SecretBox; endpoints: CloudEndpoints; log: Logger }
+export interface GatewayDeps {
+  ds: DataSource;
+  box: SecretBox;
+  endpoints: CloudEndpoints;
+  log: Logger;
+  /** How long `/agent/v1/nodes/{id}/join` holds a `wait` answer, ms (default JOIN_LONG_POLL_MS). */
+  joinLongPollMs?: number;
+}
 
 @Module({})
 class AppModule {
@@ -39,6 +46,7 @@ class AppModule {
         { provide: SECRET_BOX, useValue: deps.box },
         { provide: CLOUD_ENDPOINTS, useValue: deps.endpoints },
         { provide: LOGGER, useValue: deps.log },
+        { provide: JOIN_LONG_POLL, useValue: deps.joinLongPollMs ?? JOIN_LONG_POLL_MS },
         ApiKeyGuard,
         ClustersService,
         { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },

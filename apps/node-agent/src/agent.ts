@@ -63,7 +63,8 @@ export async function bootstrapNode(o: AgentOptions): Promise<void> {
   for (;;) {
     decision = await call<AgentApi.JoinResponse>('/join', reg.nodeToken, {});
     if (decision.action !== 'wait') break;
-    await sleep((decision.retryAfterSeconds ?? 2) * 1000);
+    // the server long-polls, so it usually asks again at once
+    await sleep((decision.retryAfterSeconds ?? 1) * 1000);
   }
   o.log(`told to ${decision.action}`);
   if (decision.action === 'initialise') {
