@@ -2,6 +2,7 @@ import type { CloudId } from '@skyweave/domain';
 import { createCloudProvider, CloudCredentials } from '@skyweave/cloud-adapters';
 import type { ContractHarness, SandboxItem } from '@skyweave/cloud-adapters/src/testing/contract-suite';
 import { startEmulator } from '../src/emulator';
+import type { LatencyProfile } from '../src/core/latency';
 
 /** Credentials of the same shape that the sandbox (like the cloud) does not know. */
 function unknownCredentials(c: CloudCredentials): CloudCredentials {
@@ -17,18 +18,20 @@ function unknownCredentials(c: CloudCredentials): CloudCredentials {
   }
 }
 
-/** Starts a private sandbox on free ports, with a fresh account of `cloud`, for the contract suite. */
-export async function contractHarness(cloud: CloudId, region: string, zone: string): Promise<ContractHarness> {
-  const emu = await startEmulator({ ports: { aws: 0, gcp: 0, azure: 0, digitalocean: 0, admin: 0 }, latency: { 'instance.boot': 200 } });
+/**
+ * Starts a private sandbox on free ports, with a fresh account of `cloud`, for the contract suite.
+ * @param latency per-operation latencies (ms); default: only a 200 ms VM boot.
+ */
+export async function contractHarness(cloud: CloudId, region: string, zone: string, latency: LatencyProfile = { 'instance.boot': 200 }): Promise<ContractHarness> {
+  const emu = await startEmulator({ ports: { aws: 0, gcp: 0, azure: 0, digitalocean: 0, admin: 0 }, latency });
   const credentials = emu.modules[cloud].createAccount();
-  const account = () => emu.modules[cloud].inventory();
-  const accountId = (items: SandboxItem[]) => items; // inventory is per module; the fresh sandbox holds one account
   return {
     provider: createCloudProvider(credentials, emu.endpoints),
     badProvider: createCloudProvider(unknownCredentials(credentials), emu.endpoints),
     region,
     zone,
-    inventory: async () => accountId(account()),
+    // the fresh sandbox holds this one account, so the module's inventory is the account's
+    inventory: async (): Promise<SandboxItem[]> => emu.modules[cloud].inventory(),
     armFault: async (op, kind, count) => emu.faults.arm({ cloud, op: op as never, kind, count }),
     clearFaults: async () => emu.faults.clear(),
     close: () => emu.close(),
