@@ -5,7 +5,9 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { createDataSource, migrate } from '@skyweave/persistence';
+import { Namespace, connectNats } from '@skyweave/messaging';
 import { createOrganisation } from '../bootstrap-org';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -146,6 +148,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         c.kill('SIGTERM');
       })));
       await ds.destroy();
+      // the namespace's stream lives on the shared NATS server: remove it with the installation
+      const nc = await connectNats(natsUrl, 'stack-cleanup');
+      await (await jetstreamManager(nc)).streams.delete(new Namespace(namespace).stream).catch(() => undefined);
+      await nc.close();
       const a = new Client({ connectionString: `${pgBase}/postgres` });
       await a.connect();
       await a.query(`DROP DATABASE IF EXISTS "skyweave_${namespace}" WITH (FORCE)`).catch(() => undefined);

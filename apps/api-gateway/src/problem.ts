@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus } from '@nestjs/common';
 import type { Response } from 'express';
+import { STATUS_CODES } from 'node:http';
 import type { ValidationError } from 'class-validator';
 import type { Logger } from '@skyweave/service-kit';
 
@@ -61,16 +62,12 @@ export class ProblemFilter implements ExceptionFilter {
       body = { type: PROBLEM_BASE + exception.problemType, title: exception.title, status, detail: exception.message, ...(exception.errors ? { errors: exception.errors } : {}) };
       headers = exception.headers;
     } else if (exception instanceof HttpException) {
+      // Nest's own and body-parser's errors (malformed JSON 400, body too large 413, unknown route 404 …)
       status = exception.getStatus();
       const r = exception.getResponse();
       const detail = typeof r === 'string' ? r : String((r as { message?: unknown }).message ?? exception.message);
-      // body-parser: malformed JSON arrives as a 400 HttpException
-      const type = status === 400 ? 'malformed-request' : status === 404 ? 'not-found' : `http-${status}`;
-      const title = status === 400 ? 'Malformed request' : status === 404 ? 'Not found' : exception.name.replace(/Exception$/, '');
-      body = { type: PROBLEM_BASE + type, title, status, detail };
-    } else if (isBodyParserError(exception)) {
-      status = exception.status;
-      body = { type: PROBLEM_BASE + 'malformed-request', title: 'Malformed request body', status, detail: exception.message };
+      const type = ({ 400: 'malformed-request', 404: 'not-found', 413: 'payload-too-large' } as Record<number, string>)[status] ?? `http-${status}`;
+      body = { type: PROBLEM_BASE + type, title: STATUS_CODES[status] ?? 'Error', status, detail };
     } else {
       status = 500;
       this.log.error({ err: (exception as Error)?.message, stack: (exception as Error)?.stack, method: req.method, url: req.url }, 'unhandled error');
@@ -79,8 +76,4 @@ export class ProblemFilter implements ExceptionFilter {
     body.instance = req.url;
     res.status(status).set({ ...headers, 'content-type': 'application/problem+json' }).send(JSON.stringify(body));
   }
-}
-
-function isBodyParserError(e: unknown): e is { status: number; message: string } {
-  return typeof e === 'object' && e !== null && typeof (e as { status?: unknown }).status === 'number' && (e as { type?: unknown }).type !== undefined;
 }

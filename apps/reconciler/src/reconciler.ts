@@ -41,10 +41,8 @@ export class Reconciler {
     for (const u of plan.networkUpdates) {
       await em.getRepository(ClusterNetworkEntity).update({ clusterId, organisationId, cloud: u.cloud }, { dispatchedAt: now, ...(u.phase ? { phase: u.phase } : {}) });
     }
-    if (plan.nodeUpdates.length) {
-      for (const u of plan.nodeUpdates) {
-        await em.getRepository(NodeEntity).update({ id: u.id, organisationId }, { dispatchedAt: now, ...(u.phase ? { phase: u.phase } : {}) });
-      }
+    for (const u of plan.nodeUpdates) {
+      await em.getRepository(NodeEntity).update({ id: u.id, organisationId }, { dispatchedAt: now, ...(u.phase ? { phase: u.phase } : {}) });
     }
     for (const c of plan.commands) {
       if ('cloud' in c) await enqueue(em, c.subject, { organisationId, clusterId, cloud: c.cloud });
