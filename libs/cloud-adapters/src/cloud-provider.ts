@@ -129,7 +129,8 @@ export interface CloudProvider {
   verifyCredentials(): Promise<void>;
 
   /**
-   * Creates or completes the cluster's network on this cloud (all parts, in order) and returns it. Idempotent and
+   * Creates or completes the cluster's network on this cloud (independent parts concurrently, each after what it
+   * depends on) and returns it. Idempotent and
    * re-entrant: each part is looked up by tag/name first. Resolves when every part is usable (long-running operations waited).
    */
   ensureNetwork(spec: NetworkSpec): Promise<NetworkStatus>;

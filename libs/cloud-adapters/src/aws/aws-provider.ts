@@ -72,6 +72,9 @@ const TERMINATION_WAIT_MS = 5 * 60 * 1000;
 /** Ids per filter: EC2 takes at most 200 filter values per call, and some calls add a state filter. */
 const FILTER_CHUNK = 150;
 
+/** A `Conflict` CloudError of the AWS adapter: a network part exists with other settings, or is not ours. */
+const conflict = (code: string, msg: string) => new CloudError('Conflict', 'aws', code, msg);
+
 /** Logical names (the `Name` tag, and the security group names) of a cluster's network parts. */
 const partNames = (prefix: string) => ({
   vpc: `${prefix}-vpc`,
@@ -285,31 +288,60 @@ export class AwsProvider implements CloudProvider {
   }
 
   /**
-   * Creates what is missing of the network, in order (VPC, subnet, internet gateway, route table + default route +
-   * association, security groups + their inbound rules), looking each part up by its tags first.
+   * Creates what is missing of the network, looking each part up by its tags (or name) first. Parts run as soon as
+   * what they depend on exists: the VPC first; then, concurrently, the subnet, the internet gateway (+ attachment),
+   * the route table and both security groups (+ their inbound rules); the route table's `0.0.0.0/0 → igw` route once
+   * the gateway is attached, and its subnet association once the subnet exists. When one part fails the call rejects
+   * with that part's CloudError (the other parts may still complete; a later call picks up from there).
    * @throws CloudError `Conflict` when a part exists with other settings (CIDR, zone) or a name is taken by an
    *   untagged resource; `QuotaExceeded` (e.g. VpcLimitExceeded) and the other kinds from the EC2 calls.
    */
   async ensureNetwork(spec: NetworkSpec): Promise<NetworkStatus> {
+    const { region } = spec;
+    const vpc = await this.ensureVpc(spec);
+    const vpcId = vpc.VpcId as string;
+
+    const subnetP = this.ensureSubnet(spec, vpcId);
+    const gatewayP = this.ensureGateway(spec, vpcId);
+    const routeTableP = this.ensureRouteTable(spec, vpcId);
+    const routeP = Promise.all([routeTableP, gatewayP]).then(([routeTable, igw]) => this.ensureDefaultRoute(region, routeTable, igw));
+    const associationP = Promise.all([routeTableP, subnetP]).then(([routeTable, subnet]) => this.ensureRouteTableAssociation(region, routeTable, subnet));
+    const groupsP = Promise.all(ROLES.map((role) => this.ensureSecurityGroup(region, spec, vpcId, role, spec.firewall[role])));
+
+    const [subnet, igw, routeTable, , , [master, worker]] = await Promise.all([subnetP, gatewayP, routeTableP, routeP, associationP, groupsP]);
+    return this.status(region, vpc, subnet, igw, routeTable, { master, worker });
+  }
+
+  /**
+   * The cluster's VPC (`Name=<prefix>-vpc`), created with `spec.vpcCidr` when missing. No dependencies.
+   * @throws CloudError `Conflict` (`VpcCidrMismatch`) when it exists with another CIDR.
+   */
+  private async ensureVpc(spec: NetworkSpec): Promise<Vpc> {
     const { region, clusterId } = spec;
     const n = partNames(spec.namePrefix);
-    const conflict = (code: string, msg: string) => new CloudError('Conflict', 'aws', code, msg);
-
-    // VPC
-    let vpc = (await this.findVpcs(region, clusterId, n.vpc))[0];
+    const vpc = (await this.findVpcs(region, clusterId, n.vpc))[0];
     if (!vpc) {
       const out = await this.ec2(region, (c) =>
         c.send(new CreateVpcCommand({ CidrBlock: spec.vpcCidr, TagSpecifications: tagSpec('vpc', clusterTags(clusterId, n.vpc)) })),
       );
       if (!out.Vpc?.VpcId) throw new CloudError('Unavailable', 'aws', 'EmptyResponse', 'CreateVpc returned no VPC');
-      vpc = out.Vpc;
-    } else if (vpc.CidrBlock !== spec.vpcCidr) {
+      return out.Vpc;
+    }
+    if (vpc.CidrBlock !== spec.vpcCidr) {
       throw conflict('VpcCidrMismatch', `VPC ${vpc.VpcId} of cluster ${clusterId} has CIDR ${vpc.CidrBlock}, not ${spec.vpcCidr}`);
     }
-    const vpcId = vpc.VpcId as string;
+    return vpc;
+  }
 
-    // Subnet (public IPs on launch: nodes talk to each other across clouds over WireGuard)
-    let subnet = (await this.findSubnets(region, [filter('vpc-id', vpcId), tagFilter(TAG_CLUSTER, clusterId), tagFilter('Name', n.subnet)]))[0];
+  /**
+   * The cluster's subnet (`Name=<prefix>-subnet`, `spec.subnetCidr` in `spec.zone`) in the VPC, created when missing,
+   * with MapPublicIpOnLaunch switched on (nodes talk to each other across clouds over WireGuard). Needs: the VPC.
+   * @throws CloudError `Conflict` (`SubnetMismatch`) when it exists with another CIDR or zone.
+   */
+  private async ensureSubnet(spec: NetworkSpec, vpcId: string): Promise<Subnet> {
+    const { region, clusterId } = spec;
+    const name = partNames(spec.namePrefix).subnet;
+    let subnet = (await this.findSubnets(region, [filter('vpc-id', vpcId), tagFilter(TAG_CLUSTER, clusterId), tagFilter('Name', name)]))[0];
     if (!subnet) {
       const out = await this.ec2(region, (c) =>
         c.send(
@@ -317,7 +349,7 @@ export class AwsProvider implements CloudProvider {
             VpcId: vpcId,
             CidrBlock: spec.subnetCidr,
             AvailabilityZone: spec.zone,
-            TagSpecifications: tagSpec('subnet', clusterTags(clusterId, n.subnet)),
+            TagSpecifications: tagSpec('subnet', clusterTags(clusterId, name)),
           }),
         ),
       );
@@ -331,12 +363,21 @@ export class AwsProvider implements CloudProvider {
       await this.ec2(region, (c) => c.send(new ModifySubnetAttributeCommand({ SubnetId: subnetId, MapPublicIpOnLaunch: { Value: true } })));
       subnet = { ...subnet, MapPublicIpOnLaunch: true };
     }
+    return subnet;
+  }
 
-    // Internet gateway, attached
-    let igw = (await this.findInternetGateways(region, [tagFilter(TAG_CLUSTER, clusterId), tagFilter('Name', n.igw)]))[0];
+  /**
+   * The cluster's internet gateway (`Name=<prefix>-igw`), created when missing and attached to the VPC when it is not.
+   * Needs: the VPC (for the attachment).
+   * @throws CloudError `Conflict` (`GatewayAttachedElsewhere`) when it is attached to another VPC.
+   */
+  private async ensureGateway(spec: NetworkSpec, vpcId: string): Promise<InternetGateway> {
+    const { region, clusterId } = spec;
+    const name = partNames(spec.namePrefix).igw;
+    let igw = (await this.findInternetGateways(region, [tagFilter(TAG_CLUSTER, clusterId), tagFilter('Name', name)]))[0];
     if (!igw) {
       const out = await this.ec2(region, (c) =>
-        c.send(new CreateInternetGatewayCommand({ TagSpecifications: tagSpec('internet-gateway', clusterTags(clusterId, n.igw)) })),
+        c.send(new CreateInternetGatewayCommand({ TagSpecifications: tagSpec('internet-gateway', clusterTags(clusterId, name)) })),
       );
       if (!out.InternetGateway?.InternetGatewayId) throw new CloudError('Unavailable', 'aws', 'EmptyResponse', 'CreateInternetGateway returned no gateway');
       igw = out.InternetGateway;
@@ -347,41 +388,63 @@ export class AwsProvider implements CloudProvider {
       if (attachedTo.length) throw conflict('GatewayAttachedElsewhere', `internet gateway ${igwId} is attached to ${attachedTo.join(', ')}`);
       await this.ec2(region, (c) => c.send(new AttachInternetGatewayCommand({ InternetGatewayId: igwId, VpcId: vpcId })));
     }
+    return igw;
+  }
 
-    // Route table: 0.0.0.0/0 → igw, associated with the subnet
-    let routeTable = (await this.findRouteTables(region, [filter('vpc-id', vpcId), tagFilter(TAG_CLUSTER, clusterId), tagFilter('Name', n.routeTable)]))[0];
-    if (!routeTable) {
-      const out = await this.ec2(region, (c) =>
-        c.send(
-          new CreateRouteTableCommand({
-            VpcId: vpcId,
-            // Unique per VPC: a token reused after the network was deleted could return the deleted table.
-            ClientToken: `${clusterId}:rtb:${vpcId}`,
-            TagSpecifications: tagSpec('route-table', clusterTags(clusterId, n.routeTable)),
-          }),
-        ),
-      );
-      if (!out.RouteTable?.RouteTableId) throw new CloudError('Unavailable', 'aws', 'EmptyResponse', 'CreateRouteTable returned no route table');
-      routeTable = out.RouteTable;
-    }
+  /**
+   * The cluster's route table (`Name=<prefix>-rtb`) in the VPC, created when missing (ClientToken unique per VPC);
+   * its routes and associations are left to ensureDefaultRoute / ensureRouteTableAssociation. Needs: the VPC.
+   */
+  private async ensureRouteTable(spec: NetworkSpec, vpcId: string): Promise<RouteTable> {
+    const { region, clusterId } = spec;
+    const name = partNames(spec.namePrefix).routeTable;
+    const routeTable = (await this.findRouteTables(region, [filter('vpc-id', vpcId), tagFilter(TAG_CLUSTER, clusterId), tagFilter('Name', name)]))[0];
+    if (routeTable) return routeTable;
+    const out = await this.ec2(region, (c) =>
+      c.send(
+        new CreateRouteTableCommand({
+          VpcId: vpcId,
+          // Unique per VPC: a token reused after the network was deleted could return the deleted table.
+          ClientToken: `${clusterId}:rtb:${vpcId}`,
+          TagSpecifications: tagSpec('route-table', clusterTags(clusterId, name)),
+        }),
+      ),
+    );
+    if (!out.RouteTable?.RouteTableId) throw new CloudError('Unavailable', 'aws', 'EmptyResponse', 'CreateRouteTable returned no route table');
+    return out.RouteTable;
+  }
+
+  /**
+   * The route table's `0.0.0.0/0 → igw` route, created when missing. Needs: the route table and the gateway attached
+   * to the VPC (EC2 refuses a route to an unattached gateway).
+   * @throws CloudError `Conflict` (`RouteMismatch`) when 0.0.0.0/0 goes to another target.
+   */
+  private async ensureDefaultRoute(region: string, routeTable: RouteTable, igw: InternetGateway): Promise<void> {
     const routeTableId = routeTable.RouteTableId as string;
+    const igwId = igw.InternetGatewayId as string;
     const defaultRoute = (routeTable.Routes ?? []).find((r) => r.DestinationCidrBlock === '0.0.0.0/0');
     if (!defaultRoute) {
       await this.ec2(region, (c) => c.send(new CreateRouteCommand({ RouteTableId: routeTableId, DestinationCidrBlock: '0.0.0.0/0', GatewayId: igwId })));
     } else if (defaultRoute.GatewayId !== igwId) {
       throw conflict('RouteMismatch', `route table ${routeTableId} sends 0.0.0.0/0 to ${defaultRoute.GatewayId ?? 'another target'}, not ${igwId}`);
     }
+  }
+
+  /** The route table's association with the subnet, made when missing. Needs: the route table and the subnet. */
+  private async ensureRouteTableAssociation(region: string, routeTable: RouteTable, subnet: Subnet): Promise<void> {
+    const routeTableId = routeTable.RouteTableId as string;
+    const subnetId = subnet.SubnetId as string;
     if (!(routeTable.Associations ?? []).some((a) => a.SubnetId === subnetId)) {
       await this.ec2(region, (c) => c.send(new AssociateRouteTableCommand({ RouteTableId: routeTableId, SubnetId: subnetId })));
     }
-
-    // Security groups, inbound rules exactly as planned
-    const groups: Partial<Record<NodeRole, SecurityGroup>> = {};
-    for (const role of ROLES) groups[role] = await this.ensureSecurityGroup(region, spec, vpcId, role, spec.firewall[role]);
-
-    return this.status(region, vpc, subnet, igw, routeTable, groups);
   }
 
+  /**
+   * The role's security group (`<prefix>-<role>`, looked up by name in the VPC; one made concurrently by another
+   * reconcile is adopted), with inbound rules made exactly `rules` (revoke what is extra, authorize what is missing).
+   * Needs: the VPC. Independent of the other parts and of the other role's group.
+   * @throws CloudError `Conflict` (`SecurityGroupNotOwned`) when the name is taken by a group not tagged for the cluster.
+   */
   private async ensureSecurityGroup(region: string, spec: NetworkSpec, vpcId: string, role: NodeRole, rules: FirewallRule[]): Promise<SecurityGroup> {
     const groupName = partNames(spec.namePrefix).securityGroup(role);
     const byName = () => this.findSecurityGroups(region, [filter('vpc-id', vpcId), filter('group-name', groupName)]);

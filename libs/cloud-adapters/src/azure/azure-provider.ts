@@ -162,49 +162,90 @@ export class AzureProvider implements CloudProvider {
   // -------------------------------------------------------------------------------------------------------------------
 
   /**
-   * Resource group → VNet → NSGs (master, worker; rules restored when they drifted) → subnet. Each part is read first
-   * and created (PUT, long-running operations waited) only when missing. @throws CloudError `Conflict` when a part
-   * exists without the cluster tag or with another address range.
+   * Resource group first; then, concurrently, the VNet (then its subnet) and the two NSGs (master, worker; rules
+   * restored when they drifted) — the subnet carries no NSG (NICs do), so nothing else waits for anything. Each part is
+   * read first and created (PUT, long-running operations waited) only when missing. When one part fails the call
+   * rejects with that part's CloudError (the other parts may still complete; a later call picks up from there).
+   * @throws CloudError `Conflict` when a part exists without the cluster tag or with another address range.
    */
   async ensureNetwork(spec: NetworkSpec): Promise<NetworkStatus> {
-    const n = azureNames(spec.clusterId);
     const tags: Tags = { [TAG_CLUSTER]: spec.clusterId };
-    const rg = n.resourceGroup;
+    const group = await this.ensureResourceGroup(spec, tags);
+    const rg = azureNames(spec.clusterId).resourceGroup;
+    const [{ vnet, subnet }, master, worker] = await Promise.all([
+      this.ensureVnetAndSubnet(rg, spec, tags),
+      this.ensureNsg(rg, spec, 'master', tags),
+      this.ensureNsg(rg, spec, 'worker', tags),
+    ]);
+    return this.status(spec.region, spec.zone, group, vnet, subnet, master, worker);
+  }
 
-    let group = await this.orNull('get resource group', () => this.resources.resourceGroups.get(rg));
+  /**
+   * The cluster's resource group (`sw-<8hex>-rg` in `spec.region`, tagged with the zone), created when missing. No
+   * dependencies. @throws CloudError `Conflict` when it exists without the cluster tag or is being deleted.
+   */
+  private async ensureResourceGroup(spec: NetworkSpec, tags: Tags): Promise<ResourceGroup> {
+    const rg = azureNames(spec.clusterId).resourceGroup;
+    const group = await this.orNull('get resource group', () => this.resources.resourceGroups.get(rg));
     if (group && !this.owned(group.tags, spec.clusterId)) throw this.refuse('resource group', group.id, spec.clusterId);
     if (group?.properties?.provisioningState?.toLowerCase() === 'deleting') {
       throw new CloudError('Conflict', 'azure', 'ResourceGroupBeingDeleted', `resource group ${rg} is being deleted; ensure the network again once it is gone`);
     }
-    if (!group) {
-      group = await this.call('create resource group', () => this.resources.resourceGroups.createOrUpdate(rg, { location: spec.region, tags: { ...tags, [TAG_NAME]: rg, [TAG_ZONE]: spec.zone } }));
-    }
-
-    let vnet = await this.orNull('get virtual network', () => this.network.virtualNetworks.get(rg, n.vnet));
-    if (vnet && !this.owned(vnet.tags, spec.clusterId)) throw this.refuse('virtual network', vnet.id, spec.clusterId);
-    if (!vnet) {
-      vnet = await this.call('create virtual network', () =>
-        this.network.virtualNetworks.beginCreateOrUpdateAndWait(rg, n.vnet, { location: spec.region, tags: { ...tags, [TAG_NAME]: n.vnet }, addressSpace: { addressPrefixes: [spec.vpcCidr] } }, this.poll));
-    } else if (!vnet.addressSpace?.addressPrefixes?.includes(spec.vpcCidr)) {
-      throw new CloudError('Conflict', 'azure', 'AddressSpaceMismatch', `virtual network ${vnet.id} has ${vnet.addressSpace?.addressPrefixes?.join(',')}, not ${spec.vpcCidr}`);
-    } else {
-      vnet = await this.settled('virtual network', vnet, () => this.network.virtualNetworks.get(rg, n.vnet));
-    }
-
-    const [master, worker] = await Promise.all((['master', 'worker'] as const).map((role) => this.ensureNsg(rg, n.nsg(role), spec, role, tags)));
-
-    let subnet = await this.orNull('get subnet', () => this.network.subnets.get(rg, n.vnet, n.subnet));
-    if (!subnet) {
-      subnet = await this.call('create subnet', () => this.network.subnets.beginCreateOrUpdateAndWait(rg, n.vnet, n.subnet, { addressPrefix: spec.subnetCidr }, this.poll));
-    } else if ((subnet.addressPrefix ?? subnet.addressPrefixes?.[0]) !== spec.subnetCidr) {
-      throw new CloudError('Conflict', 'azure', 'AddressPrefixMismatch', `subnet ${subnet.id} has ${subnet.addressPrefix}, not ${spec.subnetCidr}`);
-    } else {
-      subnet = await this.settled('subnet', subnet, () => this.network.subnets.get(rg, n.vnet, n.subnet));
-    }
-    return this.status(spec.region, spec.zone, group, vnet, subnet, master, worker);
+    if (group) return group;
+    return this.call('create resource group', () => this.resources.resourceGroups.createOrUpdate(rg, { location: spec.region, tags: { ...tags, [TAG_NAME]: rg, [TAG_ZONE]: spec.zone } }));
   }
 
-  private async ensureNsg(rg: string, name: string, spec: NetworkSpec, role: NodeRole, tags: Tags): Promise<NetworkSecurityGroup> {
+  /** The VNet, then its subnet (a child of the VNet): see ensureVnet and ensureSubnet. Needs: the resource group. */
+  private async ensureVnetAndSubnet(rg: string, spec: NetworkSpec, tags: Tags): Promise<{ vnet: VirtualNetwork; subnet: Subnet }> {
+    const vnet = await this.ensureVnet(rg, spec, tags);
+    const subnet = await this.ensureSubnet(rg, spec);
+    return { vnet, subnet };
+  }
+
+  /**
+   * The cluster's VNet (`sw-<8hex>-vnet`, address space `spec.vpcCidr`), created when missing; an existing one is
+   * waited for until it has finished provisioning. Needs: the resource group.
+   * @throws CloudError `Conflict` when it exists without the cluster tag or without `spec.vpcCidr` in its address space.
+   */
+  private async ensureVnet(rg: string, spec: NetworkSpec, tags: Tags): Promise<VirtualNetwork> {
+    const name = azureNames(spec.clusterId).vnet;
+    const vnet = await this.orNull('get virtual network', () => this.network.virtualNetworks.get(rg, name));
+    if (vnet && !this.owned(vnet.tags, spec.clusterId)) throw this.refuse('virtual network', vnet.id, spec.clusterId);
+    if (!vnet) {
+      return this.call('create virtual network', () =>
+        this.network.virtualNetworks.beginCreateOrUpdateAndWait(rg, name, { location: spec.region, tags: { ...tags, [TAG_NAME]: name }, addressSpace: { addressPrefixes: [spec.vpcCidr] } }, this.poll));
+    }
+    if (!vnet.addressSpace?.addressPrefixes?.includes(spec.vpcCidr)) {
+      throw new CloudError('Conflict', 'azure', 'AddressSpaceMismatch', `virtual network ${vnet.id} has ${vnet.addressSpace?.addressPrefixes?.join(',')}, not ${spec.vpcCidr}`);
+    }
+    return this.settled('virtual network', vnet, () => this.network.virtualNetworks.get(rg, name));
+  }
+
+  /**
+   * The nodes' subnet (`sw-<8hex>-nodes`, `spec.subnetCidr`) of the VNet, created when missing; an existing one is
+   * waited for until it has finished provisioning. Needs: the VNet.
+   * @throws CloudError `Conflict` (`AddressPrefixMismatch`) when it exists with another prefix.
+   */
+  private async ensureSubnet(rg: string, spec: NetworkSpec): Promise<Subnet> {
+    const n = azureNames(spec.clusterId);
+    const subnet = await this.orNull('get subnet', () => this.network.subnets.get(rg, n.vnet, n.subnet));
+    if (!subnet) {
+      return this.call('create subnet', () => this.network.subnets.beginCreateOrUpdateAndWait(rg, n.vnet, n.subnet, { addressPrefix: spec.subnetCidr }, this.poll));
+    }
+    if ((subnet.addressPrefix ?? subnet.addressPrefixes?.[0]) !== spec.subnetCidr) {
+      throw new CloudError('Conflict', 'azure', 'AddressPrefixMismatch', `subnet ${subnet.id} has ${subnet.addressPrefix}, not ${spec.subnetCidr}`);
+    }
+    return this.settled('subnet', subnet, () => this.network.subnets.get(rg, n.vnet, n.subnet));
+  }
+
+  /**
+   * The role's NSG (`sw-<8hex>-<role>-nsg`) with security rules exactly `spec.firewall[role]` (inbound Allow): created
+   * when missing, re-PUT (keeping its other tags) when its rules drifted, otherwise waited for until it has finished
+   * provisioning. Needs: the resource group; independent of the VNet, the subnet and the other role's NSG.
+   * @throws CloudError `Conflict` when it exists without the cluster tag.
+   */
+  private async ensureNsg(rg: string, spec: NetworkSpec, role: NodeRole, tags: Tags): Promise<NetworkSecurityGroup> {
+    const name = azureNames(spec.clusterId).nsg(role);
     const desired = spec.firewall[role];
     const nsg = await this.orNull('get network security group', () => this.network.networkSecurityGroups.get(rg, name));
     if (nsg && !this.owned(nsg.tags, spec.clusterId)) throw this.refuse('network security group', nsg.id, spec.clusterId);

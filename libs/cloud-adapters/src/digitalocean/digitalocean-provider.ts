@@ -90,24 +90,22 @@ export class DigitalOceanProvider implements CloudProvider {
   }
 
   /**
-   * Finds or creates the VPC (`POST /v2/vpcs`), then each role's target tag (`POST /v2/tags`) and firewall
-   * (`POST /v2/firewalls`); a firewall whose inbound rules drifted from the plan is replaced (`PUT /v2/firewalls/{id}`).
-   * `spec.vpcCidr`/`spec.subnetCidr` are ignored: the range is allocated. A VPC create refused because another VPC took
-   * the range or name meanwhile is retried once with a fresh allocation.
+   * Finds or creates, concurrently, the VPC (`POST /v2/vpcs`) and each role's firewall (`POST /v2/firewalls`, after its
+   * target tag `POST /v2/tags`): DigitalOcean firewalls target tags, not the VPC, so no part waits for another. A
+   * firewall whose inbound rules drifted from the plan is replaced (`PUT /v2/firewalls/{id}`). `spec.vpcCidr`/
+   * `spec.subnetCidr` are ignored: the range is allocated. A VPC create refused because another VPC took the range or
+   * name meanwhile is retried once with a fresh allocation. When one part fails the call rejects with that part's
+   * CloudError (the other parts may still complete; a later call picks up from there).
    * @throws CloudError `Conflict` when a VPC of the same name exists in the region without this cluster's description.
    */
   async ensureNetwork(spec: NetworkSpec): Promise<NetworkStatus> {
-    const vpc = await this.ensureVpc(spec);
-    let listed: DoFirewallLike[] | undefined = await this.listFirewalls();
+    const [vpc, firewalls] = await Promise.all([this.ensureVpc(spec), this.ensureFirewalls(spec)]);
     const ids = {} as Record<NodeRole, string>;
     const resources: CloudResource[] = [vpcResource(vpc, spec.clusterId)];
-    for (const role of ROLES) {
-      const cached: DoFirewallLike[] | undefined = listed;
-      listed = undefined;
-      const fw = await this.ensureFirewall(spec, role, cached);
-      ids[role] = fw.id ?? '';
-      resources.push(firewallResource(fw, spec.clusterId));
-    }
+    ROLES.forEach((role, i) => {
+      ids[role] = firewalls[i].id ?? '';
+      resources.push(firewallResource(firewalls[i], spec.clusterId));
+    });
     return this.status(spec.region, vpc, ids, resources);
   }
 
@@ -232,6 +230,10 @@ export class DigitalOceanProvider implements CloudProvider {
 
   // ---- parts ----
 
+  /**
+   * The cluster's VPC in the region (found by its description; a fresh non-overlapping /20 allocated when it has to be
+   * created). No dependencies. @throws CloudError `Conflict` when its name is taken in the region by another VPC.
+   */
   private async ensureVpc(spec: NetworkSpec): Promise<DoVpcLike> {
     const name = vpcName(spec.namePrefix);
     let all: DoVpcLike[] = [];
@@ -254,6 +256,21 @@ export class DigitalOceanProvider implements CloudProvider {
     );
   }
 
+  /**
+   * Both role firewalls (in ROLES order), concurrently, from one listing of the account's firewalls. No dependencies:
+   * DigitalOcean firewalls target tags, not the VPC.
+   */
+  private async ensureFirewalls(spec: NetworkSpec): Promise<DoFirewallLike[]> {
+    const listed = await this.listFirewalls();
+    return Promise.all(ROLES.map((role) => this.ensureFirewall(spec, role, listed)));
+  }
+
+  /**
+   * The role's firewall (`<prefix>-<role>`, outbound allow-all, targeting `skyweave-<role>:<clusterId>`), created when
+   * missing — its target tag first, as DigitalOcean refuses a firewall targeting a tag that does not exist — and
+   * replaced when its inbound rules drifted from the plan. `listed` (optional) answers the first look-up. Needs:
+   * nothing else of the network; independent of the other role's firewall.
+   */
   private async ensureFirewall(spec: NetworkSpec, role: NodeRole, listed?: DoFirewallLike[]): Promise<DoFirewallLike> {
     const target = firewallTargetTag(role, spec.clusterId);
     const inbound = planToInboundRules(spec.firewall[role]);

@@ -107,11 +107,13 @@ export class GcpProvider implements CloudProvider {
   }
 
   /**
-   * Network, subnetwork and both role firewalls, each looked up by name first (adopted when its description carries
-   * the cluster id; `Conflict` when the name is taken by something else), created when missing (waiting for the
-   * operation), firewalls patched when their rules drifted from `spec.firewall`. Names derive from
-   * `resourcePrefix(spec.clusterId)` (which is what `spec.namePrefix` holds), so that getNetwork/deleteNetwork, which
-   * only know the cluster id, find the same resources.
+   * The network first; then, concurrently, the subnetwork and both role firewalls (each insert waits for its own
+   * operation; none needs another). Each part is looked up by name first (adopted when its description carries the
+   * cluster id; `Conflict` when the name is taken by something else), created when missing (waiting for the
+   * operation), firewalls patched when their rules drifted from `spec.firewall`. When one part fails the call rejects
+   * with that part's CloudError (the other parts may still complete; a later call picks up from there). Names derive
+   * from `resourcePrefix(spec.clusterId)` (which is what `spec.namePrefix` holds), so that getNetwork/deleteNetwork,
+   * which only know the cluster id, find the same resources.
    * @returns the network; `vpcId`, `subnetId` and `securityGroupIds` are resource names, `vpcCidr` is the planned
    *   range (kept in the network's description: GCP VPC networks have no range of their own).
    * @throws CloudError `Conflict` when a name is taken by a resource not described for this cluster;
@@ -121,6 +123,22 @@ export class GcpProvider implements CloudProvider {
   async ensureNetwork(spec: NetworkSpec): Promise<NetworkStatus> {
     const { clusterId } = spec;
     const netName = networkName(clusterId);
+    const net = await this.ensureNetworkResource(spec, netName);
+    const [subnet, master, worker] = await Promise.all([
+      this.ensureSubnetwork(spec, netName),
+      this.ensureFirewall(spec, netName, 'master'),
+      this.ensureFirewall(spec, netName, 'worker'),
+    ]);
+    return this.status(clusterId, spec.region, spec.zone, spec.vpcCidr, net, subnet, { master, worker });
+  }
+
+  /**
+   * The cluster's VPC network (custom subnet mode, regional routing; planned range and zone kept in its description),
+   * inserted when missing. No dependencies.
+   * @throws CloudError `Conflict` when the name is taken by a network not described for this cluster.
+   */
+  private async ensureNetworkResource(spec: NetworkSpec, netName: string): Promise<INetwork> {
+    const { clusterId } = spec;
     let net = await this.getNetworkResource(netName);
     if (net && !ownedBy(net.description, clusterId)) throw this.foreign('network', netName, clusterId);
     if (!net) {
@@ -137,14 +155,14 @@ export class GcpProvider implements CloudProvider {
       net = await this.getNetworkResource(netName);
       if (!net || !ownedBy(net.description, clusterId)) throw this.foreign('network', netName, clusterId);
     }
-    const [subnet, master, worker] = await Promise.all([
-      this.ensureSubnetwork(spec, netName),
-      this.ensureFirewall(spec, netName, 'master'),
-      this.ensureFirewall(spec, netName, 'worker'),
-    ]);
-    return this.status(clusterId, spec.region, spec.zone, spec.vpcCidr, net, subnet, { master, worker });
+    return net;
   }
 
+  /**
+   * The cluster's subnetwork in `spec.region` (`spec.subnetCidr`) of the network, inserted when missing. Needs: the
+   * network. @throws CloudError `Conflict` when the name is taken by a subnetwork not described for this cluster or in
+   * another network.
+   */
   private async ensureSubnetwork(spec: NetworkSpec, netName: string): Promise<ISubnetwork> {
     const name = subnetworkName(spec.clusterId);
     let sub = await this.getSubnetworkResource(spec.region, name);
@@ -167,6 +185,12 @@ export class GcpProvider implements CloudProvider {
     return sub;
   }
 
+  /**
+   * The role's firewall (ingress, target tag = its own name) with rules exactly `spec.firewall[role]`: inserted when
+   * missing, patched when its rules or target tag drifted. Needs: the network; independent of the subnetwork and of the
+   * other role's firewall. @throws CloudError `Conflict` when the name is taken by a firewall not described for this
+   * cluster or in another network; `InvalidRequest` for a plan one firewall cannot express.
+   */
   private async ensureFirewall(spec: NetworkSpec, netName: string, role: NodeRole): Promise<IFirewall> {
     const name = firewallName(spec.clusterId, role);
     const planned = planToFirewall(spec.firewall[role]);
