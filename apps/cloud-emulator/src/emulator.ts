@@ -18,8 +18,10 @@ import { createAzureCloud } from './azure';
 import { createDigitalOceanCloud } from './digitalocean';
 
 export interface EmulatorOptions {
-  /** Host to bind (loopback only). */
+  /** Address to bind; default loopback. */
   host?: string;
+  /** Host name clients use in the endpoints (and in the Azure certificate); default the bound host. */
+  advertiseHost?: string;
   /** Ports; 0 = any free port. */
   ports?: Partial<Record<CloudId | 'admin', number>>;
   latency?: LatencyProfile;
@@ -45,6 +47,7 @@ const DEFAULT_PORTS: Record<CloudId | 'admin', number> = { aws: 4566, gcp: 4567,
 /** Starts the sandbox cloud: one listener per cloud (Azure over HTTPS with a fresh self-signed certificate) and an admin API. */
 export async function startEmulator(opts: EmulatorOptions = {}): Promise<RunningEmulator> {
   const host = opts.host ?? '127.0.0.1';
+  const advertised = opts.advertiseHost ?? host;
   const ports = { ...DEFAULT_PORTS, ...opts.ports };
   const latency: LatencyProfile = { ...DEFAULT_LATENCY, ...opts.latency };
   const faults = new FaultBook();
@@ -66,9 +69,11 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     digitalocean: createDigitalOceanCloud(ctx),
   };
 
-  const pems = await generate([{ name: 'commonName', value: '127.0.0.1' }], {
+  const altNames: { type: number; ip?: string; value?: string }[] = [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }];
+  if (!['127.0.0.1', 'localhost'].includes(advertised)) altNames.push(/^[\d.]+$/.test(advertised) ? { type: 7, ip: advertised } : { type: 2, value: advertised });
+  const pems = await generate([{ name: 'commonName', value: advertised }], {
     keySize: 2048,
-    extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }] }],
+    extensions: [{ name: 'subjectAltName', altNames }],
   } as Parameters<typeof generate>[1]);
 
   const servers: http.Server[] = [];
@@ -88,15 +93,15 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   const adminHandler = createAdminHandler({ modules, faults, latency });
   const adminPort = await listen(http.createServer(adminHandler), ports.admin);
 
-  const azureBase = `https://${host}:${azurePort}`;
+  const azureBase = `https://${advertised}:${azurePort}`;
   return {
     endpoints: {
-      aws: `http://${host}:${awsPort}`,
-      gcp: `http://${host}:${gcpPort}`,
+      aws: `http://${advertised}:${awsPort}`,
+      gcp: `http://${advertised}:${gcpPort}`,
       azure: { arm: azureBase, authorityHost: azureBase, caPem: pems.cert },
-      digitalocean: `http://${host}:${doPort}/v2`,
+      digitalocean: `http://${advertised}:${doPort}/v2`,
     },
-    adminUrl: `http://${host}:${adminPort}`,
+    adminUrl: `http://${advertised}:${adminPort}`,
     modules,
     faults,
     vms,

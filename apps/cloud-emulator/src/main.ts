@@ -12,6 +12,7 @@ import { REALISTIC_LATENCY, scaleProfile } from './core/latency';
  *   --realistic F        realistic latencies (VPC 2 s, VM boot 40 s …) divided by F
  *   --vm-root DIR        where VM file systems go
  *   --agent-command C    JSON argv that runs node-agent; the image installs it as /usr/local/bin/skyweave-node-agent
+ *   --host H             address to bind (default 127.0.0.1); --advertise-host N: the name clients use (containers)
  */
 const program = new Command('skyweave-cloud-emulator')
   .option('--endpoints-file <file>')
@@ -20,8 +21,10 @@ const program = new Command('skyweave-cloud-emulator')
   .option('--realistic <factor>', 'realistic latencies divided by factor')
   .option('--vm-root <dir>')
   .option('--agent-command <json>')
+  .option('--host <address>', 'address to bind', '127.0.0.1')
+  .option('--advertise-host <name>', 'host name written in the endpoints')
   .parse();
-const o = program.opts<{ endpointsFile?: string; basePort: string; bootMs?: string; realistic?: string; vmRoot?: string; agentCommand?: string }>();
+const o = program.opts<{ endpointsFile?: string; basePort: string; bootMs?: string; realistic?: string; vmRoot?: string; agentCommand?: string; host: string; advertiseHost?: string }>();
 
 void (async () => {
   const base = Number(o.basePort);
@@ -29,6 +32,8 @@ void (async () => {
   const latency = { ...(o.realistic ? scaleProfile(REALISTIC_LATENCY, Number(o.realistic)) : {}), ...(o.bootMs ? { 'instance.boot': Number(o.bootMs) } : {}) };
   const agent = o.agentCommand ? (JSON.parse(o.agentCommand) as string[]) : [process.execPath, path.join(__dirname, '../../../tools/run-ts.js'), path.join(__dirname, '../../node-agent/src/main.ts')];
   const emu = await startEmulator({
+    host: o.host,
+    advertiseHost: o.advertiseHost,
     ports: { aws: port(0), gcp: port(1), azure: port(2), digitalocean: port(3), admin: port(4) },
     latency,
     vmRoot: o.vmRoot,
