@@ -77,12 +77,21 @@ export class NodeProvisioner {
     return current;
   }
 
+  /**
+   * Records the instance of a launched node. The VM may boot and its agent register before this runs (fast boots), so
+   * the record does not depend on the phase the agent moved the node to: it moves `Launching` to `Booting` and leaves
+   * later phases alone, but always stores the instance id and addresses (unless the node is being torn down).
+   */
   private async recordLaunched(node: NodeEntity, instance: Instance, adopted: boolean): Promise<void> {
     await this.ds.transaction(async (em) => {
-      const res = await em.getRepository(NodeEntity).update(
-        { id: node.id, organisationId: node.organisationId, phase: 'Launching' },
-        { phase: 'Booting', instanceId: instance.id, privateIp: instance.privateIp ?? null, publicIp: instance.publicIp ?? null, message: null },
-      );
+      const res = await em.createQueryBuilder().update(NodeEntity)
+        .set({
+          instanceId: instance.id, privateIp: instance.privateIp ?? null, publicIp: instance.publicIp ?? null, message: null,
+          phase: () => `CASE WHEN "phase" = 'Launching' THEN 'Booting' ELSE "phase" END`,
+        })
+        .where('id = :id AND "organisationId" = :org', { id: node.id, org: node.organisationId })
+        .andWhere(`"phase" NOT IN ('Terminating', 'Terminated', 'Failed')`)
+        .execute();
       if (!res.affected) return;
       await recordEvent(em, {
         organisationId: node.organisationId, clusterId: node.clusterId, reason: adopted ? 'InstanceAdopted' : 'InstanceLaunched', object: `node/${node.name}`,

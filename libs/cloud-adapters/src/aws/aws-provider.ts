@@ -159,6 +159,8 @@ export class AwsProvider implements CloudProvider {
         credentials: { accessKeyId: this.credentials.accessKeyId, secretAccessKey: this.credentials.secretAccessKey },
         maxAttempts: 3,
         retryStrategy: new BoundedRetryStrategy(3, 100, 1000),
+        // no call may wait forever: a hung socket would hold a node's launch (and its lock) until redelivery
+        requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
       });
       this.clients.set(region, c);
     }

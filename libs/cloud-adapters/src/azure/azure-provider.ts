@@ -14,6 +14,10 @@ import {
   azureNames, fromNsgRules, generateSshPublicKey, isAzureNotFound, nicName, parseArmId, powerStateOf, publicIpName, sameId, sameRegion,
   toCloudError, toNsgRules, vmState,
 } from './azure-helpers';
+import type { PipelinePolicy } from '@azure/core-rest-pipeline';
+
+/** Per-request timeout for ARM calls, in milliseconds. */
+const REQUEST_TIMEOUT_MS = 30_000;
 
 /** Tuning of the Azure adapter. */
 export interface AzureProviderOptions {
@@ -75,7 +79,12 @@ export class AzureProvider implements CloudProvider {
       ...(tlsOptions ? { tlsOptions } : {}),
       retryOptions,
     });
-    const common = { ...(az ? { endpoint: az.arm } : {}), ...(tlsOptions ? { tlsOptions } : {}), retryOptions };
+    // no request may wait forever: a hung socket would hold a node's launch (and its lock) until redelivery
+    const timeoutPolicy: PipelinePolicy = { name: 'skyweaveRequestTimeout', sendRequest: (req, next) => { req.timeout = REQUEST_TIMEOUT_MS; return next(req); } };
+    const common = {
+      ...(az ? { endpoint: az.arm } : {}), ...(tlsOptions ? { tlsOptions } : {}), retryOptions,
+      additionalPolicies: [{ policy: timeoutPolicy, position: 'perCall' as const }],
+    };
     this.resources = new ResourceManagementClient(credential, credentials.subscriptionId, { ...common, credentialScopes: [ARM_SCOPE] });
     this.network = new NetworkManagementClient(credential, credentials.subscriptionId, { ...common, credentialScopes: [ARM_SCOPE] });
     this.compute = new ComputeManagementClient(credential, credentials.subscriptionId, { ...common, credentials: { scopes: [ARM_SCOPE] } });
