@@ -398,15 +398,23 @@ function created(env: Env, call: Call, r: Resource, isNew: boolean, location: st
   };
 }
 
-function putVnet(env: Env, call: Call, rg: ResourceGroup, name: string): Reply {
+/**
+ * The checks every top-level network PUT starts with, in ARM's order: name rules, a JSON body, no operation already
+ * running on the resource, a location equal to the existing one's, valid tags.
+ */
+function beginPut<T extends Resource>(env: Env, call: Call, rg: ResourceGroup, kind: 'vnet' | 'nsg' | 'pip' | 'nic', name: string) {
   checkNetworkName(name);
   const body = requireBody(call.body);
-  const id = resourceId(call, rg, 'vnet', name);
-  const existing = env.state.get(id) as VNet | undefined;
+  const id = resourceId(call, rg, kind, name);
+  const existing = env.state.get(id) as T | undefined;
   notBusy(existing);
-  const location = requireLocation(body, ARM_TYPES.vnet);
+  const location = requireLocation(body, ARM_TYPES[kind]);
   sameLocation(existing, location, name, rg.name);
-  const tags = parseTags(body.tags);
+  return { body, id, existing, location, tags: parseTags(body.tags) };
+}
+
+function putVnet(env: Env, call: Call, rg: ResourceGroup, name: string): Reply {
+  const { body, id, existing, location, tags } = beginPut<VNet>(env, call, rg, 'vnet', name);
   const p = propsOf(body);
   const space = p.addressSpace;
   if (!isObject(space)) throw invalidRequestFormat("Required property 'addressSpace' not found in JSON. Path 'properties'.");
@@ -484,14 +492,7 @@ function putSubnet(env: Env, call: Call, rg: ResourceGroup, vnetName: string, na
 }
 
 function putNsg(env: Env, call: Call, rg: ResourceGroup, name: string): Reply {
-  checkNetworkName(name);
-  const body = requireBody(call.body);
-  const id = resourceId(call, rg, 'nsg', name);
-  const existing = env.state.get(id) as Nsg | undefined;
-  notBusy(existing);
-  const location = requireLocation(body, ARM_TYPES.nsg);
-  sameLocation(existing, location, name, rg.name);
-  const tags = parseTags(body.tags);
+  const { body, id, existing, location, tags } = beginPut<Nsg>(env, call, rg, 'nsg', name);
   const rules = parseSecurityRules(existing?.id ?? id, propsOf(body).securityRules);
   const busy = { state: 'Updating' as const, until: call.now + env.ctx.latencyMs('firewall.create') };
   const nsg: Nsg = existing
@@ -502,14 +503,7 @@ function putNsg(env: Env, call: Call, rg: ResourceGroup, name: string): Reply {
 }
 
 function putPip(env: Env, call: Call, rg: ResourceGroup, name: string): Reply {
-  checkNetworkName(name);
-  const body = requireBody(call.body);
-  const id = resourceId(call, rg, 'pip', name);
-  const existing = env.state.get(id) as PublicIp | undefined;
-  notBusy(existing);
-  const location = requireLocation(body, ARM_TYPES.pip);
-  sameLocation(existing, location, name, rg.name);
-  const tags = parseTags(body.tags);
+  const { body, id, existing, location, tags } = beginPut<PublicIp>(env, call, rg, 'pip', name);
   const p = propsOf(body);
   let skuName: 'Basic' | 'Standard' = 'Basic';
   let tier: 'Regional' | 'Global' = 'Regional';
@@ -565,14 +559,7 @@ function allocatePrivateIp(env: Env, subnet: Subnet, taken: Set<number>): string
 }
 
 function putNic(env: Env, call: Call, rg: ResourceGroup, name: string): Reply {
-  checkNetworkName(name);
-  const body = requireBody(call.body);
-  const id = resourceId(call, rg, 'nic', name);
-  const existing = env.state.get(id) as Nic | undefined;
-  notBusy(existing);
-  const location = requireLocation(body, ARM_TYPES.nic);
-  sameLocation(existing, location, name, rg.name);
-  const tags = parseTags(body.tags);
+  const { body, id, existing, location, tags } = beginPut<Nic>(env, call, rg, 'nic', name);
   const p = propsOf(body);
   const canonicalId = existing?.id ?? id;
   const rawConfigs = p.ipConfigurations;
