@@ -14,7 +14,7 @@ import { CredentialsController } from './credentials.controller';
 import { IdempotencyInterceptor } from './idempotency';
 import { Problem, ProblemFilter, toViolations } from './problem';
 import { RegionsController } from './regions.controller';
-import { CLOUD_ENDPOINTS, DATA_SOURCE, JOIN_LONG_POLL, LOGGER, SECRET_BOX } from './tokens';
+import { CLOUD_ENDPOINTS, DATA_SOURCE, JOIN_LONG_POLL, SECRET_BOX } from './tokens';
 
 @Controller('health')
 class HealthController {
@@ -45,7 +45,6 @@ class AppModule {
         { provide: DATA_SOURCE, useValue: deps.ds },
         { provide: SECRET_BOX, useValue: deps.box },
         { provide: CLOUD_ENDPOINTS, useValue: deps.endpoints },
-        { provide: LOGGER, useValue: deps.log },
         { provide: JOIN_LONG_POLL, useValue: deps.joinLongPollMs ?? JOIN_LONG_POLL_MS },
         ApiKeyGuard,
         ClustersService,

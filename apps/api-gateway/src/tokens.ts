@@ -2,5 +2,4 @@
 export const DATA_SOURCE = Symbol('DATA_SOURCE');
 export const SECRET_BOX = Symbol('SECRET_BOX');
 export const CLOUD_ENDPOINTS = Symbol('CLOUD_ENDPOINTS');
-export const LOGGER = Symbol('LOGGER');
 export const JOIN_LONG_POLL = Symbol('JOIN_LONG_POLL');

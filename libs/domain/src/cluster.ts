@@ -80,11 +80,6 @@ export function setCondition(
   return [...conditions.filter((c) => c.type !== cond.type), next].sort((a, b) => a.type.localeCompare(b.type));
 }
 
-/** Removes a condition by type. */
-export function removeCondition(conditions: readonly Condition[], type: string): Condition[] {
-  return conditions.filter((c) => c.type !== type);
-}
-
 /** The answer node-agent gets when it asks whether to join (seed 003: control-plane nodes ask "when to join"). */
 export type JoinAction = 'initialise' | 'join' | 'wait';
 

@@ -5,4 +5,3 @@ export * from './firewall';
 export * from './tags';
 export * from './instance-types';
 export * from './cluster';
-export * from './errors';
