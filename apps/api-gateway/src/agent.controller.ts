@@ -47,7 +47,7 @@ export class AgentController {
       await enqueue(em, Subjects.ClusterChanged, { organisationId: n.organisationId, clusterId: n.clusterId, reason: `node ${n.name} registered` });
       return n;
     });
-    return { nodeToken, clusterId: node.clusterId, role: node.role, nodeName: node.name };
+    return { nodeToken, clusterId: node.clusterId, role: node.role, nodeName: node.name, wireguardAddress: node.wireguardAddress ?? '' };
   }
 
   /** Join ordering: the first master initialises; the others wait until it has joined, then join. */

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { In, Not } from 'typeorm';
 import {
-  CLOUD_NAMES, ClusterSpec, DEFAULT_INSTANCE_TYPE, MAX_CROSS_CLOUD_LATENCY_MS, MAX_TOTAL_WORKERS, REGIONS, findInstanceType, findRegion, resourcePrefix,
+  CLOUD_NAMES, CloudId, ClusterSpec, DEFAULT_INSTANCE_TYPE, MAX_CROSS_CLOUD_LATENCY_MS, MAX_TOTAL_WORKERS, REGIONS, findInstanceType, findRegion, resourcePrefix, worstCrossCloudLatency, allocateWireguardAddresses,
 } from '@skyweave/domain';
 import { Subjects } from '@skyweave/contracts';
 import {
@@ -45,8 +45,11 @@ export class ClustersService {
     dto.clouds.forEach((c, i) => {
       if (region && !region.clouds[c]) v.push({ field: `clouds[${i}]`, rule: 'region-available', message: `region ${region.id} is not available on ${CLOUD_NAMES[c]}` });
     });
-    if (region && region.maxCrossCloudLatencyMs > MAX_CROSS_CLOUD_LATENCY_MS) {
-      v.push({ field: 'region', rule: 'latency-budget', message: `cross-cloud latency in ${region.id} is ${region.maxCrossCloudLatencyMs} ms, above ${MAX_CROSS_CLOUD_LATENCY_MS} ms` });
+    const servedClouds = region ? dto.clouds.filter((c) => region.clouds[c]) : [];
+    const worst = region ? worstCrossCloudLatency(region, servedClouds) : undefined;
+    if (worst && worst.ms > MAX_CROSS_CLOUD_LATENCY_MS) {
+      const [a, b] = worst.pair.split('|') as [CloudId, CloudId];
+      v.push({ field: 'clouds', rule: 'latency-budget', message: `${CLOUD_NAMES[a]} and ${CLOUD_NAMES[b]} are ${worst.ms} ms apart in ${region?.id}, above the ${MAX_CROSS_CLOUD_LATENCY_MS} ms cross-cloud budget` });
     }
     if (!dto.clouds.includes(dto.controlPlane.cloud)) v.push({ field: 'controlPlane.cloud', rule: 'cloud-in-cluster', message: `${dto.controlPlane.cloud} is not one of the cluster's clouds` });
     const cpType = dto.controlPlane.instanceType ?? DEFAULT_INSTANCE_TYPE[dto.controlPlane.cloud];
@@ -69,6 +72,7 @@ export class ClustersService {
       controlPlane: { cloud: dto.controlPlane.cloud, count: dto.controlPlane.count, instanceType: cpType },
       workers: dto.workers.map((w) => ({ cloud: w.cloud, count: w.count, instanceType: w.instanceType ?? DEFAULT_INSTANCE_TYPE[w.cloud] })),
       kubernetesVersion: dto.kubernetesVersion ?? DEFAULT_KUBERNETES_VERSION,
+      mesh: dto.mesh ?? 'full',
     };
     const id = randomUUID();
     const prefix = resourcePrefix(id);
@@ -87,8 +91,10 @@ export class ClustersService {
         for (const w of spec.workers) {
           for (let i = 0; i < w.count; i++) nodes.push({ cloud: w.cloud, role: 'worker', ordinal: ordinal++, name: `${prefix}-worker-${ordinal - 1}`, instanceType: w.instanceType });
         }
+        // WireGuard addresses are allocated with the rows (same transaction): masters first, so master-0 is 10.4.0.1.
+        const addresses = allocateWireguardAddresses([], nodes.length);
         if (nodes.length) {
-          await em.getRepository(NodeEntity).insert(nodes.map((n) => ({ ...n, id: randomUUID(), organisationId, clusterId: id, phase: 'Pending' as const })));
+          await em.getRepository(NodeEntity).insert(nodes.map((n, i) => ({ ...n, id: randomUUID(), organisationId, clusterId: id, phase: 'Pending' as const, wireguardAddress: addresses[i] })));
         }
         await recordEvent(em, { organisationId, clusterId: id, reason: 'Created', message: `Cluster ${spec.name} created in ${spec.region}: ${spec.controlPlane.count} master(s) on ${CLOUD_NAMES[spec.controlPlane.cloud]}, ${totalWorkers} worker(s) on ${spec.clouds.map((c) => CLOUD_NAMES[c]).join(', ')}` });
         await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId: id, reason: 'created' });

@@ -4,7 +4,7 @@ import {
   ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsIn, IsInt, IsNotEmpty, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min,
   ValidateNested, IsUUID, IsEmail,
 } from 'class-validator';
-import { CLOUDS, CloudId, MASTER_COUNTS, WORKER_COUNT } from '@skyweave/domain';
+import { CLOUDS, CloudId, MASTER_COUNTS, MESH_MODES, MeshMode, WORKER_COUNT } from '@skyweave/domain';
 
 export class AwsCredentialsDto {
   @ApiProperty({ example: 'AKIAIOSFODNN7EXAMPLE' }) @Matches(/^(AKIA|ASIA)[A-Z0-9]{16}$/, { message: 'accessKeyId must be an AWS access key id (AKIA… , 20 characters)' }) accessKeyId!: string;
@@ -57,6 +57,8 @@ export class CreateClusterDto {
   @ApiProperty({ type: ControlPlaneDto }) @ValidateNested() @Type(() => ControlPlaneDto) @IsObject() controlPlane!: ControlPlaneDto;
   @ApiProperty({ type: WorkerGroupDto, isArray: true }) @IsArray() @ArrayMaxSize(8) @ValidateNested({ each: true }) @Type(() => WorkerGroupDto) workers!: WorkerGroupDto[];
   @ApiPropertyOptional({ example: '1.31.4' }) @IsOptional() @Matches(/^1\.\d{2}\.\d{1,2}$/, { message: 'kubernetesVersion must look like 1.31.4' }) kubernetesVersion?: string;
+  @ApiPropertyOptional({ enum: MESH_MODES, default: 'full', description: 'WireGuard topology: full mesh, or cross-location (one leader per cloud carries traffic between clouds)' })
+  @IsOptional() @IsIn([...MESH_MODES], { message: `mesh must be one of ${MESH_MODES.join(', ')}` }) mesh?: MeshMode;
 }
 
 export class ListQueryDto {

@@ -10,7 +10,7 @@ export class RegionsController {
   list() {
     return {
       items: REGIONS.map((r) => ({
-        id: r.id, name: r.name, maxCrossCloudLatencyMs: r.maxCrossCloudLatencyMs, clouds: r.clouds,
+        id: r.id, name: r.name, crossCloudLatencyMs: r.crossCloudLatencyMs, clouds: r.clouds,
         availableOn: CLOUDS.filter((c) => r.clouds[c]),
       })),
       maxCrossCloudLatencyMs: MAX_CROSS_CLOUD_LATENCY_MS,

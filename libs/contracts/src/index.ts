@@ -1,4 +1,4 @@
-import type { CloudId, JoinAction } from '@skyweave/domain';
+import type { CloudId, JoinAction, MeshPeer } from '@skyweave/domain';
 
 /**
  * NATS subjects (version 1). Events say "look at this now"; commands ask one service to do one idempotent step.
@@ -64,19 +64,52 @@ export function parsePayload<S extends Subject>(subject: S, raw: unknown): Paylo
 /** Agent API (`/agent/v1`), called by node-agent on each VM. */
 export namespace AgentApi {
   /** POST /agent/v1/nodes/{nodeId}/register — `Authorization: Bearer <bootstrap token>` (one-time). */
-  export interface RegisterRequest { wireguardPublicKey?: string; privateIp?: string }
-  export interface RegisterResponse { nodeToken: string; clusterId: string; role: 'master' | 'worker'; nodeName: string }
+  export interface RegisterRequest { wireguardPublicKey?: string; privateIp?: string; publicIp?: string }
+  export interface RegisterResponse {
+    nodeToken: string;
+    clusterId: string;
+    role: 'master' | 'worker';
+    nodeName: string;
+    /** The node's overlay address from 10.4.0.0/16 (dotted quad); kubelet and the API server advertise it. */
+    wireguardAddress: string;
+  }
+  /** A file the node writes before running kubeadm; `mode` e.g. 0o600. */
+  export interface NodeFile { path: string; content: string; mode: number }
   /** POST /agent/v1/nodes/{nodeId}/join — `Authorization: Bearer <node token>`; polled while the answer is `wait`. */
   export interface JoinResponse {
     action: JoinAction;
     /** Seconds to wait before asking again (with `wait`). */
     retryAfterSeconds?: number;
-    /** `host:6443` of the first master (with `join`). */
+    /** `host:6443` of the control plane (with `initialise` and `join`). */
     controlPlaneEndpoint?: string;
     kubernetesVersion: string;
     podSubnet: string;
     serviceSubnet: string;
+    /** kubeadm configuration (YAML documents, `kubeadm.k8s.io/v1beta4`) for `kubeadm init|join --config` (with `initialise` and `join`). */
+    kubeadmConfig?: string;
+    /** With `initialise`: the cluster's PKI, written under /etc/kubernetes/pki before `kubeadm init` so kubeadm uses it. */
+    files?: NodeFile[];
   }
   /** POST /agent/v1/nodes/{nodeId}/joined — the node finished initialising / joining. */
   export interface JoinedRequest { kubeletVersion?: string }
+
+  /**
+   * POST /agent/v1/nodes/{nodeId}/mesh — the node's WireGuard configuration, long-polled: answered at once when
+   * `revision` differs from the current one (or is absent), else when it changes or the poll window ends.
+   */
+  export interface MeshRequest { revision?: string }
+  export interface MeshConfig {
+    /** Opaque; changes whenever anything in this answer changes. */
+    revision: string;
+    /** The node's own interface: overlay address with prefix (`10.4.0.7/16`), UDP listen port, MTU in bytes. */
+    interface: { address: string; listenPort: number; mtu: number };
+    peers: MeshPeer[];
+  }
+  /** POST /agent/v1/nodes/{nodeId}/status — what the node learnt since joining. */
+  export interface StatusReport {
+    /** The node's pod range from Kubernetes node IPAM (e.g. `10.217.3.0/24`), routed to it by its peers. */
+    podCidr?: string;
+    /** Round trips to peers over WireGuard, in milliseconds; `null` when the peer did not answer. */
+    latencies?: { peerNodeId: string; rttMs: number | null }[];
+  }
 }

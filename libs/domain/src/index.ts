@@ -5,3 +5,4 @@ export * from './firewall';
 export * from './tags';
 export * from './instance-types';
 export * from './cluster';
+export * from './mesh';

@@ -53,6 +53,10 @@ export class ClusterEntity {
   /** PEM of the admin client certificate (CN kubernetes-admin, O system:masters), signed by the CA. */
   @Column('text', { nullable: true }) adminCertificate!: string | null;
   @Column('text', { nullable: true }) adminKeySealed!: string | null;
+  /** Public parts of the control-plane PKI beyond the CA (certificates, service-account public key); shape owned by api-gateway's bootstrap module. */
+  @Column('jsonb', { nullable: true }) pki!: Record<string, string> | null;
+  /** Private parts of the control-plane PKI, the kubeadm bootstrap token and certificate key: one JSON document, sealed (SecretBox). */
+  @Column('text', { nullable: true }) pkiSealed!: string | null;
   @VersionColumn() version!: number;
   @CreateDateColumn({ type: 'timestamptz' }) createdAt!: Date;
   @UpdateDateColumn({ type: 'timestamptz' }) updatedAt!: Date;
@@ -98,6 +102,14 @@ export class NodeEntity {
   /** SHA-256 of the node's own credential, issued in exchange for the bootstrap token. */
   @Column('text', { nullable: true }) agentTokenHash!: string | null;
   @Column('text', { nullable: true }) wireguardPublicKey!: string | null;
+  /** Overlay address from 10.4.0.0/16 (dotted quad), allocated with the row. */
+  @Column('text', { nullable: true }) wireguardAddress!: string | null;
+  /** The node's pod range as Kubernetes node IPAM assigned it, reported by the agent; null until known. */
+  @Column('text', { nullable: true }) podCidr!: string | null;
+  /** Last measured round trip to each peer over WireGuard, by peer node id: milliseconds (null: unreachable) and when. */
+  @Column('jsonb', { default: () => "'{}'" }) peerLatencies!: Record<string, { rttMs: number | null; at: string }>;
+  /** Set when the user asked to remove this node; the mesh drops it at once, the reconciler terminates it. */
+  @Column('timestamptz', { nullable: true }) removalRequestedAt!: Date | null;
   @Column('text', { nullable: true }) message!: string | null;
   @Column('timestamptz', { nullable: true }) dispatchedAt!: Date | null;
   @Column('timestamptz', { nullable: true }) joinedAt!: Date | null;
