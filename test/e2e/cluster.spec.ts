@@ -140,13 +140,20 @@ describe('a multi-cloud cluster, end to end (every service a separate process, o
     throw new Error(`no VM found for node ${nodeId}`);
   };
 
-  it('boots each VM from its user-data only: the agent ran kubeadm init on the first master and kubeadm join elsewhere', () => {
+  it('boots each VM from its user-data only: WireGuard first, then kubeadm init on the first master and kubeadm join elsewhere', () => {
     for (const n of cluster.nodes) {
       const root = vmRootOf(n.id);
-      const commands = readFileSync(path.join(root, 'var/lib/skyweave/commands.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { argv: string[] }).argv.slice(0, 2).join(' '));
-      expect(commands).toEqual([n.name.endsWith('master-0') ? 'kubeadm init' : 'kubeadm join']);
-      // the WireGuard private key stays on the node
-      expect(existsSync(path.join(root, 'etc/wireguard/private.key'))).toBe(true);
+      const commands = readFileSync(path.join(root, 'var/lib/skyweave/commands.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { argv: string[] }).argv);
+      const kubeadm = commands.filter((a) => a[0] === 'kubeadm').map((a) => a.slice(0, 2).join(' '));
+      expect(kubeadm).toEqual([n.name.endsWith('master-0') ? 'kubeadm init' : 'kubeadm join']);
+      // the overlay is configured before the node joins (kubelet advertises its WireGuard address)
+      const syncconf = commands.findIndex((a) => a[0] === 'wg' && a[1] === 'syncconf');
+      expect(syncconf).toBeGreaterThanOrEqual(0);
+      expect(syncconf).toBeLessThan(commands.findIndex((a) => a[0] === 'kubeadm'));
+      expect(commands).toContainEqual(['ip', 'address', 'replace', expect.stringMatching(/^10\.4\.\d+\.\d+\/16$/), 'dev', 'wg0']);
+      // the WireGuard private key stays on the node, and is in its wg(8) configuration
+      const key = readFileSync(path.join(root, 'etc/wireguard/private.key'), 'utf8').trim();
+      expect(readFileSync(path.join(root, 'etc/wireguard/wg0.conf'), 'utf8')).toContain(`PrivateKey = ${key}`);
     }
   });
 

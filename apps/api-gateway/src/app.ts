@@ -14,7 +14,8 @@ import { CredentialsController } from './credentials.controller';
 import { IdempotencyInterceptor } from './idempotency';
 import { Problem, ProblemFilter, toViolations } from './problem';
 import { RegionsController } from './regions.controller';
-import { CLOUD_ENDPOINTS, DATA_SOURCE, JOIN_LONG_POLL, SECRET_BOX } from './tokens';
+import { CLOUD_ENDPOINTS, DATA_SOURCE, JOIN_LONG_POLL, MESH_LONG_POLL, SECRET_BOX } from './tokens';
+import { MESH_LONG_POLL_MS, MeshController } from './mesh.controller';
 
 @Controller('health')
 class HealthController {
@@ -33,6 +34,8 @@ export interface GatewayDeps {
   log: Logger;
   /** How long `/agent/v1/nodes/{id}/join` holds a `wait` answer, ms (default JOIN_LONG_POLL_MS). */
   joinLongPollMs?: number;
+  /** How long `/agent/v1/nodes/{id}/mesh` holds an unchanged answer, ms (default MESH_LONG_POLL_MS). */
+  meshLongPollMs?: number;
 }
 
 @Module({})
@@ -40,12 +43,13 @@ class AppModule {
   static with(deps: GatewayDeps): DynamicModule {
     return {
       module: AppModule,
-      controllers: [HealthController, RegionsController, CredentialsController, ClustersController, AgentController],
+      controllers: [HealthController, RegionsController, CredentialsController, ClustersController, AgentController, MeshController],
       providers: [
         { provide: DATA_SOURCE, useValue: deps.ds },
         { provide: SECRET_BOX, useValue: deps.box },
         { provide: CLOUD_ENDPOINTS, useValue: deps.endpoints },
         { provide: JOIN_LONG_POLL, useValue: deps.joinLongPollMs ?? JOIN_LONG_POLL_MS },
+        { provide: MESH_LONG_POLL, useValue: deps.meshLongPollMs ?? MESH_LONG_POLL_MS },
         ApiKeyGuard,
         ClustersService,
         { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },

@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsIn, IsInt, IsNotEmpty, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min,
-  ValidateNested, IsUUID, IsEmail,
+  ValidateNested, IsUUID, IsEmail, IsNumber, ValidateIf, IsIP,
 } from 'class-validator';
 import { CLOUDS, CloudId, MASTER_COUNTS, MESH_MODES, MeshMode, WORKER_COUNT } from '@skyweave/domain';
 
@@ -73,5 +73,22 @@ export class EventsQueryDto {
 
 export class RegisterNodeDto {
   @ApiPropertyOptional() @IsOptional() @Matches(/^[A-Za-z0-9+/]{43}=$/, { message: 'wireguardPublicKey must be a base64 WireGuard key' }) wireguardPublicKey?: string;
-  @ApiPropertyOptional() @IsOptional() @IsString() privateIp?: string;
+  @ApiPropertyOptional() @IsOptional() @IsIP(4, { message: 'privateIp must be an IPv4 address' }) privateIp?: string;
+  @ApiPropertyOptional() @IsOptional() @IsIP(4, { message: 'publicIp must be an IPv4 address' }) publicIp?: string;
+}
+
+export class MeshRequestDto {
+  @ApiPropertyOptional({ description: 'The revision the agent has; the answer is held until it changes' }) @IsOptional() @Matches(/^[0-9a-f]{1,64}$/, { message: 'revision must be a revision from a previous answer' }) revision?: string;
+}
+
+export class LatencySampleDto {
+  @ApiProperty() @IsUUID('all', { message: 'peerNodeId must be a node id' }) peerNodeId!: string;
+  @ApiProperty({ nullable: true, description: 'Round trip in milliseconds; null when the peer did not answer' })
+  @ValidateIf((_o, v) => v !== null) @IsNumber({ allowNaN: false, allowInfinity: false }, { message: 'rttMs must be a number of milliseconds or null' }) @Min(0) @Max(60_000) rttMs!: number | null;
+}
+
+export class StatusReportDto {
+  @ApiPropertyOptional({ example: '10.217.3.0/24' }) @IsOptional()
+  @Matches(/^10\.217\.\d{1,3}\.\d{1,3}\/(1[6-9]|2\d|3[0-2])$/, { message: 'podCidr must be a CIDR inside the pod range 10.217.0.0/16' }) podCidr?: string;
+  @ApiPropertyOptional({ type: LatencySampleDto, isArray: true }) @IsOptional() @IsArray() @ArrayMaxSize(1000) @ValidateNested({ each: true }) @Type(() => LatencySampleDto) latencies?: LatencySampleDto[];
 }

@@ -3,3 +3,4 @@ export const DATA_SOURCE = Symbol('DATA_SOURCE');
 export const SECRET_BOX = Symbol('SECRET_BOX');
 export const CLOUD_ENDPOINTS = Symbol('CLOUD_ENDPOINTS');
 export const JOIN_LONG_POLL = Symbol('JOIN_LONG_POLL');
+export const MESH_LONG_POLL = Symbol('MESH_LONG_POLL');

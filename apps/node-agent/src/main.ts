@@ -1,23 +1,43 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
-import { RecordingExecutor } from './executor';
-import { bootstrapNode } from './agent';
+import { Executor, RecordingExecutor, ShellExecutor } from './executor';
+import { runAgent } from './agent';
 
 /**
  * skyweave-node-agent --config /etc/skyweave/node-agent.json
- * Absolute paths resolve under `SKYWEAVE_ROOT` when set (the sandbox image sets it to the VM's root folder).
+ *
+ * Environment (set by the VM image; a real VM needs none of it):
+ * - `SKYWEAVE_ROOT`: the node's root folder (default `/`); absolute paths resolve under it.
+ * - `SKYWEAVE_EXECUTOR`: `real` runs commands; `recording` (default when SKYWEAVE_ROOT is set) only records them.
+ * - `SKYWEAVE_NETNS`: run every command inside this network namespace (the sandbox's namespace-VMs).
+ * - `SKYWEAVE_RECORD_ONLY`: comma-separated commands the real executor records instead of running (e.g. `kubeadm`).
+ * - `SKYWEAVE_WG_INTERFACE` (default `wg0`), `SKYWEAVE_WG_USERSPACE=1` for wireguard-go instead of the kernel module.
+ * - `SKYWEAVE_PRIVATE_IP`, `SKYWEAVE_PUBLIC_IP`: the VM's addresses, when the image knows them.
+ * - `SKYWEAVE_PROBE_INTERVAL_SECONDS`: seconds between round-trip measurements (default 30).
  */
 const program = new Command('skyweave-node-agent').requiredOption('--config <file>', 'agent configuration written by cloud-init').parse();
-const root = process.env.SKYWEAVE_ROOT ?? '/';
+const env = process.env;
+const root = env.SKYWEAVE_ROOT ?? '/';
 const cfg = JSON.parse(readFileSync(path.join(root, program.opts<{ config: string }>().config), 'utf8')) as {
   apiUrl: string; nodeId: string; nodeName: string; bootstrapToken: string;
 };
 const log = (msg: string) => process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), node: cfg.nodeName, msg })}\n`);
-const executor = new RecordingExecutor(root);
-bootstrapNode({ ...cfg, executor, privateIp: process.env.SKYWEAVE_PRIVATE_IP, log }).then(
+const mode = env.SKYWEAVE_EXECUTOR ?? (env.SKYWEAVE_ROOT ? 'recording' : 'real');
+const executor: Executor = mode === 'real'
+  ? new ShellExecutor({ root, netns: env.SKYWEAVE_NETNS || undefined, recordOnly: (env.SKYWEAVE_RECORD_ONLY ?? '').split(',').filter(Boolean) })
+  : new RecordingExecutor(root);
+runAgent({
+  ...cfg,
+  executor,
+  wireguard: { interface: env.SKYWEAVE_WG_INTERFACE || 'wg0', userspace: env.SKYWEAVE_WG_USERSPACE === '1' },
+  privateIp: env.SKYWEAVE_PRIVATE_IP,
+  publicIp: env.SKYWEAVE_PUBLIC_IP,
+  probeIntervalSeconds: env.SKYWEAVE_PROBE_INTERVAL_SECONDS ? Number(env.SKYWEAVE_PROBE_INTERVAL_SECONDS) : undefined,
+  log,
+}).then(
   () => {
-    // Stay up like a systemd service: later issues add heartbeats, WireGuard peers and spot notices here.
+    // Stay up like a systemd service: the mesh and probe loops keep running.
     setInterval(() => undefined, 1 << 30);
   },
   (e: unknown) => {

@@ -4,7 +4,7 @@ import { ClusterView, NetworkView, NodeView, REDISPATCH_AFTER_MS, planReconcile 
 const now = new Date('2026-11-21T12:00:00Z');
 const cluster = (over: Partial<ClusterView> = {}): ClusterView => ({ id: 'c', organisationId: 'o', phase: 'Pending', conditions: [], deletionRequested: false, ...over });
 const net = (cloud: NetworkView['cloud'], phase: NetworkView['phase'], dispatchedAt: Date | null = null): NetworkView => ({ cloud, phase, message: null, dispatchedAt });
-const node = (id: string, cloud: NodeView['cloud'], role: NodeView['role'], phase: NodeView['phase'], dispatchedAt: Date | null = null): NodeView => ({ id, name: id, cloud, role, phase, message: null, dispatchedAt });
+const node = (id: string, cloud: NodeView['cloud'], role: NodeView['role'], phase: NodeView['phase'], dispatchedAt: Date | null = null): NodeView => ({ id, name: id, cloud, role, phase, message: null, dispatchedAt, removalRequested: false });
 
 describe('planReconcile: create', () => {
   it('ensures every cloud\'s network at once and launches nothing before its network is ready', () => {
@@ -47,6 +47,23 @@ describe('planReconcile: create', () => {
     const p = planReconcile(cluster({ phase: 'Provisioning' }), [{ ...net('gcp', 'Failed'), message: 'QUOTA_EXCEEDED: networks' }], [], now);
     expect(p.phase).toBe('Failed');
     expect(p.conditions.find((c) => c.type === 'Ready')?.message).toContain('QUOTA_EXCEEDED');
+  });
+});
+
+describe('planReconcile: removing a node', () => {
+  it('terminates a removed worker of a Ready cluster once, and the cluster stays Ready without it', () => {
+    const nets = [net('aws', 'Ready')];
+    const m0 = node('m0', 'aws', 'master', 'Joined');
+    const w0 = { ...node('w0', 'aws', 'worker', 'Joined'), removalRequested: true };
+    const p = planReconcile(cluster({ phase: 'Ready' }), nets, [m0, w0], now);
+    expect(p.commands).toEqual([{ subject: Subjects.NodeTerminate, nodeId: 'w0' }]);
+    expect(p.nodeUpdates).toEqual([{ id: 'w0', phase: 'Terminating' }]);
+    expect(p.events.map((e) => e.reason)).toEqual(['NodeRemoving']);
+    expect(p.phase).toBe('Ready');
+    const inFlight = planReconcile(cluster({ phase: 'Ready' }), nets, [m0, { ...w0, phase: 'Terminating', dispatchedAt: now }], now);
+    expect(inFlight.commands).toEqual([]);
+    const gone = planReconcile(cluster({ phase: 'Ready' }), nets, [m0, { ...w0, phase: 'Terminated' }], now);
+    expect(gone.commands).toEqual([]);
   });
 });
 

@@ -10,7 +10,11 @@ export interface ClusterView {
   deletionRequested: boolean;
 }
 export interface NetworkView { cloud: CloudId; phase: NetworkPhase; message: string | null; dispatchedAt: Date | null }
-export interface NodeView { id: string; name: string; cloud: CloudId; role: NodeRole; phase: NodePhase; message: string | null; dispatchedAt: Date | null }
+export interface NodeView {
+  id: string; name: string; cloud: CloudId; role: NodeRole; phase: NodePhase; message: string | null; dispatchedAt: Date | null;
+  /** The user asked to remove this node: it is terminated and no longer counts. */
+  removalRequested: boolean;
+}
 
 export type Command =
   | { subject: typeof Subjects.NetworkEnsure | typeof Subjects.NetworkDelete; cloud: CloudId }
@@ -95,6 +99,17 @@ export function planReconcile(cluster: ClusterView, networks: NetworkView[], nod
     plan.events.push({ type: 'Normal', reason: 'Deleted', message: 'Cluster deleted: every VM terminated, every network removed' });
     return plan;
   }
+
+  // Nodes the user removed: terminated (sent once, again when stale), then out of every count below.
+  for (const n of nodes) {
+    if (!n.removalRequested || NODE_GONE.includes(n.phase)) continue;
+    if (n.phase !== 'Terminating' || stale(n.dispatchedAt, now)) {
+      plan.commands.push({ subject: Subjects.NodeTerminate, nodeId: n.id });
+      plan.nodeUpdates.push({ id: n.id, phase: 'Terminating' });
+      if (n.phase !== 'Terminating') plan.events.push({ type: 'Normal', reason: 'NodeRemoving', message: `Removing ${n.role} ${n.name} from ${CLOUD_NAMES[n.cloud]}: terminating its VM` });
+    }
+  }
+  nodes = nodes.filter((n) => !n.removalRequested);
 
   if (cluster.phase === 'Failed' || cluster.phase === 'Ready' && networks.every((n) => n.phase === 'Ready') && nodes.every((n) => n.phase === 'Joined')) {
     return plan;

@@ -1,5 +1,4 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import { In } from 'typeorm';
 import { ClusterEntity, ClusterNetworkEntity, NodeEntity, enqueue, recordEvent } from '@skyweave/persistence';
 import type { Logger } from '@skyweave/service-kit';
 import { planReconcile } from './plan';
@@ -25,7 +24,7 @@ export class Reconciler {
       const now = this.clock();
       const plan = planReconcile(
         { id: cluster.id, organisationId, phase: cluster.phase, conditions: cluster.conditions, deletionRequested: cluster.deletionRequestedAt !== null },
-        networks, nodes, now,
+        networks, nodes.map((n) => ({ ...n, removalRequested: n.removalRequestedAt !== null })), now,
       );
       await this.apply(em, cluster, plan, now);
     });
@@ -51,8 +50,11 @@ export class Reconciler {
     for (const e of plan.events) await recordEvent(em, { organisationId, clusterId, ...e });
   }
 
-  /** Ids of clusters to re-drive: not in their desired state yet. */
+  /** Ids of clusters to re-drive: not in their desired state yet, or with a node removal under way. */
   async unsettled(): Promise<{ id: string; organisationId: string }[]> {
-    return this.ds.getRepository(ClusterEntity).find({ select: { id: true, organisationId: true }, where: { phase: In([...UNSETTLED_PHASES]) } });
+    return this.ds.getRepository(ClusterEntity).createQueryBuilder('c').select(['c.id', 'c.organisationId'])
+      .where('c.phase IN (:...phases)', { phases: [...UNSETTLED_PHASES] })
+      .orWhere(`EXISTS (SELECT 1 FROM "nodes" n WHERE n."clusterId" = c.id AND n."removalRequestedAt" IS NOT NULL AND n."phase" <> 'Terminated')`)
+      .getMany();
   }
 }

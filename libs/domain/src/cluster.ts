@@ -65,6 +65,8 @@ export const ConditionType = {
   WorkersReady: 'WorkersReady',
   Deleting: 'Deleting',
   DeleteFailed: 'DeleteFailed',
+  /** Measured cross-cloud round trips within the 10 ms budget (seeds 000–002); names the worst pair. */
+  CrossCloudLatency: 'CrossCloudLatency',
 } as const;
 
 /**

@@ -82,6 +82,8 @@ export interface MeshPeer {
   nodeId: string;
   nodeName: string;
   cloud: CloudId;
+  /** The peer's overlay address (dotted quad), e.g. to measure round trips to it. */
+  address: string;
   publicKey: string;
   /** `ip:port`. The private IP for a peer in the same cloud (same VPC, no egress charge), else the public IP. */
   endpoint: string;
@@ -117,7 +119,7 @@ export function meshPeers(self: MeshMember, members: readonly MeshMember[], mode
   const others = members.filter(reachable).filter((m) => m.id !== self.id);
   const peer = (m: MeshMember & { wireguardPublicKey: string }, allowedIps: string[]): MeshPeer[] => {
     const endpoint = endpointFor(self, m);
-    return endpoint ? [{ nodeId: m.id, nodeName: m.name, cloud: m.cloud, publicKey: m.wireguardPublicKey, endpoint, allowedIps, persistentKeepaliveSeconds: PERSISTENT_KEEPALIVE_SECONDS }] : [];
+    return endpoint ? [{ nodeId: m.id, nodeName: m.name, cloud: m.cloud, address: m.wireguardAddress, publicKey: m.wireguardPublicKey, endpoint, allowedIps, persistentKeepaliveSeconds: PERSISTENT_KEEPALIVE_SECONDS }] : [];
   };
   let peers: MeshPeer[];
   if (mode === 'full') {
@@ -138,4 +140,55 @@ export function meshPeers(self: MeshMember, members: readonly MeshMember[], mode
     });
   }
   return peers.sort((a, b) => a.nodeName.localeCompare(b.nodeName));
+}
+
+/** One node's latest round trips to its peers, as node-agents report them. */
+export interface LatencyMember {
+  id: string;
+  name: string;
+  cloud: CloudId;
+  /** By peer node id: round trip in milliseconds (null: no answer) and when it was measured (ISO-8601). */
+  peerLatencies: Record<string, { rttMs: number | null; at: string }>;
+}
+
+/** The verdict on a cluster's measured cross-cloud latency (the `CrossCloudLatency` condition). */
+export interface LatencyAssessment {
+  status: 'True' | 'False' | 'Unknown';
+  reason: 'WithinBudget' | 'OverBudget' | 'NotMeasured';
+  message: string;
+  /** The slowest cross-cloud pair, when any was measured: node names and round trip in milliseconds. */
+  worst?: { a: string; b: string; rttMs: number };
+}
+
+/**
+ * Judges the measured round trips between nodes of different clouds against the budget (seeds 000–002: "cross-cloud
+ * latency must not go above 10 ms"). A pair's round trip is the higher of its two directions' latest samples;
+ * samples older than `maxAgeMs` and pairs with a member not in `members` are ignored; unanswered probes are counted
+ * in the message but do not decide the status (a peer still bringing its tunnel up is not slow).
+ * @param budgetMs milliseconds (MAX_CROSS_CLOUD_LATENCY_MS).
+ */
+export function assessCrossCloudLatency(members: readonly LatencyMember[], budgetMs: number, now: Date, maxAgeMs = 120_000): LatencyAssessment {
+  const byId = new Map(members.map((m) => [m.id, m]));
+  const pairs = new Map<string, { a: LatencyMember; b: LatencyMember; rttMs: number | null }>();
+  for (const m of members) {
+    for (const [peerId, s] of Object.entries(m.peerLatencies)) {
+      const p = byId.get(peerId);
+      if (!p || p.cloud === m.cloud || now.getTime() - Date.parse(s.at) > maxAgeMs) continue;
+      const [a, b] = m.name < p.name ? [m, p] : [p, m];
+      const key = `${a.id}|${b.id}`;
+      const prev = pairs.get(key);
+      const known = [prev?.rttMs, s.rttMs].filter((v): v is number => typeof v === 'number');
+      pairs.set(key, { a, b, rttMs: known.length ? Math.max(...known) : null });
+    }
+  }
+  const measured = [...pairs.values()].filter((p): p is { a: LatencyMember; b: LatencyMember; rttMs: number } => p.rttMs !== null);
+  const silent = pairs.size - measured.length;
+  const silentNote = silent ? `; ${silent} pair(s) not answering` : '';
+  if (measured.length === 0) return { status: 'Unknown', reason: 'NotMeasured', message: `no cross-cloud round trip measured yet${silentNote}` };
+  const w = measured.reduce((x, y) => (y.rttMs > x.rttMs ? y : x));
+  const worst = { a: w.a.name, b: w.b.name, rttMs: w.rttMs };
+  const pair = `${w.a.name} (${w.a.cloud}) ↔ ${w.b.name} (${w.b.cloud}) ${w.rttMs.toFixed(1)} ms`;
+  return w.rttMs > budgetMs
+    ? { status: 'False', reason: 'OverBudget', message: `worst cross-cloud pair ${pair}, above the ${budgetMs} ms budget${silentNote}`, worst }
+    : { status: 'True', reason: 'WithinBudget', message: `worst cross-cloud pair ${pair}, within the ${budgetMs} ms budget (${measured.length} pair(s) measured)${silentNote}`, worst };
 }

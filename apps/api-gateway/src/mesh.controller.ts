@@ -1,0 +1,111 @@
+import { createHash } from 'node:crypto';
+import { Body, Controller, Headers, HttpCode, Inject, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { DataSource } from 'typeorm';
+import {
+  ConditionType, MAX_CROSS_CLOUD_LATENCY_MS, MeshMember, WIREGUARD_PORT, WIREGUARD_PREFIX_LENGTH, assessCrossCloudLatency,
+  meshPeers, setCondition, wireguardMtu,
+} from '@skyweave/domain';
+import type { AgentApi } from '@skyweave/contracts';
+import { ClusterEntity, NodeEntity, hashToken, recordEvent } from '@skyweave/persistence';
+import { MeshRequestDto, StatusReportDto } from './dtos';
+import { Problem } from './problem';
+import { DATA_SOURCE, MESH_LONG_POLL } from './tokens';
+
+/** How long `/mesh` holds an unchanged answer by default, and how often it re-reads meanwhile (milliseconds). */
+export const MESH_LONG_POLL_MS = 25_000;
+export const MESH_POLL_MS = 300;
+
+/** Nodes that take part in the mesh: not leaving, not gone. */
+const IN_MESH = (n: NodeEntity) => !n.removalRequestedAt && n.phase !== 'Terminating' && n.phase !== 'Terminated' && n.phase !== 'Failed' && n.wireguardAddress !== null;
+
+const toMember = (n: NodeEntity): MeshMember => ({
+  id: n.id, name: n.name, cloud: n.cloud, role: n.role, wireguardAddress: n.wireguardAddress ?? '', wireguardPublicKey: n.wireguardPublicKey,
+  privateIp: n.privateIp, publicIp: n.publicIp, podCidr: n.podCidr,
+});
+
+/**
+ * Authenticates a node-agent call by its node token (`Authorization: Bearer swnt_…`, issued by `/register`).
+ * @throws Problem 401 when the header is missing or the token is not this node's.
+ */
+export async function authenticateNode(ds: DataSource, nodeId: string, authorization: string | undefined): Promise<NodeEntity> {
+  const m = /^Bearer\s+(\S+)$/.exec(authorization ?? '');
+  if (!m) throw Problem.unauthorized('missing bearer token');
+  const node = await ds.getRepository(NodeEntity).findOneBy({ id: nodeId });
+  if (!node || !node.agentTokenHash || node.agentTokenHash !== hashToken(m[1])) throw Problem.unauthorized('invalid node token');
+  return node;
+}
+
+/**
+ * The WireGuard mesh, as node-agents see it (DESIGN §6: the platform hands out overlay addresses from 10.4.0.0/16 and
+ * peer lists; keys are made on the nodes). `/mesh` is a long poll so that a node coming or going reaches every agent
+ * within MESH_POLL_MS, without an hourly poll; `/status` takes what agents measure (pod range, round trips) and keeps
+ * the cluster's `CrossCloudLatency` condition.
+ */
+@ApiExcludeController()
+@Controller('agent/v1/nodes/:nodeId')
+export class MeshController {
+  constructor(@Inject(DATA_SOURCE) private readonly ds: DataSource, @Inject(MESH_LONG_POLL) private readonly longPollMs: number) {}
+
+  /** The node's interface and peers; held until they differ from `revision` or the poll window ends. */
+  @Post('mesh')
+  @HttpCode(200)
+  async mesh(@Param('nodeId', new ParseUUIDPipe()) nodeId: string, @Headers('authorization') auth: string | undefined, @Body() body: MeshRequestDto): Promise<AgentApi.MeshConfig> {
+    const node = await authenticateNode(this.ds, nodeId, auth);
+    const deadline = Date.now() + this.longPollMs;
+    for (;;) {
+      const config = await this.configFor(node);
+      if (config.revision !== body.revision || Date.now() >= deadline) return config;
+      await new Promise((r) => setTimeout(r, MESH_POLL_MS));
+    }
+  }
+
+  /** Records the node's pod range and round trips, and re-judges the cluster's cross-cloud latency. */
+  @Post('status')
+  @HttpCode(204)
+  async status(@Param('nodeId', new ParseUUIDPipe()) nodeId: string, @Headers('authorization') auth: string | undefined, @Body() body: StatusReportDto): Promise<void> {
+    const node = await authenticateNode(this.ds, nodeId, auth);
+    const now = new Date();
+    await this.ds.transaction(async (em) => {
+      const cluster = await em.getRepository(ClusterEntity).findOne({ where: { id: node.clusterId, organisationId: node.organisationId }, lock: { mode: 'pessimistic_write' } });
+      if (!cluster) throw Problem.notFound(`cluster ${node.clusterId}`);
+      const nodes = em.getRepository(NodeEntity);
+      const fresh = await nodes.findOneByOrFail({ id: node.id });
+      const peerLatencies = { ...fresh.peerLatencies };
+      for (const s of body.latencies ?? []) peerLatencies[s.peerNodeId] = { rttMs: s.rttMs ?? null, at: now.toISOString() };
+      await nodes.update({ id: node.id }, { peerLatencies, ...(body.podCidr && body.podCidr !== fresh.podCidr ? { podCidr: body.podCidr } : {}) });
+      if (!body.latencies?.length) return;
+      const live = (await nodes.findBy({ clusterId: cluster.id, organisationId: cluster.organisationId })).filter(IN_MESH);
+      const verdict = assessCrossCloudLatency(live.map((n) => (n.id === node.id ? { ...n, peerLatencies } : n)), MAX_CROSS_CLOUD_LATENCY_MS, now);
+      const before = cluster.conditions.find((c) => c.type === ConditionType.CrossCloudLatency);
+      if (before && before.status === verdict.status && before.reason === verdict.reason && before.message === verdict.message) return;
+      await em.getRepository(ClusterEntity).update({ id: cluster.id }, {
+        conditions: setCondition(cluster.conditions, { type: ConditionType.CrossCloudLatency, status: verdict.status, reason: verdict.reason, message: verdict.message }, now),
+      });
+      if (before?.status !== verdict.status && verdict.status !== 'Unknown') {
+        await recordEvent(em, {
+          organisationId: cluster.organisationId, clusterId: cluster.id, type: verdict.status === 'False' ? 'Warning' : 'Normal',
+          reason: verdict.status === 'False' ? 'CrossCloudLatencyOverBudget' : 'CrossCloudLatencyWithinBudget', message: verdict.message,
+        });
+      }
+    });
+  }
+
+  private async configFor(node: NodeEntity): Promise<AgentApi.MeshConfig> {
+    const [cluster, all] = await Promise.all([
+      this.ds.getRepository(ClusterEntity).findOneByOrFail({ id: node.clusterId, organisationId: node.organisationId }),
+      this.ds.getRepository(NodeEntity).findBy({ clusterId: node.clusterId, organisationId: node.organisationId }),
+    ]);
+    const self = all.find((n) => n.id === node.id);
+    if (!self?.wireguardAddress) throw new Problem(409, 'no-wireguard-address', 'No overlay address', `node ${node.name} has no WireGuard address`);
+    const members = all.filter(IN_MESH).map(toMember);
+    // A node that is leaving keeps its address but no peers.
+    const peers = IN_MESH(self) ? meshPeers(toMember(self), members, cluster.spec.mesh ?? 'full') : [];
+    const body = {
+      interface: { address: `${self.wireguardAddress}/${WIREGUARD_PREFIX_LENGTH}`, listenPort: WIREGUARD_PORT, mtu: wireguardMtu(cluster.spec.clouds) },
+      peers,
+    };
+    const revision = createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 20);
+    return { revision, ...body };
+  }
+}
