@@ -29,6 +29,10 @@ export interface StackOptions {
   natsUrl?: string;
   /** Seconds between the reconciler's re-drives. */
   redriveSeconds?: number;
+  /** `netns`: every sandbox VM is a network namespace and node-agent runs WireGuard for real (root only). Default `process`. */
+  vmNetwork?: 'process' | 'netns';
+  /** Extra environment for every process (services, emulator and the VMs it boots), e.g. SKYWEAVE_PROBE_INTERVAL_SECONDS. */
+  env?: Record<string, string>;
 }
 
 /** A running installation: the sandbox cloud, every service, its own database and NATS namespace, and one organisation. */
@@ -117,7 +121,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     'apps/cloud-emulator/src/main.ts', '--base-port', '0', '--endpoints-file', endpointsFile, '--vm-root', vmRoot,
     ...(opts.bootMs !== undefined ? ['--boot-ms', String(opts.bootMs)] : []),
     ...(opts.realistic ? ['--realistic', String(opts.realistic)] : []),
-  ], {});
+    ...(opts.vmNetwork ? ['--vm-network', opts.vmNetwork] : []),
+  ], opts.env ?? {});
   await waitFor('the sandbox cloud', async () => existsSync(endpointsFile), 30_000);
   const adminUrl = (JSON.parse(readFileSync(endpointsFile, 'utf8')) as { adminUrl: string }).adminUrl;
 
@@ -133,6 +138,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     SKYWEAVE_REDRIVE_SECONDS: String(opts.redriveSeconds ?? 5),
     PORT: String(apiPort),
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+    ...opts.env,
   };
   const startService = (name: ServiceName) => spawnLogged(name, [`apps/${name}/src/main.ts`], env);
   for (const s of SERVICES) startService(s);

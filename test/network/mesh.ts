@@ -1,0 +1,254 @@
+/**
+ * `npm run test:network` — the real WireGuard test (issue 4). Needs root, `ip`, `tc`, `ping`, `wireguard-go`, `wg`.
+ *
+ * The sandbox cloud runs with `--vm-network netns`: every VM is a network namespace on a private bridge, holding its
+ * cloud's VPC address and a public address, and node-agent runs its real executor, so `wireguard-go` comes up in each
+ * VM with the platform's peer list. The test then:
+ *  1. creates a cluster over the four clouds and waits for Ready;
+ *  2. delays traffic between clouds with `tc netem` (3–7 ms round trips, as the seeds' regions measure);
+ *  3. pings every node from every other over its 10.4.x.y address and prints the matrix of round trips;
+ *  4. waits for the cluster's CrossCloudLatency condition (from the agents' own measurements) to be within budget;
+ *  5. removes one worker and times how long its peers take to drop it from their WireGuard configuration;
+ *  6. delays one cross-cloud pair beyond 10 ms and waits for the condition to turn false naming that pair;
+ *  7. deletes the cluster and checks the sandbox is empty and every namespace is gone.
+ * Last line: `mesh: N nodes, N*(N-1) pairs reachable, worst RTT X ms`. Traffic stays inside namespaces the sandbox
+ * made for this run. Exit code 0 on success, 1 on any failed check.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { CLOUDS, CloudId, MAX_CROSS_CLOUD_LATENCY_MS, cloudPair } from '@skyweave/domain';
+import { ensureLocalServices } from '../../tools/stack/services';
+import { Stack, startStack } from '../../tools/stack/stack';
+import { ApiClient, sandboxAccount, sandboxResources } from '../../tools/stack/api';
+
+const run = promisify(execFile);
+const t0 = Date.now();
+const say = (m: string) => process.stdout.write(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${m}\n`);
+
+/** Round trips between the clouds' regions applied with netem, milliseconds (within the seeds' 5–7 ms range and below). */
+const CLOUD_RTT_MS: Record<string, number> = {
+  'aws|gcp': 3, 'aws|azure': 4, 'aws|digitalocean': 6, 'gcp|azure': 5, 'gcp|digitalocean': 7, 'azure|digitalocean': 5,
+};
+/** The extra round trip given to one pair to break the budget, milliseconds. */
+const SLOW_PAIR_RTT_MS = 14;
+/** How fast peers must drop a removed node, seconds. */
+const DROP_WITHIN_S = 5;
+
+interface NodeView { id: string; name: string; cloud: CloudId; role: string; phase: string; privateIp: string | null; publicIp: string | null; wireguardAddress: string | null }
+interface ClusterView { id: string; phase: string; nodes: NodeView[]; conditions: { type: string; status: string; reason: string; message: string }[] }
+interface VmView { cloud: string; instanceId: string; privateIp: string; publicIp?: string; netns?: string; wireguardInterface?: string }
+interface MeshNode extends NodeView { netns: string; iface: string }
+
+class CheckFailed extends Error {}
+function check(ok: boolean, what: string): void {
+  if (!ok) throw new CheckFailed(what);
+  say(`ok: ${what}`);
+}
+
+async function waitUntil<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new CheckFailed(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+const inNs = (ns: string, argv: string[]) => run('ip', ['netns', 'exec', ns, ...argv], { timeout: 30_000 });
+
+/** Average round trip from `from` to `address` (three pings), or null when nothing answered. */
+async function ping(from: MeshNode, address: string): Promise<number | null> {
+  try {
+    const { stdout } = await inNs(from.netns, ['ping', '-n', '-q', '-c', '3', '-i', '0.2', '-W', '1', address]);
+    const m = /=\s*[\d.]+\/([\d.]+)\//.exec(stdout);
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Delays the underlay between clouds: on each VM's eth0, an htb class per other cloud with a netem child that adds
+ * half the pair's round trip (the other side adds the other half), selected by the destination's private and public
+ * address. Same-cloud traffic takes the default class (no delay).
+ */
+async function shapeUnderlay(nodes: MeshNode[]): Promise<void> {
+  for (const n of nodes) {
+    const tc = (args: string[]) => inNs(n.netns, ['tc', ...args]);
+    await tc(['qdisc', 'add', 'dev', 'eth0', 'root', 'handle', '1:', 'htb', 'default', '1']);
+    await tc(['class', 'add', 'dev', 'eth0', 'parent', '1:', 'classid', '1:1', 'htb', 'rate', '10gbit']);
+    for (const [j, cloud] of CLOUDS.entries()) {
+      if (cloud === n.cloud) continue;
+      const cls = `${10 + j}`;
+      await tc(['class', 'add', 'dev', 'eth0', 'parent', '1:', 'classid', `1:${cls}`, 'htb', 'rate', '10gbit']);
+      await tc(['qdisc', 'add', 'dev', 'eth0', 'parent', `1:${cls}`, 'handle', `${cls}:`, 'netem', 'delay', `${CLOUD_RTT_MS[cloudPair(n.cloud, cloud)] / 2}ms`]);
+      for (const d of nodes.filter((x) => x.cloud === cloud)) {
+        for (const ip of [d.privateIp, d.publicIp].filter((x): x is string => !!x)) {
+          await tc(['filter', 'add', 'dev', 'eth0', 'parent', '1:', 'protocol', 'ip', 'prio', '2', 'u32', 'match', 'ip', 'dst', `${ip}/32`, 'flowid', `1:${cls}`]);
+        }
+      }
+    }
+  }
+}
+
+/** Gives the pair (a, b) its own, slower class on both sides, ahead of the per-cloud filters. */
+async function slowPair(a: MeshNode, b: MeshNode, rttMs: number): Promise<void> {
+  for (const [x, y] of [[a, b], [b, a]]) {
+    const tc = (args: string[]) => inNs(x.netns, ['tc', ...args]);
+    await tc(['class', 'add', 'dev', 'eth0', 'parent', '1:', 'classid', '1:99', 'htb', 'rate', '10gbit']);
+    await tc(['qdisc', 'add', 'dev', 'eth0', 'parent', '1:99', 'handle', '99:', 'netem', 'delay', `${rttMs / 2}ms`]);
+    for (const ip of [y.privateIp, y.publicIp].filter((v): v is string => !!v)) {
+      await tc(['filter', 'add', 'dev', 'eth0', 'parent', '1:', 'protocol', 'ip', 'prio', '1', 'u32', 'match', 'ip', 'dst', `${ip}/32`, 'flowid', '1:99']);
+    }
+  }
+}
+
+async function wgPeers(n: MeshNode): Promise<string[]> {
+  const { stdout } = await inNs(n.netns, ['wg', 'show', n.iface, 'peers']);
+  return stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+}
+
+async function preflight(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new CheckFailed('test:network needs root (network namespaces, tc, wireguard-go)');
+  for (const bin of ['ip', 'tc', 'ping', 'wireguard-go', 'wg']) {
+    await run('sh', ['-c', `command -v ${bin}`]).catch(() => { throw new CheckFailed(`${bin} is not installed (Debian: iproute2, iputils-ping, wireguard-go, wireguard-tools)`); });
+  }
+}
+
+function printMatrix(nodes: MeshNode[], rtt: Map<string, number | null>): void {
+  const w = Math.max(...nodes.map((n) => n.name.length)) + 2;
+  const head = `${'from \\ to'.padEnd(w + 10)}${nodes.map((n) => n.name.slice(-10).padStart(12)).join('')}`;
+  process.stdout.write(`\nRound trips over WireGuard (ms, average of 3 pings):\n${head}\n`);
+  for (const a of nodes) {
+    const cells = nodes.map((b) => (a === b ? '—' : (() => { const v = rtt.get(`${a.id}>${b.id}`); return v === null || v === undefined ? 'LOST' : v.toFixed(2); })()).padStart(12));
+    process.stdout.write(`${`${a.name} (${a.cloud})`.padEnd(w + 10)}${cells.join('')}\n`);
+  }
+  process.stdout.write('\n');
+}
+
+async function main(): Promise<number> {
+  await preflight();
+  await ensureLocalServices(say);
+  say('starting the sandbox cloud (VMs as network namespaces) and the Skyweave services');
+  const stack: Stack = await startStack({ vmNetwork: 'netns', bootMs: 200, env: { SKYWEAVE_PROBE_INTERVAL_SECONDS: '1' } });
+  let summary = '';
+  try {
+    const api = new ApiClient(stack.apiUrl, stack.apiKey);
+    for (const cloud of CLOUDS) {
+      await api.ok('POST', '/v1/cloud-credentials', { cloud, name: `sandbox-${cloud}`, credentials: await sandboxAccount(stack.adminUrl, cloud) });
+    }
+    const created = await api.ok<ClusterView>('POST', '/v1/clusters', {
+      name: 'mesh', region: 'us-east', clouds: [...CLOUDS], controlPlane: { cloud: 'aws', count: 1 },
+      workers: CLOUDS.map((cloud) => ({ cloud, count: 1 })),
+    });
+    say(`cluster ${created.id}: 1 master on AWS, 1 worker on each of ${CLOUDS.join(', ')}`);
+    const ready = await waitUntil('the cluster to be Ready', async () => {
+      const c = await api.ok<ClusterView>('GET', `/v1/clusters/${created.id}`);
+      if (c.phase === 'Failed') throw new CheckFailed(`cluster failed: ${JSON.stringify(c.conditions)}`);
+      return c.phase === 'Ready' ? c : undefined;
+    }, 180_000);
+    say(`cluster Ready with ${ready.nodes.length} nodes`);
+
+    const vms = (await (await fetch(`${stack.adminUrl}/admin/vms`)).json()) as { items?: VmView[] } | VmView[];
+    const vmList = Array.isArray(vms) ? vms : vms.items ?? [];
+    const nodes: MeshNode[] = ready.nodes.map((n) => {
+      const vm = vmList.find((v) => v.cloud === n.cloud && v.privateIp === n.privateIp);
+      if (!vm?.netns || !vm.wireguardInterface) throw new CheckFailed(`no namespace-VM for node ${n.name} (${n.cloud} ${n.privateIp})`);
+      return { ...n, netns: vm.netns, iface: vm.wireguardInterface };
+    });
+    check(nodes.every((n) => /^10\.4\.\d+\.\d+$/.test(n.wireguardAddress ?? '')), 'every node has an overlay address in 10.4.0.0/16');
+
+    // every agent has every other node as a WireGuard peer
+    await waitUntil('every node to list every other node as a peer', async () => {
+      const counts = await Promise.all(nodes.map(async (n) => (await wgPeers(n)).length));
+      return counts.every((c) => c === nodes.length - 1) ? true : undefined;
+    }, 30_000);
+    check(true, `each of ${nodes.length} WireGuard interfaces has ${nodes.length - 1} peers`);
+
+    await shapeUnderlay(nodes);
+    say('tc netem: cross-cloud round trips ' + Object.entries(CLOUD_RTT_MS).map(([k, v]) => `${k} ${v} ms`).join(', '));
+
+    const rtt = new Map<string, number | null>();
+    await Promise.all(nodes.map(async (a) => {
+      for (const b of nodes) if (a !== b) rtt.set(`${a.id}>${b.id}`, await ping(a, b.wireguardAddress ?? ''));
+    }));
+    printMatrix(nodes, rtt);
+    const lost = [...rtt.entries()].filter(([, v]) => v === null);
+    check(lost.length === 0, `all ${nodes.length * (nodes.length - 1)} ordered pairs reach each other over 10.4.x.y`);
+    for (const a of nodes) {
+      for (const b of nodes) {
+        if (a === b || a.cloud === b.cloud) continue;
+        const want = CLOUD_RTT_MS[cloudPair(a.cloud, b.cloud)];
+        const got = rtt.get(`${a.id}>${b.id}`) ?? 0;
+        if (got < want * 0.9) throw new CheckFailed(`${a.name} → ${b.name}: ${got} ms is below the ${want} ms netem delay: the traffic did not cross the underlay`);
+      }
+    }
+    check(true, 'every cross-cloud round trip includes its netem delay (traffic crosses the namespaces\' underlay)');
+    const worst = Math.max(...[...rtt.values()].map((v) => v ?? 0));
+    summary = `mesh: ${nodes.length} nodes, ${nodes.length * (nodes.length - 1)} pairs reachable, worst RTT ${worst.toFixed(2)} ms`;
+
+    const within = await waitUntil('CrossCloudLatency within budget', async () => {
+      const c = await api.ok<ClusterView>('GET', `/v1/clusters/${created.id}`);
+      const cond = c.conditions.find((x) => x.type === 'CrossCloudLatency');
+      return cond?.status === 'True' ? cond : undefined;
+    }, 30_000);
+    check(true, `CrossCloudLatency True from the agents' own probes: ${within.message}`);
+
+    // a worker leaves: its peers drop it within seconds
+    const leaving = nodes.find((n) => n.role === 'worker' && n.cloud === 'digitalocean') ?? nodes[nodes.length - 1];
+    const leavingKey = (await inNs(leaving.netns, ['wg', 'show', leaving.iface, 'public-key'])).stdout.trim();
+    const stayed = nodes.filter((n) => n !== leaving);
+    const removedAt = Date.now();
+    await api.ok('DELETE', `/v1/clusters/${created.id}/nodes/${leaving.id}`);
+    await waitUntil(`every peer to drop ${leaving.name}`, async () => {
+      const lists = await Promise.all(stayed.map(wgPeers));
+      return lists.every((l) => !l.includes(leavingKey)) ? true : undefined;
+    }, DROP_WITHIN_S * 1000);
+    const dropS = (Date.now() - removedAt) / 1000;
+    check(dropS <= DROP_WITHIN_S, `${stayed.length} peers dropped ${leaving.name} within ${dropS.toFixed(2)} s of its removal`);
+    await waitUntil(`${leaving.name} to be terminated`, async () => {
+      const c = await api.ok<ClusterView>('GET', `/v1/clusters/${created.id}`);
+      return c.nodes.find((n) => n.id === leaving.id)?.phase === 'Terminated' ? true : undefined;
+    }, 30_000);
+    check(true, `${leaving.name}'s VM terminated by the reconciler`);
+
+    // one cross-cloud pair goes over budget: the condition turns false and names it
+    const a = stayed.find((n) => n.cloud === 'aws' && n.role === 'worker') ?? stayed[0];
+    const b = stayed.find((n) => n.cloud === 'gcp') ?? stayed[1];
+    await slowPair(a, b, SLOW_PAIR_RTT_MS);
+    say(`tc netem: ${a.name} ↔ ${b.name} now ${SLOW_PAIR_RTT_MS} ms apart`);
+    const over = await waitUntil('CrossCloudLatency to turn False', async () => {
+      const c = await api.ok<ClusterView>('GET', `/v1/clusters/${created.id}`);
+      const cond = c.conditions.find((x) => x.type === 'CrossCloudLatency');
+      return cond?.status === 'False' ? cond : undefined;
+    }, 30_000);
+    check(over.reason === 'OverBudget' && over.message.includes(a.name) && over.message.includes(b.name),
+      `CrossCloudLatency False (${over.reason}) naming the slow pair: ${over.message}`);
+    const measured = await ping(a, b.wireguardAddress ?? '');
+    check(measured !== null && measured > MAX_CROSS_CLOUD_LATENCY_MS, `${a.name} → ${b.name} measures ${measured?.toFixed(2)} ms over WireGuard`);
+
+    await api.ok('DELETE', `/v1/clusters/${created.id}`);
+    await waitUntil('the cluster to be deleted', async () => {
+      const c = await api.call<ClusterView>('GET', `/v1/clusters/${created.id}`);
+      return c.status === 404 || c.body.phase === 'Deleted' ? true : undefined;
+    }, 120_000);
+    const left = (await sandboxResources(stack.adminUrl)).filter((r) => r.tags['skyweave-cluster'] === created.id);
+    check(left.length === 0, 'cluster deleted; nothing tagged for it left in the sandbox');
+    const { stdout: netns } = await run('ip', ['netns', 'list']);
+    const mine = nodes.filter((n) => netns.includes(n.netns));
+    check(mine.length === 0, 'every VM namespace is gone');
+  } catch (e) {
+    process.stdout.write(`\nFAILED: ${(e as Error).message}\n(logs in ${stack.workDir})\n`);
+    await stack.stop();
+    return 1;
+  }
+  await stack.stop();
+  process.stdout.write(`${summary}\n`);
+  return 0;
+}
+
+main().then((code) => process.exit(code), (e: unknown) => {
+  process.stdout.write(`FAILED: ${(e as Error).message}\n`);
+  process.exit(1);
+});
