@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { CLOUDS, CloudId, FIREWALL_PLAN, TAG_CLUSTER, cidrContains, isInDigitalOceanPool, ruleKeys } from '@skyweave/domain';
 import { CloudCredentials, CloudEndpoints, CloudProvider, NetworkStatus, createCloudProvider } from '@skyweave/cloud-adapters';
-import { ClusterNetworkEntity } from '@skyweave/persistence';
+import { ClusterNetworkEntity, NodeEntity } from '@skyweave/persistence';
 import { createOrganisation } from '../../tools/bootstrap-org';
 import { ApiClient, sandboxAccount, sandboxResources } from '../../tools/stack/api';
 import { ensureLocalServices } from '../../tools/stack/services';
@@ -155,6 +155,26 @@ describe('a multi-cloud cluster, end to end (every service a separate process, o
       const key = readFileSync(path.join(root, 'etc/wireguard/private.key'), 'utf8').trim();
       expect(readFileSync(path.join(root, 'etc/wireguard/wg0.conf'), 'utf8')).toContain(`PrivateKey = ${key}`);
     }
+  });
+
+  it('gives every node every other node as a WireGuard peer: same cloud over private IPs, other clouds over public IPs', async () => {
+    const nodes = await stack.ds.getRepository(NodeEntity).findBy({ clusterId });
+    const deadline = Date.now() + 15_000;
+    for (const n of nodes) {
+      const conf = path.join(vmRootOf(n.id), 'etc/wireguard/wg0.conf');
+      // peers that registered after this node's first configuration arrive through the long poll
+      let text = readFileSync(conf, 'utf8');
+      while ((text.match(/\[Peer\]/g) ?? []).length < nodes.length - 1 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 200));
+        text = readFileSync(conf, 'utf8');
+      }
+      for (const p of nodes.filter((x) => x.id !== n.id)) {
+        const ip = p.cloud === n.cloud ? p.privateIp : p.publicIp;
+        expect(text).toContain(`PublicKey = ${p.wireguardPublicKey}\nEndpoint = ${ip}:51820\nAllowedIPs = ${p.wireguardAddress}/32`);
+      }
+      expect(n.wireguardAddress).toMatch(/^10\.4\.0\.\d+$/);
+    }
+    expect(new Set(nodes.map((n) => n.wireguardAddress)).size).toBe(nodes.length);
   });
 
   it('refuses a bootstrap token on reuse', async () => {

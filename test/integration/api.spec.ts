@@ -3,6 +3,7 @@ import type { INestApplication } from '@nestjs/common';
 import pino from 'pino';
 import { CloudCredentialEntity, ClusterEntity, NodeEntity, SecretBox, hashToken } from '@skyweave/persistence';
 import { createGateway } from '@skyweave/api-gateway/src/app';
+import type { AgentApi } from '@skyweave/contracts';
 import { Reconciler } from '@skyweave/reconciler/src/reconciler';
 import { createOrganisation } from '../../tools/bootstrap-org';
 import { ApiClient } from '../../tools/stack/api';
@@ -21,7 +22,7 @@ describe('api-gateway on a real database', () => {
 
   beforeAll(async () => {
     db = await freshDatabase();
-    app = await createGateway({ ds: db.ds, box, endpoints: {}, log, joinLongPollMs: 300 });
+    app = await createGateway({ ds: db.ds, box, endpoints: {}, log, joinLongPollMs: 300, meshLongPollMs: 5000 });
     await app.listen(0, '127.0.0.1');
     const url = await app.getUrl();
     const a = await createOrganisation(db.ds, 'acme');
@@ -166,9 +167,69 @@ describe('api-gateway on a real database', () => {
       expect(((await (await agent(masterToken)(`${masterId}/join`)).json()) as { action: string }).action).toBe('initialise');
       expect((await agent(masterToken)(`${masterId}/joined`)).status).toBe(204);
       const join = (await (await agent(w.nodeToken)(`${workerId}/join`)).json()) as { action: string; controlPlaneEndpoint: string; podSubnet: string; serviceSubnet: string };
-      expect(join).toMatchObject({ action: 'join', controlPlaneEndpoint: '10.10.0.4:6443', podSubnet: '10.217.0.0/16', serviceSubnet: '10.96.0.0/12' });
+      expect(join).toMatchObject({ action: 'join', controlPlaneEndpoint: '10.4.0.1:6443', podSubnet: '10.217.0.0/16', serviceSubnet: '10.96.0.0/12' });
       expect((await agent(w.nodeToken)(`${workerId}/joined`)).status).toBe(204);
       expect((await agent(token)(`${workerId}/joined`)).status).toBe(401);
+    });
+
+    const post = (t: string, path: string, body: unknown) =>
+      fetch(`${api.baseUrl}/agent/v1/nodes/${path}`, { method: 'POST', headers: { authorization: `Bearer ${t}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    let workerNodeToken: string;
+
+    it('serves each node its WireGuard interface and peers (other cloud: public endpoint)', async () => {
+      const nodes = db.ds.getRepository(NodeEntity);
+      await nodes.update({ id: masterId }, { wireguardPublicKey: `${'M'.repeat(43)}=`, publicIp: '203.0.113.10' });
+      await nodes.update({ id: workerId }, { wireguardPublicKey: `${'W'.repeat(43)}=`, publicIp: '203.0.113.20', privateIp: '10.0.0.7' });
+      workerNodeToken = 'swnt_' + randomBytes(32).toString('base64url');
+      await nodes.update({ id: workerId }, { agentTokenHash: hashToken(workerNodeToken) });
+      const res = await post(masterToken, `${masterId}/mesh`, {});
+      expect(res.status).toBe(200);
+      const mesh = (await res.json()) as AgentApi.MeshConfig;
+      expect(mesh.interface).toEqual({ address: '10.4.0.1/16', listenPort: 51820, mtu: 1380 });
+      expect(mesh.peers).toEqual([expect.objectContaining({ nodeId: workerId, publicKey: `${'W'.repeat(43)}=`, endpoint: '203.0.113.20:51820', allowedIps: [`${mesh.peers[0].address}/32`] })]);
+      expect((await post(masterToken, `${masterId}/mesh`, { revision: 'not hex!' })).status).toBe(422);
+      expect((await post('swnt_wrong', `${masterId}/mesh`, {})).status).toBe(401);
+    });
+
+    it('judges reported round trips into CrossCloudLatency, naming the worst pair', async () => {
+      const report = (ms: number) => post(masterToken, `${masterId}/status`, { latencies: [{ peerNodeId: workerId, rttMs: ms }] });
+      expect((await report(12.5)).status).toBe(204);
+      let c = await api.ok<{ conditions: { type: string; status: string; reason: string; message: string }[]; nodes: { id: string; name: string }[] }>('GET', `/v1/clusters/${clusterId}`);
+      const names = c.nodes.filter((n) => n.id === masterId || n.id === workerId).map((n) => n.name);
+      const cond = () => c.conditions.find((x) => x.type === 'CrossCloudLatency');
+      expect(cond()).toMatchObject({ status: 'False', reason: 'OverBudget' });
+      for (const n of names) expect(cond()?.message).toContain(n);
+      expect((await report(4)).status).toBe(204);
+      c = await api.ok('GET', `/v1/clusters/${clusterId}`);
+      expect(cond()).toMatchObject({ status: 'True', reason: 'WithinBudget' });
+      const ev = await api.ok<{ items: { reason: string }[] }>('GET', `/v1/clusters/${clusterId}/events`);
+      expect(ev.items.map((e) => e.reason)).toEqual(expect.arrayContaining(['CrossCloudLatencyOverBudget', 'CrossCloudLatencyWithinBudget']));
+      const bad = await post(masterToken, `${masterId}/status`, { podCidr: '192.168.0.0/24', latencies: [{ peerNodeId: 'x', rttMs: -1 }] });
+      expect(bad.status).toBe(422);
+      const fields = ((await bad.json()) as { errors: { field: string }[] }).errors.map((e) => e.field).sort();
+      expect(fields).toEqual(['latencies.0.peerNodeId', 'latencies.0.rttMs', 'podCidr']);
+    });
+
+    it('refuses to remove a master, and drops a removed worker from its peers\' long poll at once', async () => {
+      const master = await api.call('DELETE', `/v1/clusters/${clusterId}/nodes/${masterId}`);
+      expect(master.status).toBe(422);
+      expect(master.body).toMatchObject({ type: expect.stringContaining('workers-only') });
+      const current = (await (await post(masterToken, `${masterId}/mesh`, {})).json()) as AgentApi.MeshConfig;
+      const started = Date.now();
+      const held = post(masterToken, `${masterId}/mesh`, { revision: current.revision });
+      await new Promise((r) => setTimeout(r, 300));
+      const removed = await api.call<{ removalRequested: boolean }>('DELETE', `/v1/clusters/${clusterId}/nodes/${workerId}`);
+      expect(removed.status).toBe(202);
+      expect(removed.body.removalRequested).toBe(true);
+      const next = (await (await held).json()) as AgentApi.MeshConfig;
+      expect(next.revision).not.toBe(current.revision);
+      expect(next.peers).toEqual([]);
+      expect(Date.now() - started).toBeLessThan(3000);
+      // the leaving node keeps its address but no peers; removing it again is idempotent
+      expect(((await (await post(workerNodeToken, `${workerId}/mesh`, {})).json()) as AgentApi.MeshConfig).peers).toEqual([]);
+      expect((await api.call('DELETE', `/v1/clusters/${clusterId}/nodes/${workerId}`)).status).toBe(202);
+      const c = await api.ok<{ spec: { workers: { cloud: string; count: number }[] } }>('GET', `/v1/clusters/${clusterId}`);
+      expect(c.spec.workers).toEqual([{ cloud: "gcp", count: 1, instanceType: expect.any(String) }]);
     });
   });
 

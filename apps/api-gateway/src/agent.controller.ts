@@ -3,20 +3,19 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { DataSource } from 'typeorm';
 import { ADDRESS_PLAN, JoinAction, JoinCandidate, decideJoin } from '@skyweave/domain';
 import { AgentApi, Subjects } from '@skyweave/contracts';
-import { ClusterEntity, NodeEntity, enqueue, hashToken, newToken, recordEvent } from '@skyweave/persistence';
+import { ClusterEntity, NodeEntity, SecretBox, enqueue, hashToken, newToken, recordEvent } from '@skyweave/persistence';
 import { RegisterNodeDto } from './dtos';
 import { Problem } from './problem';
-import { DATA_SOURCE, JOIN_LONG_POLL } from './tokens';
+import { authenticateNode, bearer } from './agent-auth';
+import { DATA_SOURCE, JOIN_LONG_POLL, SECRET_BOX } from './tokens';
+import { clusterConfiguration, controlPlaneEndpoint, initConfiguration, joinConfiguration, pkiFiles, renderKubeadmConfig } from './bootstrap/kubeadm';
+import {
+  apiServerCertificateFits, apiServerSans, caCertHash, fromPkiColumn, issueApiServerCertificate, openPkiSecrets, sealPkiSecrets, toPkiColumn,
+} from './bootstrap/pki';
 
 /** How long a `/join` answer of `wait` is held by default, and how often the decision is re-checked meanwhile (milliseconds). */
 export const JOIN_LONG_POLL_MS = 10_000;
 export const JOIN_POLL_MS = 200;
-
-const bearer = (h: string | undefined): string => {
-  const m = /^Bearer\s+(\S+)$/.exec(h ?? '');
-  if (!m) throw Problem.unauthorized('missing bearer token');
-  return m[1];
-};
 
 /**
  * The node call-back API (`/agent/v1`), used by node-agent on each VM (seed 003: control-plane nodes ask "when to
@@ -26,7 +25,11 @@ const bearer = (h: string | undefined): string => {
 @ApiExcludeController()
 @Controller('agent/v1/nodes/:nodeId')
 export class AgentController {
-  constructor(@Inject(DATA_SOURCE) private readonly ds: DataSource, @Inject(JOIN_LONG_POLL) private readonly longPollMs: number) {}
+  constructor(
+    @Inject(DATA_SOURCE) private readonly ds: DataSource,
+    @Inject(JOIN_LONG_POLL) private readonly longPollMs: number,
+    @Inject(SECRET_BOX) private readonly box: SecretBox,
+  ) {}
 
   /** Exchanges the bootstrap token for a node token. A used, expired or foreign token is 401. */
   @Post('register')
@@ -41,6 +44,8 @@ export class AgentController {
       if (!n.bootstrapTokenExpiresAt || n.bootstrapTokenExpiresAt.getTime() < Date.now()) throw Problem.unauthorized('bootstrap token expired');
       await em.getRepository(NodeEntity).update({ id: n.id }, {
         bootstrapTokenUsedAt: new Date(), agentTokenHash: hashToken(nodeToken), wireguardPublicKey: body.wireguardPublicKey ?? null,
+        // the cloud's answer (recorded at launch) wins; the agent's own view fills in when it booted first
+        ...(n.privateIp ? {} : { privateIp: body.privateIp ?? null }), ...(n.publicIp ? {} : { publicIp: body.publicIp ?? null }),
         phase: n.phase === 'Booting' || n.phase === 'Launching' ? 'Registered' : n.phase,
       });
       await recordEvent(em, { organisationId: n.organisationId, clusterId: n.clusterId, reason: 'NodeRegistered', object: `node/${n.name}`, message: `${n.name} booted and registered` });
@@ -50,11 +55,22 @@ export class AgentController {
     return { nodeToken, clusterId: node.clusterId, role: node.role, nodeName: node.name, wireguardAddress: node.wireguardAddress ?? '' };
   }
 
-  /** Join ordering: the first master initialises; the others wait until it has joined, then join. */
+  /**
+   * Join ordering: the first master initialises; the others wait until it has joined, then join.
+   * - `initialise` (master-0): `kubeadmConfig` is an InitConfiguration and a ClusterConfiguration for
+   *   `kubeadm init --upload-certs`, and `files` the cluster PKI for /etc/kubernetes/pki, including the API server
+   *   certificate, issued on the first ask and handed out again while it still names master-0's addresses.
+   *   This is the only agent answer that carries private keys.
+   * - `join`: a JoinConfiguration (token discovery pinned to the CA; masters join the control plane with the
+   *   certificate key), no files.
+   * The control-plane endpoint is master-0's WireGuard address on 6443.
+   * @throws Problem 409 `no-overlay-address` when master-0 or this node has no WireGuard address, `cluster-pki-missing`
+   *   for a cluster made without the control-plane PKI.
+   */
   @Post('join')
   @HttpCode(200)
   async join(@Param('nodeId', new ParseUUIDPipe()) nodeId: string, @Headers('authorization') auth: string | undefined): Promise<AgentApi.JoinResponse> {
-    const node = await this.authenticate(nodeId, auth);
+    const node = await authenticateNode(this.ds, nodeId, auth);
     const cluster = await this.ds.getRepository(ClusterEntity).findOneByOrFail({ id: node.clusterId, organisationId: node.organisationId });
     const base = { kubernetesVersion: cluster.spec.kubernetesVersion, podSubnet: ADDRESS_PLAN.podSubnet, serviceSubnet: ADDRESS_PLAN.serviceSubnet };
     // Long poll: hold a `wait` answer until the decision changes or JOIN_LONG_POLL_MS passes, so a node joins within
@@ -71,19 +87,72 @@ export class AgentController {
     }
     const first = all.find((n) => n.role === 'master' && n.ordinal === 0);
     if (action === 'wait') return { action, retryAfterSeconds: 0, ...base };
+
+    // The answer is built before the node is marked Joining, so a cluster that cannot be bootstrapped stays as it was.
+    const me = all.find((n) => n.id === node.id) ?? node;
+    if (!first?.wireguardAddress || !me.wireguardAddress) {
+      throw new Problem(409, 'no-overlay-address', 'No overlay address', `${first?.wireguardAddress ? me.name : 'master-0'} has no WireGuard address`);
+    }
+    const { caCertificate, caKeySealed, pkiSealed } = cluster;
+    if (!caCertificate || !caKeySealed || !pkiSealed || !cluster.pki) throw new Problem(409, 'cluster-pki-missing', 'No PKI', 'this cluster has no control-plane PKI');
+    const endpoint = controlPlaneEndpoint(first.wireguardAddress);
+    const self = { name: me.name, address: me.wireguardAddress };
+    let answer: AgentApi.JoinResponse;
+    if (action === 'join') {
+      const secrets = openPkiSecrets(this.box, pkiSealed);
+      const kubeadmConfig = renderKubeadmConfig([joinConfiguration({
+        node: self, controlPlaneEndpoint: endpoint, bootstrapToken: secrets.bootstrapToken, caCertHash: caCertHash(caCertificate),
+        ...(me.role === 'master' ? { certificateKey: secrets.certificateKey } : {}),
+      })]);
+      answer = { action, controlPlaneEndpoint: endpoint, kubeadmConfig, ...base };
+    } else {
+      // master-0's private and public IPs are named too (they are usually known by now): the kubeconfig's server is one of them.
+      const certSans = [me.privateIp, me.publicIp].filter((ip): ip is string => !!ip);
+      const sans = apiServerSans({ nodeName: me.name, masterAddresses: all.filter((n) => n.role === 'master').map((n) => n.wireguardAddress), extraIps: certSans });
+      const caKey = this.box.open(caKeySealed);
+      const pki = await this.ds.transaction(async (em) => {
+        // Row lock: a retried /join racing the first one gets the same certificate.
+        const c = await em.getRepository(ClusterEntity).findOneOrFail({ where: { id: cluster.id }, lock: { mode: 'pessimistic_write' } });
+        const pub = fromPkiColumn(c.pki);
+        const sec = openPkiSecrets(this.box, c.pkiSealed ?? pkiSealed);
+        if (pub.apiServerCertificate && sec.apiServerKey && apiServerCertificateFits(pub.apiServerCertificate, caCertificate, sans)) {
+          return { pub, sec, apiServer: { certificate: pub.apiServerCertificate, key: sec.apiServerKey } };
+        }
+        const apiServer = await issueApiServerCertificate({ certificate: caCertificate, key: caKey }, sans);
+        await em.getRepository(ClusterEntity).update({ id: c.id }, {
+          pki: toPkiColumn({ ...pub, apiServerCertificate: apiServer.certificate }), pkiSealed: sealPkiSecrets(this.box, { ...sec, apiServerKey: apiServer.key }),
+        });
+        await recordEvent(em, { organisationId: c.organisationId, clusterId: c.id, reason: 'ApiServerCertificateIssued', object: `node/${me.name}`, message: `API server certificate issued for ${[...sans.dnsNames, ...sans.ipAddresses].join(', ')}` });
+        return { pub, sec, apiServer };
+      });
+      answer = {
+        action, controlPlaneEndpoint: endpoint, ...base,
+        kubeadmConfig: renderKubeadmConfig([
+          initConfiguration({ node: self, bootstrapToken: pki.sec.bootstrapToken, certificateKey: pki.sec.certificateKey }),
+          clusterConfiguration({ clusterName: cluster.name, kubernetesVersion: cluster.spec.kubernetesVersion, controlPlaneEndpoint: endpoint, certSans }),
+        ]),
+        files: pkiFiles({
+          ca: { certificate: caCertificate, key: caKey },
+          frontProxyCa: { certificate: pki.pub.frontProxyCaCertificate, key: pki.sec.frontProxyCaKey },
+          etcdCa: { certificate: pki.pub.etcdCaCertificate, key: pki.sec.etcdCaKey },
+          serviceAccount: { key: pki.sec.serviceAccountKey, publicKey: pki.pub.serviceAccountPublicKey },
+          apiServer: pki.apiServer,
+        }),
+      };
+    }
     if (node.phase === 'Registered') {
       await this.ds.transaction(async (em) => {
         await em.getRepository(NodeEntity).update({ id: node.id, phase: 'Registered' }, { phase: 'Joining' });
         await recordEvent(em, { organisationId: node.organisationId, clusterId: node.clusterId, reason: action === 'initialise' ? 'ControlPlaneInitialising' : 'NodeJoining', object: `node/${node.name}`, message: action === 'initialise' ? `${node.name} initialises the control plane` : `${node.name} joins the cluster` });
       });
     }
-    return { action, controlPlaneEndpoint: first?.privateIp ? `${first.privateIp}:6443` : undefined, ...base };
+    return answer;
   }
 
   @Post('joined')
   @HttpCode(204)
   async joined(@Param('nodeId', new ParseUUIDPipe()) nodeId: string, @Headers('authorization') auth: string | undefined): Promise<void> {
-    const node = await this.authenticate(nodeId, auth);
+    const node = await authenticateNode(this.ds, nodeId, auth);
     if (node.phase === 'Joined') return;
     if (node.phase !== 'Joining') throw new Problem(409, 'not-joining', 'Node is not joining', `node ${node.name} is ${node.phase}; ask /join first`);
     await this.ds.transaction(async (em) => {
@@ -92,12 +161,5 @@ export class AgentController {
       await recordEvent(em, { organisationId: node.organisationId, clusterId: node.clusterId, reason: 'NodeJoined', object: `node/${node.name}`, message: `${node.role} ${node.name} joined` });
       await enqueue(em, Subjects.ClusterChanged, { organisationId: node.organisationId, clusterId: node.clusterId, reason: `node ${node.name} joined` });
     });
-  }
-
-  private async authenticate(nodeId: string, auth: string | undefined): Promise<NodeEntity> {
-    const token = bearer(auth);
-    const node = await this.ds.getRepository(NodeEntity).findOneBy({ id: nodeId });
-    if (!node || !node.agentTokenHash || node.agentTokenHash !== hashToken(token)) throw Problem.unauthorized('invalid node token');
-    return node;
   }
 }

@@ -8,7 +8,7 @@ import { CreateClusterDto, EventsQueryDto, ListQueryDto } from './dtos';
 import { ClustersService } from './clusters.service';
 import { Problem } from './problem';
 import { DATA_SOURCE, SECRET_BOX } from './tokens';
-import { renderKubeconfig } from './kubeconfig';
+import { renderKubeconfig } from './bootstrap/kubeconfig';
 
 @ApiTags('clusters')
 @ApiBearerAuth()
@@ -58,6 +58,13 @@ export class ClustersController {
       clusterName: c.name, server: `https://${master?.publicIp ?? master?.privateIp}:6443`,
       caCertificatePem: c.caCertificate, adminCertificatePem: c.adminCertificate, adminKeyPem: this.box.open(c.adminKeySealed),
     }));
+  }
+
+  /** Removes one worker: it leaves the WireGuard mesh at once, then its VM is terminated. Masters are fixed (422). */
+  @Delete(':id/nodes/:nodeId')
+  @HttpCode(202)
+  removeNode(@CallerOrg() org: string, @Param('id', new ParseUUIDPipe()) id: string, @Param('nodeId', new ParseUUIDPipe()) nodeId: string) {
+    return this.clusters.removeNode(org, id, nodeId);
   }
 
   /** Deletes the cluster: every VM tagged for it is terminated (no drain), then every network. */

@@ -12,7 +12,7 @@ import {
 import type { CreateClusterDto } from './dtos';
 import { Problem, Violation } from './problem';
 import { DATA_SOURCE, SECRET_BOX } from './tokens';
-import { generateClusterPki } from './pki';
+import { generateClusterPki, sealPkiSecrets, toPkiColumn } from './bootstrap/pki';
 
 export const DEFAULT_KUBERNETES_VERSION = '1.31.4';
 
@@ -24,7 +24,7 @@ export interface ClusterView {
   spec: ClusterSpec;
   conditions: ClusterEntity['conditions'];
   networks: { cloud: string; phase: string; region?: string; vpcId?: string; vpcCidr?: string; subnetCidr?: string; message: string | null; resources: { kind: string; id: string; name?: string }[] }[];
-  nodes: { id: string; name: string; cloud: string; role: string; phase: string; instanceType: string; instanceId: string | null; privateIp: string | null; publicIp: string | null; message: string | null }[];
+  nodes: { id: string; name: string; cloud: string; role: string; phase: string; instanceType: string; instanceId: string | null; privateIp: string | null; publicIp: string | null; wireguardAddress: string | null; removalRequested: boolean; message: string | null }[];
   createdAt: Date;
   updatedAt: Date;
 }
@@ -81,6 +81,7 @@ export class ClustersService {
       await this.ds.transaction(async (em) => {
         await em.getRepository(ClusterEntity).insert({ id, organisationId, name: spec.name, spec, phase: 'Pending', conditions: [], deletionRequestedAt: null,
           caCertificate: pki.caCertificate, caKeySealed: this.box.seal(pki.caKey), adminCertificate: pki.adminCertificate, adminKeySealed: this.box.seal(pki.adminKey),
+          pki: toPkiColumn(pki.public), pkiSealed: sealPkiSecrets(this.box, pki.secrets),
         });
         await em.getRepository(ClusterNetworkEntity).insert(spec.clouds.map((cloud) => ({ id: randomUUID(), organisationId, clusterId: id, cloud, phase: 'Pending' as const, status: null, message: null, dispatchedAt: null })));
         const nodes: Partial<NodeEntity>[] = [];
@@ -125,7 +126,7 @@ export class ClustersService {
         cloud: n.cloud, phase: n.phase, message: n.message, region: n.status?.region, vpcId: n.status?.vpcId, vpcCidr: n.status?.vpcCidr, subnetCidr: n.status?.subnetCidr,
         resources: (n.status?.resources ?? []).map((r) => ({ kind: r.kind, id: r.id, name: r.name })),
       })),
-      nodes: nodes.map((n) => ({ id: n.id, name: n.name, cloud: n.cloud, role: n.role, phase: n.phase, instanceType: n.instanceType, instanceId: n.instanceId, privateIp: n.privateIp, publicIp: n.publicIp, message: n.message })),
+      nodes: nodes.map((n) => ({ id: n.id, name: n.name, cloud: n.cloud, role: n.role, phase: n.phase, instanceType: n.instanceType, instanceId: n.instanceId, privateIp: n.privateIp, publicIp: n.publicIp, wireguardAddress: n.wireguardAddress, removalRequested: n.removalRequestedAt !== null, message: n.message })),
     };
   }
 
@@ -155,5 +156,37 @@ export class ClustersService {
       await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId: id, reason: 'delete requested' });
     });
     return this.get(organisationId, id);
+  }
+
+  /**
+   * Removes one worker (seed 001: workers can be added and removed later; masters are fixed at creation). The node
+   * leaves the WireGuard mesh at once (peers drop it on their next long-poll answer); the reconciler terminates its
+   * VM; the spec's worker count for its cloud and instance type goes down by one. Idempotent.
+   * @throws Problem 404 unknown cluster or node; 409 `cluster-deleting` while the cluster is being deleted;
+   *   422 `workers-only` for a master.
+   */
+  async removeNode(organisationId: string, clusterId: string, nodeId: string): Promise<ClusterView['nodes'][number]> {
+    await this.ds.transaction(async (em) => {
+      const c = await em.getRepository(ClusterEntity).findOne({ where: { id: clusterId, organisationId }, lock: { mode: 'pessimistic_write' } });
+      if (!c || c.phase === 'Deleted') throw Problem.notFound(`cluster ${clusterId}`);
+      const n = await em.getRepository(NodeEntity).findOneBy({ id: nodeId, clusterId, organisationId });
+      if (!n || n.phase === 'Terminated') throw Problem.notFound(`node ${nodeId}`);
+      if (c.deletionRequestedAt) throw new Problem(409, 'cluster-deleting', 'Cluster is being deleted', `cluster ${c.name} is being deleted; its nodes go with it`);
+      if (n.role === 'master') {
+        throw new Problem(422, 'workers-only', 'Masters are fixed', `${n.name} is a master; the number of masters is fixed at creation`, [{ field: 'nodeId', rule: 'workers-only', message: 'only workers can be removed' }]);
+      }
+      if (n.removalRequestedAt) return;
+      await em.getRepository(NodeEntity).update({ id: n.id }, { removalRequestedAt: new Date() });
+      const workers = c.spec.workers.map((w) => ({ ...w }));
+      const entry = workers.find((w) => w.cloud === n.cloud && w.instanceType === n.instanceType && w.count > 0);
+      if (entry) entry.count -= 1;
+      await em.getRepository(ClusterEntity).update({ id: c.id }, { spec: { ...c.spec, workers: workers.filter((w) => w.count > 0) } });
+      await recordEvent(em, { organisationId, clusterId, reason: 'NodeRemovalRequested', object: `node/${n.name}`, message: `Removal of worker ${n.name} requested` });
+      await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId, reason: `node ${n.name} removal requested` });
+    });
+    const view = await this.get(organisationId, clusterId);
+    const node = view.nodes.find((x) => x.id === nodeId);
+    if (!node) throw Problem.notFound(`node ${nodeId}`);
+    return node;
   }
 }

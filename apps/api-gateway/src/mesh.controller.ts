@@ -7,7 +7,8 @@ import {
   meshPeers, setCondition, wireguardMtu,
 } from '@skyweave/domain';
 import type { AgentApi } from '@skyweave/contracts';
-import { ClusterEntity, NodeEntity, hashToken, recordEvent } from '@skyweave/persistence';
+import { ClusterEntity, NodeEntity, recordEvent } from '@skyweave/persistence';
+import { authenticateNode } from './agent-auth';
 import { MeshRequestDto, StatusReportDto } from './dtos';
 import { Problem } from './problem';
 import { DATA_SOURCE, MESH_LONG_POLL } from './tokens';
@@ -23,18 +24,6 @@ const toMember = (n: NodeEntity): MeshMember => ({
   id: n.id, name: n.name, cloud: n.cloud, role: n.role, wireguardAddress: n.wireguardAddress ?? '', wireguardPublicKey: n.wireguardPublicKey,
   privateIp: n.privateIp, publicIp: n.publicIp, podCidr: n.podCidr,
 });
-
-/**
- * Authenticates a node-agent call by its node token (`Authorization: Bearer swnt_…`, issued by `/register`).
- * @throws Problem 401 when the header is missing or the token is not this node's.
- */
-export async function authenticateNode(ds: DataSource, nodeId: string, authorization: string | undefined): Promise<NodeEntity> {
-  const m = /^Bearer\s+(\S+)$/.exec(authorization ?? '');
-  if (!m) throw Problem.unauthorized('missing bearer token');
-  const node = await ds.getRepository(NodeEntity).findOneBy({ id: nodeId });
-  if (!node || !node.agentTokenHash || node.agentTokenHash !== hashToken(m[1])) throw Problem.unauthorized('invalid node token');
-  return node;
-}
 
 /**
  * The WireGuard mesh, as node-agents see it (DESIGN §6: the platform hands out overlay addresses from 10.4.0.0/16 and

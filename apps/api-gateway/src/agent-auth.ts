@@ -1,0 +1,21 @@
+import type { DataSource } from 'typeorm';
+import { NodeEntity, hashToken } from '@skyweave/persistence';
+import { Problem } from './problem';
+
+/** The token of an `Authorization: Bearer <token>` header. @throws Problem 401 when the header is missing or malformed. */
+export function bearer(authorization: string | undefined): string {
+  const m = /^Bearer\s+(\S+)$/.exec(authorization ?? '');
+  if (!m) throw Problem.unauthorized('missing bearer token');
+  return m[1];
+}
+
+/**
+ * Authenticates a node-agent call by its node token (`swnt_…`, issued by `/register` in exchange for the bootstrap
+ * token; only its SHA-256 is stored). @throws Problem 401 when the token is missing or not this node's.
+ */
+export async function authenticateNode(ds: DataSource, nodeId: string, authorization: string | undefined): Promise<NodeEntity> {
+  const token = bearer(authorization);
+  const node = await ds.getRepository(NodeEntity).findOneBy({ id: nodeId });
+  if (!node || !node.agentTokenHash || node.agentTokenHash !== hashToken(token)) throw Problem.unauthorized('invalid node token');
+  return node;
+}
