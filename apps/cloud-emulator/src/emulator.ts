@@ -9,6 +9,8 @@ import type { CloudId } from '@skyweave/domain';
 import type { CloudEndpoints } from '@skyweave/cloud-adapters';
 import { FaultBook } from './core/faults';
 import { VmRuntime } from './core/vm-runtime';
+import { NetnsFabric } from './core/netns';
+import { PublicIpAllocator } from './core/public-ips';
 import { DEFAULT_LATENCY, LatencyProfile } from './core/latency';
 import type { CloudContext, CloudModule, Operation } from './core/types';
 import { createAdminHandler } from './core/admin';
@@ -30,7 +32,16 @@ export interface EmulatorOptions {
   /** Image binaries (see VmRuntime); empty ⇒ VMs run no process (adapter contract tests). */
   binaries?: Record<string, string[]>;
   vmEnv?: Record<string, string>;
+  /**
+   * How VMs are networked. `process` (default): a VM is its unit's process on the host's network. `netns`: each VM
+   * is also a Linux network namespace on a bridge shared by all clouds, with its private and public address (see
+   * core/netns.ts), so node-agents can run real WireGuard between VMs. `netns` needs root and iproute2; startEmulator
+   * rejects at once without them.
+   */
+  vmNetwork?: VmNetworkMode;
 }
+
+export type VmNetworkMode = 'process' | 'netns';
 
 export interface RunningEmulator {
   endpoints: CloudEndpoints;
@@ -38,29 +49,44 @@ export interface RunningEmulator {
   modules: Record<CloudId, CloudModule>;
   faults: FaultBook;
   vms: VmRuntime;
+  /** The sandbox-wide public IPv4 pool all clouds allocate from. */
+  publicIps: PublicIpAllocator;
+  /** The `netns` VM network, when `vmNetwork: 'netns'`. */
+  fabric?: NetnsFabric;
   latency: LatencyProfile;
+  /** Stops VMs, closes the listeners and (netns) removes every namespace the emulator made. */
   close(): Promise<void>;
 }
 
 const DEFAULT_PORTS: Record<CloudId | 'admin', number> = { aws: 4566, gcp: 4567, azure: 4568, digitalocean: 4569, admin: 4570 };
 
-/** Starts the sandbox cloud: one listener per cloud (Azure over HTTPS with a fresh self-signed certificate) and an admin API. */
+/**
+ * Starts the sandbox cloud: one listener per cloud (Azure over HTTPS with a fresh self-signed certificate) and an admin API.
+ * @throws Error on an unknown `vmNetwork`, when `netns` cannot run here (not root, no `ip`), or when a port is taken;
+ *   whatever was already made (listeners, hub namespace) is closed first.
+ */
 export async function startEmulator(opts: EmulatorOptions = {}): Promise<RunningEmulator> {
   const host = opts.host ?? '127.0.0.1';
   const advertised = opts.advertiseHost ?? host;
   const ports = { ...DEFAULT_PORTS, ...opts.ports };
   const latency: LatencyProfile = { ...DEFAULT_LATENCY, ...opts.latency };
+  const vmNetwork = opts.vmNetwork ?? 'process';
+  if (vmNetwork !== 'process' && vmNetwork !== 'netns') throw new Error(`vmNetwork must be 'process' or 'netns', got ${JSON.stringify(vmNetwork)}`);
+  const fabric = vmNetwork === 'netns' ? await NetnsFabric.create() : undefined;
   const faults = new FaultBook();
+  const publicIps = new PublicIpAllocator();
   const vms = new VmRuntime({
     vmRoot: opts.vmRoot ?? mkdtempSync(path.join(os.tmpdir(), 'skyweave-vms-')),
     binaries: opts.binaries ?? {},
     env: opts.vmEnv,
+    fabric,
   });
   const ctx: CloudContext = {
     latencyMs: (op: Operation) => latency[op] ?? 0,
     delay: (op: Operation) => new Promise((r) => setTimeout(r, latency[op] ?? 0)),
     takeFault: (cloud, op) => faults.take(cloud, op),
     vms,
+    publicIps,
   };
   const modules: Record<CloudId, CloudModule> = {
     aws: createAwsCloud(ctx),
@@ -69,46 +95,63 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     digitalocean: createDigitalOceanCloud(ctx),
   };
 
-  const altNames: { type: number; ip?: string; value?: string }[] = [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }];
-  if (!['127.0.0.1', 'localhost'].includes(advertised)) altNames.push(/^[\d.]+$/.test(advertised) ? { type: 7, ip: advertised } : { type: 2, value: advertised });
-  const pems = await generate([{ name: 'commonName', value: advertised }], {
-    keySize: 2048,
-    extensions: [{ name: 'subjectAltName', altNames }],
-  } as Parameters<typeof generate>[1]);
-
   const servers: http.Server[] = [];
-  const listen = async (server: http.Server, port: number): Promise<number> => {
-    servers.push(server);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => resolve());
-    });
-    return (server.address() as AddressInfo).port;
-  };
+  const closeServers = () => Promise.all(servers.map((s) => new Promise<void>((r) => { s.closeAllConnections?.(); s.close(() => r()); })));
+  let ready = false;
+  try {
+    const altNames: { type: number; ip?: string; value?: string }[] = [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }];
+    if (!['127.0.0.1', 'localhost'].includes(advertised)) altNames.push(/^[\d.]+$/.test(advertised) ? { type: 7, ip: advertised } : { type: 2, value: advertised });
+    const pems = await generate([{ name: 'commonName', value: advertised }], {
+      keySize: 2048,
+      extensions: [{ name: 'subjectAltName', altNames }],
+    } as Parameters<typeof generate>[1]);
 
-  const awsPort = await listen(http.createServer(modules.aws.handler), ports.aws);
-  const gcpPort = await listen(http.createServer(modules.gcp.handler), ports.gcp);
-  const azurePort = await listen(https.createServer({ key: pems.private, cert: pems.cert }, modules.azure.handler), ports.azure);
-  const doPort = await listen(http.createServer(modules.digitalocean.handler), ports.digitalocean);
-  const adminHandler = createAdminHandler({ modules, faults, latency });
-  const adminPort = await listen(http.createServer(adminHandler), ports.admin);
+    const listen = async (server: http.Server, port: number): Promise<number> => {
+      servers.push(server);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => resolve());
+      });
+      return (server.address() as AddressInfo).port;
+    };
 
-  const azureBase = `https://${advertised}:${azurePort}`;
-  return {
-    endpoints: {
-      aws: `http://${advertised}:${awsPort}`,
-      gcp: `http://${advertised}:${gcpPort}`,
-      azure: { arm: azureBase, authorityHost: azureBase, caPem: pems.cert },
-      digitalocean: `http://${advertised}:${doPort}/v2`,
-    },
-    adminUrl: `http://${advertised}:${adminPort}`,
-    modules,
-    faults,
-    vms,
-    latency,
-    async close() {
-      vms.stopAll();
-      await Promise.all(servers.map((s) => new Promise<void>((r) => { s.closeAllConnections?.(); s.close(() => r()); })));
-    },
-  };
+    const awsPort = await listen(http.createServer(modules.aws.handler), ports.aws);
+    const gcpPort = await listen(http.createServer(modules.gcp.handler), ports.gcp);
+    const azurePort = await listen(https.createServer({ key: pems.private, cert: pems.cert }, modules.azure.handler), ports.azure);
+    const doPort = await listen(http.createServer(modules.digitalocean.handler), ports.digitalocean);
+    const adminHandler = createAdminHandler({ modules, faults, latency, vms });
+    const adminPort = await listen(http.createServer(adminHandler), ports.admin);
+    ready = true;
+
+    const azureBase = `https://${advertised}:${azurePort}`;
+    return {
+      endpoints: {
+        aws: `http://${advertised}:${awsPort}`,
+        gcp: `http://${advertised}:${gcpPort}`,
+        azure: { arm: azureBase, authorityHost: azureBase, caPem: pems.cert },
+        digitalocean: `http://${advertised}:${doPort}/v2`,
+      },
+      adminUrl: `http://${advertised}:${adminPort}`,
+      modules,
+      faults,
+      vms,
+      publicIps,
+      fabric,
+      latency,
+      async close() {
+        vms.stopAll();
+        await closeServers();
+        if (fabric) {
+          await vms.settle();
+          await fabric.close();
+        }
+      },
+    };
+  } finally {
+    // A start that failed half-way (port taken …) must not leave the hub namespace behind.
+    if (!ready && fabric) {
+      await closeServers();
+      await fabric.close().catch(() => undefined);
+    }
+  }
 }

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { Command } from 'commander';
-import { startEmulator } from './emulator';
+import { Command, Option } from 'commander';
+import { startEmulator, VmNetworkMode } from './emulator';
 import { REALISTIC_LATENCY, scaleProfile } from './core/latency';
 
 /**
@@ -13,6 +13,9 @@ import { REALISTIC_LATENCY, scaleProfile } from './core/latency';
  *   --vm-root DIR        where VM file systems go
  *   --agent-command C    JSON argv that runs node-agent; the image installs it as /usr/local/bin/skyweave-node-agent
  *   --host H             address to bind (default 127.0.0.1); --advertise-host N: the name clients use (containers)
+ *   --vm-network M       process (default): VMs are processes on the host network; netns: each VM is a network
+ *                        namespace on a shared bridge (needs root and iproute2; see src/core/netns.ts)
+ * SIGTERM / SIGINT close the emulator (in netns mode that removes every namespace it made) and exit.
  */
 const program = new Command('skyweave-cloud-emulator')
   .option('--endpoints-file <file>')
@@ -23,8 +26,9 @@ const program = new Command('skyweave-cloud-emulator')
   .option('--agent-command <json>')
   .option('--host <address>', 'address to bind', '127.0.0.1')
   .option('--advertise-host <name>', 'host name written in the endpoints')
+  .addOption(new Option('--vm-network <mode>', 'VM network: process or netns').choices(['process', 'netns']).default('process'))
   .parse();
-const o = program.opts<{ endpointsFile?: string; basePort: string; bootMs?: string; realistic?: string; vmRoot?: string; agentCommand?: string; host: string; advertiseHost?: string }>();
+const o = program.opts<{ endpointsFile?: string; basePort: string; bootMs?: string; realistic?: string; vmRoot?: string; agentCommand?: string; host: string; advertiseHost?: string; vmNetwork: VmNetworkMode }>();
 
 void (async () => {
   const base = Number(o.basePort);
@@ -38,11 +42,21 @@ void (async () => {
     latency,
     vmRoot: o.vmRoot,
     binaries: { '/usr/local/bin/skyweave-node-agent': agent },
+    vmNetwork: o.vmNetwork,
   });
   const info = { ...emu.endpoints, adminUrl: emu.adminUrl };
   if (o.endpointsFile) writeFileSync(o.endpointsFile, JSON.stringify(info, null, 2));
   process.stdout.write(`${JSON.stringify({ msg: 'sandbox cloud listening', ...info, azure: { ...info.azure, caPem: '(written to endpoints file)' } })}\n`);
-  const stop = () => void emu.close().then(() => process.exit(0));
+  // One graceful close per signal kind; a second signal kills at once (leftover namespaces are swept by the next start).
+  const stop = () => {
+    emu.close().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        process.stderr.write(`sandbox cloud: closing failed: ${(e as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
 })().catch((e: unknown) => {

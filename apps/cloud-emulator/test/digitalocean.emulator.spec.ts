@@ -5,6 +5,7 @@ import { FIREWALL_PLAN, resourcePrefix, ruleKeys } from '@skyweave/domain';
 import { createCloudProvider, isConflict, NetworkSpec } from '@skyweave/cloud-adapters';
 import { FaultBook } from '../src/core/faults';
 import type { CloudContext, Operation } from '../src/core/types';
+import { PublicIpAllocator } from '../src/core/public-ips';
 import { createDigitalOceanCloud, DigitalOceanCloudOptions } from '../src/digitalocean';
 
 /** Strictness of the DigitalOcean sandbox: raw API v2 requests, answers checked against DigitalOcean's shapes. */
@@ -30,6 +31,7 @@ async function startSandbox(opts: DigitalOceanCloudOptions = {}, latency: Partia
     delay: (op) => new Promise((r) => setTimeout(r, latency[op] ?? 0)),
     takeFault: (cloud, op) => faults.take(cloud, op),
     vms: { boot: (vm) => booted.push(vm), stop: (id) => stopped.push(id) },
+    publicIps: new PublicIpAllocator(),
   };
   const mod = createDigitalOceanCloud(ctx, opts);
   const server = http.createServer(mod.handler);

@@ -1,5 +1,6 @@
 import * as ipaddr from 'ipaddr.js';
 import type { CloudContext, Operation } from '../core/types';
+import type { PublicIpAllocator } from '../core/public-ips';
 import type { ImageInfo, RegionInfo } from './catalog';
 import { invalidParameterValue, malformed, notFound } from './errors';
 import type { Params } from './params';
@@ -9,7 +10,8 @@ import type { XmlValue } from './xml';
 /** What the whole EC2 module shares between accounts: the core context, public address pool, images. */
 export interface Ec2Shared {
   ctx: CloudContext;
-  publicIps: PublicIpPool;
+  /** The sandbox-wide pool (`ctx.publicIps`); EC2 takes addresses from both documentation ranges, `.1` .. `.254`. */
+  publicIps: PublicIpAllocator;
   images(region: string): ImageInfo[];
 }
 
@@ -32,23 +34,6 @@ export interface ActionDef {
   /** The op's latency is spent by a background state change (e.g. `shutting-down` → `terminated`), not by the call. */
   latencyInBackground?: boolean;
   run(c: ActionContext): ActionResult;
-}
-
-/** Public IPv4 addresses from the documentation ranges 198.51.100.0/24 and 203.0.113.0/24, unique across accounts. */
-export class PublicIpPool {
-  private readonly free: string[] = [];
-  private readonly used = new Set<string>();
-  constructor() {
-    for (const prefix of ['198.51.100', '203.0.113']) for (let i = 1; i < 255; i++) this.free.push(`${prefix}.${i}`);
-  }
-  allocate(): string | undefined {
-    const ip = this.free.shift();
-    if (ip) this.used.add(ip);
-    return ip;
-  }
-  release(ip: string): void {
-    if (this.used.delete(ip)) this.free.push(ip);
-  }
 }
 
 /** Parses an IPv4 CIDR in strict four-part dotted form; `undefined` when malformed. */

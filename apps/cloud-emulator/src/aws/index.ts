@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CloudContext, CloudModule, FaultKind, InventoryItem, Operation } from '../core/types';
 import { verifySigV4 } from './auth';
 import { findRegion, ImageInfo, regionImages } from './catalog';
-import { ActionContext, ActionDef, Ec2Shared, PublicIpPool } from './context';
+import { ActionContext, ActionDef, Ec2Shared } from './context';
 import { Ec2Error } from './errors';
 import { INSTANCE_ACTIONS } from './instances';
 import { META_ACTIONS } from './meta';
@@ -92,7 +92,7 @@ export function createAwsCloud(ctx: CloudContext): CloudModule {
   const images = new Map<string, ImageInfo[]>();
   const shared: Ec2Shared = {
     ctx,
-    publicIps: new PublicIpPool(),
+    publicIps: ctx.publicIps,
     images(region) {
       let list = images.get(region);
       if (!list) {

@@ -115,7 +115,7 @@ function faultError(kind: FaultKind, op: LatencyOp, r: Route, call: { account: {
 
 /** Sandbox Azure: Microsoft Entra ID token endpoint and Azure Resource Manager (Resources, Network, Compute). */
 export function createAzureCloud(ctx: CloudContext): CloudModule {
-  const state = new AzureState();
+  const state = new AzureState(ctx.publicIps);
   const env: Env = { state, ctx };
   const aad = new Aad(state);
   const app = express();

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ArmErrorBody } from './arm-error';
+import type { PublicIpAllocator } from '../core/public-ips';
 
 /** A sandbox Azure account: one AAD tenant with one service principal (client secret) and one subscription. */
 export interface Account {
@@ -164,7 +165,8 @@ export class AzureState {
   readonly resources = new Map<string, Resource>(); // by lower-cased id
   readonly operations = new Map<string, Operation>();
   readonly scheduler = new Scheduler();
-  private readonly publicIps = new Set<string>();
+  /** @param publicIps the sandbox-wide public address pool (`ctx.publicIps`); Azure takes TEST-NET-3 only. */
+  constructor(private readonly publicIps: PublicIpAllocator) {}
 
   accountBySubscription(sub: string): Account | undefined {
     return [...this.accounts.values()].find((a) => lower(a.subscriptionId) === lower(sub));
@@ -188,7 +190,7 @@ export class AzureState {
   }
   remove(r: Resource): void {
     this.resources.delete(lower(r.id));
-    if (r.kind === 'pip' && r.ipAddress) this.publicIps.delete(r.ipAddress);
+    if (r.kind === 'pip' && r.ipAddress) this.publicIps.release(r.ipAddress);
   }
 
   inGroup(sub: string, rg: string): Resource[] {
@@ -209,14 +211,7 @@ export class AzureState {
 
   /** A free address of the sandbox's public range (TEST-NET-3, 203.0.113.0/24), or undefined when all are taken. */
   allocatePublicIp(): string | undefined {
-    for (let i = 1; i < 255; i++) {
-      const ip = `203.0.113.${i}`;
-      if (!this.publicIps.has(ip)) {
-        this.publicIps.add(ip);
-        return ip;
-      }
-    }
-    return undefined;
+    return this.publicIps.allocate({ ranges: ['203.0.113.0/24'] });
   }
 }
 

@@ -3,6 +3,7 @@ import { CLOUDS, isCloudId, CloudId } from '@skyweave/domain';
 import type { CloudModule, FaultKind, Operation } from './types';
 import type { FaultBook } from './faults';
 import type { LatencyProfile } from './latency';
+import type { BootedVm } from './vm-runtime';
 
 const FAULT_KINDS: FaultKind[] = ['throttle', 'server-error', 'quota', 'capacity'];
 
@@ -12,8 +13,11 @@ const FAULT_KINDS: FaultKind[] = ['throttle', 'server-error', 'quota', 'capacity
  * - `POST /admin/accounts` `{cloud}` → `{ credentials }` — a new sandbox account's credentials, in the cloud's shape
  * - `POST /admin/faults` `{cloud, op, kind, count}` — the next `count` calls of `op` fail with `kind`
  * - `DELETE /admin/faults` — disarm all; `PUT /admin/latency` `{op: ms}` — change latencies
+ * - `GET /admin/vms[?cloud=aws]` → `{ vms: { cloud, instanceId, privateIp, publicIp?, netns?, wireguardInterface?,
+ *   networkError? }[], count }` — every booted (running, not stopped) VM. `netns` and `wireguardInterface` are set in
+ *   the `netns` VM network, so a test can reach into a node (`ip netns exec <netns> …`, e.g. `tc qdisc … netem`).
  */
-export function createAdminHandler(deps: { modules: Record<CloudId, CloudModule>; faults: FaultBook; latency: LatencyProfile }): express.Express {
+export function createAdminHandler(deps: { modules: Record<CloudId, CloudModule>; faults: FaultBook; latency: LatencyProfile; vms: { list(): BootedVm[] } }): express.Express {
   const app = express();
   app.use(express.json());
   const problem = (res: express.Response, status: number, detail: string) =>
@@ -25,6 +29,12 @@ export function createAdminHandler(deps: { modules: Record<CloudId, CloudModule>
     const clouds = cloud ? [cloud] : CLOUDS;
     const resources = clouds.flatMap((c) => deps.modules[c].inventory());
     res.json({ resources, count: resources.length });
+  });
+  app.get('/admin/vms', (req, res) => {
+    const cloud = req.query.cloud;
+    if (cloud !== undefined && !isCloudId(cloud)) return problem(res, 400, `cloud must be one of ${CLOUDS.join(', ')}`);
+    const vms = deps.vms.list().filter((v) => cloud === undefined || v.cloud === cloud);
+    res.json({ vms, count: vms.length });
   });
   app.post('/admin/accounts', (req, res) => {
     const cloud = req.body?.cloud;

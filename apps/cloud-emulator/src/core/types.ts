@@ -1,6 +1,7 @@
 import type { RequestListener } from 'node:http';
 import type { CloudId } from '@skyweave/domain';
 import type { CloudCredentials } from '@skyweave/cloud-adapters';
+import type { PublicIpAllocator } from './public-ips';
 
 /** A resource the sandbox holds, as the admin API lists it. Terminated instances are not listed. */
 export interface InventoryItem {
@@ -43,6 +44,11 @@ export interface CloudContext {
   takeFault(cloud: CloudId, op: Operation): FaultKind | undefined;
   /** The VM runtime: call `boot` when an instance becomes running, `stop` when it stops or terminates. */
   vms: VmHost;
+  /**
+   * The sandbox's public IPv4 addresses, shared by all clouds (a public address is unique world-wide, and in the
+   * `netns` VM network all VMs share one bridge). Allocate when the cloud would assign one, release when it would.
+   */
+  publicIps: PublicIpAllocator;
 }
 
 /** Boots VMs the way cloud-init would on a real one (see vm-runtime.ts). */

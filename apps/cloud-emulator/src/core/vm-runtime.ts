@@ -3,6 +3,26 @@ import { mkdirSync, writeFileSync, readFileSync, existsSync, appendFileSync, ope
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { VmHost } from './types';
+import type { VmNetwork, VmNetworkFabric } from './netns';
+
+/** A VM the runtime has booted (and not stopped), as `GET /admin/vms` lists it. */
+export interface BootedVm {
+  cloud: string;
+  instanceId: string;
+  privateIp: string;
+  publicIp?: string;
+  /** `netns` VM network only: the VM's network namespace. */
+  netns?: string;
+  /** `netns` VM network only: the WireGuard interface name node-agent must use (unique on the machine). */
+  wireguardInterface?: string;
+  /** `netns` VM network only: why the VM has no network (its units were not started). */
+  networkError?: string;
+}
+
+type VmSpec = { cloud: string; instanceId: string; userData: string; privateIp: string; publicIp?: string };
+
+/** How long a VM's unit gets to exit after SIGTERM before SIGKILL, in the `netns` VM network (ms). */
+const AGENT_STOP_GRACE_MS = 3000;
 
 /**
  * The sandbox's VM image. On boot it does what cloud-init does with the user-data, and nothing else:
@@ -12,9 +32,22 @@ import type { VmHost } from './types';
  *   `ExecStart` if that binary is installed in the image (`binaries`), with `SKYWEAVE_ROOT` set to the VM's root so
  *   that absolute paths resolve inside it.
  * So node-agent gets exactly what a real VM would give it: the files its user-data wrote. No side channel.
+ *
+ * With a `fabric` (the `netns` VM network, see netns.ts) each VM also gets a network namespace, created before any
+ * unit starts; units still run in the root namespace (node-agent must reach the platform API on 127.0.0.1) and get
+ * the namespace in their environment (see `unitEnv`). `stop` kills the unit, then the namespace with everything in it.
  */
 export class VmRuntime implements VmHost {
   private readonly procs = new Map<string, ChildProcess>();
+  private readonly booted = new Map<string, BootedVm>();
+  /** netns mode: boots whose network is being created; `cancelled` is set by a stop that came first. */
+  private readonly booting = new Map<string, { cancelled: boolean; done: Promise<void>; publicIp?: string }>();
+  /**
+   * netns mode: teardowns under way, by instance id, with the public address the VM had. A new boot waits for the
+   * teardown of the same id and of any VM that had its public address (an Azure public IP detached from a deleted VM
+   * and attached to a new one): the fabric refuses a public address another namespace still holds.
+   */
+  private readonly teardowns = new Map<string, { done: Promise<void>; publicIp?: string }>();
 
   constructor(
     private readonly opts: {
@@ -24,6 +57,8 @@ export class VmRuntime implements VmHost {
       binaries: Record<string, string[]>;
       /** Extra environment for VM processes (e.g. PATH). */
       env?: Record<string, string>;
+      /** The `netns` VM network; absent: VMs are plain processes on the host's network (the default). */
+      fabric?: VmNetworkFabric;
     },
   ) {}
 
@@ -32,11 +67,46 @@ export class VmRuntime implements VmHost {
     return path.join(this.opts.vmRoot, instanceId.replace(/[^A-Za-z0-9._-]/g, '_'), 'fs');
   }
 
-  boot(vm: { cloud: string; instanceId: string; userData: string; privateIp: string; publicIp?: string }): void {
+  /**
+   * VMs booted and not stopped, in boot order. In the `netns` VM network a VM is listed once its namespace is ready
+   * (or its creation failed, with `networkError`), so a listed `netns` can be used at once.
+   */
+  list(): BootedVm[] {
+    return [...this.booted.values()].map((v) => ({ ...v }));
+  }
+
+  /**
+   * Environment of a VM's units — the contract with node-agent. Always `SKYWEAVE_ROOT`, `SKYWEAVE_PRIVATE_IP` and
+   * (when the VM has one) `SKYWEAVE_PUBLIC_IP`. In the `netns` VM network also `SKYWEAVE_EXECUTOR=real` (run commands),
+   * `SKYWEAVE_NETNS` (prefix each command with `ip netns exec <netns>`), `SKYWEAVE_WG_INTERFACE` (name unique on the
+   * machine: wireguard-go's sockets are shared by all namespaces), `SKYWEAVE_WG_USERSPACE=1` (wireguard-go; the
+   * sandbox cannot rely on the kernel module) and `SKYWEAVE_RECORD_ONLY=kubeadm` (the namespace image has no kubelet).
+   * Precedence: process env < netns policy (EXECUTOR, WG_USERSPACE, RECORD_ONLY) < `opts.env` (a test may override
+   * policy) < the VM's own facts (ROOT, addresses, NETNS, WG_INTERFACE — never overridable, they must be this VM's).
+   */
+  unitEnv(vm: { privateIp: string; publicIp?: string }, root: string, net?: VmNetwork): NodeJS.ProcessEnv {
+    return {
+      ...process.env,
+      ...(net ? { SKYWEAVE_EXECUTOR: 'real', SKYWEAVE_WG_USERSPACE: '1', SKYWEAVE_RECORD_ONLY: 'kubeadm' } : {}),
+      ...this.opts.env,
+      SKYWEAVE_ROOT: root,
+      SKYWEAVE_PRIVATE_IP: vm.privateIp,
+      ...(vm.publicIp ? { SKYWEAVE_PUBLIC_IP: vm.publicIp } : {}),
+      ...(net ? { SKYWEAVE_NETNS: net.netns, SKYWEAVE_WG_INTERFACE: net.wireguardInterface } : {}),
+    };
+  }
+
+  boot(vm: VmSpec): void {
+    if (this.opts.fabric) return this.bootInNamespace(vm, this.opts.fabric);
     if (this.procs.has(vm.instanceId)) return;
+    this.booted.set(vm.instanceId, { cloud: vm.cloud, instanceId: vm.instanceId, privateIp: vm.privateIp, ...(vm.publicIp ? { publicIp: vm.publicIp } : {}) });
     const root = this.fsRoot(vm.instanceId);
-    mkdirSync(path.join(root, 'var/log'), { recursive: true });
-    const log = (line: string) => appendFileSync(path.join(root, 'var/log/cloud-init-output.log'), `${line}\n`);
+    const log = this.logger(root);
+    this.applyUserData(vm, root, log, (unit) => this.startUnit(vm, root, unit, log));
+  }
+
+  /** Writes the VM's folder and applies its cloud-config; calls `start` for each unit `runcmd` starts, in order. */
+  private applyUserData(vm: VmSpec, root: string, log: (line: string) => void, start: (unit: string) => void): void {
     mkdirSync(path.join(root, 'var/lib/cloud/instance'), { recursive: true });
     writeFileSync(path.join(root, 'var/lib/cloud/instance/user-data.txt'), vm.userData);
     if (!vm.userData.startsWith('#cloud-config')) {
@@ -61,13 +131,63 @@ export class VmRuntime implements VmHost {
       const argv = Array.isArray(cmd) ? cmd.map(String) : cmd.split(/\s+/).filter(Boolean);
       log(`runcmd: ${argv.join(' ')}`);
       if (argv[0] === 'systemctl' && (argv.includes('start') || (argv.includes('enable') && argv.includes('--now')))) {
-        const unit = argv[argv.length - 1];
-        this.startUnit(vm, root, unit, log);
+        start(argv[argv.length - 1]);
       }
     }
   }
 
-  private startUnit(vm: { instanceId: string; privateIp: string; publicIp?: string }, root: string, unit: string, log: (l: string) => void): void {
+  /** `<root>/var/log/cloud-init-output.log`, one line per call (folder created now). */
+  private logger(root: string): (line: string) => void {
+    mkdirSync(path.join(root, 'var/log'), { recursive: true });
+    return (line: string) => appendFileSync(path.join(root, 'var/log/cloud-init-output.log'), `${line}\n`);
+  }
+
+  /**
+   * netns boot: files now (as in the default mode), then — after any teardown of an earlier boot of the same id or
+   * of a VM that had the same public address — the namespace, then the units. A VM whose namespace could not be made
+   * is listed with `networkError` and starts no unit: an agent told to use a namespace that does not exist would only
+   * fail later and less clearly.
+   */
+  private bootInNamespace(vm: VmSpec, fabric: VmNetworkFabric): void {
+    const id = vm.instanceId;
+    if (this.booted.has(id) || this.booting.has(id)) return;
+    const root = this.fsRoot(id);
+    const log = this.logger(root);
+    const units: string[] = [];
+    this.applyUserData(vm, root, log, (unit) => units.push(unit));
+    const previous = [...this.teardowns].filter(([tid, t]) => tid === id || (vm.publicIp !== undefined && t.publicIp === vm.publicIp)).map(([, t]) => t.done);
+    const entry = { cancelled: false, done: Promise.resolve(), publicIp: vm.publicIp };
+    entry.done = (async () => {
+      await Promise.allSettled(previous);
+      let net: VmNetwork | undefined;
+      let networkError: string | undefined;
+      try {
+        net = await fabric.createVm({ cloud: vm.cloud, instanceId: id, privateIp: vm.privateIp, publicIp: vm.publicIp });
+      } catch (e) {
+        networkError = (e as Error).message;
+      }
+      if (entry.cancelled) {
+        if (net) await fabric.destroyVm(net.netns);
+        return;
+      }
+      const record: BootedVm = { cloud: vm.cloud, instanceId: id, privateIp: vm.privateIp, ...(vm.publicIp ? { publicIp: vm.publicIp } : {}) };
+      if (!net) {
+        log(`network: failed: ${networkError}; units not started`);
+        process.stderr.write(`cloud-emulator: VM ${vm.cloud}/${id} has no network: ${networkError}\n`);
+        this.booted.set(id, { ...record, networkError });
+        return;
+      }
+      for (const w of net.warnings) log(`network: warning: ${w}`);
+      log(`network: namespace ${net.netns}, eth0 ${[vm.privateIp, vm.publicIp].filter(Boolean).join(' ')}, wireguard interface ${net.wireguardInterface}`);
+      this.booted.set(id, { ...record, netns: net.netns, wireguardInterface: net.wireguardInterface });
+      for (const unit of units) this.startUnit(vm, root, unit, log, net);
+    })().finally(() => {
+      if (this.booting.get(id) === entry) this.booting.delete(id);
+    });
+    this.booting.set(id, entry);
+  }
+
+  private startUnit(vm: { instanceId: string; privateIp: string; publicIp?: string }, root: string, unit: string, log: (l: string) => void, net?: VmNetwork): void {
     const unitFile = path.join(root, 'etc/systemd/system', unit.endsWith('.service') ? unit : `${unit}.service`);
     if (!existsSync(unitFile)) {
       log(`systemctl: unit ${unit} not found`);
@@ -80,21 +200,27 @@ export class VmRuntime implements VmHost {
     if (!prefix) return log(`systemctl: ${bin} is not installed in this image`);
     const out = openSync(path.join(root, 'var/log', `${unit.replace(/\.service$/, '')}.log`), 'a');
     const child = spawn(prefix[0], [...prefix.slice(1), ...args], {
-      env: {
-        ...process.env,
-        ...this.opts.env,
-        SKYWEAVE_ROOT: root,
-        SKYWEAVE_PRIVATE_IP: vm.privateIp,
-        ...(vm.publicIp ? { SKYWEAVE_PUBLIC_IP: vm.publicIp } : {}),
-      },
+      env: this.unitEnv(vm, root, net),
       stdio: ['ignore', out, out],
     });
     this.procs.set(vm.instanceId, child);
-    child.on('exit', () => this.procs.delete(vm.instanceId));
+    // Only forget the process if it is still the VM's one (a stop + new boot may have replaced it meanwhile).
+    child.on('exit', () => {
+      if (this.procs.get(vm.instanceId) === child) this.procs.delete(vm.instanceId);
+    });
     log(`systemctl: started ${unit} (pid ${child.pid})`);
   }
 
+  /**
+   * The instance stopped or terminated. Default mode: SIGTERM to its unit, as before. `netns` mode: asynchronously
+   * (see `settle`), SIGTERM to the unit and up to 3 s for it to exit (then SIGKILL) — node-agent may still clean up
+   * through the namespace — then every process in the namespace is killed and the namespace deleted. A boot still
+   * creating the namespace is cancelled and removes it itself.
+   */
   stop(instanceId: string): void {
+    const record = this.booted.get(instanceId);
+    this.booted.delete(instanceId);
+    if (this.opts.fabric) return this.stopInNamespace(instanceId, record, this.opts.fabric);
     const p = this.procs.get(instanceId);
     if (p) {
       p.kill('SIGTERM');
@@ -102,7 +228,57 @@ export class VmRuntime implements VmHost {
     }
   }
 
+  private stopInNamespace(id: string, record: BootedVm | undefined, fabric: VmNetworkFabric): void {
+    const pending = this.booting.get(id);
+    if (pending) pending.cancelled = true;
+    const child = this.procs.get(id);
+    this.procs.delete(id);
+    if (!pending && !child && !record?.netns) return;
+    const teardown: Promise<void> = (async () => {
+      await pending?.done;
+      if (child) await stopChild(child, AGENT_STOP_GRACE_MS);
+      if (record?.netns) await fabric.destroyVm(record.netns);
+    })()
+      .catch((e: unknown) => {
+        process.stderr.write(`cloud-emulator: tearing down VM ${id} failed: ${(e as Error).message}\n`);
+      })
+      .finally(() => {
+        if (this.teardowns.get(id)?.done === teardown) this.teardowns.delete(id);
+      });
+    this.teardowns.set(id, { done: teardown, publicIp: record?.publicIp ?? pending?.publicIp });
+  }
+
+  /** Stops every VM's unit (SIGTERM), without waiting. In `netns` mode namespaces are torn down too; await `settle()`. */
   stopAll(): void {
+    if (this.opts.fabric) {
+      for (const id of new Set([...this.booted.keys(), ...this.booting.keys(), ...this.procs.keys()])) this.stop(id);
+      return;
+    }
     for (const id of [...this.procs.keys()]) this.stop(id);
   }
+
+  /** Resolves when every boot and teardown under way has finished (never rejects; failures are logged). */
+  async settle(): Promise<void> {
+    while (this.booting.size > 0 || this.teardowns.size > 0) {
+      await Promise.allSettled([...[...this.booting.values()].map((b) => b.done), ...[...this.teardowns.values()].map((t) => t.done)]);
+    }
+  }
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves when the process has exited (or 2 s after SIGKILL, regardless). */
+function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timers: NodeJS.Timeout[] = [];
+    const done = () => {
+      timers.forEach(clearTimeout);
+      resolve();
+    };
+    child.once('exit', done);
+    child.kill('SIGTERM');
+    timers.push(setTimeout(() => {
+      child.kill('SIGKILL');
+      timers.push(setTimeout(done, 2000));
+    }, graceMs));
+  });
 }

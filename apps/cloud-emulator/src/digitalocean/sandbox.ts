@@ -25,8 +25,6 @@ export const MAX_FIREWALL_RULES = 50;
 /** user_data is plain text of at most 64 KiB. */
 export const MAX_USER_DATA_BYTES = 64 * 1024;
 
-/** Public addresses come from documentation ranges (RFC 5737), never routable. */
-const PUBLIC_POOLS = ['198.51.100.0/24', '203.0.113.0/24'].map((c) => parseIpv4Network(c) as Ipv4Range);
 /** Where DigitalOcean-style automatic VPC ranges (`ip_range` omitted, default VPCs) are chosen: /20s from 10.104.0.0. */
 const AUTO_RANGE = { first: ipToInt('10.104.0.0'), last: ipToInt('10.255.240.0'), prefix: 20 };
 
@@ -52,7 +50,6 @@ const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 export class DoSandbox {
   private readonly byToken = new Map<string, Account>();
   private nextDropletId = 400_000_000 + randomInt(1_000_000);
-  private readonly publicIps = new Set<string>();
 
   constructor(private readonly ctx: CloudContext) {}
 
@@ -310,17 +307,12 @@ export class DoSandbox {
     throw unprocessable(`VPC network ${vpc.name} has no free IP addresses left`);
   }
 
+  /**
+   * A public address from the sandbox-wide pool (documentation ranges of RFC 5737, never routable): `.2` .. `.254`,
+   * because the droplet's network reports `.1` of its /24 as the public gateway.
+   */
   private allocatePublicIp(): string | undefined {
-    for (const pool of PUBLIC_POOLS) {
-      for (let n = pool.base + 2; n < pool.base + pool.size - 1; n++) {
-        const ip = intToIp(n);
-        if (!this.publicIps.has(ip)) {
-          this.publicIps.add(ip);
-          return ip;
-        }
-      }
-    }
-    return undefined;
+    return this.ctx.publicIps.allocate({ skipGateway: true });
   }
 
   /** `POST /v2/droplets` (single Droplet). Reference: https://docs.digitalocean.com/reference/api/api-reference/#operation/droplets_create */
@@ -421,7 +413,7 @@ export class DoSandbox {
   private destroy(a: Account, d: DropletRec): void {
     if (d.bootTimer) clearTimeout(d.bootTimer);
     a.droplets.delete(d.id);
-    this.publicIps.delete(d.publicIp);
+    this.ctx.publicIps.release(d.publicIp);
     for (const f of a.firewalls.values()) {
       f.dropletIds = f.dropletIds.filter((id) => id !== d.id);
       for (const r of [...f.inbound, ...f.outbound]) if (r.targets.droplet_ids) r.targets.droplet_ids = r.targets.droplet_ids.filter((id) => id !== d.id);

@@ -1,6 +1,7 @@
 import express from 'express';
 import type { Request } from 'express';
 import type { CloudContext, FaultKind, Operation } from '../core/types';
+import type { PublicIpAllocator } from '../core/public-ips';
 import type { GcpAuth } from './auth';
 import { MACHINE_TYPES, REGION_ZONES, ZONES, findImage, isRegion, isZone, regionOfZone } from './catalog';
 import {
@@ -20,32 +21,13 @@ import {
   checkServiceAccounts, checkTags,
 } from './validate';
 
-/** Public addresses for access configs: TEST-NET-2 then TEST-NET-3 (documentation ranges, RFC 5737). */
-export class PublicIpPool {
-  private readonly used = new Set<string>();
-  allocate(): string | undefined {
-    for (const prefix of ['198.51.100', '203.0.113']) {
-      for (let i = 1; i < 255; i += 1) {
-        const ip = `${prefix}.${i}`;
-        if (!this.used.has(ip)) {
-          this.used.add(ip);
-          return ip;
-        }
-      }
-    }
-    return undefined;
-  }
-  release(ip: string): void {
-    this.used.delete(ip);
-  }
-}
-
 export interface ComputeDeps {
   ctx: CloudContext;
   auth: GcpAuth;
   /** Projects by id. */
   projects: Map<string, ProjectState>;
-  ips: PublicIpPool;
+  /** The sandbox-wide public address pool (`ctx.publicIps`): access configs take TEST-NET-2, then TEST-NET-3. */
+  ips: PublicIpAllocator;
 }
 
 /** Query parameters every Google API accepts (system parameters). */

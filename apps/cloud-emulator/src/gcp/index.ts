@@ -4,7 +4,7 @@ import { TAG_CLUSTER } from '@skyweave/domain';
 import type { CloudContext, CloudModule, InventoryItem } from '../core/types';
 import { GcpAuth, OAuthError } from './auth';
 import { regionOfZone } from './catalog';
-import { PublicIpPool, createComputeRouter } from './compute';
+import { createComputeRouter } from './compute';
 import { GcpHttpError, backendError, badJson } from './errors';
 import { ProjectState } from './state';
 
@@ -30,7 +30,7 @@ function tagsFromDescription(description: string | undefined): Record<string, st
 export function createGcpCloud(ctx: CloudContext): CloudModule {
   const auth = new GcpAuth();
   const projects = new Map<string, ProjectState>();
-  const ips = new PublicIpPool();
+  const ips = ctx.publicIps;
 
   const app = express();
   app.disable('x-powered-by');
