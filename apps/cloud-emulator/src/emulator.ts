@@ -119,7 +119,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     const gcpPort = await listen(http.createServer(modules.gcp.handler), ports.gcp);
     const azurePort = await listen(https.createServer({ key: pems.private, cert: pems.cert }, modules.azure.handler), ports.azure);
     const doPort = await listen(http.createServer(modules.digitalocean.handler), ports.digitalocean);
-    const adminHandler = createAdminHandler({ modules, faults, latency, vms });
+    const adminHandler = createAdminHandler({ modules, faults, latency, vms, wan: fabric });
     const adminPort = await listen(http.createServer(adminHandler), ports.admin);
     ready = true;
 

@@ -157,10 +157,12 @@ const DEFAULT_TYPES: Record<CloudId, string> = { aws: 't3.medium', gcp: 'e2-medi
     expect(vmA.wireguardInterface).not.toBe(vmB.wireguardInterface);
     expect(namespaces()).toEqual(expect.arrayContaining([vmA.netns, vmB.netns]));
 
-    // eth0 holds both addresses; routes exist only for the VM ranges (no default route)
+    // eth0 holds the private address only; the public one is on the hub (the cloud's 1:1 NAT); routes exist only for
+    // the VM ranges (no default route)
     const addrs = execFileSync('ip', ['-n', vmA.netns, '-o', '-4', 'addr', 'show', 'dev', 'eth0'], { encoding: 'utf8' });
     expect(addrs).toContain(`${vmA.privateIp}/32`);
-    expect(addrs).toContain(`${vmA.publicIp}/32`);
+    expect(addrs).not.toContain(`${vmA.publicIp}/32`);
+    expect(execFileSync('ip', ['-n', hub, '-o', '-4', 'addr', 'show', 'dev', 'br0'], { encoding: 'utf8' })).toContain(`${vmA.publicIp}/32`);
     const routes = execFileSync('ip', ['-n', vmA.netns, '-4', 'route', 'show'], { encoding: 'utf8' }).trim().split('\n').map((l) => l.split(' ')[0]);
     expect(routes.sort()).toEqual([...VM_ROUTES].sort());
 
@@ -171,7 +173,18 @@ const DEFAULT_TYPES: Record<CloudId, string> = { aws: 't3.medium', gcp: 'e2-medi
     await runCommand('ip', ['netns', 'exec', vmB.netns, 'ping', '-c', '1', '-W', '2', String(vmA.publicIp)]);
 
     // real WireGuard between the two VMs, under the reserved interface names
-    if (hasWireguard) await wireguardBetween(vmA, vmB);
+    if (hasWireguard) {
+      await wireguardBetween(vmA, vmB);
+      // the WAN relay adds the latency set between the two clouds (half per direction)
+      const put = await fetch(`${emu?.adminUrl}/admin/wan`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ clouds: { 'aws|gcp': 30 } }) });
+      expect(put.status).toBe(204);
+      const bad = await fetch(`${emu?.adminUrl}/admin/wan`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ clouds: { 'aws|mars': 3 } }) });
+      expect(bad.status).toBe(400);
+      const out = execFileSync('ip', ['netns', 'exec', vmA.netns, 'ping', '-n', '-q', '-c', '2', '-i', '0.2', '10.4.0.2'], { encoding: 'utf8' });
+      const avg = Number(/=\s*[\d.]+\/([\d.]+)\//.exec(out)?.[1]);
+      expect(avg).toBeGreaterThanOrEqual(29);
+      expect(avg).toBeLessThan(60);
+    }
 
     // terminating B removes its namespace (and its processes: wireguard-go, a sleeper); A stays
     const sleeper = execFileSync('ip', ['netns', 'exec', vmB.netns, 'sh', '-c', 'sleep 300 >/dev/null 2>&1 & echo $!'], { encoding: 'utf8' }).trim();

@@ -15,9 +15,11 @@ const FAULT_KINDS: FaultKind[] = ['throttle', 'server-error', 'quota', 'capacity
  * - `DELETE /admin/faults` — disarm all; `PUT /admin/latency` `{op: ms}` — change latencies
  * - `GET /admin/vms[?cloud=aws]` → `{ vms: { cloud, instanceId, privateIp, publicIp?, netns?, wireguardInterface?,
  *   networkError? }[], count }` — every booted (running, not stopped) VM. `netns` and `wireguardInterface` are set in
- *   the `netns` VM network, so a test can reach into a node (`ip netns exec <netns> …`, e.g. `tc qdisc … netem`).
+ *   the `netns` VM network, so a test can reach into a node (`ip netns exec <netns> …`).
+ * - `PUT /admin/wan` `{clouds: {"aws|gcp": 3}, pairs?: {"<public ip>|<public ip>": 14}}` — round trips in milliseconds
+ *   that the `netns` VM network's WAN relay adds between public addresses (409 in the `process` VM network).
  */
-export function createAdminHandler(deps: { modules: Record<CloudId, CloudModule>; faults: FaultBook; latency: LatencyProfile; vms: { list(): BootedVm[] } }): express.Express {
+export function createAdminHandler(deps: { modules: Record<CloudId, CloudModule>; faults: FaultBook; latency: LatencyProfile; vms: { list(): BootedVm[] }; wan?: { setWanLatency(clouds: Record<string, number>, pairs?: Record<string, number>): Promise<void> } }): express.Express {
   const app = express();
   app.use(express.json());
   const problem = (res: express.Response, status: number, detail: string) =>
@@ -35,6 +37,19 @@ export function createAdminHandler(deps: { modules: Record<CloudId, CloudModule>
     if (cloud !== undefined && !isCloudId(cloud)) return problem(res, 400, `cloud must be one of ${CLOUDS.join(', ')}`);
     const vms = deps.vms.list().filter((v) => cloud === undefined || v.cloud === cloud);
     res.json({ vms, count: vms.length });
+  });
+  app.put('/admin/wan', (req, res) => {
+    const { clouds, pairs } = (req.body ?? {}) as { clouds?: unknown; pairs?: unknown };
+    const valid = (o: unknown, key: RegExp) => o === undefined || (typeof o === 'object' && o !== null && !Array.isArray(o) &&
+      Object.entries(o).every(([k, v]) => key.test(k) && typeof v === 'number' && v >= 0 && v <= 10_000));
+    const ip = '\\d+\\.\\d+\\.\\d+\\.\\d+';
+    if (!valid(clouds, new RegExp(`^(${CLOUDS.join('|')})\\|(${CLOUDS.join('|')})$`))) return problem(res, 400, 'clouds must map "<cloud>|<cloud>" to a round trip in milliseconds (0–10000)');
+    if (!valid(pairs, new RegExp(`^${ip}\\|${ip}$`))) return problem(res, 400, 'pairs must map "<public ip>|<public ip>" to a round trip in milliseconds (0–10000)');
+    if (!deps.wan) return problem(res, 409, 'the WAN relay exists only in the netns VM network (--vm-network netns)');
+    deps.wan.setWanLatency((clouds ?? {}) as Record<string, number>, (pairs ?? {}) as Record<string, number>).then(
+      () => res.status(204).end(),
+      (e: Error) => problem(res, 500, e.message),
+    );
   });
   app.post('/admin/accounts', (req, res) => {
     const cloud = req.body?.cloud;

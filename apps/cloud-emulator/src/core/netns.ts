@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
@@ -7,11 +7,12 @@ import * as path from 'node:path';
  * The `netns` VM network: every sandbox VM is a Linux network namespace, and all of them hang off one bridge.
  *
  *   hub namespace  <prefix>-<pid>-<id>-hub      bridge `br0`, one port `v<seq>` per VM
+ *                  and every VM's <publicIp>/32 (the clouds' 1:1 NAT), with the WAN relay (core/wan.ts) on udp 51820
  *   VM namespace   <prefix>-<pid>-<id>-<seq>-<cloud>   `lo` and `eth0` (the veth peer of `v<seq>`), with
- *                  <privateIp>/32 and <publicIp>/32 on eth0 and on-link routes for 10.0.0.0/8, 198.51.100.0/24 and
- *                  203.0.113.0/24 only
+ *                  <privateIp>/32 on eth0 and on-link routes for 10.0.0.0/8, 198.51.100.0/24 and 203.0.113.0/24 only
  *
- * So VMs of any cloud reach each other's private and public addresses over the bridge, nothing in the root namespace
+ * So VMs of any cloud reach each other's private addresses over the bridge, and each other's public addresses through
+ * the relay, which adds the latency between their clouds (setWanLatency); nothing in the root namespace
  * changes (no address, no route, no interface: the veth pair is created straight into the hub and the VM namespace),
  * and a VM namespace has no default route: traffic to anything else fails at once instead of leaving the machine.
  * Real WireGuard (wireguard-go) can run inside the VM namespaces; each VM gets its own interface name because
@@ -201,6 +202,53 @@ export interface NetnsFabricOptions {
   run?: CommandRunner;
   /** Time processes in a namespace get between SIGTERM and SIGKILL, ms; default 2000. */
   killGraceMs?: number;
+  /** Command (argv) that runs the WAN relay inside the hub namespace; default node + tools/run-ts.js + src/wan-main.ts. */
+  wanCommand?: string[];
+}
+
+/** WireGuard's port: the one the WAN relay carries between public addresses (seed 004 firewall: udp 51820). */
+export const WAN_PORT = 51820;
+const DEFAULT_WAN_COMMAND = [process.execPath, path.resolve(__dirname, '../../../../tools/run-ts.js'), path.resolve(__dirname, '../wan-main.ts'), String(WAN_PORT)];
+
+/** The WAN relay child process: one JSON command line at a time, answered by one JSON line. */
+class WanControl {
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly answers: ((line: string) => void)[] = [];
+  private buffer = '';
+
+  constructor(private readonly child: ChildProcess) {
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (chunk: string) => {
+      this.buffer += chunk;
+      for (let i = this.buffer.indexOf('\n'); i >= 0; i = this.buffer.indexOf('\n')) {
+        const line = this.buffer.slice(0, i);
+        this.buffer = this.buffer.slice(i + 1);
+        this.answers.shift()?.(line);
+      }
+    });
+  }
+
+  /** Sends one command. @throws Error with the relay's message when it refuses, or when it has exited. */
+  send(command: Record<string, unknown>): Promise<void> {
+    const next = this.queue.then(() => new Promise<void>((resolve, reject) => {
+      if (this.child.exitCode !== null || !this.child.stdin?.writable) return reject(new Error('the WAN relay is not running'));
+      const timer = setTimeout(() => reject(new Error(`the WAN relay did not answer ${JSON.stringify(command)}`)), 30_000);
+      this.answers.push((line) => {
+        clearTimeout(timer);
+        const a = JSON.parse(line) as { ok: boolean; error?: string };
+        if (a.ok) resolve();
+        else reject(new Error(`WAN relay: ${a.error}`));
+      });
+      this.child.stdin.write(`${JSON.stringify(command)}\n`);
+    }));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  stop(): void {
+    this.child.stdin?.end();
+    this.child.kill('SIGTERM');
+  }
 }
 
 interface VmRecord {
@@ -232,7 +280,16 @@ export class NetnsFabric implements VmNetworkFabric {
     private readonly base: string,
     private readonly run: CommandRunner,
     private readonly killGraceMs: number,
+    private readonly wan: WanControl,
   ) {}
+
+  /**
+   * Sets the round trips the WAN relay adds between public addresses: per pair of clouds (`aws|gcp`, either order)
+   * and per pair of VMs by public address (`198.51.100.1|203.0.113.4`), which wins. Milliseconds.
+   */
+  setWanLatency(clouds: Record<string, number>, pairs: Record<string, number> = {}): Promise<void> {
+    return this.wan.send({ op: 'latency', clouds, pairs });
+  }
 
   /**
    * Checks the machine (assertNetnsSupported), sweeps leftovers of dead emulators, and creates the hub namespace with
@@ -250,14 +307,20 @@ export class NetnsFabric implements VmNetworkFabric {
     const base = `${prefix}-${process.pid}-${randomBytes(3).toString('hex')}`;
     const hub = `${base}-hub`;
     await run('ip', ['netns', 'add', hub]);
+    let wan: WanControl;
     try {
       await run('ip', ['-n', hub, 'link', 'add', HUB_BRIDGE, 'type', 'bridge']);
       await run('ip', ['-n', hub, 'link', 'set', HUB_BRIDGE, 'up']);
+      await run('ip', ['-n', hub, 'link', 'set', 'lo', 'up']);
+      await run('ip', ['-n', hub, 'route', 'add', '10.0.0.0/8', 'dev', HUB_BRIDGE, 'scope', 'link']);
+      const [cmd, ...args] = opts.wanCommand ?? DEFAULT_WAN_COMMAND;
+      wan = new WanControl(spawn('ip', ['netns', 'exec', hub, cmd, ...args], { stdio: ['pipe', 'pipe', 'inherit'] }));
+      await wan.send({ op: 'latency', clouds: {}, pairs: {} });
     } catch (e) {
       await deleteNamespace(run, hub).catch(() => undefined);
       throw e;
     }
-    return new NetnsFabric(hub, base, run, opts.killGraceMs ?? 2000);
+    return new NetnsFabric(hub, base, run, opts.killGraceMs ?? 2000, wan);
   }
 
   /**
@@ -336,16 +399,17 @@ export class NetnsFabric implements VmNetworkFabric {
       await ip('-n', this.hub, 'link', 'set', hubPort, 'master', HUB_BRIDGE, 'up');
       await ip('-n', netns, 'link', 'set', 'lo', 'up');
       await ip('-n', netns, 'addr', 'add', `${vm.privateIp}/32`, 'dev', 'eth0');
-      if (vm.publicIp) await ip('-n', netns, 'addr', 'add', `${vm.publicIp}/32`, 'dev', 'eth0');
       await ip('-n', netns, 'link', 'set', 'eth0', 'up');
-      for (const dest of VM_ROUTES) {
-        const src = dest.startsWith('10.') ? vm.privateIp : (vm.publicIp ?? vm.privateIp);
-        await ip('-n', netns, 'route', 'add', dest, 'dev', 'eth0', 'scope', 'link', 'src', src);
+      for (const dest of VM_ROUTES) await ip('-n', netns, 'route', 'add', dest, 'dev', 'eth0', 'scope', 'link', 'src', vm.privateIp);
+      if (vm.publicIp) {
+        await ip('-n', this.hub, 'addr', 'add', `${vm.publicIp}/32`, 'dev', HUB_BRIDGE);
+        await this.wan.send({ op: 'add', cloud: vm.cloud, privateIp: vm.privateIp, publicIp: vm.publicIp });
       }
     } catch (e) {
       this.vms.delete(netns);
       await deleteNamespace(this.run, netns).catch(() => undefined);
       await this.run('ip', ['-n', this.hub, 'link', 'delete', hubPort]).catch(() => undefined);
+      if (vm.publicIp) await this.releasePublic(vm.publicIp);
       throw e;
     }
     if (this.closed) {
@@ -371,6 +435,7 @@ export class NetnsFabric implements VmNetworkFabric {
       await killNamespaceProcesses(this.run, netns, this.killGraceMs);
       await deleteNamespace(this.run, netns);
       removeWireguardSocket(record.wireguardInterface);
+      if (record.publicIp) await this.releasePublic(record.publicIp);
     })().finally(() => {
       this.vms.delete(netns);
       this.destroying.delete(netns);
@@ -387,6 +452,7 @@ export class NetnsFabric implements VmNetworkFabric {
     this.closed ??= (async () => {
       const results = await Promise.allSettled([...this.vms.keys(), ...this.destroying.keys()].map((ns) => this.destroyVm(ns)));
       const errors = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown);
+      this.wan.stop();
       try {
         await killNamespaceProcesses(this.run, this.hub, this.killGraceMs);
         await deleteNamespace(this.run, this.hub);
@@ -396,6 +462,13 @@ export class NetnsFabric implements VmNetworkFabric {
       if (errors.length > 0) throw new AggregateError(errors, `closing the netns fabric failed: ${errors.map((e) => (e as Error).message).join('; ')}`);
     })();
     return this.closed;
+  }
+
+  /** Takes a public address off the hub and out of the relay (best effort: the hub may be going away). */
+  private async releasePublic(publicIp: string): Promise<void> {
+    if (this.closed) return;
+    await this.wan.send({ op: 'remove', publicIp }).catch(() => undefined);
+    await this.run('ip', ['-n', this.hub, 'addr', 'del', `${publicIp}/32`, 'dev', HUB_BRIDGE]).catch(() => undefined);
   }
 
   /** `wg` + 8 random hex: not used by this fabric, and no wireguard-go socket of that name exists on the machine. */
