@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { CLOUDS, CloudId, FIREWALL_PLAN, TAG_CLUSTER, cidrContains, isInDigitalOceanPool, ruleKeys } from '@skyweave/domain';
@@ -199,6 +201,27 @@ describe('a multi-cloud cluster, end to end (every service a separate process, o
     const master0 = cluster.nodes.find((n) => n.name.endsWith('master-0'))!;
     expect(kc.clusters[0].cluster.server).toBe(`https://${master0.publicIp ?? master0.privateIp}:6443`);
     expect(kc['current-context']).toBe('e2e-admin');
+    // kubectl reads it, and its CA is the one kubeadm got on master-0, which signed master-0's API server certificate
+    const dir = mkdtempSync(path.join(tmpdir(), 'sw-kc-'));
+    try {
+      writeFileSync(path.join(dir, 'config'), r.body, { mode: 0o600 });
+      const view = JSON.parse(execFileSync('kubectl', ['--kubeconfig', path.join(dir, 'config'), 'config', 'view', '--minify', '--raw', '-o', 'json'], { encoding: 'utf8' })) as { clusters: { cluster: { server: string; 'certificate-authority-data': string } }[] };
+      expect(view.clusters[0].cluster.server).toBe(kc.clusters[0].cluster.server);
+      const pki = path.join(vmRootOf(master0.id), 'etc/kubernetes/pki');
+      expect(Buffer.from(view.clusters[0].cluster['certificate-authority-data'], 'base64').toString()).toBe(readFileSync(path.join(pki, 'ca.crt'), 'utf8'));
+      execFileSync('openssl', ['verify', '-CAfile', path.join(pki, 'ca.crt'), path.join(pki, 'apiserver.crt')]);
+      const sans = execFileSync('openssl', ['x509', '-noout', '-ext', 'subjectAltName', '-in', path.join(pki, 'apiserver.crt')], { encoding: 'utf8' });
+      expect(sans).toContain(`IP Address:${master0.publicIp}`);
+      expect(sans).toContain('IP Address:10.4.0.1');
+      expect(sans).toContain('DNS:kubernetes.default.svc');
+      // kubeadm got InitConfiguration + ClusterConfiguration on master-0, a JoinConfiguration pinned to that CA elsewhere
+      expect(readFileSync(path.join(vmRootOf(master0.id), 'etc/kubernetes/kubeadm.yaml'), 'utf8')).toMatch(/kind: InitConfiguration[\s\S]*kind: ClusterConfiguration/);
+      for (const n of cluster.nodes.filter((x) => x.id !== master0.id)) {
+        expect(readFileSync(path.join(vmRootOf(n.id), 'etc/kubernetes/kubeadm.yaml'), 'utf8')).toMatch(/kind: JoinConfiguration[\s\S]*sha256:[0-9a-f]{64}/);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   let intruder: { id: string; clusterId: string };

@@ -69,6 +69,8 @@ describe('api-gateway on a real database', () => {
     ['unknown instance type', { controlPlane: { cloud: 'aws', count: 1, instanceType: 'x9.huge' } }, 'controlPlane.instanceType', 'known-instance-type'],
     ['bad name', { name: 'Prod_1' }, 'name', 'matches'],
     ['unknown field', { color: 'blue' }, 'color', 'whitelistValidation'],
+    ['clouds more than 10 ms apart (us-central: AWS Ohio ↔ GCP Iowa 12 ms)', { region: 'us-central' }, 'clouds', 'latency-budget'],
+    ['unknown mesh mode', { mesh: 'star' }, 'mesh', 'isIn'],
   ])('rejects %s with a 422 naming the field and rule', async (_what, patch, field, rule) => {
     const r = await api.call<{ status: number; errors: { field: string; rule: string }[] }>('POST', '/v1/clusters', { ...valid, ...patch });
     expect(r.status).toBe(422);
@@ -78,11 +80,13 @@ describe('api-gateway on a real database', () => {
 
   let clusterId: string;
   it('creates a cluster with its networks and nodes, and refuses a duplicate name with 409', async () => {
-    const r = await api.call<{ id: string; phase: string; nodes: { role: string; cloud: string }[]; networks: { cloud: string }[] }>('POST', '/v1/clusters', valid);
+    const r = await api.call<{ id: string; phase: string; nodes: { role: string; cloud: string; wireguardAddress: string }[]; networks: { cloud: string }[] }>('POST', '/v1/clusters', valid);
     expect(r.status).toBe(202);
     clusterId = r.body.id;
     expect(r.body.phase).toBe('Pending');
     expect(r.body.nodes.map((n) => `${n.role}/${n.cloud}`)).toEqual(['master/aws', 'worker/gcp', 'worker/gcp']);
+    // overlay addresses from 10.4.0.0/16, masters first: master-0's is the control-plane endpoint
+    expect(r.body.nodes.map((n) => n.wireguardAddress)).toEqual(['10.4.0.1', '10.4.0.2', '10.4.0.3']);
     expect(r.body.networks.map((n) => n.cloud).sort()).toEqual(['aws', 'gcp']);
     const dup = await api.call<{ type: string }>('POST', '/v1/clusters', valid);
     expect(dup.status).toBe(409);
