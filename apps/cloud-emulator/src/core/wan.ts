@@ -53,14 +53,17 @@ export class WanRelay {
     this.pairRtt = pairs;
   }
 
-  /** One-way delay from the VM with public address `a` to the one with `b`, in milliseconds. */
+  /**
+   * One-way delay from the VM with public address `a` to the one with `b`, in whole milliseconds (timers have no
+   * finer grain): the round trip split so that the two directions add up to it exactly, e.g. 7 ms as 3 + 4.
+   */
   delayMs(a: string, b: string): number {
-    const pair = this.pairRtt[`${a}|${b}`] ?? this.pairRtt[`${b}|${a}`];
-    if (pair !== undefined) return pair / 2;
     const ca = this.vms.get(a)?.cloud;
     const cb = this.vms.get(b)?.cloud;
-    if (!ca || !cb || ca === cb) return 0;
-    return (this.cloudRtt[`${ca}|${cb}`] ?? this.cloudRtt[`${cb}|${ca}`] ?? 0) / 2;
+    const rtt = this.pairRtt[`${a}|${b}`] ?? this.pairRtt[`${b}|${a}`] ??
+      (!ca || !cb || ca === cb ? 0 : this.cloudRtt[`${ca}|${cb}`] ?? this.cloudRtt[`${cb}|${ca}`] ?? 0);
+    const half = Math.floor(Math.round(rtt) / 2);
+    return a < b ? half : Math.round(rtt) - half;
   }
 
   /** A datagram arrived at `toPublic` from a VM's private address: send it on from the sender's public address. */
@@ -71,28 +74,13 @@ export class WanRelay {
     if (!target || !sender || !senderPublic) return; // not from a known VM: dropped, as a NAT would
     const send = () => sender.socket.send(msg, this.port, target.privateIp);
     const delay = this.delayMs(senderPublic, toPublic);
-    if (delay > 0) later(send, delay);
+    if (delay > 0) setTimeout(send, delay);
     else send();
   }
 
   close(): void {
     for (const ip of [...this.vms.keys()]) this.remove(ip);
   }
-}
-
-/**
- * Runs `fn` after `ms` milliseconds with sub-millisecond precision: timers are whole milliseconds, so the last
- * stretch (under 2 ms) is waited out with setImmediate. Costs a little CPU per delayed datagram; fine for test traffic.
- */
-function later(fn: () => void, ms: number): void {
-  const due = performance.now() + ms;
-  const tick = () => {
-    const left = due - performance.now();
-    if (left <= 0) fn();
-    else if (left > 2) setTimeout(tick, left - 1.5);
-    else setImmediate(tick);
-  };
-  tick();
 }
 
 /** Runs the relay on stdin/stdout (see WanRelay). */
