@@ -105,6 +105,39 @@ export namespace AgentApi {
     interface: { address: string; listenPort: number; mtu: number };
     peers: MeshPeer[];
   }
+  /**
+   * Work the platform asks of a node's agent after it joined (cordon and drain before removal or upgrade, the
+   * upgrade itself, uncordon after). A master's agent drains and uncordons other nodes (it holds
+   * `/etc/kubernetes/admin.conf`); a node's own agent upgrades it.
+   */
+  export type OperationKind = 'drain' | 'uncordon' | 'upgrade';
+  export interface NodeOperation {
+    /** UUID; reported back in the result. An agent runs each id at most once to completion (results are idempotent). */
+    id: string;
+    kind: OperationKind;
+    /** The Kubernetes node the operation is about (its `metadata.name`, e.g. `sw-1a2b3c4d-worker-2`). */
+    targetNodeName: string;
+    /** drain: seconds `kubectl drain --timeout` waits for evictions; upgrade: seconds to wait for the node to be Ready again. */
+    timeoutSeconds: number;
+    /** upgrade: the Kubernetes version to install, `MAJOR.MINOR.PATCH` without `v` (e.g. `1.31.5`). */
+    kubernetesVersion?: string;
+    /** upgrade: `true` on the first master (`kubeadm upgrade apply`), else `kubeadm upgrade node`. */
+    upgradeControlPlane?: boolean;
+  }
+  /**
+   * POST /agent/v1/nodes/{nodeId}/operations — the operations this agent should run now, oldest first; long-polled:
+   * answered at once when there is one, else when one arrives or the poll window (about 25 s) ends.
+   */
+  export interface OperationsResponse { operations: NodeOperation[] }
+  /** POST /agent/v1/nodes/{nodeId}/operations/{operationId} — the outcome of one operation. */
+  export interface OperationResult {
+    state: 'Succeeded' | 'Failed';
+    /** Why it failed (the failing command and its stderr tail), or what was done. */
+    message?: string;
+    /** upgrade: the kubelet version now running (`1.31.5`). */
+    kubeletVersion?: string;
+  }
+
   /** POST /agent/v1/nodes/{nodeId}/status — what the node learnt since joining. */
   export interface StatusReport {
     /** The node's pod range from Kubernetes node IPAM (e.g. `10.217.3.0/24`), routed to it by its peers. */
