@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
 import pino from 'pino';
-import { CloudCredentialEntity, ClusterEntity, NodeEntity, SecretBox, hashToken } from '@skyweave/persistence';
+import { CloudCredentialEntity, ClusterEntity, NodeEntity, NodeOperationEntity, SecretBox, hashToken } from '@skyweave/persistence';
 import { createGateway } from '@skyweave/api-gateway/src/app';
 import type { AgentApi } from '@skyweave/contracts';
 import { Reconciler } from '@skyweave/reconciler/src/reconciler';
@@ -214,17 +214,21 @@ describe('api-gateway on a real database', () => {
       expect(fields).toEqual(['latencies.0.peerNodeId', 'latencies.0.rttMs', 'podCidr']);
     });
 
-    it('refuses to remove a master, and drops a removed worker from its peers\' long poll at once', async () => {
+    it('refuses to remove a master; keeps a removed worker in the mesh while it is drained, and drops it at once when its termination starts', async () => {
       const master = await api.call('DELETE', `/v1/clusters/${clusterId}/nodes/${masterId}`);
       expect(master.status).toBe(422);
       expect(master.body).toMatchObject({ type: expect.stringContaining('workers-only') });
       const current = (await (await post(masterToken, `${masterId}/mesh`, {})).json()) as AgentApi.MeshConfig;
-      const started = Date.now();
-      const held = post(masterToken, `${masterId}/mesh`, { revision: current.revision });
-      await new Promise((r) => setTimeout(r, 300));
       const removed = await api.call<{ removalRequested: boolean }>('DELETE', `/v1/clusters/${clusterId}/nodes/${workerId}`);
       expect(removed.status).toBe(202);
       expect(removed.body.removalRequested).toBe(true);
+      // still a peer: its kubelet must reach the API server while a master's agent drains it
+      expect(((await (await post(masterToken, `${masterId}/mesh`, {})).json()) as AgentApi.MeshConfig).revision).toBe(current.revision);
+      const started = Date.now();
+      const held = post(masterToken, `${masterId}/mesh`, { revision: current.revision });
+      await new Promise((r) => setTimeout(r, 300));
+      // drained: the reconciler starts the termination (as planReconcile does)
+      await db.ds.getRepository(NodeEntity).update({ id: workerId }, { phase: 'Terminating' });
       const next = (await (await held).json()) as AgentApi.MeshConfig;
       expect(next.revision).not.toBe(current.revision);
       expect(next.peers).toEqual([]);
@@ -234,6 +238,113 @@ describe('api-gateway on a real database', () => {
       expect((await api.call('DELETE', `/v1/clusters/${clusterId}/nodes/${workerId}`)).status).toBe(202);
       const c = await api.ok<{ spec: { workers: { cloud: string; count: number }[] } }>('GET', `/v1/clusters/${clusterId}`);
       expect(c.spec.workers).toEqual([{ cloud: "gcp", count: 1, instanceType: expect.any(String) }]);
+    });
+  });
+
+  describe('scaling, upgrades, the reconcile lock and agent operations', () => {
+    let id: string;
+    let masterId: string;
+    let masterToken: string;
+    const post = (t: string, path: string, body: unknown) =>
+      fetch(`${api.baseUrl}/agent/v1/nodes/${path}`, { method: 'POST', headers: { authorization: `Bearer ${t}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    beforeAll(async () => {
+      const r = await api.ok<{ id: string; nodes: { id: string; role: string }[] }>('POST', '/v1/clusters', { ...valid, name: 'scale' });
+      id = r.id;
+      masterId = r.nodes.find((n) => n.role === 'master')?.id ?? '';
+      masterToken = 'swnt_' + randomBytes(32).toString('base64url');
+      await db.ds.getRepository(ClusterEntity).update({ id }, { phase: 'Ready' });
+      await db.ds.getRepository(NodeEntity).update({ clusterId: id }, { phase: 'Joined' });
+      await db.ds.getRepository(NodeEntity).update({ id: masterId }, { agentTokenHash: hashToken(masterToken) });
+    });
+    const lease = (seconds: number) => db.ds.query(`UPDATE clusters SET "reconcileLeaseHolder" = 'test', "reconcileLeaseExpiresAt" = now() + make_interval(secs => $2) WHERE id = $1`, [id, seconds]);
+
+    it.each([
+      ['a master', { cloud: 'aws', count: 1, role: 'master' }, 'role', 'masters-fixed'],
+      ['21 workers', { cloud: 'gcp', count: 21 }, 'count', 'max'],
+      ['no workers', { cloud: 'gcp', count: 0 }, 'count', 'min'],
+      ['a cloud outside the cluster', { cloud: 'azure', count: 1 }, 'cloud', 'cloud-in-cluster'],
+      ['an unknown instance type', { cloud: 'gcp', count: 1, instanceType: 'n9-huge' }, 'instanceType', 'known-instance-type'],
+    ])('refuses to add %s with a 422 naming the field and rule, adding nothing', async (_what, body, field, rule) => {
+      const before = await db.ds.getRepository(NodeEntity).countBy({ clusterId: id });
+      const r = await api.call<{ errors: { field: string; rule: string }[] }>('POST', `/v1/clusters/${id}/nodes`, body);
+      expect(r.status).toBe(422);
+      expect(r.body.errors).toEqual(expect.arrayContaining([expect.objectContaining({ field, rule })]));
+      expect(await db.ds.getRepository(NodeEntity).countBy({ clusterId: id })).toBe(before);
+    });
+
+    it('adds workers one node each, with the next names and overlay addresses, and counts them in the spec', async () => {
+      const r = await api.call<{ nodes: { name: string; role: string; cloud: string; phase: string; wireguardAddress: string; kubernetesVersion: string }[] }>('POST', `/v1/clusters/${id}/nodes`, { cloud: 'aws', count: 2 });
+      expect(r.status).toBe(202);
+      expect(r.body.nodes.map((n) => [n.name.replace(/^sw-[0-9a-f]{8}-/, ''), n.role, n.cloud, n.phase, n.wireguardAddress, n.kubernetesVersion])).toEqual([
+        ['worker-2', 'worker', 'aws', 'Pending', '10.4.0.4', '1.31.4'], ['worker-3', 'worker', 'aws', 'Pending', '10.4.0.5', '1.31.4'],
+      ]);
+      const c = await api.ok<{ spec: { workers: { cloud: string; count: number }[] } }>('GET', `/v1/clusters/${id}`);
+      expect(c.spec.workers.map((w) => `${w.cloud}:${w.count}`)).toEqual(['gcp:2', 'aws:2']);
+    });
+
+    it('upgrades by a newer patch only: 422 for another minor or a downgrade, nothing for the same version, masters fixed', async () => {
+      const minor = await api.call<{ errors: { field: string; rule: string; message: string }[] }>('PATCH', `/v1/clusters/${id}`, { kubernetesVersion: '1.32.0' });
+      expect(minor.status).toBe(422);
+      expect(minor.body.errors[0]).toMatchObject({ field: 'kubernetesVersion', rule: 'patch-upgrade-only', message: expect.stringContaining('within 1.31') });
+      expect((await api.call('PATCH', `/v1/clusters/${id}`, { kubernetesVersion: '1.31.3' })).status).toBe(422);
+      expect((await api.call('PATCH', `/v1/clusters/${id}`, { kubernetesVersion: 'latest' })).status).toBe(422);
+      const masters = await api.call<{ errors: { rule: string }[] }>('PATCH', `/v1/clusters/${id}`, { controlPlane: { count: 3 } });
+      expect(masters.status).toBe(422);
+      expect(masters.body.errors[0].rule).toBe('masters-fixed');
+      expect((await api.call('PATCH', `/v1/clusters/${id}`, { kubernetesVersion: '1.31.4' })).status).toBe(200);
+      const ok = await api.call<{ spec: { kubernetesVersion: string } }>('PATCH', `/v1/clusters/${id}`, { kubernetesVersion: '1.31.5' });
+      expect(ok.status).toBe(200);
+      expect(ok.body.spec.kubernetesVersion).toBe('1.31.5');
+    });
+
+    it('refuses changes while a full reconcile holds the lease (409 cluster-reconciling, Retry-After), keeps reads, then applies them', async () => {
+      await lease(30);
+      const worker0 = await db.ds.getRepository(NodeEntity).findOneByOrFail({ clusterId: id, role: 'worker', ordinal: 0 });
+      const attempts: [string, string, unknown][] = [
+        ['POST', `/v1/clusters/${id}/nodes`, { cloud: 'gcp', count: 1 }],
+        ['PATCH', `/v1/clusters/${id}`, { kubernetesVersion: '1.31.6' }],
+        ['DELETE', `/v1/clusters/${id}/nodes/${worker0.id}`, undefined],
+        ['DELETE', `/v1/clusters/${id}`, undefined],
+      ];
+      for (const [method, path, body] of attempts) {
+        const r = await api.call<{ type: string; detail: string }>(method, path, body);
+        expect([method, path, r.status]).toEqual([method, path, 409]);
+        expect(r.body.type).toMatch(/cluster-reconciling$/);
+        expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(28);
+        expect(Number(r.headers.get('retry-after'))).toBeLessThanOrEqual(30);
+      }
+      const c = await api.ok<{ reconcile: { reconciling: boolean }; spec: { kubernetesVersion: string } }>('GET', `/v1/clusters/${id}`);
+      expect(c.reconcile.reconciling).toBe(true);
+      expect(c.spec.kubernetesVersion).toBe('1.31.5');
+      expect((await api.ok<{ status: string }>('POST', `/v1/clusters/${id}/reconcile`)).status).toBe('running');
+      await lease(-1); // the reconcile ended
+      expect((await api.call('POST', `/v1/clusters/${id}/nodes`, { cloud: 'gcp', count: 1 })).status).toBe(202);
+      expect((await api.ok<{ status: string }>('POST', `/v1/clusters/${id}/reconcile`)).status).toBe('scheduled');
+      const rows: { subject: string }[] = await db.ds.query(`SELECT subject FROM outbox WHERE payload->>'clusterId' = $1 AND subject = 'skyweave.v1.cluster.reconcile'`, [id]);
+      expect(rows).toHaveLength(1);
+      expect((await api.call('POST', `/v1/clusters/${clusterId}/reconcile`)).status).toBe(409); // not Ready
+    });
+
+    it('hands agents their operations by long poll, marks them Running, and takes each result once', async () => {
+      const worker = await db.ds.getRepository(NodeEntity).findOneByOrFail({ clusterId: id, role: 'worker', ordinal: 0 });
+      const opId = randomUUID();
+      const held = post(masterToken, `${masterId}/operations`, {});
+      await new Promise((r) => setTimeout(r, 300));
+      await db.ds.getRepository(NodeOperationEntity).insert({
+        id: opId, organisationId: orgId, clusterId: id, executorNodeId: masterId, targetNodeId: worker.id, kind: 'drain', purpose: 'removal',
+        kubernetesVersion: null, upgradeControlPlane: false, timeoutSeconds: 60, state: 'Pending', message: null, deadlineAt: new Date(Date.now() + 90_000), finishedAt: null,
+      });
+      const got = (await (await held).json()) as AgentApi.OperationsResponse;
+      expect(got.operations).toEqual([{ id: opId, kind: 'drain', targetNodeName: worker.name, timeoutSeconds: 60 }]);
+      expect((await db.ds.getRepository(NodeOperationEntity).findOneByOrFail({ id: opId })).state).toBe('Running');
+      expect((await post(masterToken, `${masterId}/operations/${opId}`, { state: 'Done' })).status).toBe(422);
+      expect((await post(masterToken, `${masterId}/operations/${randomUUID()}`, { state: 'Succeeded' })).status).toBe(404);
+      expect((await post(masterToken, `${masterId}/operations/${opId}`, { state: 'Succeeded', message: 'node drained' })).status).toBe(204);
+      expect((await post(masterToken, `${masterId}/operations/${opId}`, { state: 'Failed' })).status).toBe(204);
+      expect(await db.ds.getRepository(NodeOperationEntity).findOneByOrFail({ id: opId })).toMatchObject({ state: 'Succeeded', message: 'node drained' });
+      const ev = await api.ok<{ items: { reason: string; message: string }[] }>('GET', `/v1/clusters/${id}/events`);
+      expect(ev.items.filter((e) => e.reason === 'NodeDrained').map((e) => e.message)).toEqual([expect.stringContaining(`drain of ${worker.name}`)]);
+      expect((await post('swnt_wrong', `${masterId}/operations`, {})).status).toBe(401);
     });
   });
 

@@ -43,7 +43,7 @@ export class AgentController {
       if (n.bootstrapTokenUsedAt) throw Problem.unauthorized('bootstrap token already used');
       if (!n.bootstrapTokenExpiresAt || n.bootstrapTokenExpiresAt.getTime() < Date.now()) throw Problem.unauthorized('bootstrap token expired');
       await em.getRepository(NodeEntity).update({ id: n.id }, {
-        bootstrapTokenUsedAt: new Date(), agentTokenHash: hashToken(nodeToken), wireguardPublicKey: body.wireguardPublicKey ?? null,
+        bootstrapTokenUsedAt: new Date(), bootstrapTokenSealed: null, agentTokenHash: hashToken(nodeToken), wireguardPublicKey: body.wireguardPublicKey ?? null,
         // the cloud's answer (recorded at launch) wins; the agent's own view fills in when it booted first
         ...(n.privateIp ? {} : { privateIp: body.privateIp ?? null }), ...(n.publicIp ? {} : { publicIp: body.publicIp ?? null }),
         phase: n.phase === 'Booting' || n.phase === 'Launching' ? 'Registered' : n.phase,
@@ -85,7 +85,12 @@ export class AgentController {
       if (action !== 'wait' || Date.now() >= deadline) break;
       await new Promise((r) => setTimeout(r, JOIN_POLL_MS));
     }
-    const first = all.find((n) => n.role === 'master' && n.ordinal === 0);
+    // The endpoint a node joins through: master-0's overlay address, or a surviving master's while master-0 is being
+    // replaced (its VM was lost and it rejoins the control plane itself).
+    const master0 = all.find((n) => n.role === 'master' && n.ordinal === 0);
+    const first = action === 'join' && master0?.phase !== 'Joined'
+      ? (all.find((n) => n.role === 'master' && n.phase === 'Joined' && n.id !== node.id) ?? master0)
+      : master0;
     if (action === 'wait') return { action, retryAfterSeconds: 0, ...base };
 
     // The answer is built before the node is marked Joining, so a cluster that cannot be bootstrapped stays as it was.

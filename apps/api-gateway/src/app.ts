@@ -16,6 +16,7 @@ import { Problem, ProblemFilter, toViolations } from './problem';
 import { RegionsController } from './regions.controller';
 import { CLOUD_ENDPOINTS, DATA_SOURCE, JOIN_LONG_POLL, MESH_LONG_POLL, SECRET_BOX } from './tokens';
 import { MESH_LONG_POLL_MS, MeshController } from './mesh.controller';
+import { OperationsController } from './operations.controller';
 
 @Controller('health')
 class HealthController {
@@ -43,7 +44,7 @@ class AppModule {
   static with(deps: GatewayDeps): DynamicModule {
     return {
       module: AppModule,
-      controllers: [HealthController, RegionsController, CredentialsController, ClustersController, AgentController, MeshController],
+      controllers: [HealthController, RegionsController, CredentialsController, ClustersController, AgentController, MeshController, OperationsController],
       providers: [
         { provide: DATA_SOURCE, useValue: deps.ds },
         { provide: SECRET_BOX, useValue: deps.box },

@@ -1,10 +1,10 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Query, Res, UseGuards, Inject } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Query, Res, UseGuards, Inject } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import type { DataSource } from 'typeorm';
 import { ClusterEntity, NodeEntity, SecretBox } from '@skyweave/persistence';
 import { ApiKeyGuard, CallerOrg } from './auth';
-import { CreateClusterDto, EventsQueryDto, ListQueryDto } from './dtos';
+import { AddNodesDto, CreateClusterDto, EventsQueryDto, ListQueryDto, UpdateClusterDto } from './dtos';
 import { ClustersService } from './clusters.service';
 import { Problem } from './problem';
 import { DATA_SOURCE, SECRET_BOX } from './tokens';
@@ -60,7 +60,33 @@ export class ClustersController {
     }));
   }
 
-  /** Removes one worker: it leaves the WireGuard mesh at once, then its VM is terminated. Masters are fixed (422). */
+  /** Changes the declared state: a newer patch `kubernetesVersion` is rolled out node by node, masters first. 409 while reconciling. */
+  @Patch(':id')
+  update(@CallerOrg() org: string, @Param('id', new ParseUUIDPipe()) id: string, @Body() dto: UpdateClusterDto) {
+    return this.clusters.update(org, id, dto);
+  }
+
+  /** Runs a full reconcile now (it also runs hourly): 202 `scheduled`, or `running` when one is under way. */
+  @Post(':id/reconcile')
+  @HttpCode(202)
+  reconcile(@CallerOrg() org: string, @Param('id', new ParseUUIDPipe()) id: string) {
+    return this.clusters.requestReconcile(org, id);
+  }
+
+  /** The latest full reconciles, newest first: replica, trigger, start, end, what each found and changed. */
+  @Get(':id/reconciles')
+  reconciles(@CallerOrg() org: string, @Param('id', new ParseUUIDPipe()) id: string, @Query() q: ListQueryDto) {
+    return this.clusters.reconciles(org, id, q.limit ?? 50);
+  }
+
+  /** Adds 1–20 workers of one cloud and instance type; each is launched and joins on its own. Masters are fixed (422). */
+  @Post(':id/nodes')
+  @HttpCode(202)
+  addNodes(@CallerOrg() org: string, @Param('id', new ParseUUIDPipe()) id: string, @Body() dto: AddNodesDto) {
+    return this.clusters.addNodes(org, id, dto);
+  }
+
+  /** Removes one worker: a master's agent drains it, then its VM is terminated and it leaves the mesh. Masters are fixed (422). */
   @Delete(':id/nodes/:nodeId')
   @HttpCode(202)
   removeNode(@CallerOrg() org: string, @Param('id', new ParseUUIDPipe()) id: string, @Param('nodeId', new ParseUUIDPipe()) nodeId: string) {

@@ -1,20 +1,36 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { In, Not } from 'typeorm';
 import {
   CLOUD_NAMES, CloudId, ClusterSpec, DEFAULT_INSTANCE_TYPE, MAX_CROSS_CLOUD_LATENCY_MS, MAX_TOTAL_WORKERS, REGIONS, findInstanceType, findRegion, resourcePrefix, worstCrossCloudLatency, allocateWireguardAddresses,
+  comparePatchUpgrade,
 } from '@skyweave/domain';
 import { Subjects } from '@skyweave/contracts';
 import {
-  CloudCredentialEntity, ClusterEntity, ClusterEventEntity, ClusterNetworkEntity, NodeEntity, SecretBox, enqueue, recordEvent,
+  CloudCredentialEntity, ClusterEntity, ClusterEventEntity, ClusterNetworkEntity, ClusterReconcileEntity, NodeEntity, SecretBox, enqueue, recordEvent,
 } from '@skyweave/persistence';
-import type { CreateClusterDto } from './dtos';
+import type { AddNodesDto, CreateClusterDto, UpdateClusterDto } from './dtos';
 import { Problem, Violation } from './problem';
 import { DATA_SOURCE, SECRET_BOX } from './tokens';
 import { generateClusterPki, sealPkiSecrets, toPkiColumn } from './bootstrap/pki';
 
 export const DEFAULT_KUBERNETES_VERSION = '1.31.4';
+/** Workers a cluster may hold after manual scaling. */
+export const MAX_CLUSTER_WORKERS = 500;
+
+/**
+ * The reconcile lock (seeds 000–002: "during the time of reconciliation, no instant changes to the cluster are
+ * allowed; they can be applied after"): a user change while a full reconcile holds the cluster's lease is refused
+ * with 409 `cluster-reconciling` and `Retry-After` (seconds until the lease ends).
+ */
+export function assertNotReconciling(c: ClusterEntity, now: Date = new Date()): void {
+  const until = c.reconcileLeaseExpiresAt;
+  if (!until || until.getTime() <= now.getTime()) return;
+  const seconds = Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000));
+  throw new Problem(409, 'cluster-reconciling', 'Cluster is reconciling',
+    `cluster ${c.name} is being reconciled; changes are refused until it ends — retry in ${seconds} s`, undefined, { 'retry-after': String(seconds) });
+}
 
 /** The public view of a cluster. */
 export interface ClusterView {
@@ -24,7 +40,9 @@ export interface ClusterView {
   spec: ClusterSpec;
   conditions: ClusterEntity['conditions'];
   networks: { cloud: string; phase: string; region?: string; vpcId?: string; vpcCidr?: string; subnetCidr?: string; message: string | null; resources: { kind: string; id: string; name?: string }[] }[];
-  nodes: { id: string; name: string; cloud: string; role: string; phase: string; instanceType: string; instanceId: string | null; privateIp: string | null; publicIp: string | null; wireguardAddress: string | null; removalRequested: boolean; message: string | null }[];
+  nodes: { id: string; name: string; cloud: string; role: string; phase: string; instanceType: string; instanceId: string | null; privateIp: string | null; publicIp: string | null; wireguardAddress: string | null; removalRequested: boolean; kubernetesVersion: string | null; message: string | null }[];
+  /** The full reconcile: whether one runs now, the last one's end and when the next is due. */
+  reconcile: { reconciling: boolean; lastReconciledAt: Date | null; nextReconcileAt: Date | null };
   createdAt: Date;
   updatedAt: Date;
 }
@@ -95,7 +113,7 @@ export class ClustersService {
         // WireGuard addresses are allocated with the rows (same transaction): masters first, so master-0 is 10.4.0.1.
         const addresses = allocateWireguardAddresses([], nodes.length);
         if (nodes.length) {
-          await em.getRepository(NodeEntity).insert(nodes.map((n, i) => ({ ...n, id: randomUUID(), organisationId, clusterId: id, phase: 'Pending' as const, wireguardAddress: addresses[i] })));
+          await em.getRepository(NodeEntity).insert(nodes.map((n, i) => ({ ...n, id: randomUUID(), organisationId, clusterId: id, phase: 'Pending' as const, wireguardAddress: addresses[i], kubernetesVersion: spec.kubernetesVersion })));
         }
         await recordEvent(em, { organisationId, clusterId: id, reason: 'Created', message: `Cluster ${spec.name} created in ${spec.region}: ${spec.controlPlane.count} master(s) on ${CLOUD_NAMES[spec.controlPlane.cloud]}, ${totalWorkers} worker(s) on ${spec.clouds.map((c) => CLOUD_NAMES[c]).join(', ')}` });
         await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId: id, reason: 'created' });
@@ -126,7 +144,8 @@ export class ClustersService {
         cloud: n.cloud, phase: n.phase, message: n.message, region: n.status?.region, vpcId: n.status?.vpcId, vpcCidr: n.status?.vpcCidr, subnetCidr: n.status?.subnetCidr,
         resources: (n.status?.resources ?? []).map((r) => ({ kind: r.kind, id: r.id, name: r.name })),
       })),
-      nodes: nodes.map((n) => ({ id: n.id, name: n.name, cloud: n.cloud, role: n.role, phase: n.phase, instanceType: n.instanceType, instanceId: n.instanceId, privateIp: n.privateIp, publicIp: n.publicIp, wireguardAddress: n.wireguardAddress, removalRequested: n.removalRequestedAt !== null, message: n.message })),
+      nodes: nodes.map((n) => ({ id: n.id, name: n.name, cloud: n.cloud, role: n.role, phase: n.phase, instanceType: n.instanceType, instanceId: n.instanceId, privateIp: n.privateIp, publicIp: n.publicIp, wireguardAddress: n.wireguardAddress, removalRequested: n.removalRequestedAt !== null, kubernetesVersion: n.kubernetesVersion, message: n.message })),
+      reconcile: { reconciling: (c.reconcileLeaseExpiresAt?.getTime() ?? 0) > Date.now(), lastReconciledAt: c.lastReconciledAt, nextReconcileAt: c.nextReconcileAt },
     };
   }
 
@@ -147,6 +166,7 @@ export class ClustersService {
       const c = await em.getRepository(ClusterEntity).findOne({ where: { id, organisationId }, lock: { mode: 'pessimistic_write' } });
       if (!c || c.phase === 'Deleted') throw Problem.notFound(`cluster ${id}`);
       if (c.deletionRequestedAt && c.phase !== 'Failed') return;
+      assertNotReconciling(c);
       await em.getRepository(ClusterEntity).update({ id, organisationId }, {
         deletionRequestedAt: new Date(),
         ...(c.phase === 'Failed' ? { phase: 'Deleting' as const, conditions: c.conditions.filter((x) => x.type !== 'DeleteFailed') } : {}),
@@ -159,11 +179,11 @@ export class ClustersService {
   }
 
   /**
-   * Removes one worker (seed 001: workers can be added and removed later; masters are fixed at creation). The node
-   * leaves the WireGuard mesh at once (peers drop it on their next long-poll answer); the reconciler terminates its
-   * VM; the spec's worker count for its cloud and instance type goes down by one. Idempotent.
-   * @throws Problem 404 unknown cluster or node; 409 `cluster-deleting` while the cluster is being deleted;
-   *   422 `workers-only` for a master.
+   * Removes one worker (seed 001: workers can be added and removed later; masters are fixed at creation). A master's
+   * agent cordons and drains it (bounded by the drain timeout), then the reconciler terminates its VM and it leaves
+   * the WireGuard mesh; the spec's worker count for its cloud and instance type goes down by one. Idempotent.
+   * @throws Problem 404 unknown cluster or node; 409 `cluster-deleting` while the cluster is being deleted,
+   *   409 `cluster-reconciling` during a full reconcile; 422 `workers-only` for a master.
    */
   async removeNode(organisationId: string, clusterId: string, nodeId: string): Promise<ClusterView['nodes'][number]> {
     await this.ds.transaction(async (em) => {
@@ -176,6 +196,7 @@ export class ClustersService {
         throw new Problem(422, 'workers-only', 'Masters are fixed', `${n.name} is a master; the number of masters is fixed at creation`, [{ field: 'nodeId', rule: 'workers-only', message: 'only workers can be removed' }]);
       }
       if (n.removalRequestedAt) return;
+      assertNotReconciling(c);
       await em.getRepository(NodeEntity).update({ id: n.id }, { removalRequestedAt: new Date() });
       const workers = c.spec.workers.map((w) => ({ ...w }));
       const entry = workers.find((w) => w.cloud === n.cloud && w.instanceType === n.instanceType && w.count > 0);
@@ -188,5 +209,103 @@ export class ClustersService {
     const node = view.nodes.find((x) => x.id === nodeId);
     if (!node) throw Problem.notFound(`node ${nodeId}`);
     return node;
+  }
+
+  /** Locks the cluster row for a user change. @throws Problem 404 unknown or deleted; 409 `cluster-deleting`; 409 `cluster-reconciling`. */
+  private async lockForChange(em: EntityManager, organisationId: string, id: string): Promise<ClusterEntity> {
+    const c = await em.getRepository(ClusterEntity).findOne({ where: { id, organisationId }, lock: { mode: 'pessimistic_write' } });
+    if (!c || c.phase === 'Deleted') throw Problem.notFound(`cluster ${id}`);
+    if (c.deletionRequestedAt) throw new Problem(409, 'cluster-deleting', 'Cluster is being deleted', `cluster ${c.name} is being deleted`);
+    assertNotReconciling(c);
+    return c;
+  }
+
+  /**
+   * Adds `count` workers of one cloud and instance type (seeds: no node pools; workers are added one by one). Each
+   * gets a row (name `<prefix>-worker-<n>`, next free ordinal and overlay address) and is launched by the reconciler;
+   * the spec's worker count goes up. @throws Problem 422 (`masters-fixed`, `cloud-in-cluster`, `known-instance-type`,
+   * `max-workers`), 409 `cluster-not-ready` before the cluster was first Ready or after it failed, 409 `cluster-reconciling`.
+   */
+  async addNodes(organisationId: string, clusterId: string, dto: AddNodesDto): Promise<{ nodes: ClusterView['nodes'] }> {
+    const ids: string[] = [];
+    await this.ds.transaction(async (em) => {
+      const c = await this.lockForChange(em, organisationId, clusterId);
+      const v: Violation[] = [];
+      if (dto.role !== undefined && dto.role !== 'worker') v.push({ field: 'role', rule: 'masters-fixed', message: 'only workers can be added; the number of masters is fixed at creation' });
+      if (!c.spec.clouds.includes(dto.cloud)) v.push({ field: 'cloud', rule: 'cloud-in-cluster', message: `${dto.cloud} is not one of the cluster's clouds (${c.spec.clouds.join(', ')})` });
+      const type = dto.instanceType ?? DEFAULT_INSTANCE_TYPE[dto.cloud];
+      if (!findInstanceType(dto.cloud, type)) v.push({ field: 'instanceType', rule: 'known-instance-type', message: `${type} is not offered on ${CLOUD_NAMES[dto.cloud]}` });
+      const all = await em.getRepository(NodeEntity).findBy({ clusterId, organisationId });
+      const live = all.filter((n) => n.phase !== 'Terminated' && !n.removalRequestedAt);
+      const workers = live.filter((n) => n.role === 'worker').length;
+      if (workers + dto.count > MAX_CLUSTER_WORKERS) v.push({ field: 'count', rule: 'max-workers', message: `the cluster has ${workers} worker(s); at most ${MAX_CLUSTER_WORKERS} in all` });
+      if (v.length) throw Problem.validation(v);
+      if (c.phase !== 'Ready') throw new Problem(409, 'cluster-not-ready', 'Cluster not ready', `workers can be added once the cluster is Ready (it is ${c.phase})`);
+      const prefix = resourcePrefix(c.id);
+      let ordinal = Math.max(-1, ...all.filter((n) => n.role === 'worker').map((n) => n.ordinal)) + 1;
+      const addresses = allocateWireguardAddresses(all.filter((n) => n.phase !== 'Terminated' && n.wireguardAddress).map((n) => n.wireguardAddress as string), dto.count);
+      const rows = addresses.map((address) => {
+        const id = randomUUID();
+        ids.push(id);
+        const o = ordinal++;
+        return { id, organisationId, clusterId, cloud: dto.cloud, role: 'worker' as const, ordinal: o, name: `${prefix}-worker-${o}`, instanceType: type, phase: 'Pending' as const, wireguardAddress: address, kubernetesVersion: c.spec.kubernetesVersion };
+      });
+      await em.getRepository(NodeEntity).insert(rows);
+      const specWorkers = c.spec.workers.map((w) => ({ ...w }));
+      const entry = specWorkers.find((w) => w.cloud === dto.cloud && w.instanceType === type);
+      if (entry) entry.count += dto.count;
+      else specWorkers.push({ cloud: dto.cloud, count: dto.count, instanceType: type });
+      await em.getRepository(ClusterEntity).update({ id: c.id }, { spec: { ...c.spec, workers: specWorkers } });
+      await recordEvent(em, { organisationId, clusterId, reason: 'NodesAdded', message: `${dto.count} ${type} worker(s) added on ${CLOUD_NAMES[dto.cloud]}: ${rows.map((r) => r.name).join(', ')}` });
+      await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId, reason: `${dto.count} worker(s) added` });
+    });
+    const view = await this.get(organisationId, clusterId);
+    return { nodes: view.nodes.filter((n) => ids.includes(n.id)) };
+  }
+
+  /**
+   * Changes the declared state: today the Kubernetes version, by a newer patch of the same minor (rolled out one node
+   * at a time, masters first, by the reconciler). Asking the current version changes nothing.
+   * @throws Problem 422 (`masters-fixed` for controlPlane, `patch-upgrade-only`, `nothing-to-change`), 409
+   *   `cluster-not-ready` unless Ready, 409 `cluster-reconciling`.
+   */
+  async update(organisationId: string, id: string, dto: UpdateClusterDto): Promise<ClusterView> {
+    await this.ds.transaction(async (em) => {
+      const c = await this.lockForChange(em, organisationId, id);
+      if (dto.controlPlane !== undefined) throw Problem.validation([{ field: 'controlPlane', rule: 'masters-fixed', message: 'the count and size of masters are fixed at creation' }]);
+      if (dto.kubernetesVersion === undefined) throw Problem.validation([{ field: 'kubernetesVersion', rule: 'nothing-to-change', message: 'give the kubernetesVersion to upgrade to' }]);
+      const verdict = comparePatchUpgrade(c.spec.kubernetesVersion, dto.kubernetesVersion);
+      if (verdict === 'same') return;
+      if (verdict !== 'patch') throw Problem.validation([{ field: 'kubernetesVersion', rule: 'patch-upgrade-only', message: verdict }]);
+      if (c.phase !== 'Ready') throw new Problem(409, 'cluster-not-ready', 'Cluster not ready', `a cluster can be upgraded once it is Ready (it is ${c.phase})`);
+      await em.getRepository(ClusterEntity).update({ id: c.id }, { spec: { ...c.spec, kubernetesVersion: dto.kubernetesVersion } });
+      await recordEvent(em, { organisationId, clusterId: id, reason: 'UpgradeRequested', message: `Upgrade from Kubernetes ${c.spec.kubernetesVersion} to ${dto.kubernetesVersion} requested: one node at a time, masters first` });
+      await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId: id, reason: `upgrade to ${dto.kubernetesVersion}` });
+    });
+    return this.get(organisationId, id);
+  }
+
+  /**
+   * Asks for a full reconcile now (it also runs hourly). @returns `scheduled`, or `running` when one is under way.
+   * @throws Problem 404; 409 `cluster-not-ready` unless the cluster is Ready (creation and deletion are reconciled continuously).
+   */
+  async requestReconcile(organisationId: string, id: string): Promise<{ status: 'scheduled' | 'running' }> {
+    return this.ds.transaction(async (em) => {
+      const c = await em.getRepository(ClusterEntity).findOne({ where: { id, organisationId }, lock: { mode: 'pessimistic_write' } });
+      if (!c || c.phase === 'Deleted') throw Problem.notFound(`cluster ${id}`);
+      if (c.phase !== 'Ready' || c.deletionRequestedAt) throw new Problem(409, 'cluster-not-ready', 'Cluster not ready', `a full reconcile runs on a Ready cluster (it is ${c.deletionRequestedAt ? 'being deleted' : c.phase})`);
+      if ((c.reconcileLeaseExpiresAt?.getTime() ?? 0) > Date.now()) return { status: 'running' as const };
+      await em.getRepository(ClusterEntity).update({ id }, { nextReconcileAt: new Date() });
+      await recordEvent(em, { organisationId, clusterId: id, reason: 'ReconcileRequested', message: 'Full reconcile requested' });
+      await enqueue(em, Subjects.ClusterReconcile, { organisationId, clusterId: id });
+      return { status: 'scheduled' as const };
+    });
+  }
+
+  /** The latest full reconciles, newest first (who ran it, when, what it found and changed). */
+  async reconciles(organisationId: string, id: string, limit: number) {
+    await this.get(organisationId, id);
+    const rows = await this.ds.getRepository(ClusterReconcileEntity).find({ where: { clusterId: id, organisationId }, order: { id: 'DESC' }, take: limit });
+    return { items: rows.map((r) => ({ id: r.id, replica: r.replica, trigger: r.trigger, startedAt: r.startedAt, finishedAt: r.finishedAt, found: r.found, changed: r.changed, error: r.error })) };
   }
 }

@@ -92,3 +92,31 @@ export class StatusReportDto {
   @Matches(/^10\.217\.\d{1,3}\.\d{1,3}\/(1[6-9]|2\d|3[0-2])$/, { message: 'podCidr must be a CIDR inside the pod range 10.217.0.0/16' }) podCidr?: string;
   @ApiPropertyOptional({ type: LatencySampleDto, isArray: true }) @IsOptional() @IsArray() @ArrayMaxSize(1000) @ValidateNested({ each: true }) @Type(() => LatencySampleDto) latencies?: LatencySampleDto[];
 }
+
+/** Limits of manual scaling (issue 3): workers added per request, and workers a cluster may hold. */
+export const ADD_NODES = { min: 1, max: 20 } as const;
+
+/** POST /v1/clusters/{id}/nodes — adds workers (no node pools: each is its own node). */
+export class AddNodesDto {
+  @ApiProperty({ enum: CLOUDS }) @IsIn([...CLOUDS], { message: `cloud must be one of ${CLOUDS.join(', ')}` }) cloud!: CloudId;
+  @ApiPropertyOptional({ example: 't3.medium', description: "Default: the cloud's default instance type" }) @IsOptional() @IsString() @MaxLength(64) instanceType?: string;
+  @ApiProperty({ minimum: ADD_NODES.min, maximum: ADD_NODES.max })
+  @IsInt({ message: 'count must be a whole number of workers' }) @Min(ADD_NODES.min, { message: `count must be at least ${ADD_NODES.min}` }) @Max(ADD_NODES.max, { message: `count must be at most ${ADD_NODES.max} per request` }) count!: number;
+  @ApiPropertyOptional({ enum: ['worker'], description: 'Only workers can be added; masters are fixed at creation' })
+  @IsOptional() @IsString() role?: string;
+}
+
+/** PATCH /v1/clusters/{id} — the declared state a user may change after creation. */
+export class UpdateClusterDto {
+  @ApiPropertyOptional({ example: '1.31.5', description: 'A newer patch of the same minor: rolled out one node at a time, masters first' })
+  @IsOptional() @Matches(/^\d+\.\d+\.\d+$/, { message: 'kubernetesVersion must be MAJOR.MINOR.PATCH, e.g. 1.31.5' }) kubernetesVersion?: string;
+  @ApiPropertyOptional({ description: 'Not changeable: masters are fixed at creation (present only to say so clearly)' })
+  @IsOptional() controlPlane?: unknown;
+}
+
+/** POST /agent/v1/nodes/{nodeId}/operations/{operationId} */
+export class OperationResultDto {
+  @ApiProperty({ enum: ['Succeeded', 'Failed'] }) @IsIn(['Succeeded', 'Failed'], { message: 'state must be Succeeded or Failed' }) state!: 'Succeeded' | 'Failed';
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(2000) message?: string;
+  @ApiPropertyOptional({ example: '1.31.5' }) @IsOptional() @Matches(/^\d+\.\d+\.\d+$/, { message: 'kubeletVersion must be MAJOR.MINOR.PATCH' }) kubeletVersion?: string;
+}

@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
-import { CLOUD_NAMES, CloudId, FIREWALL_PLAN, TAG_CLUSTER, findRegion, fixedNetworkCidrs, resourcePrefix } from '@skyweave/domain';
-import { NetworkSpec, isCloudError, isConflict } from '@skyweave/cloud-adapters';
+import { CLOUD_NAMES, CloudId, TAG_CLUSTER, backoffSeconds } from '@skyweave/domain';
+import { NetworkSpec, isCloudError, isConflict, networkSpecFor } from '@skyweave/cloud-adapters';
 import { Subjects, NetworkCommand } from '@skyweave/contracts';
 import { ClusterEntity, ClusterNetworkEntity, enqueue, recordEvent, withAdvisoryLock } from '@skyweave/persistence';
 import { RetryLater } from '@skyweave/messaging';
@@ -16,10 +16,7 @@ export class NetworkProvisioner {
 
   /** The network plan of a cluster on a cloud: address plan and firewall tables of seed 004. */
   static specFor(clusterId: string, regionId: string, cloud: CloudId): NetworkSpec {
-    const mapped = findRegion(regionId)?.clouds[cloud];
-    if (!mapped) throw new Error(`region ${regionId} is not available on ${cloud}`);
-    const cidrs = cloud === 'digitalocean' ? { vpcCidr: '', subnetCidr: '' } : fixedNetworkCidrs(cloud);
-    return { clusterId, namePrefix: resourcePrefix(clusterId), region: mapped.region, zone: mapped.zone, ...cidrs, firewall: FIREWALL_PLAN };
+    return networkSpecFor(clusterId, regionId, cloud);
   }
 
   /** Ensures one cloud's network; one step per cluster network at a time across replicas (advisory lock). */
@@ -32,12 +29,13 @@ export class NetworkProvisioner {
     const cluster = await this.ds.getRepository(ClusterEntity).findOneBy({ id: clusterId, organisationId });
     const row = await this.ds.getRepository(ClusterNetworkEntity).findOneBy({ clusterId, organisationId, cloud });
     if (!cluster || !row || row.phase !== 'Provisioning' || cluster.deletionRequestedAt) return;
+    if (row.retryAt && row.retryAt.getTime() > Date.now()) return; // waiting out a quota / capacity refusal
     const started = Date.now();
     try {
       const provider = await this.vault.providerFor(organisationId, cloud);
       const status = await provider.ensureNetwork(NetworkProvisioner.specFor(clusterId, cluster.spec.region, cloud));
       await this.ds.transaction(async (em) => {
-        const res = await em.getRepository(ClusterNetworkEntity).update({ id: row.id, phase: 'Provisioning' }, { phase: 'Ready', status, message: null });
+        const res = await em.getRepository(ClusterNetworkEntity).update({ id: row.id, phase: 'Provisioning' }, { phase: 'Ready', status, message: null, retryAt: null, attempts: 0, waitingReason: null });
         if (!res.affected) return; // deleted or done meanwhile
         await recordEvent(em, {
           organisationId, clusterId, reason: 'NetworkReady', object: `network/${cloud}`,
@@ -101,8 +99,10 @@ export class NetworkProvisioner {
   }
 
   /**
-   * Throttling and 5xx: retried later (the message is redelivered with backoff). Quota, capacity, bad credentials
-   * and invalid requests: surfaced at once as a failed network with the cloud's reason (no silent retry loop).
+   * Throttling and 5xx: retried later (the message is redelivered with backoff). Quota and capacity while
+   * provisioning: the network waits in Provisioning with the cloud's reason until `retryAt` (backoffSeconds: 30 s
+   * doubling to 15 min; CapacityAvailable=False meanwhile), never in a hot loop. Bad credentials and invalid requests:
+   * surfaced at once as a failed network with the cloud's reason.
    */
   private async fail(cmd: NetworkCommand, e: unknown, phase: 'Provisioning' | 'Deleting'): Promise<void> {
     if (isCloudError(e) && e.retryable) throw new RetryLater(2000, e.message);
@@ -110,11 +110,21 @@ export class NetworkProvisioner {
     const { organisationId, clusterId, cloud } = cmd;
     const message = e.message;
     this.log.warn({ clusterId, cloud, err: message }, 'network step failed');
+    const waiting = phase === 'Provisioning' && isCloudError(e) && (e.kind === 'QuotaExceeded' || e.kind === 'InsufficientCapacity') ? e.kind : null;
     await this.ds.transaction(async (em) => {
-      const res = await em.getRepository(ClusterNetworkEntity).update({ organisationId, clusterId, cloud, phase }, { phase: 'Failed', message });
-      if (!res.affected) return;
-      await recordEvent(em, { organisationId, clusterId, type: 'Warning', reason: phase === 'Provisioning' ? 'NetworkFailed' : 'NetworkDeleteFailed', object: `network/${cloud}`, message });
-      await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId, reason: `network ${cloud} failed` });
+      if (waiting) {
+        const row = await em.getRepository(ClusterNetworkEntity).findOneBy({ organisationId, clusterId, cloud, phase });
+        if (!row) return;
+        const attempts = row.attempts + 1;
+        const retryAt = new Date(Date.now() + backoffSeconds(attempts) * 1000);
+        await em.getRepository(ClusterNetworkEntity).update({ id: row.id }, { message, attempts, retryAt, waitingReason: waiting });
+        await recordEvent(em, { organisationId, clusterId, type: 'Warning', reason: waiting, object: `network/${cloud}`, message: `${message}; retrying at ${retryAt.toISOString()} (attempt ${attempts})` });
+      } else {
+        const res = await em.getRepository(ClusterNetworkEntity).update({ organisationId, clusterId, cloud, phase }, { phase: 'Failed', message });
+        if (!res.affected) return;
+        await recordEvent(em, { organisationId, clusterId, type: 'Warning', reason: phase === 'Provisioning' ? 'NetworkFailed' : 'NetworkDeleteFailed', object: `network/${cloud}`, message });
+      }
+      await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId, reason: `network ${cloud} ${waiting ? 'refused by the cloud' : 'failed'}` });
     });
   }
 }

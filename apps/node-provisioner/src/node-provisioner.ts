@@ -1,14 +1,20 @@
 import type { DataSource } from 'typeorm';
-import { CLOUD_NAMES, findRegion } from '@skyweave/domain';
+import { randomUUID } from 'node:crypto';
+import { CLOUD_NAMES, backoffSeconds, findRegion } from '@skyweave/domain';
 import { CloudProvider, Instance, isCloudError, isNotFound } from '@skyweave/cloud-adapters';
 import { NodeCommand, Subjects } from '@skyweave/contracts';
-import { ClusterEntity, ClusterNetworkEntity, NodeEntity, enqueue, hashToken, newToken, recordEvent, withAdvisoryLock } from '@skyweave/persistence';
+import { ClusterEntity, ClusterNetworkEntity, NodeEntity, SecretBox, enqueue, hashToken, newToken, recordEvent, withAdvisoryLock } from '@skyweave/persistence';
 import { RetryLater } from '@skyweave/messaging';
 import { CredentialVault, Logger, MissingCredentialsError } from '@skyweave/service-kit';
 import { renderUserData } from './user-data';
 
 /** How long a bootstrap token is valid, in seconds (DESIGN §6: minutes). */
 export const BOOTSTRAP_TOKEN_TTL_SECONDS = 15 * 60;
+/**
+ * On a cloud without idempotency tokens (DigitalOcean), how long after a launch's start a re-entered launch waits for
+ * the VM to show in the tag list before launching again, in milliseconds (list eventual consistency).
+ */
+export const CONSISTENCY_GRACE_MS = 30_000;
 /** How long to wait for a new instance's private address, in milliseconds. */
 export const ADDRESS_WAIT_MS = 30_000;
 
@@ -23,6 +29,8 @@ export class NodeProvisioner {
     private readonly vault: CredentialVault,
     private readonly log: Logger,
     private readonly apiUrl: string,
+    /** Seals the bootstrap token of a launch under way (so a re-entered launch sends the same user-data). */
+    private readonly box: SecretBox,
   ) {}
 
   /** Launches a node's VM. One launch per node at a time across replicas (advisory lock); a concurrent duplicate is dropped. */
@@ -34,7 +42,8 @@ export class NodeProvisioner {
     const { organisationId, clusterId, nodeId } = cmd;
     const node = await this.ds.getRepository(NodeEntity).findOneBy({ id: nodeId, organisationId, clusterId });
     const cluster = await this.ds.getRepository(ClusterEntity).findOneBy({ id: clusterId, organisationId });
-    if (!node || !cluster || cluster.deletionRequestedAt || !['Pending', 'Launching'].includes(node.phase)) return;
+    if (!node || !cluster || cluster.deletionRequestedAt || node.removalRequestedAt || !['Pending', 'Launching'].includes(node.phase)) return;
+    if (node.retryAt && node.retryAt.getTime() > Date.now()) return; // waiting out a quota / capacity refusal
     const network = await this.ds.getRepository(ClusterNetworkEntity).findOneBy({ clusterId, organisationId, cloud: node.cloud });
     if (!network?.status || network.phase !== 'Ready') return;
     const region = findRegion(cluster.spec.region)?.clouds[node.cloud]?.region;
@@ -42,20 +51,34 @@ export class NodeProvisioner {
 
     try {
       const provider = await this.vault.providerFor(organisationId, node.cloud);
-      // Re-entry after a crash: if the VM exists already, adopt it (its user-data holds the token whose hash we kept).
-      if (node.phase === 'Launching') {
+      // Re-entry after a crash or a lost answer: adopt the VM if the tag list shows it; else send the SAME request
+      // again (same idempotency token, same user-data with the same bootstrap token), which the cloud answers with
+      // the VM it made, if it made one.
+      let attempt: { token: string; launchToken: string } | undefined;
+      if (node.phase === 'Launching' && node.launchToken && node.bootstrapTokenSealed && node.bootstrapTokenExpiresAt && node.bootstrapTokenExpiresAt.getTime() > Date.now()) {
         const existing = (await provider.listInstances(clusterId, region)).find((i) => i.tags['skyweave-node'] === nodeId);
         if (existing) return await this.recordLaunched(node, await this.withAddresses(provider, region, existing), true);
+        const since = Date.now() - (node.launchStartedAt?.getTime() ?? 0);
+        if (!provider.idempotentCreate && since < CONSISTENCY_GRACE_MS) {
+          // No idempotency token on this cloud: a VM made just before the crash may not be listed yet. Look again later.
+          throw new RetryLater(CONSISTENCY_GRACE_MS - since, `${node.name}: waiting ${Math.ceil((CONSISTENCY_GRACE_MS - since) / 1000)} s before relaunching on a cloud without idempotency tokens`);
+        }
+        attempt = { token: this.box.open(node.bootstrapTokenSealed), launchToken: node.launchToken };
       }
-      const token = newToken('swbt');
-      const recorded = await this.ds.getRepository(NodeEntity).update(
-        { id: nodeId, organisationId, version: node.version },
-        { phase: 'Launching', bootstrapTokenHash: hashToken(token), bootstrapTokenExpiresAt: new Date(Date.now() + BOOTSTRAP_TOKEN_TTL_SECONDS * 1000), bootstrapTokenUsedAt: null },
-      );
-      if (!recorded.affected) return; // someone else moved it; their result wins
+      if (!attempt) {
+        attempt = { token: newToken('swbt'), launchToken: randomUUID() };
+        const recorded = await this.ds.getRepository(NodeEntity).update(
+          { id: nodeId, organisationId, version: node.version },
+          {
+            phase: 'Launching', launchToken: attempt.launchToken, launchStartedAt: new Date(), bootstrapTokenHash: hashToken(attempt.token),
+            bootstrapTokenSealed: this.box.seal(attempt.token), bootstrapTokenExpiresAt: new Date(Date.now() + BOOTSTRAP_TOKEN_TTL_SECONDS * 1000), bootstrapTokenUsedAt: null,
+          },
+        );
+        if (!recorded.affected) return; // someone else moved it; their result wins
+      }
       const instance = await provider.createInstance({
-        clusterId, nodeId, name: node.name, role: node.role, instanceType: node.instanceType, network: network.status,
-        userData: renderUserData({ apiUrl: this.apiUrl, clusterId, nodeId, nodeName: node.name, role: node.role, bootstrapToken: token }),
+        clusterId, nodeId, idempotencyToken: attempt.launchToken, name: node.name, role: node.role, instanceType: node.instanceType, network: network.status,
+        userData: renderUserData({ apiUrl: this.apiUrl, clusterId, nodeId, nodeName: node.name, role: node.role, bootstrapToken: attempt.token }),
       });
       await this.recordLaunched(node, await this.withAddresses(provider, region, instance), false);
     } catch (e) {
@@ -87,6 +110,7 @@ export class NodeProvisioner {
       const res = await em.createQueryBuilder().update(NodeEntity)
         .set({
           instanceId: instance.id, privateIp: instance.privateIp ?? null, publicIp: instance.publicIp ?? null, message: null,
+          retryAt: null, attempts: 0, waitingReason: null,
           phase: () => `CASE WHEN "phase" = 'Launching' THEN 'Booting' ELSE "phase" END`,
         })
         .where('id = :id AND "organisationId" = :org', { id: node.id, org: node.organisationId })
@@ -135,18 +159,33 @@ export class NodeProvisioner {
     }
   }
 
-  /** Retryable cloud errors ⇒ redelivery with backoff; quota/capacity/credentials ⇒ the node fails at once with the cloud's reason. */
+  /**
+   * Throttling and 5xx ⇒ redelivery with backoff. Quota and capacity ⇒ the node goes back to Pending with the cloud's
+   * reason and is not relaunched before `retryAt` (backoffSeconds: 30 s doubling to 15 min; the reconciler shows
+   * CapacityAvailable=False meanwhile). Bad credentials and invalid requests ⇒ the node fails with the cloud's reason.
+   */
   private async fail(cmd: NodeCommand, e: unknown): Promise<void> {
     if (isCloudError(e) && e.retryable) throw new RetryLater(2000, e.message);
     if (!isCloudError(e) && !(e instanceof MissingCredentialsError)) throw e;
     const { organisationId, clusterId, nodeId } = cmd;
     this.log.warn({ clusterId, nodeId, err: e.message }, 'node step failed');
+    const waiting = isCloudError(e) && (e.kind === 'QuotaExceeded' || e.kind === 'InsufficientCapacity') ? e.kind : null;
     await this.ds.transaction(async (em) => {
       const node = await em.getRepository(NodeEntity).findOneBy({ id: nodeId, organisationId });
       if (!node || node.phase === 'Terminated') return;
-      await em.getRepository(NodeEntity).update({ id: nodeId, organisationId }, { phase: node.phase === 'Terminating' ? 'Terminating' : 'Failed', message: e.message });
-      await recordEvent(em, { organisationId, clusterId, type: 'Warning', reason: 'NodeFailed', object: `node/${node.name}`, message: e.message });
-      await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId, reason: `node ${node.name} failed` });
+      if (waiting && node.phase !== 'Terminating') {
+        const attempts = node.attempts + 1;
+        const retryAt = new Date(Date.now() + backoffSeconds(attempts) * 1000);
+        // nothing was made: the next try is a new launch with a new token
+        await em.getRepository(NodeEntity).update({ id: nodeId, organisationId }, {
+          phase: 'Pending', message: e.message, attempts, retryAt, waitingReason: waiting, launchToken: null, bootstrapTokenSealed: null, bootstrapTokenHash: null,
+        });
+        await recordEvent(em, { organisationId, clusterId, type: 'Warning', reason: waiting, object: `node/${node.name}`, message: `${e.message}; retrying at ${retryAt.toISOString()} (attempt ${attempts})` });
+      } else {
+        await em.getRepository(NodeEntity).update({ id: nodeId, organisationId }, { phase: node.phase === 'Terminating' ? 'Terminating' : 'Failed', message: e.message });
+        await recordEvent(em, { organisationId, clusterId, type: 'Warning', reason: 'NodeFailed', object: `node/${node.name}`, message: e.message });
+      }
+      await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId, reason: `node ${node.name} ${waiting ? 'refused by the cloud' : 'failed'}` });
     });
   }
 }

@@ -1,8 +1,10 @@
 import { Subjects } from '@skyweave/contracts';
-import { ClusterView, NetworkView, NodeView, REDISPATCH_AFTER_MS, planReconcile } from './plan';
+import { ClusterView, NetworkView, NodeView, OperationView, REDISPATCH_AFTER_MS, planReconcile } from './plan';
 
 const now = new Date('2026-11-21T12:00:00Z');
-const cluster = (over: Partial<ClusterView> = {}): ClusterView => ({ id: 'c', organisationId: 'o', phase: 'Pending', conditions: [], deletionRequested: false, ...over });
+const readyCondition = { type: 'Ready', status: 'True' as const, reason: 'ClusterReady', message: '', lastTransitionTime: now.toISOString() };
+/** A cluster row; one in phase Ready carries Ready=True, as the reconciler left it. */
+const cluster = (over: Partial<ClusterView> = {}): ClusterView => ({ id: 'c', organisationId: 'o', phase: 'Pending', conditions: over.phase === 'Ready' ? [readyCondition] : [], deletionRequested: false, ...over });
 const net = (cloud: NetworkView['cloud'], phase: NetworkView['phase'], dispatchedAt: Date | null = null): NetworkView => ({ cloud, phase, message: null, dispatchedAt });
 const node = (id: string, cloud: NodeView['cloud'], role: NodeView['role'], phase: NodeView['phase'], dispatchedAt: Date | null = null): NodeView => ({ id, name: id, cloud, role, phase, message: null, dispatchedAt, removalRequested: false });
 
@@ -39,7 +41,7 @@ describe('planReconcile: create', () => {
   it('becomes Ready when every network is ready and every node has joined, with summarised conditions', () => {
     const p = planReconcile(cluster({ phase: 'Provisioning' }), [net('aws', 'Ready')], [node('m0', 'aws', 'master', 'Joined'), node('w0', 'aws', 'worker', 'Joined')], now);
     expect(p.phase).toBe('Ready');
-    expect(Object.fromEntries(p.conditions.map((c) => [c.type, c.status]))).toEqual({ ControlPlaneReady: 'True', NetworksReady: 'True', Ready: 'True', WorkersReady: 'True' });
+    expect(Object.fromEntries(p.conditions.map((c) => [c.type, c.status]))).toEqual({ CapacityAvailable: 'True', ControlPlaneReady: 'True', NetworksReady: 'True', Ready: 'True', WorkersReady: 'True' });
     expect(p.events.map((e) => e.reason)).toContain('ClusterReady');
   });
 
@@ -51,19 +53,105 @@ describe('planReconcile: create', () => {
 });
 
 describe('planReconcile: removing a node', () => {
-  it('terminates a removed worker of a Ready cluster once, and the cluster stays Ready without it', () => {
-    const nets = [net('aws', 'Ready')];
-    const m0 = node('m0', 'aws', 'master', 'Joined');
-    const w0 = { ...node('w0', 'aws', 'worker', 'Joined'), removalRequested: true };
+  const nets = [net('aws', 'Ready')];
+  const m0 = { ...node('m0', 'aws', 'master', 'Joined'), ordinal: 0 };
+  const w0 = { ...node('w0', 'aws', 'worker', 'Joined'), removalRequested: true };
+  const drainOp = (state: OperationView['state'], deadlineAt = new Date(now.getTime() + 60_000)): OperationView => ({
+    id: 'op1', kind: 'drain', purpose: 'removal', executorNodeId: 'm0', targetNodeId: 'w0', kubernetesVersion: null, state, message: state === 'Failed' ? 'pods would not evict' : null, deadlineAt, createdAt: now,
+  });
+
+  it('asks a master\'s agent to drain a removed worker first, and terminates nothing yet', () => {
     const p = planReconcile(cluster({ phase: 'Ready' }), nets, [m0, w0], now);
+    expect(p.newOperations).toEqual([expect.objectContaining({ kind: 'drain', purpose: 'removal', executorNodeId: 'm0', targetNodeId: 'w0', timeoutSeconds: 120 })]);
+    expect(p.commands).toEqual([]);
+    expect(p.events.map((e) => e.reason)).toEqual(['NodeDraining']);
+    expect(planReconcile(cluster({ phase: 'Ready' }), nets, [m0, w0], now, [drainOp('Running')]).commands).toEqual([]);
+  });
+
+  it('terminates the worker once drained, and the cluster stays Ready without it', () => {
+    const p = planReconcile(cluster({ phase: 'Ready' }), nets, [m0, w0], now, [drainOp('Succeeded')]);
     expect(p.commands).toEqual([{ subject: Subjects.NodeTerminate, nodeId: 'w0' }]);
     expect(p.nodeUpdates).toEqual([{ id: 'w0', phase: 'Terminating' }]);
     expect(p.events.map((e) => e.reason)).toEqual(['NodeRemoving']);
     expect(p.phase).toBe('Ready');
-    const inFlight = planReconcile(cluster({ phase: 'Ready' }), nets, [m0, { ...w0, phase: 'Terminating', dispatchedAt: now }], now);
+    const inFlight = planReconcile(cluster({ phase: 'Ready' }), nets, [m0, { ...w0, phase: 'Terminating', dispatchedAt: now }], now, [drainOp('Succeeded')]);
     expect(inFlight.commands).toEqual([]);
-    const gone = planReconcile(cluster({ phase: 'Ready' }), nets, [m0, { ...w0, phase: 'Terminated' }], now);
+    const gone = planReconcile(cluster({ phase: 'Ready' }), nets, [m0, { ...w0, phase: 'Terminated' }], now, [drainOp('Succeeded')]);
     expect(gone.commands).toEqual([]);
+  });
+
+  it('removes the worker anyway, with a warning, when the drain fails or passes its deadline', () => {
+    const failed = planReconcile(cluster({ phase: 'Ready' }), nets, [m0, w0], now, [drainOp('Failed')]);
+    expect(failed.commands).toEqual([{ subject: Subjects.NodeTerminate, nodeId: 'w0' }]);
+    expect(failed.events[0]).toMatchObject({ type: 'Warning', reason: 'DrainIncomplete', message: expect.stringContaining('pods would not evict') });
+    const late = planReconcile(cluster({ phase: 'Ready' }), nets, [m0, w0], now, [drainOp('Running', new Date(now.getTime() - 1))]);
+    expect(late.timedOut).toEqual(['op1']);
+    expect(late.commands).toEqual([{ subject: Subjects.NodeTerminate, nodeId: 'w0' }]);
+    expect(late.events[0].message).toContain('timed out');
+  });
+
+  it('terminates at once a removed worker that never joined (nothing to drain)', () => {
+    const p = planReconcile(cluster({ phase: 'Ready' }), nets, [m0, { ...w0, phase: 'Booting' }], now);
+    expect(p.newOperations).toEqual([]);
+    expect(p.commands).toEqual([{ subject: Subjects.NodeTerminate, nodeId: 'w0' }]);
+  });
+});
+
+describe('planReconcile: quota and capacity', () => {
+  it('says so at once with the cloud\'s reason and relaunches only after the backoff', () => {
+    const waiting = { ...node('w0', 'gcp', 'worker', 'Pending', new Date(now.getTime() - 120_000)), waitingReason: 'QuotaExceeded', message: 'gcp: QUOTA_EXCEEDED: CPUS', retryAt: new Date(now.getTime() + 30_000) };
+    const p = planReconcile(cluster({ phase: 'Provisioning' }), [net('gcp', 'Ready')], [waiting], now);
+    expect(p.commands).toEqual([]);
+    expect(p.phase).toBe('Provisioning');
+    expect(p.conditions.find((c) => c.type === 'CapacityAvailable')).toMatchObject({ status: 'False', reason: 'QuotaExceeded', message: expect.stringContaining('QUOTA_EXCEEDED: CPUS') });
+    const later = planReconcile(cluster({ phase: 'Provisioning' }), [net('gcp', 'Ready')], [waiting], new Date(now.getTime() + 31_000));
+    expect(later.commands).toEqual([{ subject: Subjects.NodeLaunch, nodeId: 'w0' }]);
+  });
+});
+
+describe('planReconcile: patch upgrade', () => {
+  const nets = [net('aws', 'Ready')];
+  const at = (v: string) => (n: NodeView): NodeView => ({ ...n, kubernetesVersion: v });
+  const m0 = at('1.31.4')({ ...node('m0', 'aws', 'master', 'Joined'), ordinal: 0 });
+  const m1 = at('1.31.4')({ ...node('m1', 'aws', 'master', 'Joined'), ordinal: 1 });
+  const w0 = at('1.31.4')({ ...node('w0', 'aws', 'worker', 'Joined'), ordinal: 0 });
+  const ready = cluster({ phase: 'Ready', kubernetesVersion: '1.31.5' });
+  const op = (kind: OperationView['kind'], target: string, state: OperationView['state'], executor = 'm1'): OperationView => ({
+    id: `${kind}-${target}`, kind, purpose: 'upgrade', executorNodeId: executor, targetNodeId: target, kubernetesVersion: '1.31.5', state, message: state === 'Failed' ? 'kubeadm upgrade apply: exit 1' : null, deadlineAt: new Date(now.getTime() + 60_000), createdAt: now,
+  });
+
+  it('drains the first master through another master\'s agent, then upgrades it with kubeadm upgrade apply, then uncordons', () => {
+    const p1 = planReconcile(ready, nets, [m0, m1, w0], now);
+    expect(p1.newOperations).toEqual([expect.objectContaining({ kind: 'drain', executorNodeId: 'm1', targetNodeId: 'm0', kubernetesVersion: '1.31.5' })]);
+    expect(p1.conditions.find((c) => c.type === 'Upgraded')).toMatchObject({ status: 'False', reason: 'Upgrading' });
+    const p2 = planReconcile(ready, nets, [m0, m1, w0], now, [op('drain', 'm0', 'Succeeded')]);
+    expect(p2.newOperations).toEqual([expect.objectContaining({ kind: 'upgrade', executorNodeId: 'm0', targetNodeId: 'm0', upgradeControlPlane: true })]);
+    const p3 = planReconcile(ready, nets, [m0, m1, w0], now, [op('drain', 'm0', 'Succeeded'), op('upgrade', 'm0', 'Succeeded', 'm0')]);
+    expect(p3.newOperations).toEqual([expect.objectContaining({ kind: 'uncordon', executorNodeId: 'm1', targetNodeId: 'm0' })]);
+    const p4 = planReconcile(ready, nets, [m0, m1, w0], now, [op('drain', 'm0', 'Succeeded'), op('upgrade', 'm0', 'Succeeded', 'm0'), op('uncordon', 'm0', 'Succeeded')]);
+    expect(p4.nodeUpdates).toEqual([{ id: 'm0', kubernetesVersion: '1.31.5' }]);
+    expect(p4.newOperations).toEqual([]);
+  });
+
+  it('goes on with the next master (kubeadm upgrade node), workers last, and ends Upgraded=True', () => {
+    const m0new = at('1.31.5')(m0);
+    const p = planReconcile(ready, nets, [m0new, m1, w0], now, [op('drain', 'm1', 'Succeeded', 'm0')]);
+    expect(p.newOperations).toEqual([expect.objectContaining({ kind: 'upgrade', targetNodeId: 'm1', upgradeControlPlane: false })]);
+    const workerNext = planReconcile(ready, nets, [m0new, at('1.31.5')(m1), w0], now);
+    expect(workerNext.newOperations).toEqual([expect.objectContaining({ kind: 'drain', targetNodeId: 'w0', executorNodeId: 'm0' })]);
+    const done = planReconcile(ready, nets, [m0new, at('1.31.5')(m1), at('1.31.5')(w0)], now);
+    expect(done.conditions.find((c) => c.type === 'Upgraded')).toMatchObject({ status: 'True', reason: 'UpToDate' });
+  });
+
+  it('stops the rollout at a failed node with a condition naming it and why', () => {
+    const p = planReconcile(ready, nets, [m0, m1, w0], now, [op('drain', 'm0', 'Succeeded'), op('upgrade', 'm0', 'Failed', 'm0')]);
+    expect(p.newOperations).toEqual([]);
+    expect(p.conditions.find((c) => c.type === 'Upgraded')).toMatchObject({ status: 'False', reason: 'UpgradeFailed', message: expect.stringMatching(/m0: upgrade failed: kubeadm upgrade apply: exit 1/) });
+    expect(p.events.map((e) => e.reason)).toEqual(['UpgradeFailed']);
+  });
+
+  it('does not roll out while a node is being replaced', () => {
+    expect(planReconcile(ready, nets, [m0, m1, { ...w0, phase: 'Pending' }], now).newOperations).toEqual([]);
   });
 });
 

@@ -7,6 +7,8 @@ import type { CloudId, JoinAction, MeshPeer } from '@skyweave/domain';
 export const Subjects = {
   /** Event: something about a cluster changed; the reconciler should look at it. */
   ClusterChanged: 'skyweave.v1.cluster.changed',
+  /** Command → reconciler: run a full reconcile of the cluster now (POST /v1/clusters/{id}/reconcile). */
+  ClusterReconcile: 'skyweave.v1.cluster.reconcile',
   /** Command → network-provisioner: ensure the cluster's network on one cloud. */
   NetworkEnsure: 'skyweave.v1.network.ensure',
   /** Command → network-provisioner: delete the cluster's network on one cloud (after its VMs are gone). */
@@ -19,12 +21,14 @@ export const Subjects = {
 export type Subject = (typeof Subjects)[keyof typeof Subjects];
 
 export interface ClusterChanged { organisationId: string; clusterId: string; reason: string }
+export interface ClusterReconcile { organisationId: string; clusterId: string }
 export interface NetworkCommand { organisationId: string; clusterId: string; cloud: CloudId }
 export interface NodeCommand { organisationId: string; clusterId: string; nodeId: string }
 
 /** Payload type per subject. */
 export interface Payloads {
   [Subjects.ClusterChanged]: ClusterChanged;
+  [Subjects.ClusterReconcile]: ClusterReconcile;
   [Subjects.NetworkEnsure]: NetworkCommand;
   [Subjects.NetworkDelete]: NetworkCommand;
   [Subjects.NodeLaunch]: NodeCommand;
@@ -48,6 +52,8 @@ export function parsePayload<S extends Subject>(subject: S, raw: unknown): Paylo
   switch (subject) {
     case Subjects.ClusterChanged:
       need('reason', (v) => typeof v === 'string');
+      break;
+    case Subjects.ClusterReconcile:
       break;
     case Subjects.NetworkEnsure:
     case Subjects.NetworkDelete:

@@ -67,6 +67,12 @@ export const ConditionType = {
   DeleteFailed: 'DeleteFailed',
   /** Measured cross-cloud round trips within the 10 ms budget (seeds 000–002); names the worst pair. */
   CrossCloudLatency: 'CrossCloudLatency',
+  /** False while a node or network waits out a cloud's quota or capacity refusal (reason `QuotaExceeded` / `InsufficientCapacity`, the cloud's message). */
+  CapacityAvailable: 'CapacityAvailable',
+  /** Every node runs `spec.kubernetesVersion` (False `Upgrading` during a rollout, `UpgradeFailed` naming the node when it stopped). */
+  Upgraded: 'Upgraded',
+  /** The last full reconcile found the clouds as declared (False `Repairing` with what it found while repairs run). */
+  InSync: 'InSync',
 } as const;
 
 /**
@@ -98,11 +104,39 @@ export interface JoinCandidate {
 }
 
 /**
- * Join ordering: the first master (ordinal 0) initialises; every other node waits until that master has joined
- * (control plane up), then joins. Masters after the first join as control-plane members.
+ * Join ordering: the first master (ordinal 0) initialises; every other node waits until a master has joined
+ * (control plane up), then joins. Masters after the first join as control-plane members. A replaced first master
+ * (its VM was lost) joins the surviving control plane when another master is up, and initialises only when it is the
+ * only master (a single-master cluster that lost its master: its etcd is gone with it).
  */
 export function decideJoin(node: JoinCandidate, all: readonly JoinCandidate[]): JoinAction {
-  if (node.role === 'master' && node.ordinal === 0) return 'initialise';
-  const first = all.find((n) => n.role === 'master' && n.ordinal === 0);
-  return first && first.phase === 'Joined' ? 'join' : 'wait';
+  const upMasters = all.filter((n) => n.role === 'master' && n.phase === 'Joined' && n.id !== node.id);
+  if (node.role === 'master' && node.ordinal === 0) return upMasters.length > 0 ? 'join' : 'initialise';
+  return upMasters.length > 0 ? 'join' : 'wait';
+}
+
+/** A Kubernetes release `MAJOR.MINOR.PATCH` (no `v`, no pre-release). */
+export const KUBERNETES_VERSION = /^(\d+)\.(\d+)\.(\d+)$/;
+
+/**
+ * Whether `to` is a patch upgrade of `from`: same major and minor, higher patch (kubeadm's patch-upgrade path;
+ * minor upgrades need their own procedure and are refused).
+ * @returns `'patch'`, `'same'`, or a sentence saying why not.
+ */
+export function comparePatchUpgrade(from: string, to: string): 'patch' | 'same' | string {
+  const a = KUBERNETES_VERSION.exec(from);
+  const b = KUBERNETES_VERSION.exec(to);
+  if (!a || !b) return `versions must be MAJOR.MINOR.PATCH, got ${from} → ${to}`;
+  if (a[1] !== b[1] || a[2] !== b[2]) return `only patch upgrades within ${a[1]}.${a[2]} are supported (asked ${from} → ${to})`;
+  const d = Number(b[3]) - Number(a[3]);
+  if (d === 0) return 'same';
+  return d > 0 ? 'patch' : `downgrades are not supported (asked ${from} → ${to})`;
+}
+
+/**
+ * When to try again after a cloud's quota or capacity refusal: `baseSeconds · 2^(attempt-1)`, capped at `capSeconds`
+ * (attempt counts from 1). Defaults 30 s doubling to 15 min, so a refusal is retried a few times an hour, never in a loop.
+ */
+export function backoffSeconds(attempt: number, baseSeconds = 30, capSeconds = 900): number {
+  return Math.min(capSeconds, baseSeconds * 2 ** Math.max(0, attempt - 1));
 }

@@ -1,5 +1,5 @@
 import {
-  ADDRESS_PLAN, FIREWALL_PLAN, REGIONS, allocateDigitalOceanVpcRange, cidrContains, decideJoin, findRegion, fixedNetworkCidrs,
+  ADDRESS_PLAN, FIREWALL_PLAN, REGIONS, allocateDigitalOceanVpcRange, backoffSeconds, cidrContains, comparePatchUpgrade, decideJoin, findRegion, fixedNetworkCidrs,
   isInDigitalOceanPool, resourcePrefix, ruleKeys, setCondition, worstCrossCloudLatency, cloudPair, CloudId,
 } from './index';
 
@@ -89,5 +89,27 @@ describe('join ordering', () => {
     const up = { ...m0, phase: 'Joined' as const };
     expect(decideJoin(m1, [up, m1, w0])).toBe('join');
     expect(decideJoin(w0, [up, m1, w0])).toBe('join');
+  });
+
+  it('lets a replaced first master join the surviving control plane, and initialise only when it is alone', () => {
+    const m1up = { ...m1, phase: 'Joined' as const };
+    const w0up = { ...w0, phase: 'Joined' as const };
+    expect(decideJoin(m0, [m0, m1up, w0up])).toBe('join');
+    expect(decideJoin(m0, [m0, w0up])).toBe('initialise');
+    expect(decideJoin(w0, [m0, m1up, w0])).toBe('join');
+  });
+});
+
+describe('patch upgrades and backoff', () => {
+  it('accepts a higher patch of the same minor only', () => {
+    expect(comparePatchUpgrade('1.31.4', '1.31.5')).toBe('patch');
+    expect(comparePatchUpgrade('1.31.4', '1.31.4')).toBe('same');
+    expect(comparePatchUpgrade('1.31.4', '1.32.0')).toMatch(/only patch upgrades within 1\.31/);
+    expect(comparePatchUpgrade('1.31.4', '1.31.3')).toMatch(/downgrades/);
+    expect(comparePatchUpgrade('1.31.4', 'v1.31.5')).toMatch(/MAJOR\.MINOR\.PATCH/);
+  });
+
+  it('doubles the wait after each refusal up to the cap', () => {
+    expect([1, 2, 3, 6, 20].map((a) => backoffSeconds(a))).toEqual([30, 60, 120, 900, 900]);
   });
 });

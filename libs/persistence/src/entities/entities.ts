@@ -57,6 +57,12 @@ export class ClusterEntity {
   @Column('jsonb', { nullable: true }) pki!: Record<string, string> | null;
   /** Private parts of the control-plane PKI, the kubeadm bootstrap token and certificate key: one JSON document, sealed (SecretBox). */
   @Column('text', { nullable: true }) pkiSealed!: string | null;
+  /** When the next full reconcile is due (interval with jitter after the last one); null until the cluster is first Ready. */
+  @Column('timestamptz', { nullable: true }) nextReconcileAt!: Date | null;
+  @Column('timestamptz', { nullable: true }) lastReconciledAt!: Date | null;
+  /** The reconciler replica holding the reconcile lease, and until when; user changes get 409 while it is held. */
+  @Column('text', { nullable: true }) reconcileLeaseHolder!: string | null;
+  @Column('timestamptz', { nullable: true }) reconcileLeaseExpiresAt!: Date | null;
   @VersionColumn() version!: number;
   @CreateDateColumn({ type: 'timestamptz' }) createdAt!: Date;
   @UpdateDateColumn({ type: 'timestamptz' }) updatedAt!: Date;
@@ -75,6 +81,10 @@ export class ClusterNetworkEntity {
   @Column('text', { nullable: true }) message!: string | null;
   /** When the reconciler last sent a command for this network (re-sent when stale). */
   @Column('timestamptz', { nullable: true }) dispatchedAt!: Date | null;
+  /** Quota or capacity refusals: not retried before `retryAt` (exponential backoff over `attempts`); `waitingReason` is the error kind. */
+  @Column('timestamptz', { nullable: true }) retryAt!: Date | null;
+  @Column('int', { default: 0 }) attempts!: number;
+  @Column('text', { nullable: true }) waitingReason!: string | null;
   @VersionColumn() version!: number;
   @UpdateDateColumn({ type: 'timestamptz' }) updatedAt!: Date;
 }
@@ -113,6 +123,17 @@ export class NodeEntity {
   @Column('text', { nullable: true }) message!: string | null;
   @Column('timestamptz', { nullable: true }) dispatchedAt!: Date | null;
   @Column('timestamptz', { nullable: true }) joinedAt!: Date | null;
+  /** Idempotency token of the launch under way (EC2 ClientToken, GCP requestId); a new one per VM the node gets. */
+  @Column('uuid', { nullable: true }) launchToken!: string | null;
+  @Column('timestamptz', { nullable: true }) launchStartedAt!: Date | null;
+  /** The launch's bootstrap token, sealed (SecretBox), so a re-entered launch renders the same user-data; cleared at registration. */
+  @Column('text', { nullable: true }) bootstrapTokenSealed!: string | null;
+  /** Quota or capacity refusals: not relaunched before `retryAt`; `waitingReason` is the error kind (`QuotaExceeded` …). */
+  @Column('timestamptz', { nullable: true }) retryAt!: Date | null;
+  @Column('int', { default: 0 }) attempts!: number;
+  @Column('text', { nullable: true }) waitingReason!: string | null;
+  /** The Kubernetes version the node runs (`1.31.4`), set when it joins and after each upgrade. */
+  @Column('text', { nullable: true }) kubernetesVersion!: string | null;
   @VersionColumn() version!: number;
   @CreateDateColumn({ type: 'timestamptz' }) createdAt!: Date;
   @UpdateDateColumn({ type: 'timestamptz' }) updatedAt!: Date;
@@ -154,7 +175,60 @@ export class IdempotencyKeyEntity {
   @CreateDateColumn({ type: 'timestamptz' }) createdAt!: Date;
 }
 
+/** One full reconcile of a cluster: which replica, why, when, what it found and what it changed. */
+@Entity('cluster_reconciles')
+export class ClusterReconcileEntity {
+  @PrimaryGeneratedColumn('increment', { type: 'bigint' }) id!: string;
+  @Column('uuid') organisationId!: string;
+  @Column('uuid') clusterId!: string;
+  @Column('text') replica!: string;
+  /** `schedule` (the hourly loop) or `manual` (POST /v1/clusters/{id}/reconcile). */
+  @Column('text') trigger!: 'schedule' | 'manual';
+  @Column('timestamptz') startedAt!: Date;
+  @Column('timestamptz', { nullable: true }) finishedAt!: Date | null;
+  @Column('jsonb', { default: () => "'[]'" }) found!: string[];
+  @Column('jsonb', { default: () => "'[]'" }) changed!: string[];
+  @Column('text', { nullable: true }) error!: string | null;
+}
+
+export type NodeOperationState = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'TimedOut';
+
+/** A drain, uncordon or upgrade asked of one agent (`executorNodeId`) about one node (`targetNodeId`). */
+@Entity('node_operations')
+export class NodeOperationEntity {
+  @PrimaryColumn('uuid') id!: string;
+  @Column('uuid') organisationId!: string;
+  @Column('uuid') clusterId!: string;
+  @Column('uuid') executorNodeId!: string;
+  @Column('uuid') targetNodeId!: string;
+  @Column('text') kind!: 'drain' | 'uncordon' | 'upgrade';
+  /** Why: before a node's `removal`, or a step of an `upgrade` rollout. */
+  @Column('text') purpose!: 'removal' | 'upgrade';
+  @Column('text', { nullable: true }) kubernetesVersion!: string | null;
+  @Column('boolean', { default: false }) upgradeControlPlane!: boolean;
+  @Column('int') timeoutSeconds!: number;
+  @Column('text') state!: NodeOperationState;
+  @Column('text', { nullable: true }) message!: string | null;
+  @CreateDateColumn({ type: 'timestamptz' }) createdAt!: Date;
+  /** Past this, a Pending or Running operation is TimedOut. */
+  @Column('timestamptz') deadlineAt!: Date;
+  @Column('timestamptz', { nullable: true }) finishedAt!: Date | null;
+}
+
+/** Resources tagged for a cluster that does not exist, seen by the leak sweep: removed once seen for the grace period. */
+@Entity('leak_candidates')
+export class LeakCandidateEntity {
+  @PrimaryColumn('uuid') organisationId!: string;
+  @PrimaryColumn('text') cloud!: CloudId;
+  @PrimaryColumn('text') region!: string;
+  @PrimaryColumn('uuid') clusterId!: string;
+  @Column('timestamptz') firstSeenAt!: Date;
+  @Column('timestamptz') lastSeenAt!: Date;
+  /** `kind/id` of what was seen. */
+  @Column('jsonb', { default: () => "'[]'" }) resources!: string[];
+}
+
 export const ENTITIES = [
   OrganisationEntity, ApiKeyEntity, CloudCredentialEntity, ClusterEntity, ClusterNetworkEntity, NodeEntity,
-  ClusterEventEntity, OutboxEntity, IdempotencyKeyEntity,
+  ClusterEventEntity, OutboxEntity, IdempotencyKeyEntity, ClusterReconcileEntity, NodeOperationEntity, LeakCandidateEntity,
 ];

@@ -1,0 +1,79 @@
+import { Body, Controller, Headers, HttpCode, Inject, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { DataSource } from 'typeorm';
+import { In } from 'typeorm';
+import type { AgentApi } from '@skyweave/contracts';
+import { Subjects } from '@skyweave/contracts';
+import { NodeEntity, NodeOperationEntity, enqueue, recordEvent } from '@skyweave/persistence';
+import { authenticateNode } from './agent-auth';
+import { OperationResultDto } from './dtos';
+import { Problem } from './problem';
+import { DATA_SOURCE, MESH_LONG_POLL } from './tokens';
+import { MESH_POLL_MS } from './mesh.controller';
+
+/** What each successful operation is called in the cluster's events. */
+const DONE_REASON: Record<NodeOperationEntity['kind'], string> = { drain: 'NodeDrained', uncordon: 'NodeUncordoned', upgrade: 'NodeUpgradeApplied' };
+
+/**
+ * Work for agents (drain, uncordon, upgrade), decided by the reconciler and stored in `node_operations`. An agent
+ * long-polls for what it should run (a master's agent also drains other nodes) and reports each outcome; the
+ * outcome wakes the reconciler, which takes the next step (terminate after a drain, the next node of a rollout).
+ */
+@ApiExcludeController()
+@Controller('agent/v1/nodes/:nodeId/operations')
+export class OperationsController {
+  constructor(@Inject(DATA_SOURCE) private readonly ds: DataSource, @Inject(MESH_LONG_POLL) private readonly longPollMs: number) {}
+
+  /** The operations this node's agent should run, oldest first; held until there is one or the poll window ends. Hands-out mark them Running. */
+  @Post()
+  @HttpCode(200)
+  async poll(@Param('nodeId', new ParseUUIDPipe()) nodeId: string, @Headers('authorization') auth: string | undefined): Promise<AgentApi.OperationsResponse> {
+    const node = await authenticateNode(this.ds, nodeId, auth);
+    const deadline = Date.now() + this.longPollMs;
+    for (;;) {
+      const ops = await this.ds.getRepository(NodeOperationEntity).find({
+        where: { executorNodeId: node.id, organisationId: node.organisationId, state: In(['Pending', 'Running']) }, order: { createdAt: 'ASC' },
+      });
+      if (ops.length > 0 || Date.now() >= deadline) {
+        const pending = ops.filter((o) => o.state === 'Pending').map((o) => o.id);
+        if (pending.length) await this.ds.getRepository(NodeOperationEntity).update({ id: In(pending), state: 'Pending' }, { state: 'Running' });
+        const names = new Map((await this.ds.getRepository(NodeEntity).findBy({ id: In(ops.map((o) => o.targetNodeId)) })).map((n) => [n.id, n.name]));
+        return {
+          operations: ops.map((o) => ({
+            id: o.id, kind: o.kind, targetNodeName: names.get(o.targetNodeId) ?? o.targetNodeId, timeoutSeconds: o.timeoutSeconds,
+            ...(o.kind === 'upgrade' ? { kubernetesVersion: o.kubernetesVersion ?? undefined, upgradeControlPlane: o.upgradeControlPlane } : {}),
+          })),
+        };
+      }
+      await new Promise((r) => setTimeout(r, MESH_POLL_MS));
+    }
+  }
+
+  /**
+   * Records an operation's outcome. Idempotent: a repeated report of a finished operation changes nothing.
+   * @throws Problem 404 when the operation is not this node's to run; 422 on a malformed result.
+   */
+  @Post(':operationId')
+  @HttpCode(204)
+  async report(
+    @Param('nodeId', new ParseUUIDPipe()) nodeId: string, @Param('operationId', new ParseUUIDPipe()) operationId: string,
+    @Headers('authorization') auth: string | undefined, @Body() body: OperationResultDto,
+  ): Promise<void> {
+    const node = await authenticateNode(this.ds, nodeId, auth);
+    await this.ds.transaction(async (em) => {
+      const op = await em.getRepository(NodeOperationEntity).findOne({ where: { id: operationId, executorNodeId: node.id, organisationId: node.organisationId }, lock: { mode: 'pessimistic_write' } });
+      if (!op) throw Problem.notFound(`operation ${operationId} of node ${node.name}`);
+      if (op.state !== 'Pending' && op.state !== 'Running') return;
+      await em.getRepository(NodeOperationEntity).update({ id: op.id }, { state: body.state, message: body.message ?? null, finishedAt: new Date() });
+      const target = await em.getRepository(NodeEntity).findOneBy({ id: op.targetNodeId });
+      const name = target?.name ?? op.targetNodeId;
+      await recordEvent(em, {
+        organisationId: op.organisationId, clusterId: op.clusterId, object: `node/${name}`,
+        type: body.state === 'Succeeded' ? 'Normal' : 'Warning',
+        reason: body.state === 'Succeeded' ? DONE_REASON[op.kind] : 'NodeOperationFailed',
+        message: `${op.kind} of ${name} by ${node.name}'s agent ${body.state === 'Succeeded' ? 'succeeded' : 'failed'}${body.kubeletVersion ? ` (kubelet ${body.kubeletVersion})` : ''}${body.message ? `: ${body.message}` : ''}`,
+      });
+      await enqueue(em, Subjects.ClusterChanged, { organisationId: op.organisationId, clusterId: op.clusterId, reason: `${op.kind} of ${name} ${body.state.toLowerCase()}` });
+    });
+  }
+}

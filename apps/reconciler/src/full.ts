@@ -1,0 +1,231 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import { CLOUD_NAMES, CloudId, ConditionType, TAG_NODE, setCondition } from '@skyweave/domain';
+import { CloudProvider, Instance, NetworkInspection, isNotFound, networkSpecFor } from '@skyweave/cloud-adapters';
+import { Subjects } from '@skyweave/contracts';
+import {
+  ClusterEntity, ClusterNetworkEntity, ClusterReconcileEntity, NodeEntity, NodeOperationEntity, enqueue, recordEvent,
+} from '@skyweave/persistence';
+import type { Logger } from '@skyweave/service-kit';
+
+/** Where the full reconcile gets a cloud account's provider (the credential vault in production). */
+export interface ProviderSource { providerFor(organisationId: string, cloud: CloudId): Promise<CloudProvider> }
+
+export interface FullReconcileOptions {
+  /** This replica's name, recorded as lease holder and in each reconcile record. */
+  replica: string;
+  /** Seconds between full reconciles of a cluster (seeds: every hour). */
+  intervalSeconds: number;
+  /** Fraction of the interval by which each next run is moved at random (±), so clusters do not all fire at once. */
+  jitter: number;
+  /** Seconds a lease lasts without renewal (a replica that died frees its clusters after this). */
+  leaseSeconds: number;
+  /** Seconds after a node's launch during which a VM missing from the list is not yet called gone (list eventual consistency). */
+  missingGraceSeconds: number;
+  /** Seconds to wait before trying again after a reconcile that failed (a cloud throttling or down). */
+  retrySeconds: number;
+  random?: () => number;
+}
+
+export const DEFAULT_FULL_RECONCILE: Omit<FullReconcileOptions, 'replica'> = {
+  intervalSeconds: 3600, jitter: 0.1, leaseSeconds: 120, missingGraceSeconds: 120, retrySeconds: 300,
+};
+
+/** What one cloud looked like. */
+interface CloudObservation { cloud: CloudId; region: string; inspection: NetworkInspection; instances: Instance[] }
+
+export type FullReconcileOutcome = 'reconciled' | 'busy' | 'not-eligible' | 'failed';
+
+/**
+ * The full reconcile of one cluster (seeds 001–004 "reconciliation & healing"; DESIGN §2.6): under the cluster's
+ * reconcile lease, list what exists in each cloud BY THE CLUSTER'S TAG — per cloud one network inspection and one
+ * instance list, a number of API calls that does not grow with the node count — compare it with the desired state
+ * and hand the repairs to the level-triggered pass:
+ * - network gone or drifted (subnet, security-group / firewall rules, gateway …) ⇒ the network goes back to
+ *   Provisioning and is ensured again (the adapters restore the plan, and rebuild a deleted VPC / VNet / resource group);
+ * - a node whose VM is gone ⇒ the node goes back to Pending with a fresh identity (new VM, new bootstrap and
+ *   WireGuard keys; same name, ordinal and overlay address) and is relaunched; a master rejoins the control plane;
+ * - a VM tagged for the cluster that no node owns (or a second VM of one node) ⇒ terminated.
+ * Each run is recorded (cluster_reconciles, and ReconcileStarted / Reconciled events with what it found and changed).
+ * While the lease is held the API refuses user changes with 409 `cluster-reconciling`.
+ */
+export class FullReconciler {
+  private readonly opts: FullReconcileOptions;
+  constructor(
+    private readonly ds: DataSource,
+    private readonly providers: ProviderSource,
+    private readonly log: Logger,
+    opts: Partial<FullReconcileOptions> & { replica: string },
+    private readonly clock: () => Date = () => new Date(),
+  ) {
+    this.opts = { ...DEFAULT_FULL_RECONCILE, ...opts };
+  }
+
+  /** When the next run of a cluster is due after one at `from`: the interval ± jitter. */
+  nextRunAfter(from: Date, seconds = this.opts.intervalSeconds): Date {
+    const r = this.opts.random ?? Math.random;
+    const factor = 1 + this.opts.jitter * (2 * r() - 1);
+    return new Date(from.getTime() + seconds * 1000 * factor);
+  }
+
+  /** Clusters whose full reconcile is due and whose lease is free, oldest due first (at most `limit`). */
+  async due(limit: number): Promise<{ id: string; organisationId: string }[]> {
+    return (await this.ds.query(
+      `SELECT "id", "organisationId" FROM "clusters" WHERE "phase" = 'Ready' AND "deletionRequestedAt" IS NULL
+         AND "nextReconcileAt" <= now() AND ("reconcileLeaseExpiresAt" IS NULL OR "reconcileLeaseExpiresAt" < now())
+       ORDER BY "nextReconcileAt" LIMIT $1`, [limit],
+    )) as { id: string; organisationId: string }[];
+  }
+
+  /**
+   * Runs one full reconcile. @returns `busy` when another replica holds the lease, `not-eligible` when the cluster is
+   * not Ready (being created or deleted: the level-triggered pass drives it), `failed` when a cloud call failed (recorded,
+   * retried after `retrySeconds`), else `reconciled`.
+   */
+  async run(organisationId: string, clusterId: string, trigger: 'schedule' | 'manual'): Promise<FullReconcileOutcome> {
+    const acquired = (await this.ds.query(
+      `UPDATE "clusters" SET "reconcileLeaseHolder" = $3, "reconcileLeaseExpiresAt" = now() + make_interval(secs => $4)
+       WHERE "id" = $1 AND "organisationId" = $2 AND "phase" = 'Ready' AND "deletionRequestedAt" IS NULL
+         AND ("reconcileLeaseExpiresAt" IS NULL OR "reconcileLeaseExpiresAt" < now())
+       RETURNING "id"`, [clusterId, organisationId, this.opts.replica, this.opts.leaseSeconds],
+    )) as [unknown[], number];
+    if (acquired[1] === 0) {
+      const row = await this.ds.getRepository(ClusterEntity).findOneBy({ id: clusterId, organisationId });
+      return row && row.phase === 'Ready' && !row.deletionRequestedAt ? 'busy' : 'not-eligible';
+    }
+    const renew = setInterval(() => {
+      this.ds.query(`UPDATE "clusters" SET "reconcileLeaseExpiresAt" = now() + make_interval(secs => $3) WHERE "id" = $1 AND "reconcileLeaseHolder" = $2`,
+        [clusterId, this.opts.replica, this.opts.leaseSeconds]).catch(() => undefined);
+    }, (this.opts.leaseSeconds * 1000) / 3);
+    const started = this.clock();
+    const record = await this.ds.getRepository(ClusterReconcileEntity).save({ organisationId, clusterId, replica: this.opts.replica, trigger, startedAt: started, finishedAt: null, found: [], changed: [], error: null });
+    try {
+      const cluster = await this.ds.getRepository(ClusterEntity).findOneByOrFail({ id: clusterId, organisationId });
+      await this.ds.transaction((em) => recordEvent(em, { organisationId, clusterId, reason: 'ReconcileStarted', message: `Full reconcile #${record.id} started (${trigger}, by ${this.opts.replica}): listing every cloud by the cluster's tag` }));
+      const observations = await Promise.all(cluster.spec.clouds.map((cloud) => this.observe(organisationId, clusterId, cluster.spec.region, cloud)));
+      const { found, changed } = await this.ds.transaction((em) => this.repair(em, cluster, observations, record.id, started));
+      // strays are terminated after the state is written: a crash before leaves them for the next run
+      await this.terminateStrays(organisationId, clusterId, observations, changed);
+      await this.finish(cluster, record.id, started, found, changed, null);
+      return 'reconciled';
+    } catch (e) {
+      const message = (e as Error).message;
+      this.log.warn({ clusterId, err: message }, 'full reconcile failed');
+      const cluster = await this.ds.getRepository(ClusterEntity).findOneBy({ id: clusterId, organisationId });
+      if (cluster) await this.finish(cluster, record.id, started, [], [], message);
+      return 'failed';
+    } finally {
+      clearInterval(renew);
+    }
+  }
+
+  private async observe(organisationId: string, clusterId: string, regionId: string, cloud: CloudId): Promise<CloudObservation> {
+    const provider = await this.providers.providerFor(organisationId, cloud);
+    const spec = networkSpecFor(clusterId, regionId, cloud);
+    const [inspection, instances] = await Promise.all([provider.inspectNetwork(spec), provider.listInstances(clusterId, spec.region)]);
+    return { cloud, region: spec.region, inspection, instances };
+  }
+
+  /** Compares and writes the repairs (rows back to Provisioning / Pending) in one transaction; returns what it found and changed. */
+  private async repair(em: EntityManager, cluster: ClusterEntity, observations: CloudObservation[], recordId: string, now: Date): Promise<{ found: string[]; changed: string[] }> {
+    const { id: clusterId, organisationId } = cluster;
+    const found: string[] = [];
+    const changed: string[] = [];
+    const networks = await em.getRepository(ClusterNetworkEntity).find({ where: { clusterId, organisationId }, lock: { mode: 'pessimistic_write' } });
+    const nodes = await em.getRepository(NodeEntity).find({ where: { clusterId, organisationId }, lock: { mode: 'pessimistic_write' } });
+    const graceMs = this.opts.missingGraceSeconds * 1000;
+    for (const o of observations) {
+      const name = CLOUD_NAMES[o.cloud];
+      const net = networks.find((n) => n.cloud === o.cloud);
+      const gone = o.inspection.status === null;
+      if (net && net.phase === 'Ready' && (gone || o.inspection.drift.length > 0)) {
+        const what = gone ? [`${name}: the network (VPC / VNet / resource group) is gone`] : o.inspection.drift.map((d) => `${name}: ${d}`);
+        found.push(...what);
+        changed.push(gone ? `${name}: rebuilding the network` : `${name}: restoring the network to the plan`);
+        await em.getRepository(ClusterNetworkEntity).update({ id: net.id }, { phase: 'Provisioning', dispatchedAt: null, ...(gone ? { status: null } : {}), message: what.join('; ') });
+        await recordEvent(em, { organisationId, clusterId, type: 'Warning', reason: gone ? 'NetworkGone' : 'NetworkDrift', object: `network/${o.cloud}`, message: what.join('; ') });
+      }
+      const byNode = new Map<string, Instance[]>();
+      for (const i of o.instances) byNode.set(i.tags[TAG_NODE] ?? '', [...(byNode.get(i.tags[TAG_NODE] ?? '') ?? []), i]);
+      for (const node of nodes.filter((n) => n.cloud === o.cloud && !n.removalRequestedAt)) {
+        if (!['Booting', 'Registered', 'Joining', 'Joined'].includes(node.phase)) continue;
+        const since = node.launchStartedAt ?? node.updatedAt;
+        if ((byNode.get(node.id) ?? []).length > 0 || now.getTime() - since.getTime() < graceMs) continue;
+        found.push(`${name}: the VM of ${node.role} ${node.name} (${node.instanceId ?? 'unknown id'}) is gone`);
+        changed.push(`${name}: replacing ${node.role} ${node.name}${node.role === 'master' ? ' (it rejoins the control plane)' : ''}`);
+        await this.resetNode(em, cluster, node, `its VM ${node.instanceId ?? ''} was gone at the full reconcile #${recordId}; replacing it`);
+      }
+    }
+    const inSync = found.length === 0;
+    const conditions = setCondition(cluster.conditions, inSync
+      ? { type: ConditionType.InSync, status: 'True', reason: 'NoDrift', message: `The last full reconcile (#${recordId}) found every cloud as declared` }
+      : { type: ConditionType.InSync, status: 'False', reason: 'Repairing', message: found.join('; ') }, now);
+    await em.getRepository(ClusterEntity).update({ id: clusterId, organisationId }, { conditions });
+    cluster.conditions = conditions;
+    if (!inSync) await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId, reason: `full reconcile #${recordId} found drift` });
+    return { found, changed };
+  }
+
+  /**
+   * Gives a node whose VM is gone a fresh identity for its next VM: same row, name, ordinal and overlay address
+   * (so the control-plane endpoint and peers' allowed IPs stay valid), nothing of the old VM (instance, keys, tokens).
+   */
+  private async resetNode(em: EntityManager, cluster: ClusterEntity, node: NodeEntity, message: string): Promise<void> {
+    const { id: clusterId, organisationId } = cluster;
+    await em.getRepository(NodeEntity).update({ id: node.id, organisationId }, {
+      phase: 'Pending', message, instanceId: null, privateIp: null, publicIp: null, dispatchedAt: null, joinedAt: null,
+      bootstrapTokenHash: null, bootstrapTokenExpiresAt: null, bootstrapTokenUsedAt: null, bootstrapTokenSealed: null, agentTokenHash: null,
+      wireguardPublicKey: null, podCidr: null, peerLatencies: {}, launchToken: null, launchStartedAt: null,
+      retryAt: null, attempts: 0, waitingReason: null, kubernetesVersion: cluster.spec.kubernetesVersion,
+    });
+    await em.createQueryBuilder().update(NodeOperationEntity)
+      .set({ state: 'Failed', message: `${node.name} was replaced`, finishedAt: new Date() })
+      .where('"clusterId" = :clusterId AND ("executorNodeId" = :id OR "targetNodeId" = :id) AND "state" IN (\'Pending\', \'Running\')', { clusterId, id: node.id })
+      .execute();
+    await recordEvent(em, { organisationId, clusterId, type: 'Warning', reason: 'InstanceGone', object: `node/${node.name}`, message: `${node.role} ${node.name} on ${CLOUD_NAMES[node.cloud]}: ${message}` });
+  }
+
+  /** VMs tagged for the cluster that no live node owns, and extra VMs of one node: terminated (never an untagged one). */
+  private async terminateStrays(organisationId: string, clusterId: string, observations: CloudObservation[], changed: string[]): Promise<void> {
+    const nodes = await this.ds.getRepository(NodeEntity).findBy({ clusterId, organisationId });
+    for (const o of observations) {
+      const provider = await this.providers.providerFor(organisationId, o.cloud);
+      const perNode = new Map<string, Instance[]>();
+      for (const i of o.instances) perNode.set(i.tags[TAG_NODE] ?? '', [...(perNode.get(i.tags[TAG_NODE] ?? '') ?? []), i]);
+      for (const [nodeId, instances] of perNode) {
+        const node = nodes.find((n) => n.id === nodeId);
+        // a node terminating is the node-provisioner's; a live node keeps the VM it recorded (or the first listed)
+        if (node?.phase === 'Terminating') continue;
+        const owned = node !== undefined && node.phase !== 'Terminated' && node.cloud === o.cloud;
+        const keep = owned ? (instances.find((i) => i.id === node.instanceId) ?? instances[0]) : undefined;
+        for (const i of instances) {
+          if (i === keep) continue;
+          try {
+            await provider.terminateInstance(clusterId, o.region, i.id);
+          } catch (e) {
+            if (!isNotFound(e)) throw e;
+          }
+          const why = !node ? 'no node of the cluster owns it' : !owned ? `its node ${node.name} is ${node.phase}` : `a second VM of ${node.name}`;
+          changed.push(`${CLOUD_NAMES[o.cloud]}: terminated ${i.name} (${i.id}): ${why}`);
+        }
+      }
+    }
+  }
+
+  private async finish(cluster: ClusterEntity, recordId: string, started: Date, found: string[], changed: string[], error: string | null): Promise<void> {
+    const { id: clusterId, organisationId } = cluster;
+    const end = this.clock();
+    const seconds = ((end.getTime() - started.getTime()) / 1000).toFixed(1);
+    await this.ds.transaction(async (em) => {
+      await em.getRepository(ClusterReconcileEntity).update({ id: recordId }, { finishedAt: end, found, changed, error });
+      const next = error ? this.nextRunAfter(end, Math.min(this.opts.retrySeconds, this.opts.intervalSeconds)) : this.nextRunAfter(end);
+      await em.query(
+        `UPDATE "clusters" SET "reconcileLeaseHolder" = NULL, "reconcileLeaseExpiresAt" = NULL, "lastReconciledAt" = $3, "nextReconcileAt" = $4
+         WHERE "id" = $1 AND "reconcileLeaseHolder" = $2`, [clusterId, this.opts.replica, end, next],
+      );
+      const summary = error
+        ? `Full reconcile #${recordId} failed after ${seconds} s: ${error}; next try at ${next.toISOString()}`
+        : `Full reconcile #${recordId} finished in ${seconds} s: found ${found.length ? found.join('; ') : 'nothing out of place'}; changed ${changed.length ? changed.join('; ') : 'nothing'}; next at ${next.toISOString()}`;
+      await recordEvent(em, { organisationId, clusterId, type: error ? 'Warning' : 'Normal', reason: error ? 'ReconcileFailed' : 'Reconciled', message: summary });
+    });
+  }
+}
