@@ -2,7 +2,12 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:cry
 import { existsSync, readFileSync } from 'node:fs';
 import type { AgentApi } from '@skyweave/contracts';
 import type { Executor } from './executor';
+import { abortableSleep, agentCaller } from './http';
+import { runOperationsLoop } from './operations';
+import { AgentState, loadState, saveState } from './state';
 import { PRIVATE_KEY_PATH, WireguardInterface, WireguardOptions, measureRtt } from './wireguard';
+
+export { HttpError } from './http';
 
 export interface AgentOptions {
   apiUrl: string;
@@ -21,27 +26,11 @@ export interface AgentOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-/** What the agent keeps on the node so that a restart resumes instead of re-registering (the bootstrap token is one-time). */
-interface AgentState {
-  nodeToken: string;
-  role: 'master' | 'worker';
-  nodeName: string;
-  wireguardAddress: string;
-  joined: boolean;
-}
-const STATE_PATH = '/var/lib/skyweave/state.json';
-
-class HttpError extends Error {
-  constructor(public readonly status: number, body: string) {
-    super(`HTTP ${status}: ${body}`);
-  }
-}
-
-/** A running agent: `stop()` ends its background loops (mesh long poll, latency probes). */
+/** A running agent: `stop()` ends its background loops (mesh long poll, latency probes, operations). */
 export interface RunningAgent {
   state: AgentState;
   stop(): void;
-  /** Settles when both loops have ended. */
+  /** Settles when all three loops have ended. */
   done: Promise<void>;
 }
 
@@ -49,35 +38,18 @@ export interface RunningAgent {
  * node-agent: generate the WireGuard key pair on the node (only the public key leaves it), exchange the one-time
  * bootstrap token for a node credential, bring WireGuard up with the platform's peer list and keep it current
  * (long poll), ask when to join until told `initialise` or `join`, write the PKI and kubeadm configuration and run
- * kubeadm, report `joined`, then measure round trips to peers and report them. State is kept on the node, so a
- * restarted agent resumes. Transport errors and 5xx are retried with capped backoff; a 4xx is final.
+ * kubeadm, report `joined`, then measure round trips to peers and report them, and run the operations the platform
+ * asks for (drain, uncordon, upgrade: see `runOperationsLoop`). State is kept on the node, so a restarted agent
+ * resumes. Transport errors and 5xx are retried with capped backoff; a 4xx is final.
  * @throws HttpError on a 4xx (e.g. a reused bootstrap token), Error when kubeadm fails.
  */
 export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
-  const doFetch = o.fetch ?? fetch;
-  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  // stop() aborts: the long polls in flight are abandoned and sleeps end at once, so `done` settles promptly.
+  const stopping = new AbortController();
+  const signal = stopping.signal;
+  const sleep = o.sleep ?? ((ms: number) => abortableSleep(ms, signal));
   const ex = o.executor;
-  let stopped = false;
-  const call = async <T>(path: string, token: string, body: unknown): Promise<T> => {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const res = await doFetch(`${o.apiUrl}/agent/v1/nodes/${o.nodeId}${path}`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-          body: JSON.stringify(body),
-        });
-        const text = await res.text();
-        if (res.status >= 400 && res.status < 500) throw new HttpError(res.status, text);
-        if (!res.ok) throw new Error(`HTTP ${res.status}`);
-        return (text ? JSON.parse(text) : {}) as T;
-      } catch (e) {
-        if (e instanceof HttpError || stopped) throw e;
-        const delay = Math.min(10_000, 250 * 2 ** Math.min(attempt, 6));
-        o.log(`${path}: ${(e as Error).message}; retrying in ${delay} ms`);
-        await sleep(delay);
-      }
-    }
-  };
+  const call = agentCaller({ apiUrl: o.apiUrl, nodeId: o.nodeId, log: o.log, fetch: o.fetch, sleep, signal });
 
   // 1. Key pair, made here and kept: a restart reuses it, so peers need not learn a new key.
   const keyFile = ex.path(PRIVATE_KEY_PATH);
@@ -94,18 +66,15 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
   }
 
   // 2. Register once.
-  const stateFile = ex.path(STATE_PATH);
-  let state: AgentState;
-  if (existsSync(stateFile)) {
-    state = JSON.parse(readFileSync(stateFile, 'utf8')) as AgentState;
-    o.log(`resuming as ${state.role} ${state.nodeName}`);
-  } else {
+  const saved = loadState(ex);
+  if (saved) o.log(`resuming as ${saved.role} ${saved.nodeName}`);
+  const state: AgentState = saved ?? await (async () => {
     const reg = await call<AgentApi.RegisterResponse>('/register', o.bootstrapToken, { wireguardPublicKey: wgPublic, privateIp: o.privateIp, publicIp: o.publicIp } satisfies AgentApi.RegisterRequest);
-    state = { nodeToken: reg.nodeToken, role: reg.role, nodeName: reg.nodeName, wireguardAddress: reg.wireguardAddress, joined: false };
-    ex.writeFile(STATE_PATH, JSON.stringify(state), 0o600);
+    const fresh: AgentState = { nodeToken: reg.nodeToken, role: reg.role, nodeName: reg.nodeName, wireguardAddress: reg.wireguardAddress, joined: false };
+    saveState(ex, fresh);
     o.log(`registered as ${reg.role} ${reg.nodeName}, overlay address ${reg.wireguardAddress}`);
-  }
-  const save = () => ex.writeFile(STATE_PATH, JSON.stringify(state), 0o600);
+    return fresh;
+  })();
 
   // 3. WireGuard: first configuration before joining (kubelet and the API server advertise the overlay address),
   //    then a long poll that applies every change.
@@ -114,15 +83,15 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
   await wg.apply(mesh);
   o.log(`wireguard ${o.wireguard.interface} up as ${mesh.interface.address} with ${mesh.peers.length} peer(s)`);
   const meshLoop = (async () => {
-    while (!stopped) {
+    while (!signal.aborted) {
       try {
         const next = await call<AgentApi.MeshConfig>('/mesh', state.nodeToken, { revision: mesh.revision } satisfies AgentApi.MeshRequest);
-        if (stopped || next.revision === mesh.revision) continue;
+        if (signal.aborted || next.revision === mesh.revision) continue;
         await wg.apply(next);
         mesh = next;
         o.log(`wireguard peers now ${next.peers.map((p) => p.nodeName).join(', ') || 'none'}`);
       } catch (e) {
-        if (stopped) return;
+        if (signal.aborted) return;
         o.log(`mesh: ${(e as Error).message}`);
         await sleep(2000);
       }
@@ -147,7 +116,7 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
       : ['kubeadm', 'join', '--config', ex.path(config)]);
     await call('/joined', state.nodeToken, {} satisfies AgentApi.JoinedRequest);
     state.joined = true;
-    save();
+    saveState(ex, state);
     o.log('joined');
   }
 
@@ -155,7 +124,7 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
   //    only records (the sandbox's process-VMs) measures nothing, so the loop ends after its first round.
   let podCidr: string | null | undefined;
   const probeLoop = (async () => {
-    while (!stopped) {
+    while (!signal.aborted) {
       try {
         if (podCidr === undefined) podCidr = await readPodCidr(ex, state.nodeName);
         const peers = mesh.peers;
@@ -164,20 +133,21 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
         if (latencies.length || podCidr) await call('/status', state.nodeToken, { latencies, podCidr: podCidr ?? undefined } satisfies AgentApi.StatusReport);
         if (peers.length && !latencies.length && podCidr === null) return;
       } catch (e) {
-        if (stopped) return;
+        if (signal.aborted) return;
         o.log(`probe: ${(e as Error).message}`);
       }
       await sleep((o.probeIntervalSeconds ?? 30) * 1000);
     }
   })();
 
+  // 6. Operations (drain, uncordon, upgrade) the platform asks of this node.
+  const operationsLoop = runOperationsLoop({ apiUrl: o.apiUrl, nodeId: o.nodeId, executor: ex, state, signal, log: o.log, fetch: o.fetch, sleep: o.sleep });
+
   return {
     state,
-    /** Ends the loops after their current step (an outstanding long poll is abandoned). */
-    stop: () => {
-      stopped = true;
-    },
-    done: Promise.all([meshLoop, probeLoop]).then(() => undefined),
+    /** Ends the loops after their current step (an outstanding long poll is abandoned; a running operation is finished). */
+    stop: () => stopping.abort(),
+    done: Promise.all([meshLoop, probeLoop, operationsLoop]).then(() => undefined),
   };
 }
 

@@ -14,6 +14,8 @@ export interface CommandResult {
 export interface RunOptions {
   /** Extra environment variables for the command. */
   env?: Record<string, string>;
+  /** Seconds before the real executor kills the command (default: the executor's own, 300). */
+  timeoutSeconds?: number;
 }
 
 /**
@@ -81,7 +83,7 @@ export interface ShellExecutorOptions {
   netns?: string;
   /** Commands (argv[0]) that are recorded, not run, e.g. `kubeadm` where there is no kubelet. */
   recordOnly?: readonly string[];
-  /** Seconds before a command is killed (default 300). */
+  /** Seconds before a command is killed (default 300; a command's `RunOptions.timeoutSeconds` overrides it). */
   timeoutSeconds?: number;
 }
 
@@ -104,8 +106,11 @@ export class ShellExecutor extends RootedExecutor {
     this.record(argv, !recordOnly);
     if (recordOnly) return Promise.resolve(null);
     const full = this.opts.netns ? ['ip', 'netns', 'exec', this.opts.netns, ...argv] : argv;
+    const timeoutSeconds = opts?.timeoutSeconds ?? this.opts.timeoutSeconds ?? 300;
     return new Promise((resolve) => {
-      execFile(full[0], full.slice(1), { env: { ...process.env, ...opts?.env }, timeout: (this.opts.timeoutSeconds ?? 300) * 1000, maxBuffer: 4 << 20 }, (err, stdout, stderr) => {
+      execFile(full[0], full.slice(1), { env: { ...process.env, ...opts?.env }, timeout: timeoutSeconds * 1000, maxBuffer: 4 << 20 }, (err, stdout, stderr) => {
+        // killed on timeout: 124, as timeout(1) reports it
+        if (err?.killed && (err as NodeJS.ErrnoException).code !== 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') return resolve({ code: 124, stdout: String(stdout), stderr: `${String(stderr)}killed after ${timeoutSeconds} s` });
         const code = err ? (typeof (err as NodeJS.ErrnoException).code === 'number' ? Number((err as NodeJS.ErrnoException).code) : 127) : 0;
         resolve({ code, stdout: String(stdout), stderr: err && !stderr ? err.message : String(stderr) });
       });

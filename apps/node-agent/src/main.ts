@@ -12,6 +12,8 @@ import { runAgent } from './agent';
  * - `SKYWEAVE_EXECUTOR`: `real` runs commands; `recording` (default when SKYWEAVE_ROOT is set) only records them.
  * - `SKYWEAVE_NETNS`: run every command inside this network namespace (the sandbox's namespace-VMs).
  * - `SKYWEAVE_RECORD_ONLY`: comma-separated commands the real executor records instead of running (e.g. `kubeadm`).
+ *   Node operations (drain, uncordon, upgrade; see operations.ts) run `kubectl`, `apt-mark`, `apt-get`, `kubeadm` and
+ *   `systemctl`: where the node is not a real VM, list every one of them.
  * - `SKYWEAVE_WG_INTERFACE` (default `wg0`), `SKYWEAVE_WG_USERSPACE=1` for wireguard-go instead of the kernel module.
  * - `SKYWEAVE_PRIVATE_IP`, `SKYWEAVE_PUBLIC_IP`: the VM's addresses, when the image knows them.
  * - `SKYWEAVE_PROBE_INTERVAL_SECONDS`: seconds between round-trip measurements (default 30).
@@ -37,7 +39,7 @@ runAgent({
   log,
 }).then(
   () => {
-    // Stay up like a systemd service: the mesh and probe loops keep running.
+    // Stay up like a systemd service: the mesh, probe and operations loops keep running.
     setInterval(() => undefined, 1 << 30);
   },
   (e: unknown) => {

@@ -96,4 +96,10 @@ describe('ShellExecutor', () => {
     expect(log.find((l) => l.argv[0] === 'kubeadm')).toMatchObject({ ran: false });
     expect(log.filter((l) => l.ran)).toHaveLength(3);
   });
+
+  it('kills a command after its own timeout (exit 124, said in stderr)', async () => {
+    const ex = new ShellExecutor({ root, timeoutSeconds: 60 });
+    const r = await ex.capture(['sleep', '5'], { timeoutSeconds: 0.2 });
+    expect(r).toMatchObject({ code: 124, stderr: 'killed after 0.2 s' });
+  });
 });

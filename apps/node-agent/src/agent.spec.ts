@@ -1,0 +1,67 @@
+import { createServer, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import type { AgentApi } from '@skyweave/contracts';
+import { runAgent } from './agent';
+import { RecordingExecutor } from './executor';
+import { loadState, saveState } from './state';
+
+describe('runAgent after joining', () => {
+  let root: string;
+  let server: Server;
+  let url: string;
+  const seen: string[] = [];
+  const held: NodeJS.Timeout[] = [];
+  const hold = (f: () => void) => { held.push(setTimeout(f, 60_000)); };
+  const results: Record<string, AgentApi.OperationResult> = {};
+  const op: AgentApi.NodeOperation = { id: 'op-1', kind: 'uncordon', targetNodeName: 'sw-1-worker-2', timeoutSeconds: 60 };
+  const mesh: AgentApi.MeshConfig = { revision: 'r1', interface: { address: '10.4.0.1/16', listenPort: 51820, mtu: 1380 }, peers: [] };
+
+  beforeEach(async () => {
+    root = mkdtempSync(path.join(tmpdir(), 'sw-agent-'));
+    saveState(new RecordingExecutor(root), { nodeToken: 'tok', role: 'master', nodeName: 'sw-1-master-0', wireguardAddress: '10.4.0.1', joined: true });
+    seen.length = 0;
+    for (const k of Object.keys(results)) delete results[k];
+    // long polls are held for a minute when there is nothing new: stop() must not wait for them
+    server = createServer((req, res) => {
+      let text = '';
+      req.on('data', (c) => { text += String(c); });
+      req.on('end', () => {
+        const p = (req.url ?? '').replace('/agent/v1/nodes/n1', '');
+        seen.push(`${p} ${req.headers.authorization}`);
+        const body = JSON.parse(text) as Record<string, unknown>;
+        const answer = (value: unknown) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(value));
+        if (p === '/mesh') return body.revision === mesh.revision ? hold(() => answer(mesh)) : answer(mesh);
+        if (p === '/operations') return results[op.id] ? hold(() => answer({ operations: [] })) : answer({ operations: [op] });
+        if (p === `/operations/${op.id}`) results[op.id] = body as unknown as AgentApi.OperationResult;
+        answer({});
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterEach(async () => {
+    held.splice(0).forEach(clearTimeout);
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('runs the operations loop next to the others; stop() ends all three loops without waiting for the long polls', async () => {
+    const agent = await runAgent({ apiUrl: url, nodeId: 'n1', nodeName: 'sw-1-master-0', bootstrapToken: 'used', executor: new RecordingExecutor(root), wireguard: { interface: 'wg0', userspace: false }, log: () => undefined });
+    while (!results[op.id]) await new Promise((r) => setTimeout(r, 10));
+    // the loops are now all waiting: mesh and operations long polls held by the server, probes asleep
+    while (seen.filter((s) => s.startsWith('/operations ')).length < 2 || seen.filter((s) => s.startsWith('/mesh ')).length < 2) await new Promise((r) => setTimeout(r, 10));
+    const t0 = Date.now();
+    agent.stop();
+    await agent.done;
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(results[op.id]).toMatchObject({ state: 'Succeeded' });
+    expect(seen.every((s) => s.endsWith(' Bearer tok'))).toBe(true);
+    expect(loadState(new RecordingExecutor(root))!.operations).toMatchObject({ 'op-1': { reported: true } });
+    const argv = readFileSync(path.join(root, 'var/lib/skyweave/commands.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { argv: string[] }).argv);
+    expect(argv.filter((a) => a[0] === 'kubectl' && a[3] === 'uncordon')).toEqual([['kubectl', '--kubeconfig', path.join(root, 'etc/kubernetes/admin.conf'), 'uncordon', 'sw-1-worker-2']]);
+  });
+});

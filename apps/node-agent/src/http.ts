@@ -1,0 +1,67 @@
+/** A 4xx answer from the platform's agent API: final, not retried. */
+export class HttpError extends Error {
+  constructor(public readonly status: number, body: string) {
+    super(`HTTP ${status}: ${body}`);
+  }
+}
+
+/** How the agent reaches the platform's agent API (`<apiUrl>/agent/v1/nodes/<nodeId>/…`). */
+export interface AgentCallerOptions {
+  apiUrl: string;
+  nodeId: string;
+  log: (msg: string) => void;
+  /** Injected for tests. */
+  fetch?: typeof fetch;
+  /** Waits between retries; default `abortableSleep` on `signal`. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Aborting it abandons the request in flight (a long poll) and ends the retries. */
+  signal?: AbortSignal;
+}
+
+/** POSTs `body` (JSON) to `<apiUrl>/agent/v1/nodes/<nodeId><path>` with `Authorization: Bearer <token>`; resolves the JSON answer (`{}` when empty). */
+export type AgentCall = <T>(path: string, token: string, body: unknown) => Promise<T>;
+
+/**
+ * The agent's one way of calling the platform: transport errors and 5xx are retried with capped exponential backoff
+ * (500 ms doubling to 10 s) until they succeed or `signal` is aborted; a 4xx is final.
+ * @throws HttpError on a 4xx; the transport error when `signal` was aborted.
+ */
+export function agentCaller(o: AgentCallerOptions): AgentCall {
+  const doFetch = o.fetch ?? fetch;
+  const sleep = o.sleep ?? ((ms: number) => abortableSleep(ms, o.signal));
+  return async <T>(path: string, token: string, body: unknown): Promise<T> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const res = await doFetch(`${o.apiUrl}/agent/v1/nodes/${o.nodeId}${path}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+          signal: o.signal,
+        });
+        const text = await res.text();
+        if (res.status >= 400 && res.status < 500) throw new HttpError(res.status, text);
+        if (!res.ok) throw new Error(`HTTP ${res.status}`);
+        return (text ? JSON.parse(text) : {}) as T;
+      } catch (e) {
+        if (e instanceof HttpError || o.signal?.aborted) throw e;
+        const delay = Math.min(10_000, 250 * 2 ** Math.min(attempt, 6));
+        o.log(`${path}: ${(e as Error).message}; retrying in ${delay} ms`);
+        await sleep(delay);
+      }
+    }
+  };
+}
+
+/** Resolves after `ms` milliseconds, or at once when `signal` is (or becomes) aborted. */
+export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
