@@ -11,7 +11,9 @@ import { FaultBook } from './core/faults';
 import { VmRuntime } from './core/vm-runtime';
 import { NetnsFabric } from './core/netns';
 import { PublicIpAllocator } from './core/public-ips';
-import { DEFAULT_LATENCY, LatencyProfile } from './core/latency';
+import { CloudLatency, DEFAULT_LATENCY, LatencyProfile, latencyOf } from './core/latency';
+import { ConsistencyBook } from './core/consistency';
+import { CallCounter } from './core/calls';
 import type { CloudContext, CloudModule, Operation } from './core/types';
 import { createAdminHandler } from './core/admin';
 import { createAwsCloud } from './aws';
@@ -26,7 +28,19 @@ export interface EmulatorOptions {
   advertiseHost?: string;
   /** Ports; 0 = any free port. */
   ports?: Partial<Record<CloudId | 'admin', number>>;
+  /** The latency profile shared by all clouds (DEFAULT_LATENCY filled in). */
   latency?: LatencyProfile;
+  /** Per-cloud latency overrides: a cloud's value wins over the shared one (also `PUT /admin/latency?cloud=`). */
+  cloudLatency?: CloudLatency;
+  /** Eventual-consistency windows in ms per cloud (also `PUT /admin/consistency`); default 0 (off) everywhere. */
+  consistency?: Partial<Record<CloudId, number>>;
+  /** Random source of probabilistic faults, in [0, 1); default Math.random. */
+  random?: () => number;
+  /**
+   * The sandbox clock (ms) of eventual consistency: resources are stamped with it when made, and it decides when they
+   * become visible. Default Date.now. Latencies, long-running operations and boots keep running on real time.
+   */
+  now?: () => number;
   /** Where VM file systems go; default a fresh temp folder. */
   vmRoot?: string;
   /** Image binaries (see VmRuntime); empty ⇒ VMs run no process (adapter contract tests). */
@@ -53,7 +67,14 @@ export interface RunningEmulator {
   publicIps: PublicIpAllocator;
   /** The `netns` VM network, when `vmNetwork: 'netns'`. */
   fabric?: NetnsFabric;
+  /** The shared latency profile (mutable: changes apply to the next calls). */
   latency: LatencyProfile;
+  /** Per-cloud latency overrides (mutable). */
+  cloudLatency: CloudLatency;
+  /** Eventual consistency windows per cloud. */
+  consistency: ConsistencyBook;
+  /** Requests per (cloud, call name) since the last reset, for benchmarks (`snapshot()`, `reset()`). */
+  calls: CallCounter;
   /** Stops VMs, closes the listeners and (netns) removes every namespace the emulator made. */
   close(): Promise<void>;
 }
@@ -73,7 +94,11 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   const vmNetwork = opts.vmNetwork ?? 'process';
   if (vmNetwork !== 'process' && vmNetwork !== 'netns') throw new Error(`vmNetwork must be 'process' or 'netns', got ${JSON.stringify(vmNetwork)}`);
   const fabric = vmNetwork === 'netns' ? await NetnsFabric.create() : undefined;
-  const faults = new FaultBook();
+  const cloudLatency: CloudLatency = Object.fromEntries(Object.entries(opts.cloudLatency ?? {}).map(([c, p]) => [c, { ...p }]));
+  const faults = new FaultBook(opts.random);
+  const consistency = new ConsistencyBook(opts.now);
+  for (const [c, ms] of Object.entries(opts.consistency ?? {})) consistency.setDelay(c as CloudId, ms);
+  const calls = new CallCounter();
   const publicIps = new PublicIpAllocator();
   const vms = new VmRuntime({
     vmRoot: opts.vmRoot ?? mkdtempSync(path.join(os.tmpdir(), 'skyweave-vms-')),
@@ -81,18 +106,21 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     env: opts.vmEnv,
     fabric,
   });
-  const ctx: CloudContext = {
-    latencyMs: (op: Operation) => latency[op] ?? 0,
-    delay: (op: Operation) => new Promise((r) => setTimeout(r, latency[op] ?? 0)),
-    takeFault: (cloud, op) => faults.take(cloud, op),
+  // One context per cloud: its latencies are the cloud's overrides over the shared profile, read at each call.
+  const contextOf = (cloud: CloudId): CloudContext => ({
+    latencyMs: (op: Operation) => latencyOf(latency, cloudLatency, cloud, op),
+    delay: (op: Operation) => new Promise((r) => setTimeout(r, latencyOf(latency, cloudLatency, cloud, op))),
+    takeFault: (c, op) => faults.take(c, op),
     vms,
     publicIps,
-  };
+    consistency,
+    countCall: (c, call) => calls.count(c, call),
+  });
   const modules: Record<CloudId, CloudModule> = {
-    aws: createAwsCloud(ctx),
-    gcp: createGcpCloud(ctx),
-    azure: createAzureCloud(ctx),
-    digitalocean: createDigitalOceanCloud(ctx),
+    aws: createAwsCloud(contextOf('aws')),
+    gcp: createGcpCloud(contextOf('gcp')),
+    azure: createAzureCloud(contextOf('azure')),
+    digitalocean: createDigitalOceanCloud(contextOf('digitalocean')),
   };
 
   const servers: http.Server[] = [];
@@ -119,7 +147,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     const gcpPort = await listen(http.createServer(modules.gcp.handler), ports.gcp);
     const azurePort = await listen(https.createServer({ key: pems.private, cert: pems.cert }, modules.azure.handler), ports.azure);
     const doPort = await listen(http.createServer(modules.digitalocean.handler), ports.digitalocean);
-    const adminHandler = createAdminHandler({ modules, faults, latency, vms, wan: fabric });
+    const adminHandler = createAdminHandler({ modules, faults, latency, cloudLatency, consistency, calls, vms, wan: fabric });
     const adminPort = await listen(http.createServer(adminHandler), ports.admin);
     ready = true;
 
@@ -138,6 +166,9 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
       publicIps,
       fabric,
       latency,
+      cloudLatency,
+      consistency,
+      calls,
       async close() {
         vms.stopAll();
         await closeServers();

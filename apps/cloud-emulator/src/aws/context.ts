@@ -1,5 +1,6 @@
 import * as ipaddr from 'ipaddr.js';
 import type { CloudContext, Operation } from '../core/types';
+import { isVisible, stampNow } from '../core/consistency';
 import type { PublicIpAllocator } from '../core/public-ips';
 import type { ImageInfo, RegionInfo } from './catalog';
 import { invalidParameterValue, malformed, notFound } from './errors';
@@ -34,6 +35,21 @@ export interface ActionDef {
   /** The op's latency is spent by a background state change (e.g. `shutting-down` → `terminated`), not by the call. */
   latencyInBackground?: boolean;
   run(c: ActionContext): ActionResult;
+}
+
+/** A creation stamp on the sandbox clock (`createdAtMs`). */
+export const stamp = (c: ActionContext): number => stampNow(c.shared.ctx);
+
+/**
+ * What reads (Describe*) may see of `map` now: resources made less than the eventual-consistency window ago are left
+ * out, so that describing them by id answers EC2's `Invalid…ID.NotFound` and lists and filters skip them.
+ * Mutations use the full map.
+ */
+export function visibleMap<T extends { createdAtMs?: number }>(c: ActionContext, map: Map<string, T>): Map<string, T> {
+  if (!c.shared.ctx.consistency) return map;
+  const out = new Map<string, T>();
+  for (const [k, v] of map) if (isVisible(c.shared.ctx, 'aws', v.createdAtMs)) out.set(k, v);
+  return out;
 }
 
 /** Parses an IPv4 CIDR in strict four-part dotted form; `undefined` when malformed. */

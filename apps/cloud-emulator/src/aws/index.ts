@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CloudContext, CloudModule, FaultKind, InventoryItem, Operation } from '../core/types';
+import { UNKNOWN_CALL } from '../core/calls';
 import { verifySigV4 } from './auth';
 import { findRegion, ImageInfo, regionImages } from './catalog';
 import { ActionContext, ActionDef, Ec2Shared } from './context';
@@ -27,6 +28,10 @@ import { errorDocument, responseDocument } from './xml';
  * CreateRouteTable, CreateRoute, AssociateRouteTable, DisassociateRouteTable, DeleteRouteTable, DescribeRouteTables;
  * CreateSecurityGroup, DescribeSecurityGroups, DeleteSecurityGroup, AuthorizeSecurityGroupIngress,
  * RevokeSecurityGroupIngress; RunInstances, DescribeInstances, TerminateInstances.
+ *
+ * Every request is counted under its Action (core/calls.ts). With eventual consistency on (core/consistency.ts),
+ * Describe* calls do not see resources younger than the window (`Invalid…ID.NotFound` by id, left out of lists and
+ * DescribeTags); other actions naming them work.
  */
 const API_VERSION = '2016-11-15';
 const MAX_BODY = 1024 * 1024;
@@ -114,6 +119,13 @@ export function createAwsCloud(ctx: CloudContext): CloudModule {
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = newRequestId();
+    // Every request is counted once, under its Action (core/calls.ts); unreadable or unknown ones as `(unknown)`.
+    let counted = false;
+    const count = (call: string) => {
+      if (counted) return;
+      counted = true;
+      ctx.countCall?.('aws', call);
+    };
     const send = (status: number, body: string) => {
       res.writeHead(status, { 'content-type': 'text/xml;charset=UTF-8', 'x-amzn-requestid': requestId, server: 'AmazonEC2' });
       res.end(body);
@@ -124,6 +136,8 @@ export function createAwsCloud(ctx: CloudContext): CloudModule {
       const entries: [string, string][] = [...url.searchParams];
       const contentType = String(req.headers['content-type'] ?? '');
       if (req.method === 'POST' && contentType.startsWith('application/x-www-form-urlencoded')) entries.push(...new URLSearchParams(body));
+      const named = entries.find(([k]) => k === 'Action')?.[1];
+      count(named !== undefined && Object.prototype.hasOwnProperty.call(ACTIONS, named) ? named : UNKNOWN_CALL);
       const query: Record<string, string | string[]> = {};
       for (const [k, v] of url.searchParams) {
         const prev = query[k];
@@ -160,6 +174,7 @@ export function createAwsCloud(ctx: CloudContext): CloudModule {
       const c: ActionContext = { action, p, account: caller.account, rs: regionState(caller.account, caller.region), region, shared };
       send(200, responseDocument(action, requestId, def.run(c)));
     } catch (e) {
+      count(UNKNOWN_CALL);
       if (e instanceof Ec2Error) {
         send(e.status, errorDocument(e.code, e.message, requestId));
       } else {

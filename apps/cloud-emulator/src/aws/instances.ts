@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ActionContext, ActionDef } from './context';
-import { intToIp, ipToInt, KINDS, lookupAll, parseCidr } from './context';
+import { intToIp, ipToInt, KINDS, lookupAll, parseCidr, stamp, visibleMap } from './context';
 import { INSTANCE_TYPES } from './catalog';
 import { clientError, invalidParameterCombination, invalidParameterValue, missingParameter } from './errors';
 import { compileFilters, FilterFields, readFilters } from './filters';
@@ -341,6 +341,7 @@ function runInstances(c: ActionContext) {
     const privateIp = allocatePrivateIp(net.subnet, net.privateIp) as string;
     const inst: Instance = {
       id: newId('i'),
+      createdAtMs: stamp(c),
       reservationId,
       imageId,
       instanceType,
@@ -433,7 +434,8 @@ export const INSTANCE_ACTIONS: Record<string, ActionDef> = {
     run(c) {
       purgeTerminated(c.rs);
       const ids = c.p.strList('InstanceId');
-      const all = ids.length ? lookupAll(c.rs.instances, ids, KINDS.instance) : [...c.rs.instances.values()];
+      const visible = visibleMap(c, c.rs.instances);
+      const all = ids.length ? lookupAll(visible, ids, KINDS.instance) : [...visible.values()];
       const match = compileFilters(readFilters(c.p), instanceFilters(c.account), (i) => i.tags);
       const page = paginate(all.filter(match), c.p, c.action, { min: 5, max: 1000, idsParam: 'InstanceId' });
       const byReservation = new Map<string, Instance[]>();

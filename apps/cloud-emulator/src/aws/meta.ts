@@ -1,4 +1,5 @@
-import type { ActionDef } from './context';
+import type { ActionContext, ActionDef } from './context';
+import { visibleMap } from './context';
 import { ImageInfo, RegionInfo, REGIONS } from './catalog';
 import { clientError, invalidParameterValue } from './errors';
 import { compileFilters, readFilters } from './filters';
@@ -49,8 +50,16 @@ interface TagRow {
   value: string;
 }
 
-/** Every tag of the region's live resources (terminated instances excluded). */
-function tagRows(rs: RegionState): TagRow[] {
+/** Every tag of the region's live resources that reads may see (terminated instances excluded). */
+function tagRows(c: ActionContext): TagRow[] {
+  const rs: Pick<RegionState, 'vpcs' | 'subnets' | 'securityGroups' | 'internetGateways' | 'routeTables' | 'instances'> = {
+    vpcs: visibleMap(c, c.rs.vpcs),
+    subnets: visibleMap(c, c.rs.subnets),
+    securityGroups: visibleMap(c, c.rs.securityGroups),
+    internetGateways: visibleMap(c, c.rs.internetGateways),
+    routeTables: visibleMap(c, c.rs.routeTables),
+    instances: visibleMap(c, c.rs.instances),
+  };
   const rows: TagRow[] = [];
   const add = (type: string, id: string, tags: Tags) => {
     for (const [key, value] of tags) rows.push({ resourceId: id, resourceType: type, key, value });
@@ -189,7 +198,7 @@ export const META_ACTIONS: Record<string, ActionDef> = {
         (r) => new Map([[r.key, r.value]]),
         { tagKeyAndValueFilters: false },
       );
-      const page = paginate(tagRows(c.rs).filter(match), c.p, c.action, { min: 5, max: 1000 });
+      const page = paginate(tagRows(c).filter(match), c.p, c.action, { min: 5, max: 1000 });
       return { tagSet: page.items.map((r) => ({ resourceId: r.resourceId, resourceType: r.resourceType, key: r.key, value: r.value })), nextToken: page.nextToken };
     },
   },

@@ -1,5 +1,5 @@
 import type { ActionDef, ActionContext } from './context';
-import { cidrOverlaps, cidrParam, cidrSize, cidrWithin, KINDS, lookup, lookupAll, OK, parseCidr } from './context';
+import { cidrOverlaps, cidrParam, cidrSize, cidrWithin, KINDS, lookup, lookupAll, OK, parseCidr, stamp, visibleMap } from './context';
 import { clientError, dependencyViolation, invalidParameterCombination, invalidParameterValue, missingParameter } from './errors';
 import { compileFilters, FilterFields, readFilters } from './filters';
 import { paginate } from './paging';
@@ -105,9 +105,10 @@ export function renderRouteTable(account: Account, rs: RegionState, rt: RouteTab
 // ---------------------------------------------------------------- helpers
 
 /** Creates a VPC with what EC2 gives every VPC: a main route table (local route) and a `default` security group. */
-function createVpcWithDefaults(rs: RegionState, account: Account, cidr: string, tags: Map<string, string>): Vpc {
+function createVpcWithDefaults(rs: RegionState, account: Account, cidr: string, tags: Map<string, string>, createdAtMs: number): Vpc {
   const vpc: Vpc = {
     id: newId('vpc'),
+    createdAtMs,
     cidr,
     cidrAssociationId: newId('vpc-cidr-assoc'),
     dhcpOptionsId: `dopt-${account.id.slice(-8).padStart(8, '0')}`,
@@ -120,6 +121,7 @@ function createVpcWithDefaults(rs: RegionState, account: Account, cidr: string, 
   rs.vpcs.set(vpc.id, vpc);
   rs.routeTables.set(vpc.mainRouteTableId, {
     id: vpc.mainRouteTableId,
+    createdAtMs,
     vpcId: vpc.id,
     main: true,
     routes: [{ destination: cidr, gatewayId: 'local', origin: 'CreateRouteTable' }],
@@ -128,6 +130,7 @@ function createVpcWithDefaults(rs: RegionState, account: Account, cidr: string, 
   });
   const sg: SecurityGroup = {
     id: vpc.defaultSecurityGroupId,
+    createdAtMs,
     name: 'default',
     description: 'default VPC security group',
     vpcId: vpc.id,
@@ -140,7 +143,9 @@ function createVpcWithDefaults(rs: RegionState, account: Account, cidr: string, 
   return vpc;
 }
 
-const byIdsOrAll = <T>(c: ActionContext, map: Map<string, T>, idsParam: string, kind: Parameters<typeof lookupAll>[2]): T[] => {
+/** The resources a Describe* names (every one must exist and be visible), or all visible ones. */
+const byIdsOrAll = <T extends { createdAtMs?: number }>(c: ActionContext, all: Map<string, T>, idsParam: string, kind: Parameters<typeof lookupAll>[2]): T[] => {
+  const map = visibleMap(c, all);
   const ids = c.p.strList(idsParam);
   return ids.length ? lookupAll(map, ids, kind) : [...map.values()];
 };
@@ -227,7 +232,7 @@ export const NETWORK_ACTIONS: Record<string, ActionDef> = {
       if (cidr.len < 16 || cidr.len > 28) throw clientError('InvalidVpc.Range', `The CIDR '${cidr.text}' is invalid.`);
       const tags = readTagSpecifications(c.p, ['vpc']);
       if (c.rs.vpcs.size >= VPCS_PER_REGION) throw clientError('VpcLimitExceeded', 'The maximum number of VPCs has been reached.');
-      const vpc = createVpcWithDefaults(c.rs, c.account, cidr.text, tags.get('vpc') ?? new Map());
+      const vpc = createVpcWithDefaults(c.rs, c.account, cidr.text, tags.get('vpc') ?? new Map(), stamp(c));
       return { vpc: renderVpc(c.account, vpc, 'pending') };
     },
   },
@@ -289,6 +294,7 @@ export const NETWORK_ACTIONS: Record<string, ActionDef> = {
       if (inVpc.length >= SUBNETS_PER_VPC) throw clientError('SubnetLimitExceeded', 'The maximum number of subnets has been reached.');
       const subnet: Subnet = {
         id: newId('subnet'),
+        createdAtMs: stamp(c),
         vpcId: vpc.id,
         cidr: cidr.text,
         zone: zone.name,
@@ -348,7 +354,7 @@ export const NETWORK_ACTIONS: Record<string, ActionDef> = {
       if (c.rs.internetGateways.size >= INTERNET_GATEWAYS_PER_REGION) {
         throw clientError('InternetGatewayLimitExceeded', 'The maximum number of internet gateways has been reached.');
       }
-      const g: InternetGateway = { id: newId('igw'), tags: tags.get('internet-gateway') ?? new Map() };
+      const g: InternetGateway = { id: newId('igw'), createdAtMs: stamp(c), tags: tags.get('internet-gateway') ?? new Map() };
       c.rs.internetGateways.set(g.id, g);
       return { internetGateway: renderInternetGateway(c.account, g) };
     },
@@ -425,6 +431,7 @@ export const NETWORK_ACTIONS: Record<string, ActionDef> = {
       }
       const rt: RouteTable = {
         id: newId('rtb'),
+        createdAtMs: stamp(c),
         vpcId: vpc.id,
         main: false,
         routes: [{ destination: vpc.cidr, gatewayId: 'local', origin: 'CreateRouteTable' }],
@@ -457,6 +464,27 @@ export const NETWORK_ACTIONS: Record<string, ActionDef> = {
       if (rt.routes.some((r) => r.destination === dest.text)) throw clientError('RouteAlreadyExists', `The route identified by ${dest.text} already exists.`);
       if (rt.routes.length >= ROUTES_PER_TABLE) throw clientError('RouteLimitExceeded', 'The maximum number of routes has been reached.');
       rt.routes.push({ destination: dest.text, gatewayId: g.id, origin: 'CreateRoute' });
+      return OK;
+    },
+  },
+
+  /** Points an existing route at another gateway (EC2 ReplaceRoute); a destination without a route is `InvalidRoute.NotFound`. */
+  ReplaceRoute: {
+    op: 'gateway.create',
+    params: [...COMMON, 'RouteTableId', 'DestinationCidrBlock', 'GatewayId'],
+    run(c) {
+      const rt = lookup(c.rs.routeTables, c.p.reqStr('RouteTableId'), KINDS.rtb);
+      const dest = cidrParam(c.p, 'DestinationCidrBlock', 'destinationCidrBlock');
+      const gatewayId = c.p.str('GatewayId');
+      if (!gatewayId) throw missingParameter('GatewayId');
+      const route = rt.routes.find((r) => r.destination === dest.text);
+      if (!route) throw clientError('InvalidRoute.NotFound', `no route with destination-cidr-block ${dest.text} in route table ${rt.id}`);
+      if (route.gatewayId === 'local') throw invalidParameterValue(`cannot replace the local route ${dest.text}`);
+      const g = /^igw-/.test(gatewayId) ? c.rs.internetGateways.get(gatewayId) : undefined;
+      if (!g) throw clientError('InvalidGatewayID.NotFound', `The gateway ID '${gatewayId}' does not exist`);
+      if (g.attachedVpcId !== rt.vpcId) throw invalidParameterValue(`route table ${rt.id} and network gateway ${g.id} belong to different networks`);
+      route.gatewayId = g.id;
+      route.origin = 'CreateRoute';
       return OK;
     },
   },

@@ -1,6 +1,6 @@
 import * as ipaddr from 'ipaddr.js';
 import type { ActionContext, ActionDef } from './context';
-import { isNetworkAligned, KINDS, lookup, lookupAll, OK, parseCidr } from './context';
+import { isNetworkAligned, KINDS, lookup, lookupAll, OK, parseCidr, stamp, visibleMap } from './context';
 import { clientError, dependencyViolation, invalidParameterValue, missingParameter } from './errors';
 import { compileFilters, FilterFields, readFilters } from './filters';
 import { paginate } from './paging';
@@ -236,6 +236,7 @@ export const SECURITY_GROUP_ACTIONS: Record<string, ActionDef> = {
       if (c.rs.securityGroups.size >= GROUPS_PER_REGION) throw clientError('SecurityGroupLimitExceeded', 'The maximum number of security groups has been reached.');
       const g: SecurityGroup = {
         id: newId('sg'),
+        createdAtMs: stamp(c),
         name,
         description,
         vpcId: vpc.id,
@@ -256,7 +257,8 @@ export const SECURITY_GROUP_ACTIONS: Record<string, ActionDef> = {
       const names = c.p.strList('GroupName');
       if (names.length) throw clientError('InvalidGroup.NotFound', `The security group '${names[0]}' does not exist in default VPC 'none'`);
       const ids = c.p.strList('GroupId');
-      const all = ids.length ? lookupAll(c.rs.securityGroups, ids, KINDS.sg) : [...c.rs.securityGroups.values()];
+      const visible = visibleMap(c, c.rs.securityGroups);
+      const all = ids.length ? lookupAll(visible, ids, KINDS.sg) : [...visible.values()];
       const match = compileFilters(readFilters(c.p), sgFilters(c.account), (g) => g.tags);
       const page = paginate(all.filter(match), c.p, c.action, { min: 5, max: 1000, idsParam: 'GroupId' });
       return { securityGroupInfo: page.items.map((g) => renderSecurityGroup(c.account, c.rs.region, g)), nextToken: page.nextToken };

@@ -8,6 +8,8 @@ export type Tags = Map<string, string>;
 
 export interface Vpc {
   id: string;
+  /** When it was made, on the sandbox clock (eventual consistency: core/consistency.ts). */
+  createdAtMs: number;
   cidr: string;
   cidrAssociationId: string;
   dhcpOptionsId: string;
@@ -20,6 +22,8 @@ export interface Vpc {
 
 export interface Subnet {
   id: string;
+  /** When it was made, on the sandbox clock (eventual consistency: core/consistency.ts). */
+  createdAtMs: number;
   vpcId: string;
   cidr: string;
   zone: string;
@@ -32,6 +36,8 @@ export interface Subnet {
 
 export interface InternetGateway {
   id: string;
+  /** When it was made, on the sandbox clock (eventual consistency: core/consistency.ts). */
+  createdAtMs: number;
   attachedVpcId?: string;
   tags: Tags;
 }
@@ -52,6 +58,8 @@ export interface RouteTableAssociation {
 
 export interface RouteTable {
   id: string;
+  /** When it was made, on the sandbox clock (eventual consistency: core/consistency.ts). */
+  createdAtMs: number;
   vpcId: string;
   main: boolean;
   routes: Route[];
@@ -74,6 +82,8 @@ export interface SgRule {
 
 export interface SecurityGroup {
   id: string;
+  /** When it was made, on the sandbox clock (eventual consistency: core/consistency.ts). */
+  createdAtMs: number;
   name: string;
   description: string;
   vpcId: string;
@@ -96,6 +106,8 @@ export const STATE_CODES: Record<InstanceStateName, number> = {
 
 export interface Instance {
   id: string;
+  /** When it was made, on the sandbox clock (eventual consistency: core/consistency.ts). */
+  createdAtMs: number;
   reservationId: string;
   imageId: string;
   instanceType: string;

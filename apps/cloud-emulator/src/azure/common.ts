@@ -1,4 +1,5 @@
 import type { CloudContext, Operation as LatencyOp } from '../core/types';
+import { isVisible } from '../core/consistency';
 import type { Account, AzureState, Operation, ResourceGroup } from './state';
 
 /** One authenticated ARM call, after routing. `now` is fixed for the whole call so every answer is consistent. */
@@ -13,6 +14,8 @@ export interface Call {
   body: unknown;
   account: Account;
   now: number;
+  /** The sandbox clock at the start of the call: new resources' `createdAtMs`. */
+  clock: number;
 }
 
 export interface Reply {
@@ -27,6 +30,12 @@ export interface Env {
 }
 
 export const PAGE_SIZE = 100;
+
+/**
+ * Eventual consistency: whether reads (GET, HEAD, lists) may see a resource or group yet. An unseen one answers
+ * exactly as a missing one (404 `ResourceNotFound` / `ResourceGroupNotFound`, left out of lists).
+ */
+export const seen = (env: Env, r: { createdAtMs: number } | undefined): boolean => r !== undefined && isVisible(env.ctx, 'azure', r.createdAtMs);
 
 /** Pages a listing as ARM does: `{ value, nextLink }`, `nextLink` carrying `$skiptoken`. */
 export function page<T>(call: Call, path: string, items: T[]): Reply {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ArmError, invalidParameter, resourceNotFound } from './arm-error';
-import { Call, Env, Reply, asyncOperationUrl, deleteAccepted, eqi, page, startOperation, tagsField } from './common';
+import { Call, Env, Reply, asyncOperationUrl, deleteAccepted, eqi, page, seen, startOperation, tagsField } from './common';
 import { removeNetwork } from './network';
 import { ARM_TYPES, AT_ACCEPTANCE, Disk, Nic, ResourceGroup, Vm, VmNicRef, provisioningState } from './state';
 import { ZONES, isObject, optEnum, optString, optStringArray, parseTags, requireBody, requireLocation } from './validate';
@@ -330,7 +330,7 @@ function putVm(env: Env, call: Call, rg: ResourceGroup, name: string): Reply {
     const diskId = `/subscriptions/${call.account.subscriptionId}/resourceGroups/${rg.name.toUpperCase()}/providers/${NS}/disks/${diskName}`;
     vm = {
       kind: 'vm', id, subscriptionId: call.account.subscriptionId, resourceGroup: rg.name, name, location, tags, etag: '"1"', resourceGuid: randomUUID(),
-      createdAt: call.now, busy, vmId: randomUUID(), vmSize: cores[0], ...(zones ? { zones } : {}),
+      createdAt: call.now, createdAtMs: call.clock, busy, vmId: randomUUID(), vmSize: cores[0], ...(zones ? { zones } : {}),
       image: { ...imageRef, exactVersion: version === 'latest' ? image.latest : version },
       osDisk: { id: diskId, name: diskName, deleteOption, storageAccountType, caching, diskSizeGB: typeof diskSizeRaw === 'number' ? diskSizeRaw : 30 },
       osProfile: { computerName, adminUsername, customData, disablePasswordAuthentication: dpa === true, publicKeys },
@@ -338,7 +338,7 @@ function putVm(env: Env, call: Call, rg: ResourceGroup, name: string): Reply {
     };
     const disk: Disk = {
       kind: 'disk', id: diskId, subscriptionId: vm.subscriptionId, resourceGroup: rg.name, name: diskName, location, tags: {}, etag: '"1"',
-      resourceGuid: randomUUID(), createdAt: call.now, managedBy: id, sizeGB: vm.osDisk.diskSizeGB, sku: storageAccountType, ...(zones ? { zones } : {}),
+      resourceGuid: randomUUID(), createdAt: call.now, createdAtMs: call.clock, managedBy: id, sizeGB: vm.osDisk.diskSizeGB, sku: storageAccountType, ...(zones ? { zones } : {}),
     };
     env.state.put(disk);
     const booting = vm;
@@ -452,7 +452,7 @@ export async function handleCompute(env: Env, call: Call, rg: ResourceGroup, typ
     if (call.method !== 'GET') throw new ArmError(405, 'MethodNotAllowed', `The requested resource does not support http method '${call.method}'.`);
     listOptions(call);
     await env.ctx.delay('read');
-    const vms = env.state.ofKind(sub, 'vm').filter((v) => eqi(v.resourceGroup, rg.name));
+    const vms = env.state.ofKind(sub, 'vm').filter((v) => eqi(v.resourceGroup, rg.name) && seen(env, v));
     return page(call, `/subscriptions/${sub}/resourceGroups/${rg.name}/providers/${NS}/virtualMachines`, vms.map((v) => renderVm(v, call.now)));
   }
   const vm = env.state.get(vmIdOf(call, rg, name)) as Vm | undefined;
@@ -460,7 +460,7 @@ export async function handleCompute(env: Env, call: Call, rg: ResourceGroup, typ
     case 'GET': {
       const opts = expandOptions(call);
       await env.ctx.delay('read');
-      if (!vm) throw resourceNotFound(ARM_TYPES.vm, name, rg.name);
+      if (!vm || !seen(env, vm)) throw resourceNotFound(ARM_TYPES.vm, name, rg.name);
       return { status: 200, body: renderVm(vm, call.now, opts) };
     }
     case 'PUT':
@@ -483,7 +483,7 @@ export async function listVmsAll(env: Env, call: Call): Promise<Reply> {
   const { statusOnly } = listOptions(call);
   await env.ctx.delay('read');
   const sub = call.account.subscriptionId;
-  const vms = env.state.ofKind(sub, 'vm');
+  const vms = env.state.ofKind(sub, 'vm').filter((v) => seen(env, v));
   return page(call, `/subscriptions/${sub}/providers/${NS}/virtualMachines`, vms.map((v) => (statusOnly ? renderStatusOnly(v, call.now) : renderVm(v, call.now))));
 }
 

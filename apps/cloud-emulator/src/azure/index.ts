@@ -2,9 +2,11 @@ import { randomUUID, randomBytes } from 'node:crypto';
 import express from 'express';
 import type { Request, Response, NextFunction } from 'express';
 import type { CloudContext, CloudModule, FaultKind, InventoryItem, Operation as LatencyOp } from '../core/types';
+import { UNKNOWN_CALL } from '../core/calls';
+import { stampNow } from '../core/consistency';
 import { Aad } from './aad';
 import { ArmError, resourceGroupNotFound } from './arm-error';
-import { Call, Env, Reply, eqi } from './common';
+import { Call, Env, Reply, eqi, seen } from './common';
 import { COMPUTE_NS, coresQuotaError, handleCompute, listVmsAll } from './compute';
 import { NETWORK_NS, NETWORK_TYPES, handleNetwork, listNetworkAll, networkOperation } from './network';
 import { groupOperationResult, handleGroup, listGroups, listResources, renderSubscription, rpOperation } from './resources';
@@ -62,6 +64,38 @@ function route(segs: string[], path: string): { route: Route; sub?: string } {
   throw notFoundPath(path);
 }
 
+/** Canonical casing of the namespaces and resource types the sandbox serves (call names use it). */
+const CANONICAL: Record<string, string> = Object.fromEntries(
+  ['Microsoft.Resources', 'Microsoft.Network', 'Microsoft.Compute', 'virtualNetworks', 'subnets', 'networkSecurityGroups', 'publicIPAddresses', 'networkInterfaces', 'virtualMachines']
+    .map((s) => [s.toLowerCase(), s]),
+);
+const canon = (s: string): string => CANONICAL[s.toLowerCase()] ?? s;
+
+/**
+ * The call name of an ARM request (core/calls.ts): `<METHOD> <resource type>`, with `LIST` for a GET of a collection —
+ * `PUT Microsoft.Network/virtualNetworks`, `GET Microsoft.Compute/virtualMachines`, `LIST Microsoft.Resources/resourceGroups`,
+ * `GET Microsoft.Network/locations/operations` (LRO status).
+ */
+function armCallName(method: string, r: Route): string {
+  const m = (collection: boolean) => (method === 'GET' && collection ? 'LIST' : method);
+  switch (r.kind) {
+    case 'subscriptions': return `${m(true)} Microsoft.Resources/subscriptions`;
+    case 'subscription': return `${m(false)} Microsoft.Resources/subscriptions`;
+    case 'groups': return `${m(true)} Microsoft.Resources/resourceGroups`;
+    case 'group': return `${m(false)} Microsoft.Resources/resourceGroups`;
+    case 'groupResources':
+    case 'resources': return `${m(true)} Microsoft.Resources/resources`;
+    case 'groupOperation': return `${method} Microsoft.Resources/operationResults`;
+    case 'rpOperation': return `${method} ${canon(r.ns)}/locations/${r.result ? 'operationResults' : 'operations'}`;
+    case 'rpListAll': return `${m(true)} ${canon(r.ns)}/${canon(r.type)}`;
+    case 'rpResource': {
+      const children = r.rest.filter((_, i) => i % 2 === 0).map(canon);
+      const collection = r.name === undefined || r.rest.length % 2 === 1;
+      return `${m(collection)} ${[canon(r.ns), canon(r.type), ...children].join('/')}`;
+    }
+  }
+}
+
 const namespaceOf = (r: Route): string => (r.kind === 'rpOperation' || r.kind === 'rpListAll' || r.kind === 'rpResource' ? r.ns.toLowerCase() : 'microsoft.resources');
 
 /** The latency/fault operation of a call. */
@@ -83,12 +117,16 @@ function faultError(kind: FaultKind, op: LatencyOp, r: Route, call: { account: {
   const type = r.kind === 'rpResource' ? r.type.toLowerCase() : r.kind;
   switch (op === 'read' && (kind === 'quota' || kind === 'capacity') ? (kind === 'quota' ? 'throttle' : 'server-error') : kind) {
     case 'throttle':
+    {
+      // ARM's token-bucket throttling: Retry-After in seconds, and the bucket that ran dry at 0.
+      const bucket = op === 'read' ? 'reads' : 'writes';
       return new ArmError(
         429,
         'TooManyRequests',
         `The request is being throttled as the limit has been reached for operation type - ${op === 'read' ? 'Read' : 'Write'}_ObservationWindow_00:05:00. For more information, refer to - https://aka.ms/armthrottling`,
-        { headers: { 'Retry-After': '1' } },
+        { headers: { 'Retry-After': '1', [`x-ms-ratelimit-remaining-subscription-${bucket}`]: '0', [`x-ms-ratelimit-remaining-subscription-global-${bucket}`]: '0' } },
       );
+    }
     case 'server-error':
       return new ArmError(
         500,
@@ -113,7 +151,12 @@ function faultError(kind: FaultKind, op: LatencyOp, r: Route, call: { account: {
   }
 }
 
-/** Sandbox Azure: Microsoft Entra ID token endpoint and Azure Resource Manager (Resources, Network, Compute). */
+/**
+ * Sandbox Azure: Microsoft Entra ID token endpoint and Azure Resource Manager (Resources, Network, Compute).
+ * Calls are counted as `<METHOD> <resource type>` (`LIST` for collections; see armCallName). With eventual consistency
+ * on, GET/HEAD and lists do not see resource groups and resources younger than the window (404
+ * `ResourceGroupNotFound` / `ResourceNotFound`, left out of lists) — nor do the SDK pollers' final GETs.
+ */
 export function createAzureCloud(ctx: CloudContext): CloudModule {
   const state = new AzureState(ctx.publicIps);
   const env: Env = { state, ctx };
@@ -140,9 +183,16 @@ export function createAzureCloud(ctx: CloudContext): CloudModule {
   };
   const sendError = (res: Response, method: string, e: ArmError) => send(res, method, { status: e.status, body: e.body(), headers: e.extra.headers });
   const base = (req: Request) => `https://${req.headers.host ?? '127.0.0.1'}`;
+  /** Counts the request once under `call` (core/calls.ts). */
+  const count = (res: Response, call: string) => {
+    if (res.locals.callCounted) return;
+    res.locals.callCounted = true;
+    ctx.countCall?.('azure', call);
+  };
 
   // --- Microsoft Entra ID ------------------------------------------------------------------------------------------
   app.get('/common/discovery/instance', (req, res) => {
+    count(res, 'GET /common/discovery/instance');
     const host = req.headers.host ?? '127.0.0.1';
     res.json({
       tenant_discovery_endpoint: `${base(req)}/common/v2.0/.well-known/openid-configuration`,
@@ -152,10 +202,14 @@ export function createAzureCloud(ctx: CloudContext): CloudModule {
   });
   app.get(['/:tenant/v2.0/.well-known/openid-configuration', '/:tenant/.well-known/openid-configuration'], (req, res) => {
     const tenant = String(req.params.tenant);
+    count(res, `GET /{tenant}${req.path.includes('/v2.0/') ? '/v2.0' : ''}/.well-known/openid-configuration`);
     const r = aad.openIdConfiguration(base(req), tenant, req.path.includes('/v2.0/'));
     res.status(r.status).json(r.body);
   });
-  app.post(['/:tenant/oauth2/v2.0/token', '/:tenant/oauth2/token'], express.urlencoded({ extended: false, type: () => true }), async (req, res) => {
+  app.post(['/:tenant/oauth2/v2.0/token', '/:tenant/oauth2/token'], (req: Request, res: Response, next: NextFunction) => {
+    count(res, `POST /{tenant}/oauth2${req.path.includes('/v2.0/') ? '/v2.0' : ''}/token`);
+    next();
+  }, express.urlencoded({ extended: false, type: () => true }), async (req, res) => {
     const form: Record<string, string | undefined> = {};
     for (const [k, v] of Object.entries((req.body ?? {}) as Record<string, unknown>)) form[k] = typeof v === 'string' ? v : Array.isArray(v) ? String(v[0]) : undefined;
     let basic: { id: string; secret: string } | undefined;
@@ -180,7 +234,15 @@ export function createAzureCloud(ctx: CloudContext): CloudModule {
     for (const [k, v] of url.searchParams) if (!(k in query)) query[k] = v;
     try {
       const segs = url.pathname.split('/').filter(Boolean).map((s) => decodeURIComponent(s));
-      const { route: r, sub } = route(segs, url.pathname);
+      let routed: ReturnType<typeof route>;
+      try {
+        routed = route(segs, url.pathname);
+      } catch (e) {
+        count(res, UNKNOWN_CALL);
+        throw e;
+      }
+      const { route: r, sub } = routed;
+      count(res, armCallName(method, r));
       const account = await aad.authenticate(req.headers);
       const apiVersion = query['api-version'];
       if (!apiVersion) throw new ArmError(400, 'MissingApiVersionParameter', "The api-version query parameter (?api-version=) is required for all requests.");
@@ -208,7 +270,7 @@ export function createAzureCloud(ctx: CloudContext): CloudModule {
           `The access token is from the wrong issuer 'https://sts.windows.net/${account.tenantId}/'. It must match the tenant 'https://sts.windows.net/${owner.tenantId}/' associated with this subscription. Please use the authority (URL) 'https://login.windows.net/${owner.tenantId}' to get the token. Note, if the subscription is transferred to another tenant there is no impact to the services, but information about new tenant could take time to propagate (up to an hour). If you just transferred your subscription and see this error message, please try back later.`,
         );
       }
-      const call: Call = { method, base: base(req), url: req.originalUrl, apiVersion, query, body: req.body, account, now };
+      const call: Call = { method, base: base(req), url: req.originalUrl, apiVersion, query, body: req.body, account, now, clock: stampNow(ctx) };
       const op = operationOf(method, r);
       const fault = ctx.takeFault('azure', op);
       if (fault) {
@@ -223,6 +285,7 @@ export function createAzureCloud(ctx: CloudContext): CloudModule {
     }
   });
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    count(res, UNKNOWN_CALL);
     const message = err instanceof Error ? err.message : String(err);
     sendError(res, req.method, new ArmError(400, 'InvalidRequestContent', `The request content was invalid and could not be deserialized: '${message}'.`));
   });
@@ -294,6 +357,8 @@ async function dispatch(env: Env, call: Call, r: Route): Promise<Reply> {
     case 'rpResource': {
       const g = env.state.group(call.account.subscriptionId, r.rg);
       if (!g) throw resourceGroupNotFound(r.rg);
+      // A read in a group that reads cannot see yet answers as ARM does for a group that does not exist.
+      if ((call.method === 'GET' || call.method === 'HEAD') && !seen(env, g)) throw resourceGroupNotFound(r.rg);
       if (g.deleting && call.method !== 'GET' && call.method !== 'HEAD' && call.method !== 'DELETE') {
         throw new ArmError(409, 'ResourceGroupBeingDeleted', `The resource group '${g.name}' is in deprovisioning state and cannot perform this operation.`);
       }

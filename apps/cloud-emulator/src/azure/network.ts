@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ArmError, invalidRequestFormat, resourceNotFound } from './arm-error';
-import { Call, Env, Reply, asyncOperationUrl, deleteAccepted, eqi, page, startOperation, tagsField } from './common';
+import { Call, Env, Reply, asyncOperationUrl, deleteAccepted, eqi, page, seen, startOperation, tagsField } from './common';
 import {
   ARM_TYPES, AT_ACCEPTANCE, Nic, NicIpConfig, Nsg, PublicIp, Resource, ResourceGroup, SecurityRule, Subnet, VNet, newEtag, provisioningState,
 } from './state';
@@ -59,7 +59,8 @@ export function renderSubnet(env: Env, s: Subnet, now: number): Record<string, u
 }
 
 function renderVnet(env: Env, v: VNet, now: number): Record<string, unknown> {
-  const subnets = env.state.ofKind(v.subscriptionId, 'subnet').filter((s) => eqi(s.vnetId, v.id));
+  // Reads list only the subnets they can see (eventual consistency); the PUT's own answer has them all.
+  const subnets = env.state.ofKind(v.subscriptionId, 'subnet').filter((s) => eqi(s.vnetId, v.id) && (now === AT_ACCEPTANCE || seen(env, s)));
   return {
     name: v.name,
     id: v.id,
@@ -447,7 +448,7 @@ function putVnet(env: Env, call: Call, rg: ResourceGroup, name: string): Reply {
     ? { ...existing, tags, addressPrefixes: prefixes, etag: newEtag(), busy: { state: 'Updating', until: busyUntil } }
     : {
       kind: 'vnet', id, subscriptionId: call.account.subscriptionId, resourceGroup: rg.name, name, location, tags, etag: newEtag(),
-      resourceGuid: randomUUID(), createdAt: call.now, addressPrefixes: prefixes, busy: { state: 'Updating', until: busyUntil },
+      resourceGuid: randomUUID(), createdAt: call.now, createdAtMs: call.clock, addressPrefixes: prefixes, busy: { state: 'Updating', until: busyUntil },
     };
   env.state.put(vnet);
   for (const s of current) if (!wanted.some((w) => w.name.toLowerCase() === s.name.toLowerCase())) env.state.remove(s);
@@ -457,7 +458,7 @@ function putVnet(env: Env, call: Call, rg: ResourceGroup, name: string): Reply {
       ? { ...prev, addressPrefix: w.addressPrefix, nsgId: w.nsgId, defaultOutboundAccess: w.defaultOutboundAccess, etag: vnet.etag, busy: vnet.busy }
       : {
         kind: 'subnet', id: `${canonicalId}/subnets/${w.name}`, vnetId: canonicalId, subscriptionId: vnet.subscriptionId, resourceGroup: rg.name, name: w.name,
-        location, tags: {}, etag: vnet.etag, resourceGuid: randomUUID(), createdAt: call.now, addressPrefix: w.addressPrefix, nsgId: w.nsgId,
+        location, tags: {}, etag: vnet.etag, resourceGuid: randomUUID(), createdAt: call.now, createdAtMs: call.clock, addressPrefix: w.addressPrefix, nsgId: w.nsgId,
         defaultOutboundAccess: w.defaultOutboundAccess, busy: vnet.busy,
       };
     env.state.put(subnet);
@@ -485,7 +486,7 @@ function putSubnet(env: Env, call: Call, rg: ResourceGroup, vnetName: string, na
     ? { ...existing, ...props, etag: newEtag(), busy }
     : {
       kind: 'subnet', id, vnetId: vnet.id, subscriptionId: call.account.subscriptionId, resourceGroup: vnet.resourceGroup, name, location: vnet.location,
-      tags: {}, etag: newEtag(), resourceGuid: randomUUID(), createdAt: call.now, ...props, busy,
+      tags: {}, etag: newEtag(), resourceGuid: randomUUID(), createdAt: call.now, createdAtMs: call.clock, ...props, busy,
     };
   env.state.put(subnet);
   return created(env, call, subnet, !existing, vnet.location);
@@ -497,7 +498,7 @@ function putNsg(env: Env, call: Call, rg: ResourceGroup, name: string): Reply {
   const busy = { state: 'Updating' as const, until: call.now + env.ctx.latencyMs('firewall.create') };
   const nsg: Nsg = existing
     ? { ...existing, tags, rules, etag: newEtag(), busy }
-    : { kind: 'nsg', id, subscriptionId: call.account.subscriptionId, resourceGroup: rg.name, name, location, tags, etag: newEtag(), resourceGuid: randomUUID(), createdAt: call.now, rules, busy };
+    : { kind: 'nsg', id, subscriptionId: call.account.subscriptionId, resourceGroup: rg.name, name, location, tags, etag: newEtag(), resourceGuid: randomUUID(), createdAt: call.now, createdAtMs: call.clock, rules, busy };
   env.state.put(nsg);
   return created(env, call, nsg, !existing, location);
 }
@@ -544,7 +545,7 @@ function putPip(env: Env, call: Call, rg: ResourceGroup, name: string): Reply {
     ? { ...existing, tags, allocation, idleTimeoutInMinutes: idle, ipAddress, etag: newEtag(), busy }
     : {
       kind: 'pip', id, subscriptionId: call.account.subscriptionId, resourceGroup: rg.name, name, location, tags, etag: newEtag(), resourceGuid: randomUUID(),
-      createdAt: call.now, sku: { name: skuName, tier }, allocation, version, idleTimeoutInMinutes: idle, ...(zones ? { zones } : {}), ipAddress, busy,
+      createdAt: call.now, createdAtMs: call.clock, sku: { name: skuName, tier }, allocation, version, idleTimeoutInMinutes: idle, ...(zones ? { zones } : {}), ipAddress, busy,
     };
   env.state.put(pip);
   return created(env, call, pip, !existing, location);
@@ -652,7 +653,7 @@ function putNic(env: Env, call: Call, rg: ResourceGroup, name: string): Reply {
     ? { ...existing, tags, ipConfigs: configs, nsgId: nsgId ? env.state.get(nsgId)?.id : undefined, enableAcceleratedNetworking: bool('enableAcceleratedNetworking'), enableIPForwarding: bool('enableIPForwarding'), etag: newEtag(), busy }
     : {
       kind: 'nic', id, subscriptionId: call.account.subscriptionId, resourceGroup: rg.name, name, location, tags, etag: newEtag(), resourceGuid: randomUUID(),
-      createdAt: call.now, ipConfigs: configs, nsgId: nsgId ? env.state.get(nsgId)?.id : undefined, enableAcceleratedNetworking: bool('enableAcceleratedNetworking'),
+      createdAt: call.now, createdAtMs: call.clock, ipConfigs: configs, nsgId: nsgId ? env.state.get(nsgId)?.id : undefined, enableAcceleratedNetworking: bool('enableAcceleratedNetworking'),
       enableIPForwarding: bool('enableIPForwarding'), macAddress: randomMac(), busy,
     };
   env.state.put(nic);
@@ -754,7 +755,7 @@ export async function handleNetwork(
   if (name === undefined) {
     if (call.method !== 'GET') throw new ArmError(405, 'MethodNotAllowed', `The requested resource does not support http method '${call.method}'.`);
     await env.ctx.delay('read');
-    const items = env.state.ofKind(sub, kind).filter((r) => eqi(r.resourceGroup, rg.name));
+    const items = env.state.ofKind(sub, kind).filter((r) => eqi(r.resourceGroup, rg.name) && seen(env, r));
     return page(call, `/subscriptions/${sub}/resourceGroups/${rg.name}/providers/${NS}/${SEGMENT[kind]}`, items.map((r) => renderNetwork(env, r, call.now)));
   }
   if (child) {
@@ -766,16 +767,16 @@ export async function handleNetwork(
       if (call.method !== 'GET') throw new ArmError(405, 'MethodNotAllowed', `The requested resource does not support http method '${call.method}'.`);
       await env.ctx.delay('read');
       const vnet = env.state.get(vnetId);
-      if (!vnet) throw resourceNotFound(ARM_TYPES.vnet, name, rg.name);
-      const items = env.state.ofKind(sub, 'subnet').filter((s) => eqi(s.vnetId, vnet.id));
+      if (!vnet || !seen(env, vnet)) throw resourceNotFound(ARM_TYPES.vnet, name, rg.name);
+      const items = env.state.ofKind(sub, 'subnet').filter((s) => eqi(s.vnetId, vnet.id) && seen(env, s));
       return page(call, `${vnet.id}/subnets`, items.map((s) => renderSubnet(env, s, call.now)));
     }
     const subnet = env.state.get(`${vnetId}/subnets/${child.name}`);
     switch (call.method) {
       case 'GET': {
         await env.ctx.delay('read');
-        if (!subnet) {
-          if (!env.state.get(vnetId)) throw resourceNotFound(ARM_TYPES.vnet, name, rg.name);
+        if (!subnet || !seen(env, subnet)) {
+          if (!seen(env, env.state.get(vnetId))) throw resourceNotFound(ARM_TYPES.vnet, name, rg.name);
           throw resourceNotFound(ARM_TYPES.subnet, `${name}/${child.name}`, rg.name);
         }
         return { status: 200, body: renderSubnet(env, subnet as Subnet, call.now) };
@@ -793,7 +794,7 @@ export async function handleNetwork(
   switch (call.method) {
     case 'GET':
       await env.ctx.delay('read');
-      if (!existing) throw resourceNotFound(ARM_TYPES[kind], name, rg.name);
+      if (!existing || !seen(env, existing)) throw resourceNotFound(ARM_TYPES[kind], name, rg.name);
       return { status: 200, body: renderNetwork(env, existing, call.now) };
     case 'PUT':
       switch (kind) {
@@ -820,7 +821,7 @@ export async function handleNetwork(
 export async function listNetworkAll(env: Env, call: Call, kind: 'vnet' | 'nsg' | 'pip' | 'nic'): Promise<Reply> {
   await env.ctx.delay('read');
   const sub = call.account.subscriptionId;
-  return page(call, `/subscriptions/${sub}/providers/${NS}/${SEGMENT[kind]}`, env.state.ofKind(sub, kind).map((r) => renderNetwork(env, r, call.now)));
+  return page(call, `/subscriptions/${sub}/providers/${NS}/${SEGMENT[kind]}`, env.state.ofKind(sub, kind).filter((r) => seen(env, r)).map((r) => renderNetwork(env, r, call.now)));
 }
 
 export { NS as NETWORK_NS };

@@ -1,5 +1,5 @@
 import { ArmError, resourceGroupNotFound } from './arm-error';
-import { Call, Env, Reply, eqi, groupId, page } from './common';
+import { Call, Env, Reply, eqi, groupId, page, seen } from './common';
 import { renderDiskGeneric } from './compute';
 import { isTagFilter, matchesFilter, parseListFilter } from './filter';
 import { networkInUse } from './network';
@@ -46,7 +46,7 @@ function putGroup(env: Env, call: Call, name: string): Reply {
     existing.tags = tags;
     return { status: 200, body: renderGroup(existing) };
   }
-  const g: ResourceGroup = { subscriptionId: sub, name, location, tags, createdAt: call.now };
+  const g: ResourceGroup = { subscriptionId: sub, name, location, tags, createdAt: call.now, createdAtMs: call.clock };
   env.state.putGroup(g);
   return { status: 201, body: renderGroup(g) };
 }
@@ -137,11 +137,11 @@ export async function handleGroup(env: Env, call: Call, name: string): Promise<R
       return putGroup(env, call, name);
     case 'GET':
       await env.ctx.delay('read');
-      if (!g) throw resourceGroupNotFound(name);
+      if (!g || !seen(env, g)) throw resourceGroupNotFound(name);
       return { status: 200, body: renderGroup(g) };
     case 'HEAD':
       await env.ctx.delay('read');
-      return { status: g ? 204 : 404 };
+      return { status: g && seen(env, g) ? 204 : 404 };
     case 'PATCH': {
       if (!g) throw resourceGroupNotFound(name);
       const body = requireBody(call.body);
@@ -162,7 +162,7 @@ export async function listGroups(env: Env, call: Call): Promise<Reply> {
   await env.ctx.delay('read');
   const sub = call.account.subscriptionId;
   const groups = [...env.state.groups.values()]
-    .filter((g) => eqi(g.subscriptionId, sub))
+    .filter((g) => eqi(g.subscriptionId, sub) && seen(env, g))
     .filter((g) => !filter || matchesFilter(filter, { name: g.name, type: 'Microsoft.Resources/resourceGroups', location: g.location, resourceGroup: g.name, tags: g.tags }));
   return page(call, `/subscriptions/${sub}/resourcegroups`, groups.map(renderGroup));
 }
@@ -209,11 +209,11 @@ export async function listResources(env: Env, call: Call, rg?: string): Promise<
   let group: ResourceGroup | undefined;
   if (rg !== undefined) {
     group = env.state.group(sub, rg);
-    if (!group) throw resourceGroupNotFound(rg);
+    if (!group || !seen(env, group)) throw resourceGroupNotFound(rg);
   }
   await env.ctx.delay('read');
   const items = (group ? env.state.inGroup(sub, group.name) : env.state.inSubscription(sub))
-    .filter((r) => TOP_LEVEL.includes(r.kind))
+    .filter((r) => TOP_LEVEL.includes(r.kind) && seen(env, r))
     .filter((r) => !filter || matchesFilter(filter, { name: r.name, type: ARM_TYPES[r.kind], location: r.location, resourceGroup: r.resourceGroup, tags: r.tags }));
   const withTags = !isTagFilter(filter);
   const path = group ? `/subscriptions/${sub}/resourceGroups/${group.name}/resources` : `/subscriptions/${sub}/resources`;

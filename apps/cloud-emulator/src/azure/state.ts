@@ -17,7 +17,10 @@ export interface ResourceGroup {
   name: string;
   location: string;
   tags: Record<string, string>;
+  /** Wall clock (ms) when it was made. */
   createdAt: number;
+  /** When it was made on the sandbox clock (eventual consistency: core/consistency.ts). */
+  createdAtMs: number;
   /** Set while a delete is under way. */
   deleting?: { opId: string };
 }
@@ -37,7 +40,10 @@ interface Base {
   tags: Record<string, string>;
   etag: string;
   resourceGuid: string;
+  /** Wall clock (ms) when it was made (`timeCreated`, `createdTime`). */
   createdAt: number;
+  /** When it was made on the sandbox clock (eventual consistency: core/consistency.ts). */
+  createdAtMs: number;
   busy?: Busy;
   /** Set once a DELETE was accepted; the resource goes at `busy.until`. */
   deleting?: boolean;

@@ -1,40 +1,105 @@
 import express from 'express';
 import { CLOUDS, isCloudId, CloudId } from '@skyweave/domain';
-import type { CloudModule, FaultKind, Operation } from './types';
-import type { FaultBook } from './faults';
-import type { LatencyProfile } from './latency';
+import type { CloudModule } from './types';
+import { checkFaultSpec, FaultBook, SpecProblem } from './faults';
+import { checkLatencyPatch, CloudLatency, LatencyProfile } from './latency';
+import { ConsistencyBook, MAX_CONSISTENCY_DELAY_MS } from './consistency';
+import type { CallCounter } from './calls';
 import type { BootedVm } from './vm-runtime';
 
-const FAULT_KINDS: FaultKind[] = ['throttle', 'server-error', 'quota', 'capacity'];
+export interface AdminDeps {
+  modules: Record<CloudId, CloudModule>;
+  faults: FaultBook;
+  /** The shared latency profile (mutated in place). */
+  latency: LatencyProfile;
+  /** Per-cloud overrides (mutated in place); a cloud's value wins over the shared one. */
+  cloudLatency: CloudLatency;
+  consistency: ConsistencyBook;
+  calls: CallCounter;
+  vms: { list(): BootedVm[] };
+  wan?: { setWanLatency(clouds: Record<string, number>, pairs?: Record<string, number>): Promise<void> };
+}
 
 /**
- * The sandbox's admin API (not part of any cloud):
- * - `GET /admin/resources[?cloud=aws]` → `{ resources: InventoryItem[], count }` — every live resource with its tags
- * - `POST /admin/accounts` `{cloud}` → `{ credentials }` — a new sandbox account's credentials, in the cloud's shape
- * - `POST /admin/faults` `{cloud, op, kind, count}` — the next `count` calls of `op` fail with `kind`
- * - `DELETE /admin/faults` — disarm all; `PUT /admin/latency` `{op: ms}` — change latencies
+ * The sandbox's admin API (not part of any cloud). Bodies are JSON (`content-type: application/json`). Every refusal
+ * is an RFC 9457 problem (`application/problem+json`, `{type, title, status, detail, "invalid-params"?: [{name,
+ * reason}]}`) whose `detail` names the field and the rule it broke; `?cloud=` must be one of aws, gcp, azure,
+ * digitalocean wherever it is accepted.
+ *
+ * Inventory and accounts
+ * - `GET /admin/resources[?cloud=aws]` → 200 `{ resources: InventoryItem[], count }` — every live resource with its tags
+ * - `POST /admin/accounts` `{cloud}` → 201 `{ credentials }` — a new sandbox account's credentials, in the cloud's shape
+ *
+ * Faults (each cloud answers them in its own shape: throttle ⇒ EC2 503 `RequestLimitExceeded`, GCP 403
+ * `rateLimitExceeded` (domain `usageLimits`), Azure 429 `TooManyRequests` + `Retry-After` and
+ * `x-ms-ratelimit-remaining-*`, DigitalOcean 429 `too_many_requests` + `ratelimit-limit/-remaining/-reset`;
+ * server-error ⇒ EC2 500 `InternalError`, GCP 503 `backendError`, Azure 500 `InternalServerError`, DigitalOcean 500
+ * `server_error`; quota and capacity in each cloud's own codes, on creates)
+ * - `POST /admin/faults` `{cloud, op, kind, count}` — the next `count` (a positive integer) calls of `op` fail with
+ *   `kind`; or `{cloud, op, kind, rate}` — every call of `op` fails with probability `rate` (0 < rate ≤ 1) until
+ *   cleared. Exactly one of `count` / `rate`; `op` is an Operation (`network.create`, `subnet.create`,
+ *   `firewall.create`, `gateway.create`, `instance.create`, `instance.boot`, `network.delete`, `instance.delete`,
+ *   `read`) or `*`; `kind` is `throttle`, `server-error`, `quota` or `capacity`; no other fields. Several faults may
+ *   match a call: they are tried in the order armed, each rate drawn independently, the first hit wins.
+ *   → 201 `{ fault: {id, cloud, op, kind, count | rate} }`
+ * - `GET /admin/faults[?cloud=aws]` → 200 `{ faults: [{id, cloud, op, kind, count (left) | rate}], count }`
+ * - `DELETE /admin/faults[?cloud=aws]` → 204 — disarms all faults, or that cloud's
+ *
+ * Latency (milliseconds per Operation, 0 … 600000; a call waits its cloud's value if it has one, else the shared one)
+ * - `PUT /admin/latency` `{op: ms, …}` → 200 the shared profile after the change (merged into it)
+ * - `PUT /admin/latency?cloud=gcp` `{op: ms, …}` → 200 that cloud's overrides after the change (merged into them)
+ * - `GET /admin/latency` → 200 `{ shared: {op: ms}, clouds: {gcp: {op: ms}, …} }`
+ * - `DELETE /admin/latency?cloud=gcp` → 204 — drops that cloud's overrides (the shared profile applies again)
+ *
+ * Eventual consistency (a resource made less than `delayMs` ago, on the sandbox clock, is invisible to reads on its
+ * cloud: get/describe by id answer the cloud's own not-found, lists and filters leave it out; mutations naming it and
+ * the answer of the call that made it still see it)
+ * - `PUT /admin/consistency` `{cloud, delayMs}` (0 … 3600000; 0 turns it off) → 200 `{ delayMs: {aws, gcp, azure, digitalocean} }`
+ * - `GET /admin/consistency` → 200 `{ delayMs: {aws, gcp, azure, digitalocean} }`
+ *
+ * Call counter (every request reaching a cloud endpoint, by call name — see core/calls.ts for the names)
+ * - `GET /admin/calls[?cloud=aws]` → 200 `{ calls: [{cloud, call, count}], total, byCloud: {aws: n, …} }`
+ * - `DELETE /admin/calls[?cloud=aws]` → 204 — resets all counts, or that cloud's
+ *
+ * VMs and the WAN
  * - `GET /admin/vms[?cloud=aws]` → `{ vms: { cloud, instanceId, privateIp, publicIp?, netns?, wireguardInterface?,
  *   networkError? }[], count }` — every booted (running, not stopped) VM. `netns` and `wireguardInterface` are set in
  *   the `netns` VM network, so a test can reach into a node (`ip netns exec <netns> …`).
  * - `PUT /admin/wan` `{clouds: {"aws|gcp": 3}, pairs?: {"<public ip>|<public ip>": 14}}` — round trips in milliseconds
  *   that the `netns` VM network's WAN relay adds between public addresses (409 in the `process` VM network).
  */
-export function createAdminHandler(deps: { modules: Record<CloudId, CloudModule>; faults: FaultBook; latency: LatencyProfile; vms: { list(): BootedVm[] }; wan?: { setWanLatency(clouds: Record<string, number>, pairs?: Record<string, number>): Promise<void> } }): express.Express {
+export function createAdminHandler(deps: AdminDeps): express.Express {
   const app = express();
   app.use(express.json());
-  const problem = (res: express.Response, status: number, detail: string) =>
-    res.status(status).type('application/problem+json').send({ type: 'about:blank', title: 'Bad Request', status, detail });
+  const TITLES: Record<number, string> = { 400: 'Bad Request', 404: 'Not Found', 409: 'Conflict', 500: 'Internal Server Error' };
+  const problem = (res: express.Response, status: number, detail: string, field?: string) =>
+    res.status(status).type('application/problem+json').send({
+      type: 'about:blank',
+      title: TITLES[status] ?? 'Error',
+      status,
+      detail,
+      ...(field ? { 'invalid-params': [{ name: field, reason: detail }] } : {}),
+    });
+  const invalid = (res: express.Response, p: SpecProblem) => problem(res, 400, p.detail, p.field);
+  /** `?cloud=`: undefined when absent; false (after answering 400) when not a cloud. */
+  const cloudQuery = (req: express.Request, res: express.Response): CloudId | undefined | false => {
+    const cloud = req.query.cloud;
+    if (cloud === undefined) return undefined;
+    if (isCloudId(cloud)) return cloud;
+    problem(res, 400, `cloud must be one of ${CLOUDS.join(', ')} (got ${JSON.stringify(cloud)})`, 'cloud');
+    return false;
+  };
 
   app.get('/admin/resources', (req, res) => {
-    const cloud = req.query.cloud;
-    if (cloud !== undefined && !isCloudId(cloud)) return problem(res, 400, `cloud must be one of ${CLOUDS.join(', ')}`);
+    const cloud = cloudQuery(req, res);
+    if (cloud === false) return;
     const clouds = cloud ? [cloud] : CLOUDS;
     const resources = clouds.flatMap((c) => deps.modules[c].inventory());
     res.json({ resources, count: resources.length });
   });
   app.get('/admin/vms', (req, res) => {
-    const cloud = req.query.cloud;
-    if (cloud !== undefined && !isCloudId(cloud)) return problem(res, 400, `cloud must be one of ${CLOUDS.join(', ')}`);
+    const cloud = cloudQuery(req, res);
+    if (cloud === false) return;
     const vms = deps.vms.list().filter((v) => cloud === undefined || v.cloud === cloud);
     res.json({ vms, count: vms.length });
   });
@@ -52,25 +117,85 @@ export function createAdminHandler(deps: { modules: Record<CloudId, CloudModule>
     );
   });
   app.post('/admin/accounts', (req, res) => {
-    const cloud = req.body?.cloud;
-    if (!isCloudId(cloud)) return problem(res, 400, `cloud must be one of ${CLOUDS.join(', ')}`);
+    const cloud: unknown = req.body?.cloud;
+    if (!isCloudId(cloud)) return problem(res, 400, `cloud must be one of ${CLOUDS.join(', ')} (got ${JSON.stringify(cloud)})`, 'cloud');
     res.status(201).json({ credentials: deps.modules[cloud].createAccount() });
   });
   app.post('/admin/faults', (req, res) => {
-    const { cloud, op, kind, count } = req.body ?? {};
-    if (!isCloudId(cloud)) return problem(res, 400, `cloud must be one of ${CLOUDS.join(', ')}`);
-    if (!FAULT_KINDS.includes(kind)) return problem(res, 400, `kind must be one of ${FAULT_KINDS.join(', ')}`);
-    if (typeof op !== 'string') return problem(res, 400, 'op is required (an operation name or *)');
-    deps.faults.arm({ cloud, op: op as Operation | '*', kind, count: typeof count === 'number' ? count : 1 });
+    const checked = checkFaultSpec(req.body);
+    if ('problem' in checked) return invalid(res, checked.problem);
+    res.status(201).json({ fault: deps.faults.add(checked.spec) });
+  });
+  app.get('/admin/faults', (req, res) => {
+    const cloud = cloudQuery(req, res);
+    if (cloud === false) return;
+    const faults = deps.faults.list(cloud);
+    res.json({ faults, count: faults.length });
+  });
+  app.delete('/admin/faults', (req, res) => {
+    const cloud = cloudQuery(req, res);
+    if (cloud === false) return;
+    deps.faults.clear(cloud);
     res.status(204).end();
   });
-  app.delete('/admin/faults', (_req, res) => {
-    deps.faults.clear();
-    res.status(204).end();
-  });
+
   app.put('/admin/latency', (req, res) => {
-    for (const [k, v] of Object.entries(req.body ?? {})) if (typeof v === 'number' && v >= 0) deps.latency[k as Operation] = v;
-    res.json(deps.latency);
+    const cloud = cloudQuery(req, res);
+    if (cloud === false) return;
+    const checked = checkLatencyPatch(req.body);
+    if ('problem' in checked) return invalid(res, checked.problem);
+    const target = cloud === undefined ? deps.latency : (deps.cloudLatency[cloud] ??= {});
+    Object.assign(target, checked.patch);
+    res.json(target);
+  });
+  app.get('/admin/latency', (_req, res) => {
+    res.json({ shared: deps.latency, clouds: deps.cloudLatency });
+  });
+  app.delete('/admin/latency', (req, res) => {
+    const cloud = cloudQuery(req, res);
+    if (cloud === false) return;
+    if (cloud === undefined) return problem(res, 400, 'cloud is required: DELETE /admin/latency?cloud=<cloud> drops that cloud\'s overrides (change the shared profile with PUT)', 'cloud');
+    delete deps.cloudLatency[cloud];
+    res.status(204).end();
+  });
+
+  app.put('/admin/consistency', (req, res) => {
+    const body: unknown = req.body;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return problem(res, 400, 'body must be a JSON object {cloud, delayMs}', 'body');
+    const { cloud, delayMs, ...rest } = body as Record<string, unknown>;
+    const extra = Object.keys(rest);
+    if (extra.length) return problem(res, 400, `unknown field ${extra.map((k) => JSON.stringify(k)).join(', ')}: the fields are cloud, delayMs`, extra[0]);
+    if (!isCloudId(cloud)) return problem(res, 400, `cloud must be one of ${CLOUDS.join(', ')} (got ${JSON.stringify(cloud)})`, 'cloud');
+    if (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0 || delayMs > MAX_CONSISTENCY_DELAY_MS) {
+      return problem(res, 400, `delayMs must be a number of milliseconds, 0 … ${MAX_CONSISTENCY_DELAY_MS} (0 turns eventual consistency off; got ${JSON.stringify(delayMs)})`, 'delayMs');
+    }
+    deps.consistency.setDelay(cloud, delayMs);
+    res.json({ delayMs: deps.consistency.settings() });
+  });
+  app.get('/admin/consistency', (_req, res) => {
+    res.json({ delayMs: deps.consistency.settings() });
+  });
+
+  app.get('/admin/calls', (req, res) => {
+    const cloud = cloudQuery(req, res);
+    if (cloud === false) return;
+    res.json(deps.calls.snapshot(cloud));
+  });
+  app.delete('/admin/calls', (req, res) => {
+    const cloud = cloudQuery(req, res);
+    if (cloud === false) return;
+    deps.calls.reset(cloud);
+    res.status(204).end();
+  });
+
+  app.use((req: express.Request, res: express.Response) => {
+    problem(res, 404, `no admin route ${req.method} ${req.path}`);
+  });
+  // Bodies that are not JSON, and anything unexpected, as problems too.
+  app.use((err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    const e = err as { type?: unknown; status?: unknown; message?: unknown };
+    if (typeof e?.type === 'string' && e.type.startsWith('entity.')) return problem(res, typeof e.status === 'number' ? e.status : 400, `body must be valid JSON: ${String(e.message)}`, 'body');
+    problem(res, 500, err instanceof Error ? err.message : String(err));
   });
   return app;
 }

@@ -18,6 +18,8 @@ export interface InventoryItem {
 /** Faults the admin API can inject; each cloud module answers them in its own cloud's error shape. */
 export type FaultKind = 'throttle' | 'server-error' | 'quota' | 'capacity';
 
+export const FAULT_KINDS: readonly FaultKind[] = ['throttle', 'server-error', 'quota', 'capacity'];
+
 /**
  * Operation names used for latency and faults, shared by all clouds so that one profile fits all:
  * `network.create`, `subnet.create`, `firewall.create`, `gateway.create`, `instance.create`, `instance.boot`,
@@ -34,6 +36,23 @@ export type Operation =
   | 'instance.delete'
   | 'read';
 
+export const OPERATIONS: readonly Operation[] = [
+  'network.create', 'subnet.create', 'firewall.create', 'gateway.create', 'instance.create', 'instance.boot', 'network.delete', 'instance.delete', 'read',
+];
+
+export const isOperation = (v: unknown): v is Operation => typeof v === 'string' && (OPERATIONS as readonly string[]).includes(v);
+
+/**
+ * Eventual consistency as the modules see it (core/consistency.ts): a resource stamped with `now()` when it is made
+ * stays invisible to reads on its cloud until `visible(cloud, stamp)` says otherwise.
+ */
+export interface ConsistencyView {
+  /** The sandbox clock (EmulatorOptions.now), in ms: stamp `createdAtMs` with it. */
+  now(): number;
+  /** Whether reads may see a resource made at `createdAtMs` (undefined ⇒ visible). */
+  visible(cloud: CloudId, createdAtMs: number | undefined): boolean;
+}
+
 /** What the core gives each cloud module. */
 export interface CloudContext {
   /** Latency of an operation in milliseconds (0 by default); `instance.boot` is pending → running. */
@@ -49,6 +68,13 @@ export interface CloudContext {
    * `netns` VM network all VMs share one bridge). Allocate when the cloud would assign one, release when it would.
    */
   publicIps: PublicIpAllocator;
+  /**
+   * Eventual consistency. Read paths (describe/get/list) hide what `visible` says is too new, answering the cloud's own
+   * "not found"; mutations and the creating call's answer see everything. Absent ⇒ everything is visible at once.
+   */
+  consistency?: ConsistencyView;
+  /** Counts one request on a cloud endpoint under its call name (see core/calls.ts). Absent ⇒ not counted. */
+  countCall?(cloud: CloudId, call: string): void;
 }
 
 /** Boots VMs the way cloud-init would on a real one (see vm-runtime.ts). */

@@ -1,6 +1,7 @@
 import express from 'express';
 import { randomUUID } from 'node:crypto';
 import type { CloudContext, CloudModule, Operation } from '../core/types';
+import { UNKNOWN_CALL } from '../core/calls';
 import { REGIONS, SIZES } from './catalog';
 import { DoApiError, faultError, notFound, serverError, tooManyRequests, unauthorized } from './errors';
 import { paginate, queryParam, RateLimiter } from './http';
@@ -25,6 +26,8 @@ const CLOUD = 'digitalocean';
  * The sandbox's DigitalOcean API v2 (JSON under `/v2`, bearer-token auth, `page`/`per_page` pagination, `tag_name`
  * filters, `{"id","message"}` errors, `ratelimit-*` headers). Serves what `dots-wrapper` calls for accounts, VPCs and
  * their members, firewalls, Droplets, tags, regions and sizes.
+ * Calls are counted as `<METHOD> <route pattern>` (`GET /v2/droplets/:id`). With eventual consistency on, gets answer
+ * 404 `not_found` and lists leave out VPCs, firewalls and Droplets younger than the window.
  * Reference: https://docs.digitalocean.com/reference/api/api-reference/
  */
 export function createDigitalOceanCloud(ctx: CloudContext, opts: DigitalOceanCloudOptions = {}): CloudModule {
@@ -39,6 +42,20 @@ export function createDigitalOceanCloud(ctx: CloudContext, opts: DigitalOceanClo
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+
+  // Every request is counted once, as `<METHOD> <route pattern>` (core/calls.ts) — before authentication, so refused
+  // requests count too. The patterns are the routes registered below with `route`.
+  const patterns: { method: string; pattern: string; re: RegExp }[] = [];
+  const route = (method: 'get' | 'post' | 'put' | 'delete', pattern: string, handler: express.RequestHandler) => {
+    patterns.push({ method: method.toUpperCase(), pattern, re: new RegExp(`^${pattern.replace(/:[A-Za-z_]+/g, '[^/]+')}/?$`, 'i') });
+    app[method](pattern, handler);
+  };
+  app.use((req, _res, next) => {
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
+    const hit = patterns.find((p) => p.method === method && p.re.test(req.path));
+    ctx.countCall?.(CLOUD, hit ? `${hit.method} ${hit.pattern}` : UNKNOWN_CALL);
+    next();
+  });
 
   // Authentication and rate limiting come before anything else, as on the real API.
   app.use('/v2', (req, res, next) => {
@@ -73,7 +90,7 @@ export function createDigitalOceanCloud(ctx: CloudContext, opts: DigitalOceanClo
   };
 
   // ---- account, regions, sizes ----
-  app.get('/v2/account', op('read', (_req, res, a) => {
+  route('get', '/v2/account', op('read', (_req, res, a) => {
     res.json({
       account: {
         droplet_limit: a.dropletLimit,
@@ -90,40 +107,40 @@ export function createDigitalOceanCloud(ctx: CloudContext, opts: DigitalOceanClo
       },
     });
   }));
-  app.get('/v2/regions', op('read', (req, res) => res.json(paginate(req, 'regions', REGIONS, (r) => r))));
-  app.get('/v2/sizes', op('read', (req, res) => res.json(paginate(req, 'sizes', SIZES, (s) => s))));
+  route('get', '/v2/regions', op('read', (req, res) => res.json(paginate(req, 'regions', REGIONS, (r) => r))));
+  route('get', '/v2/sizes', op('read', (req, res) => res.json(paginate(req, 'sizes', SIZES, (s) => s))));
 
   // ---- VPCs ----
-  app.post('/v2/vpcs', op('network.create', (req, res, a) => {
+  route('post', '/v2/vpcs', op('network.create', (req, res, a) => {
     res.status(201).json({ vpc: renderVpc(sandbox.createVpc(a, asBody(req.body))) });
   }));
-  app.get('/v2/vpcs', op('read', (req, res, a) => res.json(paginate(req, 'vpcs', sandbox.listVpcs(a), renderVpc))));
-  app.get('/v2/vpcs/:id', op('read', (req, res, a) => res.json({ vpc: renderVpc(sandbox.getVpc(a, String(req.params.id))) })));
-  app.get('/v2/vpcs/:id/members', op('read', (req, res, a) => {
+  route('get', '/v2/vpcs', op('read', (req, res, a) => res.json(paginate(req, 'vpcs', sandbox.listVpcs(a), renderVpc))));
+  route('get', '/v2/vpcs/:id', op('read', (req, res, a) => res.json({ vpc: renderVpc(sandbox.getVpc(a, String(req.params.id))) })));
+  route('get', '/v2/vpcs/:id/members', op('read', (req, res, a) => {
     const members = sandbox.vpcMembers(a, String(req.params.id), queryParam(req, 'resource_type'));
     res.json(paginate(req, 'members', members, (d) => ({ urn: `do:droplet:${d.id}`, name: d.name, created_at: d.createdAt })));
   }));
-  app.delete('/v2/vpcs/:id', op('network.delete', (req, res, a) => {
+  route('delete', '/v2/vpcs/:id', op('network.delete', (req, res, a) => {
     sandbox.deleteVpc(a, String(req.params.id));
     res.status(204).end();
   }));
 
   // ---- firewalls ----
-  app.post('/v2/firewalls', op('firewall.create', (req, res, a) => {
+  route('post', '/v2/firewalls', op('firewall.create', (req, res, a) => {
     res.status(202).json({ firewall: renderApplying(sandbox.createFirewall(a, asBody(req.body))) });
   }));
-  app.get('/v2/firewalls', op('read', (req, res, a) => res.json(paginate(req, 'firewalls', sandbox.listFirewalls(a), renderFirewall))));
-  app.get('/v2/firewalls/:id', op('read', (req, res, a) => res.json({ firewall: renderFirewall(sandbox.getFirewall(a, String(req.params.id))) })));
-  app.put('/v2/firewalls/:id', op('firewall.create', (req, res, a) => {
+  route('get', '/v2/firewalls', op('read', (req, res, a) => res.json(paginate(req, 'firewalls', sandbox.listFirewalls(a), renderFirewall))));
+  route('get', '/v2/firewalls/:id', op('read', (req, res, a) => res.json({ firewall: renderFirewall(sandbox.getFirewall(a, String(req.params.id))) })));
+  route('put', '/v2/firewalls/:id', op('firewall.create', (req, res, a) => {
     res.json({ firewall: renderApplying(sandbox.updateFirewall(a, String(req.params.id), asBody(req.body))) });
   }));
-  app.delete('/v2/firewalls/:id', op('network.delete', (req, res, a) => {
+  route('delete', '/v2/firewalls/:id', op('network.delete', (req, res, a) => {
     sandbox.deleteFirewall(a, String(req.params.id));
     res.status(204).end();
   }));
 
   // ---- Droplets ----
-  app.post('/v2/droplets', op('instance.create', (req, res, a) => {
+  route('post', '/v2/droplets', op('instance.create', (req, res, a) => {
     const d = sandbox.createDroplet(a, asBody(req.body));
     const actionId = Math.floor(Math.random() * 2 ** 31);
     res.status(202).json({
@@ -131,16 +148,16 @@ export function createDigitalOceanCloud(ctx: CloudContext, opts: DigitalOceanClo
       links: { actions: [{ id: actionId, rel: 'create', href: `${req.protocol}://${req.get('host')}/v2/actions/${actionId}` }] },
     });
   }));
-  app.get('/v2/droplets', op('read', (req, res, a) => {
+  route('get', '/v2/droplets', op('read', (req, res, a) => {
     const droplets = sandbox.listDroplets(a, { tagName: queryParam(req, 'tag_name'), name: queryParam(req, 'name') });
     res.json(paginate(req, 'droplets', droplets, (d) => renderDroplet(d)));
   }));
-  app.get('/v2/droplets/:id', op('read', (req, res, a) => res.json({ droplet: renderDroplet(sandbox.getDroplet(a, String(req.params.id))) })));
-  app.delete('/v2/droplets/:id', op('instance.delete', (req, res, a) => {
+  route('get', '/v2/droplets/:id', op('read', (req, res, a) => res.json({ droplet: renderDroplet(sandbox.getDroplet(a, String(req.params.id))) })));
+  route('delete', '/v2/droplets/:id', op('instance.delete', (req, res, a) => {
     sandbox.deleteDroplet(a, String(req.params.id));
     res.status(204).end();
   }));
-  app.delete('/v2/droplets', op('instance.delete', (req, res, a) => {
+  route('delete', '/v2/droplets', op('instance.delete', (req, res, a) => {
     const tag = queryParam(req, 'tag_name');
     if (!tag) throw notFound();
     sandbox.deleteDropletsByTag(a, tag);
@@ -148,13 +165,13 @@ export function createDigitalOceanCloud(ctx: CloudContext, opts: DigitalOceanClo
   }));
 
   // ---- tags (no sandbox operation: tag writes take no latency and no faults) ----
-  app.post('/v2/tags', op(undefined, (req, res, a) => {
+  route('post', '/v2/tags', op(undefined, (req, res, a) => {
     const t = sandbox.createTag(a, asBody(req.body));
     res.status(201).json({ tag: renderTag(t, a.droplets.values()) });
   }));
-  app.get('/v2/tags', op('read', (req, res, a) => res.json(paginate(req, 'tags', sandbox.listTags(a), (t) => renderTag(t, a.droplets.values())))));
-  app.get('/v2/tags/:name', op('read', (req, res, a) => res.json({ tag: renderTag(sandbox.getTag(a, String(req.params.name)), a.droplets.values()) })));
-  app.delete('/v2/tags/:name', op(undefined, (req, res, a) => {
+  route('get', '/v2/tags', op('read', (req, res, a) => res.json(paginate(req, 'tags', sandbox.listTags(a), (t) => renderTag(t, a.droplets.values())))));
+  route('get', '/v2/tags/:name', op('read', (req, res, a) => res.json({ tag: renderTag(sandbox.getTag(a, String(req.params.name)), a.droplets.values()) })));
+  route('delete', '/v2/tags/:name', op(undefined, (req, res, a) => {
     sandbox.deleteTag(a, String(req.params.name));
     res.status(204).end();
   }));

@@ -4,6 +4,8 @@ import type { DoImage, DoRegion, DoSize } from './catalog';
 
 export interface VpcRec {
   id: string;
+  /** When it was made on the sandbox clock (eventual consistency: core/consistency.ts). */
+  createdAtMs: number;
   name: string;
   description: string;
   region: string;
@@ -28,6 +30,8 @@ export interface FirewallRuleRec {
 
 export interface FirewallRec {
   id: string;
+  /** When it was made on the sandbox clock (eventual consistency: core/consistency.ts). */
+  createdAtMs: number;
   name: string;
   inbound: FirewallRuleRec[];
   outbound: FirewallRuleRec[];
@@ -43,6 +47,8 @@ export type DropletStatus = 'new' | 'active' | 'off';
 
 export interface DropletRec {
   id: number;
+  /** When it was made on the sandbox clock (eventual consistency: core/consistency.ts). */
+  createdAtMs: number;
   name: string;
   region: DoRegion;
   size: DoSize;

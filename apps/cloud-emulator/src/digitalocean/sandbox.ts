@@ -1,5 +1,6 @@
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { CloudContext, InventoryItem } from '../core/types';
+import { isVisible, stampNow } from '../core/consistency';
 import { findImage, findRegion, findSize } from './catalog';
 import { conflict, DoApiError, forbidden, notFound, unprocessable } from './errors';
 import { Account, DropletRec, FirewallRec, FirewallRuleRec, RuleTargets, TagRec, VpcRec } from './model';
@@ -52,6 +53,15 @@ export class DoSandbox {
   private nextDropletId = 400_000_000 + randomInt(1_000_000);
 
   constructor(private readonly ctx: CloudContext) {}
+
+  /** Eventual consistency: whether reads may see a resource yet (core/consistency.ts); an unseen one reads as missing. */
+  private seen(r: { createdAtMs: number }): boolean {
+    return isVisible(this.ctx, 'digitalocean', r.createdAtMs);
+  }
+
+  private stamp(): number {
+    return stampNow(this.ctx);
+  }
 
   // ---- accounts ----
 
@@ -171,39 +181,48 @@ export class DoSandbox {
       throw unprocessable(`a VPC network named ${name} already exists in region ${region}`);
     }
     if (isDefault) for (const v of a.vpcs.values()) if (v.region === region) v.isDefault = false;
-    const vpc: VpcRec = { id: randomUUID(), name, description, region, ipRange, isDefault, createdAt: now() };
+    const vpc: VpcRec = { id: randomUUID(), createdAtMs: this.stamp(), name, description, region, ipRange, isDefault, createdAt: now() };
     a.vpcs.set(vpc.id, vpc);
     return vpc;
   }
 
-  getVpc(a: Account, id: string): VpcRec {
+  /** The VPC, for a mutation (sees everything). */
+  private vpcOf(a: Account, id: string): VpcRec {
     const v = a.vpcs.get(id);
     if (!v) throw notFound();
     return v;
   }
 
-  listVpcs(a: Account): VpcRec[] {
-    return [...a.vpcs.values()];
+  /** `GET /v2/vpcs/{id}` (404 while eventual consistency hides it). */
+  getVpc(a: Account, id: string): VpcRec {
+    const v = this.vpcOf(a, id);
+    if (!this.seen(v)) throw notFound();
+    return v;
   }
 
+  listVpcs(a: Account): VpcRec[] {
+    return [...a.vpcs.values()].filter((v) => this.seen(v));
+  }
+
+  /** `GET /v2/vpcs/{id}/members` (a read: Droplets reads cannot see yet are left out). */
   vpcMembers(a: Account, id: string, resourceType?: string): DropletRec[] {
     this.getVpc(a, id);
     if (resourceType !== undefined && resourceType !== 'droplet') return [];
-    return [...a.droplets.values()].filter((d) => d.vpcUuid === id);
+    return [...a.droplets.values()].filter((d) => d.vpcUuid === id && this.seen(d));
   }
 
   /** `DELETE /v2/vpcs/{id}`: refused for a region's default VPC and for a VPC that still has members. */
   deleteVpc(a: Account, id: string): void {
-    const v = this.getVpc(a, id);
+    const v = this.vpcOf(a, id);
     if (v.isDefault) throw forbidden('Can not delete the default VPC network of a region');
-    if (this.vpcMembers(a, id).length > 0) throw conflict('Can not delete VPC with members');
+    if ([...a.droplets.values()].some((d) => d.vpcUuid === id)) throw conflict('Can not delete VPC with members');
     a.vpcs.delete(id);
   }
 
   private defaultVpc(a: Account, region: string): VpcRec {
     const existing = [...a.vpcs.values()].find((v) => v.region === region && v.isDefault);
     if (existing) return existing;
-    const vpc: VpcRec = { id: randomUUID(), name: `default-${region}`, description: '', region, ipRange: this.autoRange(a), isDefault: true, createdAt: now() };
+    const vpc: VpcRec = { id: randomUUID(), createdAtMs: this.stamp(), name: `default-${region}`, description: '', region, ipRange: this.autoRange(a), isDefault: true, createdAt: now() };
     a.vpcs.set(vpc.id, vpc);
     return vpc;
   }
@@ -251,7 +270,7 @@ export class DoSandbox {
     });
   }
 
-  private parseFirewall(a: Account, body: Body): Omit<FirewallRec, 'id' | 'createdAt' | 'status'> {
+  private parseFirewall(a: Account, body: Body): Omit<FirewallRec, 'id' | 'createdAt' | 'createdAtMs' | 'status'> {
     const name = reqString(body, 'name', 'name is required');
     if (!FIREWALL_NAME_RE.test(name)) throw unprocessable('name must begin with an alphanumeric character, followed by alphanumerics, periods or dashes (255 characters at most)');
     const inbound = this.parseRules(a, body, 'inbound_rules');
@@ -267,30 +286,38 @@ export class DoSandbox {
 
   /** `POST /v2/firewalls`. Reference: https://docs.digitalocean.com/reference/api/api-reference/#operation/firewalls_create */
   createFirewall(a: Account, body: Body): FirewallRec {
-    const fw: FirewallRec = { id: randomUUID(), createdAt: now(), status: 'waiting', ...this.parseFirewall(a, body) };
+    const fw: FirewallRec = { id: randomUUID(), createdAtMs: this.stamp(), createdAt: now(), status: 'waiting', ...this.parseFirewall(a, body) };
     a.firewalls.set(fw.id, fw);
     return fw;
   }
 
   /** `PUT /v2/firewalls/{id}`: replaces the whole definition. */
   updateFirewall(a: Account, id: string, body: Body): FirewallRec {
-    const fw = this.getFirewall(a, id);
+    const fw = this.firewallOf(a, id);
     Object.assign(fw, this.parseFirewall(a, body), { status: 'waiting' });
     return fw;
   }
 
-  getFirewall(a: Account, id: string): FirewallRec {
+  /** The firewall, for a mutation (sees everything). */
+  private firewallOf(a: Account, id: string): FirewallRec {
     const f = a.firewalls.get(id);
     if (!f) throw notFound();
     return f;
   }
 
+  /** `GET /v2/firewalls/{id}` (404 while eventual consistency hides it). */
+  getFirewall(a: Account, id: string): FirewallRec {
+    const f = this.firewallOf(a, id);
+    if (!this.seen(f)) throw notFound();
+    return f;
+  }
+
   listFirewalls(a: Account): FirewallRec[] {
-    return [...a.firewalls.values()];
+    return [...a.firewalls.values()].filter((f) => this.seen(f));
   }
 
   deleteFirewall(a: Account, id: string): void {
-    this.getFirewall(a, id);
+    this.firewallOf(a, id);
     a.firewalls.delete(id);
   }
 
@@ -354,6 +381,7 @@ export class DoSandbox {
     const range = parseIpv4Network(net.ipRange) as Ipv4Range;
     const d: DropletRec = {
       id: this.nextDropletId++,
+      createdAtMs: this.stamp(),
       name,
       region,
       size,
@@ -385,8 +413,8 @@ export class DoSandbox {
     this.ctx.vms.boot({ cloud: 'digitalocean', instanceId: String(d.id), userData: d.userData ?? '', privateIp: d.privateIp, publicIp: d.publicIp });
   }
 
-  /** `GET /v2/droplets` filters: `tag_name` (exact tag) or `name` (exact, case-insensitive); not both. */
-  listDroplets(a: Account, filter: { tagName?: string; name?: string }): DropletRec[] {
+  /** Droplets matching the `GET /v2/droplets` filters: `tag_name` (exact tag) or `name` (exact, case-insensitive); not both. */
+  private matchDroplets(a: Account, filter: { tagName?: string; name?: string }): DropletRec[] {
     if (filter.tagName !== undefined && filter.name !== undefined) throw unprocessable('name can not be combined with tag_name');
     return [...a.droplets.values()].filter(
       (d) =>
@@ -395,19 +423,32 @@ export class DoSandbox {
     );
   }
 
-  getDroplet(a: Account, rawId: string): DropletRec {
+  /** `GET /v2/droplets` (Droplets eventual consistency hides are left out). */
+  listDroplets(a: Account, filter: { tagName?: string; name?: string }): DropletRec[] {
+    return this.matchDroplets(a, filter).filter((d) => this.seen(d));
+  }
+
+  /** The Droplet, for a mutation (sees everything). */
+  private dropletOf(a: Account, rawId: string): DropletRec {
     const d = /^\d+$/.test(rawId) ? a.droplets.get(Number(rawId)) : undefined;
     if (!d) throw notFound();
     return d;
   }
 
+  /** `GET /v2/droplets/{id}` (404 while eventual consistency hides it). */
+  getDroplet(a: Account, rawId: string): DropletRec {
+    const d = this.dropletOf(a, rawId);
+    if (!this.seen(d)) throw notFound();
+    return d;
+  }
+
   deleteDroplet(a: Account, rawId: string): void {
-    this.destroy(a, this.getDroplet(a, rawId));
+    this.destroy(a, this.dropletOf(a, rawId));
   }
 
   /** `DELETE /v2/droplets?tag_name=`: every Droplet carrying the tag. */
   deleteDropletsByTag(a: Account, tagName: string): void {
-    for (const d of this.listDroplets(a, { tagName })) this.destroy(a, d);
+    for (const d of this.matchDroplets(a, { tagName })) this.destroy(a, d);
   }
 
   private destroy(a: Account, d: DropletRec): void {

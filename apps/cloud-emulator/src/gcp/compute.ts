@@ -2,6 +2,7 @@ import express from 'express';
 import type { Request } from 'express';
 import type { CloudContext, FaultKind, Operation } from '../core/types';
 import type { PublicIpAllocator } from '../core/public-ips';
+import { isVisible, stampNow } from '../core/consistency';
 import type { GcpAuth } from './auth';
 import { MACHINE_TYPES, REGION_ZONES, ZONES, findImage, isRegion, isZone, regionOfZone } from './catalog';
 import {
@@ -45,10 +46,36 @@ interface Call {
 
 const camel = (s: string) => s.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 
+const OPERATION_COLLECTIONS: Record<string, string> = { global: 'globalOperations', regions: 'regionOperations', zones: 'zoneOperations' };
+
+/**
+ * The call name of a route, as Compute's discovery document names its methods: `<collection>.<method>`
+ * (`networks.insert`, `subnetworks.list`, `instances.aggregatedList`, `zoneOperations.wait`, `projects.get` …).
+ */
+export function gcpCallName(method: 'get' | 'post' | 'delete' | 'patch', path: string): string {
+  const segs = path.split('/').filter(Boolean).slice(2); // after projects/:project
+  if (segs.length === 0) return 'projects.get';
+  if (segs[0] === 'aggregated') return `${segs[1]}.aggregatedList`;
+  const wait = segs[segs.length - 1] === 'wait';
+  if (wait) segs.pop();
+  let scope = '';
+  if (segs[0] === 'global' || ((segs[0] === 'regions' || segs[0] === 'zones') && segs.length > 2)) {
+    scope = segs[0];
+    segs.splice(0, segs[0] === 'global' ? 1 : 2);
+  }
+  const collection = segs[0] === 'operations' ? OPERATION_COLLECTIONS[scope] : segs[0];
+  const one = segs.length > 1;
+  const verb = wait ? 'wait' : method === 'get' ? (one ? 'get' : 'list') : method === 'post' ? 'insert' : method;
+  return `${collection}.${verb}`;
+}
+
 /** Compute Engine v1 (https://cloud.google.com/compute/docs/reference/rest/v1), mounted under `/compute/v1`. */
 export function createComputeRouter(deps: ComputeDeps): express.Router {
   const { ctx, auth, projects, ips } = deps;
   const router = express.Router();
+  /** Eventual consistency: whether reads may see a resource yet (core/consistency.ts). */
+  const seen = (r: { createdAtMs: number } | undefined): boolean => r !== undefined && isVisible(ctx, 'gcp', r.createdAtMs);
+  const visible = <T extends { createdAtMs: number }>(items: Iterable<T>): T[] => [...items].filter(seen);
 
   const route = (
     method: 'get' | 'post' | 'delete' | 'patch',
@@ -56,7 +83,12 @@ export function createComputeRouter(deps: ComputeDeps): express.Router {
     opts: { op: Operation; permission: string; query?: string[] },
     handler: (c: Call) => unknown,
   ) => {
+    const callName = gcpCallName(method, path);
     router[method](path, async (req, res) => {
+      if (!res.locals.callCounted) {
+        res.locals.callCounted = true;
+        ctx.countCall?.('gcp', callName);
+      }
       const account = auth.authenticate(req.headers, opts.op === 'read');
       const projectId = String(req.params.project);
       const project = projects.get(projectId);
@@ -78,7 +110,7 @@ export function createComputeRouter(deps: ComputeDeps): express.Router {
   };
 
   const faultFor = (f: FaultKind, op: Operation, projectNumber: string): Call['fault'] => {
-    if (f === 'throttle') throw rateLimitExceeded(projectNumber);
+    if (f === 'throttle') throw rateLimitExceeded(projectNumber, op === 'read' ? 'Read requests' : 'Write requests');
     if (f === 'server-error') throw backendError();
     if (CREATE_OPS.includes(op)) return f;
     if (f === 'quota') throw quotaExceeded(`Quota exceeded for quota metric 'Write requests' and limit 'Write requests per minute' of service 'compute.googleapis.com' for consumer 'project_number:${projectNumber}'.`);
@@ -187,12 +219,12 @@ export function createComputeRouter(deps: ComputeDeps): express.Router {
 
   route('get', '/projects/:project/global/networks/:network', { op: 'read', permission: 'compute.networks.get' }, (c) => {
     const n = c.project.networks.get(String(c.req.params.network));
-    if (!n) throw notFound(`projects/${c.project.id}/global/networks/${String(c.req.params.network)}`);
+    if (!n || !seen(n)) throw notFound(`projects/${c.project.id}/global/networks/${String(c.req.params.network)}`);
     return c.project.renderNetwork(n);
   });
 
   route('get', '/projects/:project/global/networks', { op: 'read', permission: 'compute.networks.list', query: LIST_PARAMS }, (c) =>
-    list(c, 'Network', [...c.project.networks.values()], (n) => c.project.renderNetwork(n), 'compute#networkList', 'global/networks'));
+    list(c, 'Network', visible(c.project.networks.values()), (n) => c.project.renderNetwork(n), 'compute#networkList', 'global/networks'));
 
   route('post', '/projects/:project/global/networks', { op: 'network.create', permission: 'compute.networks.create', query: ['requestId'] }, (c) => {
     const prior = priorOperation(c);
@@ -212,15 +244,16 @@ export function createComputeRouter(deps: ComputeDeps): express.Router {
     if (c.project.networks.has(name) || c.project.pending.has(path)) throw alreadyExists(`projects/${c.project.id}/${path}`);
     let failure = failureFor(c, 'NETWORKS', QUOTAS.NETWORKS, undefined, 'global');
     if (!failure && c.project.networks.size >= QUOTAS.NETWORKS) failure = quotaFailure('NETWORKS', QUOTAS.NETWORKS, undefined);
-    const rec: NetworkRec = { id: newId(), name, created: timestamp(), description, auto, routingMode, mtu, deleting: false };
+    const rec: NetworkRec = { id: newId(), createdAtMs: stampNow(ctx), name, created: timestamp(), description, auto, routingMode, mtu, deleting: false };
     const op = c.project.startOperation({ kind: 'global' }, 'insert', path, rec.id);
     remember(c, op);
     c.project.pending.add(path);
     later(ctx.latencyMs('network.create'), () => {
       c.project.pending.delete(path);
       if (!failure) {
+        rec.createdAtMs = stampNow(ctx);
         c.project.networks.set(name, rec);
-        if (auto) createAutoSubnets(c.project, name);
+        if (auto) createAutoSubnets(c.project, name, rec.createdAtMs);
       }
       c.project.finishOperation(op, failure);
     });
@@ -257,13 +290,13 @@ export function createComputeRouter(deps: ComputeDeps): express.Router {
   route('get', '/projects/:project/regions/:region/subnetworks/:subnetwork', { op: 'read', permission: 'compute.subnetworks.get' }, (c) => {
     const r = region(String(c.req.params.region));
     const s = c.project.subnetworks.get(`${r}/${String(c.req.params.subnetwork)}`);
-    if (!s) throw notFound(`projects/${c.project.id}/regions/${r}/subnetworks/${String(c.req.params.subnetwork)}`);
+    if (!s || !seen(s)) throw notFound(`projects/${c.project.id}/regions/${r}/subnetworks/${String(c.req.params.subnetwork)}`);
     return c.project.renderSubnetwork(s);
   });
 
   route('get', '/projects/:project/regions/:region/subnetworks', { op: 'read', permission: 'compute.subnetworks.list', query: LIST_PARAMS }, (c) => {
     const r = region(String(c.req.params.region));
-    const items = [...c.project.subnetworks.values()].filter((s) => s.region === r);
+    const items = visible(c.project.subnetworks.values()).filter((s) => s.region === r);
     return list(c, 'Subnetwork', items, (s) => c.project.renderSubnetwork(s), 'compute#subnetworkList', `regions/${r}/subnetworks`);
   });
 
@@ -302,7 +335,7 @@ export function createComputeRouter(deps: ComputeDeps): express.Router {
     let failure = failureFor(c, 'SUBNETWORKS', QUOTAS.SUBNETWORKS, undefined, `regions/${r}`);
     if (!failure && c.project.subnetworks.size >= QUOTAS.SUBNETWORKS) failure = quotaFailure('SUBNETWORKS', QUOTAS.SUBNETWORKS, undefined);
     const rec: SubnetRec = {
-      id: newId(), name, region: r, created: timestamp(), description, network: network.name, ipCidrRange: cidrText,
+      id: newId(), createdAtMs: stampNow(ctx), name, region: r, created: timestamp(), description, network: network.name, ipCidrRange: cidrText,
       gatewayAddress: intToIp(cidr.base + 1), privateIpGoogleAccess: body.privateIpGoogleAccess === true, fingerprint: fingerprint(),
       auto: false, deleting: false,
     };
@@ -312,7 +345,10 @@ export function createComputeRouter(deps: ComputeDeps): express.Router {
     later(ctx.latencyMs('subnet.create'), () => {
       c.project.pending.delete(path);
       const gone = c.project.networks.has(network.name) ? undefined : networkGone(c.project.id, network.name);
-      if (!failure && !gone) c.project.subnetworks.set(`${r}/${name}`, rec);
+      if (!failure && !gone) {
+        rec.createdAtMs = stampNow(ctx);
+        c.project.subnetworks.set(`${r}/${name}`, rec);
+      }
       c.project.finishOperation(op, failure ?? gone);
     });
     return op.json;
@@ -344,15 +380,15 @@ export function createComputeRouter(deps: ComputeDeps): express.Router {
 
   route('get', '/projects/:project/global/firewalls/:firewall', { op: 'read', permission: 'compute.firewalls.get' }, (c) => {
     const f = c.project.firewalls.get(String(c.req.params.firewall));
-    if (!f) throw notFound(`projects/${c.project.id}/global/firewalls/${String(c.req.params.firewall)}`);
+    if (!f || !seen(f)) throw notFound(`projects/${c.project.id}/global/firewalls/${String(c.req.params.firewall)}`);
     return c.project.renderFirewall(f);
   });
 
   route('get', '/projects/:project/global/firewalls', { op: 'read', permission: 'compute.firewalls.list', query: LIST_PARAMS }, (c) =>
-    list(c, 'Firewall', [...c.project.firewalls.values()], (f) => c.project.renderFirewall(f), 'compute#firewallList', 'global/firewalls'));
+    list(c, 'Firewall', visible(c.project.firewalls.values()), (f) => c.project.renderFirewall(f), 'compute#firewallList', 'global/firewalls'));
 
   /** Validates a whole firewall resource (insert, or an existing one with a patch applied). */
-  const firewallFrom = (c: Call, body: Record<string, unknown>): Omit<FirewallRec, 'id' | 'created' | 'busy' | 'deleting'> => {
+  const firewallFrom = (c: Call, body: Record<string, unknown>): Omit<FirewallRec, 'id' | 'createdAtMs' | 'created' | 'busy' | 'deleting'> => {
     const name = checkName('resource.name', body.name);
     const description = checkDescription('resource.description', body.description);
     const network = networkByRef(c, body.network === undefined || body.network === '' ? 'global/networks/default' : String(body.network), 'resource.network');
@@ -400,14 +436,17 @@ export function createComputeRouter(deps: ComputeDeps): express.Router {
     if (c.project.firewalls.has(fields.name) || c.project.pending.has(path)) throw alreadyExists(`projects/${c.project.id}/${path}`);
     let failure = failureFor(c, 'FIREWALLS', QUOTAS.FIREWALLS, undefined, 'global');
     if (!failure && c.project.firewalls.size >= QUOTAS.FIREWALLS) failure = quotaFailure('FIREWALLS', QUOTAS.FIREWALLS, undefined);
-    const rec: FirewallRec = { id: newId(), created: timestamp(), busy: false, deleting: false, ...fields };
+    const rec: FirewallRec = { id: newId(), createdAtMs: stampNow(ctx), created: timestamp(), busy: false, deleting: false, ...fields };
     const op = c.project.startOperation({ kind: 'global' }, 'insert', path, rec.id);
     remember(c, op);
     c.project.pending.add(path);
     later(ctx.latencyMs('firewall.create'), () => {
       c.project.pending.delete(path);
       const gone = c.project.networks.has(rec.network) ? undefined : networkGone(c.project.id, rec.network);
-      if (!failure && !gone) c.project.firewalls.set(rec.name, rec);
+      if (!failure && !gone) {
+        rec.createdAtMs = stampNow(ctx);
+        c.project.firewalls.set(rec.name, rec);
+      }
       c.project.finishOperation(op, failure ?? gone);
     });
     return op.json;
@@ -470,20 +509,20 @@ export function createComputeRouter(deps: ComputeDeps): express.Router {
   route('get', '/projects/:project/zones/:zone/instances/:instance', { op: 'read', permission: 'compute.instances.get' }, (c) => {
     const z = zone(String(c.req.params.zone));
     const i = c.project.instances.get(`${z}/${String(c.req.params.instance)}`);
-    if (!i) throw notFound(instancePath(c, z, String(c.req.params.instance)));
+    if (!i || !seen(i)) throw notFound(instancePath(c, z, String(c.req.params.instance)));
     return c.project.renderInstance(i);
   });
 
   route('get', '/projects/:project/zones/:zone/instances', { op: 'read', permission: 'compute.instances.list', query: LIST_PARAMS }, (c) => {
     const z = zone(String(c.req.params.zone));
-    const items = [...c.project.instances.values()].filter((i) => i.zone === z);
+    const items = visible(c.project.instances.values()).filter((i) => i.zone === z);
     return list(c, 'Instance', items, (i) => c.project.renderInstance(i), 'compute#instanceList', `zones/${z}/instances`);
   });
 
   route('get', '/projects/:project/aggregated/instances', {
     op: 'read', permission: 'compute.instances.list', query: [...LIST_PARAMS, 'includeAllScopes', 'serviceProjectNumber'],
   }, (c) => {
-    const all = [...c.project.instances.values()].sort((a, b) => (a.zone === b.zone ? 0 : a.zone < b.zone ? -1 : 1));
+    const all = visible(c.project.instances.values()).sort((a, b) => (a.zone === b.zone ? 0 : a.zone < b.zone ? -1 : 1));
     const page = paginate(c, 'Instance', all.map((i) => c.project.renderInstance(i)));
     const items: Record<string, unknown> = {};
     for (const z of ZONES) {
@@ -618,7 +657,7 @@ export function createComputeRouter(deps: ComputeDeps): express.Router {
       ...(ac && natIP ? { accessConfig: { name: typeof ac.name === 'string' && ac.name ? ac.name : 'External NAT', natIP, networkTier: String(ac.networkTier ?? 'PREMIUM') } } : {}),
     };
     const inst: InstanceRec = {
-      id, name, zone: z, created: timestamp(), description, machineType, status: 'PROVISIONING',
+      id, createdAtMs: stampNow(ctx), name, zone: z, created: timestamp(), description, machineType, status: 'PROVISIONING',
       labels, labelFingerprint: fingerprint(), tags, tagsFingerprint: fingerprint(), metadata, metadataFingerprint: fingerprint(),
       nics: [nic],
       bootDisk: { name: diskName, sizeGb, sourceImage: String(init.sourceImage), autoDelete: disk.autoDelete !== false, deviceName: typeof disk.deviceName === 'string' && disk.deviceName ? disk.deviceName : 'persistent-disk-0' },
@@ -746,12 +785,12 @@ const AUTO_RANGES: Record<string, string> = {
   'asia-southeast1': '10.148.0.0/20', 'us-east4': '10.150.0.0/20', 'europe-west3': '10.156.0.0/20', 'europe-north1': '10.166.0.0/20',
 };
 
-function createAutoSubnets(project: ProjectState, network: string): void {
+function createAutoSubnets(project: ProjectState, network: string, createdAtMs: number): void {
   for (const [r, range] of Object.entries(AUTO_RANGES)) {
     const cidr = parseCidr4(range);
     if (!cidr) continue;
     project.subnetworks.set(`${r}/${network}`, {
-      id: newId(), name: network, region: r, created: timestamp(), network, ipCidrRange: range, gatewayAddress: intToIp(cidr.base + 1),
+      id: newId(), createdAtMs, name: network, region: r, created: timestamp(), network, ipCidrRange: range, gatewayAddress: intToIp(cidr.base + 1),
       privateIpGoogleAccess: false, fingerprint: fingerprint(), auto: true, deleting: false,
     });
   }

@@ -93,10 +93,13 @@ export const invalidCredentials = () =>
   new GcpHttpError(401, `Request had invalid authentication credentials. ${AUTH_HELP}`,
     [{ message: 'Invalid Credentials', domain: 'global', reason: 'authError', location: 'Authorization', locationType: 'header' }], 'UNAUTHENTICATED', WWW_AUTH);
 
-/** 403 `rateLimitExceeded` (domain `usageLimits`): API request rate quota. */
-export const rateLimitExceeded = (project: string) =>
+/**
+ * 403 `rateLimitExceeded` (domain `usageLimits`): the project's API rate quota — Compute meters reads and writes
+ * separately ("Read requests" / "Write requests" per minute).
+ */
+export const rateLimitExceeded = (projectNumber: string, metric: 'Read requests' | 'Write requests' = 'Read requests') =>
   simple(403, 'rateLimitExceeded',
-    `Quota exceeded for quota metric 'Queries' and limit 'Queries per minute' of service 'compute.googleapis.com' for consumer 'project_number:${project}'.`,
+    `Quota exceeded for quota metric '${metric}' and limit '${metric} per minute' of service 'compute.googleapis.com' for consumer 'project_number:${projectNumber}'.`,
     'usageLimits');
 
 /** 403 `quotaExceeded` (domain `usageLimits`). */

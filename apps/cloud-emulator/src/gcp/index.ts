@@ -2,6 +2,7 @@ import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import { TAG_CLUSTER } from '@skyweave/domain';
 import type { CloudContext, CloudModule, InventoryItem } from '../core/types';
+import { UNKNOWN_CALL } from '../core/calls';
 import { GcpAuth, OAuthError } from './auth';
 import { regionOfZone } from './catalog';
 import { createComputeRouter } from './compute';
@@ -26,6 +27,9 @@ function tagsFromDescription(description: string | undefined): Record<string, st
  *   `requestId` makes inserts and deletes idempotent (same id ⇒ same operation).
  * - Faults are answered as Compute does: throttle ⇒ 403 `rateLimitExceeded`; server error ⇒ 503 `backendError`;
  *   quota and capacity on creates ⇒ the operation ends with `QUOTA_EXCEEDED` / `ZONE_RESOURCE_POOL_EXHAUSTED`.
+ * - Calls are counted as `<collection>.<method>` (`networks.insert`, `zoneOperations.wait` …; the token endpoint as
+ *   `oauth2.token`). With eventual consistency on, gets answer 404 `notFound` and lists leave out networks,
+ *   subnetworks, firewalls and instances younger than the window (counted from when their insert completed).
  */
 export function createGcpCloud(ctx: CloudContext): CloudModule {
   const auth = new GcpAuth();
@@ -35,6 +39,16 @@ export function createGcpCloud(ctx: CloudContext): CloudModule {
   const app = express();
   app.disable('x-powered-by');
 
+  // Every request is counted once (core/calls.ts): Compute calls by the router, the rest here.
+  const count = (res: Response, call: string) => {
+    if (res.locals.callCounted) return;
+    res.locals.callCounted = true;
+    ctx.countCall?.('gcp', call);
+  };
+  app.post('/token', (_req: Request, res: Response, next: NextFunction) => {
+    count(res, 'oauth2.token');
+    next();
+  });
   app.post('/token', express.urlencoded({ extended: false, limit: '64kb' }), async (req: Request, res: Response) => {
     const selfUrl = `${req.protocol}://${req.get('host') ?? ''}${req.originalUrl.split('?')[0]}`;
     const form = (req.body ?? {}) as Record<string, unknown>;
@@ -46,10 +60,12 @@ export function createGcpCloud(ctx: CloudContext): CloudModule {
   app.use('/compute/v1', express.json({ limit: '1mb', strict: false }), createComputeRouter({ ctx, auth, projects, ips }));
 
   app.use((req: Request, res: Response) => {
+    count(res, UNKNOWN_CALL);
     res.status(404).json({ error: { code: 404, message: `The requested URL ${req.path} was not found on this server.`, errors: [{ message: 'Not Found', domain: 'global', reason: 'notFound' }] } });
   });
 
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    count(res, UNKNOWN_CALL);
     if (err instanceof OAuthError) {
       res.status(err.httpStatus).json(err.body());
       return;

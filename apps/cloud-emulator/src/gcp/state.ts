@@ -38,6 +38,8 @@ export interface OperationJson {
 
 export interface NetworkRec {
   id: string;
+  /** When reads may start to count it from, on the sandbox clock (eventual consistency: core/consistency.ts). */
+  createdAtMs: number;
   name: string;
   created: string;
   description?: string;
@@ -49,6 +51,8 @@ export interface NetworkRec {
 
 export interface SubnetRec {
   id: string;
+  /** When reads may start to count it from, on the sandbox clock (eventual consistency: core/consistency.ts). */
+  createdAtMs: number;
   name: string;
   region: string;
   created: string;
@@ -65,6 +69,8 @@ export interface SubnetRec {
 
 export interface FirewallRec {
   id: string;
+  /** When reads may start to count it from, on the sandbox clock (eventual consistency: core/consistency.ts). */
+  createdAtMs: number;
   name: string;
   created: string;
   description?: string;
@@ -94,6 +100,8 @@ export interface NicRec {
 
 export interface InstanceRec {
   id: string;
+  /** When reads may start to count it from, on the sandbox clock (eventual consistency: core/consistency.ts). */
+  createdAtMs: number;
   name: string;
   zone: string;
   created: string;

@@ -1,0 +1,71 @@
+import { CLOUDS } from '@skyweave/domain';
+import type { CloudId } from '@skyweave/domain';
+
+/** One counted call name of one cloud. */
+export interface CallCount {
+  cloud: CloudId;
+  call: string;
+  count: number;
+}
+
+export interface CallSnapshot {
+  /** Sorted by cloud (in CLOUDS order), then call name. */
+  calls: CallCount[];
+  total: number;
+  /** Requests per cloud (every cloud of the snapshot, 0 when none). */
+  byCloud: Partial<Record<CloudId, number>>;
+}
+
+/** Name under which requests that match no call of the cloud's API are counted (unknown path, action …). */
+export const UNKNOWN_CALL = '(unknown)';
+
+/**
+ * Counts every request that reaches a cloud endpoint, by (cloud, call name), whatever its outcome (authentication
+ * failures, injected faults and validation errors included). Call names:
+ * - aws: the EC2 `Action` (`DescribeInstances`, `RunInstances` …);
+ * - gcp: `<collection>.<method>` as Compute's discovery document names it (`networks.insert`, `instances.list`,
+ *   `instances.aggregatedList`, `zoneOperations.wait`, `projects.get` …); the OAuth token endpoint is `oauth2.token`;
+ * - azure: `<METHOD> <resource type>` (`PUT Microsoft.Network/virtualNetworks`, `GET Microsoft.Compute/virtualMachines`)
+ *   with `LIST` for a GET of a collection (`LIST Microsoft.Network/virtualNetworks`), `GET <ns>/locations/operations`
+ *   and `…/operationResults` for LRO polls; Entra ID endpoints as `<METHOD> <route>` (`POST /{tenant}/oauth2/v2.0/token`);
+ * - digitalocean: `<METHOD> <route pattern>` (`GET /v2/droplets`, `DELETE /v2/droplets/:id`).
+ * Requests matching none are counted as `(unknown)`.
+ */
+export class CallCounter {
+  private readonly counts = new Map<CloudId, Map<string, number>>();
+
+  count(cloud: CloudId, call: string): void {
+    let m = this.counts.get(cloud);
+    if (!m) {
+      m = new Map();
+      this.counts.set(cloud, m);
+    }
+    m.set(call, (m.get(call) ?? 0) + 1);
+  }
+
+  /** How often `call` was made on `cloud` since the last reset. */
+  get(cloud: CloudId, call: string): number {
+    return this.counts.get(cloud)?.get(call) ?? 0;
+  }
+
+  snapshot(cloud?: CloudId): CallSnapshot {
+    const clouds = cloud === undefined ? CLOUDS : [cloud];
+    const calls: CallCount[] = [];
+    const byCloud: Partial<Record<CloudId, number>> = {};
+    for (const c of clouds) {
+      const m = this.counts.get(c) ?? new Map<string, number>();
+      byCloud[c] = 0;
+      for (const [call, count] of [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+        calls.push({ cloud: c, call, count });
+        byCloud[c] = (byCloud[c] ?? 0) + count;
+      }
+    }
+    return { calls, total: calls.reduce((a, c) => a + c.count, 0), byCloud };
+  }
+
+  /** Forgets every count, or one cloud's. */
+  reset(cloud?: CloudId): void {
+    if (cloud === undefined) this.counts.clear();
+    else this.counts.delete(cloud);
+  }
+}
