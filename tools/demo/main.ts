@@ -1,4 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { Command } from 'commander';
 import * as path from 'node:path';
 import { ApiClient, sandboxAccount, sandboxResources } from '../stack/api';
 import { ensureLocalServices } from '../stack/services';
@@ -8,7 +9,7 @@ import { startStack, Stack } from '../stack/stack';
  * The demo: a platform engineer's session, driven through the public API only.
  * Registers credentials for AWS, GCP, Azure and DigitalOcean (sandbox accounts), creates one cluster in `us-east`
  * spanning all four, follows its progress, prints its resources, downloads the kubeconfig, deletes it, and counts
- * what is left in the sandbox.
+ * what is left in the sandbox. `--faults`: the same with 10% throttling and 5% 5xx injected into every cloud call.
  */
 const CLOUDS = ['aws', 'gcp', 'azure', 'digitalocean'] as const;
 const t0 = Date.now();
@@ -40,6 +41,20 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ')).join('\n');
 }
 
+const opts = new Command('demo')
+  .option('--faults', 'inject 10% throttling and 5% server errors into every call of every cloud (in each cloud\'s own error shape)', false)
+  .parse().opts<{ faults: boolean }>();
+
+/** Arms the sandbox's rate faults: every call of every cloud throttled 10% of the time and failed (5xx) 5% of the time. */
+async function armFaults(adminUrl: string): Promise<void> {
+  for (const cloud of CLOUDS) {
+    for (const [kind, rate] of [['throttle', 0.1], ['server-error', 0.05]] as const) {
+      const res = await fetch(`${adminUrl}/admin/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ cloud, op: '*', kind, rate }) });
+      if (!res.ok) throw new Error(`arming ${kind} on ${cloud}: ${res.status} ${await res.text()}`);
+    }
+  }
+}
+
 async function main(): Promise<number> {
   say('checking PostgreSQL and NATS');
   await ensureLocalServices(say);
@@ -59,6 +74,10 @@ async function main(): Promise<number> {
       say(`credentials for ${cloud} checked by the cloud and stored encrypted (${stored.identity})`);
     }
 
+    if (opts.faults) {
+      await armFaults(stack.adminUrl);
+      say('faults armed: every cloud call throttled 10% of the time and failed with a 5xx 5% of the time, in each cloud\'s own shape');
+    }
     const created = await api.ok<ClusterView>('POST', '/v1/clusters', {
       name: 'demo', region: 'us-east', clouds: [...CLOUDS],
       controlPlane: { cloud: 'aws', count: 3 },
@@ -94,6 +113,10 @@ async function main(): Promise<number> {
     say('delete requested: terminating every VM tagged for the cluster, then the networks');
     await follow(api, created.id, (c) => c.phase === 'Deleted', 120_000, cursor);
     say(`cluster deleted after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    if (opts.faults) {
+      const calls = (await (await fetch(`${stack.adminUrl}/admin/calls`)).json()) as { total: number; byCloud: Record<string, number> };
+      say(`cloud API calls in all: ${calls.total} (${Object.entries(calls.byCloud).map(([c, n]) => `${c} ${n}`).join(', ')}), about 15% of them refused by the injected faults`);
+    }
     const left = (await sandboxResources(stack.adminUrl)).length;
     process.stdout.write(`left in sandbox: ${left} resources\n`);
     return left === 0 ? 0 : 1;

@@ -48,8 +48,11 @@ export interface Stack {
   /** A data source on the stack's database, for tests' assertions. */
   ds: DataSource;
   processes: Map<string, ChildProcess>;
-  /** Starts (or restarts) one service. */
-  startService(name: ServiceName): ChildProcess;
+  /**
+   * Starts (or restarts) one service. `replica` starts another replica of it, named so in leases and logs
+   * (`<name>#<replica>` in `processes`, log `<name>-<replica>.log`); `env` adds to its environment.
+   */
+  startService(name: ServiceName, opts?: { replica?: string; env?: Record<string, string> }): ChildProcess;
   stop(): Promise<void>;
 }
 
@@ -140,7 +143,14 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
     ...opts.env,
   };
-  const startService = (name: ServiceName) => spawnLogged(name, [`apps/${name}/src/main.ts`], env);
+  const startService = (name: ServiceName, o: { replica?: string; env?: Record<string, string> } = {}) => {
+    const child = spawnLogged(o.replica ? `${name}-${o.replica}` : name, [`apps/${name}/src/main.ts`], { ...env, ...(o.replica ? { SKYWEAVE_REPLICA: o.replica } : {}), ...o.env });
+    if (o.replica) {
+      processes.delete(`${name}-${o.replica}`);
+      processes.set(`${name}#${o.replica}`, child);
+    }
+    return child;
+  };
   for (const s of SERVICES) startService(s);
   await waitFor('api-gateway /health', async () => (await fetch(`${apiUrl}/health`)).ok, 60_000);
 

@@ -77,6 +77,20 @@ export class FullReconciler {
   }
 
   /**
+   * One round of the schedule: the due clusters (at most `limit`), reconciled `concurrency` at a time (each under its
+   * own lease, so two replicas running rounds at once never reconcile one cluster twice). @returns the outcomes.
+   */
+  async runDue(limit: number, concurrency: number): Promise<FullReconcileOutcome[]> {
+    const queue = await this.due(limit);
+    const outcomes: FullReconcileOutcome[] = [];
+    const worker = async () => {
+      for (let c = queue.shift(); c; c = queue.shift()) outcomes.push(await this.run(c.organisationId, c.id, 'schedule'));
+    };
+    await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
+    return outcomes;
+  }
+
+  /**
    * Runs one full reconcile. @returns `busy` when another replica holds the lease, `not-eligible` when the cluster is
    * not Ready (being created or deleted: the level-triggered pass drives it), `failed` when a cloud call failed (recorded,
    * retried after `retrySeconds`), else `reconciled`.

@@ -11,7 +11,8 @@ import { DEFAULT_PLAN_OPTIONS } from './plan';
  * The reconciler service. Environment (seconds unless said):
  * - `SKYWEAVE_REDRIVE_SECONDS` (5): re-drive of clusters not in their desired state (level-triggered safety net);
  * - `SKYWEAVE_RECONCILE_INTERVAL_SECONDS` (3600, seeds: hourly) and `SKYWEAVE_RECONCILE_JITTER` (0.1 = ±10 %): full reconciles;
- * - `SKYWEAVE_RECONCILE_POLL_SECONDS` (15): how often due full reconciles are looked for;
+ * - `SKYWEAVE_RECONCILE_POLL_SECONDS` (15): how often due full reconciles are looked for; `SKYWEAVE_RECONCILE_CONCURRENCY`
+ *   (8): how many clusters one replica reconciles at once (their cloud calls overlap);
  * - `SKYWEAVE_RECONCILE_LEASE_SECONDS` (120), `SKYWEAVE_MISSING_GRACE_SECONDS` (120), `SKYWEAVE_RECONCILE_RETRY_SECONDS` (300);
  * - `SKYWEAVE_LEAK_SWEEP_SECONDS` (300) and `SKYWEAVE_LEAK_GRACE_SECONDS` (600): the leak sweep;
  * - `SKYWEAVE_DRAIN_TIMEOUT_SECONDS` (120), `SKYWEAVE_UPGRADE_TIMEOUT_SECONDS` (600): agent operations;
@@ -29,6 +30,7 @@ const num = (name: string, dflt: number): number => {
 
 runService('reconciler', async (rt) => {
   const replica = process.env.SKYWEAVE_REPLICA || `${hostname()}-${process.pid}`;
+  const concurrency = Math.max(1, Math.floor(num('SKYWEAVE_RECONCILE_CONCURRENCY', 8)));
   const full = new FullReconciler(rt.ds, rt.vault, rt.log, {
     replica,
     intervalSeconds: num('SKYWEAVE_RECONCILE_INTERVAL_SECONDS', DEFAULT_FULL_RECONCILE.intervalSeconds),
@@ -71,9 +73,7 @@ runService('reconciler', async (rt) => {
     every(num('SKYWEAVE_REDRIVE_SECONDS', 5), 're-drive', async () => {
       for (const c of await reconciler.unsettled()) await reconciler.reconcile(c.organisationId, c.id);
     }),
-    every(num('SKYWEAVE_RECONCILE_POLL_SECONDS', 15), 'full reconcile', async () => {
-      for (const c of await full.due(10)) await full.run(c.organisationId, c.id, 'schedule');
-    }),
+    every(num('SKYWEAVE_RECONCILE_POLL_SECONDS', 15), 'full reconcile', () => full.runDue(50, concurrency)),
     every(num('SKYWEAVE_LEAK_SWEEP_SECONDS', 300), 'leak sweep', () => sweeper.sweep()),
   ];
   return async () => {
