@@ -28,12 +28,16 @@ export async function contractHarness(cloud: CloudId, region: string, zone: stri
   return {
     provider: createCloudProvider(credentials, emu.endpoints),
     badProvider: createCloudProvider(unknownCredentials(credentials), emu.endpoints),
+    // for out-of-band changes made beside the provider, like a user in the cloud's console
+    credentials,
+    endpoints: emu.endpoints,
     region,
     zone,
     // the fresh sandbox holds this one account, so the module's inventory is the account's
     inventory: async (): Promise<SandboxItem[]> => emu.modules[cloud].inventory(),
     armFault: async (op, kind, count) => emu.faults.arm({ cloud, op: op as never, kind, count }),
     clearFaults: async () => emu.faults.clear(),
+    setConsistencyDelay: async (delayMs) => emu.consistency.setDelay(cloud, delayMs),
     close: () => emu.close(),
   };
 }

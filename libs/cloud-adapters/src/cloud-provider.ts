@@ -79,6 +79,32 @@ export interface NetworkStatus {
   resources: CloudResource[];
 }
 
+/**
+ * The cluster's network compared with its plan (`inspectNetwork`).
+ * - `status`: the network as `getNetwork` returns it, or `null` when its VPC / VNet (or resource group) is gone.
+ * - `drift`: every difference from the spec, one human-readable sentence each, naming the part by its logical name
+ *   (e.g. `subnet sw-1a2b3c4d-subnet (10.10.0.0/24) is missing`, `security group sw-1a2b3c4d-master: rule tcp/6443
+ *   from 0.0.0.0/0 is missing`, `security group sw-1a2b3c4d-worker: rule tcp/22 from 0.0.0.0/0 is not in the plan`,
+ *   `internet gateway sw-1a2b3c4d-igw is missing`, `VPC 10.10.0.0/16 is missing`). Rules are written
+ *   `<protocol>/<port or from-to> from <source>` (see drift.ts). Empty ⇔ the network is exactly the plan; the order is
+ *   stable (parts in dependency order, rules sorted by their key).
+ */
+export interface NetworkInspection {
+  status: NetworkStatus | null;
+  drift: string[];
+}
+
+/** Tuning shared by every provider (third argument of `createCloudProvider`). */
+export interface CloudProviderOptions {
+  /**
+   * Eventual consistency window, in milliseconds (default 30 000): how long a resource the adapter has just created
+   * (or a parent it has just created) may stay invisible to reads. Within it, a "not found" on a read-back after a
+   * create, or on a create naming a just-made parent, is retried with exponential backoff (see consistency.ts);
+   * after it the not-found surfaces as usual. 0 disables the retries.
+   */
+  consistencyWindowMs?: number;
+}
+
 export type InstanceState = 'pending' | 'running' | 'stopping' | 'stopped' | 'terminated';
 
 /** What to launch. */
@@ -86,6 +112,11 @@ export interface InstanceSpec {
   clusterId: string;
   /** Skyweave node UUID: tagged `skyweave-node`, and used as the idempotency token (EC2 ClientToken, GCP requestId). */
   nodeId: string;
+  /**
+   * The cloud idempotency token of this launch (EC2 ClientToken, GCP requestId; a UUID), default `nodeId`. A node
+   * whose VM was lost gets a new one for its next VM: EC2 answers a reused ClientToken with the old, terminated instance.
+   */
+  idempotencyToken?: string;
   /** Instance name (`sw-<8 hex>-master-0`), unique within the cluster. */
   name: string;
   role: NodeRole;
@@ -120,10 +151,25 @@ export interface Instance {
  *   put in the resource `description` as `skyweave-cluster=<clusterId>` and list/delete match on that.
  * - Deletes are idempotent: deleting what does not exist resolves. Deletes never touch a resource lacking the cluster tag.
  * - Gets return `null` for "does not exist"; other failures throw `CloudError` with a kind.
+ * - Drift repair: `ensureNetwork` makes the network exactly the spec again (recreates deleted parts, authorizes missing
+ *   rules and revokes rules not in the plan on the cluster's own security groups / firewalls); `inspectNetwork` then
+ *   reports no drift. Nothing lacking the cluster tag is ever changed.
+ * - Eventual consistency: a just-created resource (or parent) that reads cannot see yet is waited for (retried with
+ *   backoff within `CloudProviderOptions.consistencyWindowMs`), never treated as gone.
  * - Cloud failures are thrown as `CloudError` (see errors.ts), never as raw SDK errors.
  */
 export interface CloudProvider {
   readonly cloud: CloudId;
+
+  /**
+   * True when `createInstance` hands the cloud an idempotency token that survives a lost answer and eventual
+   * consistency, so that a repeated call can never launch a second instance for the same launch: AWS (`ClientToken` =
+   * `InstanceSpec.idempotencyToken`, default nodeId), GCP (`requestId`, the same token, plus the instance name being
+   * unique per zone) and Azure (a PUT by name is idempotent). False on DigitalOcean: it has no token, and a Droplet
+   * created just before a crash may not show in the tag list yet, so a retried create may duplicate it — callers must
+   * look for (and remove) duplicates later.
+   */
+  readonly idempotentCreate: boolean;
 
   /** Checks the credentials with one cheap read. @throws CloudError `InvalidCredentials` when the cloud refuses them. */
   verifyCredentials(): Promise<void>;
@@ -137,6 +183,17 @@ export interface CloudProvider {
 
   /** The cluster's network as it exists, or `null` when its VPC / VNet (or resource group) does not exist. */
   getNetwork(clusterId: string, region: string): Promise<NetworkStatus | null>;
+
+  /**
+   * The network as it exists (found by the cluster tag / name, as ensureNetwork finds it) compared with `spec`: every
+   * missing part, every part with other settings, every planned inbound rule that is missing and every rule on the
+   * cluster's own security groups / firewalls that is not in the plan (rules compared with the domain's `ruleKey`:
+   * protocol, port range and source; descriptions are not compared). A small constant number of list/get calls
+   * (paginated), never one per instance. `ensureNetwork(spec)` repairs everything reported here (parts with another
+   * CIDR excepted: it throws `Conflict` for those); afterwards the drift is empty.
+   * @throws CloudError for cloud failures (never for drift).
+   */
+  inspectNetwork(spec: NetworkSpec): Promise<NetworkInspection>;
 
   /** Inbound rules per role as the cloud reports them (source of truth for firewall drift checks). */
   describeFirewall(network: NetworkStatus): Promise<Record<NodeRole, FirewallRule[]>>;
@@ -173,4 +230,12 @@ export interface CloudProvider {
 
   /** Every resource tagged for the cluster in the region (network parts and instances), for reconcile and leak checks. */
   listTaggedResources(clusterId: string, region: string): Promise<CloudResource[]>;
+
+  /**
+   * Every resource in the region carrying a Skyweave cluster tag of any value (`skyweave-cluster`, DigitalOcean
+   * `skyweave-cluster:<id>` / the firewall target tags, or on GCP networks/subnetworks/firewalls the description
+   * marker), instances included unless terminated — for a leak sweep that finds resources of clusters that no longer
+   * exist. `tags['skyweave-cluster']` always holds the owning cluster id. A flat number of list calls (paginated).
+   */
+  listAllTaggedResources(region: string): Promise<CloudResource[]>;
 }

@@ -1,3 +1,6 @@
 export * from './cloud-provider';
 export * from './errors';
+export { DEFAULT_CONSISTENCY_WINDOW_MS } from './consistency';
+export { ruleText } from './drift';
 export * from './factory';
+export * from './network-spec';

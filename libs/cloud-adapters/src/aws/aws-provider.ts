@@ -18,7 +18,6 @@ import {
   DescribeInstancesCommand,
   DescribeInternetGatewaysCommand,
   DescribeRegionsCommand,
-  DescribeRouteTablesCommand,
   DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand,
   DescribeVpcsCommand,
@@ -30,7 +29,13 @@ import {
   InternetGateway,
   ModifySubnetAttributeCommand,
   paginateDescribeInstances,
+  paginateDescribeInternetGateways,
+  paginateDescribeRouteTables,
+  paginateDescribeSecurityGroups,
+  paginateDescribeSubnets,
   paginateDescribeTags,
+  paginateDescribeVpcs,
+  ReplaceRouteCommand,
   RevokeSecurityGroupIngressCommand,
   RouteTable,
   RunInstancesCommand,
@@ -44,18 +49,21 @@ import type {
   AwsCredentials,
   CloudEndpoints,
   CloudProvider,
+  CloudProviderOptions,
   CloudResource,
   Instance,
   InstanceSpec,
   InstanceState,
+  NetworkInspection,
   NetworkSpec,
   NetworkStatus,
 } from '../cloud-provider';
+import { DEFAULT_CONSISTENCY_WINDOW_MS, readBack, RecentlyMade, retryWhileMissing } from '../consistency';
 import { CloudError, isNotFound } from '../errors';
+import { createEc2Client } from './aws-client';
 import { toCloudError } from './aws-errors';
-import { clusterTags, filter, tagFilter, tagSpec, tagsToRecord } from './aws-tags';
-import { permissionsToRules, planIngress } from './firewall';
-import { BoundedRetryStrategy } from './retry';
+import { clusterTags, filter, literal, tagFilter, tagSpec, tagsToRecord } from './aws-tags';
+import { ingressDrift, permissionsToRules, planIngress } from './firewall';
 
 /** Canonical's AWS account: owner of the official Ubuntu AMIs. */
 const CANONICAL_OWNER = '099720109477';
@@ -71,6 +79,21 @@ const LIVE_STATES = ['pending', 'running', 'shutting-down', 'stopping', 'stopped
 const TERMINATION_WAIT_MS = 5 * 60 * 1000;
 /** Ids per filter: EC2 takes at most 200 filter values per call, and some calls add a state filter. */
 const FILTER_CHUNK = 150;
+/**
+ * Lifetime of the route table's ClientToken, in milliseconds. EC2 answers a reused token with the table it made
+ * first, even once that table is deleted: a token per VPC and period protects re-entries (a crash after the create,
+ * while the new table may still be invisible to DescribeRouteTables) and still lets a table deleted out of band be
+ * made again in a later period.
+ */
+const ROUTE_TABLE_TOKEN_PERIOD_MS = 10 * 60 * 1000;
+/** Tag keys read by listAllTaggedResources (DescribeTags `key` filter). */
+const LISTED_TAG_KEYS = [TAG_CLUSTER, 'Name', TAG_NODE, TAG_ROLE];
+
+/**
+ * A not-found that may be eventual consistency (a VPC, subnet, gateway, route table or group made a moment ago) —
+ * not a missing rule (`InvalidPermission.NotFound`) or image (`InvalidAMIID.*`), which no wait brings back.
+ */
+const missingParent = (e: unknown): boolean => isNotFound(e) && !e.code.startsWith('InvalidPermission.') && !e.code.startsWith('InvalidAMIID.');
 
 /** A `Conflict` CloudError of the AWS adapter: a network part exists with other settings, or is not ours. */
 const conflict = (code: string, msg: string) => new CloudError('Conflict', 'aws', code, msg);
@@ -137,34 +160,55 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export class AwsProvider implements CloudProvider {
   readonly cloud = 'aws' as const;
+  /** RunInstances carries a ClientToken (the launch's idempotency token): a repeated launch returns the first one's reservation. */
+  readonly idempotentCreate = true;
   private readonly clients = new Map<string, EC2Client>();
   private readonly images = new Map<string, { imageId: string; expires: number }>();
+  private readonly windowMs: number;
+  /**
+   * Network parts this provider made within the consistency window, by `region/kind/name[/vpc]` → id and time. VPCs,
+   * subnets and internet gateways have no idempotency token, and DescribeVpcs & co. may not list a new one yet: a tag
+   * look-up that misses one of these is followed by a describe by id (retried while EC2 answers NotFound) before
+   * anything is created again, so two ensureNetwork calls in a row never make two. An entry goes once a look-up
+   * (ensureNetwork, getNetwork, inspectNetwork) finds the part — from then on a miss means it is gone — or when the
+   * network is deleted. Cost: a part deleted out of band before any look-up saw it, within the window after this
+   * provider made it, is waited for until the window ends before it is made again.
+   */
+  private readonly made = new Map<string, { id: string; at: number }>();
+  /** Instances launched by this provider that no read has shown yet (eventual consistency of getInstance). */
+  private readonly launched: RecentlyMade;
 
   /**
    * @param credentials an IAM access key pair (never logged).
    * @param endpoints `endpoints.aws` overrides the EC2 endpoint (all regions), e.g. the sandbox `http://127.0.0.1:4566`.
+   * @param options `consistencyWindowMs`: how long a not-found of something just created is retried (default 30 s).
    */
   constructor(
     private readonly credentials: AwsCredentials,
     private readonly endpoints: CloudEndpoints = {},
-  ) {}
+    options: CloudProviderOptions = {},
+  ) {
+    this.windowMs = options.consistencyWindowMs ?? DEFAULT_CONSISTENCY_WINDOW_MS;
+    this.launched = new RecentlyMade(this.windowMs);
+  }
 
   private client(region: string): EC2Client {
     if (!region) throw new CloudError('InvalidRequest', 'aws', 'MissingRegion', 'a region is required');
     let c = this.clients.get(region);
     if (!c) {
-      c = new EC2Client({
-        region,
-        endpoint: this.endpoints.aws,
-        credentials: { accessKeyId: this.credentials.accessKeyId, secretAccessKey: this.credentials.secretAccessKey },
-        maxAttempts: 3,
-        retryStrategy: new BoundedRetryStrategy(3, 100, 1000),
-        // no call may wait forever: a hung socket would hold a node's launch (and its lock) until redelivery
-        requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
-      });
+      c = createEc2Client(this.credentials, this.endpoints, region);
       this.clients.set(region, c);
     }
     return c;
+  }
+
+  /**
+   * Like `ec2`, for calls naming something made a moment ago (a VPC, subnet, gateway, group): EC2 is eventually
+   * consistent and may answer `*.NotFound` for it for a while, so a not-found is retried with backoff within the
+   * consistency window. Only for calls that are safe to repeat (refused, or carrying a ClientToken).
+   */
+  private ec2Fresh<T>(region: string, fn: (c: EC2Client) => Promise<T>): Promise<T> {
+    return retryWhileMissing(() => this.ec2(region, fn), { windowMs: this.windowMs, missing: missingParent });
   }
 
   /** Runs SDK calls on the region's client; every failure comes out as `CloudError`. */
@@ -187,6 +231,26 @@ export class AwsProvider implements CloudProvider {
     }
   }
 
+  private remember(key: string, id: string | undefined): void {
+    if (id && this.windowMs > 0) this.made.set(key, { id, at: Date.now() });
+  }
+
+  /**
+   * What a look-up `found`; when it found nothing, the part this provider made under `key` less than the consistency
+   * window ago and not yet seen by a look-up, described by id (`describe` answering undefined or NotFound is retried
+   * until the window has passed); undefined when there is none.
+   */
+  private async recall<T>(key: string, found: T | undefined, describe: (id: string) => Promise<T | undefined>): Promise<T | undefined> {
+    for (const [k, v] of this.made) if (Date.now() - v.at >= this.windowMs) this.made.delete(k);
+    if (found) {
+      this.made.delete(key);
+      return found;
+    }
+    const m = this.made.get(key);
+    if (!m) return undefined;
+    return (await readBack(() => describe(m.id), { windowMs: m.at + this.windowMs - Date.now() })) ?? undefined;
+  }
+
   /** DescribeRegions. @throws CloudError `InvalidCredentials` when EC2 refuses the keys. */
   async verifyCredentials(): Promise<void> {
     await this.ec2(HOME_REGION, (c) => c.send(new DescribeRegionsCommand({})));
@@ -194,26 +258,55 @@ export class AwsProvider implements CloudProvider {
 
   // ------------------------------------------------------------------ lookups
 
+  /** VPCs tagged for the cluster (and named `name`), all pages (DescribeVpcs). */
   private async findVpcs(region: string, clusterId: string, name?: string): Promise<Vpc[]> {
     const filters = [tagFilter(TAG_CLUSTER, clusterId), ...(name ? [tagFilter('Name', name)] : [])];
-    const out = await this.ec2(region, (c) => c.send(new DescribeVpcsCommand({ Filters: filters })));
-    return out.Vpcs ?? [];
+    return this.ec2(region, async (client) => {
+      const out: Vpc[] = [];
+      for await (const page of paginateDescribeVpcs({ client, pageSize: 1000 }, { Filters: filters })) out.push(...(page.Vpcs ?? []));
+      return out;
+    });
   }
 
+  /** One VPC by id (DescribeVpcs `VpcIds`); NotFound while EC2 does not know it (yet). */
+  private async vpcById(region: string, id: string): Promise<Vpc | undefined> {
+    return (await this.ec2(region, (c) => c.send(new DescribeVpcsCommand({ VpcIds: [id] })))).Vpcs?.[0];
+  }
+
+  /** Subnets matching `filters`, all pages (DescribeSubnets). */
   private async findSubnets(region: string, filters: Filter[]): Promise<Subnet[]> {
-    return (await this.ec2(region, (c) => c.send(new DescribeSubnetsCommand({ Filters: filters })))).Subnets ?? [];
+    return this.ec2(region, async (client) => {
+      const out: Subnet[] = [];
+      for await (const page of paginateDescribeSubnets({ client, pageSize: 1000 }, { Filters: filters })) out.push(...(page.Subnets ?? []));
+      return out;
+    });
   }
 
+  /** Internet gateways matching `filters`, all pages (DescribeInternetGateways). */
   private async findInternetGateways(region: string, filters: Filter[]): Promise<InternetGateway[]> {
-    return (await this.ec2(region, (c) => c.send(new DescribeInternetGatewaysCommand({ Filters: filters })))).InternetGateways ?? [];
+    return this.ec2(region, async (client) => {
+      const out: InternetGateway[] = [];
+      for await (const page of paginateDescribeInternetGateways({ client, pageSize: 1000 }, { Filters: filters })) out.push(...(page.InternetGateways ?? []));
+      return out;
+    });
   }
 
+  /** Route tables matching `filters`, all pages (DescribeRouteTables, at most 100 per page). */
   private async findRouteTables(region: string, filters: Filter[]): Promise<RouteTable[]> {
-    return (await this.ec2(region, (c) => c.send(new DescribeRouteTablesCommand({ Filters: filters })))).RouteTables ?? [];
+    return this.ec2(region, async (client) => {
+      const out: RouteTable[] = [];
+      for await (const page of paginateDescribeRouteTables({ client, pageSize: 100 }, { Filters: filters })) out.push(...(page.RouteTables ?? []));
+      return out;
+    });
   }
 
+  /** Security groups matching `filters`, all pages (DescribeSecurityGroups). */
   private async findSecurityGroups(region: string, filters: Filter[]): Promise<SecurityGroup[]> {
-    return (await this.ec2(region, (c) => c.send(new DescribeSecurityGroupsCommand({ Filters: filters })))).SecurityGroups ?? [];
+    return this.ec2(region, async (client) => {
+      const out: SecurityGroup[] = [];
+      for await (const page of paginateDescribeSecurityGroups({ client, pageSize: 1000 }, { Filters: filters })) out.push(...(page.SecurityGroups ?? []));
+      return out;
+    });
   }
 
   /** Every instance matching `filters`, all pages (DescribeInstances, 1000 per page). */
@@ -295,6 +388,10 @@ export class AwsProvider implements CloudProvider {
    * the route table and both security groups (+ their inbound rules); the route table's `0.0.0.0/0 → igw` route once
    * the gateway is attached, and its subnet association once the subnet exists. When one part fails the call rejects
    * with that part's CloudError (the other parts may still complete; a later call picks up from there).
+   * Repairs drift (see inspectNetwork): deleted parts are made again (all of them when the VPC is gone), a detached
+   * gateway re-attached, a default route to another or a vanished gateway replaced, the public-IP mapping switched
+   * back on, and each group's inbound rules made exactly the plan (extra rules revoked, missing ones authorized).
+   * A not-found of a part made a moment ago is retried within the consistency window.
    * @throws CloudError `Conflict` when a part exists with other settings (CIDR, zone) or a name is taken by an
    *   untagged resource; `QuotaExceeded` (e.g. VpcLimitExceeded) and the other kinds from the EC2 calls.
    */
@@ -321,12 +418,14 @@ export class AwsProvider implements CloudProvider {
   private async ensureVpc(spec: NetworkSpec): Promise<Vpc> {
     const { region, clusterId } = spec;
     const n = partNames(spec.namePrefix);
-    const vpc = (await this.findVpcs(region, clusterId, n.vpc))[0];
+    const key = `${region}/vpc/${n.vpc}`;
+    const vpc = await this.recall(key, (await this.findVpcs(region, clusterId, n.vpc))[0], (id) => this.vpcById(region, id));
     if (!vpc) {
       const out = await this.ec2(region, (c) =>
         c.send(new CreateVpcCommand({ CidrBlock: spec.vpcCidr, TagSpecifications: tagSpec('vpc', clusterTags(clusterId, n.vpc)) })),
       );
       if (!out.Vpc?.VpcId) throw new CloudError('Unavailable', 'aws', 'EmptyResponse', 'CreateVpc returned no VPC');
+      this.remember(key, out.Vpc.VpcId);
       return out.Vpc;
     }
     if (vpc.CidrBlock !== spec.vpcCidr) {
@@ -343,9 +442,11 @@ export class AwsProvider implements CloudProvider {
   private async ensureSubnet(spec: NetworkSpec, vpcId: string): Promise<Subnet> {
     const { region, clusterId } = spec;
     const name = partNames(spec.namePrefix).subnet;
-    let subnet = (await this.findSubnets(region, [filter('vpc-id', vpcId), tagFilter(TAG_CLUSTER, clusterId), tagFilter('Name', name)]))[0];
+    const key = `${region}/subnet/${name}/${vpcId}`;
+    let subnet = await this.recall(key, (await this.findSubnets(region, [filter('vpc-id', vpcId), tagFilter(TAG_CLUSTER, clusterId), tagFilter('Name', name)]))[0],
+      async (id) => (await this.ec2(region, (c) => c.send(new DescribeSubnetsCommand({ SubnetIds: [id] })))).Subnets?.[0]);
     if (!subnet) {
-      const out = await this.ec2(region, (c) =>
+      const out = await this.ec2Fresh(region, (c) =>
         c.send(
           new CreateSubnetCommand({
             VpcId: vpcId,
@@ -356,13 +457,14 @@ export class AwsProvider implements CloudProvider {
         ),
       );
       if (!out.Subnet?.SubnetId) throw new CloudError('Unavailable', 'aws', 'EmptyResponse', 'CreateSubnet returned no subnet');
+      this.remember(key, out.Subnet.SubnetId);
       subnet = out.Subnet;
     } else if (subnet.CidrBlock !== spec.subnetCidr || subnet.AvailabilityZone !== spec.zone) {
       throw conflict('SubnetMismatch', `subnet ${subnet.SubnetId} is ${subnet.CidrBlock} in ${subnet.AvailabilityZone}, not ${spec.subnetCidr} in ${spec.zone}`);
     }
     const subnetId = subnet.SubnetId as string;
     if (!subnet.MapPublicIpOnLaunch) {
-      await this.ec2(region, (c) => c.send(new ModifySubnetAttributeCommand({ SubnetId: subnetId, MapPublicIpOnLaunch: { Value: true } })));
+      await this.ec2Fresh(region, (c) => c.send(new ModifySubnetAttributeCommand({ SubnetId: subnetId, MapPublicIpOnLaunch: { Value: true } })));
       subnet = { ...subnet, MapPublicIpOnLaunch: true };
     }
     return subnet;
@@ -376,38 +478,43 @@ export class AwsProvider implements CloudProvider {
   private async ensureGateway(spec: NetworkSpec, vpcId: string): Promise<InternetGateway> {
     const { region, clusterId } = spec;
     const name = partNames(spec.namePrefix).igw;
-    let igw = (await this.findInternetGateways(region, [tagFilter(TAG_CLUSTER, clusterId), tagFilter('Name', name)]))[0];
+    const key = `${region}/internet-gateway/${name}`;
+    let igw = await this.recall(key, (await this.findInternetGateways(region, [tagFilter(TAG_CLUSTER, clusterId), tagFilter('Name', name)]))[0],
+      async (id) => (await this.ec2(region, (c) => c.send(new DescribeInternetGatewaysCommand({ InternetGatewayIds: [id] })))).InternetGateways?.[0]);
     if (!igw) {
       const out = await this.ec2(region, (c) =>
         c.send(new CreateInternetGatewayCommand({ TagSpecifications: tagSpec('internet-gateway', clusterTags(clusterId, name)) })),
       );
       if (!out.InternetGateway?.InternetGatewayId) throw new CloudError('Unavailable', 'aws', 'EmptyResponse', 'CreateInternetGateway returned no gateway');
+      this.remember(key, out.InternetGateway.InternetGatewayId);
       igw = out.InternetGateway;
     }
     const igwId = igw.InternetGatewayId as string;
     const attachedTo = (igw.Attachments ?? []).map((a) => a.VpcId);
     if (!attachedTo.includes(vpcId)) {
       if (attachedTo.length) throw conflict('GatewayAttachedElsewhere', `internet gateway ${igwId} is attached to ${attachedTo.join(', ')}`);
-      await this.ec2(region, (c) => c.send(new AttachInternetGatewayCommand({ InternetGatewayId: igwId, VpcId: vpcId })));
+      await this.ec2Fresh(region, (c) => c.send(new AttachInternetGatewayCommand({ InternetGatewayId: igwId, VpcId: vpcId })));
     }
     return igw;
   }
 
   /**
-   * The cluster's route table (`Name=<prefix>-rtb`) in the VPC, created when missing (ClientToken unique per VPC);
-   * its routes and associations are left to ensureDefaultRoute / ensureRouteTableAssociation. Needs: the VPC.
+   * The cluster's route table (`Name=<prefix>-rtb`) in the VPC, created when missing (ClientToken per VPC and
+   * ROUTE_TABLE_TOKEN_PERIOD_MS); its routes and associations are left to ensureDefaultRoute /
+   * ensureRouteTableAssociation. Needs: the VPC.
    */
   private async ensureRouteTable(spec: NetworkSpec, vpcId: string): Promise<RouteTable> {
     const { region, clusterId } = spec;
     const name = partNames(spec.namePrefix).routeTable;
     const routeTable = (await this.findRouteTables(region, [filter('vpc-id', vpcId), tagFilter(TAG_CLUSTER, clusterId), tagFilter('Name', name)]))[0];
     if (routeTable) return routeTable;
-    const out = await this.ec2(region, (c) =>
+    const period = Math.floor(Date.now() / ROUTE_TABLE_TOKEN_PERIOD_MS);
+    const out = await this.ec2Fresh(region, (c) =>
       c.send(
         new CreateRouteTableCommand({
           VpcId: vpcId,
-          // Unique per VPC: a token reused after the network was deleted could return the deleted table.
-          ClientToken: `${clusterId}:rtb:${vpcId}`,
+          // Per VPC and period (≤ 64 characters): a token reused after the table was deleted would return that table.
+          ClientToken: `rtb:${vpcId}:${period}`,
           TagSpecifications: tagSpec('route-table', clusterTags(clusterId, name)),
         }),
       ),
@@ -417,18 +524,20 @@ export class AwsProvider implements CloudProvider {
   }
 
   /**
-   * The route table's `0.0.0.0/0 → igw` route, created when missing. Needs: the route table and the gateway attached
-   * to the VPC (EC2 refuses a route to an unattached gateway).
-   * @throws CloudError `Conflict` (`RouteMismatch`) when 0.0.0.0/0 goes to another target.
+   * The route table's `0.0.0.0/0 → igw` route: created when missing, replaced (ReplaceRoute) when it goes to another
+   * target or to a gateway that is gone (`blackhole`, e.g. the gateway was deleted out of band and made again) — the
+   * route table is the cluster's own. Needs: the route table and the gateway attached to the VPC (EC2 refuses a route
+   * to an unattached gateway).
    */
   private async ensureDefaultRoute(region: string, routeTable: RouteTable, igw: InternetGateway): Promise<void> {
     const routeTableId = routeTable.RouteTableId as string;
     const igwId = igw.InternetGatewayId as string;
     const defaultRoute = (routeTable.Routes ?? []).find((r) => r.DestinationCidrBlock === '0.0.0.0/0');
+    const route = { RouteTableId: routeTableId, DestinationCidrBlock: '0.0.0.0/0', GatewayId: igwId };
     if (!defaultRoute) {
-      await this.ec2(region, (c) => c.send(new CreateRouteCommand({ RouteTableId: routeTableId, DestinationCidrBlock: '0.0.0.0/0', GatewayId: igwId })));
-    } else if (defaultRoute.GatewayId !== igwId) {
-      throw conflict('RouteMismatch', `route table ${routeTableId} sends 0.0.0.0/0 to ${defaultRoute.GatewayId ?? 'another target'}, not ${igwId}`);
+      await this.ec2Fresh(region, (c) => c.send(new CreateRouteCommand(route)));
+    } else if (defaultRoute.GatewayId !== igwId || defaultRoute.State === 'blackhole') {
+      await this.ec2Fresh(region, (c) => c.send(new ReplaceRouteCommand(route)));
     }
   }
 
@@ -437,7 +546,7 @@ export class AwsProvider implements CloudProvider {
     const routeTableId = routeTable.RouteTableId as string;
     const subnetId = subnet.SubnetId as string;
     if (!(routeTable.Associations ?? []).some((a) => a.SubnetId === subnetId)) {
-      await this.ec2(region, (c) => c.send(new AssociateRouteTableCommand({ RouteTableId: routeTableId, SubnetId: subnetId })));
+      await this.ec2Fresh(region, (c) => c.send(new AssociateRouteTableCommand({ RouteTableId: routeTableId, SubnetId: subnetId })));
     }
   }
 
@@ -454,7 +563,7 @@ export class AwsProvider implements CloudProvider {
     if (!group) {
       const tags = clusterTags(spec.clusterId, groupName, { [TAG_ROLE]: role });
       try {
-        const out = await this.ec2(region, (c) =>
+        const out = await this.ec2Fresh(region, (c) =>
           c.send(
             new CreateSecurityGroupCommand({
               GroupName: groupName,
@@ -466,10 +575,11 @@ export class AwsProvider implements CloudProvider {
         );
         group = { GroupId: out.GroupId, GroupName: groupName, VpcId: vpcId, Tags: out.Tags, IpPermissions: [] };
       } catch (e) {
-        // Made concurrently by another reconcile: adopt it.
+        // Made concurrently by another reconcile: adopt it (once DescribeSecurityGroups shows it).
         if (!(e instanceof CloudError && e.code === 'InvalidGroup.Duplicate')) throw e;
-        group = (await byName())[0];
-        if (!group) throw e;
+        const adopted = await readBack(async () => (await byName())[0], { windowMs: this.windowMs });
+        if (!adopted) throw e;
+        group = adopted;
       }
     }
     if (tagsToRecord(group.Tags)[TAG_CLUSTER] !== spec.clusterId) {
@@ -478,34 +588,94 @@ export class AwsProvider implements CloudProvider {
     const groupId = group.GroupId as string;
     const plan = planIngress(group.IpPermissions ?? [], rules);
     if (plan.revoke.length) {
-      await this.ec2(region, (c) => c.send(new RevokeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: plan.revoke })));
+      await this.ec2Fresh(region, (c) => c.send(new RevokeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: plan.revoke })));
     }
     if (plan.authorize.length) {
-      await this.ec2(region, (c) => c.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: plan.authorize })));
+      await this.ec2Fresh(region, (c) => c.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: plan.authorize })));
     }
     return group;
   }
 
-  /** The network tagged for the cluster (VPC `Name=<prefix>-vpc`); missing parts come back as empty ids. */
-  async getNetwork(clusterId: string, region: string): Promise<NetworkStatus | null> {
-    const prefix = resourcePrefix(clusterId);
+  /**
+   * Reads the cluster's network parts as ensureNetwork finds them: DescribeVpcs (cluster tag + Name), then at once
+   * DescribeSubnets, DescribeInternetGateways and DescribeRouteTables (cluster tag + Name, in the VPC) and
+   * DescribeSecurityGroups (every group of the VPC) — five paginated calls. `undefined` when the VPC does not exist.
+   */
+  private async readNetwork(region: string, clusterId: string, prefix: string): Promise<NetworkParts | undefined> {
     const n = partNames(prefix);
     const vpc = (await this.findVpcs(region, clusterId, n.vpc))[0];
-    if (!vpc?.VpcId) return null;
+    if (!vpc?.VpcId) return undefined;
     const inVpc = filter('vpc-id', vpc.VpcId);
     const owned = tagFilter(TAG_CLUSTER, clusterId);
     const [subnets, igws, routeTables, groups] = await Promise.all([
       this.findSubnets(region, [inVpc, owned, tagFilter('Name', n.subnet)]),
       this.findInternetGateways(region, [owned, tagFilter('Name', n.igw)]),
       this.findRouteTables(region, [inVpc, owned, tagFilter('Name', n.routeTable)]),
-      this.findSecurityGroups(region, [inVpc, owned]),
+      this.findSecurityGroups(region, [inVpc]),
     ]);
-    const byRole: Partial<Record<NodeRole, SecurityGroup>> = {};
+    // Seen by a look-up: from now on a miss means gone (see `made`).
+    this.made.delete(`${region}/vpc/${n.vpc}`);
+    if (subnets[0]) this.made.delete(`${region}/subnet/${n.subnet}/${vpc.VpcId}`);
+    if (igws[0]) this.made.delete(`${region}/internet-gateway/${n.igw}`);
+    const ownGroups: Partial<Record<NodeRole, SecurityGroup>> = {};
     for (const g of groups) {
+      if (tagsToRecord(g.Tags)[TAG_CLUSTER] !== clusterId) continue;
       const role = this.roleOf(g, prefix);
-      if (role && !byRole[role]) byRole[role] = g;
+      if (role && !ownGroups[role]) ownGroups[role] = g;
     }
-    return this.status(region, vpc, subnets[0], igws[0], routeTables[0], byRole);
+    return { vpc, subnet: subnets[0], igw: igws[0], routeTable: routeTables[0], groups, ownGroups };
+  }
+
+  /** The network tagged for the cluster (VPC `Name=<prefix>-vpc`); missing parts come back as empty ids. */
+  async getNetwork(clusterId: string, region: string): Promise<NetworkStatus | null> {
+    const parts = await this.readNetwork(region, clusterId, resourcePrefix(clusterId));
+    return parts ? this.status(region, parts.vpc, parts.subnet, parts.igw, parts.routeTable, parts.ownGroups) : null;
+  }
+
+  /**
+   * The network (as getNetwork, five paginated Describe calls, see readNetwork) against the spec: the VPC and its
+   * CIDR; the subnet, its CIDR and zone and public-IP mapping; the internet gateway and its attachment; the route
+   * table, its `0.0.0.0/0 → gateway` route and its association with the subnet; each role's security group
+   * (`<prefix>-<role>`, tagged for the cluster) and its inbound rules against `spec.firewall[role]` (see ingressDrift:
+   * IPv6, group and all-traffic rules count as not in the plan). Nothing is changed.
+   */
+  async inspectNetwork(spec: NetworkSpec): Promise<NetworkInspection> {
+    const { region, clusterId } = spec;
+    const n = partNames(spec.namePrefix);
+    const parts = await this.readNetwork(region, clusterId, spec.namePrefix);
+    if (!parts) return { status: null, drift: [`VPC ${n.vpc} (${spec.vpcCidr}) is missing`] };
+    const { vpc, subnet, igw, routeTable, groups } = parts;
+    const drift: string[] = [];
+    if (vpc.CidrBlock !== spec.vpcCidr) drift.push(`VPC ${n.vpc} is ${vpc.CidrBlock}, not ${spec.vpcCidr}`);
+    if (!subnet) {
+      drift.push(`subnet ${n.subnet} (${spec.subnetCidr}) is missing`);
+    } else {
+      if (subnet.CidrBlock !== spec.subnetCidr || subnet.AvailabilityZone !== spec.zone) {
+        drift.push(`subnet ${n.subnet} is ${subnet.CidrBlock} in ${subnet.AvailabilityZone}, not ${spec.subnetCidr} in ${spec.zone}`);
+      }
+      if (!subnet.MapPublicIpOnLaunch) drift.push(`subnet ${n.subnet} does not map public IPs on launch`);
+    }
+    if (!igw) drift.push(`internet gateway ${n.igw} is missing`);
+    else if (!(igw.Attachments ?? []).some((a) => a.VpcId === vpc.VpcId)) drift.push(`internet gateway ${n.igw} is not attached to VPC ${n.vpc}`);
+    if (!routeTable) {
+      drift.push(`route table ${n.routeTable} is missing`);
+    } else {
+      const route = (routeTable.Routes ?? []).find((r) => r.DestinationCidrBlock === '0.0.0.0/0');
+      if (!route) drift.push(`route table ${n.routeTable}: route 0.0.0.0/0 → ${n.igw} is missing`);
+      else if (route.State === 'blackhole') drift.push(`route table ${n.routeTable}: route 0.0.0.0/0 → ${route.GatewayId ?? '?'} is a blackhole`);
+      else if (igw && route.GatewayId !== igw.InternetGatewayId) drift.push(`route table ${n.routeTable}: route 0.0.0.0/0 goes to ${route.GatewayId ?? 'another target'}, not ${n.igw}`);
+      if (subnet && !(routeTable.Associations ?? []).some((a) => a.SubnetId === subnet.SubnetId)) {
+        drift.push(`route table ${n.routeTable} is not associated with subnet ${n.subnet}`);
+      }
+    }
+    for (const role of ROLES) {
+      const name = n.securityGroup(role);
+      const g = groups.find((x) => x.GroupName === name);
+      if (!g) drift.push(`security group ${name} is missing`);
+      else if (tagsToRecord(g.Tags)[TAG_CLUSTER] !== clusterId) drift.push(`security group ${name} (${g.GroupId}) is not tagged for cluster ${clusterId}`);
+      else drift.push(...ingressDrift(`security group ${name}`, g.IpPermissions ?? [], spec.firewall[role]));
+    }
+    return { status: this.status(region, vpc, subnet, igw, routeTable, parts.ownGroups), drift };
   }
 
   /** Inbound IPv4 tcp/udp rules of the role's security groups (DescribeSecurityGroups). */
@@ -527,6 +697,8 @@ export class AwsProvider implements CloudProvider {
    */
   async deleteNetwork(clusterId: string, region: string): Promise<void> {
     const owned = tagFilter(TAG_CLUSTER, clusterId);
+    const prefix = resourcePrefix(clusterId);
+    for (const k of this.made.keys()) if (k.startsWith(`${region}/`) && k.includes(`/${prefix}-`)) this.made.delete(k);
     const vpcs = await this.findVpcs(region, clusterId);
 
     for (const vpc of vpcs) {
@@ -602,14 +774,16 @@ export class AwsProvider implements CloudProvider {
       throw new CloudError('InvalidRequest', 'aws', 'NetworkIncomplete', `network ${spec.network.vpcId} has no subnet or no ${spec.role} security group`);
     }
     const imageId = await this.nodeImage(region, spec.instanceType);
-    const out = await this.ec2(region, (c) =>
+    // The subnet or group may be new (network just repaired): retried while EC2 does not see them yet — safe, as the
+    // ClientToken makes a repeated RunInstances return the first launch.
+    const out = await this.ec2Fresh(region, (c) =>
       c.send(
         new RunInstancesCommand({
           ImageId: imageId,
           InstanceType: spec.instanceType as _InstanceType,
           MinCount: 1,
           MaxCount: 1,
-          ClientToken: spec.nodeId,
+          ClientToken: spec.idempotencyToken ?? spec.nodeId,
           SubnetId: spec.network.subnetId,
           SecurityGroupIds: [securityGroupId],
           UserData: Buffer.from(spec.userData, 'utf8').toString('base64'),
@@ -625,14 +799,21 @@ export class AwsProvider implements CloudProvider {
     );
     const launched = out.Instances?.[0];
     if (!launched?.InstanceId) throw new CloudError('Unavailable', 'aws', 'EmptyResponse', 'RunInstances returned no instance');
+    this.launched.add(launched.InstanceId);
     return toInstance(launched);
   }
 
-  /** DescribeInstances by id; `null` for `InvalidInstanceID.NotFound`. Terminated instances come back as `terminated`. */
+  /**
+   * DescribeInstances by id; `null` for `InvalidInstanceID.NotFound`. Terminated instances come back as `terminated`.
+   * An instance this provider launched less than the consistency window ago that EC2 does not show yet is waited for
+   * (see RecentlyMade) rather than reported missing.
+   */
   async getInstance(region: string, instanceId: string): Promise<Instance | null> {
-    const out = await this.ec2IgnoreMissing(region, (c) => c.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] })));
-    const i = out?.Reservations?.flatMap((r) => r.Instances ?? []).find((x) => x.InstanceId === instanceId);
-    return i ? toInstance(i) : null;
+    return this.launched.read(instanceId, async () => {
+      const out = await this.ec2IgnoreMissing(region, (c) => c.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] })));
+      const i = out?.Reservations?.flatMap((r) => r.Instances ?? []).find((x) => x.InstanceId === instanceId);
+      return i ? toInstance(i) : null;
+    });
   }
 
   /** DescribeInstances (paginated) by `tag:skyweave-cluster`, every state but `terminated`. */
@@ -658,6 +839,7 @@ export class AwsProvider implements CloudProvider {
       throw new CloudError('Conflict', 'aws', 'NotOwnedByCluster', `instance ${instanceId} is not tagged ${TAG_CLUSTER}=${clusterId}; not terminating it`);
     }
     await this.ec2IgnoreMissing(region, (c) => c.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] })));
+    this.launched.forget(instanceId);
   }
 
   /**
@@ -696,6 +878,46 @@ export class AwsProvider implements CloudProvider {
         });
     });
   }
+
+  /**
+   * Two paginated calls whatever the number of resources: DescribeTags (`key` = skyweave-cluster, Name,
+   * skyweave-node, skyweave-role) finds every resource carrying a cluster tag and reads those keys; DescribeInstances
+   * (`tag-key=skyweave-cluster`, every state but terminated) drops terminated instances (EC2 keeps their tags visible
+   * for a while). Tags other than those four keys are not read.
+   */
+  async listAllTaggedResources(region: string): Promise<CloudResource[]> {
+    return this.ec2(region, async (client) => {
+      const found = new Map<string, { kind: string; tags: Record<string, string> }>();
+      for await (const page of paginateDescribeTags({ client, pageSize: 1000 }, { Filters: [filter('key', ...LISTED_TAG_KEYS.map(literal))] })) {
+        for (const t of page.Tags ?? []) {
+          if (!t.ResourceId || t.Key === undefined) continue;
+          let rec = found.get(t.ResourceId);
+          if (!rec) {
+            rec = { kind: t.ResourceType ?? 'unknown', tags: {} };
+            found.set(t.ResourceId, rec);
+          }
+          rec.tags[t.Key] = t.Value ?? '';
+        }
+      }
+      const live = new Set<string>();
+      for await (const page of paginateDescribeInstances({ client, pageSize: 1000 }, { Filters: [filter('tag-key', TAG_CLUSTER), filter('instance-state-name', ...LIVE_STATES)] })) {
+        for (const r of page.Reservations ?? []) for (const i of r.Instances ?? []) if (i.InstanceId) live.add(i.InstanceId);
+      }
+      return [...found.entries()]
+        .filter(([id, r]) => r.tags[TAG_CLUSTER] !== undefined && (r.kind !== 'instance' || live.has(id)))
+        .map(([id, r]) => ({ kind: r.kind, id, name: r.tags.Name, tags: r.tags }));
+    });
+  }
+}
+
+/** The network parts readNetwork found. `groups`: every security group of the VPC; `ownGroups`: the cluster's per role. */
+interface NetworkParts {
+  vpc: Vpc;
+  subnet?: Subnet;
+  igw?: InternetGateway;
+  routeTable?: RouteTable;
+  groups: SecurityGroup[];
+  ownGroups: Partial<Record<NodeRole, SecurityGroup>>;
 }
 
 /** DescribeTags `value` filter for a literal value. */

@@ -1,5 +1,6 @@
 import type { IpPermission } from '@aws-sdk/client-ec2';
 import { FirewallRule, ruleKey } from '@skyweave/domain';
+import { extraRule, missingRule, ruleText } from '../drift';
 
 /**
  * Conversions between Skyweave firewall rules and EC2 security group `IpPermissions` (EC2 API reference,
@@ -84,4 +85,37 @@ export function planIngress(current: readonly IpPermission[], desired: readonly 
   }
   const authorize = rulesToPermissions([...wanted.values()].filter((r) => !present.has(ruleKey(r))));
   return { authorize, revoke };
+}
+
+/**
+ * Each peer of a permission as drift text: tcp/udp as `ruleText` does (`tcp/22 from 0.0.0.0/0`); other protocols
+ * by name (`all` for `-1`, `icmp/8--1` for ICMP type/code), peers as CIDR, IPv6 CIDR, group id or prefix list id.
+ */
+export function permissionTexts(p: IpPermission): string[] {
+  const protocol = protocolName(p.IpProtocol) ?? '?';
+  const peers = [
+    ...(p.IpRanges ?? []).map((r) => r.CidrIp),
+    ...(p.Ipv6Ranges ?? []).map((r) => r.CidrIpv6),
+    ...(p.UserIdGroupPairs ?? []).map((g) => g.GroupId),
+    ...(p.PrefixListIds ?? []).map((l) => l.PrefixListId),
+  ].filter((x): x is string => !!x);
+  return peers.map((source) => {
+    if ((protocol === 'tcp' || protocol === 'udp') && p.FromPort !== undefined && p.ToPort !== undefined) {
+      return ruleText({ protocol, fromPort: p.FromPort, toPort: p.ToPort, source });
+    }
+    const ports = p.FromPort !== undefined && p.FromPort !== -1 ? `/${p.FromPort}${p.ToPort !== undefined && p.ToPort !== p.FromPort ? `-${p.ToPort}` : ''}` : '';
+    return `${protocol === '-1' ? 'all' : protocol}${ports} from ${source}`;
+  });
+}
+
+/**
+ * Drift lines of one security group against its planned rules (see `planIngress`): planned rules that are missing,
+ * then inbound permissions that `ensureNetwork` would revoke (anything else, including rules Skyweave cannot express).
+ * @param label e.g. `security group sw-1a2b3c4d-master`.
+ */
+export function ingressDrift(label: string, current: readonly IpPermission[], desired: readonly FirewallRule[]): string[] {
+  const plan = planIngress(current, desired);
+  const missing = permissionsToRules(plan.authorize).map(ruleText).sort();
+  const extra = plan.revoke.flatMap(permissionTexts).sort();
+  return [...missing.map((r) => missingRule(label, r)), ...extra.map((r) => extraRule(label, r))];
 }

@@ -1,6 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { FirewallRule, NodeRole, resourcePrefix } from '@skyweave/domain';
 import type { InstanceState } from '../cloud-provider';
+import { extraRule, firewallDrift } from '../drift';
 import { CloudError, CloudErrorKind } from '../errors';
 
 /**
@@ -119,6 +120,20 @@ export function fromNsgRules(rules: readonly NsgRule[]): FirewallRule[] {
     }
   }
   return out;
+}
+
+/**
+ * Drift of an NSG's security rules against the planned ones, as `NetworkInspection.drift` lines (`label` e.g.
+ * `network security group sw-1a2b3c4d-master-nsg`): planned rules missing and inbound Allow rules not in the plan
+ * (compared as FirewallRules, see fromNsgRules), then every rule that is not an inbound Allow (Deny, Outbound), which
+ * the plan never has. Default rules are not security rules and are not looked at. Empty ⇔ the NSG is exactly the plan.
+ */
+export function nsgDrift(label: string, rules: readonly NsgRule[], planned: readonly FirewallRule[]): string[] {
+  const other = rules
+    .filter((r) => r.direction?.toLowerCase() !== 'inbound' || r.access?.toLowerCase() !== 'allow')
+    .map((r) => extraRule(label, `${r.name ?? '?'} (${r.direction ?? '?'} ${r.access ?? '?'})`))
+    .sort();
+  return [...firewallDrift(label, fromNsgRules(rules), planned), ...other];
 }
 
 /**

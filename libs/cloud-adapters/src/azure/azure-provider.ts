@@ -1,26 +1,21 @@
-import { ClientSecretCredential } from '@azure/identity';
-import { ResourceManagementClient } from '@azure/arm-resources';
-import type { ResourceGroup } from '@azure/arm-resources';
-import { NetworkManagementClient } from '@azure/arm-network';
-import type { NetworkInterface, NetworkSecurityGroup, PublicIPAddress, Subnet, VirtualNetwork } from '@azure/arm-network';
-import { ComputeManagementClient } from '@azure/arm-compute';
-import type { VirtualMachine } from '@azure/arm-compute';
-import { FirewallRule, NodeRole, TAG_CLUSTER, TAG_NAME, TAG_NODE, TAG_ROLE, ruleKeys } from '@skyweave/domain';
+import type { ResourceGroup, ResourceManagementClient } from '@azure/arm-resources';
+import type { NetworkInterface, NetworkManagementClient, NetworkSecurityGroup, PublicIPAddress, Subnet, VirtualNetwork } from '@azure/arm-network';
+import type { ComputeManagementClient, VirtualMachine } from '@azure/arm-compute';
+import { FirewallRule, NodeRole, TAG_CLUSTER, TAG_NAME, TAG_NODE, TAG_ROLE } from '@skyweave/domain';
 import type {
-  AzureCredentials, CloudEndpoints, CloudProvider, CloudResource, Instance, InstanceSpec, NetworkSpec, NetworkStatus,
+  AzureCredentials, CloudEndpoints, CloudProvider, CloudProviderOptions, CloudResource, Instance, InstanceSpec, NetworkInspection,
+  NetworkSpec, NetworkStatus,
 } from '../cloud-provider';
-import { CloudError } from '../errors';
+import { DEFAULT_CONSISTENCY_WINDOW_MS, RecentlyMade, retryWhileMissing } from '../consistency';
+import { CloudError, isCloudError, isNotFound } from '../errors';
+import { createAzureClients } from './azure-client';
 import {
-  azureNames, fromNsgRules, generateSshPublicKey, isAzureNotFound, nicName, parseArmId, powerStateOf, publicIpName, sameId, sameRegion,
+  azureNames, fromNsgRules, generateSshPublicKey, isAzureNotFound, nicName, nsgDrift, parseArmId, powerStateOf, publicIpName, sameId, sameRegion,
   toCloudError, toNsgRules, vmState,
 } from './azure-helpers';
-import type { PipelinePolicy } from '@azure/core-rest-pipeline';
-
-/** Per-request timeout for ARM calls, in milliseconds. */
-const REQUEST_TIMEOUT_MS = 30_000;
 
 /** Tuning of the Azure adapter. */
-export interface AzureProviderOptions {
+export interface AzureProviderOptions extends CloudProviderOptions {
   /** Interval between polls of long-running operations, ms. Default: 250 against a sandbox endpoint, the SDK's 2000 otherwise. */
   pollIntervalMs?: number;
   /** SDK retries of throttled (429, honouring Retry-After) and 5xx answers. Default 2 (3 attempts), base delay 250 ms. */
@@ -29,7 +24,6 @@ export interface AzureProviderOptions {
 
 const ADMIN_USER = 'skyweave';
 const IMAGE = { publisher: 'Canonical', offer: 'ubuntu-24_04-lts', sku: 'server', version: 'latest' } as const;
-const ARM_SCOPE = 'https://management.azure.com/.default';
 /** Resource-group tag remembering the zone the network was ensured for (Azure networks are regional; VMs are zonal). */
 const TAG_ZONE = 'skyweave-zone';
 
@@ -64,32 +58,31 @@ async function all<T>(it: AsyncIterable<T>): Promise<T[]> {
  */
 export class AzureProvider implements CloudProvider {
   readonly cloud = 'azure' as const;
+  /** Every create is a PUT by a deterministic name: repeating it updates the same resource, never makes a second. */
+  readonly idempotentCreate = true;
   private readonly resources: ResourceManagementClient;
   private readonly network: NetworkManagementClient;
   private readonly compute: ComputeManagementClient;
   private readonly poll: { updateIntervalInMs?: number };
+  private readonly windowMs: number;
+  /** VMs (`<rg>/<name>`, lower case) made by this provider that no read has shown yet (eventual consistency of getInstance). */
+  private readonly launched: RecentlyMade;
   private sshKey?: string;
 
+  /**
+   * @param credentials a service principal and its subscription (never logged).
+   * @param endpoints `endpoints.azure`: the sandbox's ARM endpoint, authority host and CA (see azure-client.ts).
+   * @param options poll interval, SDK retries, and `consistencyWindowMs` (how long a not-found of something just
+   *   created is retried; default 30 s).
+   */
   constructor(credentials: AzureCredentials, endpoints: CloudEndpoints = {}, options: AzureProviderOptions = {}) {
-    const az = endpoints.azure;
-    const tlsOptions = az?.caPem ? { ca: az.caPem } : undefined;
-    const retryOptions = { maxRetries: options.maxRetries ?? 2, retryDelayInMs: 250, maxRetryDelayInMs: 2000 };
-    const credential = new ClientSecretCredential(credentials.tenantId, credentials.clientId, credentials.clientSecret, {
-      ...(az ? { authorityHost: az.authorityHost, disableInstanceDiscovery: true } : {}),
-      ...(tlsOptions ? { tlsOptions } : {}),
-      retryOptions,
-    });
-    // no request may wait forever: a hung socket would hold a node's launch (and its lock) until redelivery
-    const timeoutPolicy: PipelinePolicy = { name: 'skyweaveRequestTimeout', sendRequest: (req, next) => { req.timeout = REQUEST_TIMEOUT_MS; return next(req); } };
-    const common = {
-      ...(az ? { endpoint: az.arm } : {}), ...(tlsOptions ? { tlsOptions } : {}), retryOptions,
-      additionalPolicies: [{ policy: timeoutPolicy, position: 'perCall' as const }],
-    };
-    this.resources = new ResourceManagementClient(credential, credentials.subscriptionId, { ...common, credentialScopes: [ARM_SCOPE] });
-    this.network = new NetworkManagementClient(credential, credentials.subscriptionId, { ...common, credentialScopes: [ARM_SCOPE] });
-    this.compute = new ComputeManagementClient(credential, credentials.subscriptionId, { ...common, credentials: { scopes: [ARM_SCOPE] } });
-    const interval = options.pollIntervalMs ?? (az ? 250 : undefined);
-    this.poll = interval !== undefined ? { updateIntervalInMs: interval } : {};
+    const clients = createAzureClients(credentials, endpoints, options);
+    this.resources = clients.resources;
+    this.network = clients.network;
+    this.compute = clients.compute;
+    this.poll = clients.poll;
+    this.windowMs = options.consistencyWindowMs ?? DEFAULT_CONSISTENCY_WINDOW_MS;
+    this.launched = new RecentlyMade(this.windowMs);
   }
 
   // -------------------------------------------------------------------------------------------------------------------
@@ -113,6 +106,17 @@ export class AzureProvider implements CloudProvider {
     } catch (e) {
       throw toCloudError(e, what);
     }
+  }
+
+  /**
+   * Runs a call naming something made a moment ago (a PUT into a just-made resource group or VNet, a NIC naming a new
+   * NSG/subnet/public IP, a GET of a just-made VM): ARM may not see it yet and answer 404 (`ResourceNotFound`,
+   * `ResourceGroupNotFound`, `ParentResourceNotFound`) or `InvalidResourceReference`, also from the final GET of a
+   * PUT's long-running operation; retried with backoff within the consistency window. Only for calls safe to repeat
+   * (GETs, PUTs by name).
+   */
+  private fresh<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return retryWhileMissing(() => this.call(what, fn), { windowMs: this.windowMs, missing: (e) => isNotFound(e) || (isCloudError(e) && e.code === 'InvalidResourceReference') });
   }
 
   /** Runs a delete; "already gone" resolves. */
@@ -175,6 +179,9 @@ export class AzureProvider implements CloudProvider {
    * restored when they drifted) — the subnet carries no NSG (NICs do), so nothing else waits for anything. Each part is
    * read first and created (PUT, long-running operations waited) only when missing. When one part fails the call
    * rejects with that part's CloudError (the other parts may still complete; a later call picks up from there).
+   * Repairs what inspectNetwork reports: deleted parts are PUT again (everything when the resource group or VNet is
+   * gone), an NSG whose rules drifted is re-PUT with exactly the plan (rules not in it removed). Parts just made that
+   * ARM does not show yet are waited for (consistency window).
    * @throws CloudError `Conflict` when a part exists without the cluster tag or with another address range.
    */
   async ensureNetwork(spec: NetworkSpec): Promise<NetworkStatus> {
@@ -221,7 +228,7 @@ export class AzureProvider implements CloudProvider {
     const vnet = await this.orNull('get virtual network', () => this.network.virtualNetworks.get(rg, name));
     if (vnet && !this.owned(vnet.tags, spec.clusterId)) throw this.refuse('virtual network', vnet.id, spec.clusterId);
     if (!vnet) {
-      return this.call('create virtual network', () =>
+      return this.fresh('create virtual network', () =>
         this.network.virtualNetworks.beginCreateOrUpdateAndWait(rg, name, { location: spec.region, tags: { ...tags, [TAG_NAME]: name }, addressSpace: { addressPrefixes: [spec.vpcCidr] } }, this.poll));
     }
     if (!vnet.addressSpace?.addressPrefixes?.includes(spec.vpcCidr)) {
@@ -239,7 +246,7 @@ export class AzureProvider implements CloudProvider {
     const n = azureNames(spec.clusterId);
     const subnet = await this.orNull('get subnet', () => this.network.subnets.get(rg, n.vnet, n.subnet));
     if (!subnet) {
-      return this.call('create subnet', () => this.network.subnets.beginCreateOrUpdateAndWait(rg, n.vnet, n.subnet, { addressPrefix: spec.subnetCidr }, this.poll));
+      return this.fresh('create subnet', () => this.network.subnets.beginCreateOrUpdateAndWait(rg, n.vnet, n.subnet, { addressPrefix: spec.subnetCidr }, this.poll));
     }
     if ((subnet.addressPrefix ?? subnet.addressPrefixes?.[0]) !== spec.subnetCidr) {
       throw new CloudError('Conflict', 'azure', 'AddressPrefixMismatch', `subnet ${subnet.id} has ${subnet.addressPrefix}, not ${spec.subnetCidr}`);
@@ -258,10 +265,10 @@ export class AzureProvider implements CloudProvider {
     const desired = spec.firewall[role];
     const nsg = await this.orNull('get network security group', () => this.network.networkSecurityGroups.get(rg, name));
     if (nsg && !this.owned(nsg.tags, spec.clusterId)) throw this.refuse('network security group', nsg.id, spec.clusterId);
-    if (nsg && JSON.stringify(ruleKeys(fromNsgRules(nsg.securityRules ?? []))) === JSON.stringify(ruleKeys(desired)) && (nsg.securityRules ?? []).every((r) => r.access === 'Allow' && r.direction === 'Inbound')) {
+    if (nsg && !nsgDrift(`network security group ${name}`, nsg.securityRules ?? [], desired).length) {
       return this.settled('network security group', nsg, () => this.network.networkSecurityGroups.get(rg, name));
     }
-    return this.call(`${nsg ? 'restore' : 'create'} network security group`, () =>
+    return this.fresh(`${nsg ? 'restore' : 'create'} network security group`, () =>
       this.network.networkSecurityGroups.beginCreateOrUpdateAndWait(rg, name, { location: spec.region, tags: { ...(nsg?.tags ?? {}), ...tags, [TAG_NAME]: name, [TAG_ROLE]: role }, securityRules: toNsgRules(desired) }, this.poll));
   }
 
@@ -300,6 +307,49 @@ export class AzureProvider implements CloudProvider {
       this.orNull('get network security group', () => this.network.networkSecurityGroups.get(n.resourceGroup, n.nsg('worker'))),
     ]);
     return this.status(group.location, group.tags?.[TAG_ZONE] ?? '', group, vnet, subnet, master, worker);
+  }
+
+  /**
+   * Five GETs at once — the resource group, the VNet, its subnet and each role's NSG — compared with the spec: the
+   * resource group (tagged for the cluster, in the region), the VNet (tagged, its address space holding
+   * `spec.vpcCidr`), the subnet and its prefix, each NSG (tagged) and its security rules (see nsgDrift). Nothing is
+   * changed. `status` is null when the resource group or the VNet is gone (as getNetwork).
+   */
+  async inspectNetwork(spec: NetworkSpec): Promise<NetworkInspection> {
+    const { clusterId, region } = spec;
+    const n = azureNames(clusterId);
+    const untagged = (what: string) => `${what} exists but is not tagged ${TAG_CLUSTER}=${clusterId}`;
+    const [group, vnet, subnet, master, worker] = await Promise.all([
+      this.orNull('get resource group', () => this.resources.resourceGroups.get(n.resourceGroup)),
+      this.orNull('get virtual network', () => this.network.virtualNetworks.get(n.resourceGroup, n.vnet)),
+      this.orNull('get subnet', () => this.network.subnets.get(n.resourceGroup, n.vnet, n.subnet)),
+      this.orNull('get network security group', () => this.network.networkSecurityGroups.get(n.resourceGroup, n.nsg('master'))),
+      this.orNull('get network security group', () => this.network.networkSecurityGroups.get(n.resourceGroup, n.nsg('worker'))),
+    ]);
+    if (!group) return { status: null, drift: [`resource group ${n.resourceGroup} is missing`] };
+    if (!this.owned(group.tags, clusterId)) return { status: null, drift: [untagged(`resource group ${n.resourceGroup}`)] };
+    if (!sameRegion(group.location, region)) return { status: null, drift: [`resource group ${n.resourceGroup} is in ${group.location}, not ${region}`] };
+    const drift: string[] = [];
+    if (!vnet) drift.push(`virtual network ${n.vnet} (${spec.vpcCidr}) is missing`);
+    else if (!this.owned(vnet.tags, clusterId)) drift.push(untagged(`virtual network ${n.vnet}`));
+    else {
+      if (!vnet.addressSpace?.addressPrefixes?.includes(spec.vpcCidr)) drift.push(`virtual network ${n.vnet} is ${vnet.addressSpace?.addressPrefixes?.join(', ') ?? 'empty'}, not ${spec.vpcCidr}`);
+      const prefix = subnet?.addressPrefix ?? subnet?.addressPrefixes?.[0];
+      if (!subnet) drift.push(`subnet ${n.subnet} (${spec.subnetCidr}) is missing`);
+      else if (prefix !== spec.subnetCidr) drift.push(`subnet ${n.subnet} is ${prefix}, not ${spec.subnetCidr}`);
+    }
+    const nsgs: Record<NodeRole, NetworkSecurityGroup | null> = { master, worker };
+    for (const role of ['master', 'worker'] as const) {
+      const nsg = nsgs[role];
+      const label = `network security group ${n.nsg(role)}`;
+      if (!nsg) drift.push(`${label} is missing`);
+      else if (!this.owned(nsg.tags, clusterId)) drift.push(untagged(label));
+      else drift.push(...nsgDrift(label, nsg.securityRules ?? [], spec.firewall[role]));
+    }
+    const own = <T extends { tags?: Record<string, string> }>(r: T | null) => (r && this.owned(r.tags, clusterId) ? r : null);
+    const ownVnet = own(vnet);
+    const status = ownVnet ? this.status(group.location, group.tags?.[TAG_ZONE] ?? spec.zone, group, ownVnet, subnet, own(master), own(worker)) : null;
+    return { status, drift };
   }
 
   /** Inbound Allow rules of each role's NSG (default rules excluded). @throws CloudError `NotFound` when an NSG is missing. */
@@ -379,11 +429,11 @@ export class AzureProvider implements CloudProvider {
     if (oldNic && !this.owned(oldNic.tags, spec.clusterId)) throw this.refuse('network interface', oldNic.id, spec.clusterId);
     if (oldNic?.virtualMachine?.id) throw new CloudError('Conflict', 'azure', 'NicInUse', `network interface ${oldNic.id} is attached to ${oldNic.virtualMachine.id}`);
 
-    const pip = await this.call('create public IP address', () =>
+    const pip = await this.fresh('create public IP address', () =>
       this.network.publicIPAddresses.beginCreateOrUpdateAndWait(rg, pipName, {
         location, tags, sku: { name: 'Standard', tier: 'Regional' }, publicIPAllocationMethod: 'Static', publicIPAddressVersion: 'IPv4',
       }, this.poll));
-    const nic = await this.call('create network interface', () =>
+    const nic = await this.fresh('create network interface', () =>
       this.network.networkInterfaces.beginCreateOrUpdateAndWait(rg, nName, {
         location,
         tags,
@@ -416,14 +466,17 @@ export class AzureProvider implements CloudProvider {
       networkProfile: { networkInterfaces: [{ id: nic.id, primary: true, deleteOption: 'Delete' }] },
     };
     try {
-      const poller = this.compute.virtualMachines.createOrUpdate(rg, spec.name, vm, this.poll);
-      await poller.submitted();
+      await this.fresh('create virtual machine', async () => {
+        const poller = this.compute.virtualMachines.createOrUpdate(rg, spec.name, vm, this.poll);
+        await poller.submitted();
+      });
     } catch (e) {
       const err = toCloudError(e, 'create virtual machine');
       if (!err.retryable) await this.cleanupAttachments(rg, nName, pipName);
       throw err;
     }
-    const created = await this.call('get virtual machine', () => this.compute.virtualMachines.get(rg, spec.name, { expand: 'instanceView' }));
+    const created = await this.fresh('get virtual machine', () => this.compute.virtualMachines.get(rg, spec.name, { expand: 'instanceView' }));
+    this.launched.add(vmKey(rg, spec.name));
     return this.toInstance(created, nic, pip);
   }
 
@@ -484,11 +537,14 @@ export class AzureProvider implements CloudProvider {
     return hit ? { rg: hit.resourceGroup, name: hit.name } : null;
   }
 
-  /** One VM (with its power state, private and public IP), or null when it does not exist in `region`. */
+  /**
+   * One VM (with its power state, private and public IP), or null when it does not exist in `region`. A VM this
+   * provider made less than the consistency window ago that ARM does not show yet is waited for.
+   */
   async getInstance(region: string, instanceId: string): Promise<Instance | null> {
     const where = await this.locate(instanceId);
     if (!where) return null;
-    const vm = await this.orNull('get virtual machine', () => this.compute.virtualMachines.get(where.rg, where.name, { expand: 'instanceView' }));
+    const vm = await this.launched.read(vmKey(where.rg, where.name), () => this.orNull('get virtual machine', () => this.compute.virtualMachines.get(where.rg, where.name, { expand: 'instanceView' })));
     if (!vm || !sameRegion(vm.location, region)) return null;
     return this.describe(vm);
   }
@@ -536,7 +592,7 @@ export class AzureProvider implements CloudProvider {
   async terminateInstance(clusterId: string, region: string, instanceId: string): Promise<void> {
     const where = await this.locate(instanceId);
     if (!where) return;
-    const vm = await this.orNull('get virtual machine', () => this.compute.virtualMachines.get(where.rg, where.name));
+    const vm = await this.launched.read(vmKey(where.rg, where.name), () => this.orNull('get virtual machine', () => this.compute.virtualMachines.get(where.rg, where.name)));
     if (!vm || !sameRegion(vm.location, region)) return;
     if (!this.owned(vm.tags, clusterId)) {
       throw new CloudError('Conflict', 'azure', 'NotOwnedByCluster', `virtual machine ${vm.id} is not tagged ${TAG_CLUSTER}=${clusterId} (it has ${vm.tags?.[TAG_CLUSTER] ?? 'none'}); refusing to terminate it`);
@@ -549,6 +605,7 @@ export class AzureProvider implements CloudProvider {
     const pipIds = nics.flatMap((nic) => (nic.ipConfigurations ?? []).map((c) => c.publicIPAddress?.id).filter((x): x is string => !!x));
 
     await this.gone('delete virtual machine', () => this.compute.virtualMachines.delete(where.rg, where.name, this.poll).pollUntilDone());
+    this.launched.forget(vmKey(where.rg, where.name));
 
     for (const nic of nics) {
       const p = parseArmId(nic.id ?? '');
@@ -580,17 +637,41 @@ export class AzureProvider implements CloudProvider {
       this.call('list resource groups', () => all(this.resources.resourceGroups.list({ filter }))),
       this.call('list resources', () => all(this.resources.resources.list({ filter }))),
     ]);
-    const kind = (type: string | undefined): string => ({
-      'microsoft.network/virtualnetworks': 'virtual-network',
-      'microsoft.network/networksecuritygroups': 'network-security-group',
-      'microsoft.network/publicipaddresses': 'public-ip',
-      'microsoft.network/networkinterfaces': 'network-interface',
-      'microsoft.compute/virtualmachines': 'virtual-machine',
-      'microsoft.compute/disks': 'disk',
-    }[(type ?? '').toLowerCase()] ?? type ?? 'resource');
     return [
       ...groups.filter((g) => sameRegion(g.location, region)).map((g) => ({ kind: 'resource-group', id: g.id ?? '', name: g.name, tags: { ...(g.tags ?? {}), [TAG_CLUSTER]: clusterId } })),
-      ...resources.filter((r) => sameRegion(r.location, region)).map((r) => ({ kind: kind(r.type), id: r.id ?? '', name: r.name, tags: { ...(r.tags ?? {}), [TAG_CLUSTER]: clusterId } })),
+      ...resources.filter((r) => sameRegion(r.location, region)).map((r) => ({ kind: resourceKind(r.type), id: r.id ?? '', name: r.name, tags: { ...(r.tags ?? {}), [TAG_CLUSTER]: clusterId } })),
     ];
   }
+
+  /**
+   * Resource groups and resources of the subscription in `region` carrying a `skyweave-cluster` tag of any value: two
+   * paginated listings (Resource Groups - List and Resources - List, unfiltered, because ARM leaves tags out of
+   * tag-filtered listings), filtered here. Subnets (no tags) and untagged OS disks are not listed.
+   */
+  async listAllTaggedResources(region: string): Promise<CloudResource[]> {
+    const [groups, resources] = await Promise.all([
+      this.call('list resource groups', () => all(this.resources.resourceGroups.list())),
+      this.call('list resources', () => all(this.resources.resources.list())),
+    ]);
+    const tagged = (r: { location?: string; tags?: Tags }) => !!r.tags?.[TAG_CLUSTER] && sameRegion(r.location, region);
+    return [
+      ...groups.filter(tagged).map((g) => ({ kind: 'resource-group', id: g.id ?? '', name: g.name, tags: { ...(g.tags ?? {}) } })),
+      ...resources.filter(tagged).map((r) => ({ kind: resourceKind(r.type), id: r.id ?? '', name: r.name, tags: { ...(r.tags ?? {}) } })),
+    ];
+  }
+}
+
+/** Key of a VM in `AzureProvider.launched`. */
+const vmKey = (rg: string, name: string) => `${rg}/${name}`.toLowerCase();
+
+/** CloudResource `kind` of an ARM resource type. */
+function resourceKind(type: string | undefined): string {
+  return {
+    'microsoft.network/virtualnetworks': 'virtual-network',
+    'microsoft.network/networksecuritygroups': 'network-security-group',
+    'microsoft.network/publicipaddresses': 'public-ip',
+    'microsoft.network/networkinterfaces': 'network-interface',
+    'microsoft.compute/virtualmachines': 'virtual-machine',
+    'microsoft.compute/disks': 'disk',
+  }[(type ?? '').toLowerCase()] ?? type ?? 'resource';
 }

@@ -64,6 +64,18 @@ export function toCloudError(e: unknown): CloudError | undefined {
   return new CloudError(classifyDigitalOceanError(status, id, message), 'digitalocean', id, message, { cause: e });
 }
 
+const MISSING_REFERENCE_RE = /does not exist|not found|is not a VPC/i;
+
+/**
+ * True when DigitalOcean refused a create because something it names is unknown — a tag a firewall targets, the VPC
+ * of a Droplet (`422 unprocessable_entity`, "tag … does not exist", "vpc_uuid … is not a VPC network"), or a 404.
+ * Right after that tag or VPC was made this is eventual consistency, worth retrying within the window.
+ */
+export function isMissingReference(e: unknown): boolean {
+  if (!(e instanceof CloudError) || e.cloud !== 'digitalocean') return false;
+  return e.kind === 'NotFound' || (e.kind === 'InvalidRequest' && MISSING_REFERENCE_RE.test(e.message));
+}
+
 /** Retry budget for throttling, 5xx and unanswered requests. */
 export interface RetryPolicy {
   /** Total attempts, first included (≥ 1). */

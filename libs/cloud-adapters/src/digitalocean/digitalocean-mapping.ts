@@ -160,4 +160,25 @@ export const firewallResource = (f: DoFirewallLike, clusterId: string): CloudRes
   tags: { ...splitDoTags(f.tags ?? []), [TAG_CLUSTER]: clusterId },
 });
 
+/** The cluster a VPC's description names (`skyweave-cluster=<id>`), or undefined. */
+export function vpcClusterId(v: DoVpcLike): string | undefined {
+  const d = (v.description ?? '').trim();
+  const id = d.startsWith(`${TAG_CLUSTER}=`) ? d.slice(TAG_CLUSTER.length + 1) : '';
+  return id && !/\s/.test(id) ? id : undefined;
+}
+
+/**
+ * The cluster and role of a Skyweave firewall of any cluster, or undefined: a target tag `skyweave-<role>:<id>` and
+ * the name `<resourcePrefix(id)>-<role>` that goes with it.
+ */
+export function firewallOwner(f: DoFirewallLike): { clusterId: string; role: NodeRole } | undefined {
+  for (const t of f.tags ?? []) {
+    const m = /^skyweave-(master|worker):(.+)$/.exec(t);
+    if (!m) continue;
+    const role = m[1] as NodeRole;
+    if (f.name === firewallName(resourcePrefix(m[2]), role)) return { clusterId: m[2], role };
+  }
+  return undefined;
+}
+
 export const dropletResource = (d: DoDropletLike): CloudResource => ({ kind: 'droplet', id: String(d.id), name: d.name, tags: splitDoTags(d.tags ?? []) });

@@ -1,17 +1,21 @@
-import { allocateDigitalOceanVpcRange, doTag, FirewallRule, NodeRole, ruleKeys, TAG_NODE, TAG_ROLE } from '@skyweave/domain';
+import { allocateDigitalOceanVpcRange, doTag, FirewallRule, NodeRole, TAG_CLUSTER, TAG_NODE, TAG_ROLE } from '@skyweave/domain';
 import { createApiClient } from 'dots-wrapper';
 import type {
   CloudEndpoints,
   CloudProvider,
+  CloudProviderOptions,
   CloudResource,
   DigitalOceanCredentials,
   Instance,
   InstanceSpec,
+  NetworkInspection,
   NetworkSpec,
   NetworkStatus,
 } from '../cloud-provider';
+import { consistencyBackoffMs, DEFAULT_CONSISTENCY_WINDOW_MS, RecentlyMade, retryWhileMissing } from '../consistency';
+import { firewallDrift } from '../drift';
 import { CloudError, isCloudError } from '../errors';
-import { backoffMs, DEFAULT_RETRY, RetryPolicy, sleep, toCloudError } from './digitalocean-errors';
+import { backoffMs, DEFAULT_RETRY, isMissingReference, RetryPolicy, sleep, toCloudError } from './digitalocean-errors';
 import {
   ALLOW_ALL_OUTBOUND,
   clusterTag,
@@ -24,6 +28,7 @@ import {
   dropletResource,
   dropletToInstance,
   firewallName,
+  firewallOwner,
   firewallResource,
   firewallTargetTag,
   inboundToFirewallRules,
@@ -31,6 +36,8 @@ import {
   ownedFirewallRole,
   planToInboundRules,
   ROLES,
+  splitDoTags,
+  vpcClusterId,
   vpcDescription,
   vpcName,
   vpcResource,
@@ -45,7 +52,7 @@ const MAX_PAGES = 500;
 
 interface ListEnvelope { links?: { pages?: { next?: string } } }
 
-export interface DigitalOceanProviderOptions {
+export interface DigitalOceanProviderOptions extends CloudProviderOptions {
   /** Retries for throttling (429), 5xx and unanswered requests. Default: 3 attempts, 200 ms doubling, at most 2 s. */
   retry?: Partial<RetryPolicy>;
   /** Per-request timeout in milliseconds (default 30 000). */
@@ -63,25 +70,46 @@ export interface DigitalOceanProviderOptions {
  * - Firewall per role: name `<prefix>-<role>`, inbound rules from the seed plan, outbound allow-all, targeting the tag
  *   `skyweave-<role>:<clusterId>` (a DigitalOcean firewall's `tags` are its targets).
  * - Droplet: tags `skyweave-cluster:<clusterId>`, `skyweave-node:<nodeId>`, `skyweave-role:<role>` and the role's
- *   firewall target tag. DigitalOcean has no idempotency token: the node tag is looked up before each create.
+ *   firewall target tag. DigitalOcean has no idempotency token: the node tag is looked up before each create
+ *   (`idempotentCreate` is false: a Droplet made just before a crash may not be listed yet, and is then made twice).
  *
  * Every method throws `CloudError` for cloud failures (see `digitalocean-errors.ts` for the mapping).
  * API reference: https://docs.digitalocean.com/reference/api/api-reference/ (Account, VPCs, Firewalls, Droplets, Tags).
  */
 export class DigitalOceanProvider implements CloudProvider {
   readonly cloud = 'digitalocean' as const;
+  /**
+   * False: `POST /v2/droplets` takes no idempotency token. The node-tag look-up before a create can miss a Droplet
+   * made just before a crash (the tag listing is eventually consistent), so a retried create may make a second one.
+   */
+  readonly idempotentCreate = false;
   private readonly api: DotsClient;
   private readonly retry: RetryPolicy;
   private readonly image: string;
+  private readonly windowMs: number;
+  /** Droplets made by this provider that no read has shown yet (eventual consistency of getInstance). */
+  private readonly launched: RecentlyMade;
 
   /**
    * @param credentials a DigitalOcean personal access token
    * @param endpoints `endpoints.digitalocean` is the API v2 base URL (default `https://api.digitalocean.com/v2`)
+   * @param options retries, timeout, image, and `consistencyWindowMs` (how long a create naming a just-made tag or VPC
+   *   that DigitalOcean does not know yet is retried; default 30 s)
    */
   constructor(credentials: DigitalOceanCredentials, endpoints: CloudEndpoints, options: DigitalOceanProviderOptions = {}) {
     this.api = createApiClient({ token: credentials.token, endpoint: endpoints.digitalocean, requestTimeoutInMs: options.requestTimeoutMs ?? 30_000 });
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.image = options.image ?? DEFAULT_IMAGE;
+    this.windowMs = options.consistencyWindowMs ?? DEFAULT_CONSISTENCY_WINDOW_MS;
+    this.launched = new RecentlyMade(this.windowMs);
+  }
+
+  /**
+   * A create that DigitalOcean refused because a tag or VPC it names is not known yet (just made: eventual
+   * consistency) is retried with backoff within the consistency window. Safe: a refused create made nothing.
+   */
+  private createNaming<T>(fn: () => Promise<T>): Promise<T> {
+    return retryWhileMissing(() => this.once(fn), { windowMs: this.windowMs, missing: isMissingReference });
   }
 
   /** `GET /v2/account`. @throws CloudError `InvalidCredentials` on 401. */
@@ -94,8 +122,10 @@ export class DigitalOceanProvider implements CloudProvider {
    * target tag `POST /v2/tags`): DigitalOcean firewalls target tags, not the VPC, so no part waits for another. A
    * firewall whose inbound rules drifted from the plan is replaced (`PUT /v2/firewalls/{id}`). `spec.vpcCidr`/
    * `spec.subnetCidr` are ignored: the range is allocated. A VPC create refused because another VPC took the range or
-   * name meanwhile is retried once with a fresh allocation. When one part fails the call rejects with that part's
-   * CloudError (the other parts may still complete; a later call picks up from there).
+   * name meanwhile (or one made a moment ago is not listed yet) is retried, with backoff and a fresh listing and
+   * allocation, within the consistency window. When one part fails the call rejects with that part's
+   * CloudError (the other parts may still complete; a later call picks up from there). Repairs what inspectNetwork
+   * reports: a deleted VPC or firewall is made again, a firewall whose inbound rules drifted is replaced with the plan.
    * @throws CloudError `Conflict` when a VPC of the same name exists in the region without this cluster's description.
    */
   async ensureNetwork(spec: NetworkSpec): Promise<NetworkStatus> {
@@ -123,6 +153,34 @@ export class DigitalOceanProvider implements CloudProvider {
       }
     }
     return this.status(region, vpc, ids, resources);
+  }
+
+  /**
+   * Two paginated listings, `GET /v2/vpcs` and `GET /v2/firewalls`, compared with the spec: the cluster's VPC in the
+   * region (found by its description; `spec.vpcCidr` is ignored, the range is allocated) and each role's firewall
+   * (`<prefix>-<role>` targeting `skyweave-<role>:<clusterId>`) with its inbound rules against `spec.firewall[role]`
+   * (non-address sources show as `tag:…`, `droplet:…`; see inboundToFirewallRules). Nothing is changed. DigitalOcean
+   * has no subnet: none is reported.
+   */
+  async inspectNetwork(spec: NetworkSpec): Promise<NetworkInspection> {
+    const [vpcs, firewalls] = await Promise.all([this.listVpcs(), this.listFirewalls()]);
+    const vpc = vpcs.find((v) => isOwnedVpc(v, spec.clusterId, spec.region));
+    const drift: string[] = [];
+    if (!vpc) drift.push(`VPC ${vpcName(spec.namePrefix)} is missing`);
+    const ids = { master: '', worker: '' } as Record<NodeRole, string>;
+    const resources: CloudResource[] = vpc ? [vpcResource(vpc, spec.clusterId)] : [];
+    for (const role of ROLES) {
+      const label = `firewall ${firewallName(spec.namePrefix, role)}`;
+      const fw = firewalls.find((f) => ownedFirewallRole(f, spec.clusterId, spec.namePrefix) === role);
+      if (!fw?.id) {
+        drift.push(`${label} is missing`);
+        continue;
+      }
+      ids[role] = fw.id;
+      resources.push(firewallResource(fw, spec.clusterId));
+      drift.push(...firewallDrift(label, inboundToFirewallRules(fw.inbound_rules as DoInboundRule[] | undefined), spec.firewall[role]));
+    }
+    return { status: vpc ? this.status(spec.region, vpc, ids, resources) : null, drift };
   }
 
   /** `GET /v2/firewalls/{id}` per role; a missing firewall reports no rules. Only tcp/udp inbound rules are reported. */
@@ -169,7 +227,7 @@ export class DigitalOceanProvider implements CloudProvider {
       async () => (await this.listDroplets(nodeTag))[0],
       async () =>
         (
-          await this.api.droplet.createDroplet({
+          await this.createNaming(() => this.api.droplet.createDroplet({
             name: spec.name,
             region: spec.network.region,
             size: spec.instanceType,
@@ -177,19 +235,23 @@ export class DigitalOceanProvider implements CloudProvider {
             vpc_uuid: spec.network.vpcId,
             tags: [clusterTag(spec.clusterId), nodeTag, doTag(TAG_ROLE, spec.role), firewallTargetTag(spec.role, spec.clusterId)],
             user_data: spec.userData,
-          })
+          }))
         ).data.droplet,
     );
     if (!(droplet.tags ?? []).includes(clusterTag(spec.clusterId))) {
       throw new CloudError('Conflict', 'digitalocean', 'node_owned_elsewhere', `Droplet ${droplet.id} carries ${nodeTag} but not ${clusterTag(spec.clusterId)}`);
     }
+    this.launched.add(String(droplet.id));
     return dropletToInstance(droplet);
   }
 
-  /** `GET /v2/droplets/{id}`; null for 404 or a non-numeric id. Destroyed Droplets disappear (no `terminated` state). */
+  /**
+   * `GET /v2/droplets/{id}`; null for 404 or a non-numeric id. Destroyed Droplets disappear (no `terminated` state).
+   * A Droplet this provider made less than the consistency window ago that the API does not show yet is waited for.
+   */
   async getInstance(_region: string, instanceId: string): Promise<Instance | null> {
     if (!/^\d+$/.test(instanceId)) return null;
-    const got = await this.getOrNull(() => this.api.droplet.getDroplet({ droplet_id: Number(instanceId) }));
+    const got = await this.launched.read(instanceId, () => this.getOrNull(() => this.api.droplet.getDroplet({ droplet_id: Number(instanceId) })));
     return got ? dropletToInstance(got.data.droplet) : null;
   }
 
@@ -209,14 +271,37 @@ export class DigitalOceanProvider implements CloudProvider {
    */
   async terminateInstance(clusterId: string, _region: string, instanceId: string): Promise<void> {
     if (!/^\d+$/.test(instanceId)) return;
-    const got = await this.getOrNull(() => this.api.droplet.getDroplet({ droplet_id: Number(instanceId) }));
+    const got = await this.launched.read(instanceId, () => this.getOrNull(() => this.api.droplet.getDroplet({ droplet_id: Number(instanceId) })));
     if (!got) return;
     const tags = got.data.droplet.tags ?? [];
     if (!tags.includes(clusterTag(clusterId))) {
       throw new CloudError('Conflict', 'digitalocean', 'not_owned', `Droplet ${instanceId} is not tagged ${clusterTag(clusterId)}; not deleting it`);
     }
     await this.deleteIgnoringNotFound(() => this.api.droplet.deleteDroplet({ droplet_id: Number(instanceId) }));
+    this.launched.forget(instanceId);
     for (const t of tags.filter((x) => x.startsWith(`${TAG_NODE}:`))) await this.deleteTagIfUnused(t);
+  }
+
+  /**
+   * Every cluster's VPCs in the region (description `skyweave-cluster=<id>`), Skyweave firewalls (name and target tag
+   * `skyweave-<role>:<id>`, see firewallOwner; firewalls are global) and Droplets in the region tagged
+   * `skyweave-cluster:<id>` — three paginated listings (`GET /v2/vpcs`, `/v2/firewalls`, `/v2/droplets`).
+   */
+  async listAllTaggedResources(region: string): Promise<CloudResource[]> {
+    const [vpcs, firewalls, droplets] = await Promise.all([this.listVpcs(), this.listFirewalls(), this.listDroplets()]);
+    const out: CloudResource[] = [];
+    for (const v of vpcs) {
+      const id = v.region === region ? vpcClusterId(v) : undefined;
+      if (id) out.push(vpcResource(v, id));
+    }
+    for (const f of firewalls) {
+      const owner = firewallOwner(f);
+      if (owner) out.push(firewallResource(f, owner.clusterId));
+    }
+    for (const d of droplets) {
+      if (dropletRegion(d) === region && splitDoTags(d.tags ?? [])[TAG_CLUSTER]) out.push(dropletResource(d));
+    }
+    return out;
   }
 
   /** The cluster's VPC in the region, its firewalls, and its Droplets in the region. */
@@ -252,7 +337,7 @@ export class DigitalOceanProvider implements CloudProvider {
         const ipRange = allocateDigitalOceanVpcRange(all.map((v) => v.ip_range));
         return (await this.api.vpc.createVpc({ name, region: spec.region, ip_range: ipRange, description: vpcDescription(spec.clusterId) })).data.vpc;
       },
-      1,
+      Math.max(this.windowMs, 1),
     );
   }
 
@@ -283,12 +368,10 @@ export class DigitalOceanProvider implements CloudProvider {
       },
       async () => {
         await this.ensureTag(target);
-        return (await this.api.firewall.createFirewall({ name: firewallName(spec.namePrefix, role), inbound_rules: inbound, outbound_rules: ALLOW_ALL_OUTBOUND, tags: [target] })).data.firewall;
+        return (await this.createNaming(() => this.api.firewall.createFirewall({ name: firewallName(spec.namePrefix, role), inbound_rules: inbound, outbound_rules: ALLOW_ALL_OUTBOUND, tags: [target] }))).data.firewall;
       },
     );
-    const have = ruleKeys(inboundToFirewallRules(fw.inbound_rules as DoInboundRule[] | undefined));
-    const want = ruleKeys(spec.firewall[role]);
-    if (fw.id && JSON.stringify(have) !== JSON.stringify(want)) {
+    if (fw.id && firewallDrift('', inboundToFirewallRules(fw.inbound_rules as DoInboundRule[] | undefined), spec.firewall[role]).length) {
       // Drift: replace the definition (PUT replaces everything), keeping its outbound rules, droplets and targets.
       const cur = (await this.call(() => this.api.firewall.getFirewall({ firewall_id: fw.id as string }))).data.firewall;
       const outbound = cur.outbound_rules && cur.outbound_rules.length > 0 ? cur.outbound_rules : ALLOW_ALL_OUTBOUND;
@@ -379,10 +462,12 @@ export class DigitalOceanProvider implements CloudProvider {
 
   /**
    * Create without an idempotency token: look up, create once; on a retryable failure (the create may or may not have
-   * happened) wait and look up again before creating again. `conflictRetries` extra rounds follow a `Conflict`
-   * (someone else took the name/range meanwhile).
+   * happened) wait and look up again before creating again. For `conflictWindowMs` after the first attempt a
+   * `Conflict` (the name or range is taken by something the listing did not show: made meanwhile by someone else, or
+   * just made and not listed yet) is followed by a backoff and another round, look-up first.
    */
-  private async adoptOrCreate<T>(lookup: () => Promise<T | undefined>, create: () => Promise<T>, conflictRetries = 0): Promise<T> {
+  private async adoptOrCreate<T>(lookup: () => Promise<T | undefined>, create: () => Promise<T>, conflictWindowMs = 0): Promise<T> {
+    const conflictDeadline = Date.now() + conflictWindowMs;
     let conflicts = 0;
     for (let attempt = 1; ; attempt++) {
       const found = await lookup();
@@ -394,8 +479,10 @@ export class DigitalOceanProvider implements CloudProvider {
           await sleep(backoffMs(this.retry, attempt));
           continue;
         }
-        if (isCloudError(e, 'Conflict') && conflicts < conflictRetries) {
+        const left = conflictDeadline - Date.now();
+        if (isCloudError(e, 'Conflict') && left > 0) {
           conflicts++;
+          await sleep(Math.min(left, consistencyBackoffMs(conflicts)));
           continue;
         }
         throw e;

@@ -1,4 +1,5 @@
 import { FirewallRule, ruleKeys } from '@skyweave/domain';
+import { firewallDrift } from '../drift';
 import { CloudError } from '../errors';
 
 /** One `allowed` entry of a Compute firewall (https://cloud.google.com/compute/docs/reference/rest/v1/firewalls). */
@@ -68,4 +69,23 @@ export function sameRules(a: readonly FirewallRule[], b: readonly FirewallRule[]
   const ka = ruleKeys(a);
   const kb = ruleKeys(b);
   return ka.length === kb.length && ka.every((k, i) => k === kb[i]);
+}
+
+/**
+ * Drift of a cluster firewall named `name` against its planned rules, as `NetworkInspection.drift` lines: disabled,
+ * targets other than its own network tag (`name`), then planned rules missing and rules not in the plan (the
+ * firewall's tcp/udp allowed entries × source ranges, see firewallToRules). Empty ⇔ ensureNetwork leaves it alone.
+ */
+export function firewallPlanDrift(
+  fw: Parameters<typeof firewallToRules>[0] & { targetTags?: string[] | null },
+  name: string,
+  planned: readonly FirewallRule[],
+): string[] {
+  const label = `firewall ${name}`;
+  const out: string[] = [];
+  if (fw.disabled) out.push(`${label} is disabled`);
+  const tags = fw.targetTags ?? [];
+  if (tags.length !== 1 || tags[0] !== name) out.push(`${label} targets ${tags.length ? `tags ${tags.join(', ')}` : 'every instance'}, not tag ${name}`);
+  out.push(...firewallDrift(label, firewallToRules({ ...fw, disabled: false }), planned));
+  return out;
 }

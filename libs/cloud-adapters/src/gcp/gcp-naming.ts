@@ -55,3 +55,14 @@ export const lastSegment = (url: string | null | undefined) => (url ?? '').split
 
 /** The region of a zone name (`us-east4-a` → `us-east4`). */
 export const regionOfZone = (zone: string) => zone.replace(/-[a-z]$/, '');
+
+/**
+ * List filter (regular-expression form) for resources whose description holds a `skyweave-cluster=<id>` token of any
+ * value — the leak sweep's look-up of every cluster's networks, subnetworks and firewalls.
+ */
+export function anyClusterDescriptionFilter(): string {
+  return `description eq ${quote(`(.* )?${reEscape(`${TAG_CLUSTER}=`)}[^ ]+( .*)?`)}`;
+}
+
+/** List filter (AIP-160) for resources carrying a label, whatever its value: `labels.<key>:*`. */
+export const labelPresentFilter = (key: string) => `labels.${key}:*`;

@@ -5,15 +5,17 @@ import {
 } from '@google-cloud/compute';
 import { FirewallRule, NodeRole, TAG_CLUSTER, TAG_NODE, TAG_ROLE } from '@skyweave/domain';
 import type {
-  CloudEndpoints, CloudProvider, CloudResource, GcpCredentials, Instance, InstanceSpec, InstanceState, NetworkSpec, NetworkStatus,
+  CloudEndpoints, CloudProvider, CloudProviderOptions, CloudResource, GcpCredentials, Instance, InstanceSpec, InstanceState,
+  NetworkInspection, NetworkSpec, NetworkStatus,
 } from '../cloud-provider';
+import { DEFAULT_CONSISTENCY_WINDOW_MS, readBack, RecentlyMade, retryWhileMissing } from '../consistency';
 import { CloudError, isCloudError, isNotFound } from '../errors';
-import { createAuthClient } from './gcp-auth';
+import { computeClientOptions } from './gcp-client';
 import { operationFailure, toCloudError } from './gcp-errors';
-import { firewallToRules, planToFirewall, sameRules } from './gcp-firewall';
+import { firewallPlanDrift, firewallToRules, planToFirewall } from './gcp-firewall';
 import {
-  DESC_VPC_CIDR, DESC_ZONE, descriptionFilter, firewallName, labelFilter, lastSegment, nameFilter, networkName, ownedBy,
-  ownershipDescription, parseDescription, regionOfZone, subnetworkName,
+  anyClusterDescriptionFilter, DESC_VPC_CIDR, DESC_ZONE, descriptionFilter, firewallName, labelFilter, labelPresentFilter, lastSegment,
+  nameFilter, networkName, ownedBy, ownershipDescription, parseDescription, regionOfZone, subnetworkName,
 } from './gcp-naming';
 
 type IOperation = protos.google.cloud.compute.v1.IOperation;
@@ -23,9 +25,6 @@ type IFirewall = protos.google.cloud.compute.v1.IFirewall;
 type IInstance = protos.google.cloud.compute.v1.IInstance;
 
 const ROLES: NodeRole[] = ['master', 'worker'];
-
-/** Options of the Compute clients (google-gax ClientOptions). */
-type ClientOptions = NonNullable<ConstructorParameters<typeof NetworksClient>[0]>;
 
 /** Boot image of every node: Ubuntu 24.04 LTS (amd64), by image family. */
 export const GCP_NODE_IMAGE = 'projects/ubuntu-os-cloud/global/images/family/ubuntu-2404-lts-amd64';
@@ -68,7 +67,12 @@ const PAGED = { autoPaginate: false };
  */
 export class GcpProvider implements CloudProvider {
   readonly cloud = 'gcp' as const;
+  /** instances.insert carries `requestId` (the launch's idempotency token) and instance names are unique per zone. */
+  readonly idempotentCreate = true;
   private readonly project: string;
+  private readonly windowMs: number;
+  /** Instances inserted by this provider that no read has shown yet (eventual consistency of getInstance). */
+  private readonly launched: RecentlyMade;
   private readonly networks: NetworksClient;
   private readonly subnetworks: SubnetworksClient;
   private readonly firewalls: FirewallsClient;
@@ -82,15 +86,13 @@ export class GcpProvider implements CloudProvider {
    * @param credentials a service-account key file (its `project_id` is the project everything is built in).
    * @param endpoints `gcp`: Compute base URL of a sandbox (e.g. `http://127.0.0.1:4567`), which also serves the
    *   token endpoint at `/token`; absent ⇒ compute.googleapis.com and the key file's `token_uri`.
+   * @param options `consistencyWindowMs`: how long a not-found of something just created is retried (default 30 s).
    */
-  constructor(credentials: GcpCredentials, endpoints: CloudEndpoints = {}) {
+  constructor(credentials: GcpCredentials, endpoints: CloudEndpoints = {}, options: CloudProviderOptions = {}) {
     this.project = credentials.project_id;
-    const authClient = createAuthClient(credentials, endpoints);
-    let opts: ClientOptions = { fallback: true, authClient };
-    if (endpoints.gcp) {
-      const url = new URL(endpoints.gcp);
-      opts = { ...opts, apiEndpoint: url.hostname, port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)), protocol: url.protocol.replace(/:$/, '') };
-    }
+    this.windowMs = options.consistencyWindowMs ?? DEFAULT_CONSISTENCY_WINDOW_MS;
+    this.launched = new RecentlyMade(this.windowMs);
+    const opts = computeClientOptions(credentials, endpoints);
     this.networks = new NetworksClient({ ...opts });
     this.subnetworks = new SubnetworksClient({ ...opts });
     this.firewalls = new FirewallsClient({ ...opts });
@@ -111,8 +113,10 @@ export class GcpProvider implements CloudProvider {
    * operation; none needs another). Each part is looked up by name first (adopted when its description carries the
    * cluster id; `Conflict` when the name is taken by something else), created when missing (waiting for the
    * operation), firewalls patched when their rules drifted from `spec.firewall`. When one part fails the call rejects
-   * with that part's CloudError (the other parts may still complete; a later call picks up from there). Names derive
-   * from `resourcePrefix(spec.clusterId)` (which is what `spec.namePrefix` holds), so that getNetwork/deleteNetwork,
+   * with that part's CloudError (the other parts may still complete; a later call picks up from there). Repairs what
+   * inspectNetwork reports: deleted parts are inserted again (all of them when the network is gone), a firewall whose
+   * rules, target tag or enabled state drifted is patched back to the plan. A part just inserted that reads do not show
+   * yet is waited for (consistency window). Names derive from `resourcePrefix(spec.clusterId)` (which is what `spec.namePrefix` holds), so that getNetwork/deleteNetwork,
    * which only know the cluster id, find the same resources.
    * @returns the network; `vpcId`, `subnetId` and `securityGroupIds` are resource names, `vpcCidr` is the planned
    *   range (kept in the network's description: GCP VPC networks have no range of their own).
@@ -152,8 +156,9 @@ export class GcpProvider implements CloudProvider {
           routingConfig: { routingMode: 'REGIONAL' },
         },
       }), () => this.getNetworkResource(netName));
-      net = await this.getNetworkResource(netName);
-      if (!net || !ownedBy(net.description, clusterId)) throw this.foreign('network', netName, clusterId);
+      net = await this.readBack(() => this.getNetworkResource(netName));
+      if (!net) throw new CloudError('NotFound', 'gcp', 'notFound', `network ${netName} is not visible ${this.windowMs} ms after its insert completed`);
+      if (!ownedBy(net.description, clusterId)) throw this.foreign('network', netName, clusterId);
     }
     return net;
   }
@@ -161,12 +166,15 @@ export class GcpProvider implements CloudProvider {
   /**
    * The cluster's subnetwork in `spec.region` (`spec.subnetCidr`) of the network, inserted when missing. Needs: the
    * network. @throws CloudError `Conflict` when the name is taken by a subnetwork not described for this cluster or in
-   * another network.
+   * another network, or when it has another range (`subnetworkRangeMismatch`).
    */
   private async ensureSubnetwork(spec: NetworkSpec, netName: string): Promise<ISubnetwork> {
     const name = subnetworkName(spec.clusterId);
     let sub = await this.getSubnetworkResource(spec.region, name);
     if (sub && (!ownedBy(sub.description, spec.clusterId) || lastSegment(sub.network) !== netName)) throw this.foreign('subnetwork', name, spec.clusterId);
+    if (sub && sub.ipCidrRange !== spec.subnetCidr) {
+      throw new CloudError('Conflict', 'gcp', 'subnetworkRangeMismatch', `subnetwork ${name} has range ${sub.ipCidrRange}, not ${spec.subnetCidr}`);
+    }
     if (!sub) {
       await this.insertOrAdopt('subnetworks.insert', (requestId) => this.subnetworks.insert({
         project: this.project,
@@ -178,23 +186,23 @@ export class GcpProvider implements CloudProvider {
           network: `projects/${this.project}/global/networks/${netName}`,
           ipCidrRange: spec.subnetCidr,
         },
-      }), () => this.getSubnetworkResource(spec.region, name));
-      sub = await this.getSubnetworkResource(spec.region, name);
-      if (!sub) throw new CloudError('NotFound', 'gcp', 'notFound', `subnetwork ${name} vanished after its insert completed`);
+      }), () => this.getSubnetworkResource(spec.region, name), true);
+      sub = await this.readBack(() => this.getSubnetworkResource(spec.region, name));
+      if (!sub) throw new CloudError('NotFound', 'gcp', 'notFound', `subnetwork ${name} is not visible ${this.windowMs} ms after its insert completed`);
     }
     return sub;
   }
 
   /**
-   * The role's firewall (ingress, target tag = its own name) with rules exactly `spec.firewall[role]`: inserted when
-   * missing, patched when its rules or target tag drifted. Needs: the network; independent of the subnetwork and of the
-   * other role's firewall. @throws CloudError `Conflict` when the name is taken by a firewall not described for this
-   * cluster or in another network; `InvalidRequest` for a plan one firewall cannot express.
+   * The role's firewall (ingress, enabled, target tag = its own name) with rules exactly `spec.firewall[role]`:
+   * inserted when missing, patched when it drifted (see firewallPlanDrift). Needs: the network; independent of the
+   * subnetwork and of the other role's firewall. @throws CloudError `Conflict` when the name is taken by a firewall not
+   * described for this cluster or in another network; `InvalidRequest` for a plan one firewall cannot express.
    */
   private async ensureFirewall(spec: NetworkSpec, netName: string, role: NodeRole): Promise<IFirewall> {
     const name = firewallName(spec.clusterId, role);
     const planned = planToFirewall(spec.firewall[role]);
-    const wanted = { direction: 'INGRESS', priority: 1000, sourceRanges: planned.sourceRanges, allowed: planned.allowed, targetTags: [name] };
+    const wanted = { direction: 'INGRESS', priority: 1000, disabled: false, sourceRanges: planned.sourceRanges, allowed: planned.allowed, targetTags: [name] };
     let fw = await this.getFirewallResource(name);
     if (fw && (!ownedBy(fw.description, spec.clusterId) || lastSegment(fw.network) !== netName)) throw this.foreign('firewall', name, spec.clusterId);
     if (!fw) {
@@ -202,14 +210,14 @@ export class GcpProvider implements CloudProvider {
         project: this.project,
         requestId,
         firewallResource: { name, description: ownershipDescription(spec.clusterId), network: `projects/${this.project}/global/networks/${netName}`, ...wanted },
-      }), () => this.getFirewallResource(name));
-    } else if (!sameRules(firewallToRules(fw), spec.firewall[role]) || (fw.targetTags ?? []).join() !== name) {
+      }), () => this.getFirewallResource(name), true);
+    } else if (firewallPlanDrift(fw, name, spec.firewall[role]).length) {
       await this.insert('firewalls.patch', (requestId) => this.firewalls.patch({ project: this.project, firewall: name, requestId, firewallResource: wanted }));
     } else {
       return fw;
     }
-    fw = await this.getFirewallResource(name);
-    if (!fw) throw new CloudError('NotFound', 'gcp', 'notFound', `firewall ${name} vanished after its insert completed`);
+    fw = await this.readBack(() => this.getFirewallResource(name));
+    if (!fw) throw new CloudError('NotFound', 'gcp', 'notFound', `firewall ${name} is not visible ${this.windowMs} ms after its insert completed`);
     return fw;
   }
 
@@ -229,6 +237,44 @@ export class GcpProvider implements CloudProvider {
     ]);
     const mine = <T extends { description?: string | null }>(r: T | null) => (r && ownedBy(r.description, clusterId) ? r : null);
     return this.status(clusterId, region, desc[DESC_ZONE] ?? `${region}-a`, desc[DESC_VPC_CIDR] ?? '', net, mine(sub), { master: mine(master), worker: mine(worker) });
+  }
+
+  /**
+   * Four gets at once — `networks.get`, `subnetworks.get` (in `spec.region`), `firewalls.get` per role — compared with
+   * the spec: the network (owned: its description carries the cluster id); the subnetwork, its network and range; each
+   * firewall, its network, enabled state, target tag and rules (firewallPlanDrift). Nothing is changed.
+   * @throws CloudError `InvalidRequest` for a firewall plan one GCP firewall cannot express (as ensureNetwork would).
+   */
+  async inspectNetwork(spec: NetworkSpec): Promise<NetworkInspection> {
+    const { clusterId, region } = spec;
+    const netName = networkName(clusterId);
+    const subName = subnetworkName(clusterId);
+    const [net, sub, master, worker] = await Promise.all([
+      this.getNetworkResource(netName),
+      this.getSubnetworkResource(region, subName),
+      this.getFirewallResource(firewallName(clusterId, 'master')),
+      this.getFirewallResource(firewallName(clusterId, 'worker')),
+    ]);
+    if (!net) return { status: null, drift: [`VPC network ${netName} (${spec.vpcCidr}) is missing`] };
+    if (!ownedBy(net.description, clusterId)) return { status: null, drift: [`VPC network ${netName} exists but is not described ${TAG_CLUSTER}=${clusterId}`] };
+    const drift: string[] = [];
+    if (!sub) drift.push(`subnetwork ${subName} (${spec.subnetCidr}) is missing`);
+    else if (!ownedBy(sub.description, clusterId)) drift.push(`subnetwork ${subName} exists but is not described ${TAG_CLUSTER}=${clusterId}`);
+    else if (lastSegment(sub.network) !== netName) drift.push(`subnetwork ${subName} is in network ${lastSegment(sub.network)}, not ${netName}`);
+    else if (sub.ipCidrRange !== spec.subnetCidr) drift.push(`subnetwork ${subName} is ${sub.ipCidrRange}, not ${spec.subnetCidr}`);
+    const fws: Record<NodeRole, IFirewall | null> = { master, worker };
+    for (const role of ROLES) {
+      const name = firewallName(clusterId, role);
+      const fw = fws[role];
+      if (!fw) drift.push(`firewall ${name} is missing`);
+      else if (!ownedBy(fw.description, clusterId)) drift.push(`firewall ${name} exists but is not described ${TAG_CLUSTER}=${clusterId}`);
+      else if (lastSegment(fw.network) !== netName) drift.push(`firewall ${name} is in network ${lastSegment(fw.network)}, not ${netName}`);
+      else drift.push(...firewallPlanDrift(fw, name, spec.firewall[role]));
+    }
+    const mine = <T extends { description?: string | null }>(r: T | null) => (r && ownedBy(r.description, clusterId) ? r : null);
+    const desc = parseDescription(net.description);
+    const status = this.status(clusterId, region, desc[DESC_ZONE] ?? spec.zone, desc[DESC_VPC_CIDR] ?? '', net, mine(sub), { master: mine(master), worker: mine(worker) });
+    return { status, drift };
   }
 
   /** `firewalls.get` per role, as FirewallRules (tcp/udp × port range × source range). */
@@ -277,6 +323,9 @@ export class GcpProvider implements CloudProvider {
    * GCP reports in the operation, surface here). The instance is tagged with the role's firewall name
    * (`spec.network.securityGroupIds[role]`, which is also that firewall's target tag), gets an ephemeral external IPv4,
    * an Ubuntu 24.04 boot disk (GCP_NODE_IMAGE, GCP_BOOT_DISK_GB) and the user-data as metadata `user-data` (plain text).
+   * A launch the label look-up cannot see yet (eventual consistency) is caught by the `requestId` (GCP answers the
+   * first operation again) or by the name (`alreadyExists` ⇒ adopted when it carries this node's label); the instance
+   * is then read back, retried while it is not visible (consistency window).
    * @returns the instance; `id` is its name.
    * @throws CloudError `QuotaExceeded` (`QUOTA_EXCEEDED`), `InsufficientCapacity` (`ZONE_RESOURCE_POOL_EXHAUSTED`),
    *   `Conflict` when the name is taken by an instance of another node, `InvalidRequest` (e.g. unknown machine type).
@@ -292,7 +341,7 @@ export class GcpProvider implements CloudProvider {
       await this.insert('instances.insert', () => this.instances.insert({
         project: this.project,
         zone,
-        requestId: spec.nodeId,
+        requestId: spec.idempotencyToken ?? spec.nodeId,
         instanceResource: {
           name: spec.name,
           machineType: `zones/${zone}/machineTypes/${spec.instanceType}`,
@@ -305,26 +354,28 @@ export class GcpProvider implements CloudProvider {
             accessConfigs: [{ type: 'ONE_TO_ONE_NAT', name: 'External NAT' }],
           }],
         },
-      }), spec.nodeId);
+      }), spec.idempotencyToken ?? spec.nodeId, true);
     } catch (e) {
       if (!isCloudError(e, 'Conflict') || e.code !== 'alreadyExists') throw e;
-      // The name is taken: ours (an earlier launch of this node) or someone else's.
-      const existing = await this.getInstanceIn(zone, spec.name);
+      // The name is taken: ours (an earlier launch of this node, maybe not visible yet) or someone else's.
+      const existing = await this.readBack(() => this.getInstanceIn(zone, spec.name));
       if (!existing || existing.labels?.[TAG_NODE] !== spec.nodeId) throw e;
       return toInstance(existing);
     }
-    const created = await this.getInstanceIn(zone, spec.name);
-    if (!created) throw new CloudError('NotFound', 'gcp', 'notFound', `instance ${spec.name} vanished after its insert completed`);
+    const created = await this.readBack(() => this.getInstanceIn(zone, spec.name));
+    if (!created) throw new CloudError('NotFound', 'gcp', 'notFound', `instance ${spec.name} is not visible ${this.windowMs} ms after its insert completed`);
+    this.launched.add(spec.name);
     return toInstance(created);
   }
 
   /**
    * The instance named `instanceId` (GCP addresses instances by name) in any zone of `region` — one
    * `instances.aggregatedList` filtered by name — or `null`. Deleted instances are gone in GCP, so never `terminated`.
+   * One this provider inserted less than the consistency window ago that the list does not show yet is waited for.
    */
   async getInstance(region: string, instanceId: string): Promise<Instance | null> {
-    const found = await this.aggregated(nameFilter(instanceId), region);
-    return found[0] ? toInstance(found[0]) : null;
+    const found = await this.launched.read(instanceId, async () => (await this.aggregated(nameFilter(instanceId), region))[0] ?? null);
+    return found ? toInstance(found) : null;
   }
 
   /** Instances labelled for the cluster in `region`: one `instances.aggregatedList` (paginated) with a label filter. */
@@ -343,7 +394,10 @@ export class GcpProvider implements CloudProvider {
    */
   async terminateInstance(clusterId: string, region: string, instanceId: string): Promise<void> {
     // Names are unique per zone: prefer the cluster's instance if several zones of the region have one of that name.
-    const found = await this.aggregated(nameFilter(instanceId), region);
+    const found = (await this.launched.read(instanceId, async () => {
+      const list = await this.aggregated(nameFilter(instanceId), region);
+      return list.length ? list : null;
+    })) ?? [];
     const inst = found.find((i) => i.labels?.[TAG_CLUSTER] === clusterId) ?? found[0];
     if (!inst) return;
     if (inst.labels?.[TAG_CLUSTER] !== clusterId) {
@@ -351,6 +405,31 @@ export class GcpProvider implements CloudProvider {
     }
     const zone = lastSegment(inst.zone);
     await this.remove('instances.delete', (requestId) => this.instances.delete({ project: this.project, zone, instance: instanceId, requestId }));
+    this.launched.forget(instanceId);
+  }
+
+  /**
+   * Every network, subnetwork (in `region`) and firewall whose description carries a `skyweave-cluster=<id>` marker
+   * of any value, and every instance of the region labelled `skyweave-cluster` — four list calls (paginated):
+   * `networks.list`, `subnetworks.list`, `firewalls.list` (regular-expression filter on the description) and
+   * `instances.aggregatedList` (`labels.skyweave-cluster:*`). Tags: the description's `key=value` tokens, or the labels.
+   */
+  async listAllTaggedResources(region: string): Promise<CloudResource[]> {
+    const filter = anyClusterDescriptionFilter();
+    const [nets, subs, fws, insts] = await Promise.all([
+      this.call('networks.list', () => collect(this.networks.listAsync({ project: this.project, filter }, PAGED))),
+      this.call('subnetworks.list', () => collect(this.subnetworks.listAsync({ project: this.project, region, filter }, PAGED))),
+      this.call('firewalls.list', () => collect(this.firewalls.listAsync({ project: this.project, filter }, PAGED))),
+      this.aggregated(labelPresentFilter(TAG_CLUSTER), region),
+    ]);
+    const described = (kind: string, r: { name?: string | null; description?: string | null }): CloudResource =>
+      ({ kind, id: String(r.name), name: String(r.name), tags: parseDescription(r.description) });
+    return [
+      ...nets.map((n) => described('network', n)),
+      ...subs.map((s) => described('subnetwork', s)),
+      ...fws.map((f) => described('firewall', f)),
+      ...insts.map((i): CloudResource => ({ kind: 'instance', id: String(i.name), name: String(i.name), tags: { ...(i.labels ?? {}) } })),
+    ].filter((r) => !!r.tags[TAG_CLUSTER]);
   }
 
   /** Networks, subnetworks (in `region`) and firewalls whose description carries the cluster id, and the cluster's instances. */
@@ -395,6 +474,11 @@ export class GcpProvider implements CloudProvider {
         ...ROLES.flatMap((r) => (fws[r] ? [described('firewall', fws[r] as IFirewall)] : [])),
       ].filter((r) => r.tags[TAG_CLUSTER] === clusterId),
     };
+  }
+
+  /** Reads back what was just inserted: a get answering null is retried with backoff within the consistency window. */
+  private readBack<T>(get: () => Promise<T | null>): Promise<T | null> {
+    return readBack(get, { windowMs: this.windowMs });
   }
 
   private foreign(kind: string, name: string, clusterId: string): CloudError {
@@ -464,25 +548,29 @@ export class GcpProvider implements CloudProvider {
    * Starts a long-running insert/patch (same `requestId` on retries, so a retried call cannot create twice) and waits
    * for its operation. @throws CloudError from the call or from the operation's error.
    */
-  private async insert(what: string, fn: (requestId: string) => Promise<readonly unknown[]>, requestId: string = randomUUID()): Promise<void> {
-    const [lro] = await this.call(what, () => fn(requestId));
+  /**
+   * Starts a long-running insert/patch (same `requestId` on retries, so a retried call cannot create twice) and waits
+   * for its operation. With `freshParent` (the insert names a resource made a moment ago: a network, a subnetwork),
+   * a refused call answering 404 is retried with backoff within the consistency window, with the same `requestId`.
+   * @throws CloudError from the call or from the operation's error.
+   */
+  private async insert(what: string, fn: (requestId: string) => Promise<readonly unknown[]>, requestId: string = randomUUID(), freshParent = false): Promise<void> {
+    const start = () => this.call(what, () => fn(requestId));
+    const [lro] = freshParent ? await retryWhileMissing(start, { windowMs: this.windowMs }) : await start();
     await this.waitFor(what, operationOf(lro));
   }
 
   /**
    * Like insert, for a named resource that a concurrent caller may be creating at the same time: `alreadyExists`
-   * means adopt — wait (≤ 60 s) until `get` sees it; the caller then checks its ownership.
+   * means adopt — wait (backoff, at least 60 s or the consistency window) until `get` sees it; the caller then checks
+   * its ownership.
    */
-  private async insertOrAdopt(what: string, fn: (requestId: string) => Promise<readonly unknown[]>, get: () => Promise<unknown>): Promise<void> {
+  private async insertOrAdopt(what: string, fn: (requestId: string) => Promise<readonly unknown[]>, get: () => Promise<unknown>, freshParent = false): Promise<void> {
     try {
-      await this.insert(what, fn);
+      await this.insert(what, fn, randomUUID(), freshParent);
     } catch (e) {
       if (!isCloudError(e, 'Conflict') || e.code !== 'alreadyExists') throw e;
-      const deadline = Date.now() + 60_000;
-      while (!(await get())) {
-        if (Date.now() > deadline) throw e;
-        await sleep(500);
-      }
+      if (!(await readBack(async () => (await get()) || null, { windowMs: Math.max(60_000, this.windowMs) }))) throw e;
     }
   }
 

@@ -1,7 +1,8 @@
 import { CloudId, FIREWALL_PLAN, TAG_CLUSTER, TAG_NODE, TAG_ROLE, cidrContains, fixedNetworkCidrs, isInDigitalOceanPool, resourcePrefix, ruleKeys } from '@skyweave/domain';
 import { randomUUID } from 'node:crypto';
-import type { CloudProvider, NetworkSpec, NetworkStatus } from '../cloud-provider';
+import type { CloudCredentials, CloudEndpoints, CloudProvider, NetworkSpec, NetworkStatus } from '../cloud-provider';
 import { CloudErrorKind, isCloudError } from '../errors';
+import { OutOfBand, outOfBand } from './out-of-band';
 
 /** A resource as the sandbox's admin API lists it. */
 export interface SandboxItem { cloud: CloudId; account: string; kind: string; id: string; tags: Record<string, string> }
@@ -11,6 +12,9 @@ export interface ContractHarness {
   provider: CloudProvider;
   /** Same cloud and endpoint, credentials the cloud does not know. */
   badProvider: CloudProvider;
+  /** The provider's credentials and endpoints, for out-of-band changes made beside it (see out-of-band.ts). */
+  credentials: CloudCredentials;
+  endpoints: CloudEndpoints;
   region: string;
   zone: string;
   /** Live resources of the provider's account. */
@@ -18,6 +22,11 @@ export interface ContractHarness {
   /** The next `count` calls of `op` fail with `kind`, in the cloud's own error shape. */
   armFault(op: string, kind: 'throttle' | 'server-error' | 'quota' | 'capacity', count: number): Promise<void>;
   clearFaults(): Promise<void>;
+  /**
+   * Eventual consistency of the provider's cloud: for `delayMs` after a resource is made, reads do not see it (by id
+   * ⇒ the cloud's not-found, lists leave it out); 0 turns it off. Absent ⇒ the consistency test is skipped.
+   */
+  setConsistencyDelay?(delayMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -43,12 +52,14 @@ const expectCloudError = async (p: Promise<unknown>, kind: CloudErrorKind): Prom
 export function describeCloudProviderContract(cloud: CloudId, setup: () => Promise<ContractHarness>): void {
   describe(`CloudProvider contract: ${cloud}`, () => {
     let h: ContractHarness;
+    let oob: OutOfBand;
     const clusterId = randomUUID();
     let spec: NetworkSpec;
     let network: NetworkStatus;
 
     beforeAll(async () => {
       h = await setup();
+      oob = outOfBand(h.credentials, h.endpoints);
       const cidrs = cloud === 'digitalocean' ? { vpcCidr: '', subnetCidr: '' } : fixedNetworkCidrs(cloud);
       spec = { clusterId, namePrefix: resourcePrefix(clusterId), region: h.region, zone: h.zone, ...cidrs, firewall: FIREWALL_PLAN };
     });
@@ -63,6 +74,13 @@ export function describeCloudProviderContract(cloud: CloudId, setup: () => Promi
 
     it('has no network before one is ensured', async () => {
       expect(await h.provider.getNetwork(clusterId, h.region)).toBeNull();
+      const inspection = await h.provider.inspectNetwork(spec);
+      expect(inspection.status).toBeNull();
+      expect(inspection.drift.length).toBeGreaterThan(0);
+    });
+
+    it('says whether instance creates carry an idempotency token', () => {
+      expect(h.provider.idempotentCreate).toBe(cloud !== 'digitalocean');
     });
 
     it('ensures the network with the address plan, every part tagged for the cluster', async () => {
@@ -97,6 +115,14 @@ export function describeCloudProviderContract(cloud: CloudId, setup: () => Promi
       const fw = await h.provider.describeFirewall(network);
       expect(ruleKeys(fw.master)).toEqual(ruleKeys(FIREWALL_PLAN.master));
       expect(ruleKeys(fw.worker)).toEqual(ruleKeys(FIREWALL_PLAN.worker));
+    });
+
+    it('inspects the ensured network as matching the plan', async () => {
+      const { status, drift } = await h.provider.inspectNetwork(spec);
+      expect(drift).toEqual([]);
+      expect(status?.vpcId).toBe(network.vpcId);
+      expect(status?.subnetId).toBe(network.subnetId);
+      expect(status?.securityGroupIds).toEqual(network.securityGroupIds);
     });
 
     let instanceId: string;
@@ -156,6 +182,108 @@ export function describeCloudProviderContract(cloud: CloudId, setup: () => Promi
       expect(await h.provider.listInstances(clusterId, h.region)).toEqual([]);
     });
 
+    /** ensureNetwork repairs: afterwards no drift, and the rules per role are the plan's. */
+    const expectRepaired = async () => {
+      network = await h.provider.ensureNetwork(spec);
+      expect((await h.provider.inspectNetwork(spec)).drift).toEqual([]);
+      const fw = await h.provider.describeFirewall(network);
+      expect(ruleKeys(fw.master)).toEqual(ruleKeys(FIREWALL_PLAN.master));
+      expect(ruleKeys(fw.worker)).toEqual(ruleKeys(FIREWALL_PLAN.worker));
+      expect(await h.provider.getNetwork(clusterId, h.region)).toEqual(network);
+    };
+
+    it('reports a firewall rule deleted out of band as missing, and ensureNetwork puts it back', async () => {
+      const removed = await oob.deleteFirewallRule(network, 'master');
+      const { status, drift } = await h.provider.inspectNetwork(spec);
+      expect(status?.vpcId).toBe(network.vpcId);
+      expect(drift).toEqual([expect.stringMatching(new RegExp(`master\\S*: rule ${escapeRe(removed)} is missing$`))]);
+      await expectRepaired();
+    });
+
+    it('reports a firewall rule changed out of band as one missing and one extra rule, and ensureNetwork restores it', async () => {
+      const [before, after] = (await oob.changeFirewallRule(network, 'worker')).split(' → ');
+      const { drift } = await h.provider.inspectNetwork(spec);
+      expect(drift).toEqual([
+        expect.stringMatching(new RegExp(`worker\\S*: rule ${escapeRe(before)} is missing$`)),
+        expect.stringMatching(new RegExp(`worker\\S*: rule ${escapeRe(after)} is not in the plan$`)),
+      ]);
+      await expectRepaired();
+    });
+
+    it('reports a subnet deleted out of band as missing, and ensureNetwork makes it again', async () => {
+      if (cloud === 'digitalocean') {
+        await expect(oob.deleteSubnet(network)).rejects.toThrow(/no subnet/);
+        return;
+      }
+      await oob.deleteSubnet(network);
+      const { status, drift } = await h.provider.inspectNetwork(spec);
+      expect(status?.vpcId).toBe(network.vpcId);
+      expect(status?.subnetId).toBe('');
+      expect(drift).toEqual([expect.stringMatching(new RegExp(`^subnet\\S* \\S+ \\(${escapeRe(spec.subnetCidr)}\\) is missing$`))]);
+      await expectRepaired();
+      expect(network.subnetCidr).toBe(spec.subnetCidr);
+    });
+
+    it('lists the tagged resources of every cluster in the region, with their cluster ids, instances included', async () => {
+      const other = randomUUID();
+      const otherSpec = { ...spec, clusterId: other, namePrefix: resourcePrefix(other) };
+      const otherNet = await h.provider.ensureNetwork(otherSpec);
+      const vm = await h.provider.createInstance({
+        clusterId: other, nodeId: randomUUID(), name: `${otherSpec.namePrefix}-worker-0`, role: 'worker', instanceType: defaultType(cloud), userData: '#cloud-config\n{}\n', network: otherNet,
+      });
+      try {
+        const all = await h.provider.listAllTaggedResources(h.region);
+        const of = (c: string) => all.filter((r) => r.tags[TAG_CLUSTER] === c).map((r) => r.id);
+        for (const r of all) expect([clusterId, other]).toContain(r.tags[TAG_CLUSTER]);
+        expect(of(clusterId)).toEqual(expect.arrayContaining([network.vpcId, network.securityGroupIds.master, network.securityGroupIds.worker]));
+        expect(of(other)).toEqual(expect.arrayContaining([otherNet.vpcId, otherNet.securityGroupIds.master, otherNet.securityGroupIds.worker, vm.id]));
+        expect(of(clusterId).sort()).toEqual((await h.provider.listTaggedResources(clusterId, h.region)).map((r) => r.id).sort());
+      } finally {
+        await h.provider.terminateInstance(other, h.region, vm.id);
+        await waitFor(async () => (await h.provider.listInstances(other, h.region)).length === 0, 'other cluster\'s instance gone');
+        await h.provider.deleteNetwork(other, h.region);
+      }
+      expect((await h.provider.listAllTaggedResources(h.region)).filter((r) => r.tags[TAG_CLUSTER] !== clusterId)).toEqual([]);
+    });
+
+    it('reports the whole network deleted out of band as gone, and ensureNetwork builds it again', async () => {
+      await oob.deleteNetwork(network);
+      const gone = await h.provider.inspectNetwork(spec);
+      expect(gone.status).toBeNull();
+      expect(gone.drift.length).toBeGreaterThan(0);
+      expect(await h.provider.getNetwork(clusterId, h.region)).toBeNull();
+      await expectRepaired();
+    });
+
+    it('rides out eventual consistency: a network and an instance made while reads lag behind', async () => {
+      if (!h.setConsistencyDelay) return;
+      const other = randomUUID();
+      const otherSpec = { ...spec, clusterId: other, namePrefix: resourcePrefix(other) };
+      await h.setConsistencyDelay(CONSISTENCY_DELAY_MS);
+      try {
+        const otherNet = await h.provider.ensureNetwork(otherSpec);
+        const ispec = { clusterId: other, nodeId: randomUUID(), name: `${otherSpec.namePrefix}-worker-0`, role: 'worker' as const, instanceType: defaultType(cloud), userData: '#cloud-config\n{}\n', network: otherNet };
+        const a = await h.provider.createInstance(ispec);
+        // Read back by id at once: the provider waits for what it just made instead of answering "gone".
+        expect((await h.provider.getInstance(h.region, a.id))?.id).toBe(a.id);
+        if (h.provider.idempotentCreate) {
+          // The look-ups by tag miss what was just made; the cloud's token (or name) must still prevent a second one.
+          expect((await h.provider.ensureNetwork(otherSpec)).vpcId).toBe(otherNet.vpcId);
+          expect((await h.provider.createInstance(ispec)).id).toBe(a.id);
+        }
+        await h.setConsistencyDelay(0);
+        const inspection = await h.provider.inspectNetwork(otherSpec);
+        expect(inspection.drift).toEqual([]);
+        if (h.provider.idempotentCreate) expect(await h.provider.listInstances(other, h.region)).toHaveLength(1);
+      } finally {
+        await h.setConsistencyDelay(0);
+        for (const i of await h.provider.listInstances(other, h.region)) await h.provider.terminateInstance(other, h.region, i.id);
+        await waitFor(async () => (await h.provider.listInstances(other, h.region)).length === 0, 'other cluster\'s instances gone');
+        await h.provider.deleteNetwork(other, h.region);
+      }
+      expect(await h.provider.listTaggedResources(other, h.region)).toEqual([]);
+    });
+
     it('deletes the network idempotently, leaving nothing', async () => {
       await h.provider.deleteNetwork(clusterId, h.region);
       await h.provider.deleteNetwork(clusterId, h.region);
@@ -165,6 +293,11 @@ export function describeCloudProviderContract(cloud: CloudId, setup: () => Promi
     });
   });
 }
+
+/** How long reads lag behind creates in the eventual consistency test, in milliseconds. */
+const CONSISTENCY_DELAY_MS = 700;
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
 function defaultType(cloud: CloudId): string {
   return { aws: 't3.medium', gcp: 'e2-standard-2', azure: 'Standard_B2s', digitalocean: 's-2vcpu-4gb' }[cloud];
