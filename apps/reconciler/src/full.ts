@@ -31,7 +31,10 @@ export const DEFAULT_FULL_RECONCILE: Omit<FullReconcileOptions, 'replica'> = {
 };
 
 /** What one cloud looked like. */
-interface CloudObservation { cloud: CloudId; region: string; inspection: NetworkInspection; instances: Instance[] }
+interface CloudObservation { cloud: CloudId; region: string; provider: CloudProvider; inspection: NetworkInspection; instances: Instance[] }
+
+/** A VM that serves its node: launched or running (a stopped one does not, and is replaced like a lost one). */
+const serving = (i: Instance) => i.state === 'pending' || i.state === 'running';
 
 export type FullReconcileOutcome = 'reconciled' | 'busy' | 'not-eligible' | 'failed';
 
@@ -136,7 +139,7 @@ export class FullReconciler {
     const provider = await this.providers.providerFor(organisationId, cloud);
     const spec = networkSpecFor(clusterId, regionId, cloud);
     const [inspection, instances] = await Promise.all([provider.inspectNetwork(spec), provider.listInstances(clusterId, spec.region)]);
-    return { cloud, region: spec.region, inspection, instances };
+    return { cloud, region: spec.region, provider, inspection, instances };
   }
 
   /** Compares and writes the repairs (rows back to Provisioning / Pending) in one transaction; returns what it found and changed. */
@@ -163,8 +166,12 @@ export class FullReconciler {
       for (const node of nodes.filter((n) => n.cloud === o.cloud && !n.removalRequestedAt)) {
         if (!['Booting', 'Registered', 'Joining', 'Joined'].includes(node.phase)) continue;
         const since = node.launchStartedAt ?? node.updatedAt;
-        if ((byNode.get(node.id) ?? []).length > 0 || now.getTime() - since.getTime() < graceMs) continue;
-        found.push(`${name}: the VM of ${node.role} ${node.name} (${node.instanceId ?? 'unknown id'}) is gone`);
+        const mine = byNode.get(node.id) ?? [];
+        if (mine.some(serving) || now.getTime() - since.getTime() < graceMs) continue;
+        const stopped = mine.find((i) => !serving(i));
+        found.push(stopped
+          ? `${name}: the VM of ${node.role} ${node.name} (${stopped.id}) is ${stopped.state} (stopped out of band)`
+          : `${name}: the VM of ${node.role} ${node.name} (${node.instanceId ?? 'unknown id'}) is gone`);
         changed.push(`${name}: replacing ${node.role} ${node.name}${node.role === 'master' ? ' (it rejoins the control plane)' : ''}`);
         await this.resetNode(em, cluster, node, `its VM ${node.instanceId ?? ''} was gone at the full reconcile #${recordId}; replacing it`);
       }
@@ -202,7 +209,7 @@ export class FullReconciler {
   private async terminateStrays(organisationId: string, clusterId: string, observations: CloudObservation[], changed: string[]): Promise<void> {
     const nodes = await this.ds.getRepository(NodeEntity).findBy({ clusterId, organisationId });
     for (const o of observations) {
-      const provider = await this.providers.providerFor(organisationId, o.cloud);
+      const provider = o.provider;
       const perNode = new Map<string, Instance[]>();
       for (const i of o.instances) perNode.set(i.tags[TAG_NODE] ?? '', [...(perNode.get(i.tags[TAG_NODE] ?? '') ?? []), i]);
       for (const [nodeId, instances] of perNode) {
@@ -210,7 +217,8 @@ export class FullReconciler {
         // a node terminating is the node-provisioner's; a live node keeps the VM it recorded (or the first listed)
         if (node?.phase === 'Terminating') continue;
         const owned = node !== undefined && node.phase !== 'Terminated' && node.cloud === o.cloud;
-        const keep = owned ? (instances.find((i) => i.id === node.instanceId) ?? instances[0]) : undefined;
+        // a stopped VM is never kept: its node was sent for a new one
+        const keep = owned ? (instances.find((i) => i.id === node.instanceId && serving(i)) ?? instances.find(serving)) : undefined;
         for (const i of instances) {
           if (i === keep) continue;
           try {
@@ -218,7 +226,7 @@ export class FullReconciler {
           } catch (e) {
             if (!isNotFound(e)) throw e;
           }
-          const why = !node ? 'no node of the cluster owns it' : !owned ? `its node ${node.name} is ${node.phase}` : `a second VM of ${node.name}`;
+          const why = !node ? 'no node of the cluster owns it' : !owned ? `its node ${node.name} is ${node.phase}` : !serving(i) ? `${node.name}'s VM, ${i.state} out of band` : `a second VM of ${node.name}`;
           changed.push(`${CLOUD_NAMES[o.cloud]}: terminated ${i.name} (${i.id}): ${why}`);
         }
       }
