@@ -375,6 +375,7 @@ function boot(env: Env, vm: Vm): void {
   env.ctx.vms.boot({
     cloud: 'azure',
     instanceId: vm.id,
+    diskId: vm.vmId,
     userData: userData ? Buffer.from(userData, 'base64').toString('utf8') : '',
     privateIp: cfg?.privateIp ?? '',
     ...(pip?.kind === 'pip' && pip.ipAddress ? { publicIp: pip.ipAddress } : {}),

@@ -79,7 +79,8 @@ export interface CloudContext {
 
 /** Boots VMs the way cloud-init would on a real one (see vm-runtime.ts). */
 export interface VmHost {
-  boot(vm: { cloud: CloudId; instanceId: string; userData: string; privateIp: string; publicIp?: string }): void;
+  /** `diskId`: the VM's boot disk; a new one under a reused instance id gives the VM a fresh file system. */
+  boot(vm: { cloud: CloudId; instanceId: string; userData: string; privateIp: string; publicIp?: string; diskId?: string }): void;
   stop(instanceId: string): void;
 }
 

@@ -1,5 +1,5 @@
 import { spawn, ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync, readFileSync, existsSync, appendFileSync, openSync } from 'node:fs';
+import { mkdirSync, writeFileSync, readFileSync, existsSync, appendFileSync, openSync, renameSync } from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { VmHost } from './types';
@@ -19,7 +19,13 @@ export interface BootedVm {
   networkError?: string;
 }
 
-type VmSpec = { cloud: string; instanceId: string; userData: string; privateIp: string; publicIp?: string };
+/**
+ * A VM to boot. `diskId` identifies its boot disk: clouds that reuse an instance id for a new VM (GCP and Azure name
+ * VMs; a VM made again under a lost one's name) give a new one, and the VM gets a fresh file system, as a new boot
+ * disk would be; the old one is kept beside it (`<id>.replaced-<diskId>`) for inspection. Same `diskId` (a restart) ⇒
+ * the file system is kept.
+ */
+type VmSpec = { cloud: string; instanceId: string; userData: string; privateIp: string; publicIp?: string; diskId?: string };
 
 /** How long a VM's unit gets to exit after SIGTERM before SIGKILL, in the `netns` VM network (ms). */
 const AGENT_STOP_GRACE_MS = 3000;
@@ -100,10 +106,22 @@ export class VmRuntime implements VmHost {
   boot(vm: VmSpec): void {
     if (this.opts.fabric) return this.bootInNamespace(vm, this.opts.fabric);
     if (this.procs.has(vm.instanceId)) return;
+    this.freshDisk(vm);
     this.booted.set(vm.instanceId, { cloud: vm.cloud, instanceId: vm.instanceId, privateIp: vm.privateIp, ...(vm.publicIp ? { publicIp: vm.publicIp } : {}) });
     const root = this.fsRoot(vm.instanceId);
     const log = this.logger(root);
     this.applyUserData(vm, root, log, (unit) => this.startUnit(vm, root, unit, log));
+  }
+
+  /** Moves aside the file system of an earlier VM that had this instance id but another boot disk (see VmSpec). */
+  private freshDisk(vm: VmSpec): void {
+    if (!vm.diskId) return;
+    const dir = path.dirname(this.fsRoot(vm.instanceId));
+    const marker = path.join(dir, 'disk-id');
+    const previous = existsSync(marker) ? readFileSync(marker, 'utf8').trim() : undefined;
+    if (previous !== undefined && previous !== vm.diskId) renameSync(dir, `${dir}.replaced-${previous.replace(/[^A-Za-z0-9._-]/g, '_')}`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(marker, vm.diskId);
   }
 
   /** Writes the VM's folder and applies its cloud-config; calls `start` for each unit `runcmd` starts, in order. */
@@ -152,6 +170,7 @@ export class VmRuntime implements VmHost {
   private bootInNamespace(vm: VmSpec, fabric: VmNetworkFabric): void {
     const id = vm.instanceId;
     if (this.booted.has(id) || this.booting.has(id)) return;
+    this.freshDisk(vm);
     const root = this.fsRoot(id);
     const log = this.logger(root);
     const units: string[] = [];

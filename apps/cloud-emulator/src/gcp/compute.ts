@@ -678,7 +678,7 @@ export function createComputeRouter(deps: ComputeDeps): express.Router {
         if (inst.deleting) return;
         inst.status = 'RUNNING';
         inst.lastStartTimestamp = timestamp();
-        ctx.vms.boot({ cloud: 'gcp', instanceId: inst.name, userData: inst.metadata.find((m) => m.key === 'user-data')?.value ?? '', privateIp: nic.networkIP, publicIp: nic.accessConfig?.natIP });
+        ctx.vms.boot({ cloud: 'gcp', instanceId: inst.name, diskId: inst.id, userData: inst.metadata.find((m) => m.key === 'user-data')?.value ?? '', privateIp: nic.networkIP, publicIp: nic.accessConfig?.natIP });
       }));
     }));
     return op.json;
