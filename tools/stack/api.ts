@@ -26,7 +26,17 @@ export class ApiClient {
 
 /** Creates a sandbox account of `cloud` through the emulator's admin API and returns its credentials in the cloud's own shape. */
 export async function sandboxAccount(adminUrl: string, cloud: string): Promise<Record<string, unknown>> {
-  const res = await fetch(`${adminUrl}/admin/accounts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ cloud }) });
+  // A POST is not retried by fetch when a pooled keep-alive socket turns out closed (a port reused by a new server
+  // in a long test process): try again on a transport failure — an extra sandbox account is harmless.
+  let res: Response | undefined;
+  for (let attempt = 1; !res; attempt++) {
+    try {
+      res = await fetch(`${adminUrl}/admin/accounts`, { method: 'POST', headers: { 'content-type': 'application/json', connection: 'close' }, body: JSON.stringify({ cloud }) });
+    } catch (e) {
+      if (attempt >= 3) throw e;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
   if (!res.ok) throw new Error(`sandbox account for ${cloud}: ${res.status} ${await res.text()}`);
   const { credentials } = (await res.json()) as { credentials: Record<string, Record<string, unknown>> };
   return credentials[cloud];
