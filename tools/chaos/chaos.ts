@@ -13,9 +13,11 @@ export interface ChaosOptions {
   downMs: [number, number];
   /** Per trial: creation and deletion must each converge within this many milliseconds. */
   timeoutMs: number;
+  /** Kills per trial at most (then the services are left to converge): bounds a trial's length. */
+  maxKills: number;
   random?: () => number;
 }
-export const DEFAULT_CHAOS: ChaosOptions = { trials: 3, infra: false, killEveryMs: [1000, 6000], downMs: [200, 1500], timeoutMs: 180_000 };
+export const DEFAULT_CHAOS: ChaosOptions = { trials: 3, infra: false, killEveryMs: [1000, 6000], downMs: [200, 1500], timeoutMs: 180_000, maxKills: 10 };
 
 export interface TrialResult {
   trial: number;
@@ -76,7 +78,7 @@ async function trial(stack: Stack, api: ApiClient, n: number, opts: ChaosOptions
   // The chaos monkey: kill one service at random, restart it after a pause; restart any that died by itself.
   const monkey = (async () => {
     let infraDone = !opts.infra;
-    while (!stop) {
+    while (!stop && kills.length < opts.maxKills) {
       await sleep(between(opts.killEveryMs));
       if (stop) break;
       if (!infraDone && random() < 0.3) {
