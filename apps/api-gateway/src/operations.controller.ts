@@ -34,7 +34,8 @@ export class OperationsController {
       const ops = await this.ds.getRepository(NodeOperationEntity).find({
         where: { executorNodeId: node.id, organisationId: node.organisationId, state: In(['Pending', 'Running']) }, order: { createdAt: 'ASC' },
       });
-      if (ops.length > 0 || Date.now() >= deadline) {
+      if (ops.length === 0 && Date.now() >= deadline) return { operations: [] };
+      if (ops.length > 0) {
         const pending = ops.filter((o) => o.state === 'Pending').map((o) => o.id);
         if (pending.length) await this.ds.getRepository(NodeOperationEntity).update({ id: In(pending), state: 'Pending' }, { state: 'Running' });
         const names = new Map((await this.ds.getRepository(NodeEntity).findBy({ id: In(ops.map((o) => o.targetNodeId)) })).map((n) => [n.id, n.name]));
