@@ -41,14 +41,35 @@ describe('planReconcile: create', () => {
   it('becomes Ready when every network is ready and every node has joined, with summarised conditions', () => {
     const p = planReconcile(cluster({ phase: 'Provisioning' }), [net('aws', 'Ready')], [node('m0', 'aws', 'master', 'Joined'), node('w0', 'aws', 'worker', 'Joined')], now);
     expect(p.phase).toBe('Ready');
-    expect(Object.fromEntries(p.conditions.map((c) => [c.type, c.status]))).toEqual({ CapacityAvailable: 'True', ControlPlaneReady: 'True', NetworksReady: 'True', Ready: 'True', WorkersReady: 'True' });
+    expect(Object.fromEntries(p.conditions.map((c) => [c.type, c.status]))).toEqual({
+      CapacityAvailable: 'True', ControlPlaneReady: 'True', CredentialsValid: 'True', NetworksReady: 'True', Ready: 'True', RequestsAccepted: 'True', WorkersReady: 'True',
+    });
     expect(p.events.map((e) => e.reason)).toContain('ClusterReady');
   });
 
-  it('fails at once with the cloud\'s reason when a network fails', () => {
-    const p = planReconcile(cluster({ phase: 'Provisioning' }), [{ ...net('gcp', 'Failed'), message: 'QUOTA_EXCEEDED: networks' }], [], now);
-    expect(p.phase).toBe('Failed');
-    expect(p.conditions.find((c) => c.type === 'Ready')?.message).toContain('QUOTA_EXCEEDED');
+  it('never fails: a refused network waits out its backoff with the cloud\'s reason on the cluster, then is ensured again', () => {
+    const retryAt = new Date(now.getTime() + 30_000);
+    const refused = { ...net('gcp', 'Provisioning', new Date(now.getTime() - 1000)), message: 'QUOTA_EXCEEDED: networks', waitingReason: 'QuotaExceeded', retryAt };
+    const p = planReconcile(cluster({ phase: 'Provisioning' }), [refused], [], now);
+    expect(p.phase).toBe('Provisioning');
+    expect(p.commands).toEqual([]);
+    expect(p.conditions.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'Waiting', message: expect.stringContaining('QUOTA_EXCEEDED') });
+    expect(p.conditions.find((c) => c.type === 'CapacityAvailable')).toMatchObject({ status: 'False', reason: 'QuotaExceeded' });
+    const later = planReconcile(cluster({ phase: 'Provisioning' }), [refused], [], new Date(retryAt.getTime() + 1));
+    expect(later.commands).toEqual([{ subject: Subjects.NetworkEnsure, cloud: 'gcp' }]);
+  });
+
+  it('shows refused credentials as CredentialsValid=False naming the cloud, and a rejected launch as RequestsAccepted=False', () => {
+    const retryAt = new Date(now.getTime() + 60_000);
+    const nodes = [
+      { ...node('m0', 'aws', 'master', 'Pending'), waitingReason: 'InvalidCredentials', message: 'aws: AuthFailure: AWS was not able to validate the provided access credentials', retryAt },
+      { ...node('w0', 'aws', 'worker', 'Pending'), waitingReason: 'RequestRejected', message: 'aws: InvalidParameterValue: bad image', retryAt },
+    ];
+    const p = planReconcile(cluster({ phase: 'Provisioning' }), [net('aws', 'Ready')], nodes, now);
+    expect(p.commands).toEqual([]);
+    expect(p.conditions.find((c) => c.type === 'CredentialsValid')).toMatchObject({ status: 'False', reason: 'InvalidCredentials', message: expect.stringContaining('m0 on AWS') });
+    expect(p.conditions.find((c) => c.type === 'RequestsAccepted')).toMatchObject({ status: 'False', reason: 'RequestRejected', message: expect.stringContaining('bad image') });
+    expect(p.phase).toBe('Provisioning');
   });
 });
 
@@ -170,11 +191,33 @@ describe('planReconcile: delete', () => {
     expect(done.phase).toBe('Deleted');
   });
 
-  it('fails the delete with DeleteFailed naming the refusal, and waits for the user', () => {
-    const blocked = { ...net('aws', 'Failed'), message: 'VM(s) not belonging to this cluster are in its network: intruder (i-1)' };
+  it('keeps a blocked delete Deleting with DeleteBlocked naming the VM, and retries it after the backoff', () => {
+    const retryAt = new Date(now.getTime() + 30_000);
+    const blocked = { ...net('aws', 'Deleting', new Date(now.getTime() - 1000)), waitingReason: 'ForeignResourcesInNetwork', retryAt, message: 'VM(s) not belonging to this cluster are in its network: intruder (i-1)' };
     const p = planReconcile(cluster({ phase: 'Deleting', deletionRequested: true }), [blocked], [], now);
-    expect(p.phase).toBe('Failed');
-    expect(p.conditions.find((c) => c.type === 'DeleteFailed')).toMatchObject({ status: 'True', message: expect.stringContaining('intruder (i-1)') });
-    expect(planReconcile(cluster({ phase: 'Failed', deletionRequested: true, conditions: p.conditions }), [blocked], [], now).commands).toEqual([]);
+    expect(p.phase).toBe('Deleting');
+    expect(p.conditions.find((c) => c.type === 'DeleteBlocked')).toMatchObject({ status: 'True', reason: 'ForeignResourcesInNetwork', message: expect.stringContaining('intruder (i-1)') });
+    expect(p.commands).toEqual([]);
+    expect(p.events.map((e) => e.reason)).toEqual(['DeleteBlocked']);
+    const retry = planReconcile(cluster({ phase: 'Deleting', deletionRequested: true, conditions: p.conditions }), [blocked], [], new Date(retryAt.getTime() + 1));
+    expect(retry.commands).toEqual([{ subject: Subjects.NetworkDelete, cloud: 'aws' }]);
+    expect(retry.events).toEqual([]);
+    const done = planReconcile(cluster({ phase: 'Deleting', deletionRequested: true, conditions: p.conditions }), [net('aws', 'Deleted')], [], now);
+    expect(done.phase).toBe('Deleted');
+    expect(done.conditions.find((c) => c.type === 'DeleteBlocked')).toBeUndefined();
+    expect(done.removeConditions).toContain('DeleteBlocked');
+  });
+
+  it('keeps terminating with revoked credentials at a backoff (not on every pass), saying CredentialsValid=False', () => {
+    const retryAt = new Date(now.getTime() + 30_000);
+    const stuck = { ...node('m0', 'aws', 'master', 'Terminating', new Date(now.getTime() - 1000)), waitingReason: 'InvalidCredentials', retryAt, message: 'aws: AuthFailure' };
+    const p = planReconcile(cluster({ phase: 'Deleting', deletionRequested: true }), [net('aws', 'Ready')], [stuck], now);
+    expect(p.commands).toEqual([]);
+    expect(p.conditions.find((c) => c.type === 'CredentialsValid')).toMatchObject({ status: 'False', reason: 'InvalidCredentials', message: expect.stringContaining('on AWS') });
+    expect(planReconcile(cluster({ phase: 'Deleting', deletionRequested: true }), [net('aws', 'Ready')], [stuck], new Date(retryAt.getTime() + 1)).commands)
+      .toEqual([{ subject: Subjects.NodeTerminate, nodeId: 'm0' }]);
+    // credentials replaced: the API cleared the backoff and dispatch, so the terminate goes at once
+    expect(planReconcile(cluster({ phase: 'Deleting', deletionRequested: true }), [net('aws', 'Ready')], [{ ...stuck, retryAt: null, dispatchedAt: null }], now).commands)
+      .toEqual([{ subject: Subjects.NodeTerminate, nodeId: 'm0' }]);
   });
 });

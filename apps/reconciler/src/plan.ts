@@ -1,5 +1,6 @@
 import {
-  CLOUD_NAMES, CloudId, ClusterPhase, Condition, ConditionType, NetworkPhase, NodePhase, NodeRole, setCondition,
+  CLOUD_NAMES, CloudId, ClusterPhase, Condition, ConditionReason, ConditionType, ConditionTypeName, NetworkPhase, NodePhase, NodeRole,
+  WAITING_CONDITION, WaitingReason, WaitingReasonName, isDue, setCondition,
 } from '@skyweave/domain';
 import { Subjects } from '@skyweave/contracts';
 
@@ -15,7 +16,7 @@ export interface ClusterView {
 }
 export interface NetworkView {
   cloud: CloudId; phase: NetworkPhase; message: string | null; dispatchedAt: Date | null;
-  /** Waiting out a quota or capacity refusal until then (`waitingReason` = the error kind). */
+  /** Waiting out a refusal until then (`waitingReason`: WaitingReason — quota, capacity, credentials, a rejected request, a foreign VM). */
   retryAt?: Date | null; waitingReason?: string | null;
 }
 export interface NodeView {
@@ -24,7 +25,7 @@ export interface NodeView {
   removalRequested: boolean;
   /** Position within its role (masters are upgraded in this order). */
   ordinal?: number;
-  /** Waiting out a quota or capacity refusal until then (`waitingReason` = the error kind). */
+  /** Waiting out a refusal until then (`waitingReason`: WaitingReason). */
   retryAt?: Date | null; waitingReason?: string | null;
   /** The Kubernetes version the node runs; null ⇒ unknown, taken as the cluster's. */
   kubernetesVersion?: string | null;
@@ -44,7 +45,10 @@ export type Command =
 /** What one reconcile pass decides. The caller applies it in one transaction (state, commands to the outbox, events). */
 export interface Plan {
   phase: ClusterPhase;
+  /** The cluster's conditions after this pass; only the reconciler's own types (CONDITION_OWNERS) are written back. */
   conditions: Condition[];
+  /** Reconciler-owned condition types to drop (e.g. DeleteBlocked once nothing blocks). */
+  removeConditions: string[];
   commands: Command[];
   /** Rows whose `dispatchedAt` to set (and phase to move, for deletes). */
   networkUpdates: { cloud: CloudId; phase?: NetworkPhase }[];
@@ -68,7 +72,43 @@ export const DEFAULT_PLAN_OPTIONS: PlanOptions = { drainTimeoutSeconds: 120, upg
 export const REDISPATCH_AFTER_MS = 60_000;
 
 const stale = (d: Date | null, now: Date) => d === null || now.getTime() - d.getTime() > REDISPATCH_AFTER_MS;
-const due = (retryAt: Date | null | undefined, now: Date) => !retryAt || retryAt.getTime() <= now.getTime();
+/**
+ * Whether a row's command is to be (re)sent: its backoff is over (isDue), and either the last send is older than
+ * REDISPATCH_AFTER_MS (lost message) or it was made before the backoff ended (the retry after a refusal).
+ */
+const dispatchDue = (r: { dispatchedAt: Date | null; retryAt?: Date | null }, now: Date) =>
+  isDue(r, now) && (stale(r.dispatchedAt, now) || (!!r.retryAt && (r.dispatchedAt === null || r.dispatchedAt.getTime() < r.retryAt.getTime())));
+const isWaitingReason = (r: string | null | undefined): r is WaitingReasonName => !!r && r in WAITING_CONDITION;
+
+/** What a waiting row says on the cluster: `<what>: <message> (retry at …)`. */
+interface Waiting { what: string; reason: WaitingReasonName; message: string | null; retryAt?: Date | null }
+const describe = (w: Waiting) => `${w.what}: ${w.message ?? w.reason}${w.retryAt ? ` (retry at ${w.retryAt.toISOString()})` : ''}`;
+
+/**
+ * The rows waiting out a refusal (never a failure: retried with backoff): networks in any phase but Deleted (a Ready
+ * one may carry the full reconcile's credentials refusal), nodes not terminated.
+ */
+function waitingRows(networks: NetworkView[], nodes: NodeView[]): Waiting[] {
+  const out: Waiting[] = [];
+  for (const n of networks) if (n.phase !== 'Deleted' && isWaitingReason(n.waitingReason)) out.push({ what: `network on ${CLOUD_NAMES[n.cloud]}`, reason: n.waitingReason, message: n.message, retryAt: n.retryAt });
+  for (const n of nodes) if (n.phase !== 'Terminated' && isWaitingReason(n.waitingReason)) out.push({ what: `${n.name} on ${CLOUD_NAMES[n.cloud]}`, reason: n.waitingReason, message: n.message, retryAt: n.retryAt });
+  return out;
+}
+
+/** The waiting conditions, each True/ok or False naming every row waiting for it (quota, credentials, rejected requests). */
+function waitingConditions(waiting: Waiting[], cond: (c: Omit<Condition, 'lastTransitionTime'>) => void): void {
+  const ok: { type: ConditionTypeName; reason: string; message: string }[] = [
+    { type: ConditionType.CapacityAvailable, reason: ConditionReason.NoRefusals, message: 'No cloud refused a resource for quota or capacity' },
+    { type: ConditionType.CredentialsValid, reason: ConditionReason.CredentialsAccepted, message: 'Every cloud accepted the organisation\'s credentials' },
+    { type: ConditionType.RequestsAccepted, reason: ConditionReason.NoRejections, message: 'No cloud rejected a request' },
+  ];
+  for (const o of ok) {
+    const mine = waiting.filter((w) => WAITING_CONDITION[w.reason] === o.type);
+    cond(mine.length === 0
+      ? { type: o.type, status: 'True', reason: o.reason, message: o.message }
+      : { type: o.type, status: 'False', reason: mine[0].reason, message: mine.map(describe).join('; ') });
+  }
+}
 const NODE_LAUNCHABLE: NodePhase[] = ['Pending', 'Launching'];
 const NODE_GONE: NodePhase[] = ['Terminated'];
 const ACTIVE = (o: OperationView) => o.state === 'Pending' || o.state === 'Running';
@@ -80,23 +120,30 @@ const byOrdinal = (a: NodeView, b: NodeView) => (a.ordinal ?? 0) - (b.ordinal ??
  * is older than REDISPATCH_AFTER_MS, so a lost message only delays. Pure: `now` is injected.
  *
  * Create: every cloud's network is ensured in parallel; a node is launched once its cloud's network is Ready; the
- * cluster is Ready when every network is Ready and every node Joined. A quota or capacity refusal is not a failure:
- * the row waits until its `retryAt` (CapacityAvailable=False with the cloud's reason meanwhile).
+ * cluster is Ready when every network is Ready and every node Joined. No refusal is terminal (there is no Failed
+ * phase): quota, capacity, credentials and rejected requests leave the row waiting until its `retryAt` (backoff), with
+ * CapacityAvailable / CredentialsValid / RequestsAccepted False naming the cloud and its words meanwhile.
  * Heal: the full reconcile (full.ts) moves rows back to Pending / Provisioning; this pass then relaunches and re-ensures.
  * Remove a worker: a master's agent drains it (timeout), then its VM is terminated.
  * Upgrade (seed 003 "upgrades & patching"): one node at a time, masters first — drain, upgrade, uncordon — and a
  * failed or timed-out step stops the rollout with Upgraded=False naming the node.
  * Delete (seed 003, "Cleanup"): fastest teardown, no drain — terminate every VM, then delete each cloud's network;
- * a network whose delete is refused (a VM not ours in it) fails the delete with a DeleteFailed condition.
+ * a network whose delete is refused (a VM not ours in it) keeps the cluster Deleting with DeleteBlocked=True naming the
+ * VM, retried with backoff; credentials refused on the way show as CredentialsValid=False and are retried too.
  */
 export function planReconcile(
   cluster: ClusterView, networks: NetworkView[], nodes: NodeView[], now: Date,
   operations: OperationView[] = [], options: PlanOptions = DEFAULT_PLAN_OPTIONS,
 ): Plan {
-  const plan: Plan = { phase: cluster.phase, conditions: cluster.conditions, commands: [], networkUpdates: [], nodeUpdates: [], newOperations: [], timedOut: [], events: [] };
-  const cond = (c: Omit<Condition, 'lastTransitionTime'>) => { plan.conditions = setCondition(plan.conditions, c, now); };
+  const plan: Plan = { phase: cluster.phase, conditions: cluster.conditions, removeConditions: [], commands: [], networkUpdates: [], nodeUpdates: [], newOperations: [], timedOut: [], events: [] };
+  const cond = (c: Omit<Condition, 'lastTransitionTime'>) => {
+    plan.conditions = setCondition(plan.conditions, c, now);
+    plan.removeConditions = plan.removeConditions.filter((t) => t !== c.type);
+  };
 
   if (cluster.phase === 'Deleted') return plan;
+  const waiting = waitingRows(networks, nodes);
+  waitingConditions(waiting, cond);
   if (cluster.deletionRequested) return planDelete(cluster, networks, nodes, now, plan, cond);
 
   // Operations past their deadline time out (the agent is gone or stuck); the steps below see them as ended.
@@ -118,7 +165,7 @@ export function planReconcile(
   for (const n of nodes) {
     if (!n.removalRequested || NODE_GONE.includes(n.phase)) continue;
     if (n.phase === 'Terminating') {
-      if (stale(n.dispatchedAt, now)) terminate(n);
+      if (dispatchDue(n, now)) terminate(n);
       continue;
     }
     const drain = operations.filter((o) => o.purpose === 'removal' && o.targetNodeId === n.id && o.kind === 'drain').at(-1);
@@ -137,7 +184,6 @@ export function planReconcile(
   }
   nodes = nodes.filter((n) => !n.removalRequested);
 
-  if (cluster.phase === 'Failed') return plan;
   const wasReady = cluster.phase === 'Ready';
   if (cluster.phase === 'Pending') {
     plan.phase = 'Provisioning';
@@ -146,72 +192,55 @@ export function planReconcile(
 
   // Networks: all clouds in parallel (also a Ready cluster's network that the full reconcile found drifted).
   for (const n of networks) {
-    if ((n.phase === 'Pending' || n.phase === 'Provisioning') && stale(n.dispatchedAt, now) && due(n.retryAt, now)) {
+    if ((n.phase === 'Pending' || n.phase === 'Provisioning') && dispatchDue(n, now)) {
       plan.commands.push({ subject: Subjects.NetworkEnsure, cloud: n.cloud });
       plan.networkUpdates.push({ cloud: n.cloud, phase: 'Provisioning' });
     }
   }
-  const failedNet = networks.find((n) => n.phase === 'Failed');
   const readyNets = new Set(networks.filter((n) => n.phase === 'Ready').map((n) => n.cloud));
   cond(
     readyNets.size === networks.length
-      ? { type: ConditionType.NetworksReady, status: 'True', reason: 'AllNetworksReady', message: `${networks.length} network(s) ready` }
-      : failedNet
-        ? { type: ConditionType.NetworksReady, status: 'False', reason: 'NetworkFailed', message: `${CLOUD_NAMES[failedNet.cloud]}: ${failedNet.message ?? 'failed'}` }
-        : { type: ConditionType.NetworksReady, status: 'False', reason: 'Provisioning', message: `${readyNets.size}/${networks.length} network(s) ready` },
+      ? { type: ConditionType.NetworksReady, status: 'True', reason: ConditionReason.AllNetworksReady, message: `${networks.length} network(s) ready` }
+      : { type: ConditionType.NetworksReady, status: 'False', reason: ConditionReason.Provisioning, message: `${readyNets.size}/${networks.length} network(s) ready` },
   );
 
   // Nodes: launched as soon as their cloud's network is ready (masters and workers alike; join order is the agents').
   for (const n of nodes) {
-    if (!readyNets.has(n.cloud) || !NODE_LAUNCHABLE.includes(n.phase) || !due(n.retryAt, now)) continue;
-    // sent once, then again only if the node has not progressed for REDISPATCH_AFTER_MS (dispatchedAt is recorded)
-    if (stale(n.dispatchedAt, now)) {
+    if (!readyNets.has(n.cloud) || !NODE_LAUNCHABLE.includes(n.phase)) continue;
+    // sent once, then again only if the node has not progressed for REDISPATCH_AFTER_MS (dispatchedAt is recorded),
+    // or once its backoff after a refusal is over
+    if (dispatchDue(n, now)) {
       plan.commands.push({ subject: Subjects.NodeLaunch, nodeId: n.id });
       plan.nodeUpdates.push({ id: n.id });
     }
   }
 
-  // Quota and capacity: said at once, with the cloud's words, and when the next try is.
-  const waiting = [
-    ...networks.filter((n) => n.waitingReason && n.phase !== 'Ready').map((n) => ({ what: `network on ${CLOUD_NAMES[n.cloud]}`, ...n })),
-    ...nodes.filter((n) => n.waitingReason && NODE_LAUNCHABLE.includes(n.phase)).map((n) => ({ what: `${n.name} on ${CLOUD_NAMES[n.cloud]}`, ...n })),
-  ];
-  cond(waiting.length === 0
-    ? { type: ConditionType.CapacityAvailable, status: 'True', reason: 'NoRefusals', message: 'No cloud refused a resource for quota or capacity' }
-    : {
-      type: ConditionType.CapacityAvailable, status: 'False', reason: waiting[0].waitingReason ?? 'QuotaExceeded',
-      message: waiting.map((w) => `${w.what}: ${w.message ?? w.waitingReason}${w.retryAt ? ` (retry at ${w.retryAt.toISOString()})` : ''}`).join('; '),
-    });
 
   const masters = nodes.filter((n) => n.role === 'master');
   const workers = nodes.filter((n) => n.role === 'worker');
   const joined = (xs: NodeView[]) => xs.filter((n) => n.phase === 'Joined').length;
-  const failedNode = nodes.find((n) => n.phase === 'Failed');
   cond(joined(masters) === masters.length
-    ? { type: ConditionType.ControlPlaneReady, status: 'True', reason: 'AllMastersJoined', message: `${masters.length} master(s) joined` }
-    : { type: ConditionType.ControlPlaneReady, status: 'False', reason: 'Joining', message: `${joined(masters)}/${masters.length} master(s) joined` });
+    ? { type: ConditionType.ControlPlaneReady, status: 'True', reason: ConditionReason.AllMastersJoined, message: `${masters.length} master(s) joined` }
+    : { type: ConditionType.ControlPlaneReady, status: 'False', reason: ConditionReason.Joining, message: `${joined(masters)}/${masters.length} master(s) joined` });
   cond(joined(workers) === workers.length
-    ? { type: ConditionType.WorkersReady, status: 'True', reason: 'AllWorkersJoined', message: `${workers.length} worker(s) joined` }
-    : { type: ConditionType.WorkersReady, status: 'False', reason: 'Joining', message: `${joined(workers)}/${workers.length} worker(s) joined` });
+    ? { type: ConditionType.WorkersReady, status: 'True', reason: ConditionReason.AllWorkersJoined, message: `${workers.length} worker(s) joined` }
+    : { type: ConditionType.WorkersReady, status: 'False', reason: ConditionReason.Joining, message: `${joined(workers)}/${workers.length} worker(s) joined` });
 
-  if (failedNet || failedNode) {
-    const what = failedNet ? `network on ${CLOUD_NAMES[failedNet.cloud]}: ${failedNet.message}` : `node ${failedNode?.name}: ${failedNode?.message}`;
-    cond({ type: ConditionType.Ready, status: 'False', reason: 'ProvisioningFailed', message: what });
-    // A cluster that was Ready keeps serving: the failure is reported, the rest of it keeps being reconciled.
-    if (!wasReady) {
-      plan.phase = 'Failed';
-      plan.events.push({ type: 'Warning', reason: 'ProvisioningFailed', message: what });
-      return plan;
-    }
-  } else if (readyNets.size === networks.length && joined(nodes) === nodes.length) {
+  // A permanent refusal is never terminal: the row waits out its backoff and is tried again; the cluster says what it
+  // waits for (a Ready cluster keeps serving meanwhile).
+  const blocking = waiting.filter((w) => w.reason !== WaitingReason.ForeignResourcesInNetwork);
+  if (readyNets.size === networks.length && joined(nodes) === nodes.length) {
     const before = cluster.conditions.find((c) => c.type === ConditionType.Ready)?.status;
     plan.phase = 'Ready';
-    cond({ type: ConditionType.Ready, status: 'True', reason: 'ClusterReady', message: 'Every network is ready and every node has joined' });
+    cond({ type: ConditionType.Ready, status: 'True', reason: ConditionReason.ClusterReady, message: 'Every network is ready and every node has joined' });
     if (before !== 'True') {
       plan.events.push({ type: 'Normal', reason: 'ClusterReady', message: `Cluster ready: ${masters.length} master(s), ${workers.length} worker(s) on ${networks.length} cloud(s)` });
     }
   } else {
-    cond({ type: ConditionType.Ready, status: 'False', reason: wasReady ? 'Reconciling' : 'Provisioning', message: `${readyNets.size}/${networks.length} network(s) ready, ${joined(nodes)}/${nodes.length} node(s) joined` });
+    const progress = `${readyNets.size}/${networks.length} network(s) ready, ${joined(nodes)}/${nodes.length} node(s) joined`;
+    cond(blocking.length > 0
+      ? { type: ConditionType.Ready, status: 'False', reason: ConditionReason.Waiting, message: `${progress}; waiting: ${blocking.map(describe).join('; ')}` }
+      : { type: ConditionType.Ready, status: 'False', reason: wasReady ? ConditionReason.Reconciling : ConditionReason.Provisioning, message: progress });
   }
 
   if (plan.phase === 'Ready') planUpgrade(cluster, nodes, operations, options, plan, cond, drainer, nameOf);
@@ -231,15 +260,15 @@ function planUpgrade(
   const ordered = [...nodes.filter((n) => n.role === 'master').sort(byOrdinal), ...nodes.filter((n) => n.role === 'worker').sort(byOrdinal)];
   const behind = ordered.filter((n) => (n.kubernetesVersion ?? target) !== target);
   if (behind.length === 0) {
-    cond({ type: ConditionType.Upgraded, status: 'True', reason: 'UpToDate', message: `Every node runs Kubernetes ${target}` });
+    cond({ type: ConditionType.Upgraded, status: 'True', reason: ConditionReason.UpToDate, message: `Every node runs Kubernetes ${target}` });
     return;
   }
   const ops = operations.filter((o) => o.purpose === 'upgrade' && o.kubernetesVersion === target);
   const failed = ops.find((o) => o.state === 'Failed' || o.state === 'TimedOut');
   if (failed) {
     const message = `Rollout to ${target} stopped at ${nameOf(failed.targetNodeId)}: ${failed.kind} ${failed.state === 'TimedOut' ? 'timed out' : 'failed'}: ${failed.message ?? 'no detail'}`;
-    const already = cluster.conditions.find((c) => c.type === ConditionType.Upgraded)?.reason === 'UpgradeFailed';
-    cond({ type: ConditionType.Upgraded, status: 'False', reason: 'UpgradeFailed', message });
+    const already = cluster.conditions.find((c) => c.type === ConditionType.Upgraded)?.reason === ConditionReason.UpgradeFailed;
+    cond({ type: ConditionType.Upgraded, status: 'False', reason: ConditionReason.UpgradeFailed, message });
     if (!already) plan.events.push({ type: 'Warning', reason: 'UpgradeFailed', object: `node/${nameOf(failed.targetNodeId)}`, message });
     return;
   }
@@ -249,7 +278,7 @@ function planUpgrade(
   const upgrade = step('upgrade');
   const uncordon = step('uncordon');
   const position = `${ordered.length - behind.length + 1}/${ordered.length}`;
-  const progress = (what: string) => cond({ type: ConditionType.Upgraded, status: 'False', reason: 'Upgrading', message: `Upgrading to ${target}: ${node.name} (${position}) ${what}` });
+  const progress = (what: string) => cond({ type: ConditionType.Upgraded, status: 'False', reason: ConditionReason.Upgrading, message: `Upgrading to ${target}: ${node.name} (${position}) ${what}` });
   const ask = (kind: OperationView['kind'], executor: NodeView, timeoutSeconds: number, upgradeControlPlane = false) => {
     plan.newOperations.push({ kind, purpose: 'upgrade', executorNodeId: executor.id, targetNodeId: node.id, kubernetesVersion: target, upgradeControlPlane, timeoutSeconds });
   };
@@ -276,58 +305,64 @@ function planUpgrade(
   plan.nodeUpdates.push({ id: node.id, kubernetesVersion: target });
   plan.events.push({ type: 'Normal', reason: 'NodeUpgraded', object: `node/${node.name}`, message: `${node.name} runs Kubernetes ${target} and is Ready (${position})` });
   if (behind.length === 1) {
-    cond({ type: ConditionType.Upgraded, status: 'True', reason: 'UpToDate', message: `Every node runs Kubernetes ${target}` });
+    cond({ type: ConditionType.Upgraded, status: 'True', reason: ConditionReason.UpToDate, message: `Every node runs Kubernetes ${target}` });
     plan.events.push({ type: 'Normal', reason: 'UpgradeComplete', message: `Every node runs Kubernetes ${target}` });
   } else {
     progress('done');
   }
 }
 
+/** Drops a reconciler-owned condition type from the plan (and from the cluster when applied). */
+function drop(plan: Plan, type: ConditionTypeName): void {
+  plan.conditions = plan.conditions.filter((c) => c.type !== type);
+  if (!plan.removeConditions.includes(type)) plan.removeConditions.push(type);
+}
+
 function planDelete(
   cluster: ClusterView, networks: NetworkView[], nodes: NodeView[], now: Date, plan: Plan,
   cond: (c: Omit<Condition, 'lastTransitionTime'>) => void,
 ): Plan {
-  // A failed delete waits for the user to delete again (the API moves it back to Deleting).
-  if (cluster.phase === 'Failed') return plan;
   if (cluster.phase !== 'Deleting') {
     plan.phase = 'Deleting';
     plan.events.push({ type: 'Normal', reason: 'DeleteStarted', message: 'Deleting: terminating every VM, then each cloud\'s network' });
-    plan.conditions = plan.conditions.filter((c) => c.type !== ConditionType.DeleteFailed);
   }
-  cond({ type: ConditionType.Ready, status: 'False', reason: 'Deleting', message: 'The cluster is being deleted' });
+  cond({ type: ConditionType.Ready, status: 'False', reason: ConditionReason.Deleting, message: 'The cluster is being deleted' });
+  // A delete always proceeds: every refusal (credentials, a VM not ours in a network) is retried with backoff and said
+  // on the cluster (CredentialsValid, DeleteBlocked), never a dead end.
   const alive = nodes.filter((n) => !NODE_GONE.includes(n.phase));
   for (const n of alive) {
-    if (n.phase !== 'Terminating' || stale(n.dispatchedAt, now)) {
+    if (n.phase !== 'Terminating' || dispatchDue(n, now)) {
       plan.commands.push({ subject: Subjects.NodeTerminate, nodeId: n.id });
       plan.nodeUpdates.push({ id: n.id, phase: 'Terminating' });
     }
   }
   if (alive.length > 0) {
-    cond({ type: ConditionType.Deleting, status: 'True', reason: 'TerminatingNodes', message: `${alive.length} VM(s) terminating` });
-    return plan;
-  }
-  const blocked = networks.filter((n) => n.phase === 'Failed');
-  if (blocked.length > 0) {
-    const message = blocked.map((n) => `${CLOUD_NAMES[n.cloud]}: ${n.message ?? 'delete refused'}`).join('; ');
-    plan.phase = 'Failed';
-    cond({ type: ConditionType.DeleteFailed, status: 'True', reason: 'ForeignResourcesInNetwork', message });
-    cond({ type: ConditionType.Deleting, status: 'False', reason: 'DeleteFailed', message });
-    plan.events.push({ type: 'Warning', reason: 'DeleteFailed', message });
+    drop(plan, ConditionType.DeleteBlocked);
+    cond({ type: ConditionType.Deleting, status: 'True', reason: ConditionReason.TerminatingNodes, message: `${alive.length} VM(s) terminating` });
     return plan;
   }
   const remaining = networks.filter((n) => n.phase !== 'Deleted');
   for (const n of remaining) {
-    if (n.phase !== 'Deleting' || stale(n.dispatchedAt, now)) {
+    if (n.phase !== 'Deleting' || dispatchDue(n, now)) {
       plan.commands.push({ subject: Subjects.NetworkDelete, cloud: n.cloud });
       plan.networkUpdates.push({ cloud: n.cloud, phase: 'Deleting' });
     }
   }
+  const blocked = remaining.filter((n) => n.waitingReason === WaitingReason.ForeignResourcesInNetwork);
+  if (blocked.length > 0) {
+    const message = blocked.map((n) => `${CLOUD_NAMES[n.cloud]}: ${n.message ?? 'delete refused'}${n.retryAt ? ` (retry at ${n.retryAt.toISOString()})` : ''}`).join('; ');
+    const before = cluster.conditions.find((c) => c.type === ConditionType.DeleteBlocked);
+    cond({ type: ConditionType.DeleteBlocked, status: 'True', reason: ConditionReason.ForeignResourcesInNetwork, message });
+    if (before?.status !== 'True') plan.events.push({ type: 'Warning', reason: 'DeleteBlocked', message });
+  } else {
+    drop(plan, ConditionType.DeleteBlocked);
+  }
   if (remaining.length > 0) {
-    cond({ type: ConditionType.Deleting, status: 'True', reason: 'DeletingNetworks', message: `${remaining.length} network(s) deleting` });
+    cond({ type: ConditionType.Deleting, status: 'True', reason: ConditionReason.DeletingNetworks, message: `${remaining.length} network(s) deleting` });
     return plan;
   }
   plan.phase = 'Deleted';
-  cond({ type: ConditionType.Deleting, status: 'False', reason: 'Deleted', message: 'Every VM and network is gone' });
+  cond({ type: ConditionType.Deleting, status: 'False', reason: ConditionReason.Deleted, message: 'Every VM and network is gone' });
   plan.events.push({ type: 'Normal', reason: 'Deleted', message: 'Cluster deleted: every VM terminated, every network removed' });
   return plan;
 }

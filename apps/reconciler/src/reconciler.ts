@@ -1,15 +1,16 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { Subjects } from '@skyweave/contracts';
 import { randomUUID } from 'node:crypto';
-import { ClusterEntity, ClusterNetworkEntity, NodeEntity, NodeOperationEntity, enqueue, recordEvent } from '@skyweave/persistence';
+import { CONDITION_OWNERS, Condition } from '@skyweave/domain';
+import {
+  ClusterEntity, ClusterNetworkEntity, LifecycleRepository, NodeEntity, NodeOperationEntity, enqueue, recordEvent, unsettledClustersSql,
+} from '@skyweave/persistence';
 import type { Logger } from '@skyweave/service-kit';
 import { DEFAULT_PLAN_OPTIONS, Plan, PlanOptions, planReconcile } from './plan';
 
 /** Seconds an agent gets beyond an operation's own timeout to report its result (transport, retries). */
 export const OPERATION_REPORT_MARGIN_SECONDS = 30;
 
-/** Phases the periodic re-drive looks at: clusters not yet in their desired state. */
-export const UNSETTLED_PHASES = ['Pending', 'Provisioning', 'Deleting'] as const;
 
 /**
  * Applies reconcile passes. A pass reads the cluster with `SELECT … FOR UPDATE` (one pass per cluster at a time,
@@ -39,19 +40,26 @@ export class Reconciler {
         { id: cluster.id, organisationId, phase: cluster.phase, conditions: cluster.conditions, deletionRequested: cluster.deletionRequestedAt !== null, kubernetesVersion: cluster.spec.kubernetesVersion },
         networks, nodes.map((n) => ({ ...n, removalRequested: n.removalRequestedAt !== null })), now, operations, this.options,
       );
-      await this.apply(em, cluster, plan, now);
+      await this.apply(em, cluster, networks, nodes, plan, now);
     });
   }
 
-  private async apply(em: EntityManager, cluster: ClusterEntity, plan: Plan, now: Date): Promise<void> {
+  private async apply(em: EntityManager, cluster: ClusterEntity, networks: ClusterNetworkEntity[], nodes: NodeEntity[], plan: Plan, now: Date): Promise<void> {
     const { id: clusterId, organisationId } = cluster;
-    const changed = plan.phase !== cluster.phase || JSON.stringify(plan.conditions) !== JSON.stringify(cluster.conditions);
-    const firstReady = plan.phase === 'Ready' && cluster.nextReconcileAt === null;
-    if (changed || firstReady) {
-      await em.getRepository(ClusterEntity).update({ id: clusterId, organisationId }, {
-        phase: plan.phase, conditions: plan.conditions, ...(firstReady ? { nextReconcileAt: this.firstFullReconcile(now) } : {}),
-      });
-      if (plan.phase !== cluster.phase) this.log.info({ clusterId, from: cluster.phase, to: plan.phase }, 'cluster phase');
+    const scope = { organisationId };
+    const lc = new LifecycleRepository(em);
+    if (plan.phase !== cluster.phase) {
+      const moved = await lc.moveCluster(scope, clusterId, plan.phase);
+      if (moved) this.log.info({ clusterId, from: cluster.phase, to: plan.phase }, 'cluster phase');
+    }
+    // only the reconciler's own condition types, patched by type under the row lock (held since the read above)
+    const owned = CONDITION_OWNERS.reconciler as readonly string[];
+    const mine = (cs: Condition[]) => cs.filter((c) => owned.includes(c.type));
+    if (JSON.stringify(mine(plan.conditions)) !== JSON.stringify(mine(cluster.conditions)) || plan.removeConditions.some((t) => cluster.conditions.some((c) => c.type === t))) {
+      await lc.patchClusterConditions(scope, clusterId, 'reconciler', { set: mine(plan.conditions), remove: plan.removeConditions }, now);
+    }
+    if (plan.phase === 'Ready' && cluster.nextReconcileAt === null) {
+      await em.getRepository(ClusterEntity).update({ id: clusterId, organisationId }, { nextReconcileAt: this.firstFullReconcile(now) });
     }
     for (const id of plan.timedOut) {
       await em.createQueryBuilder().update(NodeOperationEntity).set({ state: 'TimedOut', message: 'no result from the agent within the deadline', finishedAt: now })
@@ -64,13 +72,27 @@ export class Reconciler {
         deadlineAt: new Date(now.getTime() + (o.timeoutSeconds + OPERATION_REPORT_MARGIN_SECONDS) * 1000), finishedAt: null,
       });
     }
+    // a move to Deleting / Terminating starts a new step: what the row waited for before no longer applies
+    const fresh = { retryAt: null, attempts: 0, waitingReason: null };
     for (const u of plan.networkUpdates) {
-      await em.getRepository(ClusterNetworkEntity).update({ clusterId, organisationId, cloud: u.cloud }, { dispatchedAt: now, ...(u.phase ? { phase: u.phase } : {}) });
+      const row = networks.find((n) => n.cloud === u.cloud);
+      if (!row) continue;
+      if (u.phase && u.phase !== row.phase) {
+        await lc.moveNetwork(scope, clusterId, u.cloud, u.phase, { set: { dispatchedAt: now, ...(u.phase === 'Deleting' ? fresh : {}) } });
+      } else {
+        await em.getRepository(ClusterNetworkEntity).update({ organisationId, clusterId, cloud: u.cloud, phase: row.phase }, { dispatchedAt: now });
+      }
     }
     for (const u of plan.nodeUpdates) {
-      await em.getRepository(NodeEntity).update({ id: u.id, organisationId }, u.kubernetesVersion
-        ? { kubernetesVersion: u.kubernetesVersion }
-        : { dispatchedAt: now, ...(u.phase ? { phase: u.phase } : {}) });
+      const row = nodes.find((n) => n.id === u.id);
+      if (!row) continue;
+      if (u.kubernetesVersion) {
+        await em.getRepository(NodeEntity).update({ organisationId, id: u.id }, { kubernetesVersion: u.kubernetesVersion });
+      } else if (u.phase && u.phase !== row.phase) {
+        await lc.moveNode(scope, row, u.phase, { set: { dispatchedAt: now, ...(u.phase === 'Terminating' ? fresh : {}) } });
+      } else {
+        await em.getRepository(NodeEntity).update({ organisationId, id: u.id, phase: row.phase }, { dispatchedAt: now });
+      }
     }
     for (const c of plan.commands) {
       if ('cloud' in c) await enqueue(em, c.subject, { organisationId, clusterId, cloud: c.cloud });
@@ -82,22 +104,11 @@ export class Reconciler {
   }
 
   /**
-   * Ids of clusters to re-drive: not in their desired state yet — being created or deleted, a node or network not
-   * settled (launching, healing, waiting out a quota refusal, being removed), an agent operation under way, or a node
-   * not at the declared Kubernetes version.
+   * Ids of clusters to re-drive: those for which `isUnsettled` (libs/domain lifecycle) holds — being created or
+   * deleted, a node or network not settled and not waiting out a backoff, a removal under way, an agent operation
+   * under way, or a node not at the declared Kubernetes version. The SQL is built from the same constants.
    */
   async unsettled(): Promise<{ id: string; organisationId: string }[]> {
-    return this.ds.getRepository(ClusterEntity).createQueryBuilder('c').select(['c.id', 'c.organisationId'])
-      .where('c.phase IN (:...phases)', { phases: [...UNSETTLED_PHASES] })
-      .orWhere(`c.phase = 'Ready' AND (
-        EXISTS (SELECT 1 FROM "nodes" n WHERE n."clusterId" = c.id AND n."phase" NOT IN ('Joined', 'Terminated', 'Failed'))
-        OR EXISTS (SELECT 1 FROM "nodes" n WHERE n."clusterId" = c.id AND n."removalRequestedAt" IS NOT NULL AND n."phase" <> 'Terminated')
-        OR EXISTS (SELECT 1 FROM "cluster_networks" w WHERE w."clusterId" = c.id AND w."phase" <> 'Ready')
-        OR EXISTS (SELECT 1 FROM "node_operations" o WHERE o."clusterId" = c.id AND o."state" IN ('Pending', 'Running'))
-        OR EXISTS (SELECT 1 FROM "nodes" n WHERE n."clusterId" = c.id AND n."phase" = 'Joined' AND n."removalRequestedAt" IS NULL
-                   AND n."kubernetesVersion" <> c.spec->>'kubernetesVersion'
-                   AND NOT EXISTS (SELECT 1 FROM "node_operations" f WHERE f."clusterId" = c.id AND f."purpose" = 'upgrade'
-                                   AND f."kubernetesVersion" = c.spec->>'kubernetesVersion' AND f."state" IN ('Failed', 'TimedOut'))))`)
-      .getMany();
+    return (await this.ds.query(unsettledClustersSql())) as { id: string; organisationId: string }[];
   }
 }

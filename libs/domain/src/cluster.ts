@@ -1,4 +1,5 @@
 import { CloudId } from './cloud';
+import type { NodePhase } from './lifecycle';
 import type { MeshMode } from './mesh';
 
 /** Node roles. Masters run the control plane; workers run workloads. */
@@ -26,70 +27,6 @@ export interface ClusterSpec {
   mesh?: MeshMode;
 }
 
-/** Lifecycle phase of a cluster (the reconciler's state machine). */
-export type ClusterPhase = 'Pending' | 'Provisioning' | 'Ready' | 'Deleting' | 'Deleted' | 'Failed';
-
-/** Lifecycle of one cloud's network for a cluster. */
-export type NetworkPhase = 'Pending' | 'Provisioning' | 'Ready' | 'Deleting' | 'Deleted' | 'Failed';
-
-/**
- * Lifecycle of one node. `Launching` is recorded *before* the cloud call (intent), so a crash between the call and
- * the record can be recovered by looking the instance up by tag.
- */
-export type NodePhase =
-  | 'Pending'
-  | 'Launching'
-  | 'Booting'
-  | 'Registered'
-  | 'Joining'
-  | 'Joined'
-  | 'Terminating'
-  | 'Terminated'
-  | 'Failed';
-
-/** A Kubernetes-style condition. */
-export interface Condition {
-  type: string;
-  status: 'True' | 'False' | 'Unknown';
-  reason: string;
-  message: string;
-  /** ISO-8601 timestamp of the last status change. */
-  lastTransitionTime: string;
-}
-
-/** Condition types set on clusters. */
-export const ConditionType = {
-  Ready: 'Ready',
-  NetworksReady: 'NetworksReady',
-  ControlPlaneReady: 'ControlPlaneReady',
-  WorkersReady: 'WorkersReady',
-  Deleting: 'Deleting',
-  DeleteFailed: 'DeleteFailed',
-  /** Measured cross-cloud round trips within the 10 ms budget (seeds 000–002); names the worst pair. */
-  CrossCloudLatency: 'CrossCloudLatency',
-  /** False while a node or network waits out a cloud's quota or capacity refusal (reason `QuotaExceeded` / `InsufficientCapacity`, the cloud's message). */
-  CapacityAvailable: 'CapacityAvailable',
-  /** Every node runs `spec.kubernetesVersion` (False `Upgrading` during a rollout, `UpgradeFailed` naming the node when it stopped). */
-  Upgraded: 'Upgraded',
-  /** The last full reconcile found the clouds as declared (False `Repairing` with what it found while repairs run). */
-  InSync: 'InSync',
-} as const;
-
-/**
- * Sets `cond` in `conditions` (by type), keeping `lastTransitionTime` when the status is unchanged — as
- * Kubernetes' `meta.SetStatusCondition` does. Returns a new array; `now` is injected for tests.
- */
-export function setCondition(
-  conditions: readonly Condition[],
-  cond: Omit<Condition, 'lastTransitionTime'>,
-  now: Date = new Date(),
-): Condition[] {
-  const existing = conditions.find((c) => c.type === cond.type);
-  const lastTransitionTime =
-    existing && existing.status === cond.status ? existing.lastTransitionTime : now.toISOString();
-  const next: Condition = { ...cond, lastTransitionTime };
-  return [...conditions.filter((c) => c.type !== cond.type), next].sort((a, b) => a.type.localeCompare(b.type));
-}
 
 /** The answer node-agent gets when it asks whether to join (seed 003: control-plane nodes ask "when to join"). */
 export type JoinAction = 'initialise' | 'join' | 'wait';

@@ -6,3 +6,5 @@ export * from './tags';
 export * from './instance-types';
 export * from './cluster';
 export * from './mesh';
+export * from './conditions';
+export * from './lifecycle';

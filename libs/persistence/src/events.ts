@@ -1,8 +1,12 @@
 import type { EntityManager } from 'typeorm';
+import type { Payloads, Subject } from '@skyweave/contracts';
 import { ClusterEventEntity } from './entities/entities';
 
-/** Appends an outbox row in the caller's transaction; the relay publishes it to JetStream with `Nats-Msg-Id = outbox-<id>`. */
-export async function enqueue(em: EntityManager, subject: string, payload: object): Promise<void> {
+/**
+ * Appends an outbox row in the caller's transaction; the relay publishes it to JetStream with `Nats-Msg-Id = outbox-<id>`.
+ * The payload is checked against the subject's type in libs/contracts (`Payloads[S]`).
+ */
+export async function enqueue<S extends Subject>(em: EntityManager, subject: S, payload: Payloads[S]): Promise<void> {
   await em.query(`INSERT INTO "outbox" ("subject", "payload") VALUES ($1, $2::jsonb)`, [subject, JSON.stringify(payload)]);
 }
 
