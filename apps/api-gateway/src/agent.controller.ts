@@ -3,7 +3,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { DataSource } from 'typeorm';
 import { ADDRESS_PLAN, JoinAction, JoinCandidate, decideJoin } from '@skyweave/domain';
 import { AgentApi, Subjects } from '@skyweave/contracts';
-import { ClusterEntity, NodeEntity, SecretBox, enqueue, hashToken, newToken, recordEvent } from '@skyweave/persistence';
+import { ClusterEntity, LifecycleRepository, NodeEntity, SecretBox, enqueue, hashToken, newToken, recordEvent } from '@skyweave/persistence';
 import { RegisterNodeDto } from './dtos';
 import { Problem } from './problem';
 import { authenticateNode, bearer } from './agent-auth';
@@ -46,8 +46,9 @@ export class AgentController {
         bootstrapTokenUsedAt: new Date(), bootstrapTokenSealed: null, agentTokenHash: hashToken(nodeToken), wireguardPublicKey: body.wireguardPublicKey ?? null,
         // the cloud's answer (recorded at launch) wins; the agent's own view fills in when it booted first
         ...(n.privateIp ? {} : { privateIp: body.privateIp ?? null }), ...(n.publicIp ? {} : { publicIp: body.publicIp ?? null }),
-        phase: n.phase === 'Booting' || n.phase === 'Launching' ? 'Registered' : n.phase,
       });
+      // Launching (its agent called before the cloud's answer was recorded) or Booting → Registered; later phases stay
+      await new LifecycleRepository(em).moveNode({ organisationId: n.organisationId }, n, 'Registered', { from: ['Launching', 'Booting'] });
       await recordEvent(em, { organisationId: n.organisationId, clusterId: n.clusterId, reason: 'NodeRegistered', object: `node/${n.name}`, message: `${n.name} booted and registered` });
       await enqueue(em, Subjects.ClusterChanged, { organisationId: n.organisationId, clusterId: n.clusterId, reason: `node ${n.name} registered` });
       return n;
@@ -147,8 +148,10 @@ export class AgentController {
     }
     if (node.phase === 'Registered') {
       await this.ds.transaction(async (em) => {
-        await em.getRepository(NodeEntity).update({ id: node.id, phase: 'Registered' }, { phase: 'Joining' });
-        await recordEvent(em, { organisationId: node.organisationId, clusterId: node.clusterId, reason: action === 'initialise' ? 'ControlPlaneInitialising' : 'NodeJoining', object: `node/${node.name}`, message: action === 'initialise' ? `${node.name} initialises the control plane` : `${node.name} joins the cluster` });
+        await new LifecycleRepository(em).moveNode({ organisationId: node.organisationId }, node, 'Joining', {
+          from: ['Registered'],
+          event: { reason: action === 'initialise' ? 'ControlPlaneInitialising' : 'NodeJoining', object: `node/${node.name}`, message: action === 'initialise' ? `${node.name} initialises the control plane` : `${node.name} joins the cluster` },
+        });
       });
     }
     return answer;
@@ -161,9 +164,11 @@ export class AgentController {
     if (node.phase === 'Joined') return;
     if (node.phase !== 'Joining') throw new Problem(409, 'not-joining', 'Node is not joining', `node ${node.name} is ${node.phase}; ask /join first`);
     await this.ds.transaction(async (em) => {
-      const res = await em.getRepository(NodeEntity).update({ id: node.id, phase: 'Joining' }, { phase: 'Joined', joinedAt: new Date() });
-      if (!res.affected) return;
-      await recordEvent(em, { organisationId: node.organisationId, clusterId: node.clusterId, reason: 'NodeJoined', object: `node/${node.name}`, message: `${node.role} ${node.name} joined` });
+      const moved = await new LifecycleRepository(em).moveNode({ organisationId: node.organisationId }, node, 'Joined', {
+        from: ['Joining'], set: { joinedAt: new Date() },
+        event: { reason: 'NodeJoined', object: `node/${node.name}`, message: `${node.role} ${node.name} joined` },
+      });
+      if (!moved) return;
       await enqueue(em, Subjects.ClusterChanged, { organisationId: node.organisationId, clusterId: node.clusterId, reason: `node ${node.name} joined` });
     });
   }

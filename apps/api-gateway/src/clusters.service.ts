@@ -32,6 +32,11 @@ export function assertNotReconciling(c: ClusterEntity, now: Date = new Date()): 
     `cluster ${c.name} is being reconciled; changes are refused until it ends — retry in ${seconds} s`, undefined, { 'retry-after': String(seconds) });
 }
 
+/** A node's or network's wait after a cloud's refusal: why (WaitingReason), the next try, and how many so far. */
+export interface WaitingView { reason: string; retryAt: Date | null; attempts: number }
+const waitingOf = (r: { waitingReason: string | null; retryAt: Date | null; attempts: number }): WaitingView | null =>
+  r.waitingReason ? { reason: r.waitingReason, retryAt: r.retryAt, attempts: r.attempts } : null;
+
 /** The public view of a cluster. */
 export interface ClusterView {
   id: string;
@@ -39,8 +44,8 @@ export interface ClusterView {
   phase: string;
   spec: ClusterSpec;
   conditions: ClusterEntity['conditions'];
-  networks: { cloud: string; phase: string; region?: string; vpcId?: string; vpcCidr?: string; subnetCidr?: string; message: string | null; resources: { kind: string; id: string; name?: string }[] }[];
-  nodes: { id: string; name: string; cloud: string; role: string; phase: string; instanceType: string; instanceId: string | null; privateIp: string | null; publicIp: string | null; wireguardAddress: string | null; removalRequested: boolean; kubernetesVersion: string | null; message: string | null }[];
+  networks: { cloud: string; phase: string; region?: string; vpcId?: string; vpcCidr?: string; subnetCidr?: string; message: string | null; waiting: WaitingView | null; resources: { kind: string; id: string; name?: string }[] }[];
+  nodes: { id: string; name: string; cloud: string; role: string; phase: string; instanceType: string; instanceId: string | null; privateIp: string | null; publicIp: string | null; wireguardAddress: string | null; removalRequested: boolean; kubernetesVersion: string | null; message: string | null; waiting: WaitingView | null }[];
   /** The full reconcile: whether one runs now, the last one's end and when the next is due. */
   reconcile: { reconciling: boolean; lastReconciledAt: Date | null; nextReconcileAt: Date | null };
   createdAt: Date;
@@ -141,10 +146,10 @@ export class ClustersService {
     return {
       id: c.id, name: c.name, phase: c.phase, spec: c.spec, conditions: c.conditions, createdAt: c.createdAt, updatedAt: c.updatedAt,
       networks: networks.map((n) => ({
-        cloud: n.cloud, phase: n.phase, message: n.message, region: n.status?.region, vpcId: n.status?.vpcId, vpcCidr: n.status?.vpcCidr, subnetCidr: n.status?.subnetCidr,
+        cloud: n.cloud, phase: n.phase, message: n.message, waiting: waitingOf(n), region: n.status?.region, vpcId: n.status?.vpcId, vpcCidr: n.status?.vpcCidr, subnetCidr: n.status?.subnetCidr,
         resources: (n.status?.resources ?? []).map((r) => ({ kind: r.kind, id: r.id, name: r.name })),
       })),
-      nodes: nodes.map((n) => ({ id: n.id, name: n.name, cloud: n.cloud, role: n.role, phase: n.phase, instanceType: n.instanceType, instanceId: n.instanceId, privateIp: n.privateIp, publicIp: n.publicIp, wireguardAddress: n.wireguardAddress, removalRequested: n.removalRequestedAt !== null, kubernetesVersion: n.kubernetesVersion, message: n.message })),
+      nodes: nodes.map((n) => ({ id: n.id, name: n.name, cloud: n.cloud, role: n.role, phase: n.phase, instanceType: n.instanceType, instanceId: n.instanceId, privateIp: n.privateIp, publicIp: n.publicIp, wireguardAddress: n.wireguardAddress, removalRequested: n.removalRequestedAt !== null, kubernetesVersion: n.kubernetesVersion, message: n.message, waiting: waitingOf(n) })),
       reconcile: { reconciling: (c.reconcileLeaseExpiresAt?.getTime() ?? 0) > Date.now(), lastReconciledAt: c.lastReconciledAt, nextReconcileAt: c.nextReconcileAt },
     };
   }
@@ -158,21 +163,26 @@ export class ClustersService {
   }
 
   /**
-   * Requests deletion (seed 003: fastest teardown, no drain). Idempotent. A cluster whose delete failed (a VM not
-   * ours in its network) is moved back to Deleting, so deleting again retries.
+   * Requests deletion (seed 003: fastest teardown, no drain). Idempotent, and always proceeds: a delete that waits
+   * (a VM not ours in a network — DeleteBlocked —, or credentials the cloud refuses — CredentialsValid=False) is
+   * retried by itself with backoff; deleting again retries its waiting steps at once.
    */
   async delete(organisationId: string, id: string): Promise<ClusterView> {
     await this.ds.transaction(async (em) => {
       const c = await em.getRepository(ClusterEntity).findOne({ where: { id, organisationId }, lock: { mode: 'pessimistic_write' } });
       if (!c || c.phase === 'Deleted') throw Problem.notFound(`cluster ${id}`);
-      if (c.deletionRequestedAt && c.phase !== 'Failed') return;
       assertNotReconciling(c);
-      await em.getRepository(ClusterEntity).update({ id, organisationId }, {
-        deletionRequestedAt: new Date(),
-        ...(c.phase === 'Failed' ? { phase: 'Deleting' as const, conditions: c.conditions.filter((x) => x.type !== 'DeleteFailed') } : {}),
-      });
-      await em.getRepository(ClusterNetworkEntity).update({ clusterId: id, organisationId, phase: 'Failed' }, { phase: 'Deleting', dispatchedAt: null });
-      await recordEvent(em, { organisationId, clusterId: id, reason: 'DeleteRequested', message: c.deletionRequestedAt ? 'Delete requested again' : 'Delete requested' });
+      if (c.deletionRequestedAt) {
+        // again: what waits out a backoff is tried now
+        const nodes = await em.createQueryBuilder().update(NodeEntity).set({ retryAt: null, dispatchedAt: null })
+          .where('"organisationId" = :organisationId AND "clusterId" = :id AND "phase" = \'Terminating\' AND "retryAt" IS NOT NULL', { organisationId, id }).execute();
+        const networks = await em.createQueryBuilder().update(ClusterNetworkEntity).set({ retryAt: null, dispatchedAt: null })
+          .where('"organisationId" = :organisationId AND "clusterId" = :id AND "phase" = \'Deleting\' AND "retryAt" IS NOT NULL', { organisationId, id }).execute();
+        if (!nodes.affected && !networks.affected) return;
+      } else {
+        await em.getRepository(ClusterEntity).update({ id, organisationId }, { deletionRequestedAt: new Date() });
+      }
+      await recordEvent(em, { organisationId, clusterId: id, reason: 'DeleteRequested', message: c.deletionRequestedAt ? 'Delete requested again: waiting steps retried now' : 'Delete requested' });
       await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId: id, reason: 'delete requested' });
     });
     return this.get(organisationId, id);
@@ -224,7 +234,7 @@ export class ClustersService {
    * Adds `count` workers of one cloud and instance type (seeds: no node pools; workers are added one by one). Each
    * gets a row (name `<prefix>-worker-<n>`, next free ordinal and overlay address) and is launched by the reconciler;
    * the spec's worker count goes up. @throws Problem 422 (`masters-fixed`, `cloud-in-cluster`, `known-instance-type`,
-   * `max-workers`), 409 `cluster-not-ready` before the cluster was first Ready or after it failed, 409 `cluster-reconciling`.
+   * `max-workers`), 409 `cluster-not-ready` before the cluster was first Ready, 409 `cluster-reconciling`.
    */
   async addNodes(organisationId: string, clusterId: string, dto: AddNodesDto): Promise<{ nodes: ClusterView['nodes'] }> {
     const ids: string[] = [];
@@ -306,6 +316,6 @@ export class ClustersService {
   async reconciles(organisationId: string, id: string, limit: number) {
     await this.get(organisationId, id);
     const rows = await this.ds.getRepository(ClusterReconcileEntity).find({ where: { clusterId: id, organisationId }, order: { id: 'DESC' }, take: limit });
-    return { items: rows.map((r) => ({ id: r.id, replica: r.replica, trigger: r.trigger, startedAt: r.startedAt, finishedAt: r.finishedAt, found: r.found, changed: r.changed, error: r.error })) };
+    return { items: rows.map((r) => ({ id: r.id, replica: r.replica, trigger: r.trigger, startedAt: r.startedAt, finishedAt: r.finishedAt, found: r.found, changed: r.changed, undecided: r.undecided, error: r.error })) };
   }
 }

@@ -21,7 +21,7 @@ export const MESH_POLL_MS = 300;
  * Nodes that take part in the mesh: not gone. A worker being removed stays until it is drained (its kubelet must
  * still reach the API server while its pods are evicted) and leaves when its VM's termination starts.
  */
-const IN_MESH = (n: NodeEntity) => n.phase !== 'Terminating' && n.phase !== 'Terminated' && n.phase !== 'Failed' && n.wireguardAddress !== null;
+const IN_MESH = (n: NodeEntity) => n.phase !== 'Terminating' && n.phase !== 'Terminated' && n.wireguardAddress !== null;
 
 const toMember = (n: NodeEntity): MeshMember => ({
   id: n.id, name: n.name, cloud: n.cloud, role: n.role, wireguardAddress: n.wireguardAddress ?? '', wireguardPublicKey: n.wireguardPublicKey,

@@ -1,8 +1,8 @@
 import type { DataSource } from 'typeorm';
-import { CLOUD_NAMES, CloudId, TAG_CLUSTER, backoffSeconds } from '@skyweave/domain';
+import { CLOUD_NAMES, CloudId, TAG_CLUSTER, WaitingReason, WaitingReasonName, backoffSeconds } from '@skyweave/domain';
 import { NetworkSpec, isCloudError, isConflict, networkSpecFor } from '@skyweave/cloud-adapters';
 import { Subjects, NetworkCommand } from '@skyweave/contracts';
-import { ClusterEntity, ClusterNetworkEntity, enqueue, recordEvent, withAdvisoryLock } from '@skyweave/persistence';
+import { ClusterEntity, ClusterNetworkEntity, LifecycleRepository, enqueue, recordEvent, withAdvisoryLock } from '@skyweave/persistence';
 import { RetryLater } from '@skyweave/messaging';
 import { CredentialVault, Logger, MissingCredentialsError } from '@skyweave/service-kit';
 
@@ -35,12 +35,14 @@ export class NetworkProvisioner {
       const provider = await this.vault.providerFor(organisationId, cloud);
       const status = await provider.ensureNetwork(NetworkProvisioner.specFor(clusterId, cluster.spec.region, cloud));
       await this.ds.transaction(async (em) => {
-        const res = await em.getRepository(ClusterNetworkEntity).update({ id: row.id, phase: 'Provisioning' }, { phase: 'Ready', status, message: null, retryAt: null, attempts: 0, waitingReason: null });
-        if (!res.affected) return; // deleted or done meanwhile
-        await recordEvent(em, {
-          organisationId, clusterId, reason: 'NetworkReady', object: `network/${cloud}`,
-          message: `${CLOUD_NAMES[cloud]} network ready in ${status.region}: VPC ${status.vpcId} ${status.vpcCidr}, subnet ${status.subnetCidr} (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+        const moved = await new LifecycleRepository(em).moveNetwork({ organisationId }, clusterId, cloud, 'Ready', {
+          set: { status, message: null, retryAt: null, attempts: 0, waitingReason: null },
+          event: {
+            reason: 'NetworkReady', object: `network/${cloud}`,
+            message: `${CLOUD_NAMES[cloud]} network ready in ${status.region}: VPC ${status.vpcId} ${status.vpcCidr}, subnet ${status.subnetCidr} (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+          },
         });
+        if (!moved) return; // deleted or done meanwhile
         await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId, reason: `network ${cloud} ready` });
       });
       this.log.info({ clusterId, cloud, vpcId: status.vpcId }, 'network ready');
@@ -68,15 +70,17 @@ export class NetworkProvisioner {
         const foreign = (await provider.listInstancesInNetwork(network)).filter((i) => i.tags[TAG_CLUSTER] !== clusterId);
         if (foreign.length > 0) {
           const names = foreign.map((i) => `${i.name} (${i.id})`).join(', ');
-          await this.markBlocked(cmd, `VM(s) not belonging to this cluster are in its network: ${names}; remove them, then delete again`);
+          await this.markBlocked(cmd, `VM(s) not belonging to this cluster are in its network: ${names}; the delete is retried with backoff (remove them, or delete again to retry at once)`);
           return;
         }
       }
       await provider.deleteNetwork(clusterId, region);
       await this.ds.transaction(async (em) => {
-        const res = await em.getRepository(ClusterNetworkEntity).update({ id: row.id, phase: 'Deleting' }, { phase: 'Deleted', message: null });
-        if (!res.affected) return;
-        await recordEvent(em, { organisationId, clusterId, reason: 'NetworkDeleted', object: `network/${cloud}`, message: `${CLOUD_NAMES[cloud]} network deleted` });
+        const moved = await new LifecycleRepository(em).moveNetwork({ organisationId }, clusterId, cloud, 'Deleted', {
+          set: { message: null, retryAt: null, attempts: 0, waitingReason: null },
+          event: { reason: 'NetworkDeleted', object: `network/${cloud}`, message: `${CLOUD_NAMES[cloud]} network deleted` },
+        });
+        if (!moved) return;
         await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId, reason: `network ${cloud} deleted` });
       });
     } catch (e) {
@@ -88,43 +92,37 @@ export class NetworkProvisioner {
     }
   }
 
+  /** A VM not ours in the network: the delete waits (phase stays Deleting) and is retried with backoff; DeleteBlocked names the VM. */
   private async markBlocked(cmd: NetworkCommand, message: string): Promise<void> {
-    const { organisationId, clusterId, cloud } = cmd;
-    await this.ds.transaction(async (em) => {
-      const res = await em.getRepository(ClusterNetworkEntity).update({ organisationId, clusterId, cloud, phase: 'Deleting' }, { phase: 'Failed', message });
-      if (!res.affected) return;
-      await recordEvent(em, { organisationId, clusterId, type: 'Warning', reason: 'NetworkDeleteRefused', object: `network/${cloud}`, message: `${CLOUD_NAMES[cloud]}: ${message}` });
-      await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId, reason: `network ${cloud} delete refused` });
-    });
+    await this.wait(cmd, 'Deleting', WaitingReason.ForeignResourcesInNetwork, message, 'NetworkDeleteBlocked');
   }
 
   /**
-   * Throttling and 5xx: retried later (the message is redelivered with backoff). Quota and capacity while
-   * provisioning: the network waits in Provisioning with the cloud's reason until `retryAt` (backoffSeconds: 30 s
-   * doubling to 15 min; CapacityAvailable=False meanwhile), never in a hot loop. Bad credentials and invalid requests:
-   * surfaced at once as a failed network with the cloud's reason.
+   * Throttling and 5xx: retried later (the message is redelivered with backoff). Every permanent refusal — quota,
+   * capacity, invalid or missing credentials, an invalid request — leaves the network in its phase with the cloud's
+   * reason (`waitingReason`) until `retryAt` (backoffSeconds: 30 s doubling to 15 min), shown on the cluster as
+   * CapacityAvailable / CredentialsValid / RequestsAccepted = False; never a terminal failure, never a hot loop.
    */
   private async fail(cmd: NetworkCommand, e: unknown, phase: 'Provisioning' | 'Deleting'): Promise<void> {
     if (isCloudError(e) && e.retryable) throw new RetryLater(2000, e.message);
     if (!isCloudError(e) && !(e instanceof MissingCredentialsError)) throw e; // unexpected: redeliver with backoff
+    const reason: WaitingReasonName = e instanceof MissingCredentialsError ? WaitingReason.MissingCredentials
+      : e.kind === 'QuotaExceeded' || e.kind === 'InsufficientCapacity' || e.kind === 'InvalidCredentials' ? e.kind
+        : WaitingReason.RequestRejected;
+    await this.wait(cmd, phase, reason, e.message, reason);
+  }
+
+  private async wait(cmd: NetworkCommand, phase: 'Provisioning' | 'Deleting', reason: WaitingReasonName, message: string, eventReason: string): Promise<void> {
     const { organisationId, clusterId, cloud } = cmd;
-    const message = e.message;
-    this.log.warn({ clusterId, cloud, err: message }, 'network step failed');
-    const waiting = phase === 'Provisioning' && isCloudError(e) && (e.kind === 'QuotaExceeded' || e.kind === 'InsufficientCapacity') ? e.kind : null;
+    this.log.warn({ clusterId, cloud, reason, err: message }, 'network step refused; retrying with backoff');
     await this.ds.transaction(async (em) => {
-      if (waiting) {
-        const row = await em.getRepository(ClusterNetworkEntity).findOneBy({ organisationId, clusterId, cloud, phase });
-        if (!row) return;
-        const attempts = row.attempts + 1;
-        const retryAt = new Date(Date.now() + backoffSeconds(attempts) * 1000);
-        await em.getRepository(ClusterNetworkEntity).update({ id: row.id }, { message, attempts, retryAt, waitingReason: waiting });
-        await recordEvent(em, { organisationId, clusterId, type: 'Warning', reason: waiting, object: `network/${cloud}`, message: `${message}; retrying at ${retryAt.toISOString()} (attempt ${attempts})` });
-      } else {
-        const res = await em.getRepository(ClusterNetworkEntity).update({ organisationId, clusterId, cloud, phase }, { phase: 'Failed', message });
-        if (!res.affected) return;
-        await recordEvent(em, { organisationId, clusterId, type: 'Warning', reason: phase === 'Provisioning' ? 'NetworkFailed' : 'NetworkDeleteFailed', object: `network/${cloud}`, message });
-      }
-      await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId, reason: `network ${cloud} ${waiting ? 'refused by the cloud' : 'failed'}` });
+      const row = await em.getRepository(ClusterNetworkEntity).findOne({ where: { organisationId, clusterId, cloud, phase }, lock: { mode: 'pessimistic_write' } });
+      if (!row) return;
+      const attempts = row.attempts + 1;
+      const retryAt = new Date(Date.now() + backoffSeconds(attempts) * 1000);
+      await em.getRepository(ClusterNetworkEntity).update({ id: row.id, phase }, { message, attempts, retryAt, waitingReason: reason });
+      await recordEvent(em, { organisationId, clusterId, type: 'Warning', reason: eventReason, object: `network/${cloud}`, message: `${CLOUD_NAMES[cloud]}: ${message}; retrying at ${retryAt.toISOString()} (attempt ${attempts})` });
+      await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId, reason: `network ${cloud} waiting: ${reason}` });
     });
   }
 }

@@ -1,9 +1,11 @@
 import type { DataSource } from 'typeorm';
 import { randomUUID } from 'node:crypto';
-import { CLOUD_NAMES, backoffSeconds, findRegion } from '@skyweave/domain';
+import { CLOUD_NAMES, WaitingReason, WaitingReasonName, backoffSeconds, findRegion } from '@skyweave/domain';
 import { CloudProvider, Instance, isCloudError, isNotFound } from '@skyweave/cloud-adapters';
 import { NodeCommand, Subjects } from '@skyweave/contracts';
-import { ClusterEntity, ClusterNetworkEntity, NodeEntity, SecretBox, enqueue, hashToken, newToken, recordEvent, withAdvisoryLock } from '@skyweave/persistence';
+import {
+  ClusterEntity, ClusterNetworkEntity, LifecycleRepository, NodeEntity, SecretBox, enqueue, hashToken, newToken, recordEvent, withAdvisoryLock,
+} from '@skyweave/persistence';
 import { RetryLater } from '@skyweave/messaging';
 import { CredentialVault, Logger, MissingCredentialsError } from '@skyweave/service-kit';
 import { renderUserData } from './user-data';
@@ -58,6 +60,7 @@ export class NodeProvisioner {
       if (node.phase === 'Launching' && node.launchToken && node.bootstrapTokenSealed && node.bootstrapTokenExpiresAt && node.bootstrapTokenExpiresAt.getTime() > Date.now()) {
         const existing = (await provider.listInstances(clusterId, region)).find((i) => i.tags['skyweave-node'] === nodeId);
         if (existing) return await this.recordLaunched(node, await this.withAddresses(provider, region, existing), true);
+        // (a listing that saw the VM is proof it existed: recordLaunched(adopted) records instanceSeenAt)
         const since = Date.now() - (node.launchStartedAt?.getTime() ?? 0);
         if (!provider.idempotentCreate && since < CONSISTENCY_GRACE_MS) {
           // No idempotency token on this cloud: a VM made just before the crash may not be listed yet. Look again later.
@@ -67,14 +70,15 @@ export class NodeProvisioner {
       }
       if (!attempt) {
         attempt = { token: newToken('swbt'), launchToken: randomUUID() };
-        const recorded = await this.ds.getRepository(NodeEntity).update(
-          { id: nodeId, organisationId, version: node.version },
-          {
-            phase: 'Launching', launchToken: attempt.launchToken, launchStartedAt: new Date(), bootstrapTokenHash: hashToken(attempt.token),
-            bootstrapTokenSealed: this.box.seal(attempt.token), bootstrapTokenExpiresAt: new Date(Date.now() + BOOTSTRAP_TOKEN_TTL_SECONDS * 1000), bootstrapTokenUsedAt: null,
+        const fresh = attempt;
+        const recorded = await this.ds.transaction((em) => new LifecycleRepository(em).moveNode({ organisationId }, node, 'Launching', {
+          from: ['Pending', 'Launching'], version: node.version,
+          set: {
+            launchToken: fresh.launchToken, launchStartedAt: new Date(), bootstrapTokenHash: hashToken(fresh.token), instanceSeenAt: null,
+            bootstrapTokenSealed: this.box.seal(fresh.token), bootstrapTokenExpiresAt: new Date(Date.now() + BOOTSTRAP_TOKEN_TTL_SECONDS * 1000), bootstrapTokenUsedAt: null,
           },
-        );
-        if (!recorded.affected) return; // someone else moved it; their result wins
+        }));
+        if (!recorded) return; // someone else moved it; their result wins
       }
       const instance = await provider.createInstance({
         clusterId, nodeId, idempotencyToken: attempt.launchToken, name: node.name, role: node.role, instanceType: node.instanceType, network: network.status,
@@ -107,14 +111,16 @@ export class NodeProvisioner {
    */
   private async recordLaunched(node: NodeEntity, instance: Instance, adopted: boolean): Promise<void> {
     await this.ds.transaction(async (em) => {
-      const res = await em.createQueryBuilder().update(NodeEntity)
-        .set({
-          instanceId: instance.id, privateIp: instance.privateIp ?? null, publicIp: instance.publicIp ?? null, message: null,
-          retryAt: null, attempts: 0, waitingReason: null,
-          phase: () => `CASE WHEN "phase" = 'Launching' THEN 'Booting' ELSE "phase" END`,
-        })
-        .where('id = :id AND "organisationId" = :org', { id: node.id, org: node.organisationId })
-        .andWhere(`"phase" NOT IN ('Terminating', 'Terminated', 'Failed')`)
+      const scope = { organisationId: node.organisationId };
+      const fields = {
+        instanceId: instance.id, privateIp: instance.privateIp ?? null, publicIp: instance.publicIp ?? null, message: null,
+        retryAt: null, attempts: 0, waitingReason: null, ...(adopted ? { instanceSeenAt: new Date() } : {}),
+      };
+      // Launching → Booting; a node whose agent registered first keeps its later phase and gets the instance recorded
+      const moved = await new LifecycleRepository(em).moveNode(scope, node, 'Booting', { from: ['Launching'], set: fields });
+      const res = moved ? { affected: 1 } : await em.createQueryBuilder().update(NodeEntity).set(fields)
+        .where('"organisationId" = :org AND id = :id', { id: node.id, org: node.organisationId })
+        .andWhere(`"phase" IN ('Booting', 'Registered', 'Joining', 'Joined')`)
         .execute();
       if (!res.affected) return;
       await recordEvent(em, {
@@ -149,9 +155,11 @@ export class NodeProvisioner {
         }
       }
       await this.ds.transaction(async (em) => {
-        const res = await em.getRepository(NodeEntity).update({ id: nodeId, organisationId, phase: 'Terminating' }, { phase: 'Terminated', agentTokenHash: null, bootstrapTokenHash: null });
-        if (!res.affected) return;
-        await recordEvent(em, { organisationId, clusterId, reason: 'InstanceTerminated', object: `node/${node.name}`, message: `${node.name} terminated on ${CLOUD_NAMES[node.cloud]}${ids.size ? ` (${[...ids].join(', ')})` : ' (no VM existed)'}` });
+        const moved = await new LifecycleRepository(em).moveNode({ organisationId }, node, 'Terminated', {
+          set: { agentTokenHash: null, bootstrapTokenHash: null, retryAt: null, attempts: 0, waitingReason: null, message: null },
+          event: { reason: 'InstanceTerminated', object: `node/${node.name}`, message: `${node.name} terminated on ${CLOUD_NAMES[node.cloud]}${ids.size ? ` (${[...ids].join(', ')})` : ' (no VM existed)'}` },
+        });
+        if (!moved) return;
         await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId, reason: `node ${node.name} terminated` });
       });
     } catch (e) {
@@ -160,32 +168,38 @@ export class NodeProvisioner {
   }
 
   /**
-   * Throttling and 5xx ⇒ redelivery with backoff. Quota and capacity ⇒ the node goes back to Pending with the cloud's
-   * reason and is not relaunched before `retryAt` (backoffSeconds: 30 s doubling to 15 min; the reconciler shows
-   * CapacityAvailable=False meanwhile). Bad credentials and invalid requests ⇒ the node fails with the cloud's reason.
+   * Throttling and 5xx ⇒ redelivery with backoff. Every permanent refusal — quota, capacity, invalid or missing
+   * credentials, a rejected launch — is never terminal: a launch goes back to Pending (nothing was made: the next try is
+   * a new launch with a new token), a terminate stays Terminating, each with the cloud's reason (`waitingReason`) and no
+   * new try before `retryAt` (backoffSeconds: 30 s doubling to 15 min); the reconciler shows CapacityAvailable /
+   * CredentialsValid / RequestsAccepted = False meanwhile, and new credentials wake the row at once.
    */
   private async fail(cmd: NodeCommand, e: unknown): Promise<void> {
     if (isCloudError(e) && e.retryable) throw new RetryLater(2000, e.message);
     if (!isCloudError(e) && !(e instanceof MissingCredentialsError)) throw e;
     const { organisationId, clusterId, nodeId } = cmd;
-    this.log.warn({ clusterId, nodeId, err: e.message }, 'node step failed');
-    const waiting = isCloudError(e) && (e.kind === 'QuotaExceeded' || e.kind === 'InsufficientCapacity') ? e.kind : null;
+    const reason: WaitingReasonName = e instanceof MissingCredentialsError ? WaitingReason.MissingCredentials
+      : e.kind === 'QuotaExceeded' || e.kind === 'InsufficientCapacity' || e.kind === 'InvalidCredentials' ? e.kind
+        : WaitingReason.RequestRejected;
+    this.log.warn({ clusterId, nodeId, reason, err: e.message }, 'node step refused; retrying with backoff');
     await this.ds.transaction(async (em) => {
-      const node = await em.getRepository(NodeEntity).findOneBy({ id: nodeId, organisationId });
+      const node = await em.getRepository(NodeEntity).findOne({ where: { id: nodeId, organisationId }, lock: { mode: 'pessimistic_write' } });
       if (!node || node.phase === 'Terminated') return;
-      if (waiting && node.phase !== 'Terminating') {
-        const attempts = node.attempts + 1;
-        const retryAt = new Date(Date.now() + backoffSeconds(attempts) * 1000);
+      const attempts = node.attempts + 1;
+      const retryAt = new Date(Date.now() + backoffSeconds(attempts) * 1000);
+      const waiting = { message: e.message, attempts, retryAt, waitingReason: reason };
+      if (node.phase === 'Launching') {
         // nothing was made: the next try is a new launch with a new token
-        await em.getRepository(NodeEntity).update({ id: nodeId, organisationId }, {
-          phase: 'Pending', message: e.message, attempts, retryAt, waitingReason: waiting, launchToken: null, bootstrapTokenSealed: null, bootstrapTokenHash: null,
+        await new LifecycleRepository(em).moveNode({ organisationId }, node, 'Pending', {
+          from: ['Launching'], set: { ...waiting, launchToken: null, bootstrapTokenSealed: null, bootstrapTokenHash: null },
         });
-        await recordEvent(em, { organisationId, clusterId, type: 'Warning', reason: waiting, object: `node/${node.name}`, message: `${e.message}; retrying at ${retryAt.toISOString()} (attempt ${attempts})` });
+      } else if (node.phase === 'Pending' || node.phase === 'Terminating') {
+        await em.getRepository(NodeEntity).update({ id: nodeId, organisationId, phase: node.phase }, waiting);
       } else {
-        await em.getRepository(NodeEntity).update({ id: nodeId, organisationId }, { phase: node.phase === 'Terminating' ? 'Terminating' : 'Failed', message: e.message });
-        await recordEvent(em, { organisationId, clusterId, type: 'Warning', reason: 'NodeFailed', object: `node/${node.name}`, message: e.message });
+        return; // the node moved on meanwhile (its agent registered): the refusal is stale
       }
-      await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId, reason: `node ${node.name} ${waiting ? 'refused by the cloud' : 'failed'}` });
+      await recordEvent(em, { organisationId, clusterId, type: 'Warning', reason, object: `node/${node.name}`, message: `${e.message}; retrying at ${retryAt.toISOString()} (attempt ${attempts})` });
+      await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId, reason: `node ${node.name} waiting: ${reason}` });
     });
   }
 }

@@ -1,11 +1,12 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import { CLOUD_NAMES, CloudId, ConditionType, TAG_NODE, setCondition } from '@skyweave/domain';
-import { CloudProvider, Instance, NetworkInspection, isNotFound, networkSpecFor } from '@skyweave/cloud-adapters';
+import { In } from 'typeorm';
+import { CLOUD_NAMES, CloudId, ConditionReason, ConditionType, TAG_NODE, WaitingReason, WaitingReasonName } from '@skyweave/domain';
+import { CloudProvider, Instance, NetworkInspection, isCloudError, isNotFound, networkSpecFor } from '@skyweave/cloud-adapters';
 import { Subjects } from '@skyweave/contracts';
 import {
-  ClusterEntity, ClusterNetworkEntity, ClusterReconcileEntity, NodeEntity, NodeOperationEntity, enqueue, recordEvent,
+  ClusterEntity, ClusterNetworkEntity, ClusterReconcileEntity, LifecycleRepository, NodeEntity, NodeOperationEntity, enqueue, recordEvent,
 } from '@skyweave/persistence';
-import type { Logger } from '@skyweave/service-kit';
+import { Logger, MissingCredentialsError } from '@skyweave/service-kit';
 
 /** Where the full reconcile gets a cloud account's provider (the credential vault in production). */
 export interface ProviderSource { providerFor(organisationId: string, cloud: CloudId): Promise<CloudProvider> }
@@ -19,16 +20,28 @@ export interface FullReconcileOptions {
   jitter: number;
   /** Seconds a lease lasts without renewal (a replica that died frees its clusters after this). */
   leaseSeconds: number;
-  /** Seconds after a node's launch during which a VM missing from the list is not yet called gone (list eventual consistency). */
+  /**
+   * Seconds after a node's launch during which its VM, missing from the list, is *undecided* — but only while nothing
+   * proves it existed (its agent never registered, no listing ever showed it): it may just not be listed yet (eventual
+   * consistency). A VM with such proof that is missing is gone at once, however young.
+   */
   missingGraceSeconds: number;
+  /** Seconds until the next full reconcile of a cluster whose last one left something undecided (within a minute). */
+  recheckSeconds: number;
   /** Seconds to wait before trying again after a reconcile that failed (a cloud throttling or down). */
   retrySeconds: number;
   random?: () => number;
 }
 
 export const DEFAULT_FULL_RECONCILE: Omit<FullReconcileOptions, 'replica'> = {
-  intervalSeconds: 3600, jitter: 0.1, leaseSeconds: 120, missingGraceSeconds: 120, retrySeconds: 300,
+  intervalSeconds: 3600, jitter: 0.1, leaseSeconds: 120, missingGraceSeconds: 120, recheckSeconds: 30, retrySeconds: 300,
 };
+
+/** Waiting reasons of a refused credentials set. */
+const CREDENTIAL_REASONS: WaitingReasonName[] = [WaitingReason.InvalidCredentials, WaitingReason.MissingCredentials];
+
+/** A cloud that refused the organisation's credentials during a full reconcile. */
+interface CredentialRefusal { cloud: CloudId; reason: WaitingReasonName; message: string }
 
 /** What one cloud looked like. */
 interface CloudObservation { cloud: CloudId; region: string; provider: CloudProvider; inspection: NetworkInspection; instances: Instance[] }
@@ -46,7 +59,12 @@ export type FullReconcileOutcome = 'reconciled' | 'busy' | 'not-eligible' | 'fai
  * - network gone or drifted (subnet, security-group / firewall rules, gateway …) ⇒ the network goes back to
  *   Provisioning and is ensured again (the adapters restore the plan, and rebuild a deleted VPC / VNet / resource group);
  * - a node whose VM is gone ⇒ the node goes back to Pending with a fresh identity (new VM, new bootstrap and
- *   WireGuard keys; same name, ordinal and overlay address) and is relaunched; a master rejoins the control plane;
+ *   WireGuard keys; same name, ordinal and overlay address) and is relaunched; a master rejoins the control plane.
+ *   "Gone" needs proof the VM existed (its agent registered, or an earlier listing showed it), not a launch grace: a
+ *   VM launched moments ago that nothing proves yet is *undecided* (recorded, and looked at again within
+ *   `recheckSeconds`) — after `missingGraceSeconds` without proof it is gone too;
+ * - credentials refused by a cloud ⇒ that cloud's network row says so (CredentialsValid=False on the cluster, through
+ *   the reconciler), the run fails and is retried (at once when the credentials are replaced);
  * - a VM tagged for the cluster that no node owns (or a second VM of one node) ⇒ terminated.
  * Each run is recorded (cluster_reconciles, and ReconcileStarted / Reconciled events with what it found and changed).
  * While the lease is held the API refuses user changes with 409 `cluster-reconciling`.
@@ -118,11 +136,24 @@ export class FullReconciler {
     try {
       const cluster = await this.ds.getRepository(ClusterEntity).findOneByOrFail({ id: clusterId, organisationId });
       await this.ds.transaction((em) => recordEvent(em, { organisationId, clusterId, reason: 'ReconcileStarted', message: `Full reconcile #${record.id} started (${trigger}, by ${this.opts.replica}): listing every cloud by the cluster's tag` }));
-      const observations = await Promise.all(cluster.spec.clouds.map((cloud) => this.observe(organisationId, clusterId, cluster.spec.region, cloud)));
-      const { found, changed } = await this.ds.transaction((em) => this.repair(em, cluster, observations, record.id, started));
+      const settled = await Promise.allSettled(cluster.spec.clouds.map((cloud) => this.observe(organisationId, clusterId, cluster.spec.region, cloud)));
+      const refused: CredentialRefusal[] = [];
+      settled.forEach((r, i) => {
+        if (r.status === 'fulfilled') return;
+        const e: unknown = r.reason;
+        if (e instanceof MissingCredentialsError) refused.push({ cloud: cluster.spec.clouds[i], reason: WaitingReason.MissingCredentials, message: e.message });
+        else if (isCloudError(e, 'InvalidCredentials')) refused.push({ cloud: cluster.spec.clouds[i], reason: WaitingReason.InvalidCredentials, message: e.message });
+        else throw e;
+      });
+      if (refused.length) {
+        await this.ds.transaction((em) => this.recordRefusals(em, cluster, refused));
+        throw new Error(refused.map((r) => `${CLOUD_NAMES[r.cloud]} refused the credentials: ${r.message}`).join('; '));
+      }
+      const observations = settled.map((r) => (r as PromiseFulfilledResult<CloudObservation>).value);
+      const { found, changed, undecided } = await this.ds.transaction((em) => this.repair(em, cluster, observations, record.id, started));
       // strays are terminated after the state is written: a crash before leaves them for the next run
       await this.terminateStrays(organisationId, clusterId, observations, changed);
-      await this.finish(cluster, record.id, started, found, changed, null);
+      await this.finish(cluster, record.id, started, found, changed, null, undecided);
       return 'reconciled';
     } catch (e) {
       const message = (e as Error).message;
@@ -142,14 +173,34 @@ export class FullReconciler {
     return { cloud, region: spec.region, provider, inspection, instances };
   }
 
-  /** Compares and writes the repairs (rows back to Provisioning / Pending) in one transaction; returns what it found and changed. */
-  private async repair(em: EntityManager, cluster: ClusterEntity, observations: CloudObservation[], recordId: string, now: Date): Promise<{ found: string[]; changed: string[] }> {
+  /** Credentials refused: said on each cloud's (Ready) network row, which the reconciler shows as CredentialsValid=False. */
+  private async recordRefusals(em: EntityManager, cluster: ClusterEntity, refused: CredentialRefusal[]): Promise<void> {
     const { id: clusterId, organisationId } = cluster;
+    for (const r of refused) {
+      await em.getRepository(ClusterNetworkEntity).update({ organisationId, clusterId, cloud: r.cloud, phase: 'Ready' }, { waitingReason: r.reason, message: r.message });
+      await recordEvent(em, { organisationId, clusterId, type: 'Warning', reason: r.reason, object: `network/${r.cloud}`, message: `${CLOUD_NAMES[r.cloud]} refused the credentials during the full reconcile: ${r.message}` });
+    }
+    await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId, reason: 'full reconcile: credentials refused' });
+  }
+
+  /**
+   * Compares and writes the repairs (rows back to Provisioning / Pending, each by a guarded transition, so a row that
+   * moved during the cloud calls is left alone) in one transaction; returns what it found, changed and left undecided.
+   */
+  private async repair(em: EntityManager, cluster: ClusterEntity, observations: CloudObservation[], recordId: string, now: Date): Promise<{ found: string[]; changed: string[]; undecided: string[] }> {
+    const { id: clusterId, organisationId } = cluster;
+    const lc = new LifecycleRepository(em);
     const found: string[] = [];
     const changed: string[] = [];
+    const undecided: string[] = [];
+    const seen: string[] = [];
     const networks = await em.getRepository(ClusterNetworkEntity).find({ where: { clusterId, organisationId }, lock: { mode: 'pessimistic_write' } });
     const nodes = await em.getRepository(NodeEntity).find({ where: { clusterId, organisationId }, lock: { mode: 'pessimistic_write' } });
     const graceMs = this.opts.missingGraceSeconds * 1000;
+    // every cloud answered: credentials refused at an earlier run are accepted again
+    const accepted = await em.getRepository(ClusterNetworkEntity).update(
+      { organisationId, clusterId, phase: 'Ready', waitingReason: In(CREDENTIAL_REASONS) }, { waitingReason: null, message: null },
+    );
     for (const o of observations) {
       const name = CLOUD_NAMES[o.cloud];
       const net = networks.find((n) => n.cloud === o.cloud);
@@ -158,8 +209,10 @@ export class FullReconciler {
         const what = gone ? [`${name}: the network (VPC / VNet / resource group) is gone`] : o.inspection.drift.map((d) => `${name}: ${d}`);
         found.push(...what);
         changed.push(gone ? `${name}: rebuilding the network` : `${name}: restoring the network to the plan`);
-        await em.getRepository(ClusterNetworkEntity).update({ id: net.id }, { phase: 'Provisioning', dispatchedAt: null, ...(gone ? { status: null } : {}), message: what.join('; ') });
-        await recordEvent(em, { organisationId, clusterId, type: 'Warning', reason: gone ? 'NetworkGone' : 'NetworkDrift', object: `network/${o.cloud}`, message: what.join('; ') });
+        await lc.moveNetwork({ organisationId }, clusterId, o.cloud, 'Provisioning', {
+          from: ['Ready'], set: { dispatchedAt: null, ...(gone ? { status: null } : {}), message: what.join('; ') },
+          event: { type: 'Warning', reason: gone ? 'NetworkGone' : 'NetworkDrift', object: `network/${o.cloud}`, message: what.join('; ') },
+        });
       }
       const byNode = new Map<string, Instance[]>();
       for (const i of o.instances) byNode.set(i.tags[TAG_NODE] ?? '', [...(byNode.get(i.tags[TAG_NODE] ?? '') ?? []), i]);
@@ -167,42 +220,61 @@ export class FullReconciler {
         if (!['Booting', 'Registered', 'Joining', 'Joined'].includes(node.phase)) continue;
         const since = node.launchStartedAt ?? node.updatedAt;
         const mine = byNode.get(node.id) ?? [];
-        if (mine.some(serving) || now.getTime() - since.getTime() < graceMs) continue;
+        if (mine.some(serving)) {
+          if (!node.instanceSeenAt) seen.push(node.id);
+          continue;
+        }
         const stopped = mine.find((i) => !serving(i));
+        // proof the VM existed: its agent registered, or a listing showed it (a stopped VM listed now is proof too)
+        const registered = node.bootstrapTokenUsedAt !== null || ['Registered', 'Joining', 'Joined'].includes(node.phase);
+        const proven = registered || node.instanceSeenAt !== null || stopped !== undefined;
+        const age = now.getTime() - since.getTime();
+        if (!proven && age < graceMs) {
+          undecided.push(`${name}: the VM of ${node.role} ${node.name} (${node.instanceId ?? 'unknown id'}), launched ${Math.round(age / 1000)} s ago, is not listed and its agent has not registered yet: gone or not listed yet (eventual consistency); looked at again within ${this.opts.recheckSeconds} s`);
+          continue;
+        }
         found.push(stopped
           ? `${name}: the VM of ${node.role} ${node.name} (${stopped.id}) is ${stopped.state} (stopped out of band)`
           : `${name}: the VM of ${node.role} ${node.name} (${node.instanceId ?? 'unknown id'}) is gone`);
         changed.push(`${name}: replacing ${node.role} ${node.name}${node.role === 'master' ? ' (it rejoins the control plane)' : ''}`);
-        await this.resetNode(em, cluster, node, `its VM ${node.instanceId ?? ''} was gone at the full reconcile #${recordId}; replacing it`);
+        if (!(await this.resetNode(em, lc, cluster, node, `its VM ${node.instanceId ?? ''} was gone at the full reconcile #${recordId}; replacing it`))) {
+          found.pop();
+          changed.pop();
+        }
       }
     }
+    if (seen.length) await em.getRepository(NodeEntity).update({ organisationId, id: In(seen) }, { instanceSeenAt: now });
     const inSync = found.length === 0;
-    const conditions = setCondition(cluster.conditions, inSync
-      ? { type: ConditionType.InSync, status: 'True', reason: 'NoDrift', message: `The last full reconcile (#${recordId}) found every cloud as declared` }
-      : { type: ConditionType.InSync, status: 'False', reason: 'Repairing', message: found.join('; ') }, now);
-    await em.getRepository(ClusterEntity).update({ id: clusterId, organisationId }, { conditions });
-    cluster.conditions = conditions;
-    if (!inSync) await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId, reason: `full reconcile #${recordId} found drift` });
-    return { found, changed };
+    // InSync is the full reconcile's own condition: patched by type under the row lock, never the whole array
+    const conditions = await lc.patchClusterConditions({ organisationId }, clusterId, 'full-reconcile', {
+      set: [inSync
+        ? { type: ConditionType.InSync, status: 'True', reason: ConditionReason.NoDrift, message: `The last full reconcile (#${recordId}) found every cloud as declared${undecided.length ? ` (${undecided.length} VM(s) undecided, looked at again soon)` : ''}` }
+        : { type: ConditionType.InSync, status: 'False', reason: ConditionReason.Repairing, message: found.join('; ') }],
+    }, now);
+    if (conditions) cluster.conditions = conditions;
+    if (!inSync || accepted.affected) await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId, reason: `full reconcile #${recordId} ${inSync ? 'found the credentials accepted' : 'found drift'}` });
+    return { found, changed, undecided };
   }
 
   /**
    * Gives a node whose VM is gone a fresh identity for its next VM: same row, name, ordinal and overlay address
    * (so the control-plane endpoint and peers' allowed IPs stay valid), nothing of the old VM (instance, keys, tokens).
    */
-  private async resetNode(em: EntityManager, cluster: ClusterEntity, node: NodeEntity, message: string): Promise<void> {
+  private async resetNode(em: EntityManager, lc: LifecycleRepository, cluster: ClusterEntity, node: NodeEntity, message: string): Promise<boolean> {
     const { id: clusterId, organisationId } = cluster;
-    await em.getRepository(NodeEntity).update({ id: node.id, organisationId }, {
-      phase: 'Pending', message, instanceId: null, privateIp: null, publicIp: null, dispatchedAt: null, joinedAt: null,
+    const moved = await lc.moveNode({ organisationId }, node, 'Pending', { from: ['Booting', 'Registered', 'Joining', 'Joined'], set: {
+      message, instanceId: null, instanceSeenAt: null, privateIp: null, publicIp: null, dispatchedAt: null, joinedAt: null,
       bootstrapTokenHash: null, bootstrapTokenExpiresAt: null, bootstrapTokenUsedAt: null, bootstrapTokenSealed: null, agentTokenHash: null,
       wireguardPublicKey: null, podCidr: null, peerLatencies: {}, launchToken: null, launchStartedAt: null,
       retryAt: null, attempts: 0, waitingReason: null, kubernetesVersion: cluster.spec.kubernetesVersion,
-    });
+    } });
+    if (!moved) return false;
     await em.createQueryBuilder().update(NodeOperationEntity)
       .set({ state: 'Failed', message: `${node.name} was replaced`, finishedAt: new Date() })
       .where('"clusterId" = :clusterId AND ("executorNodeId" = :id OR "targetNodeId" = :id) AND "state" IN (\'Pending\', \'Running\')', { clusterId, id: node.id })
       .execute();
     await recordEvent(em, { organisationId, clusterId, type: 'Warning', reason: 'InstanceGone', object: `node/${node.name}`, message: `${node.role} ${node.name} on ${CLOUD_NAMES[node.cloud]}: ${message}` });
+    return true;
   }
 
   /** VMs tagged for the cluster that no live node owns, and extra VMs of one node: terminated (never an untagged one). */
@@ -233,20 +305,23 @@ export class FullReconciler {
     }
   }
 
-  private async finish(cluster: ClusterEntity, recordId: string, started: Date, found: string[], changed: string[], error: string | null): Promise<void> {
+  private async finish(cluster: ClusterEntity, recordId: string, started: Date, found: string[], changed: string[], error: string | null, undecided: string[] = []): Promise<void> {
     const { id: clusterId, organisationId } = cluster;
     const end = this.clock();
     const seconds = ((end.getTime() - started.getTime()) / 1000).toFixed(1);
     await this.ds.transaction(async (em) => {
-      await em.getRepository(ClusterReconcileEntity).update({ id: recordId }, { finishedAt: end, found, changed, error });
-      const next = error ? this.nextRunAfter(end, Math.min(this.opts.retrySeconds, this.opts.intervalSeconds)) : this.nextRunAfter(end);
+      await em.getRepository(ClusterReconcileEntity).update({ id: recordId }, { finishedAt: end, found, changed, undecided, error });
+      // something undecided is looked at again within a minute (no jitter beyond the recheck), not an interval later
+      const next = error ? this.nextRunAfter(end, Math.min(this.opts.retrySeconds, this.opts.intervalSeconds))
+        : undecided.length ? new Date(end.getTime() + Math.min(this.opts.recheckSeconds, this.opts.intervalSeconds) * 1000) : this.nextRunAfter(end);
       await em.query(
         `UPDATE "clusters" SET "reconcileLeaseHolder" = NULL, "reconcileLeaseExpiresAt" = NULL, "lastReconciledAt" = $3, "nextReconcileAt" = $4
          WHERE "id" = $1 AND "reconcileLeaseHolder" = $2`, [clusterId, this.opts.replica, end, next],
       );
       const summary = error
         ? `Full reconcile #${recordId} failed after ${seconds} s: ${error}; next try at ${next.toISOString()}`
-        : `Full reconcile #${recordId} finished in ${seconds} s: found ${found.length ? found.join('; ') : 'nothing out of place'}; changed ${changed.length ? changed.join('; ') : 'nothing'}; next at ${next.toISOString()}`;
+        : `Full reconcile #${recordId} finished in ${seconds} s: found ${found.length ? found.join('; ') : 'nothing out of place'}; changed ${changed.length ? changed.join('; ') : 'nothing'}`
+          + `${undecided.length ? `; undecided ${undecided.join('; ')}` : ''}; next at ${next.toISOString()}`;
       await recordEvent(em, { organisationId, clusterId, type: error ? 'Warning' : 'Normal', reason: error ? 'ReconcileFailed' : 'Reconciled', message: summary });
     });
   }

@@ -133,7 +133,7 @@ export function isUnsettled(s: SettlementSnapshot, now: Date): boolean {
   if (s.operations.some((o) => (OPERATION_ACTIVE_STATES as readonly string[]).includes(o.state))) return true;
   const target = s.kubernetesVersion;
   if (!target) return false;
-  const behind = s.nodes.some((n) => n.phase === 'Joined' && !n.removalRequested && n.kubernetesVersion != null && n.kubernetesVersion !== target);
+  const behind = s.nodes.some((n) => n.phase === 'Joined' && !n.removalRequested && !!n.kubernetesVersion && n.kubernetesVersion !== target);
   const stopped = s.operations.some((o) => o.purpose === 'upgrade' && o.kubernetesVersion === target && (OPERATION_STOPPED_STATES as readonly string[]).includes(o.state));
   return behind && !stopped;
 }

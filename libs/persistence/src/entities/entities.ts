@@ -81,7 +81,7 @@ export class ClusterNetworkEntity {
   @Column('text', { nullable: true }) message!: string | null;
   /** When the reconciler last sent a command for this network (re-sent when stale). */
   @Column('timestamptz', { nullable: true }) dispatchedAt!: Date | null;
-  /** Quota or capacity refusals: not retried before `retryAt` (exponential backoff over `attempts`); `waitingReason` is the error kind. */
+  /** Permanent refusals (WaitingReason: quota, capacity, credentials, a rejected request, a foreign VM blocking the delete): not retried before `retryAt` (exponential backoff over `attempts`). */
   @Column('timestamptz', { nullable: true }) retryAt!: Date | null;
   @Column('int', { default: 0 }) attempts!: number;
   @Column('text', { nullable: true }) waitingReason!: string | null;
@@ -126,9 +126,15 @@ export class NodeEntity {
   /** Idempotency token of the launch under way (EC2 ClientToken, GCP requestId); a new one per VM the node gets. */
   @Column('uuid', { nullable: true }) launchToken!: string | null;
   @Column('timestamptz', { nullable: true }) launchStartedAt!: Date | null;
+  /**
+   * When a cloud listing (the full reconcile's, or a re-entered launch's) last showed this launch's VM; null until one
+   * did. With the agent's registration (`bootstrapTokenUsedAt`), the proof that the VM existed: a proven VM missing
+   * from a later listing is gone, not merely not listed yet (eventual consistency).
+   */
+  @Column('timestamptz', { nullable: true }) instanceSeenAt!: Date | null;
   /** The launch's bootstrap token, sealed (SecretBox), so a re-entered launch renders the same user-data; cleared at registration. */
   @Column('text', { nullable: true }) bootstrapTokenSealed!: string | null;
-  /** Quota or capacity refusals: not relaunched before `retryAt`; `waitingReason` is the error kind (`QuotaExceeded` …). */
+  /** Permanent refusals (WaitingReason: quota, capacity, credentials, a rejected launch): not retried before `retryAt` (backoff over `attempts`). */
   @Column('timestamptz', { nullable: true }) retryAt!: Date | null;
   @Column('int', { default: 0 }) attempts!: number;
   @Column('text', { nullable: true }) waitingReason!: string | null;
@@ -188,6 +194,8 @@ export class ClusterReconcileEntity {
   @Column('timestamptz', { nullable: true }) finishedAt!: Date | null;
   @Column('jsonb', { default: () => "'[]'" }) found!: string[];
   @Column('jsonb', { default: () => "'[]'" }) changed!: string[];
+  /** What it could not decide yet (a VM launched moments ago, never seen, not listed): looked at again within a minute. */
+  @Column('jsonb', { default: () => "'[]'" }) undecided!: string[];
   @Column('text', { nullable: true }) error!: string | null;
 }
 
