@@ -38,6 +38,15 @@ export class CreateCloudCredentialDto {
   @IsObject() credentials!: Record<string, unknown>;
 }
 
+/** `PUT /v1/cloud-credentials/{id}`: the replacement credentials, in the cloud's own shape; the cloud stays the row's. */
+export class ReplaceCloudCredentialDto {
+  @ApiPropertyOptional({ enum: CLOUDS, description: 'If given, must be the cloud of the credentials replaced' })
+  @IsOptional() @IsIn([...CLOUDS], { message: `cloud must be one of ${CLOUDS.join(', ')}` }) cloud?: CloudId;
+  @ApiPropertyOptional({ example: 'prod-aws' }) @IsOptional() @IsString() @MaxLength(64) name?: string;
+  @ApiProperty({ description: 'As for POST: AWS {accessKeyId, secretAccessKey}; GCP: the service-account key JSON; Azure {tenantId, clientId, clientSecret, subscriptionId}; DigitalOcean {token}' })
+  @IsObject() credentials!: Record<string, unknown>;
+}
+
 export class ControlPlaneDto {
   @ApiProperty({ enum: CLOUDS }) @IsIn([...CLOUDS], { message: `cloud must be one of ${CLOUDS.join(', ')}` }) cloud!: CloudId;
   @ApiProperty({ enum: MASTER_COUNTS, description: 'Masters; fixed at creation' }) @IsIn([...MASTER_COUNTS], { message: 'count must be 1 or 3 (etcd quorum)' }) count!: 1 | 3;

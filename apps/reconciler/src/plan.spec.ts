@@ -1,4 +1,5 @@
 import { Subjects } from '@skyweave/contracts';
+import { isUnsettled } from '@skyweave/domain';
 import { ClusterView, NetworkView, NodeView, OperationView, REDISPATCH_AFTER_MS, planReconcile } from './plan';
 
 const now = new Date('2026-11-21T12:00:00Z');
@@ -219,5 +220,35 @@ describe('planReconcile: delete', () => {
     // credentials replaced: the API cleared the backoff and dispatch, so the terminate goes at once
     expect(planReconcile(cluster({ phase: 'Deleting', deletionRequested: true }), [net('aws', 'Ready')], [{ ...stuck, retryAt: null, dispatchedAt: null }], now).commands)
       .toEqual([{ subject: Subjects.NodeTerminate, nodeId: 'm0' }]);
+  });
+});
+
+describe('planReconcile agrees with isUnsettled (the re-drive\'s predicate)', () => {
+  const snapshot = (c: ClusterView, nets: NetworkView[], nodes: NodeView[]) => ({ phase: c.phase, deletionRequested: c.deletionRequested, networks: nets, nodes, operations: [] });
+
+  it('does not re-drive a Ready cluster with a refused network forever: settled while it waits, one ensure once the backoff is over', () => {
+    const retryAt = new Date(now.getTime() + 900_000);
+    const c = cluster({ phase: 'Ready' });
+    const nets = [{ ...net('aws', 'Provisioning', new Date(now.getTime() - 1000)), waitingReason: 'InvalidCredentials', message: 'aws: AuthFailure', retryAt }];
+    const nodes = [node('m0', 'aws', 'master', 'Joined')];
+    expect(isUnsettled(snapshot(c, nets, nodes), now)).toBe(false);
+    expect(planReconcile(c, nets, nodes, now).commands).toEqual([]);
+    const after = new Date(retryAt.getTime() + 1);
+    expect(isUnsettled(snapshot(c, nets, nodes), after)).toBe(true);
+    expect(planReconcile(c, nets, nodes, after).commands).toEqual([{ subject: Subjects.NetworkEnsure, cloud: 'aws' }]);
+  });
+
+  it('whenever a pass would send a command, the cluster is unsettled', () => {
+    const c = cluster({ phase: 'Ready' });
+    const cases: [NetworkView[], NodeView[]][] = [
+      [[net('aws', 'Provisioning')], []],
+      [[net('aws', 'Ready')], [node('m0', 'aws', 'master', 'Pending')]],
+      [[net('aws', 'Ready')], [{ ...node('w0', 'aws', 'worker', 'Joined'), removalRequested: true }]],
+      [[net('aws', 'Ready')], [{ ...node('w0', 'aws', 'worker', 'Pending'), retryAt: new Date(now.getTime() - 1), waitingReason: 'QuotaExceeded' }]],
+    ];
+    for (const [nets, nodes] of cases) {
+      const p = planReconcile(c, nets, nodes, now);
+      if (p.commands.length || p.newOperations.length) expect(isUnsettled(snapshot(c, nets, nodes), now)).toBe(true);
+    }
   });
 });
