@@ -1,12 +1,24 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import pino from 'pino';
-import { CloudCredentialEntity, ClusterEntity, NodeEntity, NodeOperationEntity, SecretBox, hashToken } from '@skyweave/persistence';
+import {
+  CloudCredentialEntity, ClusterEntity, ClusterNetworkEntity, NodeEntity, NodeOperationEntity, OutboxEntity, SecretBox, hashToken,
+} from '@skyweave/persistence';
 import { createGateway } from '@skyweave/api-gateway/src/app';
-import type { AgentApi } from '@skyweave/contracts';
+import { Subjects } from '@skyweave/contracts';
+import type { AgentApi, NodeCommand } from '@skyweave/contracts';
+import type { AwsCredentials, CloudCredentials } from '@skyweave/cloud-adapters';
+import { CredentialVault } from '@skyweave/service-kit';
 import { Reconciler } from '@skyweave/reconciler/src/reconciler';
+import { NodeProvisioner } from '@skyweave/node-provisioner/src/node-provisioner';
+import { NetworkProvisioner } from '@skyweave/network-provisioner/src/network-provisioner';
+import { RunningEmulator, startEmulator } from '../../apps/cloud-emulator/src/emulator';
 import { createOrganisation } from '../../tools/bootstrap-org';
 import { ApiClient } from '../../tools/stack/api';
+import { IsNull } from 'typeorm';
 import { freshDatabase } from '../support/db';
 
 const log = pino({ level: 'silent' });
@@ -361,4 +373,128 @@ describe('api-gateway on a real database', () => {
     const regions = await anon.ok<{ items: { id: string; availableOn: string[] }[] }>('GET', '/v1/regions');
     expect(regions.items.find((r) => r.id === 'eu-north')?.availableOn).not.toContain('digitalocean');
   });
+});
+
+/**
+ * Credentials rotation (PUT /v1/cloud-credentials/{id}) against the sandbox cloud through the official SDK, on a real
+ * database; the reconciler and provisioners run in-process, their commands taken from the outbox by hand.
+ */
+describe('cloud credentials: rotation, and a delete stuck on revoked keys', () => {
+  let db: Awaited<ReturnType<typeof freshDatabase>>;
+  let emu: RunningEmulator;
+  let vmRoot: string;
+  let app: INestApplication;
+  let api: ApiClient;
+  let other: ApiClient;
+  let orgId: string;
+  let good: AwsCredentials;
+  let credentialId: string;
+  const box = new SecretBox(randomBytes(32).toString('base64'));
+
+  beforeAll(async () => {
+    vmRoot = mkdtempSync(path.join(os.tmpdir(), 'skyweave-it-creds-'));
+    [db, emu] = await Promise.all([freshDatabase(), startEmulator({ ports: { aws: 0, gcp: 0, azure: 0, digitalocean: 0, admin: 0 }, vmRoot })]);
+    app = await createGateway({ ds: db.ds, box, endpoints: emu.endpoints, log, joinLongPollMs: 300, meshLongPollMs: 5000 });
+    await app.listen(0, '127.0.0.1');
+    const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+    const a = await createOrganisation(db.ds, 'rotate');
+    orgId = a.organisationId;
+    api = new ApiClient(url, a.apiKey);
+    other = new ApiClient(url, (await createOrganisation(db.ds, 'other')).apiKey);
+    good = (emu.modules.aws.createAccount() as Extract<CloudCredentials, { cloud: 'aws' }>).aws;
+    credentialId = (await api.ok<{ id: string }>('POST', '/v1/cloud-credentials', { cloud: 'aws', credentials: good })).id;
+  }, 60_000);
+  afterAll(async () => {
+    await app?.close();
+    await db?.drop();
+    await emu?.close();
+    if (vmRoot) rmSync(vmRoot, { recursive: true, force: true });
+  });
+
+  const sealed = async () => (await db.ds.getRepository(CloudCredentialEntity).findOneByOrFail({ id: credentialId })).ciphertext;
+  const wrongSecret = () => ({ ...good, secretAccessKey: good.secretAccessKey.split('').reverse().join('') });
+
+  it('refuses credentials the cloud does not accept (422 naming the rule) and stores nothing', async () => {
+    const before = await sealed();
+    const r = await api.call<{ type: string; status: number; errors: { field: string; rule: string }[] }>('PUT', `/v1/cloud-credentials/${credentialId}`, { credentials: wrongSecret() });
+    expect(r.status).toBe(422);
+    expect(r.headers.get('content-type')).toContain('application/problem+json');
+    expect(r.body.type).toMatch(/invalid-credentials$/);
+    expect(r.body.errors).toEqual([expect.objectContaining({ field: 'credentials', rule: 'accepted-by-cloud' })]);
+    expect(await sealed()).toBe(before);
+  });
+
+  it('refuses a wrong shape, another cloud, an unknown or foreign id, all as problems, storing nothing', async () => {
+    const before = await sealed();
+    const shape = await api.call<{ errors: { field: string; rule: string }[] }>('PUT', `/v1/cloud-credentials/${credentialId}`, { credentials: { accessKeyId: 'nope', secretAccessKey: 'x' } });
+    expect(shape.status).toBe(422);
+    expect(shape.body.errors.map((e) => e.field)).toEqual(expect.arrayContaining(['credentials.accessKeyId', 'credentials.secretAccessKey']));
+    const cloud = await api.call<{ errors: { field: string; rule: string }[] }>('PUT', `/v1/cloud-credentials/${credentialId}`, { cloud: 'gcp', credentials: good });
+    expect(cloud.status).toBe(422);
+    expect(cloud.body.errors).toEqual([expect.objectContaining({ field: 'cloud', rule: 'same-cloud' })]);
+    expect((await api.call('PUT', `/v1/cloud-credentials/${randomUUID()}`, { credentials: good })).status).toBe(404);
+    expect((await other.call('PUT', `/v1/cloud-credentials/${credentialId}`, { credentials: good })).status).toBe(404);
+    expect((await api.call('PUT', `/v1/cloud-credentials/${credentialId}`, {})).status).toBe(422);
+    expect(await sealed()).toBe(before);
+    // a second POST points at PUT instead of a dead end
+    const again = await api.call<{ detail: string }>('POST', '/v1/cloud-credentials', { cloud: 'aws', credentials: good });
+    expect(again.status).toBe(409);
+    expect(again.body.detail).toContain(`PUT /v1/cloud-credentials/${credentialId}`);
+  });
+
+  it('shows revoked keys as CredentialsValid=False on delete, and the delete proceeds by itself once they are replaced', async () => {
+    const vault = new CredentialVault(db.ds, box, emu.endpoints);
+    const reconciler = new Reconciler(db.ds, log);
+    const nodes = new NodeProvisioner(db.ds, vault, log, 'http://127.0.0.1:1', box);
+    const networks = new NetworkProvisioner(db.ds, vault, log);
+    const c = await api.ok<{ id: string }>('POST', '/v1/clusters', { name: 'rotated', region: 'us-east', clouds: ['aws'], controlPlane: { cloud: 'aws', count: 1 }, workers: [] });
+    const clusterId = c.id;
+    /** Runs the reconciler's pass, then every command it put in the outbox, as the services would. */
+    const drive = async () => {
+      await reconciler.reconcile(orgId, clusterId);
+      const rows = await db.ds.getRepository(OutboxEntity).find({ where: { publishedAt: IsNull() }, order: { id: 'ASC' } });
+      await db.ds.getRepository(OutboxEntity).update({ publishedAt: IsNull() }, { publishedAt: new Date() });
+      for (const r of rows) {
+        const p = r.payload as unknown as NodeCommand & { cloud: 'aws' };
+        if (p.clusterId !== clusterId) continue;
+        if (r.subject === Subjects.NetworkEnsure) await networks.ensure(p);
+        if (r.subject === Subjects.NetworkDelete) await networks.delete(p);
+        if (r.subject === Subjects.NodeLaunch) await nodes.launch(p).catch(() => undefined);
+        if (r.subject === Subjects.NodeTerminate) await nodes.terminate(p);
+      }
+    };
+    const view = () => api.ok<{ phase: string; conditions: { type: string; status: string; reason: string; message: string }[]; nodes: { phase: string; waiting: { reason: string } | null }[] }>('GET', `/v1/clusters/${clusterId}`);
+    // the network is made with the good keys, and the master is launched in the sandbox
+    await drive();
+    await drive();
+    expect((await db.ds.getRepository(ClusterNetworkEntity).findOneByOrFail({ clusterId })).phase).toBe('Ready');
+    expect((await db.ds.getRepository(NodeEntity).findOneByOrFail({ clusterId })).instanceId).not.toBeNull();
+
+    // the keys are revoked at the cloud: the stored set is refused from now on
+    await db.ds.getRepository(CloudCredentialEntity).update({ id: credentialId }, { ciphertext: box.seal(JSON.stringify({ cloud: 'aws', aws: wrongSecret() })) });
+    expect((await api.call('DELETE', `/v1/clusters/${clusterId}`)).status).toBe(202);
+    await drive(); // → Deleting; terminate refused
+    await drive();
+    let v = await view();
+    expect(v.phase).toBe('Deleting');
+    expect(v.nodes[0]).toMatchObject({ phase: 'Terminating', waiting: { reason: 'InvalidCredentials' } });
+    expect(v.conditions.find((x) => x.type === 'CredentialsValid')).toMatchObject({ status: 'False', reason: 'InvalidCredentials', message: expect.stringContaining('AWS') });
+    // not re-sent on every pass: the terminate waits out its backoff
+    const stuck = await db.ds.getRepository(NodeEntity).findOneByOrFail({ clusterId });
+    expect(stuck.retryAt!.getTime()).toBeGreaterThan(Date.now());
+    await reconciler.reconcile(orgId, clusterId);
+    expect(await db.ds.getRepository(OutboxEntity).countBy({ publishedAt: IsNull(), subject: Subjects.NodeTerminate })).toBe(0);
+
+    // the keys are replaced: the delete proceeds by itself, and the cluster is gone with everything in the sandbox
+    const put = await api.call<Record<string, unknown>>('PUT', `/v1/cloud-credentials/${credentialId}`, { credentials: good, name: 'rotated-aws' });
+    expect(put.status).toBe(200);
+    expect(put.body).toMatchObject({ id: credentialId, cloud: 'aws', name: 'rotated-aws', identity: good.accessKeyId });
+    expect(JSON.stringify(put.body)).not.toContain(good.secretAccessKey);
+    for (let i = 0; i < 4 && (await view()).phase !== 'Deleted'; i++) await drive();
+    v = await view();
+    expect(v.phase).toBe('Deleted');
+    expect(v.conditions.find((x) => x.type === 'CredentialsValid')).toMatchObject({ status: 'True' });
+    const left = (await (await fetch(`${emu.adminUrl}/admin/resources?cloud=aws`)).json()) as { resources: { tags: Record<string, string> }[] };
+    expect(left.resources.filter((r) => r.tags['skyweave-cluster'] === clusterId)).toEqual([]);
+  }, 60_000);
 });
