@@ -233,8 +233,14 @@ describe('a multi-cloud cluster, end to end (every service a separate process, o
     });
     intruder = { id: vm.id, clusterId: otherCluster };
     expect((await api.call('DELETE', `/v1/clusters/${clusterId}`)).status).toBe(202);
-    const failed = await waitForPhase('Failed');
-    const cond = failed.conditions.find((c) => c.type === 'DeleteFailed');
+    // the delete is blocked, not failed: it stays Deleting, says which VM blocks it, and keeps retrying with backoff
+    let blocked = await waitForPhase('Deleting');
+    for (const deadline = Date.now() + 120_000; !blocked.conditions.some((c) => c.type === 'DeleteBlocked' && c.status === 'True') && Date.now() < deadline;) {
+      await new Promise((r) => setTimeout(r, 250));
+      blocked = await api.ok<ClusterView>('GET', `/v1/clusters/${clusterId}`);
+    }
+    expect(blocked.phase).toBe('Deleting');
+    const cond = blocked.conditions.find((c) => c.type === 'DeleteBlocked');
     expect(cond?.status).toBe('True');
     expect(cond?.message).toContain(vm.id);
     expect((await providers.aws.getInstance(aws.region, vm.id))?.state).not.toBe('terminated');

@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { CLOUDS, CloudId, FIREWALL_PLAN, TAG_CLUSTER, ruleKeys } from '@skyweave/domain';
 import { CloudCredentials, CloudEndpoints, CloudProvider, NetworkStatus, createCloudProvider, networkSpecFor } from '@skyweave/cloud-adapters';
 import { OutOfBand, outOfBand } from '@skyweave/cloud-adapters/src/testing/out-of-band';
-import { ClusterNetworkEntity, ClusterReconcileEntity } from '@skyweave/persistence';
+import { CloudCredentialEntity, ClusterNetworkEntity, ClusterReconcileEntity, SecretBox } from '@skyweave/persistence';
 import { ApiClient, sandboxAccount, sandboxResources } from '../../tools/stack/api';
 import { ensureLocalServices } from '../../tools/stack/services';
 import { Stack, startStack } from '../../tools/stack/stack';
@@ -17,7 +17,7 @@ interface ClusterView {
   networks: { cloud: CloudId; phase: string }[];
   reconcile: { reconciling: boolean };
 }
-interface ReconcileRecord { id: string; replica: string; trigger: string; startedAt: string; finishedAt: string | null; found: string[]; changed: string[]; error: string | null }
+interface ReconcileRecord { id: string; replica: string; trigger: string; startedAt: string; finishedAt: string | null; found: string[]; changed: string[]; undecided: string[]; error: string | null }
 interface EventItem { id: string; type: string; reason: string; object: string | null; message: string }
 
 /**
@@ -32,6 +32,8 @@ describe('reconcile, heal, clean up, scale and upgrade (two reconciler replicas)
   const oob = {} as Record<CloudId, OutOfBand>;
   const credentials = {} as Record<CloudId, CloudCredentials>;
   let clusterId: string;
+  /** The stack's key-encryption key, so a test can play a cloud revoking the stored keys. */
+  const masterKey = randomBytes(32).toString('base64');
 
   const get = () => api.ok<ClusterView>('GET', `/v1/clusters/${clusterId}`);
   const events = async () => (await api.ok<{ items: EventItem[] }>('GET', `/v1/clusters/${clusterId}/events?limit=1000`)).items;
@@ -87,8 +89,10 @@ describe('reconcile, heal, clean up, scale and upgrade (two reconciler replicas)
     await ensureLocalServices(() => undefined);
     stack = await startStack({
       bootMs: 300,
+      // no short launch grace: a VM lost out of band is found by proof that it existed (its agent registered)
       env: {
-        SKYWEAVE_RECONCILE_POLL_SECONDS: '1', SKYWEAVE_MISSING_GRACE_SECONDS: '1', SKYWEAVE_RECONCILE_LEASE_SECONDS: '20',
+        SKYWEAVE_MASTER_KEY: masterKey,
+        SKYWEAVE_RECONCILE_POLL_SECONDS: '1', SKYWEAVE_RECONCILE_LEASE_SECONDS: '20',
         SKYWEAVE_LEAK_SWEEP_SECONDS: '1', SKYWEAVE_LEAK_GRACE_SECONDS: '2', SKYWEAVE_DRAIN_TIMEOUT_SECONDS: '20',
         SKYWEAVE_REDRIVE_SECONDS: '1',
       },
@@ -148,6 +152,25 @@ describe('reconcile, heal, clean up, scale and upgrade (two reconciler replicas)
     expect(kubeadm).toEqual(['kubeadm join']);
     const config = readFileSync(path.join(stack.vmRoot, (after.instanceId as string).replace(/[^A-Za-z0-9._-]/g, '_'), 'fs/etc/kubernetes/kubeadm.yaml'), 'utf8');
     expect(config).toMatch(/kind: JoinConfiguration[\s\S]*controlPlane:/);
+    await settled();
+  });
+
+  it('replaces a VM deleted out of band right after its agent registered (proof it existed, not a launch grace)', async () => {
+    const added = await api.ok<{ nodes: NodeView[] }>('POST', `/v1/clusters/${clusterId}/nodes`, { cloud: 'aws', count: 1 });
+    const id = added.nodes[0].id;
+    const name = added.nodes[0].name;
+    const registered = await waitFor(`${name} registered`, async () => {
+      const n = (await get()).nodes.find((x) => x.id === id);
+      return (await events()).some((e) => e.reason === 'NodeRegistered' && e.object === `node/${name}`) && n?.instanceId ? n : undefined;
+    });
+    const cursor = await cursorNow();
+    await oob.aws.terminateInstance(region('aws'), registered.instanceId as string);
+    // seconds after its launch, far inside the former two-minute grace: gone, because its agent registered
+    const r = await reconcileNow();
+    expect(r.found).toEqual([expect.stringContaining(`the VM of worker ${name} (${registered.instanceId}) is gone`)]);
+    expect(r.undecided).toEqual([]);
+    const after = await healed(registered, cursor);
+    expect(after.instanceId).not.toBe(registered.instanceId);
     await settled();
   });
 
@@ -283,9 +306,26 @@ describe('reconcile, heal, clean up, scale and upgrade (two reconciler replicas)
     await settled();
   });
 
-  it('deletes the cluster and leaves nothing behind', async () => {
+  it('deletes the cluster with revoked keys (CredentialsValid=False), proceeds once they are replaced, and leaves nothing behind', async () => {
+    // the cloud revokes the stored AWS keys: from now on it refuses them (same key id, a secret it no longer accepts)
+    const good = (credentials.aws as Extract<CloudCredentials, { cloud: 'aws' }>).aws;
+    const stored = await stack.ds.getRepository(CloudCredentialEntity).findOneByOrFail({ organisationId: stack.organisationId, cloud: 'aws' });
+    const revoked = { cloud: 'aws', aws: { ...good, secretAccessKey: good.secretAccessKey.split('').reverse().join('') } };
+    await stack.ds.getRepository(CloudCredentialEntity).update({ id: stored.id }, { ciphertext: new SecretBox(masterKey).seal(JSON.stringify(revoked)) });
     await api.ok('DELETE', `/v1/clusters/${clusterId}`);
+    const stuck = await waitFor('CredentialsValid=False naming AWS', async () => {
+      const c = await get();
+      const cond = c.conditions.find((x) => x.type === 'CredentialsValid');
+      return c.phase === 'Deleting' && cond?.status === 'False' && cond.reason === 'InvalidCredentials' && cond.message.includes('AWS') && c;
+    });
+    expect(stuck.nodes.filter((n) => n.cloud === 'aws' && n.phase === 'Terminating').length).toBeGreaterThan(0);
+    expect((await providers.aws.listInstances(clusterId, region('aws'))).length).toBeGreaterThan(0);
+    // replaced: the delete goes on by itself
+    const put = await api.call<Record<string, unknown>>('PUT', `/v1/cloud-credentials/${stored.id}`, { credentials: good });
+    expect(put.status).toBe(200);
+    expect(JSON.stringify(put.body)).not.toContain(good.secretAccessKey);
     await waitFor('deleted', async () => (await get()).phase === 'Deleted', 90_000);
+    expect((await get()).conditions.find((x) => x.type === 'CredentialsValid')?.status).toBe('True');
     expect(await sandboxResources(stack.adminUrl)).toEqual([]);
   });
 });
