@@ -3,6 +3,7 @@ import { ADDRESS_PLAN } from './address-plan';
 import { CloudId } from './cloud';
 import { NodeRole } from './cluster';
 import { WIREGUARD_PORT } from './firewall';
+import { ConditionReason } from './conditions';
 
 
 /** Keepalive sent to each peer, in seconds, so NAT mappings and stateful cloud firewalls stay open (wg(8)). */
@@ -154,7 +155,7 @@ export interface LatencyMember {
 /** The verdict on a cluster's measured cross-cloud latency (the `CrossCloudLatency` condition). */
 export interface LatencyAssessment {
   status: 'True' | 'False' | 'Unknown';
-  reason: 'WithinBudget' | 'OverBudget' | 'NotMeasured';
+  reason: typeof ConditionReason.WithinBudget | typeof ConditionReason.OverBudget | typeof ConditionReason.NotMeasured;
   message: string;
   /** The slowest cross-cloud pair, when any was measured: node names and round trip in milliseconds. */
   worst?: { a: string; b: string; rttMs: number };
@@ -184,11 +185,11 @@ export function assessCrossCloudLatency(members: readonly LatencyMember[], budge
   const measured = [...pairs.values()].filter((p): p is { a: LatencyMember; b: LatencyMember; rttMs: number } => p.rttMs !== null);
   const silent = pairs.size - measured.length;
   const silentNote = silent ? `; ${silent} pair(s) not answering` : '';
-  if (measured.length === 0) return { status: 'Unknown', reason: 'NotMeasured', message: `no cross-cloud round trip measured yet${silentNote}` };
+  if (measured.length === 0) return { status: 'Unknown', reason: ConditionReason.NotMeasured, message: `no cross-cloud round trip measured yet${silentNote}` };
   const w = measured.reduce((x, y) => (y.rttMs > x.rttMs ? y : x));
   const worst = { a: w.a.name, b: w.b.name, rttMs: w.rttMs };
   const pair = `${w.a.name} (${w.a.cloud}) ↔ ${w.b.name} (${w.b.cloud}) ${w.rttMs.toFixed(1)} ms`;
   return w.rttMs > budgetMs
-    ? { status: 'False', reason: 'OverBudget', message: `worst cross-cloud pair ${pair}, above the ${budgetMs} ms budget${silentNote}`, worst }
-    : { status: 'True', reason: 'WithinBudget', message: `worst cross-cloud pair ${pair}, within the ${budgetMs} ms budget (${measured.length} pair(s) measured)${silentNote}`, worst };
+    ? { status: 'False', reason: ConditionReason.OverBudget, message: `worst cross-cloud pair ${pair}, above the ${budgetMs} ms budget${silentNote}`, worst }
+    : { status: 'True', reason: ConditionReason.WithinBudget, message: `worst cross-cloud pair ${pair}, within the ${budgetMs} ms budget (${measured.length} pair(s) measured)${silentNote}`, worst };
 }
