@@ -3,3 +3,4 @@ export * from './data-source';
 export * from './crypto';
 export * from './events';
 export * from './locks';
+export * from './change-feed';
