@@ -21,7 +21,8 @@ import { createOrganisation } from '../tools/bootstrap-org';
  * 1. steady: nothing changes;
  * 2. changing: every `--change-every` seconds one node's addresses change (a direct UPDATE, as a provisioner's
  *    would be), so every other agent's mesh answer changes (peers in its cloud reach it by private IP, the others by public IP); the delay from the commit to each agent's new answer is measured.
- * Queries are counted by PostgreSQL itself: `pg_stat_database.xact_commit` of the bench database (every TypeORM
+ * Process CPU is the bench process's (api-gateway and the agents' HTTP clients share it; in the steady window the
+ * clients are idle). Queries are counted by PostgreSQL itself: `pg_stat_database.xact_commit` of the bench database (every TypeORM
  * query outside a transaction is one transaction; the counter's own reads are subtracted). The counter is flushed by
  * backends at most once a second, so each figure is ±1 s of queries.
  *
@@ -138,12 +139,14 @@ async function main(): Promise<void> {
     const m0 = meshAnswers;
     const p0 = opsAnswers;
     const t0 = Date.now();
+    const cpu0 = process.cpuUsage();
     const extra = await during(t0 + o.seconds * 1000);
     await sleep(Math.max(0, t0 + o.seconds * 1000 - Date.now()));
     const secs = (Date.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
     await sleep(1_100);
     const c1 = await commits();
-    return { qps: (c1 - c0 - extra) / secs, mesh: (meshAnswers - m0) / secs, ops: (opsAnswers - p0) / secs };
+    return { cpu: ((cpu.user + cpu.system) / 1e6 / secs) * 100, qps: (c1 - c0 - extra) / secs, mesh: (meshAnswers - m0) / secs, ops: (opsAnswers - p0) / secs };
   };
 
   let errorsBeforeEnd = Infinity;
@@ -174,9 +177,9 @@ async function main(): Promise<void> {
   const old = (o.agents * OLD_QUERIES_PER_POLL * 1000) / OLD_POLL_MS;
   const f = (n: number) => n.toFixed(1).padStart(9);
   process.stdout.write([
-    `window (${o.seconds} s)      queries/s   /mesh answers/s   /operations answers/s`,
-    `steady             ${f(steady.qps)}   ${f(steady.mesh)}         ${f(steady.ops)}`,
-    `change every ${String(o.changeEvery).padEnd(2)} s   ${f(changing.qps)}   ${f(changing.mesh)}         ${f(changing.ops)}`,
+    `window (${o.seconds} s)      queries/s   /mesh answers/s   /operations answers/s   process CPU %`,
+    `steady             ${f(steady.qps)}   ${f(steady.mesh)}         ${f(steady.ops)}               ${f(steady.cpu)}`,
+    `change every ${String(o.changeEvery).padEnd(2)} s   ${f(changing.qps)}   ${f(changing.mesh)}         ${f(changing.ops)}               ${f(changing.cpu)}`,
     `changed mesh answers: ${delays.length} (expected ${changes * (o.agents - 1)}), commit → answer p50 ${pct(50)} ms, p95 ${pct(95)} ms, max ${delays[delays.length - 1] ?? NaN} ms; agent errors ${errors}`,
     `longpoll: ${o.agents} waiting agents, ${steady.qps.toFixed(0)} queries/s (${(steady.qps / old * 100).toFixed(1)}% of the ${old.toFixed(0)} queries/s of polling every ${OLD_POLL_MS} ms, ${(old / Math.max(steady.qps, 0.001)).toFixed(0)}× fewer)`,
   ].join('\n') + '\n');
