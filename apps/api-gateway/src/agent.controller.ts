@@ -3,19 +3,22 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { DataSource } from 'typeorm';
 import { ADDRESS_PLAN, JoinAction, JoinCandidate, decideJoin } from '@skyweave/domain';
 import { AgentApi, Subjects } from '@skyweave/contracts';
-import { ClusterEntity, LifecycleRepository, NodeEntity, SecretBox, enqueue, hashToken, newToken, recordEvent } from '@skyweave/persistence';
+import { ChangeFeed, ClusterEntity, LifecycleRepository, NodeEntity, SecretBox, enqueue, hashToken, newToken, recordEvent } from '@skyweave/persistence';
 import { RegisterNodeDto } from './dtos';
 import { Problem } from './problem';
 import { authenticateNode, bearer } from './agent-auth';
-import { DATA_SOURCE, JOIN_LONG_POLL, SECRET_BOX } from './tokens';
+import { CHANGE_FEED, DATA_SOURCE, JOIN_LONG_POLL, SECRET_BOX } from './tokens';
 import { clusterConfiguration, controlPlaneEndpoint, initConfiguration, joinConfiguration, pkiFiles, renderKubeadmConfig } from './bootstrap/kubeadm';
 import {
   apiServerCertificateFits, apiServerSans, caCertHash, fromPkiColumn, issueApiServerCertificate, openPkiSecrets, sealPkiSecrets, toPkiColumn,
 } from './bootstrap/pki';
 
-/** How long a `/join` answer of `wait` is held by default, and how often the decision is re-checked meanwhile (milliseconds). */
+/**
+ * How long a `/join` answer of `wait` is held by default (milliseconds). Meanwhile the decision is re-checked when a
+ * node of the cluster changes (ChangeFeed: PostgreSQL NOTIFY from triggers), and at the latest every ChangeFeed
+ * safety interval.
+ */
 export const JOIN_LONG_POLL_MS = 10_000;
-export const JOIN_POLL_MS = 200;
 
 /**
  * The node call-back API (`/agent/v1`), used by node-agent on each VM (seed 003: control-plane nodes ask "when to
@@ -29,6 +32,7 @@ export class AgentController {
     @Inject(DATA_SOURCE) private readonly ds: DataSource,
     @Inject(JOIN_LONG_POLL) private readonly longPollMs: number,
     @Inject(SECRET_BOX) private readonly box: SecretBox,
+    @Inject(CHANGE_FEED) private readonly feed: ChangeFeed,
   ) {}
 
   /** Exchanges the bootstrap token for a node token. A used, expired or foreign token is 401. */
@@ -74,17 +78,25 @@ export class AgentController {
     const node = await authenticateNode(this.ds, nodeId, auth);
     const cluster = await this.ds.getRepository(ClusterEntity).findOneByOrFail({ id: node.clusterId, organisationId: node.organisationId });
     const base = { kubernetesVersion: cluster.spec.kubernetesVersion, podSubnet: ADDRESS_PLAN.podSubnet, serviceSubnet: ADDRESS_PLAN.serviceSubnet };
-    // Long poll: hold a `wait` answer until the decision changes or JOIN_LONG_POLL_MS passes, so a node joins within
-    // JOIN_POLL_MS of the control plane coming up instead of after the agent's next poll.
-    // The window is injected (JOIN_LONG_POLL), default JOIN_LONG_POLL_MS.
+    // Long poll: hold a `wait` answer until the decision changes or the window (JOIN_LONG_POLL, default
+    // JOIN_LONG_POLL_MS) passes, so a node joins as soon as the control plane is up (a NOTIFY of the node change
+    // wakes it) instead of after the agent's next poll. Subscribed before the first read, so no change falls between.
     const deadline = Date.now() + this.longPollMs;
+    const readNodes = () => this.ds.getRepository(NodeEntity).find({ where: { clusterId: node.clusterId, organisationId: node.organisationId } });
+    const sub = this.feed.subscribe('cluster', node.clusterId);
     let all: NodeEntity[];
     let action: JoinAction;
-    for (;;) {
-      all = await this.ds.getRepository(NodeEntity).find({ where: { clusterId: node.clusterId, organisationId: node.organisationId } });
-      action = decideJoin(node as JoinCandidate, all as JoinCandidate[]);
-      if (action !== 'wait' || Date.now() >= deadline) break;
-      await new Promise((r) => setTimeout(r, JOIN_POLL_MS));
+    try {
+      // the first read is this request's own; after a wake-up, the waiters of one cluster share one read (never modified)
+      all = await readNodes();
+      for (;;) {
+        action = decideJoin(node as JoinCandidate, all as JoinCandidate[]);
+        if (action !== 'wait' || Date.now() >= deadline) break;
+        await sub.next(deadline - Date.now());
+        all = await this.feed.shared('cluster', node.clusterId, 'join', readNodes);
+      }
+    } finally {
+      sub.close();
     }
     // The endpoint a node joins through: master-0's overlay address, or a surviving master's while master-0 is being
     // replaced (its VM was lost and it rejoins the control plane itself).

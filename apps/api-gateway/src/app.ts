@@ -4,7 +4,7 @@ import { APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { DataSource } from 'typeorm';
 import type { CloudEndpoints } from '@skyweave/cloud-adapters';
-import type { SecretBox } from '@skyweave/persistence';
+import { ChangeFeed, type SecretBox } from '@skyweave/persistence';
 import type { Logger } from '@skyweave/service-kit';
 import { AgentController, JOIN_LONG_POLL_MS } from './agent.controller';
 import { ApiKeyGuard } from './auth';
@@ -14,7 +14,7 @@ import { CredentialsController } from './credentials.controller';
 import { IdempotencyInterceptor } from './idempotency';
 import { Problem, ProblemFilter, toViolations } from './problem';
 import { RegionsController } from './regions.controller';
-import { CLOUD_ENDPOINTS, DATA_SOURCE, JOIN_LONG_POLL, MESH_LONG_POLL, SECRET_BOX } from './tokens';
+import { CHANGE_FEED, CLOUD_ENDPOINTS, DATA_SOURCE, JOIN_LONG_POLL, MESH_LONG_POLL, SECRET_BOX } from './tokens';
 import { MESH_LONG_POLL_MS, MeshController } from './mesh.controller';
 import { OperationsController } from './operations.controller';
 
@@ -51,6 +51,8 @@ class AppModule {
         { provide: CLOUD_ENDPOINTS, useValue: deps.endpoints },
         { provide: JOIN_LONG_POLL, useValue: deps.joinLongPollMs ?? JOIN_LONG_POLL_MS },
         { provide: MESH_LONG_POLL, useValue: deps.meshLongPollMs ?? MESH_LONG_POLL_MS },
+        // one listening connection per process; started and stopped with the app (onModuleInit/onModuleDestroy)
+        { provide: CHANGE_FEED, useFactory: () => ChangeFeed.forDataSource(deps.ds, { log: deps.log }) },
         ApiKeyGuard,
         ClustersService,
         { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },

@@ -7,15 +7,20 @@ import {
   meshPeers, setCondition, wireguardMtu,
 } from '@skyweave/domain';
 import type { AgentApi } from '@skyweave/contracts';
-import { ClusterEntity, NodeEntity, recordEvent } from '@skyweave/persistence';
+import { ChangeFeed, ClusterEntity, NodeEntity, recordEvent } from '@skyweave/persistence';
 import { authenticateNode } from './agent-auth';
 import { MeshRequestDto, StatusReportDto } from './dtos';
 import { Problem } from './problem';
-import { DATA_SOURCE, MESH_LONG_POLL } from './tokens';
+import { CHANGE_FEED, DATA_SOURCE, MESH_LONG_POLL } from './tokens';
 
-/** How long `/mesh` holds an unchanged answer by default, and how often it re-reads meanwhile (milliseconds). */
+/**
+ * How long `/mesh` holds an unchanged answer by default (milliseconds). Meanwhile it re-reads when the cluster's
+ * nodes or spec change (ChangeFeed: PostgreSQL NOTIFY from triggers), and at the latest every ChangeFeed safety interval.
+ */
 export const MESH_LONG_POLL_MS = 25_000;
-export const MESH_POLL_MS = 300;
+
+/** What a mesh answer is made from: the cluster and all its nodes. */
+interface MeshRows { cluster: ClusterEntity; all: NodeEntity[] }
 
 /**
  * Nodes that take part in the mesh: not gone. A worker being removed stays until it is drained (its kubelet must
@@ -31,13 +36,17 @@ const toMember = (n: NodeEntity): MeshMember => ({
 /**
  * The WireGuard mesh, as node-agents see it (DESIGN §6: the platform hands out overlay addresses from 10.4.0.0/16 and
  * peer lists; keys are made on the nodes). `/mesh` is a long poll so that a node coming or going reaches every agent
- * within MESH_POLL_MS, without an hourly poll; `/status` takes what agents measure (pod range, round trips) and keeps
+ * as soon as the change commits (a NOTIFY wakes the waiters), without an hourly poll; `/status` takes what agents measure (pod range, round trips) and keeps
  * the cluster's `CrossCloudLatency` condition.
  */
 @ApiExcludeController()
 @Controller('agent/v1/nodes/:nodeId')
 export class MeshController {
-  constructor(@Inject(DATA_SOURCE) private readonly ds: DataSource, @Inject(MESH_LONG_POLL) private readonly longPollMs: number) {}
+  constructor(
+    @Inject(DATA_SOURCE) private readonly ds: DataSource,
+    @Inject(MESH_LONG_POLL) private readonly longPollMs: number,
+    @Inject(CHANGE_FEED) private readonly feed: ChangeFeed,
+  ) {}
 
   /** The node's interface and peers; held until they differ from `revision` or the poll window ends. */
   @Post('mesh')
@@ -45,10 +54,19 @@ export class MeshController {
   async mesh(@Param('nodeId', new ParseUUIDPipe()) nodeId: string, @Headers('authorization') auth: string | undefined, @Body() body: MeshRequestDto): Promise<AgentApi.MeshConfig> {
     const node = await authenticateNode(this.ds, nodeId, auth);
     const deadline = Date.now() + this.longPollMs;
-    for (;;) {
-      const config = await this.configFor(node);
-      if (config.revision !== body.revision || Date.now() >= deadline) return config;
-      await new Promise((r) => setTimeout(r, MESH_POLL_MS));
+    // Subscribed before the first read, so a change committed between the read and the wait still wakes it.
+    const sub = this.feed.subscribe('cluster', node.clusterId);
+    try {
+      // The first read is this request's own (it must see what its caller just wrote); after a wake-up, the waiters
+      // of one cluster share one read.
+      let config = this.configFor(node, await this.readRows(node));
+      while (config.revision === body.revision && Date.now() < deadline) {
+        await sub.next(deadline - Date.now());
+        config = this.configFor(node, await this.feed.shared('cluster', node.clusterId, 'mesh', () => this.readRows(node)));
+      }
+      return config;
+    } finally {
+      sub.close();
     }
   }
 
@@ -83,11 +101,16 @@ export class MeshController {
     });
   }
 
-  private async configFor(node: NodeEntity): Promise<AgentApi.MeshConfig> {
+  /** The cluster and its nodes (rows shared between waiters: never modified). */
+  private async readRows(node: NodeEntity): Promise<MeshRows> {
     const [cluster, all] = await Promise.all([
       this.ds.getRepository(ClusterEntity).findOneByOrFail({ id: node.clusterId, organisationId: node.organisationId }),
       this.ds.getRepository(NodeEntity).findBy({ clusterId: node.clusterId, organisationId: node.organisationId }),
     ]);
+    return { cluster, all };
+  }
+
+  private configFor(node: NodeEntity, { cluster, all }: MeshRows): AgentApi.MeshConfig {
     const self = all.find((n) => n.id === node.id);
     if (!self?.wireguardAddress) throw new Problem(409, 'no-wireguard-address', 'No overlay address', `node ${node.name} has no WireGuard address`);
     const members = all.filter(IN_MESH).map(toMember);

@@ -4,12 +4,11 @@ import type { DataSource } from 'typeorm';
 import { In } from 'typeorm';
 import type { AgentApi } from '@skyweave/contracts';
 import { Subjects } from '@skyweave/contracts';
-import { NodeEntity, NodeOperationEntity, enqueue, recordEvent } from '@skyweave/persistence';
+import { ChangeFeed, ChangeSubscription, NodeEntity, NodeOperationEntity, enqueue, recordEvent } from '@skyweave/persistence';
 import { authenticateNode } from './agent-auth';
 import { OperationResultDto } from './dtos';
 import { Problem } from './problem';
-import { DATA_SOURCE, MESH_LONG_POLL } from './tokens';
-import { MESH_POLL_MS } from './mesh.controller';
+import { CHANGE_FEED, DATA_SOURCE, MESH_LONG_POLL } from './tokens';
 
 /** What each successful operation is called in the cluster's events. */
 const DONE_REASON: Record<NodeOperationEntity['kind'], string> = { drain: 'NodeDrained', uncordon: 'NodeUncordoned', upgrade: 'NodeUpgradeApplied' };
@@ -22,14 +21,32 @@ const DONE_REASON: Record<NodeOperationEntity['kind'], string> = { drain: 'NodeD
 @ApiExcludeController()
 @Controller('agent/v1/nodes/:nodeId/operations')
 export class OperationsController {
-  constructor(@Inject(DATA_SOURCE) private readonly ds: DataSource, @Inject(MESH_LONG_POLL) private readonly longPollMs: number) {}
+  constructor(
+    @Inject(DATA_SOURCE) private readonly ds: DataSource,
+    @Inject(MESH_LONG_POLL) private readonly longPollMs: number,
+    @Inject(CHANGE_FEED) private readonly feed: ChangeFeed,
+  ) {}
 
-  /** The operations this node's agent should run, oldest first; held until there is one or the poll window ends. Hands-out mark them Running. */
+  /**
+   * The operations this node's agent should run, oldest first; held until there is one or the poll window ends
+   * (re-read when an operation of this executor is added or changes state: ChangeFeed, PostgreSQL NOTIFY from a
+   * trigger; and at the latest every ChangeFeed safety interval). Hands-out mark them Running.
+   */
   @Post()
   @HttpCode(200)
   async poll(@Param('nodeId', new ParseUUIDPipe()) nodeId: string, @Headers('authorization') auth: string | undefined): Promise<AgentApi.OperationsResponse> {
     const node = await authenticateNode(this.ds, nodeId, auth);
     const deadline = Date.now() + this.longPollMs;
+    // Subscribed before the first read, so an operation added between the read and the wait still wakes it.
+    const sub = this.feed.subscribe('nodeOperations', node.id);
+    try {
+      return await this.waitForOperations(node, deadline, sub);
+    } finally {
+      sub.close();
+    }
+  }
+
+  private async waitForOperations(node: NodeEntity, deadline: number, sub: ChangeSubscription): Promise<AgentApi.OperationsResponse> {
     for (;;) {
       const ops = await this.ds.getRepository(NodeOperationEntity).find({
         where: { executorNodeId: node.id, organisationId: node.organisationId, state: In(['Pending', 'Running']) }, order: { createdAt: 'ASC' },
@@ -46,7 +63,7 @@ export class OperationsController {
           })),
         };
       }
-      await new Promise((r) => setTimeout(r, MESH_POLL_MS));
+      await sub.next(deadline - Date.now());
     }
   }
 

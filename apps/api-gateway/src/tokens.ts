@@ -4,3 +4,5 @@ export const SECRET_BOX = Symbol('SECRET_BOX');
 export const CLOUD_ENDPOINTS = Symbol('CLOUD_ENDPOINTS');
 export const JOIN_LONG_POLL = Symbol('JOIN_LONG_POLL');
 export const MESH_LONG_POLL = Symbol('MESH_LONG_POLL');
+/** The process's ChangeFeed (`@skyweave/persistence`): wakes the agent long polls when their rows change. */
+export const CHANGE_FEED = Symbol('CHANGE_FEED');

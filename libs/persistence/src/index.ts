@@ -4,3 +4,4 @@ export * from './crypto';
 export * from './events';
 export * from './locks';
 export * from './lifecycle';
+export * from './change-feed';
