@@ -146,7 +146,8 @@ describe('the lifecycle migration', () => {
   it('moves rows left Failed by an older version back to the phase they are retried in, and drops DeleteFailed', async () => {
     const db = await freshDatabase();
     try {
-      await db.ds.undoLastMigration({ transaction: 'all' });
+      // back to the schema before the lifecycle migration (undoing the migrations that came after it first)
+      while ((await db.ds.query(`SELECT 1 FROM "migrations" WHERE "name" = 'Lifecycle1764000000000'`)).length > 0) await db.ds.undoLastMigration({ transaction: 'all' });
       const organisationId = (await createOrganisation(db.ds, 'old')).organisationId;
       const provisioning = randomUUID();
       const deleting = randomUUID();
