@@ -140,9 +140,17 @@ class FakeOperationsApi {
     await new Promise((r) => this.server.close(r));
   }
 
-  /** Resolves once `n` result POSTs have been accepted. */
+  /** `requests.length` at each accepted result POST, in order. */
+  private readonly acceptedAt: number[] = [];
+
+  /**
+   * Resolves once `n` result POSTs have been accepted **and the agent has read the answer to the n-th**: it has sent
+   * another request since (the loop marks a result reported and saves its state before its next request). Waiting
+   * only for the n-th acceptance would race a stop with the agent reading that answer: the aborted report would stay
+   * unreported in the agent's state (and rightly so: it never saw the answer).
+   */
   async accepted(n: number): Promise<void> {
-    while ([...this.results.values()].flat().length < n) await new Promise((r) => setTimeout(r, 10));
+    while (this.acceptedAt.length < n || this.requests.length <= this.acceptedAt[n - 1]) await new Promise((r) => setTimeout(r, 10));
   }
 
   private pending(): AgentApi.NodeOperation[] {
@@ -166,6 +174,7 @@ class FakeOperationsApi {
       if (status !== 200) return [status, { message: 'unavailable' }];
       const id = decodeURIComponent(p.slice(base.length + 1));
       this.results.set(id, [...(this.results.get(id) ?? []), body as AgentApi.OperationResult]);
+      this.acceptedAt.push(this.requests.length);
       return [200, {}];
     }
     return [404, { message: 'not found' }];
@@ -189,12 +198,15 @@ describe('runOperationsLoop against the agent API', () => {
     rmSync(root, { recursive: true, force: true });
   });
 
-  /** Starts a loop as a (re)started agent would: a fresh executor and the state read back from the node. */
-  const start = () => {
+  /**
+   * Starts a loop as a (re)started agent would: a fresh executor and the state read back from the node.
+   * `sleep` replaces the loop's waits (default: at most 5 ms); it gets the loop's abort controller.
+   */
+  const start = (sleep: (ms: number, stopping: AbortController) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 5)))) => {
     const ex = new RecordingExecutor(root);
     const stopping = new AbortController();
-    const done = runOperationsLoop({ apiUrl: api.url, nodeId: NODE_ID, executor: ex, state: loadState(ex)!, signal: stopping.signal, log: (m) => logs.push(m), sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 5))) });
-    return { stop: async () => { stopping.abort(); await done; } };
+    const done = runOperationsLoop({ apiUrl: api.url, nodeId: NODE_ID, executor: ex, state: loadState(ex)!, signal: stopping.signal, log: (m) => logs.push(m), sleep: (ms) => sleep(ms, stopping) });
+    return { done, stop: async () => { stopping.abort(); await done; } };
   };
   const results = () => Object.fromEntries(api.results);
 
@@ -237,9 +249,11 @@ describe('runOperationsLoop against the agent API', () => {
   it('a result whose report never got through is sent by the restarted agent, without running the operation again', async () => {
     api.operations = [op('op-1', 'uncordon')];
     api.resultsDown = true; // the platform is down for results
-    let loop = start();
-    while (!api.requests.some((r) => r.path.endsWith('/op-1'))) await new Promise((r) => setTimeout(r, 10));
-    await loop.stop();
+    // stopped while it waits to retry its first report (no report in flight, which the platform would still take in)
+    let loop = start((_ms, stopping) => { stopping.abort(); return Promise.resolve(); });
+    await loop.done;
+    expect(api.requests.filter((r) => r.path.endsWith('/op-1'))).toHaveLength(1);
+    expect(logs.some((l) => l.includes('HTTP 500'))).toBe(true);
     expect(loadState(new RecordingExecutor(root))!.operations).toMatchObject({ 'op-1': { reported: false, result: { state: 'Succeeded' } } });
     api.resultsDown = false;
     api.operations = []; // and it no longer hands the operation out
