@@ -126,7 +126,13 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     ...(opts.realistic ? ['--realistic', String(opts.realistic)] : []),
     ...(opts.vmNetwork ? ['--vm-network', opts.vmNetwork] : []),
   ], opts.env ?? {});
-  await waitFor('the sandbox cloud', async () => existsSync(endpointsFile), 30_000);
+  // a start that fails part-way must not leave the processes it spawned running (they hold ports, namespaces and CPU)
+  const abandon = async (e: unknown): Promise<never> => {
+    for (const c of processes.values()) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+    await ds.destroy().catch(() => undefined);
+    throw e;
+  };
+  await waitFor('the sandbox cloud', async () => existsSync(endpointsFile), 30_000).catch(abandon);
   const adminUrl = (JSON.parse(readFileSync(endpointsFile, 'utf8')) as { adminUrl: string }).adminUrl;
 
   const apiPort = await freePort();
@@ -152,7 +158,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     return child;
   };
   for (const s of SERVICES) startService(s);
-  await waitFor('api-gateway /health', async () => (await fetch(`${apiUrl}/health`)).ok, 60_000);
+  await waitFor('api-gateway /health', async () => (await fetch(`${apiUrl}/health`)).ok, 60_000).catch(abandon);
 
   return {
     namespace, apiUrl, adminUrl, databaseUrl, workDir, vmRoot, apiKey, organisationId, ds, processes, startService,
