@@ -272,6 +272,30 @@ describe('netns prerequisites', () => {
     expect(ours()).toEqual([live]);
   });
 
+  it('runs its stand-ins for kernel packet paths at real-time priority: the WAN relay, and wireguard-go from the image PATH', async () => {
+    const fabric = await NetnsFabric.create({ prefix: PREFIX });
+    let bin = '';
+    try {
+      const relays = execFileSync('ip', ['netns', 'pids', fabric.hub], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+      expect(relays.length).toBeGreaterThan(0);
+      for (const pid of relays) expect(execFileSync('chrt', ['-p', pid], { encoding: 'utf8' })).toMatch(/SCHED_FIFO[\s\S]*priority: 10/);
+      const vm = await fabric.createVm({ cloud: 'aws', instanceId: 'i-rt', privateIp: '10.10.0.9', publicIp: '198.51.100.9' });
+      const hasWireguardGo = spawnSync('sh', ['-c', 'command -v wireguard-go']).status === 0;
+      if (!hasWireguardGo) {
+        expect(vm.env).toBeUndefined();
+        return;
+      }
+      bin = (vm.env?.PATH ?? '').split(':')[0];
+      const wrapper = readFileSync(path.join(bin, 'wireguard-go'), 'utf8');
+      expect(wrapper).toMatch(/^exec 'chrt' '-f' '10' '\/[^']*wireguard-go' "\$@"$/m);
+      // what node-agent runs as `wireguard-go` in the VM (ip netns exec, the image's PATH) is that wrapper
+      expect(execFileSync('ip', ['netns', 'exec', vm.netns, 'sh', '-c', 'command -v wireguard-go'], { encoding: 'utf8', env: { ...process.env, PATH: vm.env?.PATH } }).trim()).toBe(path.join(bin, 'wireguard-go'));
+    } finally {
+      await fabric.close();
+    }
+    if (bin) expect(existsSync(bin)).toBe(false);
+  });
+
   it('keeps two fabrics apart, refuses a public address twice, and kills what runs in a VM on destroy', async () => {
     const [f1, f2] = await Promise.all([NetnsFabric.create({ prefix: PREFIX }), NetnsFabric.create({ prefix: PREFIX })]);
     try {

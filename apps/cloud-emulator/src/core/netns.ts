@@ -1,6 +1,7 @@
 import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
 /**
@@ -17,6 +18,12 @@ import * as path from 'node:path';
  * and a VM namespace has no default route: traffic to anything else fails at once instead of leaving the machine.
  * Real WireGuard (wireguard-go) can run inside the VM namespaces; each VM gets its own interface name because
  * wireguard-go's control socket `/var/run/wireguard/<name>.sock` is shared by all namespaces of the machine.
+ *
+ * On a real cloud the packet path between two nodes is the kernel's (the WireGuard module, the clouds' NAT), which no
+ * busy process delays. Here two of its parts are processes: the WAN relay and wireguard-go. Both run at real-time
+ * priority (SCHED_FIFO KERNEL_STANDIN_PRIORITY, through `chrt`) when the machine allows it, so that two cores shared
+ * by the platform and every VM's agent do not add milliseconds of scheduling delay to each hop; wireguard-go gets it
+ * from a `wireguard-go` on the VM image's PATH (VmNetwork.env) that starts the real one under `chrt`.
  */
 
 /** First part of every namespace name the fabric creates; the sweep of dead emulators' leftovers matches it. */
@@ -43,6 +50,12 @@ export interface VmAddressing {
   publicIp?: string;
 }
 
+/**
+ * Real-time priority (SCHED_FIFO, 1–99) of the sandbox's stand-ins for kernel packet paths: the WAN relay and each
+ * VM's wireguard-go. Low among real-time priorities (the kernel's own threads run at 50); above every normal process.
+ */
+export const KERNEL_STANDIN_PRIORITY = 10;
+
 /** What a VM got from the fabric. */
 export interface VmNetwork {
   /** Name of the VM's network namespace (`ip netns exec <netns> …` runs a command "on the VM"). */
@@ -51,6 +64,8 @@ export interface VmNetwork {
   wireguardInterface: string;
   /** Things that work but are unlike a real cloud (e.g. a private address another VM on the bridge also has). */
   warnings: string[];
+  /** Environment the VM's image gives its units (PATH with the sandbox's wireguard-go), when it adds any. */
+  env?: Record<string, string>;
 }
 
 /** The VM network as VmRuntime uses it (NetnsFabric, or a stand-in in tests). */
@@ -210,6 +225,35 @@ export interface NetnsFabricOptions {
 export const WAN_PORT = 51820;
 const DEFAULT_WAN_COMMAND = [process.execPath, path.resolve(__dirname, '../../../../tools/run-ts.js'), path.resolve(__dirname, '../wan-main.ts'), String(WAN_PORT)];
 
+/**
+ * `chrt -f KERNEL_STANDIN_PRIORITY` when this machine lets us use real-time scheduling (root, or CAP_SYS_NICE, and a
+ * kernel with real-time bandwidth left), else nothing: the sandbox still works, with more jitter on busy machines.
+ */
+async function realtimePrefix(run: CommandRunner): Promise<string[]> {
+  const prefix = ['chrt', '-f', String(KERNEL_STANDIN_PRIORITY)];
+  try {
+    await run(prefix[0], [...prefix.slice(1), 'true']);
+    return prefix;
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Writes the folder the VMs' image puts first on PATH: a `wireguard-go` that runs the machine's own under
+ * `realtime` (Debian's `wireguard-go`; it forks into the background, and the fork keeps the priority).
+ * @returns the folder, or undefined when wireguard-go is not installed (node-agent then names it when it needs it).
+ */
+async function imageBin(run: CommandRunner, realtime: readonly string[]): Promise<string | undefined> {
+  const real = (await run('sh', ['-c', 'command -v wireguard-go']).catch(() => '')).trim();
+  if (!real.startsWith('/')) return undefined;
+  const dir = mkdtempSync(path.join(tmpdir(), 'skyweave-vm-bin-'));
+  const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+  writeFileSync(path.join(dir, 'wireguard-go'), `#!/bin/sh\n# the sandbox's stand-in for the WireGuard kernel module: wireguard-go at real-time priority\nexec ${[...realtime, real].map(quote).join(' ')} "$@"\n`);
+  chmodSync(path.join(dir, 'wireguard-go'), 0o755);
+  return dir;
+}
+
 /** The WAN relay child process: one JSON command line at a time, answered by one JSON line. */
 class WanControl {
   private queue: Promise<unknown> = Promise.resolve();
@@ -281,6 +325,8 @@ export class NetnsFabric implements VmNetworkFabric {
     private readonly run: CommandRunner,
     private readonly killGraceMs: number,
     private readonly wan: WanControl,
+    /** Folder put first on the VMs' PATH (the sandbox's wireguard-go at real-time priority); removed by close(). */
+    private readonly imageBin?: string,
   ) {}
 
   /**
@@ -303,6 +349,8 @@ export class NetnsFabric implements VmNetworkFabric {
     if (!/^[a-z0-9]{1,20}$/.test(prefix)) throw new Error(`netns prefix must be 1-20 characters [a-z0-9], got ${JSON.stringify(prefix)}`);
     await assertNetnsSupported(run);
     await NetnsFabric.sweep(run, prefix, opts.killGraceMs ?? 2000);
+    const realtime = await realtimePrefix(run);
+    const image = realtime.length ? await imageBin(run, realtime) : undefined;
 
     const base = `${prefix}-${process.pid}-${randomBytes(3).toString('hex')}`;
     const hub = `${base}-hub`;
@@ -314,13 +362,14 @@ export class NetnsFabric implements VmNetworkFabric {
       await run('ip', ['-n', hub, 'link', 'set', 'lo', 'up']);
       await run('ip', ['-n', hub, 'route', 'add', '10.0.0.0/8', 'dev', HUB_BRIDGE, 'scope', 'link']);
       const [cmd, ...args] = opts.wanCommand ?? DEFAULT_WAN_COMMAND;
-      wan = new WanControl(spawn('ip', ['netns', 'exec', hub, cmd, ...args], { stdio: ['pipe', 'pipe', 'inherit'] }));
+      wan = new WanControl(spawn('ip', ['netns', 'exec', hub, ...realtime, cmd, ...args], { stdio: ['pipe', 'pipe', 'inherit'] }));
       await wan.send({ op: 'latency', clouds: {}, pairs: {} });
     } catch (e) {
       await deleteNamespace(run, hub).catch(() => undefined);
+      if (image) rmSync(image, { recursive: true, force: true });
       throw e;
     }
-    return new NetnsFabric(hub, base, run, opts.killGraceMs ?? 2000, wan);
+    return new NetnsFabric(hub, base, run, opts.killGraceMs ?? 2000, wan, image);
   }
 
   /**
@@ -417,7 +466,7 @@ export class NetnsFabric implements VmNetworkFabric {
       await this.destroyVm(netns);
       throw new Error('the netns fabric was closed while the VM network was being created');
     }
-    return { netns, wireguardInterface, warnings };
+    return { netns, wireguardInterface, warnings, ...(this.imageBin ? { env: { PATH: `${this.imageBin}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}` } } : {}) };
   }
 
   /**
@@ -459,6 +508,7 @@ export class NetnsFabric implements VmNetworkFabric {
       } catch (e) {
         errors.push(e);
       }
+      if (this.imageBin) rmSync(this.imageBin, { recursive: true, force: true });
       if (errors.length > 0) throw new AggregateError(errors, `closing the netns fabric failed: ${errors.map((e) => (e as Error).message).join('; ')}`);
     })();
     return this.closed;

@@ -87,14 +87,14 @@ export class VmRuntime implements VmHost {
    * `SKYWEAVE_NETNS` (prefix each command with `ip netns exec <netns>`), `SKYWEAVE_WG_INTERFACE` (name unique on the
    * machine: wireguard-go's sockets are shared by all namespaces), `SKYWEAVE_WG_USERSPACE=1` (wireguard-go; the
    * sandbox cannot rely on the kernel module) and `SKYWEAVE_RECORD_ONLY=kubeadm,kubectl,apt-get,apt-mark,systemctl` (the namespace image has no kubelet, no API server
-   * and no package mirror).
-   * Precedence: process env < netns policy (EXECUTOR, WG_USERSPACE, RECORD_ONLY) < `opts.env` (a test may override
+   * and no package mirror), plus what the fabric's image sets (VmNetwork.env: PATH with its wireguard-go).
+   * Precedence: process env < netns policy (EXECUTOR, WG_USERSPACE, RECORD_ONLY, image env) < `opts.env` (a test may override
    * policy) < the VM's own facts (ROOT, addresses, NETNS, WG_INTERFACE — never overridable, they must be this VM's).
    */
   unitEnv(vm: { privateIp: string; publicIp?: string }, root: string, net?: VmNetwork): NodeJS.ProcessEnv {
     return {
       ...process.env,
-      ...(net ? { SKYWEAVE_EXECUTOR: 'real', SKYWEAVE_WG_USERSPACE: '1', SKYWEAVE_RECORD_ONLY: 'kubeadm,kubectl,apt-get,apt-mark,systemctl' } : {}),
+      ...(net ? { SKYWEAVE_EXECUTOR: 'real', SKYWEAVE_WG_USERSPACE: '1', SKYWEAVE_RECORD_ONLY: 'kubeadm,kubectl,apt-get,apt-mark,systemctl', ...net.env } : {}),
       ...this.opts.env,
       SKYWEAVE_ROOT: root,
       SKYWEAVE_PRIVATE_IP: vm.privateIp,
