@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { AgentApi } from '@skyweave/contracts';
 import { CommandResult, RecordingExecutor, ShellExecutor } from './executor';
-import { WireguardInterface, extraRoutes, measureRtt, renderWgConf } from './wireguard';
+import { WireguardInterface, extraRoutes, measureRtt, medianRtt, renderWgConf } from './wireguard';
 
 const peer = (n: number, allowedIps: string[]): AgentApi.MeshConfig['peers'][number] => ({
   nodeId: `00000000-0000-4000-8000-00000000000${n}`, nodeName: `sw-1-worker-${n}`, cloud: 'gcp', address: `10.4.0.${n}`,
@@ -73,10 +73,17 @@ describe('WireGuard on the node', () => {
     expect(existing.argv.map((a) => a.slice(0, 3).join(' '))).not.toContain('ip link add');
   });
 
-  it('reads the average round trip from ping; no answer is null; a recording executor measures nothing', async () => {
-    const out = '--- 10.4.0.2 ping statistics ---\n3 packets transmitted, 3 received, 0% packet loss, time 401ms\nrtt min/avg/max/mdev = 3.012/3.456/3.901/0.363 ms\n';
-    expect(await measureRtt(new Recorded(root, () => ({ code: 0, stdout: out, stderr: '' })), '10.4.0.2')).toBe(3.456);
-    expect(await measureRtt(new Recorded(root, () => ({ code: 1, stdout: '3 packets transmitted, 0 received', stderr: '' })), '10.4.0.2')).toBeNull();
+  it('reads the median round trip from ping; a late reply does not move it; no answer is null; a recording executor measures nothing', async () => {
+    const reply = (seq: number, ms: string) => `64 bytes from 10.4.0.2: icmp_seq=${seq} ttl=64 time=${ms} ms\n`;
+    const out = `PING 10.4.0.2 (10.4.0.2) 56(84) bytes of data.\n${reply(1, '3.01')}${reply(2, '14.9')}${reply(3, '3.46')}${reply(4, '3.90')}${reply(5, '3.20')}` +
+      '\n--- 10.4.0.2 ping statistics ---\n5 packets transmitted, 5 received, 0% packet loss, time 801ms\nrtt min/avg/max/mdev = 3.010/5.694/14.900/4.612 ms\n';
+    const seen: string[][] = [];
+    expect(await measureRtt(new Recorded(root, (argv) => { seen.push(argv); return { code: 0, stdout: out, stderr: '' }; }), '10.4.0.2')).toBe(3.46);
+    expect(seen[0]).toEqual(['ping', '-n', '-c', '5', '-i', '0.2', '-W', '1', '10.4.0.2']);
+    // four replies (one lost): the mean of the middle two
+    expect(medianRtt(`${reply(1, '3')}${reply(2, '5')}${reply(3, '4')}${reply(5, '9')}`)).toBe(4.5);
+    expect(medianRtt(`${reply(1, '0.043')}`)).toBe(0.043);
+    expect(await measureRtt(new Recorded(root, () => ({ code: 1, stdout: '5 packets transmitted, 0 received, 100% packet loss', stderr: '' })), '10.4.0.2')).toBeNull();
     expect(await measureRtt(new RecordingExecutor(root), '10.4.0.2')).toBeUndefined();
   });
 });
