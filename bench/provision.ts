@@ -6,7 +6,7 @@ import { ensureLocalServices } from '../tools/stack/services';
 import { startStack } from '../tools/stack/stack';
 
 /**
- * npm run bench:provision [-- --factor 10 --runs 3]
+ * npm run bench:provision [-- --factor 10 --runs 3 --max-ratio 2.0]
  *
  * Sets the sandbox's per-call latencies to realistic values (VPC 2 s, subnet/gateway/firewall 1 s, VM create 2 s,
  * VM boot 40 s …, see REALISTIC_LATENCY) divided by `factor`, then measures POST /v1/clusters → Ready for the demo's
@@ -25,7 +25,11 @@ const NETWORK_CHAINS: Record<string, Operation[][]> = {
   digitalocean: [['network.create'], ['firewall.create']],
 };
 
-const o = new Command('bench:provision').option('--factor <n>', 'divide realistic latencies by', '10').option('--runs <n>', 'measured clusters (after one warm-up)', '3').parse().opts<{ factor: string; runs: string }>();
+/** A run that is not Ready by then failed (a refusal, a regression): seconds of the 1/10 clock are plenty. */
+const RUN_TIMEOUT_MS = 180_000;
+const o = new Command('bench:provision').option('--factor <n>', 'divide realistic latencies by', '10').option('--runs <n>', 'measured clusters (after one warm-up)', '3')
+  .option('--max-ratio <r>', 'exit 1 when provision/critical-path is above this (a regression guard, as CI runs it)')
+  .parse().opts<{ factor: string; runs: string; maxRatio?: string }>();
 const factor = Number(o.factor);
 const runs = Number(o.runs);
 
@@ -52,9 +56,11 @@ void (async () => {
         workers: Object.keys(NETWORK_CHAINS).map((cloud) => ({ cloud, count: 1 })),
       });
       for (;;) {
-        const v = await api.ok<{ phase: string }>('GET', `/v1/clusters/${c.id}`);
+        const v = await api.ok<{ phase: string; conditions: { type: string; status: string; message: string }[] }>('GET', `/v1/clusters/${c.id}`);
         if (v.phase === 'Ready') break;
-        if (v.phase === 'Failed') throw new Error(`run ${i} failed`);
+        if (Date.now() - t0 > RUN_TIMEOUT_MS) {
+          throw new Error(`run ${i}: not Ready after ${RUN_TIMEOUT_MS / 1000} s (${v.phase}): ${v.conditions.filter((x) => x.status !== 'True').map((x) => `${x.type}=${x.status} ${x.message}`).join('; ')}`);
+        }
         await new Promise((r) => setTimeout(r, 20));
       }
       if (i === 0) {
@@ -89,7 +95,13 @@ void (async () => {
   ];
   const w = Math.max(...rows.map((r) => r[0].length));
   process.stdout.write(rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n') + '\n');
-  process.stdout.write(`provision/critical-path ratio: ${(median(measured) / criticalMs).toFixed(2)}\n`);
+  const ratio = median(measured) / criticalMs;
+  const limit = o.maxRatio === undefined ? undefined : Number(o.maxRatio);
+  process.stdout.write(`provision/critical-path ratio: ${ratio.toFixed(2)}${limit === undefined ? '' : ` (limit ${limit.toFixed(2)})`}\n`);
+  if (limit !== undefined && ratio > limit) {
+    process.stderr.write(`bench:provision: ratio ${ratio.toFixed(2)} is above the ${limit.toFixed(2)} limit: provisioning regressed\n`);
+    process.exit(1);
+  }
   process.exit(0);
 })().catch((e: unknown) => {
   process.stderr.write(`bench failed: ${(e as Error).message}\n`);

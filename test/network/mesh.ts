@@ -135,7 +135,8 @@ async function main(): Promise<number> {
     say(`cluster ${created.id}: 1 master on AWS, 1 worker on each of ${CLOUDS.join(', ')}`);
     const ready = await waitUntil('the cluster to be Ready', async () => {
       const c = await api.ok<ClusterView>('GET', `/v1/clusters/${created.id}`);
-      if (c.phase === 'Failed') throw new CheckFailed(`cluster failed: ${JSON.stringify(c.conditions)}`);
+      const refused = c.conditions.find((x) => (x.type === 'CredentialsValid' || x.type === 'RequestsAccepted') && x.status === 'False');
+      if (refused) throw new CheckFailed(`the sandbox refused: ${refused.type}=False ${refused.reason}: ${refused.message}`);
       return c.phase === 'Ready' ? c : undefined;
     }, 180_000);
     say(`cluster Ready with ${ready.nodes.length} nodes`);

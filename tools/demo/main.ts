@@ -30,8 +30,10 @@ async function follow(api: ApiClient, id: string, until: (c: ClusterView) => boo
     if (ev.next) cursor.after = ev.next;
     const c = await api.ok<ClusterView>('GET', `/v1/clusters/${id}`);
     if (until(c)) return c;
-    if (c.phase === 'Failed') throw new Error(`cluster failed: ${c.conditions.map((x) => `${x.type}=${x.status} ${x.message}`).join('; ')}`);
-    if (Date.now() > deadline) throw new Error(`timed out in phase ${c.phase}`);
+    // a refusal no retry will cure in a demo (credentials, a rejected request) ends it at once; capacity waits
+    const refused = c.conditions.find((x) => (x.type === 'CredentialsValid' || x.type === 'RequestsAccepted') && x.status === 'False');
+    if (refused) throw new Error(`the cloud refused: ${refused.type}=False ${refused.reason}: ${refused.message}`);
+    if (Date.now() > deadline) throw new Error(`timed out in phase ${c.phase}: ${c.conditions.filter((x) => x.status !== 'True').map((x) => `${x.type}=${x.status} ${x.message}`).join('; ')}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
