@@ -1,0 +1,113 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import * as path from 'node:path';
+import autocannon from 'autocannon';
+import { Command } from 'commander';
+import { Client } from 'pg';
+import { ApiClient, sandboxAccount } from '../tools/stack/api';
+import { freePort } from '../tools/stack/stack';
+import { ensureLocalServices } from '../tools/stack/services';
+import { startStack } from '../tools/stack/stack';
+
+/**
+ * npm run bench:api [-- --connections 16 --seconds 10 --rounds 2 --min-percent P]
+ *
+ * Requests per second of `GET /v1/clusters/{id}` (API key, tenancy, database, view assembly) for a Ready cluster of
+ * 2 nodes, against a bare NestJS endpoint (bench/bare-nest.ts) started the same way, in the same run: autocannon on
+ * loopback, `connections` keep-alive connections, `rounds` alternating rounds of `seconds` each (their mean is
+ * reported). Also counts database transactions per API request (pg_stat_database of the installation's database:
+ * every query outside a transaction is one). Prints a table; last line `api: N req/s, X% of bare NestJS`. With
+ * `--min-percent`, exits 1 below it (a regression guard).
+ */
+const o = new Command('bench:api')
+  .option('--connections <n>', 'concurrent keep-alive connections', '16')
+  .option('--seconds <n>', 'duration of one round, seconds', '10')
+  .option('--rounds <n>', 'rounds per target (alternating)', '2')
+  .option('--min-percent <p>', 'exit 1 when the API reaches less than this percentage of the bare endpoint')
+  .parse().opts<{ connections: string; seconds: string; rounds: string; minPercent?: string }>();
+
+const ROOT = path.resolve(__dirname, '..');
+
+interface Round { rps: number; p50: number; p99: number; non2xx: number; errors: number }
+
+function load(url: string, headers: Record<string, string>, seconds = Number(o.seconds)): Promise<Round> {
+  return new Promise((resolve, reject) => {
+    autocannon({ url, headers, connections: Number(o.connections), duration: seconds, pipelining: 1 }, (err, r) => {
+      if (err) return reject(err);
+      resolve({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts });
+    });
+  });
+}
+
+async function until(what: string, fn: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await fn().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+void (async () => {
+  await ensureLocalServices(() => undefined);
+  const stack = await startStack({ bootMs: 200 });
+  let bare: ChildProcess | undefined;
+  try {
+    const api = new ApiClient(stack.apiUrl, stack.apiKey);
+    await api.ok('POST', '/v1/cloud-credentials', { cloud: 'aws', credentials: await sandboxAccount(stack.adminUrl, 'aws') });
+    const c = await api.ok<{ id: string }>('POST', '/v1/clusters', {
+      name: 'bench-api', region: 'us-east', clouds: ['aws'], controlPlane: { cloud: 'aws', count: 1 }, workers: [{ cloud: 'aws', count: 1 }],
+    });
+    await until('the cluster to be Ready', async () => (await api.ok<{ phase: string }>('GET', `/v1/clusters/${c.id}`)).phase === 'Ready', 120_000);
+
+    const barePort = await freePort();
+    bare = spawn(process.execPath, [path.join(ROOT, 'tools/run-ts.js'), 'bench/bare-nest.ts'], { cwd: ROOT, env: { ...process.env, PORT: String(barePort) }, stdio: 'inherit' });
+    const bareUrl = `http://127.0.0.1:${barePort}/v1/bare`;
+    await until('the bare NestJS endpoint', async () => (await fetch(bareUrl)).ok, 60_000);
+
+    const apiUrl = `${stack.apiUrl}/v1/clusters/${c.id}`;
+    const auth = { authorization: `Bearer ${stack.apiKey}` };
+    const db = new Client({ connectionString: stack.databaseUrl });
+    await db.connect();
+    const transactions = async () => Number((await db.query<{ n: string }>('SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = current_database()')).rows[0].n);
+    // warm both up (JIT, pools) for 2 s each, not measured
+    await load(bareUrl, {}, 2);
+    await load(apiUrl, auth, 2);
+    const apiRounds: Round[] = [];
+    const bareRounds: Round[] = [];
+    let txPerRequest = 0;
+    for (let i = 0; i < Number(o.rounds); i++) {
+      bareRounds.push(await load(bareUrl, {}));
+      await db.query('SELECT pg_stat_clear_snapshot()');
+      const before = await transactions();
+      const r = await load(apiUrl, auth);
+      await new Promise((res) => setTimeout(res, 600)); // the statistics collector flushes every 500 ms
+      await db.query('SELECT pg_stat_clear_snapshot()');
+      txPerRequest = (await transactions() - before) / Math.max(1, r.rps * Number(o.seconds));
+      apiRounds.push(r);
+    }
+    await db.end();
+    const mean = (rs: Round[], k: keyof Round) => rs.reduce((s, r) => s + r[k], 0) / rs.length;
+    const rows = [
+      ['target', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors'],
+      ...([['GET /v1/clusters/{id}', apiRounds], ['bare NestJS', bareRounds]] as const).map(([name, rs]) => [
+        name, mean(rs, 'rps').toFixed(0), mean(rs, 'p50').toFixed(1), mean(rs, 'p99').toFixed(1), String(mean(rs, 'non2xx')), String(mean(rs, 'errors')),
+      ]),
+    ];
+    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+    process.stdout.write(`${rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join('  ')).join('\n')}\n`);
+    process.stdout.write(`${o.connections} connections, ${o.rounds} round(s) of ${o.seconds} s each; database transactions per API request: ${txPerRequest.toFixed(2)}\n`);
+    const apiRps = mean(apiRounds, 'rps');
+    const percent = (100 * apiRps) / mean(bareRounds, 'rps');
+    if (mean(apiRounds, 'non2xx') > 0) throw new Error('the API answered non-2xx under load: the figure would be meaningless');
+    process.stdout.write(`api: ${apiRps.toFixed(0)} req/s, ${percent.toFixed(0)}% of bare NestJS\n`);
+    if (o.minPercent !== undefined && percent < Number(o.minPercent)) {
+      process.stderr.write(`bench:api: ${percent.toFixed(0)}% is below the ${o.minPercent}% limit\n`);
+      process.exitCode = 1;
+    }
+  } finally {
+    bare?.kill('SIGTERM');
+    await stack.stop();
+  }
+})().then(() => process.exit(process.exitCode ?? 0), (e: unknown) => {
+  process.stderr.write(`bench failed: ${(e as Error).message}\n`);
+  process.exit(1);
+});
