@@ -203,6 +203,20 @@ describe('api-gateway under attack (issue 10)', () => {
     });
   });
 
+  it('finding 8: takes only released Kubernetes patch versions, with bounded numbers (422 naming the rule)', async () => {
+    const cluster = (await api.ok<{ items: { id: string }[] }>('GET', '/v1/clusters')).items[0];
+    for (const [version, rule] of [['1.31.99999999999999999999', 'matches'], ['1.31.99', 'released-version'], ['1.27.3', 'released-version']]) {
+      const r = await api.call<{ errors: { field: string; rule: string }[] }>('PATCH', `/v1/clusters/${cluster.id}`, { kubernetesVersion: version });
+      expect([version, r.status]).toEqual([version, 422]);
+      expect(r.body.errors).toEqual(expect.arrayContaining([expect.objectContaining({ field: 'kubernetesVersion', rule })]));
+    }
+    const create = await api.call<{ errors: { field: string; rule: string }[] }>('POST', '/v1/clusters', {
+      name: 'unreleased', region: 'us-east', clouds: ['aws'], controlPlane: { cloud: 'aws', count: 1 }, workers: [], kubernetesVersion: '1.31.77',
+    });
+    expect(create.status).toBe(422);
+    expect(create.body.errors).toEqual([expect.objectContaining({ field: 'kubernetesVersion', rule: 'released-version' })]);
+  });
+
   it('finding 6: bounds limit and offset of a list (400 problem, not bigint out of range)', async () => {
     for (const q of ['offset=1e20', 'offset=1000001', 'limit=0', 'limit=201', 'offset=-1', 'limit=1e3']) {
       const r = await api.call<{ type: string; errors: { field: string }[] }>('GET', `/v1/clusters?${q}`);

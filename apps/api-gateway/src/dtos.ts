@@ -5,7 +5,19 @@ import {
   ValidateNested, IsUUID, IsEmail, IsNumber, ValidateIf, IsIP, ValidateBy,
 } from 'class-validator';
 import * as ipaddr from 'ipaddr.js';
-import { ADDRESS_PLAN, CLOUDS, CloudId, MASTER_COUNTS, MESH_MODES, MeshMode, WORKER_COUNT } from '@skyweave/domain';
+import { ADDRESS_PLAN, CLOUDS, CloudId, KUBERNETES_RELEASES, MASTER_COUNTS, MESH_MODES, MeshMode, WORKER_COUNT, isReleasedKubernetesVersion } from '@skyweave/domain';
+
+/**
+ * Rule `released-version`: a Kubernetes version in the catalogue of released patches (KUBERNETES_RELEASES,
+ * libs/domain), so that no one declares, and no rollout reports, a version that does not exist (issue 10, finding 8).
+ */
+const IsReleasedKubernetesVersion = () => ValidateBy({
+  name: 'released-version',
+  validator: {
+    validate: (v: unknown) => typeof v === 'string' && isReleasedKubernetesVersion(v),
+    defaultMessage: () => `kubernetesVersion must be a released Kubernetes patch: ${KUBERNETES_RELEASES.map((r) => `${r.minor}.0–${r.minor}.${r.latestPatch}`).join(', ')}`,
+  },
+});
 
 export class AwsCredentialsDto {
   @ApiProperty({ example: 'AKIAIOSFODNN7EXAMPLE' }) @Matches(/^(AKIA|ASIA)[A-Z0-9]{16}$/, { message: 'accessKeyId must be an AWS access key id (AKIA… , 20 characters)' }) accessKeyId!: string;
@@ -66,7 +78,7 @@ export class CreateClusterDto {
   @IsArray() @ArrayMinSize(1) @ArrayMaxSize(4) @ArrayUnique({ message: 'clouds must not repeat' }) @IsIn([...CLOUDS], { each: true, message: `each cloud must be one of ${CLOUDS.join(', ')}` }) clouds!: CloudId[];
   @ApiProperty({ type: ControlPlaneDto }) @ValidateNested() @Type(() => ControlPlaneDto) @IsObject() controlPlane!: ControlPlaneDto;
   @ApiProperty({ type: WorkerGroupDto, isArray: true }) @IsArray() @ArrayMaxSize(8) @ValidateNested({ each: true }) @Type(() => WorkerGroupDto) workers!: WorkerGroupDto[];
-  @ApiPropertyOptional({ example: '1.31.4' }) @IsOptional() @Matches(/^1\.\d{2}\.\d{1,2}$/, { message: 'kubernetesVersion must look like 1.31.4' }) kubernetesVersion?: string;
+  @ApiPropertyOptional({ example: '1.31.4' }) @IsOptional() @Matches(/^1\.\d{2}\.\d{1,2}$/, { message: 'kubernetesVersion must look like 1.31.4' }) @IsReleasedKubernetesVersion() kubernetesVersion?: string;
   @ApiPropertyOptional({ enum: MESH_MODES, default: 'full', description: 'WireGuard topology: full mesh, or cross-location (one leader per cloud carries traffic between clouds)' })
   @IsOptional() @IsIn([...MESH_MODES], { message: `mesh must be one of ${MESH_MODES.join(', ')}` }) mesh?: MeshMode;
 }
@@ -153,7 +165,7 @@ export class AddNodesDto {
 /** PATCH /v1/clusters/{id} — the declared state a user may change after creation. */
 export class UpdateClusterDto {
   @ApiPropertyOptional({ example: '1.31.5', description: 'A newer patch of the same minor: rolled out one node at a time, masters first' })
-  @IsOptional() @Matches(/^\d+\.\d+\.\d+$/, { message: 'kubernetesVersion must be MAJOR.MINOR.PATCH, e.g. 1.31.5' }) kubernetesVersion?: string;
+  @IsOptional() @IsString() @MaxLength(11) @Matches(/^\d{1,3}\.\d{1,3}\.\d{1,3}$/, { message: 'kubernetesVersion must be MAJOR.MINOR.PATCH, e.g. 1.31.5' }) @IsReleasedKubernetesVersion() kubernetesVersion?: string;
   @ApiPropertyOptional({ description: 'Not changeable: masters are fixed at creation (present only to say so clearly)' })
   @IsOptional() controlPlane?: unknown;
 }
@@ -162,5 +174,5 @@ export class UpdateClusterDto {
 export class OperationResultDto {
   @ApiProperty({ enum: ['Succeeded', 'Failed'] }) @IsIn(['Succeeded', 'Failed'], { message: 'state must be Succeeded or Failed' }) state!: 'Succeeded' | 'Failed';
   @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(2000) message?: string;
-  @ApiPropertyOptional({ example: '1.31.5' }) @IsOptional() @Matches(/^\d+\.\d+\.\d+$/, { message: 'kubeletVersion must be MAJOR.MINOR.PATCH' }) kubeletVersion?: string;
+  @ApiPropertyOptional({ example: '1.31.5' }) @IsOptional() @IsString() @MaxLength(11) @Matches(/^\d{1,3}\.\d{1,3}\.\d{1,3}$/, { message: 'kubeletVersion must be MAJOR.MINOR.PATCH' }) kubeletVersion?: string;
 }
