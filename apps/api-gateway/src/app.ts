@@ -92,7 +92,9 @@ class GatewayValidationPipe extends ValidationPipe {
 export async function createGateway(deps: GatewayDeps): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.with(deps), { logger: ['error', 'warn'], bodyParser: false });
   app.disable('x-powered-by');
-  app.use(helmet());
+  // helmet's defaults, except that plain-HTTP installations (the default: TLS is terminated in front) keep working:
+  // no `upgrade-insecure-requests` in the CSP of the /docs pages
+  app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
   app.use(noStore);
   app.use('/agent/v1/nodes/:nodeId', agentAuthentication(deps.ds, deps.log));
   for (const handler of bodyParsers()) app.use(handler);
