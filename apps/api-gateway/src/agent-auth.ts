@@ -1,10 +1,14 @@
+import { ExecutionContext, createParamDecorator } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { NodeEntity, hashToken } from '@skyweave/persistence';
 import { Problem } from './problem';
 
-/** The token of an `Authorization: Bearer <token>` header. @throws Problem 401 when the header is missing or malformed. */
+/**
+ * The token of an `Authorization: Bearer <token>` header (the scheme in any case, RFC 7235 §2.1).
+ * @throws Problem 401 when the header is missing or malformed.
+ */
 export function bearer(authorization: string | undefined): string {
-  const m = /^Bearer\s+(\S+)$/.exec(authorization ?? '');
+  const m = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
   if (!m) throw Problem.unauthorized('missing bearer token');
   return m[1];
 }
@@ -19,3 +23,13 @@ export async function authenticateNode(ds: DataSource, nodeId: string, authoriza
   if (!node || !node.agentTokenHash || node.agentTokenHash !== hashToken(token)) throw Problem.unauthorized('invalid node token');
   return node;
 }
+
+/**
+ * The calling node, authenticated by agentAuthentication (http-hardening.ts) before the body was read.
+ * @throws Problem 401 when the route is not behind that middleware (no node on the request).
+ */
+export const AgentNode = createParamDecorator((_: unknown, ctx: ExecutionContext): NodeEntity => {
+  const node = ctx.switchToHttp().getRequest<{ agentNode?: NodeEntity }>().agentNode;
+  if (!node) throw Problem.unauthorized('invalid node token');
+  return node;
+});

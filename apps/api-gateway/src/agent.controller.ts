@@ -6,7 +6,7 @@ import { AgentApi, Subjects } from '@skyweave/contracts';
 import { ChangeFeed, ClusterEntity, LifecycleRepository, NodeEntity, SecretBox, enqueue, hashToken, newToken, recordEvent } from '@skyweave/persistence';
 import { RegisterNodeDto } from './dtos';
 import { Problem } from './problem';
-import { authenticateNode, bearer } from './agent-auth';
+import { AgentNode, bearer } from './agent-auth';
 import { CHANGE_FEED, DATA_SOURCE, JOIN_LONG_POLL, SECRET_BOX } from './tokens';
 import { clusterConfiguration, controlPlaneEndpoint, initConfiguration, joinConfiguration, pkiFiles, renderKubeadmConfig } from './bootstrap/kubeadm';
 import {
@@ -74,8 +74,7 @@ export class AgentController {
    */
   @Post('join')
   @HttpCode(200)
-  async join(@Param('nodeId', new ParseUUIDPipe()) nodeId: string, @Headers('authorization') auth: string | undefined): Promise<AgentApi.JoinResponse> {
-    const node = await authenticateNode(this.ds, nodeId, auth);
+  async join(@AgentNode() node: NodeEntity): Promise<AgentApi.JoinResponse> {
     const cluster = await this.ds.getRepository(ClusterEntity).findOneByOrFail({ id: node.clusterId, organisationId: node.organisationId });
     const base = { kubernetesVersion: cluster.spec.kubernetesVersion, podSubnet: ADDRESS_PLAN.podSubnet, serviceSubnet: ADDRESS_PLAN.serviceSubnet };
     // Long poll: hold a `wait` answer until the decision changes or the window (JOIN_LONG_POLL, default
@@ -171,8 +170,7 @@ export class AgentController {
 
   @Post('joined')
   @HttpCode(204)
-  async joined(@Param('nodeId', new ParseUUIDPipe()) nodeId: string, @Headers('authorization') auth: string | undefined): Promise<void> {
-    const node = await authenticateNode(this.ds, nodeId, auth);
+  async joined(@AgentNode() node: NodeEntity): Promise<void> {
     if (node.phase === 'Joined') return;
     if (node.phase !== 'Joining') throw new Problem(409, 'not-joining', 'Node is not joining', `node ${node.name} is ${node.phase}; ask /join first`);
     await this.ds.transaction(async (em) => {

@@ -1,7 +1,9 @@
 import 'reflect-metadata';
-import { Controller, Get, INestApplication, Inject, Module, ValidationPipe, DynamicModule } from '@nestjs/common';
+import { ArgumentMetadata, Controller, Get, INestApplication, Inject, Module, ValidationPipe, DynamicModule } from '@nestjs/common';
 import { APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import helmet from 'helmet';
 import type { DataSource } from 'typeorm';
 import type { CloudEndpoints } from '@skyweave/cloud-adapters';
 import { ChangeFeed, type SecretBox } from '@skyweave/persistence';
@@ -11,6 +13,7 @@ import { ApiKeyGuard } from './auth';
 import { ClustersController } from './clusters.controller';
 import { ClustersService } from './clusters.service';
 import { CredentialsController } from './credentials.controller';
+import { agentAuthentication, bodyParsers, noStore } from './http-hardening';
 import { IdempotencyInterceptor } from './idempotency';
 import { Problem, ProblemFilter, toViolations } from './problem';
 import { RegionsController } from './regions.controller';
@@ -61,14 +64,42 @@ class AppModule {
   }
 }
 
-/** Builds the api-gateway Nest application (not listening yet): validation → problem+json, OpenAPI at /docs. */
+/**
+ * Validation → 422 problems naming field and rule; a query parameter out of bounds (`?offset=1e20`) is a malformed
+ * request target instead: 400 `invalid-query`, with the same `errors`.
+ */
+class GatewayValidationPipe extends ValidationPipe {
+  constructor() {
+    super({ whitelist: true, forbidNonWhitelisted: true, transform: true, exceptionFactory: (errors) => Problem.validation(toViolations(errors)) });
+  }
+
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    try {
+      return await super.transform(value, metadata);
+    } catch (e) {
+      if (metadata.type !== 'query' || !(e instanceof Problem) || e.problemType !== 'validation-failed') throw e;
+      throw new Problem(400, 'invalid-query', 'Invalid query parameters', e.message, e.errors);
+    }
+  }
+}
+
+/**
+ * Builds the api-gateway Nest application (not listening yet): validation → problem+json, OpenAPI at /docs.
+ * Every request passes, in order: security headers (helmet; no `X-Powered-By`), `Cache-Control: no-store` (see
+ * noStore), node authentication on `/agent/v1/nodes/{id}/…` (before the body is read), the body parsers with the
+ * nesting limit (MAX_BODY_DEPTH, 400 `body-too-deep`), then Nest's guards, pipes and handlers.
+ */
 export async function createGateway(deps: GatewayDeps): Promise<INestApplication> {
-  const app = await NestFactory.create(AppModule.with(deps), { logger: ['error', 'warn'], bodyParser: true });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.with(deps), { logger: ['error', 'warn'], bodyParser: false });
+  app.disable('x-powered-by');
+  // helmet's defaults, except that plain-HTTP installations (the default: TLS is terminated in front) keep working:
+  // no `upgrade-insecure-requests` in the CSP of the /docs pages
+  app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
+  app.use(noStore);
+  app.use('/agent/v1/nodes/:nodeId', agentAuthentication(deps.ds, deps.log));
+  for (const handler of bodyParsers()) app.use(handler);
   app.useGlobalFilters(new ProblemFilter(deps.log));
-  app.useGlobalPipes(new ValidationPipe({
-    whitelist: true, forbidNonWhitelisted: true, transform: true,
-    exceptionFactory: (errors) => Problem.validation(toViolations(errors)),
-  }));
+  app.useGlobalPipes(new GatewayValidationPipe());
   const doc = SwaggerModule.createDocument(app, new DocumentBuilder()
     .setTitle('Skyweave API').setDescription('One Kubernetes cluster across several clouds').setVersion('1')
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'API key (swk_…)' }).build());

@@ -7,14 +7,14 @@ import { DATA_SOURCE } from './tokens';
 /** The caller's organisation, set by ApiKeyGuard. */
 export interface Caller { organisationId: string; apiKeyId: string }
 
-/** `Authorization: Bearer swk_…` → the key's organisation. Keys are stored as SHA-256 only. */
+/** `Authorization: Bearer swk_…` (scheme in any case, RFC 7235) → the key's organisation. Keys are stored as SHA-256 only. */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
   constructor(@Inject(DATA_SOURCE) private readonly ds: DataSource) {}
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
     const req = ctx.switchToHttp().getRequest<{ headers: Record<string, string | undefined>; caller?: Caller }>();
-    const m = /^Bearer\s+(swk_[A-Za-z0-9_-]+)$/.exec(req.headers.authorization ?? '');
+    const m = /^Bearer\s+(swk_[A-Za-z0-9_-]+)$/i.exec(req.headers.authorization ?? '');
     if (!m) throw Problem.unauthorized('send an API key as "Authorization: Bearer swk_…"');
     const key = await this.ds.getRepository(ApiKeyEntity).findOneBy({ secretHash: hashToken(m[1]) });
     if (!key) throw Problem.unauthorized('unknown API key');

@@ -3,9 +3,9 @@ import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import { randomUUID } from 'node:crypto';
-import type { DataSource, EntityManager } from 'typeorm';
+import { QueryFailedError, type DataSource, type EntityManager } from 'typeorm';
 import type { CloudId } from '@skyweave/domain';
-import { CloudCredentials, CloudEndpoints, createCloudProvider, isInvalidCredentials, isCloudError } from '@skyweave/cloud-adapters';
+import { CloudCredentials, CloudEndpoints, CloudError, allowedTokenUris, createCloudProvider, isAllowedTokenUri, isInvalidCredentials, isCloudError } from '@skyweave/cloud-adapters';
 import { Subjects } from '@skyweave/contracts';
 import { CloudCredentialEntity, ClusterEntity, LifecycleRepository, SecretBox, enqueue, recordEvent } from '@skyweave/persistence';
 import { ApiKeyGuard, CallerOrg } from './auth';
@@ -37,15 +37,22 @@ export class CredentialsController {
   async create(@CallerOrg() organisationId: string, @Body() body: CreateCloudCredentialDto) {
     const creds = await this.checked(body.cloud, body.credentials);
     const existing = await this.ds.getRepository(CloudCredentialEntity).findOneBy({ organisationId, cloud: body.cloud });
-    if (existing) throw new Problem(409, 'credentials-exist', 'Credentials already exist', `this organisation already has ${body.cloud} credentials (${existing.id}); replace them with PUT /v1/cloud-credentials/${existing.id}`);
+    if (existing) throw credentialsExist(body.cloud, existing.id);
     await this.verified(creds);
     const row = this.ds.getRepository(CloudCredentialEntity).create({
       id: randomUUID(), organisationId, cloud: body.cloud, name: body.name ?? body.cloud, identity: identityOf(creds), ciphertext: this.box.seal(JSON.stringify(creds)),
     });
-    await this.ds.transaction(async (em) => {
-      await em.getRepository(CloudCredentialEntity).insert(row);
-      await this.wake(em, organisationId, body.cloud, 'added');
-    });
+    try {
+      await this.ds.transaction(async (em) => {
+        await em.getRepository(CloudCredentialEntity).insert(row);
+        await this.wake(em, organisationId, body.cloud, 'added');
+      });
+    } catch (e) {
+      // a concurrent create of the same cloud won the race: the unique (organisation, cloud) index refused this one
+      if (!isUniqueViolation(e)) throw e;
+      const winner = await this.ds.getRepository(CloudCredentialEntity).findOneBy({ organisationId, cloud: body.cloud });
+      throw credentialsExist(body.cloud, winner?.id);
+    }
     return view(row);
   }
 
@@ -74,21 +81,36 @@ export class CredentialsController {
     return view({ ...row, ...replaced });
   }
 
-  /** Shape check of one cloud's credentials. @throws Problem 422 naming each field and rule. */
+  /**
+   * Shape check of one cloud's credentials. A GCP key file's `token_uri` must be Google's token endpoint (or the
+   * sandbox's, when endpoints are overridden): rule `google-token-endpoint` (issue 10, finding 1: SSRF).
+   * @throws Problem 422 naming each field and rule.
+   */
   private async checked(cloud: CloudId, credentials: Record<string, unknown>): Promise<CloudCredentials> {
     const dto: object = plainToInstance(CREDENTIAL_DTOS[cloud] as new () => object, credentials);
     const errors = toViolations(await validate(dto, { whitelist: true, forbidNonWhitelisted: true }), 'credentials');
+    const tokenUri = credentials.token_uri;
+    if (cloud === 'gcp' && typeof tokenUri === 'string' && !isAllowedTokenUri(tokenUri, this.endpoints)) {
+      errors.push({ field: 'credentials.token_uri', rule: 'google-token-endpoint', message: `token_uri must be ${allowedTokenUris(this.endpoints).join(' or ')}` });
+    }
     if (errors.length) throw Problem.validation(errors);
     return { cloud, [cloud]: { ...credentials } } as unknown as CloudCredentials;
   }
 
-  /** One read against the cloud. @throws Problem 422 refused by the cloud, 503 unreachable. */
+  /**
+   * One read against the cloud. The problem names the cloud and its error code only: a remote body (e.g. an OAuth
+   * `error_description`) never reaches the caller (issue 10, finding 1).
+   * @throws Problem 422 refused by the cloud, 503 unreachable.
+   */
   private async verified(creds: CloudCredentials): Promise<void> {
     try {
       await createCloudProvider(creds, this.endpoints).verifyCredentials();
     } catch (e) {
-      if (isInvalidCredentials(e)) throw new Problem(422, 'invalid-credentials', 'The cloud refused the credentials', e.message, [{ field: 'credentials', rule: 'accepted-by-cloud', message: e.message }]);
-      if (isCloudError(e)) throw new Problem(503, 'cloud-unavailable', 'The cloud could not be reached', e.message, undefined, { 'retry-after': '5' });
+      if (isInvalidCredentials(e)) {
+        const message = `${creds.cloud} refused the credentials${codeOf(e)}`;
+        throw new Problem(422, 'invalid-credentials', 'The cloud refused the credentials', message, [{ field: 'credentials', rule: 'accepted-by-cloud', message }]);
+      }
+      if (isCloudError(e)) throw new Problem(503, 'cloud-unavailable', 'The cloud could not be reached', `${creds.cloud} could not be reached${codeOf(e)}`, undefined, { 'retry-after': '5' });
       throw e;
     }
   }
@@ -119,6 +141,22 @@ export class CredentialsController {
     if (inUse) throw new Problem(409, 'credentials-in-use', 'Credentials in use', `${inUse} cluster(s) still use ${row.cloud}; delete them first, or replace the credentials with PUT /v1/cloud-credentials/${id}`);
     await this.ds.getRepository(CloudCredentialEntity).delete({ id, organisationId });
   }
+}
+
+/** 409 `credentials-exist`: the organisation already holds credentials for `cloud` (one set per cloud). */
+function credentialsExist(cloud: CloudId, id: string | undefined): Problem {
+  const where = id ? ` (${id}); replace them with PUT /v1/cloud-credentials/${id}` : '';
+  return new Problem(409, 'credentials-exist', 'Credentials already exist', `this organisation already has ${cloud} credentials${where}`);
+}
+
+/** PostgreSQL `unique_violation` (SQLSTATE 23505) from TypeORM. */
+function isUniqueViolation(e: unknown): boolean {
+  return e instanceof QueryFailedError && (e.driverError as { code?: unknown } | undefined)?.code === '23505';
+}
+
+/** ` (code X)` when the cloud's error code is a plain identifier (at most 64 characters), else nothing. */
+function codeOf(e: CloudError): string {
+  return /^[A-Za-z0-9_.:-]{1,64}$/.test(e.code) ? ` (code ${e.code})` : '';
 }
 
 /** A non-secret identity of the credentials, for display. */

@@ -2,9 +2,22 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsIn, IsInt, IsNotEmpty, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min,
-  ValidateNested, IsUUID, IsEmail, IsNumber, ValidateIf, IsIP,
+  ValidateNested, IsUUID, IsEmail, IsNumber, ValidateIf, IsIP, ValidateBy,
 } from 'class-validator';
-import { CLOUDS, CloudId, MASTER_COUNTS, MESH_MODES, MeshMode, WORKER_COUNT } from '@skyweave/domain';
+import * as ipaddr from 'ipaddr.js';
+import { ADDRESS_PLAN, CLOUDS, CloudId, KUBERNETES_RELEASES, MASTER_COUNTS, MESH_MODES, MeshMode, WORKER_COUNT, isReleasedKubernetesVersion } from '@skyweave/domain';
+
+/**
+ * Rule `released-version`: a Kubernetes version in the catalogue of released patches (KUBERNETES_RELEASES,
+ * libs/domain), so that no one declares, and no rollout reports, a version that does not exist (issue 10, finding 8).
+ */
+const IsReleasedKubernetesVersion = () => ValidateBy({
+  name: 'released-version',
+  validator: {
+    validate: (v: unknown) => typeof v === 'string' && isReleasedKubernetesVersion(v),
+    defaultMessage: () => `kubernetesVersion must be a released Kubernetes patch: ${KUBERNETES_RELEASES.map((r) => `${r.minor}.0–${r.minor}.${r.latestPatch}`).join(', ')}`,
+  },
+});
 
 export class AwsCredentialsDto {
   @ApiProperty({ example: 'AKIAIOSFODNN7EXAMPLE' }) @Matches(/^(AKIA|ASIA)[A-Z0-9]{16}$/, { message: 'accessKeyId must be an AWS access key id (AKIA… , 20 characters)' }) accessKeyId!: string;
@@ -65,14 +78,18 @@ export class CreateClusterDto {
   @IsArray() @ArrayMinSize(1) @ArrayMaxSize(4) @ArrayUnique({ message: 'clouds must not repeat' }) @IsIn([...CLOUDS], { each: true, message: `each cloud must be one of ${CLOUDS.join(', ')}` }) clouds!: CloudId[];
   @ApiProperty({ type: ControlPlaneDto }) @ValidateNested() @Type(() => ControlPlaneDto) @IsObject() controlPlane!: ControlPlaneDto;
   @ApiProperty({ type: WorkerGroupDto, isArray: true }) @IsArray() @ArrayMaxSize(8) @ValidateNested({ each: true }) @Type(() => WorkerGroupDto) workers!: WorkerGroupDto[];
-  @ApiPropertyOptional({ example: '1.31.4' }) @IsOptional() @Matches(/^1\.\d{2}\.\d{1,2}$/, { message: 'kubernetesVersion must look like 1.31.4' }) kubernetesVersion?: string;
+  @ApiPropertyOptional({ example: '1.31.4' }) @IsOptional() @Matches(/^1\.\d{2}\.\d{1,2}$/, { message: 'kubernetesVersion must look like 1.31.4' }) @IsReleasedKubernetesVersion() kubernetesVersion?: string;
   @ApiPropertyOptional({ enum: MESH_MODES, default: 'full', description: 'WireGuard topology: full mesh, or cross-location (one leader per cloud carries traffic between clouds)' })
   @IsOptional() @IsIn([...MESH_MODES], { message: `mesh must be one of ${MESH_MODES.join(', ')}` }) mesh?: MeshMode;
 }
 
+/** Bounds of list paging (`limit`, `offset`): a larger offset would overflow PostgreSQL's bigint (issue 10, finding 6). */
+export const LIST_PAGING = { maxLimit: 200, maxOffset: 1_000_000 } as const;
+
+/** `?limit&offset` of a list; out of bounds → 400 `invalid-query` naming the parameter and rule. */
 export class ListQueryDto {
-  @ApiPropertyOptional({ default: 50, maximum: 200 }) @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(200) limit?: number;
-  @ApiPropertyOptional({ default: 0 }) @IsOptional() @Type(() => Number) @IsInt() @Min(0) offset?: number;
+  @ApiPropertyOptional({ default: 50, minimum: 1, maximum: LIST_PAGING.maxLimit }) @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(LIST_PAGING.maxLimit) limit?: number;
+  @ApiPropertyOptional({ default: 0, minimum: 0, maximum: LIST_PAGING.maxOffset }) @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(LIST_PAGING.maxOffset) offset?: number;
 }
 
 export class EventsQueryDto {
@@ -96,10 +113,40 @@ export class LatencySampleDto {
   @ValidateIf((_o, v) => v !== null) @IsNumber({ allowNaN: false, allowInfinity: false }, { message: 'rttMs must be a number of milliseconds or null' }) @Min(0) @Max(60_000) rttMs!: number | null;
 }
 
+/** A dotted-quad IPv4 CIDR, parsed (ipaddr.js); undefined when `v` is not one. */
+function parseCidr(v: unknown): [ipaddr.IPv4, number] | undefined {
+  if (typeof v !== 'string' || !/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(v)) return undefined;
+  try {
+    const [addr, len] = ipaddr.IPv4.parseCIDR(v);
+    return [addr, len];
+  } catch {
+    return undefined;
+  }
+}
+
+/** A node's pod CIDR rule (class-validator `ValidateBy`) judged on a parsed CIDR; true for unparsable values (rule `pod-cidr-format` says so). */
+const podCidrRule = (name: string, ok: (addr: ipaddr.IPv4, len: number, text: string) => boolean, message: string) =>
+  ValidateBy({ name, validator: { validate: (v: unknown) => { const c = parseCidr(v); return !c || ok(c[0], c[1], v as string); }, defaultMessage: () => message } });
+
+const POD_SUBNET = ipaddr.IPv4.parseCIDR(ADDRESS_PLAN.podSubnet);
+const POD_PREFIX = ADDRESS_PLAN.nodePodCidrPrefixLength;
+
+/**
+ * The most latency samples one report may carry: one per other node of the largest cluster (3 masters and
+ * MAX_CLUSTER_WORKERS workers, clusters.service.ts).
+ */
+export const MAX_LATENCY_SAMPLES = 503;
+
+/** POST /agent/v1/nodes/{nodeId}/status. The pod CIDR's cluster-wide rules (unique, set once) are checked by the handler. */
 export class StatusReportDto {
-  @ApiPropertyOptional({ example: '10.217.3.0/24' }) @IsOptional()
-  @Matches(/^10\.217\.\d{1,3}\.\d{1,3}\/(1[6-9]|2\d|3[0-2])$/, { message: 'podCidr must be a CIDR inside the pod range 10.217.0.0/16' }) podCidr?: string;
-  @ApiPropertyOptional({ type: LatencySampleDto, isArray: true }) @IsOptional() @IsArray() @ArrayMaxSize(1000) @ValidateNested({ each: true }) @Type(() => LatencySampleDto) latencies?: LatencySampleDto[];
+  @ApiPropertyOptional({ example: '10.217.3.0/24', description: `The node's pod range: a /${POD_PREFIX} network inside ${ADDRESS_PLAN.podSubnet}` }) @IsOptional()
+  @ValidateBy({ name: 'pod-cidr-format', validator: { validate: (v: unknown) => parseCidr(v) !== undefined, defaultMessage: () => 'podCidr must be an IPv4 CIDR such as 10.217.3.0/24' } })
+  @podCidrRule('pod-cidr-size', (_a, len) => len === POD_PREFIX, `podCidr must be a /${POD_PREFIX}`)
+  @podCidrRule('pod-cidr-range', (a) => a.match(POD_SUBNET), `podCidr must be inside the pod range ${ADDRESS_PLAN.podSubnet}`)
+  @podCidrRule('pod-cidr-network', (a, len, text) => `${ipaddr.IPv4.networkAddressFromCIDR(text).toString()}/${len}` === `${a.toString()}/${len}`, 'podCidr must name its network address (e.g. 10.217.3.0/24, not 10.217.3.7/24)')
+  podCidr?: string;
+  @ApiPropertyOptional({ type: LatencySampleDto, isArray: true, maxItems: MAX_LATENCY_SAMPLES, description: 'Round trips to other nodes of the cluster; samples for other ids are ignored' })
+  @IsOptional() @IsArray() @ArrayMaxSize(MAX_LATENCY_SAMPLES) @ValidateNested({ each: true }) @Type(() => LatencySampleDto) latencies?: LatencySampleDto[];
 }
 
 /** Limits of manual scaling (issue 3): workers added per request, and workers a cluster may hold. */
@@ -118,7 +165,7 @@ export class AddNodesDto {
 /** PATCH /v1/clusters/{id} — the declared state a user may change after creation. */
 export class UpdateClusterDto {
   @ApiPropertyOptional({ example: '1.31.5', description: 'A newer patch of the same minor: rolled out one node at a time, masters first' })
-  @IsOptional() @Matches(/^\d+\.\d+\.\d+$/, { message: 'kubernetesVersion must be MAJOR.MINOR.PATCH, e.g. 1.31.5' }) kubernetesVersion?: string;
+  @IsOptional() @IsString() @MaxLength(11) @Matches(/^\d{1,3}\.\d{1,3}\.\d{1,3}$/, { message: 'kubernetesVersion must be MAJOR.MINOR.PATCH, e.g. 1.31.5' }) @IsReleasedKubernetesVersion() kubernetesVersion?: string;
   @ApiPropertyOptional({ description: 'Not changeable: masters are fixed at creation (present only to say so clearly)' })
   @IsOptional() controlPlane?: unknown;
 }
@@ -127,5 +174,5 @@ export class UpdateClusterDto {
 export class OperationResultDto {
   @ApiProperty({ enum: ['Succeeded', 'Failed'] }) @IsIn(['Succeeded', 'Failed'], { message: 'state must be Succeeded or Failed' }) state!: 'Succeeded' | 'Failed';
   @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(2000) message?: string;
-  @ApiPropertyOptional({ example: '1.31.5' }) @IsOptional() @Matches(/^\d+\.\d+\.\d+$/, { message: 'kubeletVersion must be MAJOR.MINOR.PATCH' }) kubeletVersion?: string;
+  @ApiPropertyOptional({ example: '1.31.5' }) @IsOptional() @IsString() @MaxLength(11) @Matches(/^\d{1,3}\.\d{1,3}\.\d{1,3}$/, { message: 'kubeletVersion must be MAJOR.MINOR.PATCH' }) kubeletVersion?: string;
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Body, Controller, Headers, HttpCode, Inject, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Inject, Post } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { DataSource } from 'typeorm';
 import {
@@ -8,7 +8,7 @@ import {
 } from '@skyweave/domain';
 import type { AgentApi } from '@skyweave/contracts';
 import { ChangeFeed, ClusterEntity, NodeEntity, recordEvent } from '@skyweave/persistence';
-import { authenticateNode } from './agent-auth';
+import { AgentNode } from './agent-auth';
 import { MeshRequestDto, StatusReportDto } from './dtos';
 import { Problem } from './problem';
 import { CHANGE_FEED, DATA_SOURCE, MESH_LONG_POLL } from './tokens';
@@ -51,8 +51,7 @@ export class MeshController {
   /** The node's interface and peers; held until they differ from `revision` or the poll window ends. */
   @Post('mesh')
   @HttpCode(200)
-  async mesh(@Param('nodeId', new ParseUUIDPipe()) nodeId: string, @Headers('authorization') auth: string | undefined, @Body() body: MeshRequestDto): Promise<AgentApi.MeshConfig> {
-    const node = await authenticateNode(this.ds, nodeId, auth);
+  async mesh(@AgentNode() node: NodeEntity, @Body() body: MeshRequestDto): Promise<AgentApi.MeshConfig> {
     const deadline = Date.now() + this.longPollMs;
     // Subscribed before the first read, so a change committed between the read and the wait still wakes it.
     const sub = this.feed.subscribe('cluster', node.clusterId);
@@ -70,22 +69,41 @@ export class MeshController {
     }
   }
 
-  /** Records the node's pod range and round trips, and re-judges the cluster's cross-cloud latency. */
+  /**
+   * Records the node's pod range and round trips, and re-judges the cluster's cross-cloud latency.
+   * - `podCidr` (shape checked by StatusReportDto: a /24 network inside 10.217.0.0/16) is taken once, as Kubernetes
+   *   assigns it once: 409 `pod-cidr-fixed` for another value once set, 409 `pod-cidr-taken` when another node of the
+   *   cluster (not Terminated) holds it. Checked under the cluster row lock, so two nodes cannot take one range at once.
+   * - `latencies` are kept for the cluster's other nodes only (samples for other ids are ignored), and the stored map
+   *   holds only the cluster's current nodes: its size is bounded by the cluster's (issue 10, findings 3 and 4).
+   */
   @Post('status')
   @HttpCode(204)
-  async status(@Param('nodeId', new ParseUUIDPipe()) nodeId: string, @Headers('authorization') auth: string | undefined, @Body() body: StatusReportDto): Promise<void> {
-    const node = await authenticateNode(this.ds, nodeId, auth);
+  async status(@AgentNode() node: NodeEntity, @Body() body: StatusReportDto): Promise<void> {
     const now = new Date();
     await this.ds.transaction(async (em) => {
       const cluster = await em.getRepository(ClusterEntity).findOne({ where: { id: node.clusterId, organisationId: node.organisationId }, lock: { mode: 'pessimistic_write' } });
       if (!cluster) throw Problem.notFound(`cluster ${node.clusterId}`);
       const nodes = em.getRepository(NodeEntity);
-      const fresh = await nodes.findOneByOrFail({ id: node.id });
-      const peerLatencies = { ...fresh.peerLatencies };
-      for (const s of body.latencies ?? []) peerLatencies[s.peerNodeId] = { rttMs: s.rttMs ?? null, at: now.toISOString() };
+      const all = await nodes.findBy({ clusterId: cluster.id, organisationId: cluster.organisationId });
+      const fresh = all.find((n) => n.id === node.id);
+      if (!fresh) throw Problem.notFound(`node ${node.id}`);
+      if (body.podCidr && body.podCidr !== fresh.podCidr) {
+        if (fresh.podCidr) {
+          throw podCidrConflict('pod-cidr-fixed', `node ${fresh.name} already has the pod range ${fresh.podCidr}; it is assigned once`);
+        }
+        const holder = all.find((n) => n.id !== fresh.id && n.phase !== 'Terminated' && n.podCidr === body.podCidr);
+        if (holder) throw podCidrConflict('pod-cidr-taken', `${body.podCidr} is the pod range of node ${holder.name}`);
+      }
+      const peerLatencies: NodeEntity['peerLatencies'] = {};
+      const members = new Set(all.map((n) => n.id));
+      for (const [id, v] of Object.entries(fresh.peerLatencies)) if (members.has(id) && id !== fresh.id) peerLatencies[id] = v;
+      for (const s of body.latencies ?? []) {
+        if (members.has(s.peerNodeId) && s.peerNodeId !== fresh.id) peerLatencies[s.peerNodeId] = { rttMs: s.rttMs ?? null, at: now.toISOString() };
+      }
       await nodes.update({ id: node.id }, { peerLatencies, ...(body.podCidr && body.podCidr !== fresh.podCidr ? { podCidr: body.podCidr } : {}) });
       if (!body.latencies?.length) return;
-      const live = (await nodes.findBy({ clusterId: cluster.id, organisationId: cluster.organisationId })).filter(IN_MESH);
+      const live = all.filter(IN_MESH);
       const verdict = assessCrossCloudLatency(live.map((n) => (n.id === node.id ? { ...n, peerLatencies } : n)), MAX_CROSS_CLOUD_LATENCY_MS, now);
       const before = cluster.conditions.find((c) => c.type === ConditionType.CrossCloudLatency);
       if (before && before.status === verdict.status && before.reason === verdict.reason && before.message === verdict.message) return;
@@ -123,4 +141,9 @@ export class MeshController {
     const revision = createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 20);
     return { revision, ...body };
   }
+}
+
+/** 409 about the reported pod CIDR, naming the field and rule. */
+function podCidrConflict(rule: 'pod-cidr-fixed' | 'pod-cidr-taken', message: string): Problem {
+  return new Problem(409, rule, 'Pod range conflict', message, [{ field: 'podCidr', rule, message }]);
 }

@@ -1,11 +1,11 @@
-import { Body, Controller, Headers, HttpCode, Inject, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Inject, Param, ParseUUIDPipe, Post } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { DataSource } from 'typeorm';
 import { In } from 'typeorm';
 import type { AgentApi } from '@skyweave/contracts';
 import { Subjects } from '@skyweave/contracts';
 import { ChangeFeed, ChangeSubscription, NodeEntity, NodeOperationEntity, enqueue, recordEvent } from '@skyweave/persistence';
-import { authenticateNode } from './agent-auth';
+import { AgentNode } from './agent-auth';
 import { OperationResultDto } from './dtos';
 import { Problem } from './problem';
 import { CHANGE_FEED, DATA_SOURCE, MESH_LONG_POLL } from './tokens';
@@ -34,8 +34,7 @@ export class OperationsController {
    */
   @Post()
   @HttpCode(200)
-  async poll(@Param('nodeId', new ParseUUIDPipe()) nodeId: string, @Headers('authorization') auth: string | undefined): Promise<AgentApi.OperationsResponse> {
-    const node = await authenticateNode(this.ds, nodeId, auth);
+  async poll(@AgentNode() node: NodeEntity): Promise<AgentApi.OperationsResponse> {
     const deadline = Date.now() + this.longPollMs;
     // Subscribed before the first read, so an operation added between the read and the wait still wakes it.
     const sub = this.feed.subscribe('nodeOperations', node.id);
@@ -74,10 +73,8 @@ export class OperationsController {
   @Post(':operationId')
   @HttpCode(204)
   async report(
-    @Param('nodeId', new ParseUUIDPipe()) nodeId: string, @Param('operationId', new ParseUUIDPipe()) operationId: string,
-    @Headers('authorization') auth: string | undefined, @Body() body: OperationResultDto,
+    @AgentNode() node: NodeEntity, @Param('operationId', new ParseUUIDPipe()) operationId: string, @Body() body: OperationResultDto,
   ): Promise<void> {
-    const node = await authenticateNode(this.ds, nodeId, auth);
     await this.ds.transaction(async (em) => {
       const op = await em.getRepository(NodeOperationEntity).findOne({ where: { id: operationId, executorNodeId: node.id, organisationId: node.organisationId }, lock: { mode: 'pessimistic_write' } });
       if (!op) throw Problem.notFound(`operation ${operationId} of node ${node.name}`);

@@ -46,6 +46,17 @@ export function toViolations(errors: ValidationError[], prefix = ''): Violation[
   });
 }
 
+/** The RFC 9457 body of a Problem (without `instance`). */
+export function problemBody(p: Problem): Record<string, unknown> {
+  const status = p.getStatus();
+  return { type: PROBLEM_BASE + p.problemType, title: p.title, status, detail: p.message, ...(p.errors ? { errors: p.errors } : {}) };
+}
+
+/** Writes a problem as `application/problem+json` with `instance` = the request's URL (also used by Express middleware). */
+export function sendProblem(res: Response, url: string, status: number, body: Record<string, unknown>, headers: Record<string, string> = {}): void {
+  res.status(status).set({ ...headers, 'content-type': 'application/problem+json' }).send(JSON.stringify({ ...body, instance: url }));
+}
+
 /** Renders every error as `application/problem+json`. Unknown errors are 500 with no internals in the body. */
 @Catch()
 export class ProblemFilter implements ExceptionFilter {
@@ -59,10 +70,10 @@ export class ProblemFilter implements ExceptionFilter {
     let headers: Record<string, string> = {};
     if (exception instanceof Problem) {
       status = exception.getStatus();
-      body = { type: PROBLEM_BASE + exception.problemType, title: exception.title, status, detail: exception.message, ...(exception.errors ? { errors: exception.errors } : {}) };
+      body = problemBody(exception);
       headers = exception.headers;
     } else if (exception instanceof HttpException) {
-      // Nest's own and body-parser's errors (malformed JSON 400, body too large 413, unknown route 404 …)
+      // Nest's own errors (unknown route 404 …)
       status = exception.getStatus();
       const r = exception.getResponse();
       const detail = typeof r === 'string' ? r : String((r as { message?: unknown }).message ?? exception.message);
@@ -73,7 +84,6 @@ export class ProblemFilter implements ExceptionFilter {
       this.log.error({ err: (exception as Error)?.message, stack: (exception as Error)?.stack, method: req.method, url: req.url }, 'unhandled error');
       body = { type: PROBLEM_BASE + 'internal', title: 'Internal error', status, detail: 'An unexpected error occurred; it has been logged.' };
     }
-    body.instance = req.url;
-    res.status(status).set({ ...headers, 'content-type': 'application/problem+json' }).send(JSON.stringify(body));
+    sendProblem(res, req.url, status, body, headers);
   }
 }

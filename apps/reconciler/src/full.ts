@@ -194,6 +194,10 @@ export class FullReconciler {
     const changed: string[] = [];
     const undecided: string[] = [];
     const seen: string[] = [];
+    // One lock order everywhere: the cluster row first, then its networks, then its nodes (as a reconcile pass and the
+    // agents' /status do). Locking the nodes first and the cluster last (for its conditions, below) deadlocked against
+    // a node's /status, which holds the cluster and then writes its node (issue 10, finding 9).
+    await em.getRepository(ClusterEntity).findOne({ where: { id: clusterId, organisationId }, lock: { mode: 'pessimistic_write' } });
     const networks = await em.getRepository(ClusterNetworkEntity).find({ where: { clusterId, organisationId }, lock: { mode: 'pessimistic_write' } });
     const nodes = await em.getRepository(NodeEntity).find({ where: { clusterId, organisationId }, lock: { mode: 'pessimistic_write' } });
     const graceMs = this.opts.missingGraceSeconds * 1000;

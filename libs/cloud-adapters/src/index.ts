@@ -4,3 +4,4 @@ export { DEFAULT_CONSISTENCY_WINDOW_MS } from './consistency';
 export { ruleText } from './drift';
 export * from './factory';
 export * from './network-spec';
+export { GOOGLE_TOKEN_URL, allowedTokenUris, isAllowedTokenUri } from './gcp/gcp-auth';

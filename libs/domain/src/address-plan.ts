@@ -9,6 +9,8 @@ import { CloudId } from './cloud';
 export const ADDRESS_PLAN = {
   serviceSubnet: '10.96.0.0/12',
   podSubnet: '10.217.0.0/16',
+  /** Prefix length of each node's pod range inside podSubnet (kube-controller-manager `--node-cidr-mask-size`, IPv4 default 24). */
+  nodePodCidrPrefixLength: 24,
   wireguard: '10.4.0.0/16',
   vpc: { gcp: '10.0.0.0/16', aws: '10.10.0.0/16', azure: '10.20.0.0/16' },
   digitalOceanPool: { first: '10.100.0.0', last: '10.255.0.0', prefixLength: 20 },

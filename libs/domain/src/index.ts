@@ -8,3 +8,4 @@ export * from './cluster';
 export * from './mesh';
 export * from './conditions';
 export * from './lifecycle';
+export * from './kubernetes-releases';

@@ -8,13 +8,29 @@ export const GOOGLE_TOKEN_URL = 'https://oauth2.googleapis.com/token';
 export const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
 
 /**
- * Where the access token is obtained: with an endpoint override (`endpoints.gcp`, the sandbox), its `/token`
- * (CloudEndpoints: "gcp … also serves the OAuth2 token endpoint"); otherwise the key file's `token_uri`
- * (Google's by default).
+ * The token endpoints a key file's `token_uri` may name: Google's, and, with an endpoint override (`endpoints.gcp`,
+ * the sandbox), that endpoint's `/token`. Any other value is refused when credentials are added (issue 10, finding 1:
+ * the platform would otherwise POST a signed JWT to an address of the caller's choosing, SSRF).
  */
-export function tokenEndpoint(credentials: GcpCredentials, endpoints: CloudEndpoints): string {
-  if (endpoints.gcp) return new URL('token', endpoints.gcp.endsWith('/') ? endpoints.gcp : `${endpoints.gcp}/`).toString();
-  return credentials.token_uri ?? GOOGLE_TOKEN_URL;
+export function allowedTokenUris(endpoints: CloudEndpoints): string[] {
+  return endpoints.gcp ? [GOOGLE_TOKEN_URL, sandboxTokenUrl(endpoints.gcp)] : [GOOGLE_TOKEN_URL];
+}
+
+/** True when `tokenUri` is absent (Google's is meant) or one of allowedTokenUris(endpoints), compared exactly. */
+export function isAllowedTokenUri(tokenUri: string | undefined, endpoints: CloudEndpoints): boolean {
+  return tokenUri === undefined || allowedTokenUris(endpoints).includes(tokenUri);
+}
+
+const sandboxTokenUrl = (base: string) => new URL('token', base.endsWith('/') ? base : `${base}/`).toString();
+
+/**
+ * Where the access token is obtained: with an endpoint override (`endpoints.gcp`, the sandbox), its `/token`
+ * (CloudEndpoints: "gcp … also serves the OAuth2 token endpoint"); otherwise Google's. The key file's `token_uri` is
+ * never used as a destination (it is only checked when credentials are added, see isAllowedTokenUri), so stored
+ * credentials cannot send the signed assertion anywhere else.
+ */
+export function tokenEndpoint(_credentials: GcpCredentials, endpoints: CloudEndpoints): string {
+  return endpoints.gcp ? sandboxTokenUrl(endpoints.gcp) : GOOGLE_TOKEN_URL;
 }
 
 /**
@@ -22,8 +38,7 @@ export function tokenEndpoint(credentials: GcpCredentials, endpoints: CloudEndpo
  * exchanges it (`grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer`) for an access token, cached until expiry
  * (https://developers.google.com/identity/protocols/oauth2/service-account#httprest).
  *
- * The library posts to Google's token URL; when the token endpoint is elsewhere (sandbox, or a key file with another
- * `token_uri`), a request interceptor on this client's own transporter sends that one request there instead.
+ * The library posts to Google's token URL; when the token endpoint is elsewhere (the sandbox's override), a request interceptor on this client's own transporter sends that one request there instead.
  * One client per provider instance.
  */
 export function createAuthClient(credentials: GcpCredentials, endpoints: CloudEndpoints): JWT {

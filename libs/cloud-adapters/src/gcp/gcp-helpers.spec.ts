@@ -4,7 +4,7 @@ import { describeFailure, operationFailure, toCloudError } from './gcp-errors';
 import { firewallToRules, planToFirewall, sameRules } from './gcp-firewall';
 import { descriptionFilter, firewallName, labelFilter, networkName, ownedBy, ownershipDescription, parseDescription, regionOfZone } from './gcp-naming';
 import { instanceState } from './gcp-provider';
-import { tokenEndpoint } from './gcp-auth';
+import { isAllowedTokenUri, tokenEndpoint } from './gcp-auth';
 
 const body = (status: number, reason: string, message = 'm') => ({
   status,
@@ -100,6 +100,12 @@ describe('gcp instance state and token endpoint', () => {
     const key = { type: 'service_account' as const, project_id: 'p', private_key_id: 'k', private_key: '', client_email: 'a@p.iam.gserviceaccount.com' };
     expect(tokenEndpoint(key, { gcp: 'http://127.0.0.1:4567' })).toBe('http://127.0.0.1:4567/token');
     expect(tokenEndpoint(key, {})).toBe('https://oauth2.googleapis.com/token');
-    expect(tokenEndpoint({ ...key, token_uri: 'https://example.test/token' }, {})).toBe('https://example.test/token');
+    // a key file's own token_uri is never a destination (issue 10: SSRF); it is only checked when credentials are added
+    expect(tokenEndpoint({ ...key, token_uri: 'http://127.0.0.1:9/token' }, {})).toBe('https://oauth2.googleapis.com/token');
+    expect(isAllowedTokenUri('http://127.0.0.1:9/token', {})).toBe(false);
+    expect(isAllowedTokenUri('https://oauth2.googleapis.com/token', {})).toBe(true);
+    expect(isAllowedTokenUri(undefined, {})).toBe(true);
+    expect(isAllowedTokenUri('http://127.0.0.1:4567/token', { gcp: 'http://127.0.0.1:4567' })).toBe(true);
+    expect(isAllowedTokenUri('http://127.0.0.1:4568/token', { gcp: 'http://127.0.0.1:4567' })).toBe(false);
   });
 });
