@@ -52,7 +52,8 @@ export interface HandlerOptions<S extends Subject> {
   subject: S;
   /** Durable consumer name, shared by a service's replicas (each message handled once per service). */
   durable: string;
-  handle: (payload: Payloads[S]) => Promise<void>;
+  /** Handles one validated payload; `msg` is the JetStream message (headers, delivery count), for context only. */
+  handle: (payload: Payloads[S], msg: JsMsg) => Promise<void>;
   /** Redelivery attempts before the message is given up (the reconciler's re-drive covers it). */
   maxDeliver?: number;
   /** Messages handled at once by this process. */
@@ -102,7 +103,7 @@ export async function consume<S extends Subject>(nc: NatsConnection, log: Logger
       return;
     }
     try {
-      await opts.handle(payload);
+      await opts.handle(payload, m);
       m.ack();
     } catch (e) {
       const attempt = m.info.deliveryCount;
