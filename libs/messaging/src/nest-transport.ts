@@ -42,7 +42,8 @@ export interface JetStreamHandlerOptions {
 
 /**
  * Marks a controller method as the handler of `subject`: `@EventPattern(subject, options)`. The method receives the payload
- * validated by `parsePayload` (type `Payloads[subject]`) and a {@link JetStreamContext}; it resolves to ack, throws
+ * validated by `parsePayload` (type `Payloads[subject]`) as its first parameter and, with `@Ctx()`, the {@link JetStreamContext}
+ * (Nest passes it only to a parameter so decorated, and then the payload needs `@Payload()` too); it resolves to ack, throws
  * `RetryLater` to be redelivered after its delay, throws anything else to be redelivered with backoff.
  */
 export function JetStreamHandler<S extends Subject>(subject: S, options: JetStreamHandlerOptions): JetStreamHandlerDecorator<S> {
