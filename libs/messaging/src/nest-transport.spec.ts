@@ -30,17 +30,17 @@ class Launch {
 @Controller()
 class NoDurable {
   @EventPattern(Subjects.NodeTerminate)
-  async terminate(): Promise<void> {}
+  async terminate(_p: unknown): Promise<void> {}
 }
 @Controller()
 class Unknown {
   @EventPattern('skyweave.v1.nothing', { durable: 'unit-unknown' })
-  async nothing(): Promise<void> {}
+  async nothing(_p: unknown): Promise<void> {}
 }
 @Controller()
 class Request {
   @MessagePattern(Subjects.NetworkEnsure, { durable: 'unit-request' })
-  async ensure(): Promise<void> {}
+  async ensure(_p: unknown): Promise<void> {}
 }
 
 /** Starts a microservice with `controllers` on a server declaring `consumes`; resolves to the start-up error, if any. */

@@ -28,7 +28,7 @@ import type { JsMsg } from '@nats-io/jetstream';
 import { Observable, lastValueFrom, throwError } from 'rxjs';
 import type { Logger } from 'pino';
 import { Payloads, Subject, Subjects } from '@skyweave/contracts';
-import { Namespace, consume } from './jetstream';
+import { HandledMessage, Namespace, consume } from './jetstream';
 
 /** Consumer options of one handler, carried as `@EventPattern` extras. */
 export interface JetStreamHandlerOptions {
@@ -101,6 +101,8 @@ export interface JetStreamServerOptions {
   log: Logger;
   /** Every subject the service consumes: each needs exactly one handler. */
   consumes: readonly Subject[];
+  /** Told of every message's outcome (metrics); must not throw. */
+  observe?: (event: HandledMessage) => void;
 }
 
 const KNOWN = new Set<string>(Object.values(Subjects));
@@ -160,7 +162,7 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
         if (!handler) throw new JetStreamHandlerError(this.options.service, [`no handler for ${subject}`]);
         const extras = handler.extras as JetStreamHandlerOptions;
         this.stops.push(await consume(nc, log, {
-          namespace, subject, durable: extras.durable, concurrency: extras.concurrency, maxDeliver: extras.maxDeliver,
+          namespace, subject, durable: extras.durable, concurrency: extras.concurrency, maxDeliver: extras.maxDeliver, observe: this.options.observe,
           handle: (payload, msg) => this.invoke(handler, payload, new JetStreamContext([msg])),
         }));
       }
