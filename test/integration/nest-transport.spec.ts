@@ -8,7 +8,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import pino from 'pino';
 import { Subjects, type ClusterChanged, type NetworkCommand, type NodeCommand } from '@skyweave/contracts';
 import {
-  JetStreamContext, JetStreamErrorFilter, JetStreamHandler, JetStreamServer, Namespace, RetryLater, connectNats, ensureStream,
+  JetStreamContext, JetStreamHandler, JetStreamServer, Namespace, RetryLater, connectNats, ensureStream,
 } from '@skyweave/messaging';
 
 // JetStreamServer against a real NATS (127.0.0.1:4222, env NATS_URL): what consume() guarantees, through Nest handlers.
@@ -73,7 +73,6 @@ describe('JetStreamServer: Nest event handlers on durable JetStream consumers (r
       service: 'it-nest', nc, namespace: ns, log, consumes: [Subjects.ClusterChanged, Subjects.NetworkEnsure, Subjects.NodeLaunch],
     });
     app = await NestFactory.createMicroservice(TestModule, { strategy, logger: false, abortOnError: false });
-    app.useGlobalFilters(new JetStreamErrorFilter());
     await app.listen();
   });
   afterAll(async () => {

@@ -16,6 +16,10 @@ import { RECONCILER_SUBJECTS, ReconcilerModule } from './app.module';
  * - `SKYWEAVE_REPLICA` (host-pid): this replica's name in leases and reconcile records.
  * Any number of replicas may run: the fast pass locks the cluster row, the full reconcile takes the cluster's lease,
  * the sweep an advisory lock.
+ * Operations: `SKYWEAVE_HTTP_PORT` (default 0 = no HTTP listener) makes it a hybrid application serving `/health`
+ * (liveness), `/ready` (@nestjs/terminus: database ping + NATS connection) and `/metrics` (prom-client: process metrics,
+ * `skyweave_messages_handled_total` and `skyweave_message_handling_seconds` by subject and outcome) on
+ * `SKYWEAVE_HTTP_HOST` (default 127.0.0.1).
  */
 
 runWorker('reconciler', { module: ReconcilerModule, consumes: RECONCILER_SUBJECTS });

@@ -21,7 +21,7 @@
  * declare or that `@skyweave/contracts` does not know, or if a handler has no durable name.
  */
 import 'reflect-metadata';
-import { ArgumentsHost, Catch, RpcExceptionFilter } from '@nestjs/common';
+import { ArgumentsHost, Catch, RpcExceptionFilter, UseFilters } from '@nestjs/common';
 import { BaseRpcContext, CustomTransportStrategy, EventPattern, MessageHandler, Server } from '@nestjs/microservices';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { JsMsg } from '@nats-io/jetstream';
@@ -44,12 +44,15 @@ export interface JetStreamHandlerOptions {
  * Marks a controller method as the handler of `subject`: `@EventPattern(subject, options)`. The method receives the payload
  * validated by `parsePayload` (type `Payloads[subject]`) as its first parameter and, with `@Ctx()`, the {@link JetStreamContext}
  * (Nest passes it only to a parameter so decorated, and then the payload needs `@Payload()` too); it resolves to ack, throws
- * `RetryLater` to be redelivered after its delay, throws anything else to be redelivered with backoff.
+ * `RetryLater` to be redelivered after its delay, throws anything else to be redelivered with backoff. The method gets
+ * {@link JetStreamErrorFilter}, so its errors reach the transport unchanged whatever the application's global filters.
  */
 export function JetStreamHandler<S extends Subject>(subject: S, options: JetStreamHandlerOptions): JetStreamHandlerDecorator<S> {
-  const decorate = EventPattern<string>(subject, { ...options });
+  const pattern = EventPattern<string>(subject, { ...options });
+  const filter = UseFilters(new JetStreamErrorFilter());
   return (target, key, descriptor) => {
-    decorate(target, key, descriptor);
+    pattern(target, key, descriptor);
+    filter(target, key, descriptor);
   };
 }
 
@@ -83,8 +86,8 @@ export class JetStreamHandlerError extends Error {
 
 /**
  * Passes a handler's error on unchanged to the transport (Nest's default RPC filter turns every error into
- * `{status:'error', message:'Internal server error'}` and logs it, which would lose `RetryLater`'s delay). Register it with
- * `app.useGlobalFilters(new JetStreamErrorFilter())` (the service-kit's `runWorker` does).
+ * `{status:'error', message:'Internal server error'}` and logs it, which would lose `RetryLater`'s delay). `@JetStreamHandler`
+ * applies it to each handler; a plain `@EventPattern` handler needs `@UseFilters(new JetStreamErrorFilter())` or the global filter.
  */
 @Catch()
 export class JetStreamErrorFilter implements RpcExceptionFilter<unknown> {

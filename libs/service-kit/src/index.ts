@@ -3,3 +3,4 @@ export * from './logger';
 export * from './vault';
 export * from './runtime';
 export * from './worker';
+export * from './ops';

@@ -1,27 +1,15 @@
 import 'reflect-metadata';
-import { DynamicModule, Global, Inject, INestMicroservice, LoggerService, Module, OnApplicationShutdown, Type } from '@nestjs/common';
+import type { AddressInfo } from 'node:net';
+import { DynamicModule, Global, Inject, INestApplication, INestMicroservice, LoggerService, Module, OnApplicationShutdown, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { Subject } from '@skyweave/contracts';
-import { JetStreamErrorFilter, JetStreamServer } from '@skyweave/messaging';
+import { JetStreamServer } from '@skyweave/messaging';
 import { createLogger, Logger } from './logger';
 import { ServiceRuntime, startRuntime } from './runtime';
+import { MessageMetrics, OpsModule } from './ops';
+import { DATA_SOURCE, LOGGER, NATS_CONNECTION, NATS_NAMESPACE, RUNTIME, SECRET_BOX, SERVICE_CONFIG, VAULT } from './tokens';
 
-/** Injection tokens of the runtime's parts (see {@link ServiceRuntime}). */
-export const RUNTIME = Symbol('skyweave:runtime');
-/** TypeORM `DataSource` (migrations applied). */
-export const DATA_SOURCE = Symbol('skyweave:data-source');
-/** `NatsConnection` (reconnecting forever). */
-export const NATS_CONNECTION = Symbol('skyweave:nats');
-/** The NATS `Namespace` (env `SKYWEAVE_NATS_NAMESPACE`). */
-export const NATS_NAMESPACE = Symbol('skyweave:nats-namespace');
-/** `CredentialVault`: decrypted cloud credentials and providers per organisation. */
-export const VAULT = Symbol('skyweave:vault');
-/** `SecretBox`: AES-256-GCM sealing of secrets at rest. */
-export const SECRET_BOX = Symbol('skyweave:secret-box');
-/** The service's pino `Logger`. */
-export const LOGGER = Symbol('skyweave:logger');
-/** `ServiceConfig` loaded from the environment. */
-export const SERVICE_CONFIG = Symbol('skyweave:config');
+export * from './tokens';
 
 /**
  * Makes a started {@link ServiceRuntime} injectable everywhere in a worker (global module) and closes it (outbox relay,
@@ -47,7 +35,8 @@ export class RuntimeModule implements OnApplicationShutdown {
     return { module: RuntimeModule, providers, exports: providers.map((p) => p.provide) };
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async onApplicationShutdown(signal?: string): Promise<void> {
+    this.rt.log.info({ signal }, 'stopping: closing database and NATS');
     await this.rt.close();
   }
 }
@@ -83,37 +72,82 @@ export interface WorkerDefinition {
 @Module({})
 class WorkerRootModule {}
 
-/**
- * Builds a worker's Nest microservice on a started runtime (not listening yet): JetStream transport with the runtime's
- * NATS connection and namespace, errors passed to the transport unchanged, Nest logs through pino.
- */
-export async function createWorker(rt: ServiceRuntime, def: WorkerDefinition): Promise<INestMicroservice> {
-  const strategy = new JetStreamServer({ service: rt.name, nc: rt.nc, namespace: rt.ns, log: rt.log, consumes: def.consumes });
-  const app = await NestFactory.createMicroservice({ module: WorkerRootModule, imports: [RuntimeModule.forRuntime(rt), def.module] }, {
-    strategy, logger: new PinoNestLogger(rt.log), abortOnError: false,
-  });
-  app.useGlobalFilters(new JetStreamErrorFilter());
-  return app;
+/** A worker's HTTP listener: `SKYWEAVE_HTTP_PORT` (default 0 = none), `SKYWEAVE_HTTP_HOST` (default 127.0.0.1). */
+export interface WorkerHttp {
+  port: number;
+  host: string;
 }
 
 /**
- * Runs a worker process: runtime started (database migrated, NATS stream ensured, outbox relay), Nest microservice
- * listening (handlers checked, consumers started, `onApplicationBootstrap` hooks run), closed gracefully on SIGTERM/SIGINT
- * (consumers stopped, `onApplicationShutdown` hooks, then the runtime). Exits 1 on a start-up failure, logging why.
+ * Reads {@link WorkerHttp} from `env`.
+ * @throws Error naming `SKYWEAVE_HTTP_PORT` when it is not an integer 0–65535.
+ */
+export function readWorkerHttp(env: NodeJS.ProcessEnv = process.env): WorkerHttp {
+  const raw = env.SKYWEAVE_HTTP_PORT ?? '';
+  const port = raw === '' ? 0 : Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`SKYWEAVE_HTTP_PORT must be an integer 0-65535 (0 = no HTTP listener), got ${JSON.stringify(raw)}`);
+  return { port, host: env.SKYWEAVE_HTTP_HOST || '127.0.0.1' };
+}
+
+/** A built worker: its Nest application and how to start it. */
+export interface Worker {
+  /** The Nest application (a microservice, or an HTTP application with the microservice connected). */
+  app: INestMicroservice | INestApplication;
+  /**
+   * Starts consuming (handlers checked first: throws `JetStreamHandlerError`) and, with a port, listens for HTTP.
+   * @returns the HTTP port listened on (0 = none).
+   */
+  start(): Promise<number>;
+}
+
+/**
+ * Builds a worker's Nest application on a started runtime (not started yet): the JetStream transport on the runtime's NATS
+ * connection and namespace, message metrics (`MessageMetrics`), Nest logs through pino. With `http.port` > 0 it is a
+ * hybrid application that also serves `/health`, `/ready` and `/metrics` (`OpsModule`).
+ */
+export async function createWorker(rt: ServiceRuntime, def: WorkerDefinition, http: WorkerHttp = { port: 0, host: '127.0.0.1' }): Promise<Worker> {
+  const strategy = new JetStreamServer({
+    service: rt.name, nc: rt.nc, namespace: rt.ns, log: rt.log, consumes: def.consumes, observe: MessageMetrics.get().observe,
+  });
+  const logger = new PinoNestLogger(rt.log);
+  const imports = [RuntimeModule.forRuntime(rt), def.module];
+  if (http.port <= 0) {
+    const app = await NestFactory.createMicroservice({ module: WorkerRootModule, imports }, { strategy, logger, abortOnError: false });
+    return { app, start: async () => { await app.listen(); return 0; } };
+  }
+  const app = await NestFactory.create({ module: WorkerRootModule, imports: [...imports, OpsModule.create()] }, { logger, abortOnError: false });
+  app.connectMicroservice({ strategy });
+  return {
+    app,
+    async start() {
+      await app.startAllMicroservices();
+      await app.listen(http.port, http.host);
+      const address = app.getHttpServer().address() as AddressInfo;
+      return address.port;
+    },
+  };
+}
+
+/**
+ * Runs a worker process: runtime started (database migrated, NATS stream ensured, outbox relay), Nest application started
+ * (handlers checked, consumers started, `onApplicationBootstrap` hooks run; HTTP listener when `SKYWEAVE_HTTP_PORT` > 0),
+ * closed gracefully on SIGTERM/SIGINT (consumers stopped, `onApplicationShutdown` hooks, then the runtime). Exits 1 on a
+ * start-up failure, logging why.
  */
 export function runWorker(name: string, def: WorkerDefinition): void {
   void (async () => {
     let rt: ServiceRuntime | undefined;
-    let app: INestMicroservice | undefined;
+    let worker: Worker | undefined;
     try {
+      const http = readWorkerHttp(process.env);
       rt = await startRuntime(name);
-      app = await createWorker(rt, def);
-      app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
-      await app.listen();
-      rt.log.info('started');
+      worker = await createWorker(rt, def, http);
+      worker.app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+      const port = await worker.start();
+      rt.log.info(port ? { httpPort: port } : {}, 'started');
     } catch (e) {
       (rt?.log ?? createLogger(name)).fatal({ err: (e as Error).message, stack: (e as Error).stack }, 'failed to start');
-      if (app) await app.close().catch(() => undefined);
+      if (worker) await worker.app.close().catch(() => undefined);
       else await rt?.close().catch(() => undefined);
       process.exit(1);
     }
