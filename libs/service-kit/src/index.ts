@@ -3,4 +3,3 @@ export * from './logger';
 export * from './vault';
 export * from './runtime';
 export * from './worker';
-export * from './ops';

@@ -6,7 +6,7 @@ import type { Subject } from '@skyweave/contracts';
 import { JetStreamServer } from '@skyweave/messaging';
 import { createLogger, Logger } from './logger';
 import { ServiceRuntime, startRuntime } from './runtime';
-import { MessageMetrics, OpsModule } from './ops';
+import type * as Ops from './ops';
 import { DATA_SOURCE, LOGGER, NATS_CONNECTION, NATS_NAMESPACE, RUNTIME, SECRET_BOX, SERVICE_CONFIG, VAULT } from './tokens';
 
 export * from './tokens';
@@ -102,19 +102,23 @@ export interface Worker {
 
 /**
  * Builds a worker's Nest application on a started runtime (not started yet): the JetStream transport on the runtime's NATS
- * connection and namespace, message metrics (`MessageMetrics`), Nest logs through pino. With `http.port` > 0 it is a
- * hybrid application that also serves `/health`, `/ready` and `/metrics` (`OpsModule`).
+ * connection and namespace, Nest logs through pino. With `http.port` > 0 it is a hybrid application that also serves
+ * `/health`, `/ready` and `/metrics` (`OpsModule`, with message metrics `MessageMetrics`).
  */
 export async function createWorker(rt: ServiceRuntime, def: WorkerDefinition, http: WorkerHttp = { port: 0, host: '127.0.0.1' }): Promise<Worker> {
-  const strategy = new JetStreamServer({
-    service: rt.name, nc: rt.nc, namespace: rt.ns, log: rt.log, consumes: def.consumes, observe: MessageMetrics.get().observe,
-  });
   const logger = new PinoNestLogger(rt.log);
   const imports = [RuntimeModule.forRuntime(rt), def.module];
   if (http.port <= 0) {
+    const strategy = new JetStreamServer({ service: rt.name, nc: rt.nc, namespace: rt.ns, log: rt.log, consumes: def.consumes });
     const app = await NestFactory.createMicroservice({ module: WorkerRootModule, imports }, { strategy, logger, abortOnError: false });
     return { app, start: async () => { await app.listen(); return 0; } };
   }
+  // loaded only with a listener: terminus, prom-client and express cost start-up time a worker without one need not pay
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { MessageMetrics, OpsModule } = require('./ops') as typeof Ops;
+  const strategy = new JetStreamServer({
+    service: rt.name, nc: rt.nc, namespace: rt.ns, log: rt.log, consumes: def.consumes, observe: MessageMetrics.get().observe,
+  });
   const app = await NestFactory.create({ module: WorkerRootModule, imports: [...imports, OpsModule.create()] }, { logger, abortOnError: false });
   app.connectMicroservice({ strategy });
   return {
