@@ -1,2 +1,3 @@
 export * from './jetstream';
 export * from './outbox-relay';
+export * from './nest-transport';

@@ -52,11 +52,22 @@ export interface HandlerOptions<S extends Subject> {
   subject: S;
   /** Durable consumer name, shared by a service's replicas (each message handled once per service). */
   durable: string;
-  handle: (payload: Payloads[S]) => Promise<void>;
+  /** Handles one validated payload; `msg` is the JetStream message (headers, delivery count), for context only. */
+  handle: (payload: Payloads[S], msg: JsMsg) => Promise<void>;
   /** Redelivery attempts before the message is given up (the reconciler's re-drive covers it). */
   maxDeliver?: number;
   /** Messages handled at once by this process. */
   concurrency?: number;
+  /** Told of every message's outcome (for metrics); must not throw. */
+  observe?: (event: HandledMessage) => void;
+}
+
+/** One message's outcome: `ack` (handled), `retry` (nak: RetryLater or error), `term` (malformed payload). */
+export interface HandledMessage {
+  subject: Subject;
+  outcome: 'ack' | 'retry' | 'term';
+  /** Wall time from receipt to ack/nak/term, seconds. */
+  seconds: number;
 }
 
 /** Error a handler throws to ask for a later redelivery after `delayMs` (throttling, transient 5xx). */
@@ -92,23 +103,29 @@ export async function consume<S extends Subject>(nc: NatsConnection, log: Logger
   const concurrency = opts.concurrency ?? 8;
   let inFlight = 0;
   const waiters: (() => void)[] = [];
+  const observe = (outcome: HandledMessage['outcome'], started: number) =>
+    opts.observe?.({ subject: opts.subject, outcome, seconds: (performance.now() - started) / 1000 });
   const handleOne = async (m: JsMsg) => {
+    const started = performance.now();
     let payload: Payloads[S];
     try {
       payload = parsePayload(opts.subject, m.json());
     } catch (e) {
       log.error({ subject: m.subject, err: (e as Error).message }, 'malformed message terminated');
       m.term();
+      observe('term', started);
       return;
     }
     try {
-      await opts.handle(payload);
+      await opts.handle(payload, m);
       m.ack();
+      observe('ack', started);
     } catch (e) {
       const attempt = m.info.deliveryCount;
       const delay = e instanceof RetryLater ? e.delayMs : Math.min(30_000, 1000 * attempt);
       log.warn({ subject: m.subject, attempt, delayMs: delay, err: (e as Error).message }, 'handler failed; will retry');
       m.nak(delay);
+      observe('retry', started);
     }
   };
   const loop = (async () => {

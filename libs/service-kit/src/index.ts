@@ -2,3 +2,4 @@ export * from './config';
 export * from './logger';
 export * from './vault';
 export * from './runtime';
+export * from './worker';
