@@ -4,3 +4,5 @@ export { DEFAULT_CONSISTENCY_WINDOW_MS } from './consistency';
 export { ruleText } from './drift';
 export * from './factory';
 export * from './network-spec';
+export * from './retry';
+export { CLOUD_METRICS } from './metrics';
