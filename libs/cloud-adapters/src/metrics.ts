@@ -87,31 +87,32 @@ const isPromise = (v: unknown): v is Promise<unknown> => typeof v === 'object' &
  * Wraps an SDK client whose methods each send one request (e.g. dots-wrapper's `api.droplet.createDroplet(...)`):
  * every method returning a promise is timed and recorded under its path (`droplet.createDroplet`), its failure
  * classified with `toCloudError` for the record and rethrown unchanged (the adapter classifies it where it calls).
- * Nested objects are wrapped one level deep; anything else passes through unchanged.
+ * Returns a copy (the client may be frozen): its own enumerable functions wrapped, and its nested objects wrapped the
+ * same way `depth - 1` levels down; anything else copied as is.
  */
 export function instrumentClient<C extends object>(cloud: CloudId, client: C, toCloudError: (e: unknown) => CloudError | undefined, depth = 2, path = ''): C {
-  return new Proxy(client, {
-    get(target, prop, receiver) {
-      const value: unknown = Reflect.get(target, prop, receiver);
-      if (typeof prop !== 'string') return value;
-      const name = path ? `${path}.${prop}` : prop;
-      if (typeof value === 'function') {
-        return (...args: unknown[]) => {
-          const started = performance.now();
-          const out: unknown = (value as (...a: unknown[]) => unknown).apply(target, args);
-          if (!isPromise(out)) return out;
-          return out.then(
-            (v) => { recordCloudRequest(cloud, name, (performance.now() - started) / 1000); return v; },
-            (e: unknown) => {
-              const err = isCloudError(e) ? e : toCloudError(e);
-              recordCloudRequest(cloud, name, (performance.now() - started) / 1000, err ?? new CloudError('Unavailable', cloud, 'unknown', String(e)), e);
-              throw e; // the adapter classifies it again where it calls; the raw error keeps its shape for it
-            },
-          );
-        };
-      }
-      if (depth > 1 && typeof value === 'object' && value !== null) return instrumentClient(cloud, value, toCloudError, depth - 1, name);
-      return value;
-    },
-  });
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(client)) {
+    const name = path ? `${path}.${key}` : key;
+    if (typeof value === 'function') {
+      out[key] = (...args: unknown[]) => {
+        const started = performance.now();
+        const result: unknown = (value as (...a: unknown[]) => unknown).apply(client, args);
+        if (!isPromise(result)) return result;
+        return result.then(
+          (v) => { recordCloudRequest(cloud, name, (performance.now() - started) / 1000); return v; },
+          (e: unknown) => {
+            const err = isCloudError(e) ? e : toCloudError(e);
+            recordCloudRequest(cloud, name, (performance.now() - started) / 1000, err ?? new CloudError('Unavailable', cloud, 'unknown', String(e)), e);
+            throw e;
+          },
+        );
+      };
+    } else if (depth > 1 && typeof value === 'object' && value !== null) {
+      out[key] = instrumentClient(cloud, value, toCloudError, depth - 1, name);
+    } else {
+      out[key] = value;
+    }
+  }
+  return out as C;
 }
