@@ -18,7 +18,8 @@ export default [
       '@typescript-eslint/no-namespace': 'off',
       eqeqeq: ['error', 'always'],
       '@nx/enforce-module-boundaries': ['error', {
-        allow: ['@skyweave/cloud-adapters/src/testing/contract-suite'],
+        // retry.ts is the platform's one retry policy (cockatiel only, no SDK): node-agent takes PLATFORM_CALL from it
+        allow: ['@skyweave/cloud-adapters/src/testing/contract-suite', '@skyweave/cloud-adapters/src/retry'],
         depConstraints: [
           { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:domain'] },
           { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts'] },

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { SERVICE_RESTART, withRetry } from '@skyweave/cloud-adapters';
 import { CLOUDS, TAG_CLUSTER, TAG_NODE, TAG_ROLE } from '@skyweave/domain';
 import { ApiClient, SandboxResource, sandboxAccount, sandboxResources } from '../stack/api';
 import { SERVICES, ServiceName, Stack, reachable, startStack } from '../stack/stack';
@@ -161,17 +162,13 @@ async function until(api: ApiClient, id: string, done: (c: ClusterState) => bool
   throw new Error(`not ${what} within ${timeoutMs / 1000} s (last: ${last}); last events:\n${ev.items.slice(-12).map((e) => `    ${e.reason}: ${e.message}`).join('\n')}`);
 }
 
-/** Retries a call while the API (being killed and restarted) does not answer, up to about a minute. */
-async function retry<T>(fn: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn();
-    } catch (e) {
-      const transient = /fetch failed|ECONNREFUSED|ECONNRESET|socket|→ 5\d\d/.test(String((e as Error).message) + String((e as Error).cause ?? ''));
-      if (!transient || attempt > 120) throw e;
-      await sleep(500);
-    }
-  }
+/** Failures of a service that is being killed and restarted: no answer, a reset socket, a 5xx. */
+const TRANSIENT = /fetch failed|ECONNREFUSED|ECONNRESET|socket|→ 5\d\d/;
+
+/** Retries a call while the API (being killed and restarted) does not answer, up to a minute (SERVICE_RESTART). */
+function retry<T>(fn: () => Promise<T>): Promise<T> {
+  const transient = (e: unknown) => TRANSIENT.test(String((e as Error).message) + String((e as Error).cause ?? ''));
+  return withRetry({ ...SERVICE_RESTART, retryOn: transient }, fn, { deadline: Date.now() + 60_000 });
 }
 
 /** A resource's tag, whether the cloud keeps `key=value` tags or DigitalOcean's `key:value` strings. */

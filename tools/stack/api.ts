@@ -1,3 +1,5 @@
+import { TOOL_HTTP, withRetry } from '@skyweave/cloud-adapters/src/retry'; // the retry policy alone, without the SDKs
+
 /** A response of the public API: status, parsed body (JSON or text), headers. */
 export interface ApiResponse<T = unknown> { status: number; body: T; headers: Headers }
 
@@ -27,17 +29,12 @@ export class ApiClient {
 /** Creates a sandbox account of `cloud` through the emulator's admin API and returns its credentials in the cloud's own shape. */
 export async function sandboxAccount(adminUrl: string, cloud: string): Promise<Record<string, unknown>> {
   // A POST is not retried by fetch when a pooled keep-alive socket turns out closed (a port reused by a new server
-  // in a long test process): try again on a transport failure — an extra sandbox account is harmless.
-  let res: Response | undefined;
-  for (let attempt = 1; !res; attempt++) {
-    try {
-      res = await fetch(`${adminUrl}/admin/accounts`, { method: 'POST', headers: { 'content-type': 'application/json', connection: 'close' }, body: JSON.stringify({ cloud }) });
-    } catch (e) {
-      if (attempt >= 3) throw e;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-  if (!res.ok) throw new Error(`sandbox account for ${cloud}: ${res.status} ${await res.text()}`);
+  // in a long test process): try again on a transport failure or a 5xx (TOOL_HTTP) — an extra sandbox account is harmless.
+  const res = await withRetry(TOOL_HTTP, async () => {
+    const r = await fetch(`${adminUrl}/admin/accounts`, { method: 'POST', headers: { 'content-type': 'application/json', connection: 'close' }, body: JSON.stringify({ cloud }) });
+    if (!r.ok) throw Object.assign(new Error(`sandbox account for ${cloud}: ${r.status} ${await r.text()}`), { status: r.status });
+    return r;
+  });
   const { credentials } = (await res.json()) as { credentials: Record<string, Record<string, unknown>> };
   return credentials[cloud];
 }

@@ -1,3 +1,5 @@
+import { PLATFORM_CALL, withRetry } from '@skyweave/cloud-adapters/src/retry';
+
 /** A 4xx answer from the platform's agent API: final, not retried. */
 export class HttpError extends Error {
   constructor(public readonly status: number, body: string) {
@@ -22,34 +24,30 @@ export interface AgentCallerOptions {
 export type AgentCall = <T>(path: string, token: string, body: unknown) => Promise<T>;
 
 /**
- * The agent's one way of calling the platform: transport errors and 5xx are retried with capped exponential backoff
- * (500 ms doubling to 10 s) until they succeed or `signal` is aborted; a 4xx is final.
+ * The agent's one way of calling the platform: transport errors and 5xx are retried with the platform's one retry
+ * policy (`PLATFORM_CALL` of libs/cloud-adapters/src/retry.ts: jittered exponential backoff, 500 ms → 10 s) until
+ * they succeed or `signal` is aborted; a 4xx is final. Each retry is logged with its wait.
  * @throws HttpError on a 4xx; the transport error when `signal` was aborted.
  */
 export function agentCaller(o: AgentCallerOptions): AgentCall {
   const doFetch = o.fetch ?? fetch;
   const sleep = o.sleep ?? ((ms: number) => abortableSleep(ms, o.signal));
-  return async <T>(path: string, token: string, body: unknown): Promise<T> => {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const res = await doFetch(`${o.apiUrl}/agent/v1/nodes/${o.nodeId}${path}`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-          body: JSON.stringify(body),
-          signal: o.signal,
-        });
-        const text = await res.text();
-        if (res.status >= 400 && res.status < 500) throw new HttpError(res.status, text);
-        if (!res.ok) throw new Error(`HTTP ${res.status}`);
-        return (text ? JSON.parse(text) : {}) as T;
-      } catch (e) {
-        if (e instanceof HttpError || o.signal?.aborted) throw e;
-        const delay = Math.min(10_000, 250 * 2 ** Math.min(attempt, 6));
-        o.log(`${path}: ${(e as Error).message}; retrying in ${delay} ms`);
-        await sleep(delay);
-      }
-    }
-  };
+  return <T>(path: string, token: string, body: unknown): Promise<T> => withRetry(PLATFORM_CALL, async () => {
+    const res = await doFetch(`${o.apiUrl}/agent/v1/nodes/${o.nodeId}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: o.signal,
+    });
+    const text = await res.text();
+    if (res.status >= 400 && res.status < 500) throw new HttpError(res.status, text);
+    if (!res.ok) throw new Error(`HTTP ${res.status}`); // no status on it: retried
+    return (text ? JSON.parse(text) : {}) as T;
+  }, {
+    signal: o.signal,
+    sleep: (ms) => sleep(ms),
+    onRetry: ({ delayMs, error }) => o.log(`${path}: ${(error as Error).message}; retrying in ${delayMs} ms`),
+  });
 }
 
 /** Resolves after `ms` milliseconds, or at once when `signal` is (or becomes) aborted. */

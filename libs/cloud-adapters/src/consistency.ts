@@ -1,4 +1,5 @@
 import { isNotFound } from './errors';
+import { CLOUD_CONSISTENCY, RetrySpec, withRetry } from './retry';
 
 /**
  * Eventual consistency helpers shared by the adapters.
@@ -6,22 +7,11 @@ import { isNotFound } from './errors';
  * Clouds acknowledge a create before every read path can see the new resource: EC2 answers `InvalidVpcID.NotFound`
  * for a VPC it created a moment ago ("Eventual consistency in the Amazon EC2 API"), ARM may 404 a resource whose PUT
  * has just returned, list calls leave it out. Within a window after a create, a not-found is therefore retried with
- * exponential backoff (100 ms doubling, at most 1 s, ±25 % jitter, never past the window) instead of being believed.
+ * backoff (retry.ts `CLOUD_CONSISTENCY`: 100 ms → 1 s, jittered, never past the window) instead of being believed.
  */
 
 /** Default eventual consistency window, in milliseconds. */
 export const DEFAULT_CONSISTENCY_WINDOW_MS = 30_000;
-
-const FIRST_DELAY_MS = 100;
-const MAX_DELAY_MS = 1_000;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Delay before retry number `retry` (1-based), in milliseconds: exponential, capped, with ±25 % jitter. */
-export function consistencyBackoffMs(retry: number, random: () => number = Math.random): number {
-  const base = Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * 2 ** (retry - 1));
-  return Math.round(base * (0.75 + random() * 0.5));
-}
 
 export interface ConsistencyRetry {
   /** How long to keep retrying, in milliseconds from the first attempt (0 ⇒ one attempt). */
@@ -30,24 +20,21 @@ export interface ConsistencyRetry {
   missing?: (e: unknown) => boolean;
 }
 
+/** The retry spec of one consistency wait: CLOUD_CONSISTENCY, narrowed to `missing`. */
+const specOf = (opts: ConsistencyRetry): RetrySpec => ({ ...CLOUD_CONSISTENCY, retryOn: opts.missing ?? isNotFound });
+
+/** Thrown inside `readBack` for a read that answered nothing yet; never escapes it. */
+class NotYet extends Error {}
+
 /**
  * Runs `fn`; while it fails with a "missing" error (see `ConsistencyRetry.missing`) and the window has not passed,
- * waits (backoff) and runs it again. For creates that name a parent just made, and for reads by id after a create.
+ * waits (CLOUD_CONSISTENCY backoff, never past the window) and runs it again. For creates that name a parent just
+ * made, and for reads by id after a create.
  * `fn` must be safe to repeat (a refused call, an idempotent PUT, or a call carrying an idempotency token).
  * @throws the last error once the window has passed, or at once any error that is not "missing".
  */
-export async function retryWhileMissing<T>(fn: () => Promise<T>, opts: ConsistencyRetry): Promise<T> {
-  const missing = opts.missing ?? isNotFound;
-  const deadline = Date.now() + opts.windowMs;
-  for (let retry = 1; ; retry += 1) {
-    try {
-      return await fn();
-    } catch (e) {
-      const left = deadline - Date.now();
-      if (!missing(e) || left <= 0) throw e;
-      await sleep(Math.min(left, consistencyBackoffMs(retry)));
-    }
-  }
+export function retryWhileMissing<T>(fn: () => Promise<T>, opts: ConsistencyRetry): Promise<T> {
+  return withRetry(specOf(opts), () => fn(), { deadline: Date.now() + opts.windowMs });
 }
 
 /**
@@ -56,17 +43,16 @@ export async function retryWhileMissing<T>(fn: () => Promise<T>, opts: Consisten
  */
 export async function readBack<T>(read: () => Promise<T | null | undefined>, opts: ConsistencyRetry): Promise<T | null> {
   const missing = opts.missing ?? isNotFound;
-  const deadline = Date.now() + opts.windowMs;
-  for (let retry = 1; ; retry += 1) {
-    try {
+  const spec: RetrySpec = { ...CLOUD_CONSISTENCY, retryOn: (e) => e instanceof NotYet || missing(e) };
+  try {
+    return await withRetry(spec, async () => {
       const v = await read();
-      if (v !== null && v !== undefined) return v;
-    } catch (e) {
-      if (!missing(e)) throw e;
-    }
-    const left = deadline - Date.now();
-    if (left <= 0) return null;
-    await sleep(Math.min(left, consistencyBackoffMs(retry)));
+      if (v === null || v === undefined) throw new NotYet();
+      return v;
+    }, { deadline: Date.now() + opts.windowMs });
+  } catch (e) {
+    if (e instanceof NotYet || missing(e)) return null;
+    throw e;
   }
 }
 

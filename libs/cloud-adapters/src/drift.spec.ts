@@ -1,5 +1,5 @@
 import { FIREWALL_PLAN, FirewallRule } from '@skyweave/domain';
-import { consistencyBackoffMs, readBack, retryWhileMissing } from './consistency';
+import { readBack, retryWhileMissing } from './consistency';
 import { firewallDrift, ruleText } from './drift';
 import { CloudError } from './errors';
 import { ingressDrift } from './aws/firewall';
@@ -68,12 +68,6 @@ describe('drift wording', () => {
 });
 
 describe('eventual consistency retries', () => {
-  it('backs off exponentially with jitter, capped', () => {
-    expect(consistencyBackoffMs(1, () => 0.5)).toBe(100);
-    expect(consistencyBackoffMs(3, () => 0.5)).toBe(400);
-    expect(consistencyBackoffMs(20, () => 1)).toBe(1250);
-  });
-
   it('retries a not-found until the call succeeds', async () => {
     let n = 0;
     const v = await retryWhileMissing(async () => {

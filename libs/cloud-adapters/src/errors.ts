@@ -1,4 +1,4 @@
-import { CloudId } from '@skyweave/domain';
+import type { CloudId } from '@skyweave/domain';
 
 /** Kinds of cloud failure that callers branch on. Never branch on message text. */
 export type CloudErrorKind =

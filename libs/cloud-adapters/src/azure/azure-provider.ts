@@ -18,7 +18,7 @@ import {
 export interface AzureProviderOptions extends CloudProviderOptions {
   /** Interval between polls of long-running operations, ms. Default: 250 against a sandbox endpoint, the SDK's 2000 otherwise. */
   pollIntervalMs?: number;
-  /** SDK retries of throttled (429, honouring Retry-After) and 5xx answers. Default 2 (3 attempts), base delay 250 ms. */
+  /** SDK retries of throttled (429, honouring Retry-After) and 5xx answers. Default retry.ts `SDK_RETRY.maxRetries` (2: 3 attempts). */
   maxRetries?: number;
 }
 

@@ -1,5 +1,5 @@
 import { CloudError } from '../errors';
-import { backoffMs, classifyDigitalOceanError, toCloudError } from './digitalocean-errors';
+import { classifyDigitalOceanError, toCloudError } from './digitalocean-errors';
 
 const axiosError = (status: number | undefined, data?: unknown, code?: string) => ({
   isAxiosError: true,
@@ -36,12 +36,5 @@ describe('DigitalOcean error mapping', () => {
     expect([down?.kind, down?.code]).toEqual(['Unavailable', 'ECONNREFUSED']);
     expect(toCloudError(axiosError(502, '<html>bad gateway</html>'))?.code).toBe('http_502');
     expect(toCloudError(new TypeError('bug'))).toBeUndefined();
-  });
-
-  it('backs off exponentially within bounds', () => {
-    const p = { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 300 };
-    expect(backoffMs(p, 1, () => 0.5)).toBe(100);
-    expect(backoffMs(p, 2, () => 0.5)).toBe(200);
-    expect(backoffMs(p, 5, () => 0.99)).toBe(300);
   });
 });

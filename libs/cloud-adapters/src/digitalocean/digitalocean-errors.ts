@@ -76,22 +76,4 @@ export function isMissingReference(e: unknown): boolean {
   return e.kind === 'NotFound' || (e.kind === 'InvalidRequest' && MISSING_REFERENCE_RE.test(e.message));
 }
 
-/** Retry budget for throttling, 5xx and unanswered requests. */
-export interface RetryPolicy {
-  /** Total attempts, first included (≥ 1). */
-  maxAttempts: number;
-  /** First backoff in milliseconds; doubles per attempt, with ±50 % jitter. */
-  baseDelayMs: number;
-  /** Upper bound of one backoff in milliseconds. */
-  maxDelayMs: number;
-}
-
-export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 3, baseDelayMs: 200, maxDelayMs: 2000 };
-
-/** Backoff before attempt `attempt + 1` (attempt counts from 1). */
-export function backoffMs(policy: RetryPolicy, attempt: number, random: () => number = Math.random): number {
-  const exp = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
-  return Math.min(policy.maxDelayMs, Math.round(exp * (0.5 + random())));
-}
-
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -12,10 +12,12 @@ import type {
   NetworkSpec,
   NetworkStatus,
 } from '../cloud-provider';
-import { consistencyBackoffMs, DEFAULT_CONSISTENCY_WINDOW_MS, RecentlyMade, retryWhileMissing } from '../consistency';
+import { DEFAULT_CONSISTENCY_WINDOW_MS, RecentlyMade, retryWhileMissing } from '../consistency';
 import { firewallDrift } from '../drift';
 import { CloudError, isCloudError } from '../errors';
-import { backoffMs, DEFAULT_RETRY, isMissingReference, RetryPolicy, sleep, toCloudError } from './digitalocean-errors';
+import { instrumentClient, recordCloudRetry } from '../metrics';
+import { CLOUD_CALL, CLOUD_CONSISTENCY, withRetry } from '../retry';
+import { isMissingReference, toCloudError } from './digitalocean-errors';
 import {
   ALLOW_ALL_OUTBOUND,
   clusterTag,
@@ -53,8 +55,6 @@ const MAX_PAGES = 500;
 interface ListEnvelope { links?: { pages?: { next?: string } } }
 
 export interface DigitalOceanProviderOptions extends CloudProviderOptions {
-  /** Retries for throttling (429), 5xx and unanswered requests. Default: 3 attempts, 200 ms doubling, at most 2 s. */
-  retry?: Partial<RetryPolicy>;
   /** Per-request timeout in milliseconds (default 30 000). */
   requestTimeoutMs?: number;
   /** Droplet image slug (default `ubuntu-24-04-x64`). */
@@ -84,7 +84,6 @@ export class DigitalOceanProvider implements CloudProvider {
    */
   readonly idempotentCreate = false;
   private readonly api: DotsClient;
-  private readonly retry: RetryPolicy;
   private readonly image: string;
   private readonly windowMs: number;
   /** Droplets made by this provider that no read has shown yet (eventual consistency of getInstance). */
@@ -93,12 +92,12 @@ export class DigitalOceanProvider implements CloudProvider {
   /**
    * @param credentials a DigitalOcean personal access token
    * @param endpoints `endpoints.digitalocean` is the API v2 base URL (default `https://api.digitalocean.com/v2`)
-   * @param options retries, timeout, image, and `consistencyWindowMs` (how long a create naming a just-made tag or VPC
+   * @param options timeout, image, and `consistencyWindowMs` (how long a create naming a just-made tag or VPC
    *   that DigitalOcean does not know yet is retried; default 30 s)
    */
   constructor(credentials: DigitalOceanCredentials, endpoints: CloudEndpoints, options: DigitalOceanProviderOptions = {}) {
-    this.api = createApiClient({ token: credentials.token, endpoint: endpoints.digitalocean, requestTimeoutInMs: options.requestTimeoutMs ?? 30_000 });
-    this.retry = { ...DEFAULT_RETRY, ...options.retry };
+    // every API request is counted and timed (metrics.ts) under its method's name, e.g. `droplet.createDroplet`
+    this.api = instrumentClient('digitalocean', createApiClient({ token: credentials.token, endpoint: endpoints.digitalocean, requestTimeoutInMs: options.requestTimeoutMs ?? 30_000 }), toCloudError);
     this.image = options.image ?? DEFAULT_IMAGE;
     this.windowMs = options.consistencyWindowMs ?? DEFAULT_CONSISTENCY_WINDOW_MS;
     this.launched = new RecentlyMade(this.windowMs);
@@ -436,19 +435,12 @@ export class DigitalOceanProvider implements CloudProvider {
 
   // ---- calling ----
 
-  /** One API call with retries for throttling/5xx/no answer; failures as CloudError. */
-  private async call<T>(fn: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.once(fn);
-      } catch (e) {
-        if (isCloudError(e) && e.retryable && attempt < this.retry.maxAttempts) {
-          await sleep(backoffMs(this.retry, attempt));
-          continue;
-        }
-        throw e;
-      }
-    }
+  /**
+   * One API call with the CLOUD_CALL retry (throttling, 5xx, no answer: 3 attempts, jittered backoff; dots-wrapper
+   * itself never retries, so this is the only layer); failures as CloudError.
+   */
+  private call<T>(fn: () => Promise<T>): Promise<T> {
+    return withRetry(CLOUD_CALL, () => this.once(fn), { onRetry: ({ error }) => recordCloudRetry('digitalocean', error) });
   }
 
   /** One API call, no retry; failures as CloudError (other errors rethrown as they are). */
@@ -466,28 +458,22 @@ export class DigitalOceanProvider implements CloudProvider {
    * `Conflict` (the name or range is taken by something the listing did not show: made meanwhile by someone else, or
    * just made and not listed yet) is followed by a backoff and another round, look-up first.
    */
-  private async adoptOrCreate<T>(lookup: () => Promise<T | undefined>, create: () => Promise<T>, conflictWindowMs = 0): Promise<T> {
-    const conflictDeadline = Date.now() + conflictWindowMs;
-    let conflicts = 0;
-    for (let attempt = 1; ; attempt++) {
+  private adoptOrCreate<T>(lookup: () => Promise<T | undefined>, create: () => Promise<T>, conflictWindowMs = 0): Promise<T> {
+    const fromCreate = new WeakSet<object>();
+    // one round: look up, else create once; a retryable failure of the create (it may or may not have happened) is
+    // retried (CLOUD_CALL), look-up first; a failed look-up has had its own retries and is not retried again
+    const round = () => withRetry({ ...CLOUD_CALL, retryOn: (e) => typeof e === 'object' && e !== null && fromCreate.has(e) && CLOUD_CALL.retryOn(e) }, async () => {
       const found = await lookup();
       if (found) return found;
       try {
         return await this.once(create);
       } catch (e) {
-        if (isCloudError(e) && e.retryable && attempt < this.retry.maxAttempts) {
-          await sleep(backoffMs(this.retry, attempt));
-          continue;
-        }
-        const left = conflictDeadline - Date.now();
-        if (isCloudError(e, 'Conflict') && left > 0) {
-          conflicts++;
-          await sleep(Math.min(left, consistencyBackoffMs(conflicts)));
-          continue;
-        }
+        if (typeof e === 'object' && e !== null) fromCreate.add(e);
         throw e;
       }
-    }
+    }, { onRetry: ({ error }) => recordCloudRetry('digitalocean', error) });
+    // a Conflict within the window: another round after a CLOUD_CONSISTENCY backoff
+    return withRetry({ ...CLOUD_CONSISTENCY, retryOn: (e) => isCloudError(e, 'Conflict') }, round, { deadline: Date.now() + conflictWindowMs });
   }
 
   private async getOrNull<T>(fn: () => Promise<T>): Promise<T | null> {

@@ -10,6 +10,8 @@ import type {
 } from '../cloud-provider';
 import { DEFAULT_CONSISTENCY_WINDOW_MS, readBack, RecentlyMade, retryWhileMissing } from '../consistency';
 import { CloudError, isCloudError, isNotFound } from '../errors';
+import { recordCloudRetry, timeCloudRequest } from '../metrics';
+import { CLOUD_CALL, withRetry } from '../retry';
 import { computeClientOptions } from './gcp-client';
 import { operationFailure, toCloudError } from './gcp-errors';
 import { firewallPlanDrift, firewallToRules, planToFirewall } from './gcp-firewall';
@@ -31,13 +33,9 @@ export const GCP_NODE_IMAGE = 'projects/ubuntu-os-cloud/global/images/family/ubu
 /** Boot disk size of every node, in GB. */
 export const GCP_BOOT_DISK_GB = 20;
 
-/** Retries of throttled / 5xx calls: at most 3 attempts in all, 100 ms then 200 ms apart (plus jitter). */
-const MAX_ATTEMPTS = 3;
-const BASE_DELAY_MS = 100;
 /** Longest wait for one long-running operation. */
 const OPERATION_TIMEOUT_MS = 10 * 60_000;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Call options of the *Async list iterators: they page on demand (and gax warns unless autoPaginate is off). */
 const PAGED = { autoPaginate: false };
 
@@ -61,7 +59,8 @@ const PAGED = { autoPaginate: false };
  * name (unique per zone; looked up within the region).
  *
  * Errors: every cloud failure is thrown as CloudError (gcp-errors.ts): 403 `rateLimitExceeded` ⇒ Throttled,
- * 5xx ⇒ Unavailable (both retried here up to 3 attempts), `QUOTA_EXCEEDED` ⇒ QuotaExceeded,
+ * 5xx ⇒ Unavailable (both retried here: retry.ts `CLOUD_CALL`, 3 attempts; google-gax's own retry is off, see
+ * gcp-client.ts), `QUOTA_EXCEEDED` ⇒ QuotaExceeded,
  * `ZONE_RESOURCE_POOL_EXHAUSTED` ⇒ InsufficientCapacity, `invalid_grant` / 401 / 403 ⇒ InvalidCredentials,
  * `resourceInUseByAnotherResource` ⇒ Conflict, 404 ⇒ NotFound, other 4xx ⇒ InvalidRequest.
  */
@@ -531,23 +530,16 @@ export class GcpProvider implements CloudProvider {
     }
   }
 
-  /** One SDK call with error mapping; throttling and 5xx are retried (MAX_ATTEMPTS in all, exponential backoff). */
-  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        return await fn();
-      } catch (e) {
-        const err = toCloudError(e, what);
-        if (!err.retryable || attempt >= MAX_ATTEMPTS) throw err;
-        await sleep(BASE_DELAY_MS * 2 ** (attempt - 1) + Math.floor(Math.random() * 50));
-      }
-    }
+  /**
+   * One SDK call (`what`: the Compute method, e.g. `instances.insert`), recorded in the cloud metrics, with error
+   * mapping; throttling, 5xx and network failures are retried (retry.ts `CLOUD_CALL`: 3 attempts, jittered backoff).
+   */
+  private call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return withRetry(CLOUD_CALL, () => timeCloudRequest('gcp', what, fn, (e) => toCloudError(e, what)), {
+      onRetry: ({ error }) => recordCloudRetry('gcp', error, what),
+    });
   }
 
-  /**
-   * Starts a long-running insert/patch (same `requestId` on retries, so a retried call cannot create twice) and waits
-   * for its operation. @throws CloudError from the call or from the operation's error.
-   */
   /**
    * Starts a long-running insert/patch (same `requestId` on retries, so a retried call cannot create twice) and waits
    * for its operation. With `freshParent` (the insert names a resource made a moment ago: a network, a subnetwork),
