@@ -2,6 +2,8 @@ import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { jetstream, jetstreamManager, AckPolicy, DeliverPolicy, JetStreamClient, JsMsg, RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import { Subject, Payloads, parsePayload } from '@skyweave/contracts';
+// the one retry policy's redelivery delays (this path loads cockatiel only, not the cloud SDKs)
+import { redeliveryDelayMs } from '@skyweave/cloud-adapters/src/retry';
 import type { Logger } from 'pino';
 
 /** Connects to NATS (env `NATS_URL`, e.g. `nats://127.0.0.1:4222`), reconnecting forever. */
@@ -79,7 +81,7 @@ export class RetryLater extends Error {
 
 /**
  * Runs a durable JetStream consumer with explicit ack. A handler that resolves acks; `RetryLater` naks with its
- * delay; any other error naks with backoff (1 s × attempt, up to 30 s) until `maxDeliver`; a malformed payload is
+ * delay; any other error naks with the one retry policy's backoff (MESSAGE_REDELIVERY: exponential with jitter, 1 s → 30 s) until `maxDeliver`; a malformed payload is
  * terminated at once. Handlers must be idempotent: redelivery and duplicates happen.
  * @returns a function that stops consuming.
  */
@@ -122,7 +124,7 @@ export async function consume<S extends Subject>(nc: NatsConnection, log: Logger
       observe('ack', started);
     } catch (e) {
       const attempt = m.info.deliveryCount;
-      const delay = e instanceof RetryLater ? e.delayMs : Math.min(30_000, 1000 * attempt);
+      const delay = e instanceof RetryLater ? e.delayMs : redeliveryDelayMs(attempt);
       log.warn({ subject: m.subject, attempt, delayMs: delay, err: (e as Error).message }, 'handler failed; will retry');
       m.nak(delay);
       observe('retry', started);
