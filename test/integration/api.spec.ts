@@ -374,6 +374,20 @@ describe('api-gateway on a real database', () => {
     const regions = await anon.ok<{ items: { id: string; availableOn: string[] }[] }>('GET', '/v1/regions');
     expect(regions.items.find((r) => r.id === 'eu-north')?.availableOn).not.toContain('digitalocean');
   });
+
+  it('serves Prometheus metrics: requests by route pattern and status (no ids in labels), and the process', async () => {
+    const mine = await api.ok<{ items: { id: string }[] }>('GET', '/v1/clusters');
+    const id = mine.items[0]?.id ?? randomUUID();
+    await api.call('GET', `/v1/clusters/${id}`);
+    await anon.call('GET', '/v1/clusters');
+    const r = await anon.call<string>('GET', '/metrics');
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toContain('text/plain');
+    expect(r.body).toMatch(/skyweave_http_request_duration_seconds_count\{method="GET",route="\/v1\/clusters\/:id",status="(200|404)"\} [1-9]/);
+    expect(r.body).toMatch(/skyweave_http_request_duration_seconds_count\{method="GET",route="\/v1\/clusters",status="401"\} [1-9]/);
+    expect(r.body).toContain('process_cpu_seconds_total');
+    expect(r.body).not.toContain(id);
+  });
 });
 
 /**

@@ -15,6 +15,7 @@ import { ClustersService } from './clusters.service';
 import { CredentialsController } from './credentials.controller';
 import { agentAuthentication, bodyParsers, noStore } from './http-hardening';
 import { IdempotencyInterceptor } from './idempotency';
+import { MetricsController, httpMetrics } from './metrics';
 import { Problem, ProblemFilter, toViolations } from './problem';
 import { RegionsController } from './regions.controller';
 import { CHANGE_FEED, CLOUD_ENDPOINTS, DATA_SOURCE, JOIN_LONG_POLL, MESH_LONG_POLL, SECRET_BOX } from './tokens';
@@ -47,7 +48,7 @@ class AppModule {
   static with(deps: GatewayDeps): DynamicModule {
     return {
       module: AppModule,
-      controllers: [HealthController, RegionsController, CredentialsController, ClustersController, AgentController, MeshController, OperationsController],
+      controllers: [HealthController, MetricsController, RegionsController, CredentialsController, ClustersController, AgentController, MeshController, OperationsController],
       providers: [
         { provide: DATA_SOURCE, useValue: deps.ds },
         { provide: SECRET_BOX, useValue: deps.box },
@@ -85,13 +86,14 @@ class GatewayValidationPipe extends ValidationPipe {
 
 /**
  * Builds the api-gateway Nest application (not listening yet): validation → problem+json, OpenAPI at /docs.
- * Every request passes, in order: security headers (helmet; no `X-Powered-By`), `Cache-Control: no-store` (see
+ * Every request passes, in order: timing (skyweave_http_request_duration_seconds, served at `/metrics`), security headers (helmet; no `X-Powered-By`), `Cache-Control: no-store` (see
  * noStore), node authentication on `/agent/v1/nodes/{id}/…` (before the body is read), the body parsers with the
  * nesting limit (MAX_BODY_DEPTH, 400 `body-too-deep`), then Nest's guards, pipes and handlers.
  */
 export async function createGateway(deps: GatewayDeps): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.with(deps), { logger: ['error', 'warn'], bodyParser: false });
   app.disable('x-powered-by');
+  app.use(httpMetrics());
   // helmet's defaults, except that plain-HTTP installations (the default: TLS is terminated in front) keep working:
   // no `upgrade-insecure-requests` in the CSP of the /docs pages
   app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
