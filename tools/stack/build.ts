@@ -59,7 +59,7 @@ export function buildIsStale(): boolean {
 export function ensureBuilt(say: (m: string) => void = () => undefined): void {
   if (!buildIsStale()) return;
   say('dist/ is older than the sources: building (nx run-many -t build)');
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules/nx/bin/nx.js'), 'run-many', '-t', 'build', '-p', BUILT_APPS.join(','), '--outputStyle=static'], {
+  execFileSync(process.execPath, [path.join(ROOT, 'node_modules/.bin/nx'), 'run-many', '-t', 'build', '-p', BUILT_APPS.join(','), '--outputStyle=static'], {
     cwd: ROOT,
     stdio: ['ignore', process.stderr, process.stderr],
     env: { ...process.env, NX_DAEMON: 'false', NX_TUI: 'false' },
