@@ -2,6 +2,32 @@
 import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
 
+const APPS = ['api-gateway', 'reconciler', 'network-provisioner', 'node-provisioner', 'node-agent', 'cloud-emulator'];
+
+/** @nx/enforce-module-boundaries with the project tags' constraints; `allow`: extra import paths exempt from the checks. */
+function boundaries(allow) {
+  return ['error', {
+    // retry.ts is the platform's one retry policy (cockatiel only, no SDK): node-agent and messaging take theirs from it
+    allow: ['@skyweave/cloud-adapters/src/testing/contract-suite', '@skyweave/cloud-adapters/src/retry', ...allow],
+    depConstraints: [
+      // the domain is plain TypeScript: no framework, ORM or messaging client
+      { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:domain'], bannedExternalImports: ['@nestjs/*', 'typeorm', '@nats-io/*'] },
+      { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts'] },
+      { sourceTag: 'type:cloud', onlyDependOnLibsWithTags: ['type:domain', 'type:cloud'] },
+      { sourceTag: 'type:data', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:cloud', 'type:data'] },
+      { sourceTag: 'type:service-kit', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:cloud', 'type:data'] },
+      { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:cloud', 'type:data', 'type:service-kit'] },
+      { sourceTag: 'type:agent', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts'] },
+      { sourceTag: 'type:emulator', onlyDependOnLibsWithTags: ['type:domain', 'type:cloud'] },
+      // tools/: build script, stack launcher, demo, chaos — libraries only, never an app's source
+      { sourceTag: 'type:tools', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:cloud', 'type:data', 'type:service-kit'] },
+      // test/ (integration, end-to-end) and bench/ may reach into everything, apps included (see the test/bench block)
+      { sourceTag: 'type:bench', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:cloud', 'type:data', 'type:service-kit', 'type:service', 'type:emulator', 'type:agent', 'type:tools'] },
+      { sourceTag: 'type:test', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:cloud', 'type:data', 'type:service-kit', 'type:service', 'type:emulator', 'type:agent', 'type:tools', 'type:bench'] },
+    ],
+  }];
+}
+
 export default [
   { ignores: ['**/node_modules/**', '**/dist/**', '.skyweave/**', '.nx/**', 'jest.config.js', 'tools/run-ts.js', 'eslint.config.mjs'] },
   ...tseslint.configs.recommended,
@@ -17,26 +43,18 @@ export default [
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-namespace': 'off',
       eqeqeq: ['error', 'always'],
-      '@nx/enforce-module-boundaries': ['error', {
-        // retry.ts is the platform's one retry policy (cockatiel only, no SDK): node-agent takes PLATFORM_CALL from it
-        allow: ['@skyweave/cloud-adapters/src/testing/contract-suite', '@skyweave/cloud-adapters/src/retry'],
-        depConstraints: [
-          { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:domain'] },
-          { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts'] },
-          { sourceTag: 'type:cloud', onlyDependOnLibsWithTags: ['type:domain', 'type:cloud'] },
-          { sourceTag: 'type:data', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:cloud', 'type:data'] },
-          { sourceTag: 'type:service-kit', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:cloud', 'type:data'] },
-          { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:cloud', 'type:data', 'type:service-kit'] },
-          { sourceTag: 'type:agent', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts'] },
-          { sourceTag: 'type:emulator', onlyDependOnLibsWithTags: ['type:domain', 'type:cloud'] },
-        ],
-      }],
+      '@nx/enforce-module-boundaries': boundaries([]),
     },
   },
   {
     // CommonJS scripts (tools/*.js) use require
     files: ['**/*.js'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
+    // tests and benchmarks drive the apps' own classes in-process (an app is otherwise never imported)
+    files: ['test/**/*.ts', 'bench/**/*.ts'],
+    rules: { '@nx/enforce-module-boundaries': boundaries(APPS.map((a) => `@skyweave/${a}/src/**`)) },
   },
   {
     files: ['**/*.spec.ts', 'test/**/*.ts'],

@@ -3,10 +3,10 @@ import * as path from 'node:path';
 import autocannon from 'autocannon';
 import { Command } from 'commander';
 import { Client } from 'pg';
-import { ApiClient, sandboxAccount } from '../tools/stack/api';
-import { freePort } from '../tools/stack/stack';
-import { ensureLocalServices } from '../tools/stack/services';
-import { startStack } from '../tools/stack/stack';
+import { ApiClient, sandboxAccount } from '@skyweave/tools/stack/api';
+import { freePort } from '@skyweave/tools/stack/stack';
+import { ensureLocalServices } from '@skyweave/tools/stack/services';
+import { startStack } from '@skyweave/tools/stack/stack';
 
 /**
  * npm run bench:api [-- --connections 16 --seconds 10 --rounds 2 --min-percent P]

@@ -4,8 +4,8 @@ import { Client } from 'pg';
 import pino from 'pino';
 import { allocateWireguardAddresses } from '@skyweave/domain';
 import { ClusterEntity, NodeEntity, SecretBox, createDataSource, hashToken, migrate, newToken } from '@skyweave/persistence';
-import { createGateway } from '../apps/api-gateway/src/app';
-import { createOrganisation } from '../tools/bootstrap-org';
+import { createGateway } from '@skyweave/api-gateway/src/app';
+import { createOrganisation } from '@skyweave/tools/bootstrap-org';
 
 /**
  * npm run bench:longpoll [-- --agents 300 --seconds 30 --change-every 5]

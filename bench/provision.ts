@@ -1,9 +1,9 @@
 import { Command } from 'commander';
-import { REALISTIC_LATENCY, scaleProfile } from '../apps/cloud-emulator/src/core/latency';
-import type { Operation } from '../apps/cloud-emulator/src/core/types';
-import { ApiClient, sandboxAccount } from '../tools/stack/api';
-import { ensureLocalServices } from '../tools/stack/services';
-import { startStack } from '../tools/stack/stack';
+import { REALISTIC_LATENCY, scaleProfile } from '@skyweave/cloud-emulator/src/core/latency';
+import type { Operation } from '@skyweave/cloud-emulator/src/core/types';
+import { ApiClient, sandboxAccount } from '@skyweave/tools/stack/api';
+import { ensureLocalServices } from '@skyweave/tools/stack/services';
+import { startStack } from '@skyweave/tools/stack/stack';
 
 /**
  * npm run bench:provision [-- --factor 10 --runs 3 --max-ratio 2.0]

@@ -9,10 +9,10 @@ import type { DataSource } from 'typeorm';
 import { CLOUDS, CloudId, DEFAULT_INSTANCE_TYPE, NodeRole, resourcePrefix } from '@skyweave/domain';
 import { CloudProvider, NetworkStatus, createCloudProvider, networkSpecFor } from '@skyweave/cloud-adapters';
 import { ClusterEntity, ClusterNetworkEntity, ClusterReconcileEntity, NodeEntity, createDataSource, migrate } from '@skyweave/persistence';
-import { FullReconciler } from '../apps/reconciler/src/full';
-import { RunningEmulator, startEmulator } from '../apps/cloud-emulator/src/emulator';
-import type { CallSnapshot } from '../apps/cloud-emulator/src/core/calls';
-import { createOrganisation } from '../tools/bootstrap-org';
+import { FullReconciler } from '@skyweave/reconciler/src/full';
+import { RunningEmulator, startEmulator } from '@skyweave/cloud-emulator/src/emulator';
+import type { CallSnapshot } from '@skyweave/cloud-emulator/src/core/calls';
+import { createOrganisation } from '@skyweave/tools/bootstrap-org';
 
 /**
  * npm run bench:reconcile [-- --clusters 1000 --concurrency 8 --read-latency-ms 0]

@@ -7,10 +7,10 @@ import { parse as parseYaml } from 'yaml';
 import { CLOUDS, CloudId, FIREWALL_PLAN, TAG_CLUSTER, cidrContains, isInDigitalOceanPool, ruleKeys } from '@skyweave/domain';
 import { CloudCredentials, CloudEndpoints, CloudProvider, NetworkStatus, createCloudProvider } from '@skyweave/cloud-adapters';
 import { ClusterNetworkEntity, NodeEntity } from '@skyweave/persistence';
-import { createOrganisation } from '../../tools/bootstrap-org';
-import { ApiClient, sandboxAccount, sandboxResources } from '../../tools/stack/api';
-import { ensureLocalServices } from '../../tools/stack/services';
-import { Stack, startStack } from '../../tools/stack/stack';
+import { createOrganisation } from '@skyweave/tools/bootstrap-org';
+import { ApiClient, sandboxAccount, sandboxResources } from '@skyweave/tools/stack/api';
+import { ensureLocalServices } from '@skyweave/tools/stack/services';
+import { Stack, startStack } from '@skyweave/tools/stack/stack';
 
 interface ClusterView {
   id: string; phase: string;

@@ -5,9 +5,9 @@ import { CLOUDS, CloudId, FIREWALL_PLAN, TAG_CLUSTER, ruleKeys } from '@skyweave
 import { CloudCredentials, CloudEndpoints, CloudProvider, NetworkStatus, createCloudProvider, networkSpecFor } from '@skyweave/cloud-adapters';
 import { OutOfBand, outOfBand } from '@skyweave/cloud-adapters/src/testing/out-of-band';
 import { CloudCredentialEntity, ClusterNetworkEntity, ClusterReconcileEntity, SecretBox } from '@skyweave/persistence';
-import { ApiClient, sandboxAccount, sandboxResources } from '../../tools/stack/api';
-import { ensureLocalServices } from '../../tools/stack/services';
-import { Stack, startStack } from '../../tools/stack/stack';
+import { ApiClient, sandboxAccount, sandboxResources } from '@skyweave/tools/stack/api';
+import { ensureLocalServices } from '@skyweave/tools/stack/services';
+import { Stack, startStack } from '@skyweave/tools/stack/stack';
 
 interface NodeView { id: string; name: string; cloud: CloudId; role: string; phase: string; instanceId: string | null; kubernetesVersion: string | null }
 interface ClusterView {

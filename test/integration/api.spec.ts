@@ -15,9 +15,9 @@ import { CredentialVault } from '@skyweave/service-kit';
 import { Reconciler } from '@skyweave/reconciler/src/reconciler';
 import { NodeProvisioner } from '@skyweave/node-provisioner/src/node-provisioner';
 import { NetworkProvisioner } from '@skyweave/network-provisioner/src/network-provisioner';
-import { RunningEmulator, startEmulator } from '../../apps/cloud-emulator/src/emulator';
-import { createOrganisation } from '../../tools/bootstrap-org';
-import { ApiClient } from '../../tools/stack/api';
+import { RunningEmulator, startEmulator } from '@skyweave/cloud-emulator/src/emulator';
+import { createOrganisation } from '@skyweave/tools/bootstrap-org';
+import { ApiClient } from '@skyweave/tools/stack/api';
 import { IsNull } from 'typeorm';
 import { freshDatabase } from '../support/db';
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { ChangeFeed, ClusterEntity, NodeEntity, NodeOperationEntity } from '@skyweave/persistence';
-import { createOrganisation } from '../../tools/bootstrap-org';
+import { createOrganisation } from '@skyweave/tools/bootstrap-org';
 import { freshDatabase } from '../support/db';
 
 /** ChangeFeed against real PostgreSQL: the triggers of migration ChangeNotify notify, and the listener survives a lost connection. */

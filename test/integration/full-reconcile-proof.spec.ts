@@ -4,9 +4,9 @@ import * as path from 'node:path';
 import pino from 'pino';
 import { networkSpecFor } from '@skyweave/cloud-adapters';
 import { ClusterEntity, ClusterReconcileEntity, NodeEntity } from '@skyweave/persistence';
-import { FullReconciler } from '../../apps/reconciler/src/full';
-import { RunningEmulator, startEmulator } from '../../apps/cloud-emulator/src/emulator';
-import { ProviderBook, REGION, SandboxCluster, SandboxOrg, createSandboxCluster, createSandboxOrg, spreadLayout } from '../../bench/reconcile';
+import { FullReconciler } from '@skyweave/reconciler/src/full';
+import { RunningEmulator, startEmulator } from '@skyweave/cloud-emulator/src/emulator';
+import { ProviderBook, REGION, SandboxCluster, SandboxOrg, createSandboxCluster, createSandboxOrg, spreadLayout } from '@skyweave/bench/reconcile';
 import { freshDatabase } from '../support/db';
 
 /**

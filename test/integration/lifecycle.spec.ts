@@ -3,7 +3,7 @@ import { SettlementSnapshot, isUnsettled } from '@skyweave/domain';
 import {
   ClusterEntity, ClusterEventEntity, ClusterNetworkEntity, LifecycleRepository, NodeEntity, NodeOperationEntity, unsettledClustersSql,
 } from '@skyweave/persistence';
-import { createOrganisation } from '../../tools/bootstrap-org';
+import { createOrganisation } from '@skyweave/tools/bootstrap-org';
 import { freshDatabase } from '../support/db';
 
 /** The guarded transitions, condition patches and the re-drive query, on the real PostgreSQL. */

@@ -4,12 +4,12 @@ import * as path from 'node:path';
 import pino from 'pino';
 import { networkSpecFor } from '@skyweave/cloud-adapters';
 import { NodeEntity } from '@skyweave/persistence';
-import { FullReconciler } from '../../apps/reconciler/src/full';
-import { RunningEmulator, startEmulator } from '../../apps/cloud-emulator/src/emulator';
-import type { CallSnapshot } from '../../apps/cloud-emulator/src/core/calls';
+import { FullReconciler } from '@skyweave/reconciler/src/full';
+import { RunningEmulator, startEmulator } from '@skyweave/cloud-emulator/src/emulator';
+import type { CallSnapshot } from '@skyweave/cloud-emulator/src/core/calls';
 import {
   MeasuredReconcile, ProviderBook, REGION, SandboxCluster, SandboxOrg, createSandboxCluster, createSandboxOrg, measureReconcile, spreadLayout,
-} from '../../bench/reconcile';
+} from '@skyweave/bench/reconcile';
 import { freshDatabase } from '../support/db';
 
 /** At most this many calls of one name per full reconcile (a few reads per network part, never one per node). */

@@ -20,10 +20,10 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { CLOUDS, CloudId, MAX_CROSS_CLOUD_LATENCY_MS, cloudPair } from '@skyweave/domain';
-import { ensureLocalServices } from '../../tools/stack/services';
-import { Stack, startStack } from '../../tools/stack/stack';
-import { ApiClient, sandboxAccount, sandboxResources } from '../../tools/stack/api';
-import { RTT_PROBES, medianRtt } from '../../apps/node-agent/src/wireguard';
+import { ensureLocalServices } from '@skyweave/tools/stack/services';
+import { Stack, startStack } from '@skyweave/tools/stack/stack';
+import { ApiClient, sandboxAccount, sandboxResources } from '@skyweave/tools/stack/api';
+import { RTT_PROBES, medianRtt } from '@skyweave/node-agent/src/wireguard';
 
 const run = promisify(execFile);
 const t0 = Date.now();

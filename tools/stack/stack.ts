@@ -9,9 +9,9 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { createDataSource, migrate } from '@skyweave/persistence';
 import { Namespace, connectNats } from '@skyweave/messaging';
 import { createOrganisation } from '../bootstrap-org';
+import { distEntry, ensureBuilt } from './build';
 
 const ROOT = path.resolve(__dirname, '../..');
-const RUN_TS = path.join(ROOT, 'tools/run-ts.js');
 
 /** The services of a Skyweave installation, each its own process. */
 export const SERVICES = ['api-gateway', 'reconciler', 'network-provisioner', 'node-provisioner'] as const;
@@ -88,10 +88,13 @@ export function reachable(host: string, port: number): Promise<boolean> {
 
 /**
  * Starts a private Skyweave installation against the sandbox cloud: a fresh database `skyweave_<ns>` on the
- * PostgreSQL server, a fresh NATS namespace, the emulator and every service as separate processes.
- * @throws Error naming what is unreachable when PostgreSQL or NATS is not running (run `bash tools/services.sh`).
+ * PostgreSQL server, a fresh NATS namespace, the emulator and every service as separate processes, each started from
+ * its build in dist/ (built first when older than the sources); the sandbox VMs run the node-agent bundle.
+ * @throws Error naming what is unreachable when PostgreSQL or NATS is not running (run `bash tools/services.sh`),
+ *   or the build's error when the sources do not compile.
  */
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  ensureBuilt((m) => process.stderr.write(`stack: ${m}\n`));
   const namespace = `sw${randomBytes(4).toString('hex')}`;
   const pgBase = opts.postgresUrl ?? process.env.SKYWEAVE_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432';
   const natsUrl = opts.natsUrl ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -113,16 +116,19 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const { organisationId, apiKey } = await createOrganisation(ds, 'demo');
 
   const processes = new Map<string, ChildProcess>();
+  /** Runs `node <built entry> args…` with its output appended to `<workDir>/<name>.log`. */
   const spawnLogged = (name: string, args: string[], env: Record<string, string>): ChildProcess => {
     const out = openSync(path.join(workDir, `${name}.log`), 'a');
-    const child = spawn(process.execPath, [RUN_TS, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', out, out] });
+    const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', out, out] });
     processes.set(name, child);
     return child;
   };
 
   const endpointsFile = path.join(workDir, 'endpoints.json');
   spawnLogged('cloud-emulator', [
-    'apps/cloud-emulator/src/main.ts', '--base-port', '0', '--endpoints-file', endpointsFile, '--vm-root', vmRoot,
+    distEntry('cloud-emulator'), '--base-port', '0',
+    // the bundle a real VM downloads: one file, no node_modules
+    '--agent-command', JSON.stringify([process.execPath, distEntry('node-agent')]), '--endpoints-file', endpointsFile, '--vm-root', vmRoot,
     ...(opts.bootMs !== undefined ? ['--boot-ms', String(opts.bootMs)] : []),
     ...(opts.realistic ? ['--realistic', String(opts.realistic)] : []),
     ...(opts.vmNetwork ? ['--vm-network', opts.vmNetwork] : []),
@@ -151,7 +157,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     ...opts.env,
   };
   const startService = (name: ServiceName, o: { replica?: string; env?: Record<string, string> } = {}) => {
-    const child = spawnLogged(o.replica ? `${name}-${o.replica}` : name, [`apps/${name}/src/main.ts`], { ...env, ...(o.replica ? { SKYWEAVE_REPLICA: o.replica } : {}), ...o.env });
+    const child = spawnLogged(o.replica ? `${name}-${o.replica}` : name, [distEntry(name)], { ...env, ...(o.replica ? { SKYWEAVE_REPLICA: o.replica } : {}), ...o.env });
     if (o.replica) {
       processes.delete(`${name}-${o.replica}`);
       processes.set(`${name}#${o.replica}`, child);

@@ -12,6 +12,7 @@ import { REALISTIC_LATENCY, scaleProfile } from './core/latency';
  *   --realistic F        realistic latencies (VPC 2 s, VM boot 40 s …) divided by F
  *   --vm-root DIR        where VM file systems go
  *   --agent-command C    JSON argv that runs node-agent; the image installs it as /usr/local/bin/skyweave-node-agent
+ *                        (default: node + dist/apps/node-agent/main.js when this runs built, else run-ts + its source)
  *   --host H             address to bind (default 127.0.0.1); --advertise-host N: the name clients use (containers)
  *   --vm-network M       process (default): VMs are processes on the host network; netns: each VM is a network
  *                        namespace on a shared bridge (needs root and iproute2; see src/core/netns.ts)
@@ -34,7 +35,12 @@ void (async () => {
   const base = Number(o.basePort);
   const port = (i: number) => (base === 0 ? 0 : base + i);
   const latency = { ...(o.realistic ? scaleProfile(REALISTIC_LATENCY, Number(o.realistic)) : {}), ...(o.bootMs ? { 'instance.boot': Number(o.bootMs) } : {}) };
-  const agent = o.agentCommand ? (JSON.parse(o.agentCommand) as string[]) : [process.execPath, path.join(__dirname, '../../../tools/run-ts.js'), path.join(__dirname, '../../node-agent/src/main.ts')];
+  // default: built, the node-agent bundle next to this one (dist/apps/node-agent/main.js); from source, run-ts
+  const agent = o.agentCommand
+    ? (JSON.parse(o.agentCommand) as string[])
+    : __filename.endsWith('.js')
+      ? [process.execPath, path.join(__dirname, '../node-agent/main.js')]
+      : [process.execPath, path.join(__dirname, '../../../tools/run-ts.js'), path.join(__dirname, '../../node-agent/src/main.ts')];
   const emu = await startEmulator({
     host: o.host,
     advertiseHost: o.advertiseHost,

@@ -217,13 +217,16 @@ export interface NetnsFabricOptions {
   run?: CommandRunner;
   /** Time processes in a namespace get between SIGTERM and SIGKILL, ms; default 2000. */
   killGraceMs?: number;
-  /** Command (argv) that runs the WAN relay inside the hub namespace; default node + tools/run-ts.js + src/wan-main.ts. */
+  /** Command (argv) that runs the WAN relay inside the hub namespace; default node + wan-main.js beside the emulator's bundle (built), or tools/run-ts.js + src/wan-main.ts (from source). */
   wanCommand?: string[];
 }
 
 /** WireGuard's port: the one the WAN relay carries between public addresses (seed 004 firewall: udp 51820). */
 export const WAN_PORT = 51820;
-const DEFAULT_WAN_COMMAND = [process.execPath, path.resolve(__dirname, '../../../../tools/run-ts.js'), path.resolve(__dirname, '../wan-main.ts'), String(WAN_PORT)];
+// Built (dist/apps/cloud-emulator/main.js bundles this file), the relay is wan-main.js beside the bundle; from source, run-ts.
+const DEFAULT_WAN_COMMAND = __filename.endsWith('.js')
+  ? [process.execPath, path.join(__dirname, 'wan-main.js'), String(WAN_PORT)]
+  : [process.execPath, path.resolve(__dirname, '../../../../tools/run-ts.js'), path.resolve(__dirname, '../wan-main.ts'), String(WAN_PORT)];
 
 /**
  * `chrt -f KERNEL_STANDIN_PRIORITY` when this machine lets us use real-time scheduling (root, or CAP_SYS_NICE, and a

@@ -1,0 +1,130 @@
+#!/usr/bin/env node
+// Builds one project's entry points to dist/ with esbuild; TypeScript is transpiled by @swc/core inside an esbuild
+// plugin, because esbuild cannot emit decorator metadata (`design:paramtypes`), which NestJS dependency injection reads.
+// The swc options mirror what tools/run-ts.js (@swc-node/register with tsconfig.base.json) applies, so built code
+// behaves as the sources did under run-ts: legacy decorators with metadata, define semantics for class fields (target
+// ES2022), class names kept, and one CommonJS module per source file (esbuild wraps each, so circular imports between
+// files resolve exactly as they did under require()).
+//
+//   node tools/build.js <project> [--metafile]
+//
+// Services (api-gateway, reconciler, network-provisioner, node-provisioner) and the sandbox cloud keep npm packages
+// external (resolved from the workspace's node_modules at run time); the workspace libraries (@skyweave/*) are bundled.
+// node-agent is ONE self-contained file (npm packages included): it is what a VM downloads and runs.
+// Output: dist/apps/<project>/<entry>.js with a linked source map (run with `node --enable-source-maps` for TS stacks).
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+const esbuild = require('esbuild');
+const swc = require('@swc/core');
+
+const ROOT = path.resolve(__dirname, '..');
+
+/**
+ * What each project builds: entry points (source path → output name without extension) and whether npm packages are
+ * bundled too (`selfContained`).
+ * @type {Record<string, { entries: Record<string, string>; selfContained?: boolean; banner?: string }>}
+ */
+const PROJECTS = {
+  'api-gateway': { entries: { main: 'apps/api-gateway/src/main.ts' } },
+  reconciler: { entries: { main: 'apps/reconciler/src/main.ts' } },
+  'network-provisioner': { entries: { main: 'apps/network-provisioner/src/main.ts' } },
+  'node-provisioner': { entries: { main: 'apps/node-provisioner/src/main.ts' } },
+  // the WAN relay runs inside the netns fabric's hub namespace (apps/cloud-emulator/src/core/netns.ts)
+  'cloud-emulator': { entries: { main: 'apps/cloud-emulator/src/main.ts', 'wan-main': 'apps/cloud-emulator/src/wan-main.ts' } },
+  'node-agent': { entries: { main: 'apps/node-agent/src/main.ts' }, selfContained: true, banner: '#!/usr/bin/env node' },
+};
+
+/** swc options equivalent to @swc-node/register's reading of tsconfig.base.json. */
+const SWC_OPTIONS = {
+  jsc: {
+    parser: { syntax: 'typescript', decorators: true },
+    transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: true },
+    target: 'es2022',
+    keepClassNames: true,
+  },
+  module: { type: 'commonjs', noInterop: false },
+  sourceMaps: 'inline',
+  swcrc: false,
+  configFile: false,
+};
+
+/** esbuild plugin: every workspace `.ts` file goes through swc (decorator metadata); JavaScript is left to esbuild. */
+const swcPlugin = {
+  name: 'swc-decorator-metadata',
+  setup(build) {
+    build.onLoad({ filter: /\.ts$/ }, async (args) => {
+      if (args.path.includes(`${path.sep}node_modules${path.sep}`)) return undefined;
+      const source = await fs.promises.readFile(args.path, 'utf8');
+      const out = await swc.transform(source, { ...SWC_OPTIONS, filename: args.path });
+      return { contents: out.code, loader: 'js', resolveDir: path.dirname(args.path) };
+    });
+  },
+};
+
+/** esbuild plugin: npm packages stay `require()`s; workspace libraries (@skyweave/*) and relative imports are bundled. */
+const externalPackagesPlugin = {
+  name: 'external-npm-packages',
+  setup(build) {
+    build.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (args.path.startsWith('@skyweave/') || args.path.startsWith('node:')) return undefined;
+      return { path: args.path, external: true };
+    });
+  },
+};
+
+/**
+ * Builds one project. Removes its dist folder first, so nothing stale stays next to the new output.
+ * @param {string} project a key of PROJECTS
+ * @param {{ metafile?: boolean }} [opts]
+ * @returns {Promise<{ outdir: string; ms: number }>}
+ * @throws Error for an unknown project, or esbuild's error when a file does not compile
+ */
+async function buildProject(project, opts = {}) {
+  const spec = PROJECTS[project];
+  if (!spec) throw new Error(`unknown project ${project}; known: ${Object.keys(PROJECTS).join(', ')}`);
+  const started = Date.now();
+  const outdir = path.join(ROOT, 'dist/apps', project);
+  fs.rmSync(outdir, { recursive: true, force: true });
+  const result = await esbuild.build({
+    absWorkingDir: ROOT,
+    entryPoints: Object.fromEntries(Object.entries(spec.entries).map(([name, src]) => [name, path.join(ROOT, src)])),
+    outdir,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    sourcemap: 'linked',
+    // Nest and TypeORM resolve providers and entities by class: keep names as written
+    keepNames: true,
+    logLevel: 'warning',
+    metafile: Boolean(opts.metafile),
+    banner: spec.banner ? { js: spec.banner } : undefined,
+    // a package's "module" field may point at ESM that `require` cannot load from CJS output: prefer "main"
+    mainFields: ['main', 'module'],
+    plugins: [swcPlugin, ...(spec.selfContained ? [] : [externalPackagesPlugin])],
+  });
+  if (spec.banner) for (const name of Object.keys(spec.entries)) fs.chmodSync(path.join(outdir, `${name}.js`), 0o755);
+  if (result.metafile) fs.writeFileSync(path.join(outdir, 'meta.json'), JSON.stringify(result.metafile));
+  return { outdir, ms: Date.now() - started };
+}
+
+module.exports = { PROJECTS, buildProject };
+
+if (require.main === module) {
+  const args = process.argv.slice(2);
+  const projects = args.filter((a) => !a.startsWith('--'));
+  if (projects.length === 0) {
+    console.error(`usage: node tools/build.js <project...> [--metafile]   (projects: ${Object.keys(PROJECTS).join(', ')})`);
+    process.exit(2);
+  }
+  (async () => {
+    for (const p of projects) {
+      const { outdir, ms } = await buildProject(p, { metafile: args.includes('--metafile') });
+      console.log(`built ${p} → ${path.relative(ROOT, outdir)} in ${ms} ms`);
+    }
+  })().catch((e) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(1);
+  });
+}

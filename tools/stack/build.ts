@@ -1,0 +1,70 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync, utimesSync } from 'node:fs';
+import * as path from 'node:path';
+
+const ROOT = path.resolve(__dirname, '../..');
+
+/** The apps a running installation needs, built by `node tools/build.js <app>` (Nx target `build`). */
+export const BUILT_APPS = ['api-gateway', 'reconciler', 'network-provisioner', 'node-provisioner', 'cloud-emulator', 'node-agent'] as const;
+export type BuiltApp = (typeof BUILT_APPS)[number];
+
+/** Absolute path of an app's built entry point, `dist/apps/<app>/<entry>.js` (entry `main`, or `wan-main` for the WAN relay). */
+export function distEntry(app: BuiltApp, entry = 'main'): string {
+  return path.join(ROOT, 'dist/apps', app, `${entry}.js`);
+}
+
+/** The built files whose age decides staleness. */
+function outputs(): string[] {
+  return [...BUILT_APPS.map((a) => distEntry(a)), distEntry('cloud-emulator', 'wan-main')];
+}
+
+/** Newest modification time (ms) of the build's inputs: every non-test `.ts` under apps/* /src and libs/* /src, and the build's own settings. */
+function newestInput(): number {
+  let newest = 0;
+  const visit = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) visit(p);
+      else if (e.name.endsWith('.ts') && !e.name.endsWith('.spec.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
+    }
+  };
+  for (const group of ['apps', 'libs']) {
+    for (const project of readdirSync(path.join(ROOT, group))) {
+      const src = path.join(ROOT, group, project, 'src');
+      if (existsSync(src)) visit(src);
+    }
+  }
+  for (const f of ['tools/build.js', 'package-lock.json', 'tsconfig.base.json']) newest = Math.max(newest, statSync(path.join(ROOT, f)).mtimeMs);
+  return newest;
+}
+
+/**
+ * True when some built entry point is missing or older than a source file, the build script, the lockfile or
+ * tsconfig.base.json (a cheap check: one `stat` per source file, a few milliseconds).
+ */
+export function buildIsStale(): boolean {
+  const outs = outputs();
+  if (!outs.every((f) => existsSync(f))) return true;
+  const oldestOutput = Math.min(...outs.map((f) => statSync(f).mtimeMs));
+  return newestInput() > oldestOutput;
+}
+
+/**
+ * Makes sure dist/ holds a build of every app from the current sources: when stale, runs
+ * `nx run-many -t build` for them (Nx's cache restores unchanged projects instead of rebuilding them), then marks
+ * the outputs fresh. Synchronous; the build's output goes to this process's stderr.
+ * @param say progress messages (one when a build runs)
+ * @throws Error when the build fails (a compile error: esbuild names the file and line)
+ */
+export function ensureBuilt(say: (m: string) => void = () => undefined): void {
+  if (!buildIsStale()) return;
+  say('dist/ is older than the sources: building (nx run-many -t build)');
+  execFileSync(process.execPath, [path.join(ROOT, 'node_modules/.bin/nx'), 'run-many', '-t', 'build', '-p', BUILT_APPS.join(','), '--outputStyle=static'], {
+    cwd: ROOT,
+    stdio: ['ignore', process.stderr, process.stderr],
+    env: { ...process.env, NX_DAEMON: 'false', NX_TUI: 'false' },
+  });
+  // outputs restored or left in place by Nx keep their old times: they are now known to match the sources
+  const now = new Date();
+  for (const f of outputs()) utimesSync(f, now, now);
+}
