@@ -3,9 +3,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import pino from 'pino';
-import { FullReconciler } from '../../apps/reconciler/src/full';
-import { RunningEmulator, startEmulator } from '../../apps/cloud-emulator/src/emulator';
-import { ProviderBook, SandboxCluster, createSandboxCluster, createSandboxOrg, spreadLayout } from '../../bench/reconcile';
+import { FullReconciler } from '@skyweave/reconciler/src/full';
+import { RunningEmulator, startEmulator } from '@skyweave/cloud-emulator/src/emulator';
+import { ProviderBook, SandboxCluster, createSandboxCluster, createSandboxOrg, spreadLayout } from '@skyweave/bench/reconcile';
 import { freshDatabase } from '../support/db';
 
 /**

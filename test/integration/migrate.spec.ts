@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { MIGRATIONS } from '@skyweave/persistence';
-import { redactUrl, runMigrations } from '../../tools/migrate';
+import { redactUrl, runMigrations } from '@skyweave/tools/migrate';
 
 const PG = process.env.SKYWEAVE_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432';
 const ROOT = path.resolve(__dirname, '../..');

@@ -9,9 +9,9 @@ import pino from 'pino';
 import { CloudCredentialEntity, ClusterEntity, NodeEntity, SecretBox, hashToken } from '@skyweave/persistence';
 import type { CloudCredentials } from '@skyweave/cloud-adapters';
 import { createGateway } from '@skyweave/api-gateway/src/app';
-import { RunningEmulator, startEmulator } from '../../apps/cloud-emulator/src/emulator';
-import { createOrganisation } from '../../tools/bootstrap-org';
-import { ApiClient } from '../../tools/stack/api';
+import { RunningEmulator, startEmulator } from '@skyweave/cloud-emulator/src/emulator';
+import { createOrganisation } from '@skyweave/tools/bootstrap-org';
+import { ApiClient } from '@skyweave/tools/stack/api';
 import { freshDatabase } from '../support/db';
 
 /**
