@@ -9,6 +9,8 @@ const common = {
 module.exports = {
   // testTimeout is a global option (ignored inside projects): long enough for end-to-end journeys.
   testTimeout: 180000,
+  // PostgreSQL, NATS and the Debian validators: installed and started when missing, or the command to run is named
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/libs/**/*.spec.ts', '<rootDir>/apps/**/src/**/*.spec.ts'] },
     { ...common, displayName: 'contract', testMatch: ['<rootDir>/apps/cloud-emulator/test/**/*.spec.ts'] },
