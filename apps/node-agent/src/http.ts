@@ -1,4 +1,4 @@
-import { PLATFORM_CALL, withRetry } from '@skyweave/cloud-adapters/src/retry';
+import { PLATFORM_CALL, abortableDelay, withRetry } from '@skyweave/cloud-adapters/src/retry';
 
 /** A 4xx answer from the platform's agent API: final, not retried. */
 export class HttpError extends Error {
@@ -50,16 +50,5 @@ export function agentCaller(o: AgentCallerOptions): AgentCall {
   });
 }
 
-/** Resolves after `ms` milliseconds, or at once when `signal` is (or becomes) aborted. */
-export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
+/** Resolves after `ms` milliseconds, or at once when `signal` is (or becomes) aborted (the retry policy's own wait). */
+export const abortableSleep = abortableDelay;
