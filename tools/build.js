@@ -21,9 +21,9 @@ const swc = require('@swc/core');
 const ROOT = path.resolve(__dirname, '..');
 
 /**
- * What each project builds: entry points (source path → output name without extension) and whether npm packages are
- * bundled too (`selfContained`).
- * @type {Record<string, { entries: Record<string, string>; selfContained?: boolean; banner?: string }>}
+ * What each project builds: entry points (source path → output name without extension), whether npm packages are
+ * bundled too (`selfContained`), and where they go (`outdir`, default dist/apps/<project>).
+ * @type {Record<string, { entries: Record<string, string>; selfContained?: boolean; banner?: string; outdir?: string }>}
  */
 const PROJECTS = {
   'api-gateway': { entries: { main: 'apps/api-gateway/src/main.ts' } },
@@ -33,6 +33,8 @@ const PROJECTS = {
   // the WAN relay runs inside the netns fabric's hub namespace (apps/cloud-emulator/src/core/netns.ts)
   'cloud-emulator': { entries: { main: 'apps/cloud-emulator/src/main.ts', 'wan-main': 'apps/cloud-emulator/src/wan-main.ts' } },
   'node-agent': { entries: { main: 'apps/node-agent/src/main.ts' }, selfContained: true, banner: '#!/usr/bin/env node' },
+  // the installer's one-shot commands (docker compose's migrate service): schema, first organisation
+  tools: { entries: { migrate: 'tools/migrate.ts', 'bootstrap-org': 'tools/bootstrap-org.ts' }, outdir: 'dist/tools' },
 };
 
 /** swc options equivalent to @swc-node/register's reading of tsconfig.base.json. */
@@ -84,7 +86,7 @@ async function buildProject(project, opts = {}) {
   const spec = PROJECTS[project];
   if (!spec) throw new Error(`unknown project ${project}; known: ${Object.keys(PROJECTS).join(', ')}`);
   const started = Date.now();
-  const outdir = path.join(ROOT, 'dist/apps', project);
+  const outdir = path.join(ROOT, spec.outdir ?? path.join('dist/apps', project));
   fs.rmSync(outdir, { recursive: true, force: true });
   const result = await esbuild.build({
     absWorkingDir: ROOT,

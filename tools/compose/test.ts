@@ -18,6 +18,8 @@ import { freePort } from '../stack/stack';
  *  5. tears the stack down with its volumes (`--keep` leaves it running and prints how to reach it).
  * Needs root (apt-get, dockerd). Prints each step with its time; last line
  * `compose: N containers, cluster Ready in X s and deleted in Y s, 0 resources left`. Exit code 0 on success.
+ * Measured here: 102 s in all with the base image present (image build 54 s, mostly sending node_modules to the
+ * engine; stack healthy 20 s after `up`; cluster Ready in 13 s); the base image adds 4–11 min the first time.
  */
 const o = new Command('test:compose').option('--keep', 'leave the stack running').parse().opts<{ keep?: boolean }>();
 const ROOT = path.resolve(__dirname, '../..');
