@@ -102,7 +102,8 @@ export async function createGateway(deps: GatewayDeps): Promise<INestApplication
   for (const handler of bodyParsers()) app.use(handler);
   app.useGlobalFilters(new ProblemFilter(deps.log));
   app.useGlobalPipes(new GatewayValidationPipe());
-  const doc = SwaggerModule.createDocument(app, new DocumentBuilder()
+  // the OpenAPI document is built on the first request for it (and kept), not at start-up: the API answers sooner
+  const doc = () => SwaggerModule.createDocument(app, new DocumentBuilder()
     .setTitle('Skyweave API').setDescription('One Kubernetes cluster across several clouds').setVersion('1')
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'API key (swk_…)' }).build());
   SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'docs/openapi.json' });
