@@ -79,6 +79,18 @@ describe('retry delays for loops owned elsewhere (SDK retry strategies, JetStrea
     }
   });
 
+  it('redelivery (half jitter) never comes sooner than half its doubling schedule: 1–2 s, 2–4 s, … 15–30 s', () => {
+    for (let i = 0; i < 500; i++) {
+      const first = redeliveryDelayMs(1);
+      expect(first).toBeGreaterThanOrEqual(1_000);
+      expect(first).toBeLessThan(2_000);
+      const third = redeliveryDelayMs(3);
+      expect(third).toBeGreaterThanOrEqual(4_000);
+      expect(third).toBeLessThan(8_000);
+      expect(redeliveryDelayMs(20)).toBeGreaterThanOrEqual(15_000);
+    }
+  });
+
   it('grow with the retry number (on average)', () => {
     const mean = (retry: number) => Array.from({ length: 200 }, () => retryDelayMs(MESSAGE_REDELIVERY, retry)).reduce((a, b) => a + b, 0) / 200;
     expect(mean(4)).toBeGreaterThan(mean(1));

@@ -1,4 +1,4 @@
-import { ExponentialBackoff, handleWhen, IBackoff, retry } from 'cockatiel';
+import { ExponentialBackoff, IBackoff, handleWhen, halfJitterGenerator, retry } from 'cockatiel';
 import { isCloudError, isNotFound } from './errors';
 
 /**
@@ -14,10 +14,11 @@ import { isCloudError, isNotFound } from './errors';
  * | `PLATFORM_CALL` | node-agent → the platform's agent API | until success or abort | 500 ms → 10 s |
  * | `TOOL_HTTP` | tools' HTTP calls (stack launcher, sandbox admin) | 3 | 200 ms → 1 s |
  * | `SERVICE_RESTART` | tools waiting out a service being restarted (chaos) | until the deadline | 250 ms → 1 s |
- * | `MESSAGE_REDELIVERY` | JetStream nak delays (`redeliveryDelayMs`) | the consumer's `maxDeliver` | 1 s → 30 s |
+ * | `MESSAGE_REDELIVERY` | JetStream nak delays (`redeliveryDelayMs`), half jitter | the consumer's `maxDeliver` | 1–2 s, 2–4 s, … 15–30 s |
  *
- * Delays are exponential with decorrelated jitter (cockatiel's default generator), capped at the spec's maximum and,
- * when a run has a deadline, never past it. Quota and capacity errors are never retried here (they surface at once on
+ * Delays are exponential with decorrelated jitter (cockatiel's default generator; a delay may be close to 0), or, for a
+ * spec with `jitter: 'half'`, with half jitter (each delay in [d/2, d) of the doubling schedule d, so never shorter than
+ * half of it); capped at the spec's maximum and, when a run has a deadline, never past it. Quota and capacity errors are never retried here (they surface at once on
  * the cluster's conditions, see `CloudError.retryable`).
  */
 export interface RetrySpec {
@@ -31,6 +32,11 @@ export interface RetrySpec {
   readonly maxDelayMs: number;
   /** Which failures are retried; any other failure is thrown at once. */
   readonly retryOn: (error: unknown) => boolean;
+  /**
+   * How delays are randomised: `decorrelated` (default; AWS's and Polly's recommendation, a delay may be near 0) or
+   * `half` (each delay in [d/2, d), d = initialDelayMs × 2^(retry−1) capped at maxDelayMs: a guaranteed floor).
+   */
+  readonly jitter?: 'decorrelated' | 'half';
 }
 
 /** What one retry is about to do, for logs and metrics. */
@@ -97,10 +103,14 @@ export const SERVICE_RESTART: RetrySpec = {
 };
 
 /**
- * JetStream redelivery of a failed message (nak delay by delivery count, see `redeliveryDelayMs`), 1 s → 30 s.
+ * JetStream redelivery of a failed message (nak delay by delivery count, see `redeliveryDelayMs`), half jitter:
+ * 1–2 s before the second delivery, 2–4 s before the third, … 15–30 s at most. Never near 0: a failure that is not
+ * throttling (a database restart, a NATS reconnect) needs time to pass, and a handler's failure must not spin.
  * `retryOn` is not used by the consumer (it naks every failure until `maxDeliver`).
  */
-export const MESSAGE_REDELIVERY: RetrySpec = { name: 'message-redelivery', maxAttempts: Infinity, initialDelayMs: 1_000, maxDelayMs: 30_000, retryOn: () => true };
+export const MESSAGE_REDELIVERY: RetrySpec = {
+  name: 'message-redelivery', maxAttempts: Infinity, initialDelayMs: 2_000, maxDelayMs: 30_000, retryOn: () => true, jitter: 'half',
+};
 
 /**
  * How the SDKs that retry each HTTP request themselves (AWS `retryStrategy`, Azure `retryOptions`) are set: the same
@@ -115,7 +125,9 @@ export const SDK_RETRY = {
   maxDelayMs: CLOUD_CALL.maxDelayMs,
 } as const;
 
-const backoffOf = (spec: RetrySpec) => new ExponentialBackoff({ initialDelay: spec.initialDelayMs, maxDelay: spec.maxDelayMs });
+const backoffOf = (spec: RetrySpec) => new ExponentialBackoff({
+  initialDelay: spec.initialDelayMs, maxDelay: spec.maxDelayMs, ...(spec.jitter === 'half' ? { generator: halfJitterGenerator } : {}),
+});
 
 /**
  * The delay before retry number `retry` (1-based) of `spec`, in milliseconds: the same jittered exponential schedule

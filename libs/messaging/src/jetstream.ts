@@ -81,7 +81,7 @@ export class RetryLater extends Error {
 
 /**
  * Runs a durable JetStream consumer with explicit ack. A handler that resolves acks; `RetryLater` naks with its
- * delay; any other error naks with the one retry policy's backoff (MESSAGE_REDELIVERY: exponential with jitter, 1 s → 30 s) until `maxDeliver`; a malformed payload is
+ * delay; any other error naks with the one retry policy's backoff (MESSAGE_REDELIVERY: doubling with half jitter, 1–2 s → 15–30 s) until `maxDeliver`; a malformed payload is
  * terminated at once. Handlers must be idempotent: redelivery and duplicates happen.
  * @returns a function that stops consuming.
  */

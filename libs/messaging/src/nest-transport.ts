@@ -13,7 +13,7 @@
  * A thin strategy over our own {@link consume} keeps one implementation of the consumer semantics (about 150 lines).
  *
  * Semantics (those of {@link consume}): durable consumer per subject, shared by the service's replicas; explicit ack when the
- * handler resolves; `RetryLater` → nak with its delay; other errors → nak with backoff (1 s × attempt, ≤ 30 s) until
+ * handler resolves; `RetryLater` → nak with its delay; other errors → nak with backoff (MESSAGE_REDELIVERY: 1–2 s, doubling, ≤ 30 s) until
  * `maxDeliver`; malformed payload → term; at most `concurrency` messages of a subject in flight per process.
  *
  * Start-up check: the server is given the subjects the service consumes; `listen` fails with {@link JetStreamHandlerError}
