@@ -8,10 +8,10 @@ import { RegisterNodeDto } from './dtos';
 import { Problem } from './problem';
 import { AgentNode, bearer } from './agent-auth';
 import { CHANGE_FEED, DATA_SOURCE, JOIN_LONG_POLL, SECRET_BOX } from './tokens';
-import { clusterConfiguration, controlPlaneEndpoint, initConfiguration, joinConfiguration, pkiFiles, renderKubeadmConfig } from './bootstrap/kubeadm';
+import { clusterConfiguration, controlPlaneEndpoint, initConfiguration, joinConfiguration, pkiFiles, renderKubeadmConfig } from '@skyweave/bootstrap';
 import {
   apiServerCertificateFits, apiServerSans, caCertHash, fromPkiColumn, issueApiServerCertificate, openPkiSecrets, sealPkiSecrets, toPkiColumn,
-} from './bootstrap/pki';
+} from '@skyweave/bootstrap';
 
 /**
  * How long a `/join` answer of `wait` is held by default (milliseconds). Meanwhile the decision is re-checked when a

@@ -13,7 +13,7 @@ import {
 import type { AddNodesDto, CreateClusterDto, UpdateClusterDto } from './dtos';
 import { Problem, Violation } from './problem';
 import { DATA_SOURCE, SECRET_BOX } from './tokens';
-import { generateClusterPki, sealPkiSecrets, toPkiColumn } from './bootstrap/pki';
+import { generateClusterPki, sealPkiSecrets, toPkiColumn } from '@skyweave/bootstrap';
 
 export const DEFAULT_KUBERNETES_VERSION = '1.31.4';
 /** Workers a cluster may hold after manual scaling. */

@@ -8,7 +8,7 @@ import {
 } from '@skyweave/persistence';
 import { RetryLater } from '@skyweave/messaging';
 import { CredentialVault, Logger, MissingCredentialsError } from '@skyweave/service-kit';
-import { renderUserData } from './user-data';
+import { renderUserData } from '@skyweave/bootstrap/src/user-data';
 
 /** How long a bootstrap token is valid, in seconds (DESIGN §6: minutes). */
 export const BOOTSTRAP_TOKEN_TTL_SECONDS = 15 * 60;
