@@ -4,6 +4,7 @@ export * from './address-plan';
 export * from './firewall';
 export * from './tags';
 export * from './instance-types';
+export * from './node-role';
 export * from './cluster';
 export * from './mesh';
 export * from './conditions';
