@@ -8,5 +8,6 @@ export * from './node-role';
 export * from './cluster';
 export * from './mesh';
 export * from './conditions';
+export * from './events';
 export * from './lifecycle';
 export * from './kubernetes-releases';
