@@ -4,7 +4,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { In, Not } from 'typeorm';
 import {
   CLOUD_NAMES, CloudId, ClusterSpec, DEFAULT_INSTANCE_TYPE, MAX_CROSS_CLOUD_LATENCY_MS, MAX_TOTAL_WORKERS, REGIONS, findInstanceType, findRegion, resourcePrefix, worstCrossCloudLatency, allocateWireguardAddresses,
-  comparePatchUpgrade,
+  comparePatchUpgrade, DEFAULT_KUBERNETES_VERSION,
 } from '@skyweave/domain';
 import { Subjects } from '@skyweave/contracts';
 import {
@@ -15,7 +15,6 @@ import { Problem, Violation } from './problem';
 import { DATA_SOURCE, SECRET_BOX } from './tokens';
 import { generateClusterPki, sealPkiSecrets, toPkiColumn } from './bootstrap/pki';
 
-export const DEFAULT_KUBERNETES_VERSION = '1.31.4';
 /** Workers a cluster may hold after manual scaling. */
 export const MAX_CLUSTER_WORKERS = 500;
 
