@@ -281,7 +281,7 @@ describe('api-gateway limits (issue 10)', () => {
       expect(held.status).toBe(200);
       expect(((await held.json()) as { revision: string }).revision).toBe(first.revision);
       expect(Date.now() - started).toBeGreaterThanOrEqual(2400); // it was held, not cut (a lower bound only)
-    });
+    }, 20_000); // Node's defaults would close the slow connection only after 60-90 s
 
     it('closes connections beyond maxConnections', async () => {
       const { url } = await gateway({ limits: { maxConnections: 3 } });
@@ -311,7 +311,7 @@ describe('api-gateway limits (issue 10)', () => {
       });
       expect(answered).toMatch(/^HTTP\/1\.1 200/);
       for (const s of sockets) s.destroy();
-    });
+    }, 20_000);
   });
 
   describe('finding 10: long polls', () => {
