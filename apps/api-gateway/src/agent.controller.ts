@@ -7,7 +7,8 @@ import { ChangeFeed, ClusterEntity, LifecycleRepository, NodeEntity, SecretBox, 
 import { RegisterNodeDto } from './dtos';
 import { Problem } from './problem';
 import { AgentNode, bearer } from './agent-auth';
-import { CHANGE_FEED, DATA_SOURCE, JOIN_LONG_POLL, SECRET_BOX } from './tokens';
+import { LongPolls } from './long-polls';
+import { CHANGE_FEED, DATA_SOURCE, JOIN_LONG_POLL, LONG_POLLS, SECRET_BOX } from './tokens';
 import { clusterConfiguration, controlPlaneEndpoint, initConfiguration, joinConfiguration, pkiFiles, renderKubeadmConfig } from './bootstrap/kubeadm';
 import {
   apiServerCertificateFits, apiServerSans, caCertHash, fromPkiColumn, issueApiServerCertificate, openPkiSecrets, sealPkiSecrets, toPkiColumn,
@@ -33,6 +34,7 @@ export class AgentController {
     @Inject(JOIN_LONG_POLL) private readonly longPollMs: number,
     @Inject(SECRET_BOX) private readonly box: SecretBox,
     @Inject(CHANGE_FEED) private readonly feed: ChangeFeed,
+    @Inject(LONG_POLLS) private readonly polls: LongPolls,
   ) {}
 
   /** Exchanges the bootstrap token for a node token. A used, expired or foreign token is 401. */
@@ -82,6 +84,8 @@ export class AgentController {
     // wakes it) instead of after the agent's next poll. Subscribed before the first read, so no change falls between.
     const deadline = Date.now() + this.longPollMs;
     const readNodes = () => this.ds.getRepository(NodeEntity).find({ where: { clusterId: node.clusterId, organisationId: node.organisationId } });
+    // one poll per node (LongPolls): a newer /join ends this one, which answers `wait` at once
+    const hold = this.polls.begin('join', node.id);
     const sub = this.feed.subscribe('cluster', node.clusterId);
     let all: NodeEntity[];
     let action: JoinAction;
@@ -90,12 +94,14 @@ export class AgentController {
       all = await readNodes();
       for (;;) {
         action = decideJoin(node as JoinCandidate, all as JoinCandidate[]);
-        if (action !== 'wait' || Date.now() >= deadline) break;
-        await sub.next(deadline - Date.now());
+        if (action !== 'wait' || Date.now() >= deadline || hold.ended) break;
+        await Promise.race([sub.next(deadline - Date.now()), hold.superseded]);
+        if (hold.ended) break;
         all = await this.feed.shared('cluster', node.clusterId, 'join', readNodes);
       }
     } finally {
       sub.close();
+      hold.release();
     }
     // The endpoint a node joins through: master-0's overlay address, or a surviving master's while master-0 is being
     // replaced (its VM was lost and it rejoins the control plane itself).

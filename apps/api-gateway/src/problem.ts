@@ -22,6 +22,8 @@ export class Problem extends HttpException {
     detail: string,
     public readonly errors?: Violation[],
     public readonly headers: Record<string, string> = {},
+    /** RFC 9457 extension members added to the body (e.g. `quota`); never `type`, `title`, `status`, `detail`. */
+    public readonly extensions?: Record<string, unknown>,
   ) {
     super(detail, status);
   }
@@ -49,7 +51,7 @@ export function toViolations(errors: ValidationError[], prefix = ''): Violation[
 /** The RFC 9457 body of a Problem (without `instance`). */
 export function problemBody(p: Problem): Record<string, unknown> {
   const status = p.getStatus();
-  return { type: PROBLEM_BASE + p.problemType, title: p.title, status, detail: p.message, ...(p.errors ? { errors: p.errors } : {}) };
+  return { ...p.extensions, type: PROBLEM_BASE + p.problemType, title: p.title, status, detail: p.message, ...(p.errors ? { errors: p.errors } : {}) };
 }
 
 /** Writes a problem as `application/problem+json` with `instance` = the request's URL (also used by Express middleware). */
