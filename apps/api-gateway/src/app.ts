@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { ArgumentMetadata, Controller, Get, INestApplication, Inject, Module, ValidationPipe, DynamicModule } from '@nestjs/common';
+import { ArgumentMetadata, Controller, Get, INestApplication, Inject, Module, ValidationPipe, DynamicModule, type Type } from '@nestjs/common';
 import { APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -18,6 +18,7 @@ import { IdempotencyInterceptor } from './idempotency';
 import { MetricsController, httpMetrics } from './metrics';
 import { Problem, ProblemFilter, toViolations } from './problem';
 import { RegionsController } from './regions.controller';
+import { type RouteEntry, controllerRoutes, methodNotAllowed } from './routes';
 import { CHANGE_FEED, CLOUD_ENDPOINTS, DATA_SOURCE, JOIN_LONG_POLL, MESH_LONG_POLL, SECRET_BOX } from './tokens';
 import { MESH_LONG_POLL_MS, MeshController } from './mesh.controller';
 import { OperationsController } from './operations.controller';
@@ -30,6 +31,19 @@ class HealthController {
     await this.ds.query('SELECT 1');
     return { status: 'ok' };
   }
+}
+
+/** Every controller of the gateway, public (`/v1`, `/health`, `/metrics`) and agent (`/agent/v1`). */
+export const GATEWAY_CONTROLLERS: readonly Type[] = [
+  HealthController, MetricsController, RegionsController, CredentialsController, ClustersController, AgentController, MeshController, OperationsController,
+];
+
+/**
+ * The gateway's route table: every controller route (controllerRoutes) and the OpenAPI pages (`GET /docs`,
+ * `GET /docs/openapi.json`). What 405 `Allow` lists, and what tools/fuzz walks besides the OpenAPI document.
+ */
+export function gatewayRoutes(): RouteEntry[] {
+  return [...controllerRoutes([...GATEWAY_CONTROLLERS]), { method: 'GET', path: '/docs' }, { method: 'GET', path: '/docs/openapi.json' }];
 }
 
 export interface GatewayDeps {
@@ -48,7 +62,7 @@ class AppModule {
   static with(deps: GatewayDeps): DynamicModule {
     return {
       module: AppModule,
-      controllers: [HealthController, MetricsController, RegionsController, CredentialsController, ClustersController, AgentController, MeshController, OperationsController],
+      controllers: [...GATEWAY_CONTROLLERS],
       providers: [
         { provide: DATA_SOURCE, useValue: deps.ds },
         { provide: SECRET_BOX, useValue: deps.box },
@@ -87,7 +101,7 @@ class GatewayValidationPipe extends ValidationPipe {
 /**
  * Builds the api-gateway Nest application (not listening yet): validation → problem+json, OpenAPI at /docs.
  * Every request passes, in order: timing (skyweave_http_request_duration_seconds, served at `/metrics`), security headers (helmet; no `X-Powered-By`), `Cache-Control: no-store` (see
- * noStore), node authentication on `/agent/v1/nodes/{id}/…` (before the body is read), the body parsers with the
+ * noStore), 405 with `Allow` for a wrong method on a served path (methodNotAllowed), node authentication on `/agent/v1/nodes/{id}/…` (before the body is read), the body parsers with the
  * nesting limit (MAX_BODY_DEPTH, 400 `body-too-deep`), then Nest's guards, pipes and handlers.
  */
 export async function createGateway(deps: GatewayDeps): Promise<INestApplication> {
@@ -98,6 +112,7 @@ export async function createGateway(deps: GatewayDeps): Promise<INestApplication
   // no `upgrade-insecure-requests` in the CSP of the /docs pages
   app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
   app.use(noStore);
+  app.use(methodNotAllowed(gatewayRoutes()));
   app.use('/agent/v1/nodes/:nodeId', agentAuthentication(deps.ds, deps.log));
   for (const handler of bodyParsers()) app.use(handler);
   app.useGlobalFilters(new ProblemFilter(deps.log));
