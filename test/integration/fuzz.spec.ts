@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import * as net from 'node:net';
 import { type FuzzReport, formatFailure, runFuzz } from '@skyweave/tools/fuzz/runner';
 import { type RunningFuzzTarget, startFuzzTarget } from '../support/fuzz-target';
 
@@ -57,5 +58,40 @@ describe('api-gateway under generated requests (fuzz)', () => {
     // a served method is not affected, and an unknown path stays 404
     expect((await at('GET', '/health')).status).toBe(200);
     expect((await at('POST', '/v1/nothing-here')).status).toBe(404);
+  });
+
+  /** Writes `text` on a new connection; the answer's status line, headers (lower-case) and body, read until close. */
+  const raw = (text: string) => new Promise<{ status: number; headers: Record<string, string>; body: string }>((resolve, reject) => {
+    const url = new URL(target.baseUrl);
+    const chunks: Buffer[] = [];
+    const socket = net.connect(Number(url.port), url.hostname, () => socket.write(text));
+    socket.on('data', (d: Buffer) => chunks.push(d));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const all = Buffer.concat(chunks).toString('utf8');
+      const [head, ...rest] = all.split('\r\n\r\n');
+      const headers = Object.fromEntries(head.split('\r\n').slice(1).map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(all)?.[1] ?? 0), headers, body: rest.join('\r\n\r\n') });
+    });
+  });
+
+  it.each([
+    ['a header name with a space', 'GET /health HTTP/1.1\r\nHost: x\r\nX Bad: 1\r\nConnection: close\r\n\r\n', 400, 'malformed-request'],
+    ['an unknown method', 'FROB /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 400, 'malformed-request'],
+    ['headers over the limit', `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\nConnection: close\r\n\r\n`, 431, 'headers-too-large'],
+    ['a broken chunk after valid headers', 'GET /v1/clusters HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\n{}\r\n0\r\n\r\n', 400, 'malformed-request'],
+    ['an unsupported Expect', 'GET /health HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\nConnection: close\r\n\r\n', 417, 'expectation-failed'],
+  ])('answers a request with %s that never reaches Express as a problem', async (_what, text, status, type) => {
+    const r = await raw(text);
+    expect(r.status).toBe(status);
+    expect(r.headers['content-type']).toContain('application/problem+json');
+    expect(JSON.parse(r.body)).toMatchObject({ type: `https://skyweave.dev/problems/${type}`, status });
+  });
+
+  it('answers HEAD with headers over the limit without a body', async () => {
+    const r = await raw(`HEAD /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\nConnection: close\r\n\r\n`);
+    expect(r.status).toBe(431);
+    expect(r.headers['content-length']).toBe('0');
+    expect(r.body).toBe('');
   });
 });

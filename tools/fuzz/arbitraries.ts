@@ -33,7 +33,25 @@ export interface FuzzCase {
   body?: string;
   /** What was done to the body, for the report (`valid`, `junk at controlPlane.count`, `deep 5000`, …). */
   bodyNote: string;
+  /** Headers besides authorization and content type (`expect`, `content-encoding`, an oversized header…). */
+  extraHeaders?: Record<string, string>;
+  /** Sent over a raw socket, broken at the HTTP level in this way (what an HTTP client library would refuse to send). */
+  wire?: WireBreak;
 }
+
+/** Ways a request can be broken below HTTP semantics (sent byte by byte over a socket). */
+export const WIRE_BREAKS = ['invalid-header-name', 'invalid-header-value', 'unknown-method', 'lowercase-method', 'bad-chunk', 'two-content-lengths', 'length-and-chunked', 'bare-lf', 'http-1.0', 'absolute-uri'] as const;
+export type WireBreak = (typeof WIRE_BREAKS)[number];
+
+/** Extra headers: none mostly; else an unsupported expectation, a body encoding the body is not in, an oversized header. */
+const extraHeaders: fc.Arbitrary<Record<string, string> | undefined> = fc.oneof(
+  { weight: 12, arbitrary: fc.constant(undefined) },
+  { weight: 1, arbitrary: fc.constantFrom<Record<string, string>>(
+    { expect: '200-ok' }, { 'content-encoding': 'gzip' }, { 'content-encoding': 'br' }, { 'content-encoding': 'deflate' }, { 'content-encoding': 'bogus' },
+    { 'x-oversized': 'a'.repeat(20_000) }, { 'x-forwarded-for': '127.0.0.1, ::1, evil' }, { 'content-language': '\u00ff'.repeat(3) },
+    { accept: 'application/xml' }, { 'idempotency-key': 'x'.repeat(500) }, { 'idempotency-key': '' }, { range: 'bytes=0-1' }, { 'if-none-match': '*' },
+  ) },
+);
 
 /** Values that break assumptions: numbers at and past the limits, wrong types, strings that are paths, markup, SQL. */
 const JUNK: unknown[] = [
@@ -224,8 +242,9 @@ export function caseFor(route: FuzzRoute, ctx: CaseContext): fc.Arbitrary<FuzzCa
     ? validish(route.body, ctx).chain((v) => fc.oneof({ weight: 2, arbitrary: fc.constant({ value: v, note: 'valid-ish' }) }, { weight: 3, arbitrary: mutated(v) }))
       .chain(({ value, note }) => rawBody(value, note))
     : fc.oneof({ weight: 4, arbitrary: fc.constant({ bodyNote: 'no body' }) }, { weight: 1, arbitrary: rawBody({ unexpected: true }, 'unexpected body') });
-  return fc.record({ method, params, query: queryString(route), auth, body }).map(({ method: m, params: p, query, auth: a, body: b }) => ({
-    route: `${route.method} ${route.path}`, method: m, params: p, query, auth: a, ...b,
+  const wire = fc.oneof({ weight: 20, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constantFrom(...WIRE_BREAKS) });
+  return fc.record({ method, params, query: queryString(route), auth, body, extra: extraHeaders, wire }).map(({ method: m, params: p, query, auth: a, body: b, extra, wire: w }) => ({
+    route: `${route.method} ${route.path}`, method: m, params: p, query, auth: a, ...b, ...(extra ? { extraHeaders: extra } : {}), ...(w ? { wire: w } : {}),
   }));
 }
 

@@ -35,7 +35,9 @@ export function violations(req: SentRequest, res: FuzzResponse, served: Set<stri
     }
   }
   if (status === 401 && !res.headers['www-authenticate']) out.push('401 without WWW-Authenticate');
-  if (served.size > 0) {
+  // a request broken below HTTP semantics, with headers over the limit or an unsupported expectation is refused
+  // before routing, whatever its method
+  if (served.size > 0 && !req.wire && status !== 417 && status !== 431) {
     const expected = new Set(served);
     if (expected.has('GET')) expected.add('HEAD');
     expected.add('OPTIONS');

@@ -43,7 +43,8 @@ export async function fuzzRoutes(target: FuzzTarget): Promise<FuzzRoute[]> {
 export function formatRequest(r: SentRequest): string {
   const body = r.body === undefined ? '' : `\n  body (${Buffer.byteLength(r.body)} B): ${r.body.length > 300 ? `${r.body.slice(0, 300)}…` : r.body}`;
   const path = r.path.length > 200 ? `${r.path.slice(0, 200)}… (${r.path.length} chars)` : r.path;
-  return `${r.method} ${path}\n  headers: ${JSON.stringify(r.headers)}${body}`;
+  const headers = Object.fromEntries(Object.entries(r.headers).map(([k, v]) => [k, v.length > 100 ? `${v.slice(0, 100)}… (${v.length} chars)` : v]));
+  return `${r.method} ${path}${r.wire ? ` (sent raw, ${r.wire})` : ''}\n  headers: ${JSON.stringify(headers)}${body}`;
 }
 
 /** A failure as printed lines. */

@@ -1,5 +1,6 @@
 import * as http from 'node:http';
-import type { AuthChoice, FuzzCase } from './arbitraries';
+import * as net from 'node:net';
+import type { AuthChoice, FuzzCase, WireBreak } from './arbitraries';
 import type { FuzzRoute } from './routes';
 
 /** A running installation to attack, and what exists in it (made by whoever started it, e.g. test/support/fuzz-target.ts). */
@@ -21,7 +22,7 @@ export interface FuzzTarget {
 }
 
 /** A request as sent; `authorization` is described (`<api-key>`), never the secret itself. */
-export interface SentRequest { method: string; path: string; headers: Record<string, string>; body?: string; auth: AuthChoice }
+export interface SentRequest { method: string; path: string; headers: Record<string, string>; body?: string; auth: AuthChoice; wire?: WireBreak }
 
 /** The kind of id a path parameter of `route` names. */
 function idKind(route: string, param: string): keyof FuzzTarget['ids'] {
@@ -69,11 +70,11 @@ export function materialise(t: FuzzTarget, c: FuzzCase): { request: SentRequest;
     if (name === 'nodeId') nodeIndex = p.existing % pool.length;
     return pool[p.existing % pool.length];
   });
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...c.extraHeaders };
   if (c.contentType !== undefined) headers['content-type'] = c.contentType;
   const authorization = resolveAuth(t, c.auth, nodeIndex);
   return {
-    request: { method: c.method, path: path + (c.query ? `?${c.query}` : ''), headers: { ...headers, ...(authorization !== undefined ? { authorization: `<${c.auth}>` } : {}) }, body: c.body, auth: c.auth },
+    request: { method: c.method, path: path + (c.query ? `?${c.query}` : ''), headers: { ...headers, ...(authorization !== undefined ? { authorization: `<${c.auth}>` } : {}) }, body: c.body, auth: c.auth, ...(c.wire ? { wire: c.wire } : {}) },
     authorization,
   };
 }
@@ -87,6 +88,7 @@ export interface FuzzResponse { status: number; headers: http.IncomingHttpHeader
  */
 export function send(t: FuzzTarget, req: SentRequest, authorization: string | undefined, agent: http.Agent, timeoutMs = 15_000): Promise<FuzzResponse> {
   const url = new URL(t.baseUrl);
+  if (req.wire) return sendRaw(url, wireText(req, authorization), timeoutMs);
   const body = req.body !== undefined ? Buffer.from(req.body, 'utf8') : undefined;
   const headers: Record<string, string | number> = { ...req.headers };
   delete headers.authorization;
@@ -102,5 +104,67 @@ export function send(t: FuzzTarget, req: SentRequest, authorization: string | un
     r.on('timeout', () => r.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     r.on('error', reject);
     r.end(body);
+  });
+}
+
+/** The bytes of `req`, broken as `req.wire` says. */
+function wireText(req: SentRequest, authorization: string | undefined): string {
+  const body = req.body ?? '';
+  const lines = [`${req.method} ${req.path} HTTP/1.1`, 'Host: 127.0.0.1', 'Connection: close'];
+  for (const [k, v] of Object.entries(req.headers)) if (k !== 'authorization') lines.push(`${k}: ${v}`);
+  if (authorization !== undefined) lines.push(`Authorization: ${authorization}`);
+  let framing = [`Content-Length: ${Buffer.byteLength(body)}`];
+  let payload = body;
+  switch (req.wire) {
+    case 'invalid-header-name': lines.push('X Bad Name: 1'); break;
+    case 'invalid-header-value': lines.push('X-Bad: a\u0001b'); break;
+    case 'unknown-method': lines[0] = `FROB ${req.path} HTTP/1.1`; break;
+    case 'lowercase-method': lines[0] = `${req.method.toLowerCase()} ${req.path} HTTP/1.1`; break;
+    case 'bad-chunk': framing = ['Transfer-Encoding: chunked']; payload = `zz\r\n${body}\r\n0\r\n\r\n`; break;
+    case 'two-content-lengths': framing.push(`Content-Length: ${Buffer.byteLength(body) + 1}`); break;
+    case 'length-and-chunked': framing.push('Transfer-Encoding: chunked'); break;
+    case 'bare-lf': return [...lines, ...framing].join('\n') + '\n\n' + payload;
+    case 'http-1.0': lines[0] = `${req.method} ${req.path} HTTP/1.0`; break;
+    case 'absolute-uri': lines[0] = `${req.method} http://evil.example${req.path} HTTP/1.1`; break;
+    case undefined: break;
+  }
+  return [...lines, ...framing].join('\r\n') + '\r\n\r\n' + payload;
+}
+
+/**
+ * Writes `text` to a new connection and reads the answer until the server closes it (the request says
+ * `Connection: close`; a refused request is closed by the server). Handles `Content-Length` and chunked bodies.
+ */
+function sendRaw(url: URL, text: string, timeoutMs: number): Promise<FuzzResponse> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const socket = net.connect(Number(url.port), url.hostname, () => socket.write(text));
+    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    socket.on('data', (d: Buffer) => chunks.push(d));
+    socket.on('error', (e) => (chunks.length ? undefined : reject(e)));
+    socket.on('close', () => {
+      const all = Buffer.concat(chunks).toString('latin1');
+      const split = all.indexOf('\r\n\r\n');
+      const m = /^HTTP\/1\.[01] (\d{3})/.exec(all);
+      if (!m || split < 0) return reject(new Error(`no HTTP answer (${all.length} bytes: ${JSON.stringify(all.slice(0, 80))})`));
+      const headers: http.IncomingHttpHeaders = {};
+      for (const line of all.slice(0, split).split('\r\n').slice(1)) {
+        const i = line.indexOf(':');
+        if (i > 0) headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
+      }
+      let body = all.slice(split + 4);
+      if (String(headers['transfer-encoding'] ?? '').includes('chunked')) {
+        let out = '';
+        for (let rest = body; ;) {
+          const nl = rest.indexOf('\r\n');
+          const size = parseInt(rest.slice(0, nl), 16);
+          if (!(size > 0)) break;
+          out += rest.slice(nl + 2, nl + 2 + size);
+          rest = rest.slice(nl + 4 + size);
+        }
+        body = out;
+      }
+      resolve({ status: Number(m[1]), headers, body: Buffer.from(body, 'latin1').toString('utf8') });
+    });
   });
 }

@@ -12,6 +12,7 @@ import { AgentController, JOIN_LONG_POLL_MS } from './agent.controller';
 import { ApiKeyGuard } from './auth';
 import { ClustersController } from './clusters.controller';
 import { ClustersService } from './clusters.service';
+import { problemsForClientErrors } from './client-errors';
 import { CredentialsController } from './credentials.controller';
 import { agentAuthentication, bodyParsers, noStore } from './http-hardening';
 import { IdempotencyInterceptor } from './idempotency';
@@ -100,6 +101,7 @@ class GatewayValidationPipe extends ValidationPipe {
 
 /**
  * Builds the api-gateway Nest application (not listening yet): validation → problem+json, OpenAPI at /docs.
+ * Requests Node's HTTP parser refuses, and unsupported `Expect`s, are answered as problems (problemsForClientErrors).
  * Every request passes, in order: timing (skyweave_http_request_duration_seconds, served at `/metrics`), security headers (helmet; no `X-Powered-By`), `Cache-Control: no-store` (see
  * noStore), 405 with `Allow` for a wrong method on a served path (methodNotAllowed), node authentication on `/agent/v1/nodes/{id}/…` (before the body is read), the body parsers with the
  * nesting limit (MAX_BODY_DEPTH, 400 `body-too-deep`), then Nest's guards, pipes and handlers.
@@ -107,6 +109,7 @@ class GatewayValidationPipe extends ValidationPipe {
 export async function createGateway(deps: GatewayDeps): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.with(deps), { logger: ['error', 'warn'], bodyParser: false });
   app.disable('x-powered-by');
+  problemsForClientErrors(app.getHttpServer());
   app.use(httpMetrics());
   // helmet's defaults, except that plain-HTTP installations (the default: TLS is terminated in front) keep working:
   // no `upgrade-insecure-requests` in the CSP of the /docs pages
