@@ -36,7 +36,8 @@ describe('api-gateway under generated requests (fuzz)', () => {
     // every public route of the OpenAPI document and every agent route
     expect(r.routes).toBeGreaterThanOrEqual(25);
     expect(gatewayLog.filter((l) => /unhandled error|RangeError/.test(l))).toEqual([]);
-  }, 60_000);
+    // a valid credentials check loads a cloud SDK on first use (seconds, more with a cold transform cache)
+  }, 150_000);
 
   it('answers a wrong method on a served path with 405 and Allow, before authentication; OPTIONS with 204 and Allow', async () => {
     const at = (method: string, path: string) => fetch(`${target.baseUrl}${path}`, { method });

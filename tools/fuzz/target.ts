@@ -86,7 +86,7 @@ export interface FuzzResponse { status: number; headers: http.IncomingHttpHeader
  * Sends one request over `agent` (keep-alive) and reads the whole answer.
  * @throws Error on a transport failure (connection refused or reset before an answer) or after `timeoutMs`.
  */
-export function send(t: FuzzTarget, req: SentRequest, authorization: string | undefined, agent: http.Agent, timeoutMs = 15_000): Promise<FuzzResponse> {
+export function send(t: FuzzTarget, req: SentRequest, authorization: string | undefined, agent: http.Agent, timeoutMs = 60_000): Promise<FuzzResponse> {
   const url = new URL(t.baseUrl);
   if (req.wire) return sendRaw(url, wireText(req, authorization), timeoutMs);
   const body = req.body !== undefined ? Buffer.from(req.body, 'utf8') : undefined;
