@@ -92,7 +92,7 @@ describe('canary secrets through a cluster\'s whole life: in no log, response, r
     }
   }
 
-  const waitFor = async (what: string, ok: (c: { phase: string; nodes: { phase: string }[] }) => boolean, timeoutMs = 45_000) => {
+  const waitFor = async (what: string, ok: (c: { phase: string; nodes: { phase: string }[] }) => boolean, timeoutMs = 120_000) => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const c = await api.ok<{ phase: string; nodes: { phase: string }[] }>('GET', `/v1/clusters/${clusterId}`);
