@@ -119,8 +119,8 @@ const fill = (template: string, ids: string[]) => {
  * Tenant isolation (issue 10, "tests that attack"): organisation B, with its own credentials, cluster and nodes, walks
  * EVERY route of the OpenAPI document with its API key against organisation A's ids, every method the route has, and
  * every agent route with another node's token (same cluster, and another organisation's node). Each answer must be a
- * problem (404 on the public API: never 200/204, never a 403 that confirms existence; 401/403/404 on the agent API),
- * and no row of any table may change. A route added later is walked automatically; one whose id parameter the suite
+ * problem (404 on the public API: never 200/204, never a 403 that confirms existence, and the same answer as for ids
+ * that exist nowhere; 401/403/404 on the agent API), and no row of any table may change. A route added later is walked automatically; one whose id parameter the suite
  * cannot fill fails it.
  */
 describe('tenant isolation: every route with another organisation\'s key, every agent route with another node\'s token', () => {
@@ -234,6 +234,10 @@ describe('tenant isolation: every route with another organisation\'s key, every 
         else if (!res.headers.get('content-type')?.includes('application/problem+json') || res.body.status !== 404) wrong.push(`${what}: 404 without a problem body`);
         const text = JSON.stringify(res.body);
         for (const name of victimNames) if (text.includes(name)) wrong.push(`${what} names ${name}`);
+        // indistinguishable from ids that exist nowhere: same status and problem, ids aside (no existence oracle)
+        const ghost = await B.api.call(r.method.toUpperCase(), fill(r.path, params.map((p, i) => (combo[i] === 'A' ? randomUUID() : B.ids[p.kind!]))), BODIES[key]?.(B));
+        const shape = (b: unknown) => JSON.stringify(b).replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '<id>');
+        if (ghost.status !== res.status || shape(ghost.body) !== shape(res.body)) wrong.push(`${what} differs from unknown ids: ${res.status} ${shape(res.body)} vs ${ghost.status} ${shape(ghost.body)}`);
       }
     }
     expect(wrong).toEqual([]);
