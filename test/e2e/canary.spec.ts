@@ -81,6 +81,8 @@ describe('canary secrets through a cluster\'s whole life: in no log, response, r
   const canaries: Canary[] = [];
   let clusterId: string;
   let kubeconfigResponse: Source | undefined;
+  /** Set when the search found nothing: the run's folder is removed then. */
+  let clean = false;
 
   /** The public API, recording every response as text (status, headers, body). */
   class RecordingClient extends ApiClient {
@@ -138,7 +140,8 @@ describe('canary secrets through a cluster\'s whole life: in no log, response, r
   }, 90_000);
   afterAll(async () => {
     await stack?.stop();
-    if (stack?.workDir) rmSync(stack.workDir, { recursive: true, force: true });
+    // the logs and VM folders stay for a look when a canary was found (or the run failed)
+    if (stack?.workDir && clean) rmSync(stack.workDir, { recursive: true, force: true });
   });
 
   it('runs a cluster\'s whole life: create → Ready, scale, kubeconfig, delete → Deleted', async () => {
@@ -222,5 +225,6 @@ describe('canary secrets through a cluster\'s whole life: in no log, response, r
     ];
     expect(hits).toEqual([]);
     expect(responses.length).toBeGreaterThan(10);
+    clean = true;
   });
 });

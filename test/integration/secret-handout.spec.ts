@@ -114,6 +114,11 @@ describe('secrets handed out once (issue 10, finding 5)', () => {
       expect(after.text).not.toContain(secrets.bootstrapToken);
       expect(after.text).not.toContain(secrets.certificateKey);
     }
+    // a node whose VM was lost goes back to Pending and registers anew from a new VM: that one needs them again
+    await db.ds.getRepository(NodeEntity).update({ id: worker.id }, { phase: 'Registered', joinedAt: null });
+    const rejoin = await call<JoinAnswer>(worker.id, 'join');
+    expect([rejoin.status, rejoin.body.action]).toEqual([200, 'join']);
+    expect(rejoin.body.kubeadmConfig).toContain(secrets.bootstrapToken);
     // a node being removed never gets them either
     await db.ds.getRepository(NodeEntity).update({ id: master2.id }, { phase: 'Terminating' });
     const removed = await call<Problem>(master2.id, 'join');
