@@ -110,6 +110,7 @@ describe('reconcile, heal, clean up, scale and upgrade (two reconciler replicas)
     const created = await api.ok<ClusterView>('POST', '/v1/clusters', {
       name: 'heal', region: 'us-east', clouds: [...CLOUDS], controlPlane: { cloud: 'aws', count: 3 },
       workers: [{ cloud: 'gcp', count: 1 }, { cloud: 'azure', count: 1 }, { cloud: 'digitalocean', count: 1 }],
+      kubernetesVersion: '1.31.4', // upgraded to 1.31.5 below
     });
     clusterId = created.id;
     await settled();

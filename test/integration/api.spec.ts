@@ -261,7 +261,7 @@ describe('api-gateway on a real database', () => {
     const post = (t: string, path: string, body: unknown) =>
       fetch(`${api.baseUrl}/agent/v1/nodes/${path}`, { method: 'POST', headers: { authorization: `Bearer ${t}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
     beforeAll(async () => {
-      const r = await api.ok<{ id: string; nodes: { id: string; role: string }[] }>('POST', '/v1/clusters', { ...valid, name: 'scale' });
+      const r = await api.ok<{ id: string; nodes: { id: string; role: string }[] }>('POST', '/v1/clusters', { ...valid, name: 'scale', kubernetesVersion: '1.31.4' });
       id = r.id;
       masterId = r.nodes.find((n) => n.role === 'master')?.id ?? '';
       masterToken = 'swnt_' + randomBytes(32).toString('base64url');

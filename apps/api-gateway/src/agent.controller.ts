@@ -7,7 +7,8 @@ import { ChangeFeed, ClusterEntity, LifecycleRepository, NodeEntity, SecretBox, 
 import { RegisterNodeDto } from './dtos';
 import { Problem } from './problem';
 import { AgentNode, bearer } from './agent-auth';
-import { CHANGE_FEED, DATA_SOURCE, JOIN_LONG_POLL, SECRET_BOX } from './tokens';
+import { LongPolls } from './long-polls';
+import { CHANGE_FEED, DATA_SOURCE, JOIN_LONG_POLL, LONG_POLLS, SECRET_BOX } from './tokens';
 import { clusterConfiguration, controlPlaneEndpoint, initConfiguration, joinConfiguration, pkiFiles, renderKubeadmConfig } from '@skyweave/bootstrap';
 import {
   apiServerCertificateFits, apiServerSans, caCertHash, fromPkiColumn, issueApiServerCertificate, openPkiSecrets, sealPkiSecrets, toPkiColumn,
@@ -25,6 +26,18 @@ export const JOIN_LONG_POLL_MS = 10_000;
  * join"; nodes report "finished joining"). A node authenticates first with its one-time bootstrap token (valid
  * minutes, stored as a hash, scoped to that node), which is exchanged for a node credential.
  */
+/**
+ * Whether `/join` may answer `node` with join secrets: only while it has not joined (phase `Registered` or `Joining`).
+ * @throws Problem 409 `already-joined` for a node that has joined, `not-joinable` for any other phase.
+ */
+function assertJoinable(node: Pick<NodeEntity, 'name' | 'phase'>): void {
+  if (node.phase === 'Registered' || node.phase === 'Joining') return;
+  if (node.phase === 'Joined') {
+    throw new Problem(409, 'already-joined', 'Node already joined', `node ${node.name} has joined the cluster; join secrets are handed out only before a node joins`);
+  }
+  throw new Problem(409, 'not-joinable', 'Node cannot join', `node ${node.name} is ${node.phase}; only a registered node that has not joined may ask to join`);
+}
+
 @ApiExcludeController()
 @Controller('agent/v1/nodes/:nodeId')
 export class AgentController {
@@ -33,6 +46,7 @@ export class AgentController {
     @Inject(JOIN_LONG_POLL) private readonly longPollMs: number,
     @Inject(SECRET_BOX) private readonly box: SecretBox,
     @Inject(CHANGE_FEED) private readonly feed: ChangeFeed,
+    @Inject(LONG_POLLS) private readonly polls: LongPolls,
   ) {}
 
   /** Exchanges the bootstrap token for a node token. A used, expired or foreign token is 401. */
@@ -69,12 +83,20 @@ export class AgentController {
    * - `join`: a JoinConfiguration (token discovery pinned to the CA; masters join the control plane with the
    *   certificate key), no files.
    * The control-plane endpoint is master-0's WireGuard address on 6443.
-   * @throws Problem 409 `no-overlay-address` when master-0 or this node has no WireGuard address, `cluster-pki-missing`
-   *   for a cluster made without the control-plane PKI.
+   *
+   * Secrets are handed out once, to the node that needs them, while it needs them (issue 10, finding 5): only to a
+   * node that is `Registered` or `Joining` — one that has not reported `joined` yet, so an agent that crashed before
+   * reporting asks again and gets them again. A node that has joined gets 409 `already-joined` and no secret (the PKI
+   * private keys, the certificate key, the kubeadm bootstrap token); a node in any other phase (being terminated)
+   * gets 409 `not-joinable`. A node whose VM was lost goes back to `Pending` and registers anew, so its replacement
+   * VM may join again.
+   * @throws Problem 409 `already-joined` / `not-joinable` (above); `no-overlay-address` when master-0 or this node
+   *   has no WireGuard address, `cluster-pki-missing` for a cluster made without the control-plane PKI.
    */
   @Post('join')
   @HttpCode(200)
   async join(@AgentNode() node: NodeEntity): Promise<AgentApi.JoinResponse> {
+    assertJoinable(node);
     const cluster = await this.ds.getRepository(ClusterEntity).findOneByOrFail({ id: node.clusterId, organisationId: node.organisationId });
     const base = { kubernetesVersion: cluster.spec.kubernetesVersion, podSubnet: ADDRESS_PLAN.podSubnet, serviceSubnet: ADDRESS_PLAN.serviceSubnet };
     // Long poll: hold a `wait` answer until the decision changes or the window (JOIN_LONG_POLL, default
@@ -82,6 +104,8 @@ export class AgentController {
     // wakes it) instead of after the agent's next poll. Subscribed before the first read, so no change falls between.
     const deadline = Date.now() + this.longPollMs;
     const readNodes = () => this.ds.getRepository(NodeEntity).find({ where: { clusterId: node.clusterId, organisationId: node.organisationId } });
+    // one poll per node (LongPolls): a newer /join ends this one, which answers `wait` at once
+    const hold = this.polls.begin('join', node.id);
     const sub = this.feed.subscribe('cluster', node.clusterId);
     let all: NodeEntity[];
     let action: JoinAction;
@@ -90,12 +114,14 @@ export class AgentController {
       all = await readNodes();
       for (;;) {
         action = decideJoin(node as JoinCandidate, all as JoinCandidate[]);
-        if (action !== 'wait' || Date.now() >= deadline) break;
-        await sub.next(deadline - Date.now());
+        if (action !== 'wait' || Date.now() >= deadline || hold.ended) break;
+        await Promise.race([sub.next(deadline - Date.now()), hold.superseded]);
+        if (hold.ended) break;
         all = await this.feed.shared('cluster', node.clusterId, 'join', readNodes);
       }
     } finally {
       sub.close();
+      hold.release();
     }
     // The endpoint a node joins through: master-0's overlay address, or a surviving master's while master-0 is being
     // replaced (its VM was lost and it rejoins the control plane itself).
@@ -107,6 +133,8 @@ export class AgentController {
 
     // The answer is built before the node is marked Joining, so a cluster that cannot be bootstrapped stays as it was.
     const me = all.find((n) => n.id === node.id) ?? node;
+    // read again after the wait: a node that joined meanwhile (a second, concurrent ask) gets no secret either
+    assertJoinable(me);
     if (!first?.wireguardAddress || !me.wireguardAddress) {
       throw new Problem(409, 'no-overlay-address', 'No overlay address', `${first?.wireguardAddress ? me.name : 'master-0'} has no WireGuard address`);
     }
@@ -130,6 +158,8 @@ export class AgentController {
       const pki = await this.ds.transaction(async (em) => {
         // Row lock: a retried /join racing the first one gets the same certificate.
         const c = await em.getRepository(ClusterEntity).findOneOrFail({ where: { id: cluster.id }, lock: { mode: 'pessimistic_write' } });
+        // under the cluster lock (the order every writer takes: cluster, then node), the node's phase as committed now
+        assertJoinable(await em.getRepository(NodeEntity).findOneByOrFail({ id: me.id, organisationId: me.organisationId }));
         const pub = fromPkiColumn(c.pki);
         const sec = openPkiSecrets(this.box, c.pkiSealed ?? pkiSealed);
         if (pub.apiServerCertificate && sec.apiServerKey && apiServerCertificateFits(pub.apiServerCertificate, caCertificate, sans)) {

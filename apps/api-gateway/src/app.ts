@@ -1,8 +1,9 @@
 import 'reflect-metadata';
-import { ArgumentMetadata, Controller, Get, INestApplication, Inject, Module, ValidationPipe, DynamicModule } from '@nestjs/common';
-import { APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
+import { ArgumentMetadata, Controller, Get, INestApplication, Inject, Module, ValidationPipe, DynamicModule, type Type } from '@nestjs/common';
+import { APP_GUARD, APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { ThrottlerModule } from '@nestjs/throttler';
 import helmet from 'helmet';
 import type { DataSource } from 'typeorm';
 import type { CloudEndpoints } from '@skyweave/cloud-adapters';
@@ -12,13 +13,19 @@ import { AgentController, JOIN_LONG_POLL_MS } from './agent.controller';
 import { ApiKeyGuard } from './auth';
 import { ClustersController } from './clusters.controller';
 import { ClustersService } from './clusters.service';
+import { corsPolicy } from './cors';
+import { problemsForClientErrors } from './client-errors';
 import { CredentialsController } from './credentials.controller';
 import { agentAuthentication, bodyParsers, noStore } from './http-hardening';
 import { IdempotencyInterceptor } from './idempotency';
+import { DEFAULT_LIMITS, GatewayLimits, LimitedExpressAdapter } from './limits';
+import { LongPolls } from './long-polls';
 import { MetricsController, httpMetrics } from './metrics';
 import { Problem, ProblemFilter, toViolations } from './problem';
+import { PgRateLimitStore, RateLimitGuard, throttlerOptions } from './rate-limit';
 import { RegionsController } from './regions.controller';
-import { CHANGE_FEED, CLOUD_ENDPOINTS, DATA_SOURCE, JOIN_LONG_POLL, MESH_LONG_POLL, SECRET_BOX } from './tokens';
+import { type RouteEntry, controllerRoutes, methodNotAllowed } from './routes';
+import { CHANGE_FEED, CLOUD_ENDPOINTS, DATA_SOURCE, GATEWAY_LIMITS, JOIN_LONG_POLL, LONG_POLLS, MESH_LONG_POLL, SECRET_BOX } from './tokens';
 import { MESH_LONG_POLL_MS, MeshController } from './mesh.controller';
 import { OperationsController } from './operations.controller';
 
@@ -32,6 +39,19 @@ class HealthController {
   }
 }
 
+/** Every controller of the gateway, public (`/v1`, `/health`, `/metrics`) and agent (`/agent/v1`). */
+export const GATEWAY_CONTROLLERS: readonly Type[] = [
+  HealthController, MetricsController, RegionsController, CredentialsController, ClustersController, AgentController, MeshController, OperationsController,
+];
+
+/**
+ * The gateway's route table: every controller route (controllerRoutes) and the OpenAPI pages (`GET /docs`,
+ * `GET /docs/openapi.json`). What 405 `Allow` lists, and what tools/fuzz walks besides the OpenAPI document.
+ */
+export function gatewayRoutes(): RouteEntry[] {
+  return [...controllerRoutes([...GATEWAY_CONTROLLERS]), { method: 'GET', path: '/docs' }, { method: 'GET', path: '/docs/openapi.json' }];
+}
+
 export interface GatewayDeps {
   ds: DataSource;
   box: SecretBox;
@@ -41,14 +61,20 @@ export interface GatewayDeps {
   joinLongPollMs?: number;
   /** How long `/agent/v1/nodes/{id}/mesh` holds an unchanged answer, ms (default MESH_LONG_POLL_MS). */
   meshLongPollMs?: number;
+  /** Rate limits, quotas, CORS, server timeouts, long-poll bound (main.ts: gatewayLimitsFromEnv); DEFAULT_LIMITS for what is absent. */
+  limits?: Partial<GatewayLimits>;
+  /** Wall clock of the rate limits' windows, ms since the epoch (default Date.now; tests fix it). */
+  rateLimitClock?: () => number;
 }
 
 @Module({})
 class AppModule {
-  static with(deps: GatewayDeps): DynamicModule {
+  static with(deps: GatewayDeps, limits: GatewayLimits): DynamicModule {
     return {
       module: AppModule,
-      controllers: [HealthController, MetricsController, RegionsController, CredentialsController, ClustersController, AgentController, MeshController, OperationsController],
+      // the store is the throttler module's provider, so Nest starts and stops it (flush and sweep timers)
+      imports: [ThrottlerModule.forRoot(throttlerOptions(limits, new PgRateLimitStore(deps.ds, limits.rateFlushMs, deps.log, deps.rateLimitClock)))],
+      controllers: [...GATEWAY_CONTROLLERS],
       providers: [
         { provide: DATA_SOURCE, useValue: deps.ds },
         { provide: SECRET_BOX, useValue: deps.box },
@@ -57,7 +83,10 @@ class AppModule {
         { provide: MESH_LONG_POLL, useValue: deps.meshLongPollMs ?? MESH_LONG_POLL_MS },
         // one listening connection per process; started and stopped with the app (onModuleInit/onModuleDestroy)
         { provide: CHANGE_FEED, useFactory: () => ChangeFeed.forDataSource(deps.ds, { log: deps.log }) },
+        { provide: GATEWAY_LIMITS, useValue: limits },
+        { provide: LONG_POLLS, useValue: new LongPolls(limits.maxLongPolls) },
         ApiKeyGuard,
+        { provide: APP_GUARD, useClass: RateLimitGuard },
         ClustersService,
         { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
       ],
@@ -85,19 +114,27 @@ class GatewayValidationPipe extends ValidationPipe {
 }
 
 /**
- * Builds the api-gateway Nest application (not listening yet): validation → problem+json, OpenAPI at /docs.
+ * Builds the api-gateway Nest application (not listening yet): validation → problem+json, OpenAPI at /docs; its HTTP
+ * server has the timeouts and connection cap of `deps.limits` (LimitedExpressAdapter). Requests Node's HTTP parser
+ * refuses, and unsupported `Expect`s, are answered as problems (problemsForClientErrors).
  * Every request passes, in order: timing (skyweave_http_request_duration_seconds, served at `/metrics`), security headers (helmet; no `X-Powered-By`), `Cache-Control: no-store` (see
- * noStore), node authentication on `/agent/v1/nodes/{id}/…` (before the body is read), the body parsers with the
- * nesting limit (MAX_BODY_DEPTH, 400 `body-too-deep`), then Nest's guards, pipes and handlers.
+ * noStore), the CORS policy (corsPolicy: the console's origin only; it answers preflights, so it comes before the
+ * next), 405 with `Allow` for a wrong method on a served path (methodNotAllowed), node authentication on
+ * `/agent/v1/nodes/{id}/…` (before the body is read), the body parsers with the nesting limit (MAX_BODY_DEPTH, 400
+ * `body-too-deep`), then Nest's guards (first the rate limits, RateLimitGuard), pipes and handlers.
  */
 export async function createGateway(deps: GatewayDeps): Promise<INestApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.with(deps), { logger: ['error', 'warn'], bodyParser: false });
+  const limits: GatewayLimits = { ...DEFAULT_LIMITS, ...deps.limits };
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.with(deps, limits), new LimitedExpressAdapter(limits), { logger: ['error', 'warn'], bodyParser: false });
   app.disable('x-powered-by');
+  problemsForClientErrors(app.getHttpServer());
   app.use(httpMetrics());
   // helmet's defaults, except that plain-HTTP installations (the default: TLS is terminated in front) keep working:
   // no `upgrade-insecure-requests` in the CSP of the /docs pages
   app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
   app.use(noStore);
+  app.use(corsPolicy(limits.consoleOrigin));
+  app.use(methodNotAllowed(gatewayRoutes()));
   app.use('/agent/v1/nodes/:nodeId', agentAuthentication(deps.ds, deps.log));
   for (const handler of bodyParsers()) app.use(handler);
   app.useGlobalFilters(new ProblemFilter(deps.log));

@@ -34,7 +34,16 @@ export class ApiKeyGuard implements CanActivate {
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
     const req = ctx.switchToHttp().getRequest<{ headers: Record<string, string | undefined>; caller?: Caller }>();
-    const m = /^Bearer\s+(swk_[A-Za-z0-9_-]+)$/i.exec(req.headers.authorization ?? '');
+    req.caller = await this.callerFor(req.headers.authorization);
+    return true;
+  }
+
+  /**
+   * The caller an `Authorization` header names (a fresh object each time; also used by RateLimitGuard).
+   * @throws Problem 401 when the header is not `Bearer swk_…` or the key is unknown.
+   */
+  async callerFor(authorization: string | undefined): Promise<Caller> {
+    const m = /^Bearer\s+(swk_[A-Za-z0-9_-]+)$/i.exec(authorization ?? '');
     if (!m) throw Problem.unauthorized('send an API key as "Authorization: Bearer swk_…"');
     const digest = hashToken(m[1]);
     let caller = this.known.get(digest);
@@ -44,8 +53,7 @@ export class ApiKeyGuard implements CanActivate {
       caller = { organisationId: key.organisationId, apiKeyId: key.id };
       this.known.set(digest, caller);
     }
-    req.caller = { ...caller };
-    return true;
+    return { ...caller };
   }
 }
 

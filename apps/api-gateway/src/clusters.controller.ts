@@ -50,7 +50,7 @@ export class ClustersController {
   @ApiOkResponse({ description: 'kubeconfig YAML' })
   async kubeconfig(@CallerOrg() org: string, @Param('id', new ParseUUIDPipe()) id: string, @Res() res: Response) {
     const c = await this.ds.getRepository(ClusterEntity).findOneBy({ id, organisationId: org });
-    if (!c) throw Problem.notFound(`cluster ${id}`);
+    if (!c || c.phase === 'Deleted') throw Problem.notFound(`cluster ${id}`);
     if (c.phase !== 'Ready') throw new Problem(409, 'cluster-not-ready', 'Cluster not ready', `the kubeconfig is available once the cluster is Ready (it is ${c.phase})`);
     const master = await this.ds.getRepository(NodeEntity).findOneBy({ clusterId: id, organisationId: org, role: 'master', ordinal: 0 });
     if (!c.caCertificate || !c.adminCertificate || !c.adminKeySealed) throw new Problem(409, 'cluster-pki-missing', 'No PKI', 'this cluster has no certificate authority');

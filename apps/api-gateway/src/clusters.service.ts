@@ -4,7 +4,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { In, Not } from 'typeorm';
 import {
   CLOUD_NAMES, CloudId, ClusterSpec, DEFAULT_INSTANCE_TYPE, MAX_CROSS_CLOUD_LATENCY_MS, MAX_TOTAL_WORKERS, REGIONS, findInstanceType, findRegion, resourcePrefix, worstCrossCloudLatency, allocateWireguardAddresses,
-  comparePatchUpgrade, EventReason,
+  comparePatchUpgrade, DEFAULT_KUBERNETES_VERSION, EventReason,
 } from '@skyweave/domain';
 import { Subjects } from '@skyweave/contracts';
 import {
@@ -12,10 +12,10 @@ import {
 } from '@skyweave/persistence';
 import type { AddNodesDto, CreateClusterDto, UpdateClusterDto } from './dtos';
 import { Problem, Violation } from './problem';
-import { DATA_SOURCE, SECRET_BOX } from './tokens';
+import type { GatewayLimits } from './limits';
+import { DATA_SOURCE, GATEWAY_LIMITS, SECRET_BOX } from './tokens';
 import { generateClusterPki, sealPkiSecrets, toPkiColumn } from '@skyweave/bootstrap';
 
-export const DEFAULT_KUBERNETES_VERSION = '1.31.4';
 /** Workers a cluster may hold after manual scaling. */
 export const MAX_CLUSTER_WORKERS = 500;
 
@@ -83,12 +83,44 @@ export interface ClusterView {
 
 @Injectable()
 export class ClustersService {
-  constructor(@Inject(DATA_SOURCE) private readonly ds: DataSource, @Inject(SECRET_BOX) private readonly box: SecretBox) {}
+  constructor(
+    @Inject(DATA_SOURCE) private readonly ds: DataSource,
+    @Inject(SECRET_BOX) private readonly box: SecretBox,
+    @Inject(GATEWAY_LIMITS) private readonly limits: Pick<GatewayLimits, 'maxClusters' | 'maxNodes'>,
+  ) {}
+
+  /**
+   * The organisation's quotas (issue 10): at most `maxClusters` clusters not Deleted and `maxNodes` nodes not
+   * Terminated (the organisation row's columns, or GatewayLimits' defaults when they are NULL). Takes the
+   * organisation row's lock (`FOR NO KEY UPDATE`: creates and scale-ups of one organisation run one at a time, while
+   * foreign-key checks of other writers are not blocked) for the rest of the transaction `em`, so two concurrent
+   * requests cannot both pass; lock order: after the cluster row (addNodes), never before it.
+   * @throws Problem 403 `quota-exceeded` naming the quota, its limit, the current use and what was asked, in
+   *   `detail` and in the extension member `quota: {name, limit, used, requested}`.
+   */
+  private async checkQuota(em: EntityManager, organisationId: string, ask: { clusters: number; nodes: number }): Promise<void> {
+    const [org] = await em.query<{ maxClusters: number | null; maxNodes: number | null }[]>(
+      `SELECT "maxClusters", "maxNodes" FROM "organisations" WHERE "id" = $1 FOR NO KEY UPDATE`, [organisationId]);
+    if (!org) throw Problem.unauthorized('the API key\'s organisation no longer exists');
+    const [use] = await em.query<{ clusters: number; nodes: number }[]>(
+      `SELECT (SELECT count(*)::int FROM "clusters" WHERE "organisationId" = $1 AND "phase" <> 'Deleted') AS "clusters",
+              (SELECT count(*)::int FROM "nodes" WHERE "organisationId" = $1 AND "phase" <> 'Terminated') AS "nodes"`, [organisationId]);
+    const quotas = [
+      { name: 'clusters', limit: org.maxClusters ?? this.limits.maxClusters, used: use.clusters, requested: ask.clusters },
+      { name: 'nodes', limit: org.maxNodes ?? this.limits.maxNodes, used: use.nodes, requested: ask.nodes },
+    ];
+    for (const q of quotas) {
+      if (q.requested === 0 || q.used + q.requested <= q.limit) continue;
+      const message = `the organisation's ${q.name} quota is ${q.limit}; it has ${q.used} and this asks for ${q.requested} more`;
+      throw new Problem(403, 'quota-exceeded', 'Quota exceeded', message, [{ field: q.name === 'clusters' ? 'organisation.clusters' : 'organisation.nodes', rule: `quota-${q.name}`, message }], {}, { quota: q });
+    }
+  }
 
   /**
    * Validates a cluster request against the domain rules (region mapping per cloud, credentials per cloud,
    * control-plane cloud among the clouds, instance types, latency budget) and stores it with its networks, nodes
-   * and a `cluster.changed` outbox row in one transaction. @throws Problem 422 naming each broken rule; 409 on a duplicate name.
+   * and a `cluster.changed` outbox row in one transaction, within the organisation's quotas (checkQuota).
+   * @throws Problem 422 naming each broken rule; 409 on a duplicate name; 403 `quota-exceeded`.
    */
   async create(organisationId: string, dto: CreateClusterDto): Promise<ClusterView> {
     const v: Violation[] = [];
@@ -131,6 +163,7 @@ export class ClustersService {
     const pki = await generateClusterPki();
     try {
       await this.ds.transaction(async (em) => {
+        await this.checkQuota(em, organisationId, { clusters: 1, nodes: spec.controlPlane.count + totalWorkers });
         await em.getRepository(ClusterEntity).insert({ id, organisationId, name: spec.name, spec, phase: 'Pending', conditions: [], deletionRequestedAt: null,
           caCertificate: pki.caCertificate, caKeySealed: this.box.seal(pki.caKey), adminCertificate: pki.adminCertificate, adminKeySealed: this.box.seal(pki.adminKey),
           pki: toPkiColumn(pki.public), pkiSealed: sealPkiSecrets(this.box, pki.secrets),
@@ -270,7 +303,8 @@ export class ClustersService {
    * Adds `count` workers of one cloud and instance type (seeds: no node pools; workers are added one by one). Each
    * gets a row (name `<prefix>-worker-<n>`, next free ordinal and overlay address) and is launched by the reconciler;
    * the spec's worker count goes up. @throws Problem 422 (`masters-fixed`, `cloud-in-cluster`, `known-instance-type`,
-   * `max-workers`), 409 `cluster-not-ready` before the cluster was first Ready, 409 `cluster-reconciling`.
+   * `max-workers`), 409 `cluster-not-ready` before the cluster was first Ready, 409 `cluster-reconciling`, 403
+   * `quota-exceeded` beyond the organisation's node quota (checkQuota).
    */
   async addNodes(organisationId: string, clusterId: string, dto: AddNodesDto): Promise<{ nodes: ClusterView['nodes'] }> {
     const ids: string[] = [];
@@ -287,6 +321,7 @@ export class ClustersService {
       if (workers + dto.count > MAX_CLUSTER_WORKERS) v.push({ field: 'count', rule: 'max-workers', message: `the cluster has ${workers} worker(s); at most ${MAX_CLUSTER_WORKERS} in all` });
       if (v.length) throw Problem.validation(v);
       if (c.phase !== 'Ready') throw new Problem(409, 'cluster-not-ready', 'Cluster not ready', `workers can be added once the cluster is Ready (it is ${c.phase})`);
+      await this.checkQuota(em, organisationId, { clusters: 0, nodes: dto.count });
       const prefix = resourcePrefix(c.id);
       let ordinal = Math.max(-1, ...all.filter((n) => n.role === 'worker').map((n) => n.ordinal)) + 1;
       const addresses = allocateWireguardAddresses(all.filter((n) => n.phase !== 'Terminated' && n.wireguardAddress).map((n) => n.wireguardAddress as string), dto.count);

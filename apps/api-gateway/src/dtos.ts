@@ -5,7 +5,7 @@ import {
   ValidateNested, IsUUID, IsEmail, IsNumber, ValidateIf, IsIP, ValidateBy,
 } from 'class-validator';
 import * as ipaddr from 'ipaddr.js';
-import { ADDRESS_PLAN, CLOUDS, CloudId, KUBERNETES_RELEASES, MASTER_COUNTS, MESH_MODES, MeshMode, WORKER_COUNT, isReleasedKubernetesVersion } from '@skyweave/domain';
+import { ADDRESS_PLAN, CLOUDS, CloudId, DEFAULT_KUBERNETES_VERSION, KUBERNETES_RELEASES, MASTER_COUNTS, MESH_MODES, MeshMode, WORKER_COUNT, isReleasedKubernetesVersion } from '@skyweave/domain';
 
 /**
  * Rule `released-version`: a Kubernetes version in the catalogue of released patches (KUBERNETES_RELEASES,
@@ -78,7 +78,7 @@ export class CreateClusterDto {
   @IsArray() @ArrayMinSize(1) @ArrayMaxSize(4) @ArrayUnique({ message: 'clouds must not repeat' }) @IsIn([...CLOUDS], { each: true, message: `each cloud must be one of ${CLOUDS.join(', ')}` }) clouds!: CloudId[];
   @ApiProperty({ type: ControlPlaneDto }) @ValidateNested() @Type(() => ControlPlaneDto) @IsObject() controlPlane!: ControlPlaneDto;
   @ApiProperty({ type: WorkerGroupDto, isArray: true }) @IsArray() @ArrayMaxSize(8) @ValidateNested({ each: true }) @Type(() => WorkerGroupDto) workers!: WorkerGroupDto[];
-  @ApiPropertyOptional({ example: '1.31.4' }) @IsOptional() @Matches(/^1\.\d{2}\.\d{1,2}$/, { message: 'kubernetesVersion must look like 1.31.4' }) @IsReleasedKubernetesVersion() kubernetesVersion?: string;
+  @ApiPropertyOptional({ example: DEFAULT_KUBERNETES_VERSION, description: `A released patch (default ${DEFAULT_KUBERNETES_VERSION})` }) @IsOptional() @Matches(/^1\.\d{2}\.\d{1,2}$/, { message: 'kubernetesVersion must look like 1.31.4' }) @IsReleasedKubernetesVersion() kubernetesVersion?: string;
   @ApiPropertyOptional({ enum: MESH_MODES, default: 'full', description: 'WireGuard topology: full mesh, or cross-location (one leader per cloud carries traffic between clouds)' })
   @IsOptional() @IsIn([...MESH_MODES], { message: `mesh must be one of ${MESH_MODES.join(', ')}` }) mesh?: MeshMode;
 }

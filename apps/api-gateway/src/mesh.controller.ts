@@ -11,7 +11,8 @@ import { ChangeFeed, ClusterEntity, NodeEntity, recordEvent } from '@skyweave/pe
 import { AgentNode } from './agent-auth';
 import { MeshRequestDto, StatusReportDto } from './dtos';
 import { Problem } from './problem';
-import { CHANGE_FEED, DATA_SOURCE, MESH_LONG_POLL } from './tokens';
+import { LongPolls } from './long-polls';
+import { CHANGE_FEED, DATA_SOURCE, LONG_POLLS, MESH_LONG_POLL } from './tokens';
 
 /**
  * How long `/mesh` holds an unchanged answer by default (milliseconds). Meanwhile it re-reads when the cluster's
@@ -46,26 +47,34 @@ export class MeshController {
     @Inject(DATA_SOURCE) private readonly ds: DataSource,
     @Inject(MESH_LONG_POLL) private readonly longPollMs: number,
     @Inject(CHANGE_FEED) private readonly feed: ChangeFeed,
+    @Inject(LONG_POLLS) private readonly polls: LongPolls,
   ) {}
 
-  /** The node's interface and peers; held until they differ from `revision` or the poll window ends. */
+  /**
+   * The node's interface and peers; held until they differ from `revision` or the poll window ends, or until the
+   * node polls `/mesh` again (one poll per node, LongPolls: the older answers at once with what it has).
+   * @throws Problem 503 `long-polls-exhausted` at the gateway's bound of held polls.
+   */
   @Post('mesh')
   @HttpCode(200)
   async mesh(@AgentNode() node: NodeEntity, @Body() body: MeshRequestDto): Promise<AgentApi.MeshConfig> {
     const deadline = Date.now() + this.longPollMs;
+    const hold = this.polls.begin('mesh', node.id);
     // Subscribed before the first read, so a change committed between the read and the wait still wakes it.
     const sub = this.feed.subscribe('cluster', node.clusterId);
     try {
       // The first read is this request's own (it must see what its caller just wrote); after a wake-up, the waiters
       // of one cluster share one read.
       let config = this.configFor(node, await this.readRows(node));
-      while (config.revision === body.revision && Date.now() < deadline) {
-        await sub.next(deadline - Date.now());
+      while (config.revision === body.revision && Date.now() < deadline && !hold.ended) {
+        await Promise.race([sub.next(deadline - Date.now()), hold.superseded]);
+        if (hold.ended) break;
         config = this.configFor(node, await this.feed.shared('cluster', node.clusterId, 'mesh', () => this.readRows(node)));
       }
       return config;
     } finally {
       sub.close();
+      hold.release();
     }
   }
 

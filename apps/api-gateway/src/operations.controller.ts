@@ -9,7 +9,8 @@ import { ChangeFeed, ChangeSubscription, NodeEntity, NodeOperationEntity, enqueu
 import { AgentNode } from './agent-auth';
 import { OperationResultDto } from './dtos';
 import { Problem } from './problem';
-import { CHANGE_FEED, DATA_SOURCE, MESH_LONG_POLL } from './tokens';
+import { LongPollHold, LongPolls } from './long-polls';
+import { CHANGE_FEED, DATA_SOURCE, LONG_POLLS, MESH_LONG_POLL } from './tokens';
 
 /** What each successful operation is called in the cluster's events. */
 const DONE_REASON: Record<NodeOperationEntity['kind'], EventReasonName> = { drain: EventReason.NodeDrained, uncordon: EventReason.NodeUncordoned, upgrade: EventReason.NodeUpgradeApplied };
@@ -26,32 +27,37 @@ export class OperationsController {
     @Inject(DATA_SOURCE) private readonly ds: DataSource,
     @Inject(MESH_LONG_POLL) private readonly longPollMs: number,
     @Inject(CHANGE_FEED) private readonly feed: ChangeFeed,
+    @Inject(LONG_POLLS) private readonly polls: LongPolls,
   ) {}
 
   /**
    * The operations this node's agent should run, oldest first; held until there is one or the poll window ends
    * (re-read when an operation of this executor is added or changes state: ChangeFeed, PostgreSQL NOTIFY from a
-   * trigger; and at the latest every ChangeFeed safety interval). Hands-out mark them Running.
+   * trigger; and at the latest every ChangeFeed safety interval). Hands-out mark them Running. A newer poll of the
+   * same node ends this one at once (LongPolls), which then answers what there is (usually none).
+   * @throws Problem 503 `long-polls-exhausted` at the gateway's bound of held polls.
    */
   @Post()
   @HttpCode(200)
   async poll(@AgentNode() node: NodeEntity): Promise<AgentApi.OperationsResponse> {
     const deadline = Date.now() + this.longPollMs;
+    const hold = this.polls.begin('operations', node.id);
     // Subscribed before the first read, so an operation added between the read and the wait still wakes it.
     const sub = this.feed.subscribe('nodeOperations', node.id);
     try {
-      return await this.waitForOperations(node, deadline, sub);
+      return await this.waitForOperations(node, deadline, sub, hold);
     } finally {
       sub.close();
+      hold.release();
     }
   }
 
-  private async waitForOperations(node: NodeEntity, deadline: number, sub: ChangeSubscription): Promise<AgentApi.OperationsResponse> {
+  private async waitForOperations(node: NodeEntity, deadline: number, sub: ChangeSubscription, hold: LongPollHold): Promise<AgentApi.OperationsResponse> {
     for (;;) {
       const ops = await this.ds.getRepository(NodeOperationEntity).find({
         where: { executorNodeId: node.id, organisationId: node.organisationId, state: In(['Pending', 'Running']) }, order: { createdAt: 'ASC' },
       });
-      if (ops.length === 0 && Date.now() >= deadline) return { operations: [] };
+      if (ops.length === 0 && (Date.now() >= deadline || hold.ended)) return { operations: [] };
       if (ops.length > 0) {
         const pending = ops.filter((o) => o.state === 'Pending').map((o) => o.id);
         if (pending.length) await this.ds.getRepository(NodeOperationEntity).update({ id: In(pending), state: 'Pending' }, { state: 'Running' });
@@ -63,7 +69,7 @@ export class OperationsController {
           })),
         };
       }
-      await sub.next(deadline - Date.now());
+      await Promise.race([sub.next(deadline - Date.now()), hold.superseded]);
     }
   }
 

@@ -22,6 +22,8 @@ export class Problem extends HttpException {
     detail: string,
     public readonly errors?: Violation[],
     public readonly headers: Record<string, string> = {},
+    /** RFC 9457 extension members added to the body (e.g. `quota`); never `type`, `title`, `status`, `detail`. */
+    public readonly extensions?: Record<string, unknown>,
   ) {
     super(detail, status);
   }
@@ -49,11 +51,13 @@ export function toViolations(errors: ValidationError[], prefix = ''): Violation[
 /** The RFC 9457 body of a Problem (without `instance`). */
 export function problemBody(p: Problem): Record<string, unknown> {
   const status = p.getStatus();
-  return { type: PROBLEM_BASE + p.problemType, title: p.title, status, detail: p.message, ...(p.errors ? { errors: p.errors } : {}) };
+  return { ...p.extensions, type: PROBLEM_BASE + p.problemType, title: p.title, status, detail: p.message, ...(p.errors ? { errors: p.errors } : {}) };
 }
 
-/** Writes a problem as `application/problem+json` with `instance` = the request's URL (also used by Express middleware). */
+/** Writes a problem as `application/problem+json` with `instance` = the request's URL (also used by Express middleware); nothing when an answer was sent already. */
 export function sendProblem(res: Response, url: string, status: number, body: Record<string, unknown>, headers: Record<string, string> = {}): void {
+  // answered already (a request the HTTP parser refused mid-way: client-errors.ts): the first answer stands
+  if (res.headersSent) return;
   res.status(status).set({ ...headers, 'content-type': 'application/problem+json' }).send(JSON.stringify({ ...body, instance: url }));
 }
 
@@ -64,6 +68,8 @@ export class ProblemFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const res = host.switchToHttp().getResponse<Response>();
+    // answered already (the HTTP parser refused the rest of the request: client-errors.ts); a late write failed
+    if (res.headersSent) return;
     const req = host.switchToHttp().getRequest<{ url: string; method: string }>();
     let body: Record<string, unknown>;
     let status: number;

@@ -6,3 +6,7 @@ export const JOIN_LONG_POLL = Symbol('JOIN_LONG_POLL');
 export const MESH_LONG_POLL = Symbol('MESH_LONG_POLL');
 /** The process's ChangeFeed (`@skyweave/persistence`): wakes the agent long polls when their rows change. */
 export const CHANGE_FEED = Symbol('CHANGE_FEED');
+/** The process's LongPolls (long-polls.ts): one agent long poll per node and endpoint, and a global bound. */
+export const LONG_POLLS = Symbol('LONG_POLLS');
+/** The process's GatewayLimits (limits.ts). */
+export const GATEWAY_LIMITS = Symbol('GATEWAY_LIMITS');

@@ -65,3 +65,47 @@ describe('runAgent after joining', () => {
     expect(argv.filter((a) => a[0] === 'kubectl' && a[3] === 'uncordon')).toEqual([['kubectl', '--kubeconfig', path.join(root, 'etc/kubernetes/admin.conf'), 'uncordon', 'sw-1-worker-2']]);
   });
 });
+
+describe('runAgent restarted after reporting joined, before remembering it', () => {
+  it('takes /join\'s 409 already-joined as joined: no kubeadm, no second /joined, the state says joined', async () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'sw-agent-'));
+    const seen: string[] = [];
+    const held: NodeJS.Timeout[] = [];
+    saveState(new RecordingExecutor(root), { nodeToken: 'tok', role: 'worker', nodeName: 'sw-1-worker-0', wireguardAddress: '10.4.0.2', joined: false });
+    const mesh: AgentApi.MeshConfig = { revision: 'r1', interface: { address: '10.4.0.2/16', listenPort: 51820, mtu: 1380 }, peers: [] };
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        const p = (req.url ?? '').replace('/agent/v1/nodes/n2', '');
+        seen.push(p);
+        if (p === '/join') {
+          res.writeHead(409, { 'content-type': 'application/problem+json' }).end(JSON.stringify({ type: 'https://skyweave.dev/problems/already-joined', title: 'Node already joined', status: 409 }));
+          return;
+        }
+        const answer = (value: unknown) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(value));
+        if (p === '/mesh' && seen.filter((s) => s === '/mesh').length > 1) return void held.push(setTimeout(() => answer(mesh), 60_000));
+        if (p === '/operations') return void held.push(setTimeout(() => answer({ operations: [] }), 60_000));
+        answer(p === '/mesh' ? mesh : {});
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const agent = await runAgent({ apiUrl: url, nodeId: 'n2', nodeName: 'sw-1-worker-0', bootstrapToken: 'used', executor: new RecordingExecutor(root), wireguard: { interface: 'wg0', userspace: false }, log: () => undefined });
+      while (!seen.includes('/operations')) await new Promise((r) => setTimeout(r, 10));
+      agent.stop();
+      await agent.done;
+      expect(loadState(new RecordingExecutor(root))!.joined).toBe(true);
+      expect(seen.filter((s) => s === '/join')).toHaveLength(1);
+      expect(seen).not.toContain('/joined');
+      const commands = path.join(root, 'var/lib/skyweave/commands.jsonl');
+      const argv = readFileSync(commands, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { argv: string[] }).argv);
+      expect(argv.filter((a) => a[0] === 'kubeadm')).toEqual([]);
+    } finally {
+      held.splice(0).forEach(clearTimeout);
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});

@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:cry
 import { existsSync, readFileSync } from 'node:fs';
 import type { AgentApi } from '@skyweave/contracts';
 import type { Executor } from './executor';
-import { abortableSleep, agentCaller } from './http';
+import { HttpError, abortableSleep, agentCaller } from './http';
 import { runOperationsLoop } from './operations';
 import { AgentState, loadState, saveState } from './state';
 import { PRIVATE_KEY_PATH, WireguardInterface, WireguardOptions, measureRtt } from './wireguard';
@@ -100,24 +100,20 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
 
   // 4. Join.
   if (!state.joined) {
-    let decision: AgentApi.JoinResponse;
-    for (;;) {
-      decision = await call<AgentApi.JoinResponse>('/join', state.nodeToken, {});
-      if (decision.action !== 'wait') break;
-      // the server long-polls, so it usually asks again at once
-      await sleep((decision.retryAfterSeconds ?? 1) * 1000);
+    const decision = await askToJoin(call, state.nodeToken, sleep);
+    if (decision) {
+      o.log(`told to ${decision.action}`);
+      for (const f of decision.files ?? []) ex.writeFile(f.path, f.content, f.mode);
+      const config = '/etc/kubernetes/kubeadm.yaml';
+      ex.writeFile(config, decision.kubeadmConfig ?? '', 0o600);
+      await ex.run(decision.action === 'initialise'
+        ? ['kubeadm', 'init', '--config', ex.path(config), '--upload-certs']
+        : ['kubeadm', 'join', '--config', ex.path(config)]);
+      await call('/joined', state.nodeToken, {} satisfies AgentApi.JoinedRequest);
     }
-    o.log(`told to ${decision.action}`);
-    for (const f of decision.files ?? []) ex.writeFile(f.path, f.content, f.mode);
-    const config = '/etc/kubernetes/kubeadm.yaml';
-    ex.writeFile(config, decision.kubeadmConfig ?? '', 0o600);
-    await ex.run(decision.action === 'initialise'
-      ? ['kubeadm', 'init', '--config', ex.path(config), '--upload-certs']
-      : ['kubeadm', 'join', '--config', ex.path(config)]);
-    await call('/joined', state.nodeToken, {} satisfies AgentApi.JoinedRequest);
     state.joined = true;
     saveState(ex, state);
-    o.log('joined');
+    o.log(decision ? 'joined' : 'already joined (reported before a restart)');
   }
 
   // 5. Round trips to every peer, reported with the pod range once Kubernetes has assigned it. An executor that
@@ -167,4 +163,25 @@ function publicFromPrivate(privateB64: string): string {
   const pkcs8 = Buffer.concat([Buffer.from('302e020100300506032b656e04220420', 'hex'), Buffer.from(privateB64, 'base64')]);
   const pub = createPublicKey(createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }));
   return pub.export({ format: 'der', type: 'spki' }).subarray(-32).toString('base64');
+}
+
+/**
+ * Asks `/join` until told `initialise` or `join` (a `wait` is long-polled by the server, then asked again).
+ * @returns the decision, or null when the platform answers 409 `already-joined`: this node reported `joined` before
+ *   (and restarted before remembering it); join secrets are handed out only before a node joins.
+ * @throws HttpError on any other 4xx.
+ */
+async function askToJoin(call: ReturnType<typeof agentCaller>, nodeToken: string, sleep: (ms: number) => Promise<void>): Promise<AgentApi.JoinResponse | null> {
+  for (;;) {
+    let decision: AgentApi.JoinResponse;
+    try {
+      decision = await call<AgentApi.JoinResponse>('/join', nodeToken, {});
+    } catch (e) {
+      if (e instanceof HttpError && e.status === 409 && /already-joined/.test(e.message)) return null;
+      throw e;
+    }
+    if (decision.action !== 'wait') return decision;
+    // the server long-polls, so it usually asks again at once
+    await sleep((decision.retryAfterSeconds ?? 1) * 1000);
+  }
 }

@@ -26,8 +26,9 @@ export type AgentCall = <T>(path: string, token: string, body: unknown) => Promi
 /**
  * The agent's one way of calling the platform: transport errors and 5xx are retried with the platform's one retry
  * policy (`PLATFORM_CALL` of libs/cloud-adapters/src/retry.ts: jittered exponential backoff, 500 ms → 10 s) until
- * they succeed or `signal` is aborted; a 4xx is final. Each retry is logged with its wait.
- * @throws HttpError on a 4xx; the transport error when `signal` was aborted.
+ * they succeed or `signal` is aborted; so is 429 (the gateway's rate limit or long-poll bound); any other 4xx is
+ * final. Each retry is logged with its wait.
+ * @throws HttpError on a 4xx other than 429; the transport error when `signal` was aborted.
  */
 export function agentCaller(o: AgentCallerOptions): AgentCall {
   const doFetch = o.fetch ?? fetch;
@@ -40,7 +41,8 @@ export function agentCaller(o: AgentCallerOptions): AgentCall {
       signal: o.signal,
     });
     const text = await res.text();
-    if (res.status >= 400 && res.status < 500) throw new HttpError(res.status, text);
+    // 429 (rate limit of the node token) is not final: retried like a 5xx, with backoff
+    if (res.status >= 400 && res.status < 500 && res.status !== 429) throw new HttpError(res.status, text);
     if (!res.ok) throw new Error(`HTTP ${res.status}`); // no status on it: retried
     return (text ? JSON.parse(text) : {}) as T;
   }, {

@@ -1,4 +1,4 @@
-import { KUBERNETES_RELEASES, isReleasedKubernetesVersion } from './kubernetes-releases';
+import { DEFAULT_KUBERNETES_VERSION, KUBERNETES_RELEASES, isReleasedKubernetesVersion } from './kubernetes-releases';
 
 describe('the catalogue of released Kubernetes patches', () => {
   it('accepts released patches only, with bounded numbers', () => {
@@ -16,5 +16,9 @@ describe('the catalogue of released Kubernetes patches', () => {
     const minors = KUBERNETES_RELEASES.map((r) => r.minor);
     expect(new Set(minors).size).toBe(minors.length);
     expect([...minors].sort((a, b) => Number(a.split('.')[1]) - Number(b.split('.')[1]))).toEqual(minors);
+  });
+  it('defaults to a released patch of a minor still supported (1.31 reached end of life on 2025-10-28)', () => {
+    expect(isReleasedKubernetesVersion(DEFAULT_KUBERNETES_VERSION)).toBe(true);
+    expect(Number(DEFAULT_KUBERNETES_VERSION.split('.')[1])).toBeGreaterThanOrEqual(35);
   });
 });

@@ -6,8 +6,13 @@ import { MeshAndPki1763800000000 } from './migrations/1763800000000-mesh-and-pki
 import { Reconcile1763900000000 } from './migrations/1763900000000-reconcile';
 import { Lifecycle1764000000000 } from './migrations/1764000000000-lifecycle';
 import { ChangeNotify1764050000000 } from './migrations/1764050000000-change-notify';
+import { Limits1764100000000 } from './migrations/1764100000000-limits';
+import { PurgeDeletedSecrets1764150000000 } from './migrations/1764150000000-purge-deleted-secrets';
 
-export const MIGRATIONS = [Initial1763700000000, MeshAndPki1763800000000, Reconcile1763900000000, Lifecycle1764000000000, ChangeNotify1764050000000];
+export const MIGRATIONS = [
+  Initial1763700000000, MeshAndPki1763800000000, Reconcile1763900000000, Lifecycle1764000000000, ChangeNotify1764050000000,
+  Limits1764100000000, PurgeDeletedSecrets1764150000000,
+];
 
 /**
  * A TypeORM data source on PostgreSQL. Never synchronizes: the schema comes from migrations only.

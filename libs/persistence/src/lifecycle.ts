@@ -24,6 +24,11 @@ export interface TransitionOptions<P extends string, E> {
   event?: TransitionEvent;
 }
 
+/** The SET list that forgets a cluster row's secrets (sealed CA, admin and PKI keys). */
+export const PURGED_CLUSTER_SECRETS = `"caKeySealed" = NULL, "adminKeySealed" = NULL, "pkiSealed" = NULL`;
+/** The SET list that forgets a node row's secrets (sealed bootstrap token, bootstrap and node token hashes). */
+export const PURGED_NODE_SECRETS = `"bootstrapTokenSealed" = NULL, "bootstrapTokenHash" = NULL, "agentTokenHash" = NULL`;
+
 /** SQL literal list of phases (phase names are fixed identifiers from the domain tables, never user input). */
 const sqlList = (xs: readonly string[]) => xs.map((x) => `'${x.replace(/'/g, "''")}'`).join(', ');
 
@@ -46,9 +51,31 @@ export class LifecycleRepository {
     return this.move(ClusterNetworkEntity, NETWORK_TRANSITIONS, to, opts, scope, clusterId, '"clusterId" = :clusterId AND "cloud" = :cloud', { clusterId, cloud });
   }
 
-  /** Moves a cluster to `to`. @returns whether it moved. */
+  /**
+   * Moves a cluster to `to`. A move to `Deleted` also purges the cluster's secrets (purgeClusterSecrets) with the same
+   * entity manager: call it inside a transaction (the reconciler does) so both commit together.
+   * @returns whether it moved.
+   */
   async moveCluster(scope: OrgScope, clusterId: string, to: ClusterPhase, opts: TransitionOptions<ClusterPhase, ClusterEntity> = {}): Promise<boolean> {
-    return this.move(ClusterEntity, CLUSTER_TRANSITIONS, to, opts, scope, clusterId, '"id" = :clusterId', { clusterId });
+    const moved = await this.move(ClusterEntity, CLUSTER_TRANSITIONS, to, opts, scope, clusterId, '"id" = :clusterId', { clusterId });
+    if (moved && to === 'Deleted') await this.purgeClusterSecrets(scope, clusterId);
+    return moved;
+  }
+
+  /**
+   * Forgets every secret of a deleted cluster (issue 10, finding 5: a secret is kept only while something needs it):
+   * the sealed CA key, admin key and control-plane PKI (private keys, kubeadm bootstrap token, certificate key) on the
+   * cluster row, and on its nodes the sealed bootstrap tokens and the hashes of bootstrap and node tokens (no agent of
+   * a deleted cluster can call back). Public certificates stay (the record of what was issued).
+   * The same statements purge clusters already Deleted in migration PurgeDeletedSecrets1764150000000.
+   */
+  async purgeClusterSecrets(scope: OrgScope, clusterId: string): Promise<void> {
+    await this.em.query(
+      `UPDATE "clusters" SET ${PURGED_CLUSTER_SECRETS} WHERE "organisationId" = $1 AND "id" = $2`, [scope.organisationId, clusterId],
+    );
+    await this.em.query(
+      `UPDATE "nodes" SET ${PURGED_NODE_SECRETS} WHERE "organisationId" = $1 AND "clusterId" = $2`, [scope.organisationId, clusterId],
+    );
   }
 
   private async move<P extends string, E extends ObjectLiteral>(

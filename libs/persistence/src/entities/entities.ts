@@ -10,6 +10,10 @@ export class OrganisationEntity {
   @PrimaryColumn('uuid') id!: string;
   @Column('text') name!: string;
   @CreateDateColumn({ type: 'timestamptz' }) createdAt!: Date;
+  /** Clusters (not Deleted) the organisation may hold; null = the gateway's default (SKYWEAVE_QUOTA_CLUSTERS). */
+  @Column('integer', { nullable: true }) maxClusters!: number | null;
+  /** Nodes (not Terminated) the organisation may hold; null = the gateway's default (SKYWEAVE_QUOTA_NODES). */
+  @Column('integer', { nullable: true }) maxNodes!: number | null;
 }
 
 /** An API key. Only the SHA-256 of the secret is stored (keys are 256-bit random, so a fast hash is enough). */
