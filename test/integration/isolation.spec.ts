@@ -57,9 +57,12 @@ interface Org {
   freshAwsCredentials: Record<string, unknown>;
 }
 
-/** Every row of every table (but TypeORM's migrations), as JSON text, by table: what "nothing changed" compares. */
+/**
+ * Every row of every table (but TypeORM's migrations, and the rate-limit counters: every request counts, refused or
+ * not), as JSON text, by table: what "nothing changed" compares.
+ */
 async function snapshot(ds: DataSource): Promise<Record<string, string[]>> {
-  const tables = (await ds.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' AND table_name <> 'migrations' ORDER BY 1`)) as { table_name: string }[];
+  const tables = (await ds.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' AND table_name NOT IN ('migrations', 'rate_limit_counters') ORDER BY 1`)) as { table_name: string }[];
   const out: Record<string, string[]> = {};
   for (const { table_name: t } of tables) {
     out[t] = ((await ds.query(`SELECT row_to_json(t)::text AS j FROM "${t}" t ORDER BY 1`)) as { j: string }[]).map((r) => r.j);

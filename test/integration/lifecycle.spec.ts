@@ -148,7 +148,9 @@ describe('the lifecycle migration', () => {
     try {
       // back to the schema before the lifecycle migration (undoing the migrations that came after it first)
       while ((await db.ds.query(`SELECT 1 FROM "migrations" WHERE "name" = 'Lifecycle1764000000000'`)).length > 0) await db.ds.undoLastMigration({ transaction: 'all' });
-      const organisationId = (await createOrganisation(db.ds, 'old')).organisationId;
+      // the organisation as the schema of then has it (the entity has columns added since)
+      const organisationId = randomUUID();
+      await db.ds.query(`INSERT INTO "organisations" ("id", "name") VALUES ($1, 'old')`, [organisationId]);
       const provisioning = randomUUID();
       const deleting = randomUUID();
       const deleteFailed = [{ type: 'DeleteFailed', status: 'True', reason: 'ForeignResourcesInNetwork', message: 'i-1', lastTransitionTime: new Date().toISOString() }];
