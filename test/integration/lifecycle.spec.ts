@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { SettlementSnapshot, isUnsettled } from '@skyweave/domain';
+import { EventReasonName, SettlementSnapshot, isUnsettled } from '@skyweave/domain';
 import {
   ClusterEntity, ClusterEventEntity, ClusterNetworkEntity, LifecycleRepository, NodeEntity, NodeOperationEntity, unsettledClustersSql,
 } from '@skyweave/persistence';
@@ -40,17 +40,17 @@ describe('node lifecycle on a real database', () => {
       const id = await newNode(clusterId, 'Launching');
       // node-provisioner recording the launched VM (Launching → Booting) races a replica recording the cloud's refusal
       // of the same launch (Launching → Pending): both act on a read that said Launching
-      const writer = (to: 'Booting' | 'Pending', reason: string) => db.ds.transaction(async (em) => {
+      const writer = (to: 'Booting' | 'Pending', reason: EventReasonName) => db.ds.transaction(async (em) => {
         const moved = await new LifecycleRepository(em).moveNode({ organisationId }, { id, clusterId }, to, { from: ['Launching'], event: { reason, message: reason } });
         await new Promise((r) => setTimeout(r, 50)); // hold the row lock while the other writer waits on it
         return moved;
       });
-      const [a, b] = await Promise.all(round % 2 ? [writer('Booting', 'Launched'), writer('Pending', 'Refused')] : [writer('Pending', 'Refused'), writer('Booting', 'Launched')].reverse());
+      const [a, b] = await Promise.all(round % 2 ? [writer('Booting', 'InstanceLaunched'), writer('Pending', 'RequestRejected')] : [writer('Pending', 'RequestRejected'), writer('Booting', 'InstanceLaunched')].reverse());
       expect([a, b].filter(Boolean)).toHaveLength(1);
       const row = await db.ds.getRepository(NodeEntity).findOneByOrFail({ id });
       expect(row.phase).toBe(a ? 'Booting' : 'Pending');
       const events = await db.ds.getRepository(ClusterEventEntity).findBy({ clusterId });
-      expect(events.map((e) => e.reason)).toEqual([a ? 'Launched' : 'Refused']);
+      expect(events.map((e) => e.reason)).toEqual([a ? 'InstanceLaunched' : 'RequestRejected']);
     }
   });
 

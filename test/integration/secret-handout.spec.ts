@@ -3,7 +3,7 @@ import type { INestApplication } from '@nestjs/common';
 import pino from 'pino';
 import { CloudCredentialEntity, ClusterEntity, ClusterNetworkEntity, MIGRATIONS, NodeEntity, SecretBox, hashToken } from '@skyweave/persistence';
 import { createGateway } from '@skyweave/api-gateway/src/app';
-import { openPkiSecrets } from '@skyweave/api-gateway/src/bootstrap/pki';
+import { openPkiSecrets } from '@skyweave/bootstrap';
 import { Reconciler } from '@skyweave/reconciler/src/reconciler';
 import { createOrganisation } from '@skyweave/tools/bootstrap-org';
 import { ApiClient } from '@skyweave/tools/stack/api';

@@ -9,10 +9,10 @@ import { Problem } from './problem';
 import { AgentNode, bearer } from './agent-auth';
 import { LongPolls } from './long-polls';
 import { CHANGE_FEED, DATA_SOURCE, JOIN_LONG_POLL, LONG_POLLS, SECRET_BOX } from './tokens';
-import { clusterConfiguration, controlPlaneEndpoint, initConfiguration, joinConfiguration, pkiFiles, renderKubeadmConfig } from './bootstrap/kubeadm';
+import { clusterConfiguration, controlPlaneEndpoint, initConfiguration, joinConfiguration, pkiFiles, renderKubeadmConfig } from '@skyweave/bootstrap';
 import {
   apiServerCertificateFits, apiServerSans, caCertHash, fromPkiColumn, issueApiServerCertificate, openPkiSecrets, sealPkiSecrets, toPkiColumn,
-} from './bootstrap/pki';
+} from '@skyweave/bootstrap';
 
 /**
  * How long a `/join` answer of `wait` is held by default (milliseconds). Meanwhile the decision is re-checked when a

@@ -8,7 +8,7 @@ import { AddNodesDto, CreateClusterDto, EventsQueryDto, ListQueryDto, UpdateClus
 import { ClustersService } from './clusters.service';
 import { Problem } from './problem';
 import { DATA_SOURCE, SECRET_BOX } from './tokens';
-import { renderKubeconfig } from './bootstrap/kubeconfig';
+import { renderKubeconfig } from '@skyweave/bootstrap';
 
 @ApiTags('clusters')
 @ApiBearerAuth()

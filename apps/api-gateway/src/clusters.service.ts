@@ -4,7 +4,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { In, Not } from 'typeorm';
 import {
   CLOUD_NAMES, CloudId, ClusterSpec, DEFAULT_INSTANCE_TYPE, MAX_CROSS_CLOUD_LATENCY_MS, MAX_TOTAL_WORKERS, REGIONS, findInstanceType, findRegion, resourcePrefix, worstCrossCloudLatency, allocateWireguardAddresses,
-  comparePatchUpgrade, DEFAULT_KUBERNETES_VERSION,
+  comparePatchUpgrade, DEFAULT_KUBERNETES_VERSION, EventReason,
 } from '@skyweave/domain';
 import { Subjects } from '@skyweave/contracts';
 import {
@@ -14,7 +14,7 @@ import type { AddNodesDto, CreateClusterDto, UpdateClusterDto } from './dtos';
 import { Problem, Violation } from './problem';
 import type { GatewayLimits } from './limits';
 import { DATA_SOURCE, GATEWAY_LIMITS, SECRET_BOX } from './tokens';
-import { generateClusterPki, sealPkiSecrets, toPkiColumn } from './bootstrap/pki';
+import { generateClusterPki, sealPkiSecrets, toPkiColumn } from '@skyweave/bootstrap';
 
 /** Workers a cluster may hold after manual scaling. */
 export const MAX_CLUSTER_WORKERS = 500;
@@ -182,7 +182,7 @@ export class ClustersService {
         if (nodes.length) {
           await em.getRepository(NodeEntity).insert(nodes.map((n, i) => ({ ...n, id: randomUUID(), organisationId, clusterId: id, phase: 'Pending' as const, wireguardAddress: addresses[i], kubernetesVersion: spec.kubernetesVersion })));
         }
-        await recordEvent(em, { organisationId, clusterId: id, reason: 'Created', message: `Cluster ${spec.name} created in ${spec.region}: ${spec.controlPlane.count} master(s) on ${CLOUD_NAMES[spec.controlPlane.cloud]}, ${totalWorkers} worker(s) on ${spec.clouds.map((c) => CLOUD_NAMES[c]).join(', ')}` });
+        await recordEvent(em, { organisationId, clusterId: id, reason: EventReason.Created, message: `Cluster ${spec.name} created in ${spec.region}: ${spec.controlPlane.count} master(s) on ${CLOUD_NAMES[spec.controlPlane.cloud]}, ${totalWorkers} worker(s) on ${spec.clouds.map((c) => CLOUD_NAMES[c]).join(', ')}` });
         await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId: id, reason: 'created' });
       });
     } catch (e) {
@@ -251,7 +251,7 @@ export class ClustersService {
       } else {
         await em.getRepository(ClusterEntity).update({ id, organisationId }, { deletionRequestedAt: new Date() });
       }
-      await recordEvent(em, { organisationId, clusterId: id, reason: 'DeleteRequested', message: c.deletionRequestedAt ? 'Delete requested again: waiting steps retried now' : 'Delete requested' });
+      await recordEvent(em, { organisationId, clusterId: id, reason: EventReason.DeleteRequested, message: c.deletionRequestedAt ? 'Delete requested again: waiting steps retried now' : 'Delete requested' });
       await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId: id, reason: 'delete requested' });
     });
     return this.get(organisationId, id);
@@ -281,7 +281,7 @@ export class ClustersService {
       const entry = workers.find((w) => w.cloud === n.cloud && w.instanceType === n.instanceType && w.count > 0);
       if (entry) entry.count -= 1;
       await em.getRepository(ClusterEntity).update({ id: c.id }, { spec: { ...c.spec, workers: workers.filter((w) => w.count > 0) } });
-      await recordEvent(em, { organisationId, clusterId, reason: 'NodeRemovalRequested', object: `node/${n.name}`, message: `Removal of worker ${n.name} requested` });
+      await recordEvent(em, { organisationId, clusterId, reason: EventReason.NodeRemovalRequested, object: `node/${n.name}`, message: `Removal of worker ${n.name} requested` });
       await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId, reason: `node ${n.name} removal requested` });
     });
     const view = await this.get(organisationId, clusterId);
@@ -337,7 +337,7 @@ export class ClustersService {
       if (entry) entry.count += dto.count;
       else specWorkers.push({ cloud: dto.cloud, count: dto.count, instanceType: type });
       await em.getRepository(ClusterEntity).update({ id: c.id }, { spec: { ...c.spec, workers: specWorkers } });
-      await recordEvent(em, { organisationId, clusterId, reason: 'NodesAdded', message: `${dto.count} ${type} worker(s) added on ${CLOUD_NAMES[dto.cloud]}: ${rows.map((r) => r.name).join(', ')}` });
+      await recordEvent(em, { organisationId, clusterId, reason: EventReason.NodesAdded, message: `${dto.count} ${type} worker(s) added on ${CLOUD_NAMES[dto.cloud]}: ${rows.map((r) => r.name).join(', ')}` });
       await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId, reason: `${dto.count} worker(s) added` });
     });
     const view = await this.get(organisationId, clusterId);
@@ -360,7 +360,7 @@ export class ClustersService {
       if (verdict !== 'patch') throw Problem.validation([{ field: 'kubernetesVersion', rule: 'patch-upgrade-only', message: verdict }]);
       if (c.phase !== 'Ready') throw new Problem(409, 'cluster-not-ready', 'Cluster not ready', `a cluster can be upgraded once it is Ready (it is ${c.phase})`);
       await em.getRepository(ClusterEntity).update({ id: c.id }, { spec: { ...c.spec, kubernetesVersion: dto.kubernetesVersion } });
-      await recordEvent(em, { organisationId, clusterId: id, reason: 'UpgradeRequested', message: `Upgrade from Kubernetes ${c.spec.kubernetesVersion} to ${dto.kubernetesVersion} requested: one node at a time, masters first` });
+      await recordEvent(em, { organisationId, clusterId: id, reason: EventReason.UpgradeRequested, message: `Upgrade from Kubernetes ${c.spec.kubernetesVersion} to ${dto.kubernetesVersion} requested: one node at a time, masters first` });
       await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId: id, reason: `upgrade to ${dto.kubernetesVersion}` });
     });
     return this.get(organisationId, id);
@@ -377,7 +377,7 @@ export class ClustersService {
       if (c.phase !== 'Ready' || c.deletionRequestedAt) throw new Problem(409, 'cluster-not-ready', 'Cluster not ready', `a full reconcile runs on a Ready cluster (it is ${c.deletionRequestedAt ? 'being deleted' : c.phase})`);
       if ((c.reconcileLeaseExpiresAt?.getTime() ?? 0) > Date.now()) return { status: 'running' as const };
       await em.getRepository(ClusterEntity).update({ id }, { nextReconcileAt: new Date() });
-      await recordEvent(em, { organisationId, clusterId: id, reason: 'ReconcileRequested', message: 'Full reconcile requested' });
+      await recordEvent(em, { organisationId, clusterId: id, reason: EventReason.ReconcileRequested, message: 'Full reconcile requested' });
       await enqueue(em, Subjects.ClusterReconcile, { organisationId, clusterId: id });
       return { status: 'scheduled' as const };
     });

@@ -5,6 +5,7 @@ import { validate } from 'class-validator';
 import { randomUUID } from 'node:crypto';
 import { QueryFailedError, type DataSource, type EntityManager } from 'typeorm';
 import type { CloudId } from '@skyweave/domain';
+import { EventReason } from '@skyweave/domain';
 import { CloudCredentials, CloudEndpoints, CloudError, allowedTokenUris, createCloudProvider, isAllowedTokenUri, isInvalidCredentials, isCloudError } from '@skyweave/cloud-adapters';
 import { Subjects } from '@skyweave/contracts';
 import { CloudCredentialEntity, ClusterEntity, LifecycleRepository, SecretBox, enqueue, recordEvent } from '@skyweave/persistence';
@@ -118,7 +119,7 @@ export class CredentialsController {
   /** New credentials: what waited on refused or missing ones is retried now (event + `cluster.changed` per cluster). */
   private async wake(em: EntityManager, organisationId: string, cloud: CloudId, how: 'added' | 'replaced'): Promise<void> {
     for (const clusterId of await new LifecycleRepository(em).wakeCredentialWaiters({ organisationId }, cloud)) {
-      await recordEvent(em, { organisationId, clusterId, reason: 'CredentialsReplaced', message: `${cloud} credentials ${how}: the steps waiting on them are retried now` });
+      await recordEvent(em, { organisationId, clusterId, reason: EventReason.CredentialsReplaced, message: `${cloud} credentials ${how}: the steps waiting on them are retried now` });
       await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId, reason: `${cloud} credentials ${how}` });
     }
   }

@@ -3,6 +3,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { DataSource } from 'typeorm';
 import { In } from 'typeorm';
 import type { AgentApi } from '@skyweave/contracts';
+import { EventReason, EventReasonName } from '@skyweave/domain';
 import { Subjects } from '@skyweave/contracts';
 import { ChangeFeed, ChangeSubscription, NodeEntity, NodeOperationEntity, enqueue, recordEvent } from '@skyweave/persistence';
 import { AgentNode } from './agent-auth';
@@ -12,7 +13,7 @@ import { LongPollHold, LongPolls } from './long-polls';
 import { CHANGE_FEED, DATA_SOURCE, LONG_POLLS, MESH_LONG_POLL } from './tokens';
 
 /** What each successful operation is called in the cluster's events. */
-const DONE_REASON: Record<NodeOperationEntity['kind'], string> = { drain: 'NodeDrained', uncordon: 'NodeUncordoned', upgrade: 'NodeUpgradeApplied' };
+const DONE_REASON: Record<NodeOperationEntity['kind'], EventReasonName> = { drain: EventReason.NodeDrained, uncordon: EventReason.NodeUncordoned, upgrade: EventReason.NodeUpgradeApplied };
 
 /**
  * Work for agents (drain, uncordon, upgrade), decided by the reconciler and stored in `node_operations`. An agent
@@ -91,7 +92,7 @@ export class OperationsController {
       await recordEvent(em, {
         organisationId: op.organisationId, clusterId: op.clusterId, object: `node/${name}`,
         type: body.state === 'Succeeded' ? 'Normal' : 'Warning',
-        reason: body.state === 'Succeeded' ? DONE_REASON[op.kind] : 'NodeOperationFailed',
+        reason: body.state === 'Succeeded' ? DONE_REASON[op.kind] : EventReason.NodeOperationFailed,
         message: `${op.kind} of ${name} by ${node.name}'s agent ${body.state === 'Succeeded' ? 'succeeded' : 'failed'}${body.kubeletVersion ? ` (kubelet ${body.kubeletVersion})` : ''}${body.message ? `: ${body.message}` : ''}`,
       });
       await enqueue(em, Subjects.ClusterChanged, { organisationId: op.organisationId, clusterId: op.clusterId, reason: `${op.kind} of ${name} ${body.state.toLowerCase()}` });

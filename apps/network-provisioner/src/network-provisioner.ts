@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { CLOUD_NAMES, CloudId, TAG_CLUSTER, WaitingReason, WaitingReasonName, backoffSeconds } from '@skyweave/domain';
+import { CLOUD_NAMES, CloudId, EventReason, EventReasonName, TAG_CLUSTER, WaitingReason, WaitingReasonName, backoffSeconds } from '@skyweave/domain';
 import { NetworkSpec, isCloudError, isConflict, networkSpecFor } from '@skyweave/cloud-adapters';
 import { Subjects, NetworkCommand } from '@skyweave/contracts';
 import { ClusterEntity, ClusterNetworkEntity, LifecycleRepository, enqueue, recordEvent, withAdvisoryLock } from '@skyweave/persistence';
@@ -38,7 +38,7 @@ export class NetworkProvisioner {
         const moved = await new LifecycleRepository(em).moveNetwork({ organisationId }, clusterId, cloud, 'Ready', {
           set: { status, message: null, retryAt: null, attempts: 0, waitingReason: null },
           event: {
-            reason: 'NetworkReady', object: `network/${cloud}`,
+            reason: EventReason.NetworkReady, object: `network/${cloud}`,
             message: `${CLOUD_NAMES[cloud]} network ready in ${status.region}: VPC ${status.vpcId} ${status.vpcCidr}, subnet ${status.subnetCidr} (${((Date.now() - started) / 1000).toFixed(1)} s)`,
           },
         });
@@ -78,7 +78,7 @@ export class NetworkProvisioner {
       await this.ds.transaction(async (em) => {
         const moved = await new LifecycleRepository(em).moveNetwork({ organisationId }, clusterId, cloud, 'Deleted', {
           set: { message: null, retryAt: null, attempts: 0, waitingReason: null },
-          event: { reason: 'NetworkDeleted', object: `network/${cloud}`, message: `${CLOUD_NAMES[cloud]} network deleted` },
+          event: { reason: EventReason.NetworkDeleted, object: `network/${cloud}`, message: `${CLOUD_NAMES[cloud]} network deleted` },
         });
         if (!moved) return;
         await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId, reason: `network ${cloud} deleted` });
@@ -94,7 +94,7 @@ export class NetworkProvisioner {
 
   /** A VM not ours in the network: the delete waits (phase stays Deleting) and is retried with backoff; DeleteBlocked names the VM. */
   private async markBlocked(cmd: NetworkCommand, message: string): Promise<void> {
-    await this.wait(cmd, 'Deleting', WaitingReason.ForeignResourcesInNetwork, message, 'NetworkDeleteBlocked');
+    await this.wait(cmd, 'Deleting', WaitingReason.ForeignResourcesInNetwork, message, EventReason.NetworkDeleteBlocked);
   }
 
   /**
@@ -112,7 +112,7 @@ export class NetworkProvisioner {
     await this.wait(cmd, phase, reason, e.message, reason);
   }
 
-  private async wait(cmd: NetworkCommand, phase: 'Provisioning' | 'Deleting', reason: WaitingReasonName, message: string, eventReason: string): Promise<void> {
+  private async wait(cmd: NetworkCommand, phase: 'Provisioning' | 'Deleting', reason: WaitingReasonName, message: string, eventReason: EventReasonName): Promise<void> {
     const { organisationId, clusterId, cloud } = cmd;
     this.log.warn({ clusterId, cloud, reason, err: message }, 'network step refused; retrying with backoff');
     await this.ds.transaction(async (em) => {

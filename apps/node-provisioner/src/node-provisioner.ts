@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { randomUUID } from 'node:crypto';
-import { CLOUD_NAMES, WaitingReason, WaitingReasonName, backoffSeconds, findRegion } from '@skyweave/domain';
+import { CLOUD_NAMES, EventReason, WaitingReason, WaitingReasonName, backoffSeconds, findRegion } from '@skyweave/domain';
 import { CloudProvider, Instance, isCloudError, isNotFound } from '@skyweave/cloud-adapters';
 import { NodeCommand, Subjects } from '@skyweave/contracts';
 import {
@@ -8,7 +8,7 @@ import {
 } from '@skyweave/persistence';
 import { RetryLater } from '@skyweave/messaging';
 import { CredentialVault, Logger, MissingCredentialsError } from '@skyweave/service-kit';
-import { renderUserData } from './user-data';
+import { renderUserData } from '@skyweave/bootstrap/src/user-data';
 
 /** How long a bootstrap token is valid, in seconds (DESIGN §6: minutes). */
 export const BOOTSTRAP_TOKEN_TTL_SECONDS = 15 * 60;
@@ -124,7 +124,7 @@ export class NodeProvisioner {
         .execute();
       if (!res.affected) return;
       await recordEvent(em, {
-        organisationId: node.organisationId, clusterId: node.clusterId, reason: adopted ? 'InstanceAdopted' : 'InstanceLaunched', object: `node/${node.name}`,
+        organisationId: node.organisationId, clusterId: node.clusterId, reason: adopted ? EventReason.InstanceAdopted : EventReason.InstanceLaunched, object: `node/${node.name}`,
         message: `${node.role} ${node.name} ${adopted ? 'found' : 'launched'} on ${CLOUD_NAMES[node.cloud]} as ${instance.id} (${node.instanceType}, ${instance.privateIp ?? 'no private IP yet'})`,
       });
       await enqueue(em, Subjects.ClusterChanged, { organisationId: node.organisationId, clusterId: node.clusterId, reason: `node ${node.name} launched` });
@@ -157,7 +157,7 @@ export class NodeProvisioner {
       await this.ds.transaction(async (em) => {
         const moved = await new LifecycleRepository(em).moveNode({ organisationId }, node, 'Terminated', {
           set: { agentTokenHash: null, bootstrapTokenHash: null, bootstrapTokenSealed: null, retryAt: null, attempts: 0, waitingReason: null, message: null },
-          event: { reason: 'InstanceTerminated', object: `node/${node.name}`, message: `${node.name} terminated on ${CLOUD_NAMES[node.cloud]}${ids.size ? ` (${[...ids].join(', ')})` : ' (no VM existed)'}` },
+          event: { reason: EventReason.InstanceTerminated, object: `node/${node.name}`, message: `${node.name} terminated on ${CLOUD_NAMES[node.cloud]}${ids.size ? ` (${[...ids].join(', ')})` : ' (no VM existed)'}` },
         });
         if (!moved) return;
         await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId, reason: `node ${node.name} terminated` });

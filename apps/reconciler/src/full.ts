@@ -1,6 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { In } from 'typeorm';
-import { CLOUD_NAMES, CloudId, ConditionReason, ConditionType, TAG_NODE, WaitingReason, WaitingReasonName } from '@skyweave/domain';
+import { CLOUD_NAMES, CloudId, ConditionReason, ConditionType, EventReason, TAG_NODE, WaitingReason, WaitingReasonName } from '@skyweave/domain';
 import { CloudProvider, Instance, NetworkInspection, isCloudError, isNotFound, networkSpecFor } from '@skyweave/cloud-adapters';
 import { Subjects } from '@skyweave/contracts';
 import {
@@ -135,7 +135,7 @@ export class FullReconciler {
     const record = await this.ds.getRepository(ClusterReconcileEntity).save({ organisationId, clusterId, replica: this.opts.replica, trigger, startedAt: started, finishedAt: null, found: [], changed: [], error: null });
     try {
       const cluster = await this.ds.getRepository(ClusterEntity).findOneByOrFail({ id: clusterId, organisationId });
-      await this.ds.transaction((em) => recordEvent(em, { organisationId, clusterId, reason: 'ReconcileStarted', message: `Full reconcile #${record.id} started (${trigger}, by ${this.opts.replica}): listing every cloud by the cluster's tag` }));
+      await this.ds.transaction((em) => recordEvent(em, { organisationId, clusterId, reason: EventReason.ReconcileStarted, message: `Full reconcile #${record.id} started (${trigger}, by ${this.opts.replica}): listing every cloud by the cluster's tag` }));
       const settled = await Promise.allSettled(cluster.spec.clouds.map((cloud) => this.observe(organisationId, clusterId, cluster.spec.region, cloud)));
       const refused: CredentialRefusal[] = [];
       settled.forEach((r, i) => {
@@ -215,7 +215,7 @@ export class FullReconciler {
         changed.push(gone ? `${name}: rebuilding the network` : `${name}: restoring the network to the plan`);
         await lc.moveNetwork({ organisationId }, clusterId, o.cloud, 'Provisioning', {
           from: ['Ready'], set: { dispatchedAt: null, ...(gone ? { status: null } : {}), message: what.join('; ') },
-          event: { type: 'Warning', reason: gone ? 'NetworkGone' : 'NetworkDrift', object: `network/${o.cloud}`, message: what.join('; ') },
+          event: { type: 'Warning', reason: gone ? EventReason.NetworkGone : EventReason.NetworkDrift, object: `network/${o.cloud}`, message: what.join('; ') },
         });
       }
       const byNode = new Map<string, Instance[]>();
@@ -277,7 +277,7 @@ export class FullReconciler {
       .set({ state: 'Failed', message: `${node.name} was replaced`, finishedAt: new Date() })
       .where('"clusterId" = :clusterId AND ("executorNodeId" = :id OR "targetNodeId" = :id) AND "state" IN (\'Pending\', \'Running\')', { clusterId, id: node.id })
       .execute();
-    await recordEvent(em, { organisationId, clusterId, type: 'Warning', reason: 'InstanceGone', object: `node/${node.name}`, message: `${node.role} ${node.name} on ${CLOUD_NAMES[node.cloud]}: ${message}` });
+    await recordEvent(em, { organisationId, clusterId, type: 'Warning', reason: EventReason.InstanceGone, object: `node/${node.name}`, message: `${node.role} ${node.name} on ${CLOUD_NAMES[node.cloud]}: ${message}` });
     return true;
   }
 
@@ -326,7 +326,7 @@ export class FullReconciler {
         ? `Full reconcile #${recordId} failed after ${seconds} s: ${error}; next try at ${next.toISOString()}`
         : `Full reconcile #${recordId} finished in ${seconds} s: found ${found.length ? found.join('; ') : 'nothing out of place'}; changed ${changed.length ? changed.join('; ') : 'nothing'}`
           + `${undecided.length ? `; undecided ${undecided.join('; ')}` : ''}; next at ${next.toISOString()}`;
-      await recordEvent(em, { organisationId, clusterId, type: error ? 'Warning' : 'Normal', reason: error ? 'ReconcileFailed' : 'Reconciled', message: summary });
+      await recordEvent(em, { organisationId, clusterId, type: error ? 'Warning' : 'Normal', reason: error ? EventReason.ReconcileFailed : EventReason.Reconciled, message: summary });
     });
   }
 }

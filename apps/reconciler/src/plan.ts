@@ -1,6 +1,6 @@
 import {
-  CLOUD_NAMES, CloudId, ClusterPhase, Condition, ConditionReason, ConditionType, ConditionTypeName, NetworkPhase, NodePhase, NodeRole,
-  WAITING_CONDITION, WaitingReason, WaitingReasonName, isDue, setCondition,
+  CLOUD_NAMES, CloudId, ClusterPhase, Condition, ConditionReason, ConditionType, ConditionTypeName, EventReason, EventReasonName, EventType,
+  NetworkPhase, NodePhase, NodeRole, WAITING_CONDITION, WaitingReason, WaitingReasonName, isDue, setCondition,
 } from '@skyweave/domain';
 import { Subjects } from '@skyweave/contracts';
 
@@ -56,7 +56,7 @@ export interface Plan {
   /** Operations to ask of agents, and active ones past their deadline (→ TimedOut). */
   newOperations: NewOperation[];
   timedOut: string[];
-  events: { type: 'Normal' | 'Warning'; reason: string; message: string; object?: string }[];
+  events: { type: EventType; reason: EventReasonName; message: string; object?: string }[];
 }
 
 /** How long agents get, in seconds. */
@@ -172,22 +172,22 @@ export function planReconcile(
     const by = drainer(n);
     if (n.phase === 'Joined' && by && !drain) {
       plan.newOperations.push({ kind: 'drain', purpose: 'removal', executorNodeId: by.id, targetNodeId: n.id, kubernetesVersion: null, upgradeControlPlane: false, timeoutSeconds: options.drainTimeoutSeconds });
-      plan.events.push({ type: 'Normal', reason: 'NodeDraining', object: `node/${n.name}`, message: `Cordoning and draining ${n.name} (through ${by.name}'s agent, timeout ${options.drainTimeoutSeconds} s) before removing it` });
+      plan.events.push({ type: 'Normal', reason: EventReason.NodeDraining, object: `node/${n.name}`, message: `Cordoning and draining ${n.name} (through ${by.name}'s agent, timeout ${options.drainTimeoutSeconds} s) before removing it` });
       continue;
     }
     if (drain && ACTIVE(drain)) continue;
     if (drain && drain.state !== 'Succeeded') {
-      plan.events.push({ type: 'Warning', reason: 'DrainIncomplete', object: `node/${n.name}`, message: `Drain of ${n.name} ${drain.state === 'TimedOut' ? 'timed out' : 'failed'} (${drain.message ?? 'no detail'}); removing it anyway` });
+      plan.events.push({ type: 'Warning', reason: EventReason.DrainIncomplete, object: `node/${n.name}`, message: `Drain of ${n.name} ${drain.state === 'TimedOut' ? 'timed out' : 'failed'} (${drain.message ?? 'no detail'}); removing it anyway` });
     }
     terminate(n);
-    plan.events.push({ type: 'Normal', reason: 'NodeRemoving', object: `node/${n.name}`, message: `Removing ${n.role} ${n.name} from ${CLOUD_NAMES[n.cloud]}: terminating its VM` });
+    plan.events.push({ type: 'Normal', reason: EventReason.NodeRemoving, object: `node/${n.name}`, message: `Removing ${n.role} ${n.name} from ${CLOUD_NAMES[n.cloud]}: terminating its VM` });
   }
   nodes = nodes.filter((n) => !n.removalRequested);
 
   const wasReady = cluster.phase === 'Ready';
   if (cluster.phase === 'Pending') {
     plan.phase = 'Provisioning';
-    plan.events.push({ type: 'Normal', reason: 'ProvisioningStarted', message: `Provisioning networks on ${networks.map((n) => CLOUD_NAMES[n.cloud]).join(', ')}` });
+    plan.events.push({ type: 'Normal', reason: EventReason.ProvisioningStarted, message: `Provisioning networks on ${networks.map((n) => CLOUD_NAMES[n.cloud]).join(', ')}` });
   }
 
   // Networks: all clouds in parallel (also a Ready cluster's network that the full reconcile found drifted).
@@ -234,7 +234,7 @@ export function planReconcile(
     plan.phase = 'Ready';
     cond({ type: ConditionType.Ready, status: 'True', reason: ConditionReason.ClusterReady, message: 'Every network is ready and every node has joined' });
     if (before !== 'True') {
-      plan.events.push({ type: 'Normal', reason: 'ClusterReady', message: `Cluster ready: ${masters.length} master(s), ${workers.length} worker(s) on ${networks.length} cloud(s)` });
+      plan.events.push({ type: 'Normal', reason: EventReason.ClusterReady, message: `Cluster ready: ${masters.length} master(s), ${workers.length} worker(s) on ${networks.length} cloud(s)` });
     }
   } else {
     const progress = `${readyNets.size}/${networks.length} network(s) ready, ${joined(nodes)}/${nodes.length} node(s) joined`;
@@ -269,7 +269,7 @@ function planUpgrade(
     const message = `Rollout to ${target} stopped at ${nameOf(failed.targetNodeId)}: ${failed.kind} ${failed.state === 'TimedOut' ? 'timed out' : 'failed'}: ${failed.message ?? 'no detail'}`;
     const already = cluster.conditions.find((c) => c.type === ConditionType.Upgraded)?.reason === ConditionReason.UpgradeFailed;
     cond({ type: ConditionType.Upgraded, status: 'False', reason: ConditionReason.UpgradeFailed, message });
-    if (!already) plan.events.push({ type: 'Warning', reason: 'UpgradeFailed', object: `node/${nameOf(failed.targetNodeId)}`, message });
+    if (!already) plan.events.push({ type: 'Warning', reason: EventReason.UpgradeFailed, object: `node/${nameOf(failed.targetNodeId)}`, message });
     return;
   }
   const node = behind[0];
@@ -286,7 +286,7 @@ function planUpgrade(
   if (!by) return;
   if (!drain) {
     ask('drain', by, options.drainTimeoutSeconds);
-    plan.events.push({ type: 'Normal', reason: 'NodeUpgrading', object: `node/${node.name}`, message: `Upgrading ${node.name} (${position}) to Kubernetes ${target}: draining` });
+    plan.events.push({ type: 'Normal', reason: EventReason.NodeUpgrading, object: `node/${node.name}`, message: `Upgrading ${node.name} (${position}) to Kubernetes ${target}: draining` });
     return progress('draining');
   }
   if (drain.state !== 'Succeeded') return progress('draining');
@@ -303,10 +303,10 @@ function planUpgrade(
   }
   if (uncordon.state !== 'Succeeded') return progress('uncordoning');
   plan.nodeUpdates.push({ id: node.id, kubernetesVersion: target });
-  plan.events.push({ type: 'Normal', reason: 'NodeUpgraded', object: `node/${node.name}`, message: `${node.name} runs Kubernetes ${target} and is Ready (${position})` });
+  plan.events.push({ type: 'Normal', reason: EventReason.NodeUpgraded, object: `node/${node.name}`, message: `${node.name} runs Kubernetes ${target} and is Ready (${position})` });
   if (behind.length === 1) {
     cond({ type: ConditionType.Upgraded, status: 'True', reason: ConditionReason.UpToDate, message: `Every node runs Kubernetes ${target}` });
-    plan.events.push({ type: 'Normal', reason: 'UpgradeComplete', message: `Every node runs Kubernetes ${target}` });
+    plan.events.push({ type: 'Normal', reason: EventReason.UpgradeComplete, message: `Every node runs Kubernetes ${target}` });
   } else {
     progress('done');
   }
@@ -324,7 +324,7 @@ function planDelete(
 ): Plan {
   if (cluster.phase !== 'Deleting') {
     plan.phase = 'Deleting';
-    plan.events.push({ type: 'Normal', reason: 'DeleteStarted', message: 'Deleting: terminating every VM, then each cloud\'s network' });
+    plan.events.push({ type: 'Normal', reason: EventReason.DeleteStarted, message: 'Deleting: terminating every VM, then each cloud\'s network' });
   }
   cond({ type: ConditionType.Ready, status: 'False', reason: ConditionReason.Deleting, message: 'The cluster is being deleted' });
   // A delete always proceeds: every refusal (credentials, a VM not ours in a network) is retried with backoff and said
@@ -353,7 +353,7 @@ function planDelete(
     const message = blocked.map((n) => `${CLOUD_NAMES[n.cloud]}: ${n.message ?? 'delete refused'}${n.retryAt ? ` (retry at ${n.retryAt.toISOString()})` : ''}`).join('; ');
     const before = cluster.conditions.find((c) => c.type === ConditionType.DeleteBlocked);
     cond({ type: ConditionType.DeleteBlocked, status: 'True', reason: ConditionReason.ForeignResourcesInNetwork, message });
-    if (before?.status !== 'True') plan.events.push({ type: 'Warning', reason: 'DeleteBlocked', message });
+    if (before?.status !== 'True') plan.events.push({ type: 'Warning', reason: EventReason.DeleteBlocked, message });
   } else {
     drop(plan, ConditionType.DeleteBlocked);
   }
@@ -363,6 +363,6 @@ function planDelete(
   }
   plan.phase = 'Deleted';
   cond({ type: ConditionType.Deleting, status: 'False', reason: ConditionReason.Deleted, message: 'Every VM and network is gone' });
-  plan.events.push({ type: 'Normal', reason: 'Deleted', message: 'Cluster deleted: every VM terminated, every network removed' });
+  plan.events.push({ type: 'Normal', reason: EventReason.Deleted, message: 'Cluster deleted: every VM terminated, every network removed' });
   return plan;
 }

@@ -1,9 +1,7 @@
 import { CloudId } from './cloud';
 import type { NodePhase } from './lifecycle';
 import type { MeshMode } from './mesh';
-
-/** Node roles. Masters run the control plane; workers run workloads. */
-export type NodeRole = 'master' | 'worker';
+import type { NodeRole } from './node-role';
 
 /** Allowed control-plane sizes (etcd quorum: 1 for dev, 3 for HA). Fixed at creation (seed 001). */
 export const MASTER_COUNTS = [1, 3] as const;

@@ -1,7 +1,7 @@
 import * as ipaddr from 'ipaddr.js';
 import { ADDRESS_PLAN } from './address-plan';
 import { CloudId } from './cloud';
-import { NodeRole } from './cluster';
+import type { NodeRole } from './node-role';
 import { WIREGUARD_PORT } from './firewall';
 import { ConditionReason } from './conditions';
 

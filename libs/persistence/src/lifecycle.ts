@@ -1,7 +1,7 @@
 import type { EntityManager, ObjectLiteral } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import {
-  CLUSTER_ACTIVE_PHASES, CLUSTER_TRANSITIONS, ClusterPhase, CloudId, Condition, ConditionWriter, NETWORK_SETTLED_PHASES,
+  CLUSTER_ACTIVE_PHASES, CLUSTER_TRANSITIONS, ClusterPhase, CloudId, Condition, ConditionWriter, EventReasonName, EventType, NETWORK_SETTLED_PHASES,
   NETWORK_TRANSITIONS, NODE_SETTLED_PHASES, NODE_TRANSITIONS, NetworkPhase, NodePhase, OPERATION_ACTIVE_STATES,
   OPERATION_STOPPED_STATES, TransitionTable, WaitingReason, patchConditions, sourcesOf,
 } from '@skyweave/domain';
@@ -12,7 +12,7 @@ import { recordEvent } from './events';
 export interface OrgScope { organisationId: string }
 
 /** An event recorded with a transition, in the same transaction, only when the row moved. */
-export interface TransitionEvent { type?: 'Normal' | 'Warning'; reason: string; message: string; object?: string }
+export interface TransitionEvent { type?: EventType; reason: EventReasonName; message: string; object?: string }
 
 export interface TransitionOptions<P extends string, E> {
   /** Narrows the allowed sources (each must be allowed by the table for the target; checked). Default: every allowed source. */

@@ -6,10 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parse } from 'yaml';
-import {
-  AGENT_BINARY, AGENT_CONFIG_PATH, AGENT_INSTALL_ROOT, AGENT_UNIT, INSTALL_SCRIPT_PATH, MODULES_LOAD_PATH, SYSCTL_PATH,
-  UserDataInput, renderUserData,
-} from './user-data';
+import { AGENT_INSTALL_ROOT, INSTALL_SCRIPT_PATH } from './install-script';
+import { AGENT_BINARY, AGENT_CONFIG_PATH, AGENT_UNIT, MODULES_LOAD_PATH, SYSCTL_PATH, UserDataInput, renderUserData } from './user-data';
 
 interface WriteFile { path: string; owner: string; permissions: string; content: string }
 interface CloudConfig { package_update: boolean; packages: string[]; write_files: WriteFile[]; runcmd: (string | string[])[] }

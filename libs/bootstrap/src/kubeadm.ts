@@ -2,6 +2,7 @@ import { stringify } from 'yaml';
 import { ADDRESS_PLAN } from '@skyweave/domain';
 import type { AgentApi } from '@skyweave/contracts';
 import type { CertificateAndKey } from './pki';
+import { DNS_DOMAIN } from './kubernetes';
 
 /*
  * kubeadm configuration documents, `kubeadm.k8s.io/v1beta4` (Kubernetes 1.31+). Source: the kubeadm configuration
@@ -17,8 +18,6 @@ export const PKI_DIR = '/etc/kubernetes/pki';
 export const ENCRYPTION_ALGORITHM = 'ECDSA-P256';
 /** The port every API server binds and advertises (kubeadm's default). */
 export const API_SERVER_PORT = 6443;
-/** Kubernetes' default cluster DNS domain; the API server certificate names `kubernetes.default.svc.<domain>`. */
-export const DNS_DOMAIN = 'cluster.local';
 
 /** A v1beta4 `Arg`: one command-line flag without its dashes (extra args are lists since v1beta4). */
 export interface KubeadmArg { name: string; value: string }

@@ -7,8 +7,7 @@ import {
 import { X509Certificate, createHash, createPrivateKey, createPublicKey, randomBytes, webcrypto } from 'node:crypto';
 import * as ipaddr from 'ipaddr.js';
 import { ADDRESS_PLAN } from '@skyweave/domain';
-import type { SecretBox } from '@skyweave/persistence';
-import { DNS_DOMAIN } from './kubeadm';
+import { DNS_DOMAIN } from './kubernetes';
 
 /*
  * The cluster PKI, laid out as kubeadm's (source: kubeadm "PKI certificates and requirements",
@@ -213,13 +212,24 @@ export function fromPkiColumn(column: Record<string, string> | null): ClusterPki
   };
 }
 
-/** Seals the private document for the `clusters.pkiSealed` column (SecretBox: AES-256-GCM under a data key wrapped by the master key). */
-export function sealPkiSecrets(box: SecretBox, doc: ClusterPkiSecrets): string {
+/**
+ * What seals secrets at rest: `seal` returns an opaque envelope, `open` returns the plaintext or throws. The
+ * platform's is persistence's SecretBox (AES-256-GCM under a data key wrapped by the master key); this library names
+ * only the shape, so it does not depend on the data layer.
+ */
+export interface Sealer {
+  seal(plaintext: string): string;
+  /** @throws Error when the envelope does not open (wrong key, tampered). */
+  open(sealed: string): string;
+}
+
+/** Seals the private document for the `clusters.pkiSealed` column with `box` (the platform's SecretBox). */
+export function sealPkiSecrets(box: Sealer, doc: ClusterPkiSecrets): string {
   return box.seal(JSON.stringify(doc));
 }
 
 /** Opens the `clusters.pkiSealed` column. @throws Error when it does not open (wrong master key, tampered) or a field is missing. */
-export function openPkiSecrets(box: SecretBox, sealed: string): ClusterPkiSecrets {
+export function openPkiSecrets(box: Sealer, sealed: string): ClusterPkiSecrets {
   const doc = JSON.parse(box.open(sealed)) as Partial<Record<keyof ClusterPkiSecrets, unknown>>;
   const need = (k: keyof ClusterPkiSecrets) => {
     const v = doc[k];

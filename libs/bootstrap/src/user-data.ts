@@ -1,8 +1,6 @@
 import { stringify } from 'yaml';
 import { AGENT_INSTALL_ROOT, INSTALL_ENV, INSTALL_SCRIPT_PATH, installNodeAgentScript } from './install-script';
 
-export { AGENT_INSTALL_ROOT, INSTALL_SCRIPT_PATH } from './install-script';
-
 /** What node-agent needs to start on a VM; written to /etc/skyweave/node-agent.json by cloud-init. */
 export interface AgentConfig {
   /** api-gateway URL the agent calls back (`/agent/v1`). */

@@ -1,0 +1,68 @@
+import { WaitingReason } from './conditions';
+
+/**
+ * Cluster events, as Kubernetes' own (`type` Normal or Warning, a CamelCase `reason`, a human message, the `object`
+ * they concern such as `node/<name>` or `network/<cloud>`), listed by `GET /v1/clusters/{id}/events`.
+ *
+ * Every reason a service may record is one of EventReason: `recordEvent` (libs/persistence) and the transition
+ * events of LifecycleRepository take only EventReasonName, so a new reason is added here, once, and a misspelt one
+ * does not compile. The reasons are part of the API (clients, the demo and the benchmarks match on them): rename none.
+ */
+
+/** Normal: something happened as planned; Warning: a refusal, a loss or a failure the user may need to look at. */
+export type EventType = 'Normal' | 'Warning';
+
+/** Reasons of cluster events, grouped by who records them. */
+export const EventReason = {
+  // api-gateway: the user's requests
+  Created: 'Created',
+  DeleteRequested: 'DeleteRequested',
+  NodesAdded: 'NodesAdded',
+  NodeRemovalRequested: 'NodeRemovalRequested',
+  UpgradeRequested: 'UpgradeRequested',
+  ReconcileRequested: 'ReconcileRequested',
+  CredentialsReplaced: 'CredentialsReplaced',
+  // api-gateway: what node agents report
+  NodeRegistered: 'NodeRegistered',
+  ApiServerCertificateIssued: 'ApiServerCertificateIssued',
+  ControlPlaneInitialising: 'ControlPlaneInitialising',
+  NodeJoining: 'NodeJoining',
+  NodeJoined: 'NodeJoined',
+  NodeDrained: 'NodeDrained',
+  NodeUncordoned: 'NodeUncordoned',
+  NodeUpgradeApplied: 'NodeUpgradeApplied',
+  NodeOperationFailed: 'NodeOperationFailed',
+  CrossCloudLatencyWithinBudget: 'CrossCloudLatencyWithinBudget',
+  CrossCloudLatencyOverBudget: 'CrossCloudLatencyOverBudget',
+  // reconciler: the state machine (apps/reconciler/src/plan.ts)
+  ProvisioningStarted: 'ProvisioningStarted',
+  ClusterReady: 'ClusterReady',
+  NodeDraining: 'NodeDraining',
+  DrainIncomplete: 'DrainIncomplete',
+  NodeRemoving: 'NodeRemoving',
+  NodeUpgrading: 'NodeUpgrading',
+  NodeUpgraded: 'NodeUpgraded',
+  UpgradeComplete: 'UpgradeComplete',
+  UpgradeFailed: 'UpgradeFailed',
+  DeleteStarted: 'DeleteStarted',
+  DeleteBlocked: 'DeleteBlocked',
+  Deleted: 'Deleted',
+  // reconciler: the full reconcile (apps/reconciler/src/full.ts)
+  ReconcileStarted: 'ReconcileStarted',
+  Reconciled: 'Reconciled',
+  ReconcileFailed: 'ReconcileFailed',
+  NetworkGone: 'NetworkGone',
+  NetworkDrift: 'NetworkDrift',
+  InstanceGone: 'InstanceGone',
+  // network-provisioner
+  NetworkReady: 'NetworkReady',
+  NetworkDeleted: 'NetworkDeleted',
+  NetworkDeleteBlocked: 'NetworkDeleteBlocked',
+  // node-provisioner
+  InstanceLaunched: 'InstanceLaunched',
+  InstanceAdopted: 'InstanceAdopted',
+  InstanceTerminated: 'InstanceTerminated',
+  // a cloud's permanent refusal (a Warning naming the waiting reason, retried with backoff): every WaitingReason
+  ...WaitingReason,
+} as const;
+export type EventReasonName = (typeof EventReason)[keyof typeof EventReason];
