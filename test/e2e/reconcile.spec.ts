@@ -65,7 +65,8 @@ describe('reconcile, heal, clean up, scale and upgrade (two reconciler replicas)
   const reconcileNow = async (): Promise<ReconcileRecord> => {
     const before = new Set((await records()).map((r) => r.id));
     await waitFor('the reconcile request taken', async () => (await api.ok<{ status: string }>('POST', `/v1/clusters/${clusterId}/reconcile`)).status === 'scheduled');
-    return waitFor('a full reconcile recorded', async () => (await records()).find((r) => !before.has(r.id) && r.finishedAt !== null));
+    // the manual run: a scheduled one may run too (it then goes first, and the manual one after it)
+    return waitFor('a manual full reconcile recorded', async () => (await records()).find((r) => !before.has(r.id) && r.trigger === 'manual' && r.finishedAt !== null));
   };
   const nodeNamed = async (suffix: string) => (await get()).nodes.find((n) => n.name.endsWith(suffix) && n.phase !== 'Terminated') as NodeView;
   const commandsOf = (instanceId: string): string[][] => {

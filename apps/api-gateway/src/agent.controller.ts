@@ -1,7 +1,7 @@
 import { Body, Controller, Headers, HttpCode, Inject, Param, ParseUUIDPipe, Post } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { DataSource } from 'typeorm';
-import { ADDRESS_PLAN, JoinAction, JoinCandidate, decideJoin } from '@skyweave/domain';
+import { ADDRESS_PLAN, EventReason, JoinAction, JoinCandidate, decideJoin } from '@skyweave/domain';
 import { AgentApi, Subjects } from '@skyweave/contracts';
 import { ChangeFeed, ClusterEntity, LifecycleRepository, NodeEntity, SecretBox, enqueue, hashToken, newToken, recordEvent } from '@skyweave/persistence';
 import { RegisterNodeDto } from './dtos';
@@ -67,7 +67,7 @@ export class AgentController {
       });
       // Launching (its agent called before the cloud's answer was recorded) or Booting → Registered; later phases stay
       await new LifecycleRepository(em).moveNode({ organisationId: n.organisationId }, n, 'Registered', { from: ['Launching', 'Booting'] });
-      await recordEvent(em, { organisationId: n.organisationId, clusterId: n.clusterId, reason: 'NodeRegistered', object: `node/${n.name}`, message: `${n.name} booted and registered` });
+      await recordEvent(em, { organisationId: n.organisationId, clusterId: n.clusterId, reason: EventReason.NodeRegistered, object: `node/${n.name}`, message: `${n.name} booted and registered` });
       await enqueue(em, Subjects.ClusterChanged, { organisationId: n.organisationId, clusterId: n.clusterId, reason: `node ${n.name} registered` });
       return n;
     });
@@ -169,7 +169,7 @@ export class AgentController {
         await em.getRepository(ClusterEntity).update({ id: c.id }, {
           pki: toPkiColumn({ ...pub, apiServerCertificate: apiServer.certificate }), pkiSealed: sealPkiSecrets(this.box, { ...sec, apiServerKey: apiServer.key }),
         });
-        await recordEvent(em, { organisationId: c.organisationId, clusterId: c.id, reason: 'ApiServerCertificateIssued', object: `node/${me.name}`, message: `API server certificate issued for ${[...sans.dnsNames, ...sans.ipAddresses].join(', ')}` });
+        await recordEvent(em, { organisationId: c.organisationId, clusterId: c.id, reason: EventReason.ApiServerCertificateIssued, object: `node/${me.name}`, message: `API server certificate issued for ${[...sans.dnsNames, ...sans.ipAddresses].join(', ')}` });
         return { pub, sec, apiServer };
       });
       answer = {
@@ -206,7 +206,7 @@ export class AgentController {
     await this.ds.transaction(async (em) => {
       const moved = await new LifecycleRepository(em).moveNode({ organisationId: node.organisationId }, node, 'Joined', {
         from: ['Joining'], set: { joinedAt: new Date() },
-        event: { reason: 'NodeJoined', object: `node/${node.name}`, message: `${node.role} ${node.name} joined` },
+        event: { reason: EventReason.NodeJoined, object: `node/${node.name}`, message: `${node.role} ${node.name} joined` },
       });
       if (!moved) return;
       await enqueue(em, Subjects.ClusterChanged, { organisationId: node.organisationId, clusterId: node.clusterId, reason: `node ${node.name} joined` });
