@@ -366,6 +366,8 @@ describe('api-gateway limits (issue 10)', () => {
       const polls = app.get<LongPolls>(LONG_POLLS);
       const { nodes, tokens } = await clusterWithTokens(new ApiClient(url, o.apiKey), 'polls-ops', 1);
       const worker = nodes[1]; // a worker waits at /join until master-0 has joined
+      // as its agent would have: registered (only a Registered or Joining node may ask to join, issue 10 finding 5)
+      await db.ds.getRepository(NodeEntity).update({ id: worker.id }, { phase: 'Registered' });
       const post = (p: string) => agentPost(url, worker.id, tokens.get(worker.id)!, p, {});
       const ops1 = post('operations');
       const join1 = post('join');
