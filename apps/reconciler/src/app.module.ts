@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { Controller, Inject, Injectable, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { Subjects, type ClusterChanged, type ClusterReconcile } from '@skyweave/contracts';
-import { JetStreamHandler, RetryLater } from '@skyweave/messaging';
+import { JetStreamHandler } from '@skyweave/messaging';
 import { CredentialVault, DATA_SOURCE, LOGGER, Logger, VAULT } from '@skyweave/service-kit';
 import { Reconciler } from './reconciler';
 import { DEFAULT_FULL_RECONCILE, FullReconciler } from './full';
@@ -61,9 +61,6 @@ export function readSettings(env: NodeJS.ProcessEnv): ReconcilerSettings {
 
 export const SETTINGS = Symbol('reconciler:settings');
 
-/** How long a manual full reconcile waits for a run that holds the cluster's lease before trying again, ms. */
-export const MANUAL_RECONCILE_RETRY_MS = 2_000;
-
 /** The reconciler's message handlers: cluster events (fast level-triggered pass) and manual full reconciles. */
 @Controller()
 export class ReconcilerController {
@@ -80,15 +77,14 @@ export class ReconcilerController {
   }
 
   /**
-   * `POST /v1/clusters/{id}/reconcile`: a full reconcile now (takes the cluster's lease). When another run holds the
-   * lease (a scheduled one that started before the request), the request waits for it and runs after it
-   * (`RetryLater`, MANUAL_RECONCILE_RETRY_MS): the user asked for a look at the clouds as they are after the request.
+   * `POST /v1/clusters/{id}/reconcile`: a full reconcile now (takes the cluster's lease). The request also makes the
+   * cluster due, so the first replica to get to it runs it, by this message or by its schedule loop; the other then
+   * finds the lease held (`busy`) and leaves it to that run.
    */
   @JetStreamHandler(Subjects.ClusterReconcile, { durable: 'reconciler-full' })
   async clusterReconcile(p: ClusterReconcile): Promise<void> {
     const outcome = await this.full.run(p.organisationId, p.clusterId, 'manual');
     this.log.info({ clusterId: p.clusterId, outcome }, 'manual full reconcile');
-    if (outcome === 'busy') throw new RetryLater(MANUAL_RECONCILE_RETRY_MS, 'another full reconcile holds the lease');
   }
 }
 
