@@ -22,11 +22,6 @@ import {
 export const JOIN_LONG_POLL_MS = 10_000;
 
 /**
- * The node call-back API (`/agent/v1`), used by node-agent on each VM (seed 003: control-plane nodes ask "when to
- * join"; nodes report "finished joining"). A node authenticates first with its one-time bootstrap token (valid
- * minutes, stored as a hash, scoped to that node), which is exchanged for a node credential.
- */
-/**
  * Whether `/join` may answer `node` with join secrets: only while it has not joined (phase `Registered` or `Joining`).
  * @throws Problem 409 `already-joined` for a node that has joined, `not-joinable` for any other phase.
  */
@@ -38,6 +33,11 @@ function assertJoinable(node: Pick<NodeEntity, 'name' | 'phase'>): void {
   throw new Problem(409, 'not-joinable', 'Node cannot join', `node ${node.name} is ${node.phase}; only a registered node that has not joined may ask to join`);
 }
 
+/**
+ * The node call-back API (`/agent/v1`), used by node-agent on each VM (seed 003: control-plane nodes ask "when to
+ * join"; nodes report "finished joining"). A node authenticates first with its one-time bootstrap token (valid
+ * minutes, stored as a hash, scoped to that node), which is exchanged for a node credential.
+ */
 @ApiExcludeController()
 @Controller('agent/v1/nodes/:nodeId')
 export class AgentController {
