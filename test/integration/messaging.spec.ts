@@ -4,7 +4,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { Subjects } from '@skyweave/contracts';
 import { Namespace, RetryLater, connectNats, consume, ensureStream, startOutboxRelay } from '@skyweave/messaging';
-import { enqueue } from '@skyweave/persistence';
+import { ChangeFeed, OUTBOX_KEY, enqueue } from '@skyweave/persistence';
 import { freshDatabase } from '../support/db';
 
 const log = pino({ level: 'silent' });
@@ -53,6 +53,30 @@ describe('outbox relay and JetStream consumers (real PostgreSQL and NATS)', () =
     expect(got).toEqual(['one', 'two']);
     const [{ count }] = await db.ds.query(`SELECT count(*)::int AS count FROM outbox WHERE "publishedAt" IS NULL`);
     expect(count).toBe(0);
+  });
+
+  it('an idle relay woken by the outbox NOTIFY publishes at once, not after its fallback interval', async () => {
+    const got: string[] = [];
+    const stop = await consume(nc, log, { namespace: ns, subject: Subjects.ClusterChanged, durable: 'it-wake', concurrency: 1, handle: async (p) => { got.push(p.reason); } });
+    const feed = ChangeFeed.forDataSource(db.ds);
+    await feed.start();
+    const sub = feed.subscribe('outbox', OUTBOX_KEY);
+    // a fallback of 10 minutes: only the notification can wake it within the test's time
+    const stopRelay = startOutboxRelay(db.ds, nc, ns, log, { wakeup: sub, pollMs: 600_000 });
+    try {
+      await new Promise((r) => setTimeout(r, 300)); // the relay has drained the empty outbox and sleeps
+      const org = randomUUID();
+      for (const reason of ['woken-1', 'woken-2']) {
+        await db.ds.transaction((em) => enqueue(em, Subjects.ClusterChanged, { organisationId: org, clusterId: randomUUID(), reason }));
+        await waitUntil(() => got.includes(reason), 5000); // throws when only the 10-minute fallback would have published it
+      }
+    } finally {
+      await stopRelay();
+      sub.close();
+      await feed.stop();
+      await stop();
+    }
+    expect(got.filter((r) => r.startsWith('woken-'))).toEqual(['woken-1', 'woken-2']);
   });
 
   it('drops a re-published row (same Nats-Msg-Id) — a relay crash between publish and mark is harmless', async () => {

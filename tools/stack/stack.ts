@@ -116,10 +116,14 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const { organisationId, apiKey } = await createOrganisation(ds, 'demo');
 
   const processes = new Map<string, ChildProcess>();
+  // SKYWEAVE_CPU_PROF_DIR: every service, the sandbox and every VM's agent write a V8 CPU profile there when they exit
+  // (`node --cpu-prof`; NODE_OPTIONS may not carry it) — for finding where provisioning time goes (bench/provision.ts)
+  const profileDir = process.env.SKYWEAVE_CPU_PROF_DIR;
+  const profileArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(profileDir)] : [];
   /** Runs `node <built entry> args…` with its output appended to `<workDir>/<name>.log`. */
   const spawnLogged = (name: string, args: string[], env: Record<string, string>): ChildProcess => {
     const out = openSync(path.join(workDir, `${name}.log`), 'a');
-    const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', out, out] });
+    const child = spawn(process.execPath, [...profileArgs, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', out, out] });
     processes.set(name, child);
     return child;
   };
@@ -128,7 +132,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   spawnLogged('cloud-emulator', [
     distEntry('cloud-emulator'), '--base-port', '0',
     // the bundle a real VM downloads: one file, no node_modules
-    '--agent-command', JSON.stringify([process.execPath, distEntry('node-agent')]), '--endpoints-file', endpointsFile, '--vm-root', vmRoot,
+    '--agent-command', JSON.stringify([process.execPath, ...profileArgs, distEntry('node-agent')]), '--endpoints-file', endpointsFile, '--vm-root', vmRoot,
     ...(opts.bootMs !== undefined ? ['--boot-ms', String(opts.bootMs)] : []),
     ...(opts.realistic ? ['--realistic', String(opts.realistic)] : []),
     ...(opts.vmNetwork ? ['--vm-network', opts.vmNetwork] : []),

@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:cry
 import { existsSync, readFileSync } from 'node:fs';
 import type { AgentApi } from '@skyweave/contracts';
 import type { Executor } from './executor';
-import { HttpError, abortableSleep, agentCaller } from './http';
+import { HttpError, PostJson, abortableSleep, agentCaller } from './http';
 import { runOperationsLoop } from './operations';
 import { AgentState, loadState, saveState } from './state';
 import { PRIVATE_KEY_PATH, WireguardInterface, WireguardOptions, measureRtt } from './wireguard';
@@ -21,8 +21,8 @@ export interface AgentOptions {
   /** Seconds between round-trip measurements to every peer (default 30). */
   probeIntervalSeconds?: number;
   log: (msg: string) => void;
-  /** Injected for tests. */
-  fetch?: typeof fetch;
+  /** The transport (default node:http, see `nodePostJson`); injected by tests. */
+  fetch?: PostJson;
   sleep?: (ms: number) => Promise<void>;
 }
 

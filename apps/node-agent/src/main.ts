@@ -38,9 +38,18 @@ runAgent({
   probeIntervalSeconds: env.SKYWEAVE_PROBE_INTERVAL_SECONDS ? Number(env.SKYWEAVE_PROBE_INTERVAL_SECONDS) : undefined,
   log,
 }).then(
-  () => {
-    // Stay up like a systemd service: the mesh, probe and operations loops keep running.
-    setInterval(() => undefined, 1 << 30);
+  (agent) => {
+    // Stay up like a systemd service: the mesh, probe and operations loops keep running until systemd stops the unit
+    // (SIGTERM, then SIGKILL after TimeoutStopSec): the loops end and the process exits 0, as a clean stop should.
+    const keepAlive = setInterval(() => undefined, 1 << 30);
+    process.once('SIGTERM', () => {
+      log('stopping (SIGTERM)');
+      clearInterval(keepAlive);
+      agent.stop();
+      // the loops settle promptly once aborted; a request that does not is cut off after 2 s
+      setTimeout(() => process.exit(0), 2000).unref();
+      void agent.done.finally(() => process.exit(0));
+    });
   },
   (e: unknown) => {
     log(`bootstrap failed: ${(e as Error).message}`);

@@ -1,6 +1,6 @@
 import type { AgentApi } from '@skyweave/contracts';
 import type { Executor, RunOptions } from './executor';
-import { HttpError, abortableSleep, agentCaller } from './http';
+import { HttpError, PostJson, abortableSleep, agentCaller } from './http';
 import { AgentState, saveState } from './state';
 
 /** The cluster-admin kubeconfig kubeadm writes on control-plane nodes (drain and uncordon other nodes with it). */
@@ -136,7 +136,7 @@ export interface OperationsLoopOptions {
   signal: AbortSignal;
   log: (msg: string) => void;
   /** Injected for tests. */
-  fetch?: typeof fetch;
+  fetch?: PostJson;
   sleep?: (ms: number) => Promise<void>;
 }
 

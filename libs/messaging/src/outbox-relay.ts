@@ -5,19 +5,34 @@ import { jetstream } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import type { Namespace } from './jetstream';
 
+/** What wakes an idle relay: `ChangeFeed.subscribe('outbox', OUTBOX_KEY)` of libs/persistence fits. */
+export interface OutboxWakeup {
+  /** Resolves when a message was written since the last call (at once if one already was), or after `timeoutMs`. */
+  next(timeoutMs: number): Promise<boolean>;
+}
+
 /**
  * Publishes outbox rows to JetStream in id order, with `Nats-Msg-Id = outbox-<id>` so that a row published twice
  * (crash after publish, before marking) is dropped by the stream's duplicate window. Rows are claimed with
- * `FOR UPDATE SKIP LOCKED`, so every replica of every service can run a relay. Polls every `pollMs` (default 50 ms)
- * when idle and drains without pause while rows are waiting.
+ * `FOR UPDATE SKIP LOCKED`, so every replica of every service can run a relay. Drains without pause while rows are
+ * waiting; when idle, waits for `wakeup` (a subscription to the outbox's NOTIFY, see migration
+ * `OutboxNotify1764230000000`) or `pollMs`, whichever comes first: a lost notification delays a message by at most
+ * `pollMs`. Without `wakeup` it polls every `pollMs`.
+ * @param opts.pollMs milliseconds; default 1000 with `wakeup`, 50 without.
+ * @param opts.batch rows per transaction (default 100).
  * @returns stop function.
  */
-export function startOutboxRelay(ds: DataSource, nc: NatsConnection, ns: Namespace, log: Logger, opts: { pollMs?: number; batch?: number } = {}): () => Promise<void> {
+export function startOutboxRelay(
+  ds: DataSource, nc: NatsConnection, ns: Namespace, log: Logger,
+  opts: { pollMs?: number; batch?: number; wakeup?: OutboxWakeup } = {},
+): () => Promise<void> {
   const js = jetstream(nc);
-  const pollMs = opts.pollMs ?? 50;
+  const pollMs = opts.pollMs ?? (opts.wakeup ? 1000 : 50);
   const batch = opts.batch ?? 100;
   let stopped = false;
   let wake: (() => void) | undefined;
+  let onStop: () => void = () => undefined;
+  const stopped$ = new Promise<void>((r) => { onStop = r; });
 
   const drainOnce = async (): Promise<number> => {
     return ds.transaction(async (em) => {
@@ -41,6 +56,11 @@ export function startOutboxRelay(ds: DataSource, nc: NatsConnection, ns: Namespa
       } catch (e) {
         log.warn({ err: (e as Error).message }, 'outbox relay: publish failed; retrying');
       }
+      if (opts.wakeup) {
+        // one wait at a time on the subscription (a notification, the fallback interval, or stop ends it)
+        await Promise.race([opts.wakeup.next(pollMs), stopped$]);
+        continue;
+      }
       await new Promise<void>((r) => {
         const t = setTimeout(r, pollMs);
         wake = () => { clearTimeout(t); r(); };
@@ -50,6 +70,7 @@ export function startOutboxRelay(ds: DataSource, nc: NatsConnection, ns: Namespa
 
   return async () => {
     stopped = true;
+    onStop();
     wake?.();
     await loop;
   };

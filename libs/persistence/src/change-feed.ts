@@ -3,10 +3,13 @@ import type { DataSource } from 'typeorm';
 
 /**
  * PostgreSQL channels written by the triggers of migration `ChangeNotify1764050000000` (see there for which row
- * changes notify). Payload: the cluster id (`cluster`) or the executor node id (`nodeOperations`).
+ * changes notify) and `OutboxNotify1764230000000` (`outbox`). Payload: the cluster id (`cluster`), the executor node id
+ * (`nodeOperations`), or `new` (`outbox`: a message was written; key {@link OUTBOX_KEY}).
  */
-export const CHANGE_CHANNELS = { cluster: 'skyweave_cluster', nodeOperations: 'skyweave_node_operations' } as const;
+export const CHANGE_CHANNELS = { cluster: 'skyweave_cluster', nodeOperations: 'skyweave_node_operations', outbox: 'skyweave_outbox' } as const;
 export type ChangeChannel = keyof typeof CHANGE_CHANNELS;
+/** The one key of the `outbox` channel. */
+export const OUTBOX_KEY = 'new';
 
 /** Where the feed logs its connection changes (a pino logger fits). */
 export interface ChangeFeedLog {

@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { createDataSource, migrate, SecretBox } from '@skyweave/persistence';
+import { ChangeFeed, OUTBOX_KEY, createDataSource, migrate, SecretBox } from '@skyweave/persistence';
 import { Namespace, connectNats, ensureStream, startOutboxRelay } from '@skyweave/messaging';
 import { loadConfig, ServiceConfig } from './config';
 import { createLogger, Logger } from './logger';
@@ -21,7 +21,8 @@ export interface ServiceRuntime {
 }
 
 /**
- * Connects a service: database (migrations applied), NATS (stream ensured), outbox relay started.
+ * Connects a service: database (migrations applied), NATS (stream ensured), outbox relay started (woken by the
+ * outbox's NOTIFY through a ChangeFeed of its own: one more PostgreSQL connection per process).
  * Each service runs its own relay, so its writes are published even when no other service runs.
  */
 export async function startRuntime(name: string, env: NodeJS.ProcessEnv = process.env): Promise<ServiceRuntime> {
@@ -33,13 +34,19 @@ export async function startRuntime(name: string, env: NodeJS.ProcessEnv = proces
   const nc = await connectNats(config.natsUrl, name);
   const ns = new Namespace(env.SKYWEAVE_NATS_NAMESPACE ?? 'skyweave');
   await ensureStream(nc, ns);
-  const stopRelay = startOutboxRelay(ds, nc, ns, log);
+  // the relay sleeps until the outbox's NOTIFY (one listening connection per process) instead of polling every 50 ms
+  const feed = ChangeFeed.forDataSource(ds, { log, degradedRecheckMs: 100 });
+  await feed.start();
+  const outboxWritten = feed.subscribe('outbox', OUTBOX_KEY);
+  const stopRelay = startOutboxRelay(ds, nc, ns, log, { wakeup: outboxWritten });
   const box = new SecretBox(config.masterKey);
   const vault = new CredentialVault(ds, box, config.cloudEndpoints);
   return {
     name, config, log, ds, nc, ns, vault, box,
     async close() {
       await stopRelay();
+      outboxWritten.close();
+      await feed.stop();
       await nc.drain().catch(() => undefined);
       await ds.destroy();
     },
