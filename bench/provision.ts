@@ -86,7 +86,7 @@ void (async () => {
       const master0 = ev.find((x) => x.reason === 'NodeJoined' && x.object?.endsWith('master-0'));
       if (master0) (phases['first master joined'] ??= []).push(new Date(master0.createdAt).getTime() - start);
       if (o.timeline && i === runs) {
-        timeline = ev.map((e) => `${String(new Date(e.createdAt).getTime() - start).padStart(6)} ms  ${e.reason.padEnd(22)} ${e.object ?? ''}`).join('\n') + '\n';
+        timeline = `events of run ${i}, from ${new Date(start).toISOString()}:\n` + ev.map((e) => `${String(new Date(e.createdAt).getTime() - start).padStart(6)} ms  ${e.reason.padEnd(22)} ${e.object ?? ''}`).join('\n') + '\n';
       }
       await api.ok('DELETE', `/v1/clusters/${c.id}`);
     }
