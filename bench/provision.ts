@@ -12,7 +12,7 @@ import { startStack } from '@skyweave/tools/stack/stack';
  * VM boot 40 s …, see REALISTIC_LATENCY) divided by `factor`, then measures POST /v1/clusters → Ready for the demo's
  * 4-cloud cluster (3 masters on AWS, one worker per cloud) and compares it with the critical path those latencies imply.
  * The provision time ends at the cluster's ClusterReady event (the Ready transition's commit), polled every 100 ms.
- * `--timeline` prints every event of the last run; `SKYWEAVE_CPU_PROF_DIR=<dir>` makes every process of the stack,
+ * Each run starts once the previous run's cluster is deleted. `--timeline` prints every event of the last run; `SKYWEAVE_CPU_PROF_DIR=<dir>` makes every process of the stack,
  * agents included, write a V8 CPU profile there when it exits (tools/stack/stack.ts).
  *
  * Critical path: per cloud, the network is ready after its longest chain of dependent creates (a VPC before its subnet,
@@ -30,6 +30,22 @@ const NETWORK_CHAINS: Record<string, Operation[][]> = {
 
 /** A run that is not Ready by then failed (a refusal, a regression): seconds of the 1/10 clock are plenty. */
 const RUN_TIMEOUT_MS = 180_000;
+/**
+ * Deletes a cluster and waits until it is gone (its phase `Deleted`, or 404), so that the next run starts on a quiet
+ * installation: a deletion still terminating VMs would take CPU from the next run's first second on this 2-core machine.
+ * @throws Error when it is not gone within RUN_TIMEOUT_MS.
+ */
+async function deleted(api: ApiClient, id: string): Promise<void> {
+  await api.ok('DELETE', `/v1/clusters/${id}`);
+  const t0 = Date.now();
+  for (;;) {
+    const r = await api.call<{ phase?: string }>('GET', `/v1/clusters/${id}`);
+    if (r.status === 404 || r.body.phase === 'Deleted') return;
+    if (Date.now() - t0 > RUN_TIMEOUT_MS) throw new Error(`cluster ${id} not deleted after ${RUN_TIMEOUT_MS / 1000} s (${r.body.phase})`);
+    await new Promise((ok) => setTimeout(ok, 200));
+  }
+}
+
 const o = new Command('bench:provision').option('--factor <n>', 'divide realistic latencies by', '10').option('--runs <n>', 'measured clusters (after one warm-up)', '3')
   .option('--timeline', 'print every event of the last measured run with its time since the first event')
   .option('--max-ratio <r>', 'exit 1 when provision/critical-path is above this (a regression guard, as CI runs it)')
@@ -61,16 +77,21 @@ void (async () => {
         workers: Object.keys(NETWORK_CHAINS).map((cloud) => ({ cloud, count: 1 })),
       });
       for (;;) {
-        const v = await api.ok<{ phase: string; conditions: { type: string; status: string; message: string }[] }>('GET', `/v1/clusters/${c.id}`);
+        const v = await api.ok<{
+          phase: string; conditions: { type: string; status: string; message: string }[];
+          nodes: { name: string; cloud: string; phase: string; message: string | null; waiting: unknown }[];
+        }>('GET', `/v1/clusters/${c.id}`);
         if (v.phase === 'Ready') break;
         if (Date.now() - t0 > RUN_TIMEOUT_MS) {
-          throw new Error(`run ${i}: not Ready after ${RUN_TIMEOUT_MS / 1000} s (${v.phase}): ${v.conditions.filter((x) => x.status !== 'True').map((x) => `${x.type}=${x.status} ${x.message}`).join('; ')}`);
+          // name what is stuck, so that a failure in CI can be read without the stack (its database is dropped)
+          const stuck = v.nodes.filter((n) => n.phase !== 'Joined').map((n) => `${n.name} (${n.cloud}) ${n.phase}: ${n.message ?? ''} ${JSON.stringify(n.waiting)}`);
+          throw new Error(`run ${i}: not Ready after ${RUN_TIMEOUT_MS / 1000} s (${v.phase}): ${v.conditions.filter((x) => x.status !== 'True').map((x) => `${x.type}=${x.status} ${x.message}`).join('; ')}\n  ${stuck.join('\n  ')}`);
         }
         // polled gently: the time taken is the ClusterReady event's (below), so polling faster would only add load
         await new Promise((r) => setTimeout(r, 100));
       }
       if (i === 0) {
-        await api.ok('DELETE', `/v1/clusters/${c.id}`);
+        await deleted(api, c.id);
         continue;
       }
       const ev = (await api.ok<{ items: { reason: string; object: string | null; createdAt: string }[] }>('GET', `/v1/clusters/${c.id}/events`)).items;
@@ -88,7 +109,7 @@ void (async () => {
       if (o.timeline && i === runs) {
         timeline = `events of run ${i}, from ${new Date(start).toISOString()}:\n` + ev.map((e) => `${String(new Date(e.createdAt).getTime() - start).padStart(6)} ms  ${e.reason.padEnd(22)} ${e.object ?? ''}`).join('\n') + '\n';
       }
-      await api.ok('DELETE', `/v1/clusters/${c.id}`);
+      await deleted(api, c.id);
     }
   } finally {
     await stack.stop();

@@ -30,6 +30,12 @@ export interface EmulatorOptions {
   ports?: Partial<Record<CloudId | 'admin', number>>;
   /** The latency profile shared by all clouds (DEFAULT_LATENCY filled in). */
   latency?: LatencyProfile;
+  /**
+   * How often clients should poll Azure long-running operations, in ms, written to the endpoints file
+   * (`azure.pollIntervalMs`): the Azure SDK's own default (2000 ms) on the sandbox's clock, i.e. divided by the factor
+   * realistic latencies are divided by, so that polling costs the same share of an operation as on Azure. Default 250.
+   */
+  azurePollIntervalMs?: number;
   /** Per-cloud latency overrides: a cloud's value wins over the shared one (also `PUT /admin/latency?cloud=`). */
   cloudLatency?: CloudLatency;
   /** Eventual-consistency windows in ms per cloud (also `PUT /admin/consistency`); default 0 (off) everywhere. */
@@ -78,6 +84,9 @@ export interface RunningEmulator {
   /** Stops VMs, closes the listeners and (netns) removes every namespace the emulator made. */
   close(): Promise<void>;
 }
+
+/** Azure long-running operations' poll interval in a sandbox with the default (small) latencies, ms. */
+const AZURE_SANDBOX_POLL_MS = 250;
 
 const DEFAULT_PORTS: Record<CloudId | 'admin', number> = { aws: 4566, gcp: 4567, azure: 4568, digitalocean: 4569, admin: 4570 };
 
@@ -156,7 +165,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
       endpoints: {
         aws: `http://${advertised}:${awsPort}`,
         gcp: `http://${advertised}:${gcpPort}`,
-        azure: { arm: azureBase, authorityHost: azureBase, caPem: pems.cert },
+        azure: { arm: azureBase, authorityHost: azureBase, caPem: pems.cert, pollIntervalMs: opts.azurePollIntervalMs ?? AZURE_SANDBOX_POLL_MS },
         digitalocean: `http://${advertised}:${doPort}/v2`,
       },
       adminUrl: `http://${advertised}:${adminPort}`,

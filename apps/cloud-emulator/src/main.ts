@@ -4,6 +4,9 @@ import { Command, Option } from 'commander';
 import { startEmulator, VmNetworkMode } from './emulator';
 import { REALISTIC_LATENCY, scaleProfile } from './core/latency';
 
+/** The Azure SDK's default poll interval of long-running operations (`updateIntervalInMs`, @azure/core-lro), ms. */
+const AZURE_SDK_POLL_MS = 2000;
+
 /**
  * skyweave-cloud-emulator — the sandbox cloud.
  *   --endpoints-file F   write the CloudEndpoints JSON (plus adminUrl) there once listening
@@ -46,6 +49,8 @@ void (async () => {
     advertiseHost: o.advertiseHost,
     ports: { aws: port(0), gcp: port(1), azure: port(2), digitalocean: port(3), admin: port(4) },
     latency,
+    // the Azure SDK's default LRO poll interval (2 s), on the sandbox's clock when latencies are realistic / F
+    ...(o.realistic ? { azurePollIntervalMs: Math.round(AZURE_SDK_POLL_MS / Number(o.realistic)) } : {}),
     vmRoot: o.vmRoot,
     binaries: { '/usr/local/bin/skyweave-node-agent': agent },
     vmNetwork: o.vmNetwork,

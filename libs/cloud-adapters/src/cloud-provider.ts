@@ -33,7 +33,11 @@ export type CloudCredentials =
 export interface CloudEndpoints {
   aws?: string;
   gcp?: string;
-  azure?: { arm: string; authorityHost: string; caPem?: string };
+  /**
+   * `pollIntervalMs`: how often to poll long-running operations, ms, when the endpoint says (a sandbox whose clock runs
+   * faster than Azure's); absent ⇒ 250 against an overridden endpoint, the SDK's default (2000) on Azure.
+   */
+  azure?: { arm: string; authorityHost: string; caPem?: string; pollIntervalMs?: number };
   digitalocean?: string;
 }
 

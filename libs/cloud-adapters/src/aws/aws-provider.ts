@@ -397,11 +397,12 @@ export class AwsProvider implements CloudProvider {
    */
   async ensureNetwork(spec: NetworkSpec): Promise<NetworkStatus> {
     const { region } = spec;
-    const vpc = await this.ensureVpc(spec);
+    // the internet gateway is made detached, so it need not wait for the VPC: only its attachment does
+    const [vpc, detachedOrAttached] = await Promise.all([this.ensureVpc(spec), this.ensureGateway(spec)]);
     const vpcId = vpc.VpcId as string;
 
     const subnetP = this.ensureSubnet(spec, vpcId);
-    const gatewayP = this.ensureGateway(spec, vpcId);
+    const gatewayP = this.attachGateway(spec, detachedOrAttached, vpcId);
     const routeTableP = this.ensureRouteTable(spec, vpcId);
     const routeP = Promise.all([routeTableP, gatewayP]).then(([routeTable, igw]) => this.ensureDefaultRoute(region, routeTable, igw));
     const associationP = Promise.all([routeTableP, subnetP]).then(([routeTable, subnet]) => this.ensureRouteTableAssociation(region, routeTable, subnet));
@@ -471,11 +472,11 @@ export class AwsProvider implements CloudProvider {
   }
 
   /**
-   * The cluster's internet gateway (`Name=<prefix>-igw`), created when missing and attached to the VPC when it is not.
-   * Needs: the VPC (for the attachment).
-   * @throws CloudError `Conflict` (`GatewayAttachedElsewhere`) when it is attached to another VPC.
+   * The cluster's internet gateway (`Name=<prefix>-igw`), found by its tags or created (detached) when missing. No
+   * dependencies: it is made while the VPC is (attachGateway attaches it). A gateway left detached by a crash is found
+   * again here, and deleteNetwork deletes it by its tags, attached or not.
    */
-  private async ensureGateway(spec: NetworkSpec, vpcId: string): Promise<InternetGateway> {
+  private async ensureGateway(spec: NetworkSpec): Promise<InternetGateway> {
     const { region, clusterId } = spec;
     const name = partNames(spec.namePrefix).igw;
     const key = `${region}/internet-gateway/${name}`;
@@ -489,6 +490,15 @@ export class AwsProvider implements CloudProvider {
       this.remember(key, out.InternetGateway.InternetGatewayId);
       igw = out.InternetGateway;
     }
+    return igw;
+  }
+
+  /**
+   * Attaches the cluster's internet gateway (from ensureGateway) to the VPC unless it already is. Needs: the VPC and
+   * the gateway. @throws CloudError `Conflict` (`GatewayAttachedElsewhere`) when it is attached to another VPC.
+   */
+  private async attachGateway(spec: NetworkSpec, igw: InternetGateway, vpcId: string): Promise<InternetGateway> {
+    const { region } = spec;
     const igwId = igw.InternetGatewayId as string;
     const attachedTo = (igw.Attachments ?? []).map((a) => a.VpcId);
     if (!attachedTo.includes(vpcId)) {

@@ -78,8 +78,8 @@ export interface AzureClients {
  * the SDK's own retry of throttled (honouring `Retry-After`), 5xx and unanswered requests as the only retry of ARM
  * calls (the adapter does not retry them again), set from retry.ts `SDK_RETRY` (`maxRetries` default 2, i.e. 3
  * attempts; 100 ms → 2 s); every attempt recorded in the cloud metrics (`metricsPolicy`); a 30 s per-request
- * timeout; long-running operations polled every `pollIntervalMs` (default 250 against a sandbox, the SDK's 2000
- * otherwise).
+ * timeout; long-running operations polled every `pollIntervalMs` (default: the endpoints' `azure.pollIntervalMs`, else 250
+ * against an overridden endpoint, the SDK's 2000 on Azure).
  */
 export function createAzureClients(
   credentials: AzureCredentials,
@@ -100,7 +100,7 @@ export function createAzureClients(
     ...(az ? { endpoint: az.arm } : {}), ...(tlsOptions ? { tlsOptions } : {}), retryOptions,
     additionalPolicies: [{ policy: timeoutPolicy, position: 'perCall' as const }, { policy: metricsPolicy, position: 'perRetry' as const }],
   };
-  const interval = options.pollIntervalMs ?? (az ? 250 : undefined);
+  const interval = options.pollIntervalMs ?? az?.pollIntervalMs ?? (az ? 250 : undefined);
   return {
     resources: new ResourceManagementClient(credential, credentials.subscriptionId, { ...common, credentialScopes: [ARM_SCOPE] }),
     network: new NetworkManagementClient(credential, credentials.subscriptionId, { ...common, credentialScopes: [ARM_SCOPE] }),

@@ -211,15 +211,23 @@ export class AzureProvider implements CloudProvider {
     return this.call('create resource group', () => this.resources.resourceGroups.createOrUpdate(rg, { location: spec.region, tags: { ...tags, [TAG_NAME]: rg, [TAG_ZONE]: spec.zone } }));
   }
 
-  /** The VNet, then its subnet (a child of the VNet): see ensureVnet and ensureSubnet. Needs: the resource group. */
+  /**
+   * The VNet, then its subnet (a child of the VNet): see ensureVnet and ensureSubnet. A VNet made here is created with
+   * its subnet inline (one long-running PUT instead of two, as ARM templates do: `properties.subnets` of
+   * https://learn.microsoft.com/rest/api/virtualnetwork/virtual-networks/create-or-update); a VNet whose answer already
+   * lists the subnet, settled and with `spec.subnetCidr`, needs no second call. Needs: the resource group.
+   */
   private async ensureVnetAndSubnet(rg: string, spec: NetworkSpec, tags: Tags): Promise<{ vnet: VirtualNetwork; subnet: Subnet }> {
     const vnet = await this.ensureVnet(rg, spec, tags);
-    const subnet = await this.ensureSubnet(rg, spec);
+    const name = azureNames(spec.clusterId).subnet.toLowerCase();
+    const listed = vnet.subnets?.find((s) => s.name?.toLowerCase() === name);
+    const settled = listed?.provisioningState?.toLowerCase() === 'succeeded' && (listed.addressPrefix ?? listed.addressPrefixes?.[0]) === spec.subnetCidr;
+    const subnet = settled && listed ? listed : await this.ensureSubnet(rg, spec);
     return { vnet, subnet };
   }
 
   /**
-   * The cluster's VNet (`sw-<8hex>-vnet`, address space `spec.vpcCidr`), created when missing; an existing one is
+   * The cluster's VNet (`sw-<8hex>-vnet`, address space `spec.vpcCidr`), created with its subnet (`sw-<8hex>-nodes`, `spec.subnetCidr`) when missing; an existing one is
    * waited for until it has finished provisioning. Needs: the resource group.
    * @throws CloudError `Conflict` when it exists without the cluster tag or without `spec.vpcCidr` in its address space.
    */
@@ -229,7 +237,10 @@ export class AzureProvider implements CloudProvider {
     if (vnet && !this.owned(vnet.tags, spec.clusterId)) throw this.refuse('virtual network', vnet.id, spec.clusterId);
     if (!vnet) {
       return this.fresh('create virtual network', () =>
-        this.network.virtualNetworks.beginCreateOrUpdateAndWait(rg, name, { location: spec.region, tags: { ...tags, [TAG_NAME]: name }, addressSpace: { addressPrefixes: [spec.vpcCidr] } }, this.poll));
+        this.network.virtualNetworks.beginCreateOrUpdateAndWait(rg, name, {
+          location: spec.region, tags: { ...tags, [TAG_NAME]: name }, addressSpace: { addressPrefixes: [spec.vpcCidr] },
+          subnets: [{ name: azureNames(spec.clusterId).subnet, addressPrefix: spec.subnetCidr }],
+        }, this.poll));
     }
     if (!vnet.addressSpace?.addressPrefixes?.includes(spec.vpcCidr)) {
       throw new CloudError('Conflict', 'azure', 'AddressSpaceMismatch', `virtual network ${vnet.id} has ${vnet.addressSpace?.addressPrefixes?.join(',')}, not ${spec.vpcCidr}`);
