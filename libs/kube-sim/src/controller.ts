@@ -1,0 +1,161 @@
+import { Clock } from './clock';
+import { isConflict, KubeObjects } from './objects';
+import { Condition, KubeEvent, KubeObject } from './types';
+
+/** Where kube-sim reports errors of a reconcile pass (a pass that failed is retried after `retryMs`). */
+export type ErrorSink = (component: string, err: unknown) => void;
+
+/**
+ * A level-triggered reconcile loop: `kick()` asks for a pass; passes never overlap, and kicks during a pass coalesce
+ * into one more pass. Every pass reads the current state (never what the last one did), so any pass may be repeated.
+ * A pass that hits a Conflict runs again at once; any other error goes to `onError` and is retried after `retryMs`.
+ */
+export class Loop {
+  private running: Promise<void> | undefined;
+  private dirty = false;
+  private stopped = false;
+  private cancelRetry: (() => void) | undefined;
+
+  constructor(
+    readonly name: string,
+    private readonly pass: () => Promise<void>,
+    private readonly clock: Clock,
+    private readonly onError: ErrorSink,
+    private readonly retryMs = 1000,
+  ) {}
+
+  /** True while a pass runs or is due. */
+  get busy(): boolean {
+    return this.running !== undefined;
+  }
+
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.dirty = true;
+      return;
+    }
+    this.running = this.drain().finally(() => {
+      this.running = undefined;
+    });
+  }
+
+  private async drain(): Promise<void> {
+    do {
+      this.dirty = false;
+      await Promise.resolve();
+      if (this.stopped) return;
+      try {
+        await this.pass();
+      } catch (err) {
+        if (isConflict(err)) {
+          this.dirty = true;
+        } else {
+          this.onError(this.name, err);
+          this.cancelRetry?.();
+          this.cancelRetry = this.clock.after(this.retryMs, () => this.kick());
+        }
+      }
+    } while (this.dirty && !this.stopped);
+  }
+
+  /** Resolves when no pass runs. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.cancelRetry?.();
+  }
+}
+
+/** Calls `fn` every `ms` on `clock` until the returned function is called. */
+export function every(clock: Clock, ms: number, fn: () => void): () => void {
+  let cancel = clock.after(ms, tick);
+  let stopped = false;
+  function tick(): void {
+    if (stopped) return;
+    fn();
+    cancel = clock.after(ms, tick);
+  }
+  return () => {
+    stopped = true;
+    cancel();
+  };
+}
+
+/** RFC 3339 with second precision, as metav1.Time serialises. */
+export function isoSeconds(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** RFC 3339 with microseconds, as metav1.MicroTime serialises (Lease renewTime). */
+export function isoMicro(ms: number): string {
+  return new Date(ms).toISOString().replace(/Z$/, '000Z');
+}
+
+/**
+ * Sets one condition in `conditions` (a new array): `lastTransitionTime` moves only when the status changes, as
+ * Kubernetes' condition helpers do. Returns whether anything but heartbeat times changed.
+ */
+export function setCondition(conditions: Condition[] | undefined, next: Condition, nowIso: string): { conditions: Condition[]; changed: boolean } {
+  const list = [...(conditions ?? [])];
+  const i = list.findIndex((c) => c.type === next.type);
+  const old = i >= 0 ? list[i] : undefined;
+  const merged: Condition = { ...old, ...next, lastTransitionTime: old && old.status === next.status ? (old.lastTransitionTime ?? nowIso) : nowIso };
+  const changed = !old || old.status !== next.status || old.reason !== next.reason || old.message !== next.message;
+  if (i >= 0) list[i] = merged;
+  else list.push(merged);
+  return { conditions: list, changed };
+}
+
+/**
+ * Records a core/v1 Event about `about` (what `kubectl describe` lists). The same reason and message about the same
+ * object within the series bumps `count` and `lastTimestamp` instead of adding an event, as client-go's
+ * EventCorrelator aggregates. Failures are swallowed: events are best effort in Kubernetes too.
+ */
+export async function recordEvent(
+  objects: KubeObjects,
+  clock: Clock,
+  component: string,
+  about: KubeObject,
+  type: KubeEvent['type'],
+  reason: string,
+  message: string,
+): Promise<void> {
+  const now = isoSeconds(clock.now());
+  const namespace = about.metadata.namespace ?? 'default';
+  try {
+    const same = (await objects.list('events', { namespace })).find(
+      (e) => e.involvedObject.uid === about.metadata.uid && e.reason === reason && e.message === message && e.source?.component === component,
+    );
+    if (same) {
+      await objects.update('events', { ...same, count: (same.count ?? 1) + 1, lastTimestamp: now });
+      return;
+    }
+    await objects.create('events', {
+      metadata: { generateName: `${about.metadata.name ?? 'object'}.`, namespace },
+      involvedObject: {
+        apiVersion: about.apiVersion,
+        kind: about.kind,
+        name: about.metadata.name,
+        namespace: about.metadata.namespace,
+        uid: about.metadata.uid,
+        resourceVersion: about.metadata.resourceVersion,
+      },
+      reason,
+      message,
+      type,
+      source: { component },
+      reportingComponent: component,
+      reportingInstance: component,
+      firstTimestamp: now,
+      lastTimestamp: now,
+      eventTime: null,
+      count: 1,
+    });
+  } catch {
+    // best effort, like client-go's recorder
+  }
+}
