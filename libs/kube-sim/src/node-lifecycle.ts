@@ -124,12 +124,13 @@ export class NodeLifecycleController {
   private async evict(nowMs: number): Promise<void> {
     const nodes = new Map((await this.objects.list('nodes')).map((n) => [n.metadata.name ?? '', n]));
     for (const pod of await this.objects.list('pods')) {
-      if (!pod.spec.nodeName || pod.metadata.deletionTimestamp) continue;
+      if (!pod.spec.nodeName) continue;
       const node = nodes.get(pod.spec.nodeName);
       if (!node) {
-        await this.remove(pod, 0); // pod GC: orphaned by a deleted node
+        await this.remove(pod, 0); // pod GC: orphaned by a deleted node, Terminating or not (force delete)
         continue;
       }
+      if (pod.metadata.deletionTimestamp) continue;
       const taints = (node.spec?.taints ?? []).filter((t) => t.effect === 'NoExecute');
       if (!taints.length) continue;
       const due = evictionTime(taints, withDefaultTolerations(pod.spec.tolerations, this.options.defaultTolerationSeconds), nowMs);
