@@ -92,7 +92,10 @@ export class DeploymentController {
 
     if (!d.spec.paused) {
       if (!newRS) {
-        newRS = await this.createReplicaSet(d, Math.max(0, ...owned.map(revision)) + 1);
+        // created at its first size (deploymentutil.NewRSNewReplicas), so a fresh Deployment's ReplicaSet stays generation 1
+        const oldTotal = olds.reduce((n, rs) => n + (rs.spec.replicas ?? 0), 0);
+        const initial = oldTotal === 0 ? replicas : rolling ? Math.max(0, Math.min(replicas, replicas + maxSurge - oldTotal)) : 0;
+        newRS = await this.createReplicaSet(d, Math.max(0, ...owned.map(revision)) + 1, initial, maxSurge);
         owned = [...owned, newRS];
         created = true;
       }
@@ -146,7 +149,7 @@ export class DeploymentController {
     return (await this.objects.list('replicasets', { namespace: d.metadata.namespace })).filter((rs) => controllerUid(rs) === d.metadata.uid);
   }
 
-  private async createReplicaSet(d: Deployment, rev: number): Promise<ReplicaSet> {
+  private async createReplicaSet(d: Deployment, rev: number, replicas: number, maxSurge: number): Promise<ReplicaSet> {
     const hash = templateHash(d.spec.template);
     const template: PodTemplateSpec = structuredClone(d.spec.template);
     template.metadata = { ...template.metadata, labels: { ...template.metadata?.labels, [POD_TEMPLATE_HASH]: hash } };
@@ -155,16 +158,17 @@ export class DeploymentController {
         name: `${d.metadata.name}-${hash}`,
         namespace: d.metadata.namespace,
         labels: { ...template.metadata.labels },
-        annotations: { [REVISION_ANNOTATION]: String(rev), [DESIRED_ANNOTATION]: String(d.spec.replicas ?? 1) },
+        annotations: { [REVISION_ANNOTATION]: String(rev), [DESIRED_ANNOTATION]: String(d.spec.replicas ?? 1), [MAX_ANNOTATION]: String((d.spec.replicas ?? 1) + maxSurge) },
         ownerReferences: [controllerRef(d)],
       },
       spec: {
-        replicas: 0,
+        replicas,
         minReadySeconds: d.spec.minReadySeconds ?? 0,
         selector: { ...d.spec.selector, matchLabels: { ...d.spec.selector.matchLabels, [POD_TEMPLATE_HASH]: hash } },
         template,
       },
     });
+    if (replicas > 0) await recordEvent(this.objects, this.clock, COMPONENT, d, 'Normal', 'ScalingReplicaSet', `Scaled up replica set ${rs.metadata.name} from 0 to ${replicas}`);
     return rs;
   }
 
