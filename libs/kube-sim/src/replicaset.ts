@@ -52,9 +52,14 @@ export function deletionOrder(a: Pod, b: Pod): number {
  * Simplified: no adoption of orphans, no slow-start batching, no expectations cache (every pass lists the truth).
  */
 export class ReplicaSetController {
+  /**
+   * @param requeue called with a delay in ms when a pod will become available (`minReadySeconds`) without any event
+   *   announcing it; the caller runs syncAll again then.
+   */
   constructor(
     private readonly objects: KubeObjects,
     private readonly clock: Clock,
+    private readonly requeue: (ms: number) => void = () => undefined,
   ) {}
 
   /** One pass over every ReplicaSet. Throws KubeApiError (Conflict: run again). */
@@ -99,6 +104,15 @@ export class ReplicaSetController {
       }
     }
     const nowMs = this.clock.now();
+    const minReady = rs.spec.minReadySeconds ?? 0;
+    if (minReady > 0) {
+      const waits = active
+        .map((p) => p.status?.conditions?.find((c) => c.type === 'Ready' && c.status === 'True')?.lastTransitionTime)
+        .filter((t): t is string => !!t)
+        .map((t) => Date.parse(t) + minReady * 1000 - nowMs)
+        .filter((ms) => ms > 0);
+      if (waits.length) this.requeue(Math.min(...waits));
+    }
     const labels = rs.spec.template.metadata?.labels ?? {};
     const status = {
       replicas: active.length,

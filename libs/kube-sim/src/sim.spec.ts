@@ -135,6 +135,19 @@ describe('KubeSim', () => {
     sim.stop();
   });
 
+  it('counts pods available only minReadySeconds after they are Ready', async () => {
+    const { objects, sim, advance } = await cluster();
+    await objects.create('deployments', { ...deployment('slow', 3), spec: { ...deployment('slow', 3).spec, minReadySeconds: 10 } });
+    await advance(3_000);
+    const status = async () => (await objects.get('deployments', 'slow', 'default'))?.status;
+    expect(await status()).toMatchObject({ readyReplicas: 3, availableReplicas: 0 });
+    await advance(8_000); // pods were Ready at 2 s: available from 12 s
+    expect((await status())?.availableReplicas).toBe(0);
+    await advance(2_000);
+    expect(await status()).toMatchObject({ readyReplicas: 3, availableReplicas: 3 });
+    sim.stop();
+  });
+
   it('leaves a pod that fits nowhere Pending with kube-scheduler\'s Unschedulable condition and a FailedScheduling event', async () => {
     const { objects, sim, advance } = await cluster();
     await objects.create('deployments', deployment('big', 5, '1500m'));

@@ -38,7 +38,7 @@ export class KubeSim {
   ) {
     this.onError = options.onError ?? ((component, err) => console.error(`kube-sim ${component}:`, err));
     const scheduler = new Scheduler(objects, clock);
-    const rs = new ReplicaSetController(objects, clock);
+    const rs = new ReplicaSetController(objects, clock, (ms) => this.requeueReplicaSets(ms));
     const deploy = new DeploymentController(objects, clock);
     this.lifecycle = new NodeLifecycleController(objects, clock, options.nodeLifecycle);
     this.scheduler = new Loop('scheduler', async () => void (await scheduler.schedulePending()), clock, this.onError);
@@ -46,6 +46,21 @@ export class KubeSim {
     this.deployments = new Loop('deployment-controller', () => deploy.syncAll(), clock, this.onError);
     this.nodeLifecycle = new Loop('node-lifecycle-controller', () => this.lifecycle.monitor(), clock, this.onError);
     this.loops = [this.scheduler, this.replicaSets, this.deployments, this.nodeLifecycle];
+  }
+
+  private requeueAt: number | undefined;
+  private cancelRequeue: (() => void) | undefined;
+
+  /** One timer for the earliest pending `minReadySeconds` expiry. */
+  private requeueReplicaSets(ms: number): void {
+    const at = this.clock.now() + ms;
+    if (this.requeueAt !== undefined && this.requeueAt <= at) return;
+    this.cancelRequeue?.();
+    this.requeueAt = at;
+    this.cancelRequeue = this.clock.after(ms, () => {
+      this.requeueAt = undefined;
+      this.replicaSets.kick();
+    });
   }
 
   /** Starts the controllers (watches and the node monitor period). */
@@ -64,6 +79,7 @@ export class KubeSim {
   /** Stops controllers and every kubelet (objects stay). */
   stop(): void {
     for (const s of this.stops.splice(0)) s();
+    this.cancelRequeue?.();
     for (const l of this.loops) l.stop();
     for (const k of this.kubelets.values()) k.stop();
   }
