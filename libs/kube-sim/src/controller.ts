@@ -5,10 +5,14 @@ import { Condition, KubeEvent, KubeObject } from './types';
 /** Where kube-sim reports errors of a reconcile pass (a pass that failed is retried after `retryMs`). */
 export type ErrorSink = (component: string, err: unknown) => void;
 
+/** Immediate re-runs of a pass after Conflicts in a row, before the loop backs off for `retryMs`. */
+export const MAX_CONFLICT_RETRIES = 10;
+
 /**
  * A level-triggered reconcile loop: `kick()` asks for a pass; passes never overlap, and kicks during a pass coalesce
  * into one more pass. Every pass reads the current state (never what the last one did), so any pass may be repeated.
- * A pass that hits a Conflict runs again at once; any other error goes to `onError` and is retried after `retryMs`.
+ * A pass that hits a Conflict runs again at once (up to MAX_CONFLICT_RETRIES in a row); any other error goes to
+ * `onError` and is retried after `retryMs`.
  */
 export class Loop {
   private running: Promise<void> | undefined;
@@ -41,14 +45,17 @@ export class Loop {
   }
 
   private async drain(): Promise<void> {
+    let conflicts = 0;
     do {
       this.dirty = false;
       await Promise.resolve();
       if (this.stopped) return;
       try {
         await this.pass();
+        conflicts = 0;
       } catch (err) {
-        if (isConflict(err)) {
+        // a few conflicts in a row are races with other writers; more means something keeps writing: back off
+        if (isConflict(err) && ++conflicts <= MAX_CONFLICT_RETRIES) {
           this.dirty = true;
         } else {
           this.onError(this.name, err);

@@ -294,6 +294,9 @@ export class Kubelet {
         this.timers.set(uid, this.clock.after(Math.min(this.options.podStopDelayMs, graceMs), () => this.report(this.finishDeletion(pod))));
       } else if ((pod.status?.phase ?? 'Pending') === 'Pending') {
         this.timers.set(uid, this.clock.after(this.options.podStartDelayMs, () => this.report(this.startPod(pod))));
+      } else if (pod.status?.phase === 'Running' && pod.status.conditions?.find((c) => c.type === 'Ready')?.status !== 'True') {
+        // back after an outage (the node lifecycle controller marked it not ready): the status manager reports it Ready
+        await this.markReady(pod);
       }
     }
     for (const [uid, cancel] of this.timers) {
@@ -319,6 +322,17 @@ export class Kubelet {
     while (this.loop.busy || this.inflight.size) {
       await this.loop.idle();
       await Promise.all([...this.inflight]);
+    }
+  }
+
+  private async markReady(pod: Pod): Promise<void> {
+    const now = isoSeconds(this.clock.now());
+    const conditions = (pod.status?.conditions ?? []).map((c) => (c.type === 'Ready' || c.type === 'ContainersReady') && c.status !== 'True' ? { ...c, status: 'True' as const, lastTransitionTime: now } : c);
+    try {
+      await this.objects.updateStatus('pods', { ...pod, status: { ...pod.status, conditions } });
+    } catch (err) {
+      if (!isNotFound(err) && !isConflict(err)) throw err;
+      this.loop.kick();
     }
   }
 

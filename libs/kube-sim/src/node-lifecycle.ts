@@ -7,6 +7,8 @@ import { Condition, Node, Pod, Taint, Toleration } from './types';
 
 export const TAINT_UNREACHABLE = 'node.kubernetes.io/unreachable';
 export const TAINT_NOT_READY = 'node.kubernetes.io/not-ready';
+/** Put on cordoned nodes (`spec.unschedulable`) by the node lifecycle controller's TaintNodesByCondition pass. */
+export const TAINT_UNSCHEDULABLE = 'node.kubernetes.io/unschedulable';
 
 export interface NodeLifecycleOptions {
   /** How long a node's Lease may go unrenewed before its Ready turns Unknown, in ms (`--node-monitor-grace-period`, 40 s). */
@@ -58,9 +60,10 @@ export function evictionTime(taints: Taint[], tolerations: Toleration[], nowMs: 
 /**
  * The node lifecycle controller, taint eviction and pod GC of kube-controller-manager, as far as node loss goes:
  * - a node whose Lease (kube-node-lease/<node>) was not renewed for `gracePeriodMs` gets Ready (and the pressure
- *   conditions) Unknown, reason NodeStatusUnknown, "Kubelet stopped posting node status.";
+ *   conditions) Unknown, reason NodeStatusUnknown, "Kubelet stopped posting node status.", and its pods Ready=False;
  * - nodes get `node.kubernetes.io/unreachable` (Ready Unknown) or `node.kubernetes.io/not-ready` (Ready False) taints,
- *   NoSchedule and NoExecute, removed when Ready is True again;
+ *   NoSchedule and NoExecute, removed when Ready is True again; cordoned nodes `node.kubernetes.io/unschedulable`
+ *   NoSchedule, removed on uncordon;
  * - pods on a node with NoExecute taints are deleted (gracefully, with a DisruptionTarget condition) when their
  *   tolerations run out (evictionTime);
  * - pods bound to a node that no longer exists are deleted at once (pod GC's orphan rule).
@@ -103,20 +106,36 @@ export class NodeLifecycleController {
     }
     const updated = await this.objects.updateStatus('nodes', { ...node, status: { ...node.status, conditions } });
     await recordEvent(this.objects, this.clock, 'node-controller', updated, 'Normal', 'NodeNotReady', `Node ${name} status is now: NodeNotReady`);
+    await this.markPodsNotReady(name, now);
     return updated;
+  }
+
+  /** MarkPodsNotReady (nodelifecycle/scheduler util): the node's pods get Ready=False, so they stop counting as available. */
+  private async markPodsNotReady(nodeName: string, nowIso: string): Promise<void> {
+    for (const pod of await this.objects.list('pods', { nodeName })) {
+      const ready = pod.status?.conditions?.find((c) => c.type === 'Ready');
+      if (!ready || ready.status === 'False') continue;
+      const conditions = (pod.status?.conditions ?? []).map((c) => (c.type === 'Ready' ? { ...c, status: 'False' as const, lastTransitionTime: nowIso } : c));
+      try {
+        await this.objects.updateStatus('pods', { ...pod, status: { ...pod.status, conditions } });
+      } catch (err) {
+        if (!isNotFound(err) && !isConflict(err)) throw err;
+      }
+    }
   }
 
   private async reconcileTaints(node: Node, nowMs: number): Promise<void> {
     const ready = node.status?.conditions?.find((c) => c.type === 'Ready')?.status;
     const wantKey = ready === 'Unknown' ? TAINT_UNREACHABLE : ready === 'False' ? TAINT_NOT_READY : undefined;
+    const cordoned = !!node.spec?.unschedulable;
     const taints = node.spec?.taints ?? [];
-    const kept = taints.filter((t) => !((t.key === TAINT_UNREACHABLE || t.key === TAINT_NOT_READY) && t.key !== wantKey));
-    const next = [...kept];
-    if (wantKey) {
-      for (const effect of ['NoSchedule', 'NoExecute'] as const) {
-        if (!next.some((t) => t.key === wantKey && t.effect === effect)) next.push({ key: wantKey, effect, timeAdded: isoSeconds(nowMs) });
-      }
-    }
+    const managed = (t: Taint): boolean => t.key === TAINT_UNREACHABLE || t.key === TAINT_NOT_READY || t.key === TAINT_UNSCHEDULABLE;
+    const next = taints.filter((t) => !managed(t) || (t.key === wantKey && t.effect !== 'PreferNoSchedule') || (t.key === TAINT_UNSCHEDULABLE && cordoned && t.effect === 'NoSchedule'));
+    const want: Taint[] = [];
+    // TaintNodesByCondition (NoSchedule, no timeAdded) and the NoExecute taint the eviction counts from
+    if (wantKey) want.push({ key: wantKey, effect: 'NoSchedule' }, { key: wantKey, effect: 'NoExecute', timeAdded: isoSeconds(nowMs) });
+    if (cordoned) want.push({ key: TAINT_UNSCHEDULABLE, effect: 'NoSchedule' });
+    for (const t of want) if (!next.some((n) => n.key === t.key && n.effect === t.effect)) next.push(t);
     if (next.length === taints.length && next.every((t, i) => t === taints[i])) return;
     await this.objects.update('nodes', { ...node, spec: { ...node.spec, taints: next } });
   }

@@ -187,6 +187,12 @@ describe('KubeSim', () => {
     expect(pods).toHaveLength(8); // the drained ones are gone, not left Terminating
     expect(pods.some((p) => p.spec.nodeName === 'worker-0')).toBe(false);
     expect(pods.every((p) => p.status?.phase === 'Running')).toBe(true);
+    expect((await objects.get('nodes', 'worker-0'))?.spec?.taints).toEqual([{ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }]);
+    // kubectl uncordon
+    const cordoned = (await objects.get('nodes', 'worker-0'))!;
+    await objects.update('nodes', { ...cordoned, spec: { ...cordoned.spec, unschedulable: false } });
+    await advance(5_000);
+    expect((await objects.get('nodes', 'worker-0'))?.spec?.taints).toEqual([]);
     sim.stop();
   });
 
@@ -204,6 +210,9 @@ describe('KubeSim', () => {
     expect(await ready()).toMatchObject({ status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.' });
     const taints = (await objects.get('nodes', 'worker-1'))?.spec?.taints ?? [];
     expect(taints.map((t) => `${t.key}:${t.effect}`).sort()).toEqual(['node.kubernetes.io/unreachable:NoExecute', 'node.kubernetes.io/unreachable:NoSchedule']);
+    // its pods stop counting as available (MarkPodsNotReady)
+    for (const name of victims) expect((await objects.get('pods', name!, 'default'))?.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('False');
+    expect((await objects.get('deployments', 'web', 'default'))?.status?.availableReplicas).toBe(8 - victims.length);
     await advance(200_000);
     for (const name of victims) expect((await objects.get('pods', name!, 'default'))?.metadata.deletionTimestamp).toBeUndefined();
     await advance(110_000); // past 300 s after the taint
@@ -224,6 +233,24 @@ describe('KubeSim', () => {
     expect((await ready())?.status).toBe('True');
     expect((await objects.get('nodes', 'worker-1'))?.spec?.taints ?? []).toEqual([]);
     for (const name of victims) expect(await objects.get('pods', name!, 'default')).toBeUndefined();
+    sim.stop();
+  });
+
+  it('gives a node back its pods when its kubelet returns before the tolerations run out', async () => {
+    const { objects, sim, advance } = await cluster();
+    await objects.create('deployments', deployment('web', 4));
+    await advance(5_000);
+    const before = (await podsOf(objects, 'web')).map((p) => p.metadata.name).sort();
+    sim.stopNode('worker-3');
+    await advance(60_000);
+    expect((await objects.get('nodes', 'worker-3'))?.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('Unknown');
+    await sim.kubelet('worker-3')!.start();
+    await advance(15_000);
+    expect((await objects.get('nodes', 'worker-3'))?.spec?.taints ?? []).toEqual([]);
+    const after = await podsOf(objects, 'web');
+    expect(after.map((p) => p.metadata.name).sort()).toEqual(before);
+    expect(after.every((p) => p.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True')).toBe(true);
+    expect((await objects.get('deployments', 'web', 'default'))?.status?.availableReplicas).toBe(4);
     sim.stop();
   });
 
