@@ -20,6 +20,20 @@ describe('Loop', () => {
     expect(passes).toBe(2);
   });
 
+  it('with batchMs, turns a burst of kicks into one pass batchMs later', async () => {
+    const clock = new FakeClock();
+    let passes = 0;
+    const loop = new Loop('t', async () => void passes++, clock, () => undefined, 1000, 100);
+    for (let i = 0; i < 50; i++) loop.kick();
+    await clock.advance(99, () => loop.idle());
+    expect(passes).toBe(0);
+    loop.kick();
+    await clock.advance(1, () => loop.idle());
+    expect(passes).toBe(1);
+    await clock.advance(1000, () => loop.idle());
+    expect(passes).toBe(1);
+  });
+
   it('re-runs at once on Conflict, backs off after MAX_CONFLICT_RETRIES, and retries other errors after retryMs', async () => {
     const clock = new FakeClock();
     const errors: unknown[] = [];

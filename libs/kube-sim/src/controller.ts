@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { Clock } from './clock';
 import { isConflict, KubeObjects } from './objects';
 import { Condition, KubeEvent, KubeObject } from './types';
@@ -19,21 +20,44 @@ export class Loop {
   private dirty = false;
   private stopped = false;
   private cancelRetry: (() => void) | undefined;
+  private cancelBatch: (() => void) | undefined;
 
+  /**
+   * @param retryMs delay before a pass that failed (not by Conflict) runs again, in ms.
+   * @param batchMs kicks while idle start a pass only after this many ms (on `clock`), so a burst of watch events
+   *   costs one pass instead of one each; 0 starts at once.
+   */
   constructor(
     readonly name: string,
     private readonly pass: () => Promise<void>,
     private readonly clock: Clock,
     private readonly onError: ErrorSink,
     private readonly retryMs = 1000,
+    private readonly batchMs = 0,
   ) {}
 
-  /** True while a pass runs or is due. */
+  /** True while a pass runs (a pass waiting for its batch timer is not running yet). */
   get busy(): boolean {
     return this.running !== undefined;
   }
 
   kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.dirty = true;
+      return;
+    }
+    if (this.batchMs > 0) {
+      this.cancelBatch ??= this.clock.after(this.batchMs, () => {
+        this.cancelBatch = undefined;
+        this.run();
+      });
+      return;
+    }
+    this.run();
+  }
+
+  private run(): void {
     if (this.stopped) return;
     if (this.running) {
       this.dirty = true;
@@ -74,6 +98,7 @@ export class Loop {
   stop(): void {
     this.stopped = true;
     this.cancelRetry?.();
+    this.cancelBatch?.();
   }
 }
 
@@ -117,10 +142,14 @@ export function setCondition(conditions: Condition[] | undefined, next: Conditio
   return { conditions: list, changed };
 }
 
+/** Events recorded per store, by involved object uid + reason + message + component (the correlator's key). */
+const recentEvents = new WeakMap<KubeObjects, LRUCache<string, { name: string; namespace: string }>>();
+
 /**
  * Records a core/v1 Event about `about` (what `kubectl describe` lists). The same reason and message about the same
- * object within the series bumps `count` and `lastTimestamp` instead of adding an event, as client-go's
- * EventCorrelator aggregates. Failures are swallowed: events are best effort in Kubernetes too.
+ * object again bumps `count` and `lastTimestamp` of the event recorded before instead of adding one, as client-go's
+ * EventCorrelator aggregates (it remembers the last 4096 series, as its LRU does). Failures are swallowed: events are
+ * best effort in Kubernetes too.
  */
 export async function recordEvent(
   objects: KubeObjects,
@@ -133,15 +162,17 @@ export async function recordEvent(
 ): Promise<void> {
   const now = isoSeconds(clock.now());
   const namespace = about.metadata.namespace ?? 'default';
+  let recent = recentEvents.get(objects);
+  if (!recent) recentEvents.set(objects, (recent = new LRUCache({ max: 4096 })));
+  const key = JSON.stringify([about.metadata.uid, reason, message, component]);
   try {
-    const same = (await objects.list('events', { namespace })).find(
-      (e) => e.involvedObject.uid === about.metadata.uid && e.reason === reason && e.message === message && e.source?.component === component,
-    );
+    const seen = recent.get(key);
+    const same = seen ? await objects.get('events', seen.name, seen.namespace) : undefined;
     if (same) {
       await objects.update('events', { ...same, count: (same.count ?? 1) + 1, lastTimestamp: now });
       return;
     }
-    await objects.create('events', {
+    const created = await objects.create('events', {
       metadata: { generateName: `${about.metadata.name ?? 'object'}.`, namespace },
       involvedObject: {
         apiVersion: about.apiVersion,
@@ -162,6 +193,7 @@ export async function recordEvent(
       eventTime: null,
       count: 1,
     });
+    recent.set(key, { name: created.metadata.name ?? '', namespace });
   } catch {
     // best effort, like client-go's recorder
   }

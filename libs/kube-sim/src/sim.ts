@@ -12,6 +12,11 @@ export interface KubeSimOptions {
   nodeLifecycle?: Partial<NodeLifecycleOptions>;
   /** Where failed reconcile passes are reported (default: console.error). They are retried after 1 s. */
   onError?: ErrorSink;
+  /**
+   * Watch events arriving within this many ms make one controller pass (default 100): controllers re-read everything
+   * on a pass, so a pass per event would be quadratic in the number of pods.
+   */
+  batchMs?: number;
 }
 
 /**
@@ -41,10 +46,11 @@ export class KubeSim {
     const rs = new ReplicaSetController(objects, clock, (ms) => this.requeueReplicaSets(ms));
     const deploy = new DeploymentController(objects, clock);
     this.lifecycle = new NodeLifecycleController(objects, clock, options.nodeLifecycle);
-    this.scheduler = new Loop('scheduler', async () => void (await scheduler.schedulePending()), clock, this.onError);
-    this.replicaSets = new Loop('replicaset-controller', () => rs.syncAll(), clock, this.onError);
-    this.deployments = new Loop('deployment-controller', () => deploy.syncAll(), clock, this.onError);
-    this.nodeLifecycle = new Loop('node-lifecycle-controller', () => this.lifecycle.monitor(), clock, this.onError);
+    const batchMs = options.batchMs ?? 100;
+    this.scheduler = new Loop('scheduler', async () => void (await scheduler.schedulePending()), clock, this.onError, 1000, batchMs);
+    this.replicaSets = new Loop('replicaset-controller', () => rs.syncAll(), clock, this.onError, 1000, batchMs);
+    this.deployments = new Loop('deployment-controller', () => deploy.syncAll(), clock, this.onError, 1000, batchMs);
+    this.nodeLifecycle = new Loop('node-lifecycle-controller', () => this.lifecycle.monitor(), clock, this.onError, 1000, batchMs);
     this.loops = [this.scheduler, this.replicaSets, this.deployments, this.nodeLifecycle];
   }
 
@@ -67,7 +73,12 @@ export class KubeSim {
   start(): void {
     const kick = (...loops: Loop[]) => () => loops.forEach((l) => l.kick());
     this.stops.push(
-      this.objects.watch('pods', kick(this.scheduler, this.replicaSets)),
+      this.objects.watch('pods', (e) => {
+        // the scheduler cares about pods waiting for a node and pods that free one (status updates of running pods aside)
+        const p = e.object;
+        if (!p.spec.nodeName || e.type === 'DELETED' || p.metadata.deletionTimestamp || p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') this.scheduler.kick();
+        if (p.metadata.ownerReferences?.some((r) => r.kind === 'ReplicaSet')) this.replicaSets.kick();
+      }),
       this.objects.watch('nodes', kick(this.scheduler, this.nodeLifecycle)),
       this.objects.watch('replicasets', kick(this.replicaSets, this.deployments)),
       this.objects.watch('deployments', kick(this.deployments)),
