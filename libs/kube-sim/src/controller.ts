@@ -122,6 +122,13 @@ export function isoSeconds(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
+/** Epoch ms of an RFC 3339 time (seconds or MicroTime), or undefined when absent or unparseable. */
+export function parseTime(value: string | undefined): number | undefined {
+  if (!value) return undefined;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
 /** RFC 3339 with microseconds, as metav1.MicroTime serialises (Lease renewTime). */
 export function isoMicro(ms: number): string {
   return new Date(ms).toISOString().replace(/Z$/, '000Z');

@@ -1,5 +1,5 @@
 import { Clock } from './clock';
-import { isoSeconds, recordEvent } from './controller';
+import { isoSeconds, parseTime, recordEvent } from './controller';
 import { NODE_LEASE_NAMESPACE } from './kubelet';
 import { isConflict, isNotFound, KubeObjects } from './objects';
 import { findUntoleratedTaint, toleratesTaint } from './scheduling';
@@ -51,7 +51,7 @@ export function evictionTime(taints: Taint[], tolerations: Toleration[], nowMs: 
     const seconds = tolerations.filter((t) => toleratesTaint(t, taint)).map((t) => t.tolerationSeconds);
     if (seconds.some((s) => s === undefined)) continue; // tolerated forever
     const min = Math.max(0, Math.min(...(seconds as number[])));
-    const added = taint.timeAdded ? Date.parse(taint.timeAdded) : nowMs;
+    const added = parseTime(taint.timeAdded) ?? nowMs;
     due = Math.min(due ?? Infinity, added + min * 1000);
   }
   return due;
@@ -93,7 +93,7 @@ export class NodeLifecycleController {
   private async checkHealth(node: Node, nowMs: number): Promise<Node> {
     const name = node.metadata.name ?? '';
     const lease = await this.objects.get('leases', name, NODE_LEASE_NAMESPACE);
-    const renewed = lease?.spec.renewTime ? Date.parse(lease.spec.renewTime) : Date.parse(node.metadata.creationTimestamp ?? '') || nowMs;
+    const renewed = parseTime(lease?.spec.renewTime) ?? parseTime(node.metadata.creationTimestamp) ?? nowMs;
     const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
     if (nowMs - renewed <= this.options.gracePeriodMs || ready?.status === 'Unknown') return node;
     const now = isoSeconds(nowMs);

@@ -1,5 +1,5 @@
 import { Clock } from './clock';
-import { recordEvent } from './controller';
+import { parseTime, recordEvent } from './controller';
 import { isConflict, isNotFound, KubeObjects } from './objects';
 import { matchesLabelSelector } from './selectors';
 import { OwnerReference, Pod, ReplicaSet } from './types';
@@ -24,7 +24,7 @@ export function isPodAvailable(pod: Pod, minReadySeconds: number, nowMs: number)
   const ready = pod.status?.conditions?.find((c) => c.type === 'Ready' && c.status === 'True');
   if (!ready) return false;
   if (minReadySeconds <= 0) return true;
-  const since = ready.lastTransitionTime ? Date.parse(ready.lastTransitionTime) : nowMs;
+  const since = parseTime(ready.lastTransitionTime) ?? nowMs;
   return since + minReadySeconds * 1000 <= nowMs;
 }
 
@@ -108,8 +108,9 @@ export class ReplicaSetController {
     if (minReady > 0) {
       const waits = active
         .map((p) => p.status?.conditions?.find((c) => c.type === 'Ready' && c.status === 'True')?.lastTransitionTime)
-        .filter((t): t is string => !!t)
-        .map((t) => Date.parse(t) + minReady * 1000 - nowMs)
+        .map((t) => parseTime(t))
+        .filter((t): t is number => t !== undefined)
+        .map((t) => t + minReady * 1000 - nowMs)
         .filter((ms) => ms > 0);
       if (waits.length) this.requeue(Math.min(...waits));
     }
