@@ -86,6 +86,25 @@ describe('DeploymentController', () => {
     expect(d?.status?.conditions?.find((c) => c.type === 'Progressing')?.reason).toBe('NewReplicaSetAvailable');
   });
 
+  it('goes back to an earlier template (kubectl rollout undo) by reusing its ReplicaSet as the newest revision', async () => {
+    const { objects, converge } = await harness();
+    await objects.create('deployments', deployment(2));
+    await converge();
+    let d = (await objects.get('deployments', 'web', 'default'))!;
+    await objects.update('deployments', { ...d, spec: { ...d.spec, template: template('nginx:2') } });
+    await converge();
+    d = (await objects.get('deployments', 'web', 'default'))!;
+    await objects.update('deployments', { ...d, spec: { ...d.spec, template: template('nginx:1') } });
+    await converge();
+    const sets = await objects.list('replicasets');
+    expect(sets).toHaveLength(2);
+    const v1 = sets.find((rs) => rs.spec.template.spec.containers[0].image === 'nginx:1')!;
+    expect(v1.spec.replicas).toBe(2);
+    expect(v1.metadata.annotations?.['deployment.kubernetes.io/revision']).toBe('3');
+    expect((await objects.get('deployments', 'web', 'default'))?.metadata.annotations?.['deployment.kubernetes.io/revision']).toBe('3');
+    expect((await objects.list('pods')).map((p) => p.spec.containers[0].image)).toEqual(['nginx:1', 'nginx:1']);
+  });
+
   it('Recreate scales the old ReplicaSet to zero before the new one comes up', async () => {
     const { objects, converge } = await harness();
     await objects.create('deployments', deployment(2, { strategy: { type: 'Recreate' } }));

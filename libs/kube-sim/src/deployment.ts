@@ -99,6 +99,11 @@ export class DeploymentController {
         owned = [...owned, newRS];
         created = true;
       }
+      const maxOld = Math.max(0, ...olds.map(revision));
+      if (revision(newRS) <= maxOld) {
+        // a template seen before (kubectl rollout undo): its ReplicaSet becomes the newest revision again
+        newRS = await this.objects.update('replicasets', { ...newRS, metadata: { ...newRS.metadata, annotations: { ...newRS.metadata.annotations, [REVISION_ANNOTATION]: String(maxOld + 1) } } });
+      }
       const spec = (rs: ReplicaSet): number => rs.spec.replicas ?? 0;
       const activeOlds = olds.filter((rs) => spec(rs) > 0);
       const oldPodsLeft = olds.some((rs) => (rs.status?.replicas ?? 0) > 0);
