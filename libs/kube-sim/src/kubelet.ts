@@ -199,11 +199,6 @@ export class Kubelet {
     return this.machine.name;
   }
 
-  /** The reconcile loop (for settling). */
-  get podLoop(): Loop {
-    return this.loop;
-  }
-
   get running(): boolean {
     return this.stopHeartbeat !== undefined;
   }
@@ -339,6 +334,7 @@ export class Kubelet {
   private async finishDeletion(pod: Pod): Promise<void> {
     const uid = pod.metadata.uid ?? '';
     try {
+      if (!this.running) return; // the machine stopped meanwhile: the pod stays Terminating
       await this.objects.delete('pods', pod.metadata.name ?? '', pod.metadata.namespace, { gracePeriodSeconds: 0, preconditions: { uid } });
     } catch (err) {
       if (!isNotFound(err) && !isConflict(err)) throw err;
@@ -351,6 +347,7 @@ export class Kubelet {
   private async startPod(seen: Pod): Promise<void> {
     const uid = seen.metadata.uid ?? '';
     try {
+      if (!this.running) return; // the machine stopped meanwhile
       const pod = await this.objects.get('pods', seen.metadata.name ?? '', seen.metadata.namespace);
       if (!pod || pod.metadata.uid !== uid || pod.spec.nodeName !== this.name || pod.metadata.deletionTimestamp) return;
       if ((pod.status?.phase ?? 'Pending') !== 'Pending') return;
