@@ -15,17 +15,19 @@ function boundaries(allow) {
       { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts'] },
       // cluster bootstrap rendering (PKI, kubeadm, kubeconfig, cloud-init): pure functions over domain and contract types
       { sourceTag: 'type:bootstrap', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts'], bannedExternalImports: ['@nestjs/*', 'typeorm', '@nats-io/*'] },
+      // the sandbox cluster's scheduler, controllers and kubelets: plain TypeScript over its own KubeObjects port
+      { sourceTag: 'type:kube-sim', onlyDependOnLibsWithTags: ['type:kube-sim'], bannedExternalImports: ['@nestjs/*', 'typeorm', '@nats-io/*'] },
       { sourceTag: 'type:cloud', onlyDependOnLibsWithTags: ['type:domain', 'type:cloud'] },
       { sourceTag: 'type:data', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:cloud', 'type:data'] },
       { sourceTag: 'type:service-kit', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:cloud', 'type:data'] },
       { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:bootstrap', 'type:cloud', 'type:data', 'type:service-kit'] },
       { sourceTag: 'type:agent', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts'] },
-      { sourceTag: 'type:emulator', onlyDependOnLibsWithTags: ['type:domain', 'type:cloud'] },
+      { sourceTag: 'type:emulator', onlyDependOnLibsWithTags: ['type:domain', 'type:cloud', 'type:kube-sim'] },
       // tools/: build script, stack launcher, demo, chaos — libraries only, never an app's source
       { sourceTag: 'type:tools', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:bootstrap', 'type:cloud', 'type:data', 'type:service-kit'] },
       // test/ (integration, end-to-end) and bench/ may reach into everything, apps included (see the test/bench block)
-      { sourceTag: 'type:bench', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:bootstrap', 'type:cloud', 'type:data', 'type:service-kit', 'type:service', 'type:emulator', 'type:agent', 'type:tools'] },
-      { sourceTag: 'type:test', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:bootstrap', 'type:cloud', 'type:data', 'type:service-kit', 'type:service', 'type:emulator', 'type:agent', 'type:tools', 'type:bench'] },
+      { sourceTag: 'type:bench', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:bootstrap', 'type:cloud', 'type:data', 'type:service-kit', 'type:service', 'type:emulator', 'type:kube-sim', 'type:agent', 'type:tools'] },
+      { sourceTag: 'type:test', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:bootstrap', 'type:cloud', 'type:data', 'type:service-kit', 'type:service', 'type:emulator', 'type:kube-sim', 'type:agent', 'type:tools', 'type:bench'] },
     ],
   }];
 }
