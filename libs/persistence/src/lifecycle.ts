@@ -8,8 +8,11 @@ import {
 import { ClusterEntity, ClusterNetworkEntity, NodeEntity } from './entities/entities';
 import { recordEvent } from './events';
 
-/** Every query of a repository is scoped by the organisation first. */
-export interface OrgScope { organisationId: string }
+/**
+ * The organisation a transition acts for: an OrgScope (repositories/scope.ts) or, in tests, a plain object. Every
+ * statement here filters by it first.
+ */
+export interface OrganisationRef { readonly organisationId: string }
 
 /** An event recorded with a transition, in the same transaction, only when the row moved. */
 export interface TransitionEvent { type?: EventType; reason: EventReasonName; message: string; object?: string }
@@ -42,12 +45,12 @@ export class LifecycleRepository {
   constructor(private readonly em: EntityManager) {}
 
   /** Moves a node to `to`. @returns whether it moved. @throws Error when `from` names a source the table forbids. */
-  async moveNode(scope: OrgScope, node: { id: string; clusterId: string; name?: string }, to: NodePhase, opts: TransitionOptions<NodePhase, NodeEntity> = {}): Promise<boolean> {
+  async moveNode(scope: OrganisationRef, node: { id: string; clusterId: string; name?: string }, to: NodePhase, opts: TransitionOptions<NodePhase, NodeEntity> = {}): Promise<boolean> {
     return this.move(NodeEntity, NODE_TRANSITIONS, to, opts, scope, node.clusterId, '"id" = :id', { id: node.id });
   }
 
   /** Moves one cloud's network of a cluster to `to`. @returns whether it moved. */
-  async moveNetwork(scope: OrgScope, clusterId: string, cloud: CloudId, to: NetworkPhase, opts: TransitionOptions<NetworkPhase, ClusterNetworkEntity> = {}): Promise<boolean> {
+  async moveNetwork(scope: OrganisationRef, clusterId: string, cloud: CloudId, to: NetworkPhase, opts: TransitionOptions<NetworkPhase, ClusterNetworkEntity> = {}): Promise<boolean> {
     return this.move(ClusterNetworkEntity, NETWORK_TRANSITIONS, to, opts, scope, clusterId, '"clusterId" = :clusterId AND "cloud" = :cloud', { clusterId, cloud });
   }
 
@@ -56,7 +59,7 @@ export class LifecycleRepository {
    * entity manager: call it inside a transaction (the reconciler does) so both commit together.
    * @returns whether it moved.
    */
-  async moveCluster(scope: OrgScope, clusterId: string, to: ClusterPhase, opts: TransitionOptions<ClusterPhase, ClusterEntity> = {}): Promise<boolean> {
+  async moveCluster(scope: OrganisationRef, clusterId: string, to: ClusterPhase, opts: TransitionOptions<ClusterPhase, ClusterEntity> = {}): Promise<boolean> {
     const moved = await this.move(ClusterEntity, CLUSTER_TRANSITIONS, to, opts, scope, clusterId, '"id" = :clusterId', { clusterId });
     if (moved && to === 'Deleted') await this.purgeClusterSecrets(scope, clusterId);
     return moved;
@@ -69,7 +72,7 @@ export class LifecycleRepository {
    * a deleted cluster can call back). Public certificates stay (the record of what was issued).
    * The same statements purge clusters already Deleted in migration PurgeDeletedSecrets1764150000000.
    */
-  async purgeClusterSecrets(scope: OrgScope, clusterId: string): Promise<void> {
+  async purgeClusterSecrets(scope: OrganisationRef, clusterId: string): Promise<void> {
     await this.em.query(
       `UPDATE "clusters" SET ${PURGED_CLUSTER_SECRETS} WHERE "organisationId" = $1 AND "id" = $2`, [scope.organisationId, clusterId],
     );
@@ -79,7 +82,7 @@ export class LifecycleRepository {
   }
 
   private async move<P extends string, E extends ObjectLiteral>(
-    entity: new () => E, table: TransitionTable<P>, to: P, opts: TransitionOptions<P, E>, scope: OrgScope, clusterId: string,
+    entity: new () => E, table: TransitionTable<P>, to: P, opts: TransitionOptions<P, E>, scope: OrganisationRef, clusterId: string,
     where: string, params: Record<string, unknown>,
   ): Promise<boolean> {
     const allowed = sourcesOf(table, to);
@@ -104,7 +107,7 @@ export class LifecycleRepository {
    * when the cluster does not exist. @throws Error for a type the writer does not own.
    */
   async patchClusterConditions(
-    scope: OrgScope, clusterId: string, writer: ConditionWriter,
+    scope: OrganisationRef, clusterId: string, writer: ConditionWriter,
     patch: { set?: readonly Omit<Condition, 'lastTransitionTime'>[]; remove?: readonly string[] }, now: Date = new Date(),
   ): Promise<Condition[] | undefined> {
     const rows = (await this.em.query(
@@ -125,7 +128,7 @@ export class LifecycleRepository {
    * stays until a cloud call succeeds), and Ready clusters whose full reconcile failed on them are reconciled again now.
    * @returns the ids of the clusters concerned (the caller enqueues `cluster.changed` for each).
    */
-  async wakeCredentialWaiters(scope: OrgScope, cloud: CloudId): Promise<string[]> {
+  async wakeCredentialWaiters(scope: OrganisationRef, cloud: CloudId): Promise<string[]> {
     const reasons = [WaitingReason.InvalidCredentials, WaitingReason.MissingCredentials];
     const nodes = (await this.em.query(
       `UPDATE "nodes" SET "retryAt" = NULL, "dispatchedAt" = NULL WHERE "organisationId" = $1 AND "cloud" = $2 AND "waitingReason" = ANY($3) RETURNING "clusterId"`,
