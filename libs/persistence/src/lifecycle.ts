@@ -7,12 +7,7 @@ import {
 } from '@skyweave/domain';
 import { ClusterEntity, ClusterNetworkEntity, NodeEntity } from './entities/entities';
 import { recordEvent } from './events';
-
-/**
- * The organisation a transition acts for: an OrgScope (repositories/scope.ts) or, in tests, a plain object. Every
- * statement here filters by it first.
- */
-export interface OrganisationRef { readonly organisationId: string }
+import type { OrgScope } from './repositories/scope';
 
 /** An event recorded with a transition, in the same transaction, only when the row moved. */
 export interface TransitionEvent { type?: EventType; reason: EventReasonName; message: string; object?: string }
@@ -36,21 +31,23 @@ export const PURGED_NODE_SECRETS = `"bootstrapTokenSealed" = NULL, "bootstrapTok
 const sqlList = (xs: readonly string[]) => xs.map((x) => `'${x.replace(/'/g, "''")}'`).join(', ');
 
 /**
- * The one place where cluster, network and node phases change. Each move is a guarded transition: a conditional
- * `UPDATE … SET phase = :to WHERE <row> AND phase IN (<allowed sources from the domain table>)`, reporting whether the
- * row moved (a writer that acted on a stale read moves nothing) and recording the event in the same transaction.
- * Also: conditions patched by type under the cluster row lock, and the rows that wait on one cloud's credentials.
+ * The one place where cluster, network and node phases change. Every method takes the organisation's scope first
+ * (OrgScope: every statement filters by it, so another organisation's row never moves). Each move is a guarded
+ * transition: a conditional `UPDATE … SET phase = :to WHERE <row> AND phase IN (<allowed sources from the domain
+ * table>)`, reporting whether the row moved (a writer that acted on a stale read moves nothing) and recording the
+ * event in the same transaction. Also: conditions patched by type under the cluster row lock, and the rows that wait
+ * on one cloud's credentials.
  */
 export class LifecycleRepository {
   constructor(private readonly em: EntityManager) {}
 
   /** Moves a node to `to`. @returns whether it moved. @throws Error when `from` names a source the table forbids. */
-  async moveNode(scope: OrganisationRef, node: { id: string; clusterId: string; name?: string }, to: NodePhase, opts: TransitionOptions<NodePhase, NodeEntity> = {}): Promise<boolean> {
+  async moveNode(scope: OrgScope, node: { id: string; clusterId: string; name?: string }, to: NodePhase, opts: TransitionOptions<NodePhase, NodeEntity> = {}): Promise<boolean> {
     return this.move(NodeEntity, NODE_TRANSITIONS, to, opts, scope, node.clusterId, '"id" = :id', { id: node.id });
   }
 
   /** Moves one cloud's network of a cluster to `to`. @returns whether it moved. */
-  async moveNetwork(scope: OrganisationRef, clusterId: string, cloud: CloudId, to: NetworkPhase, opts: TransitionOptions<NetworkPhase, ClusterNetworkEntity> = {}): Promise<boolean> {
+  async moveNetwork(scope: OrgScope, clusterId: string, cloud: CloudId, to: NetworkPhase, opts: TransitionOptions<NetworkPhase, ClusterNetworkEntity> = {}): Promise<boolean> {
     return this.move(ClusterNetworkEntity, NETWORK_TRANSITIONS, to, opts, scope, clusterId, '"clusterId" = :clusterId AND "cloud" = :cloud', { clusterId, cloud });
   }
 
@@ -59,7 +56,7 @@ export class LifecycleRepository {
    * entity manager: call it inside a transaction (the reconciler does) so both commit together.
    * @returns whether it moved.
    */
-  async moveCluster(scope: OrganisationRef, clusterId: string, to: ClusterPhase, opts: TransitionOptions<ClusterPhase, ClusterEntity> = {}): Promise<boolean> {
+  async moveCluster(scope: OrgScope, clusterId: string, to: ClusterPhase, opts: TransitionOptions<ClusterPhase, ClusterEntity> = {}): Promise<boolean> {
     const moved = await this.move(ClusterEntity, CLUSTER_TRANSITIONS, to, opts, scope, clusterId, '"id" = :clusterId', { clusterId });
     if (moved && to === 'Deleted') await this.purgeClusterSecrets(scope, clusterId);
     return moved;
@@ -72,7 +69,7 @@ export class LifecycleRepository {
    * a deleted cluster can call back). Public certificates stay (the record of what was issued).
    * The same statements purge clusters already Deleted in migration PurgeDeletedSecrets1764150000000.
    */
-  async purgeClusterSecrets(scope: OrganisationRef, clusterId: string): Promise<void> {
+  async purgeClusterSecrets(scope: OrgScope, clusterId: string): Promise<void> {
     await this.em.query(
       `UPDATE "clusters" SET ${PURGED_CLUSTER_SECRETS} WHERE "organisationId" = $1 AND "id" = $2`, [scope.organisationId, clusterId],
     );
@@ -82,7 +79,7 @@ export class LifecycleRepository {
   }
 
   private async move<P extends string, E extends ObjectLiteral>(
-    entity: new () => E, table: TransitionTable<P>, to: P, opts: TransitionOptions<P, E>, scope: OrganisationRef, clusterId: string,
+    entity: new () => E, table: TransitionTable<P>, to: P, opts: TransitionOptions<P, E>, scope: OrgScope, clusterId: string,
     where: string, params: Record<string, unknown>,
   ): Promise<boolean> {
     const allowed = sourcesOf(table, to);
@@ -107,7 +104,7 @@ export class LifecycleRepository {
    * when the cluster does not exist. @throws Error for a type the writer does not own.
    */
   async patchClusterConditions(
-    scope: OrganisationRef, clusterId: string, writer: ConditionWriter,
+    scope: OrgScope, clusterId: string, writer: ConditionWriter,
     patch: { set?: readonly Omit<Condition, 'lastTransitionTime'>[]; remove?: readonly string[] }, now: Date = new Date(),
   ): Promise<Condition[] | undefined> {
     const rows = (await this.em.query(
@@ -128,7 +125,7 @@ export class LifecycleRepository {
    * stays until a cloud call succeeds), and Ready clusters whose full reconcile failed on them are reconciled again now.
    * @returns the ids of the clusters concerned (the caller enqueues `cluster.changed` for each).
    */
-  async wakeCredentialWaiters(scope: OrganisationRef, cloud: CloudId): Promise<string[]> {
+  async wakeCredentialWaiters(scope: OrgScope, cloud: CloudId): Promise<string[]> {
     const reasons = [WaitingReason.InvalidCredentials, WaitingReason.MissingCredentials];
     const nodes = (await this.em.query(
       `UPDATE "nodes" SET "retryAt" = NULL, "dispatchedAt" = NULL WHERE "organisationId" = $1 AND "cloud" = $2 AND "waitingReason" = ANY($3) RETURNING "clusterId"`,
