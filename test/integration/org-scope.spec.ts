@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import type { ClusterSpec } from '@skyweave/domain';
 import {
-  ClusterEntity, ClusterNetworkEntity, LeakCandidateEntity, NodeEntity, NodeOperationEntity, OrgScope, Repositories, orgScope,
+  ClusterEntity, ClusterNetworkEntity, LeakCandidateEntity, NodeEntity, NodeOperationEntity, OrgScope, Repositories, orgScope, systemScope,
 } from '@skyweave/persistence';
 import { createOrganisation } from '@skyweave/tools/bootstrap-org';
 import { freshDatabase } from '../support/db';
@@ -276,7 +276,9 @@ describe('organisation scope of the repositories (issue 9, item 4)', () => {
     expect(all.filter((m) => !probed.has(m) && !creators.includes(m) && !system.includes(m))).toEqual([]);
   });
 
-  it('a scope is made from an organisation id only', () => {
+  it('a scope is made from an organisation id only, a system scope only with its reason', () => {
     expect(() => orgScope('not-a-uuid')).toThrow(/not an organisation id/);
+    expect(() => systemScope(' ')).toThrow(/give the reason/);
+    expect(systemScope('leak sweep')).toMatchObject({ kind: 'system', reason: 'leak sweep' });
   });
 });
