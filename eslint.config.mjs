@@ -32,6 +32,22 @@ function boundaries(allow) {
   }];
 }
 
+const REPOSITORIES = 'use a repository of @skyweave/persistence (libs/persistence/src/repositories): it scopes every query by organisation';
+/** `x.query(…)`: raw SQL (allowed only where apiperf is rewriting, see the exception below). */
+const QUERY_CALL = "CallExpression[callee.property.name='query']";
+/** Ways an app could reach PostgreSQL without a repository. */
+const DIRECT_QUERIES = [
+  { selector: "CallExpression[callee.property.name='getRepository']", message: `getRepository: ${REPOSITORIES}` },
+  { selector: QUERY_CALL, message: `.query(): ${REPOSITORIES}` },
+  { selector: "CallExpression[callee.property.name='createQueryBuilder']", message: `createQueryBuilder: ${REPOSITORIES}` },
+  { selector: "MemberExpression[property.name='manager']", message: `a DataSource's manager: ${REPOSITORIES}` },
+  // an EntityManager (em / manager / entityManager) or DataSource (ds / dataSource) used for anything but a transaction
+  {
+    selector: "CallExpression[callee.object.name=/^(em|manager|entityManager|ds|dataSource)$/][callee.property.name=/^(find|findOne|findBy|findOneBy|findAndCount|findOneOrFail|findOneByOrFail|count|countBy|exists|existsBy|save|insert|update|upsert|delete|remove|softDelete|increment|decrement|sql|createQueryRunner)$/]",
+    message: `direct EntityManager / DataSource access: ${REPOSITORIES}`,
+  },
+];
+
 export default [
   { ignores: ['**/node_modules/**', '**/dist/**', '.skyweave/**', '.nx/**', 'jest.config.js', 'tools/run-ts.js', 'eslint.config.mjs'] },
   ...tseslint.configs.recommended,
@@ -68,5 +84,21 @@ export default [
   {
     files: ['**/*.spec.ts', 'test/**/*.ts'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
+  },
+  {
+    // Services reach PostgreSQL only through the organisation-scoped repositories (libs/persistence/src/repositories):
+    // every query there takes an OrgScope (or a greppable systemScope) first. The cloud emulator has its own store.
+    files: APPS.filter((a) => a !== 'cloud-emulator').map((a) => `apps/${a}/src/**/*.ts`),
+    ignores: ['**/*.spec.ts'],
+    rules: { 'no-restricted-syntax': ['error', ...DIRECT_QUERIES] },
+  },
+  // apiperf moves these (API-key lookup, rate-limit store, the GET /v1/clusters/{id} view): drop the next two blocks after merging it
+  { files: ['apps/api-gateway/src/auth.ts', 'apps/api-gateway/src/rate-limit.ts'], rules: { 'no-restricted-syntax': 'off' } },
+  {
+    // only ClustersService.get may query directly
+    files: ['apps/api-gateway/src/clusters.service.ts'],
+    rules: {
+      'no-restricted-syntax': ['error', ...DIRECT_QUERIES.map((r) => (r.selector === QUERY_CALL ? { ...r, selector: `MethodDefinition:not([key.name='get']) ${QUERY_CALL}` } : r))],
+    },
   },
 ];

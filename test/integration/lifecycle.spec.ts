@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventReasonName, SettlementSnapshot, isUnsettled } from '@skyweave/domain';
 import {
-  ClusterEntity, ClusterEventEntity, ClusterNetworkEntity, LifecycleRepository, NodeEntity, NodeOperationEntity, unsettledClustersSql,
+  ClusterEntity, ClusterEventEntity, ClusterNetworkEntity, LifecycleRepository, NodeEntity, NodeOperationEntity, orgScope, unsettledClustersSql,
 } from '@skyweave/persistence';
 import { createOrganisation } from '@skyweave/tools/bootstrap-org';
 import { freshDatabase } from '../support/db';
@@ -41,7 +41,7 @@ describe('node lifecycle on a real database', () => {
       // node-provisioner recording the launched VM (Launching → Booting) races a replica recording the cloud's refusal
       // of the same launch (Launching → Pending): both act on a read that said Launching
       const writer = (to: 'Booting' | 'Pending', reason: EventReasonName) => db.ds.transaction(async (em) => {
-        const moved = await new LifecycleRepository(em).moveNode({ organisationId }, { id, clusterId }, to, { from: ['Launching'], event: { reason, message: reason } });
+        const moved = await new LifecycleRepository(em).moveNode(orgScope(organisationId), { id, clusterId }, to, { from: ['Launching'], event: { reason, message: reason } });
         await new Promise((r) => setTimeout(r, 50)); // hold the row lock while the other writer waits on it
         return moved;
       });
@@ -59,13 +59,13 @@ describe('node lifecycle on a real database', () => {
     const id = await newNode(clusterId, 'Terminated');
     await db.ds.transaction(async (em) => {
       const lc = new LifecycleRepository(em);
-      expect(await lc.moveNode({ organisationId }, { id, clusterId }, 'Joined')).toBe(false);
-      await expect(lc.moveNode({ organisationId }, { id, clusterId }, 'Joined', { from: ['Terminated'] })).rejects.toThrow(/not an allowed transition/);
+      expect(await lc.moveNode(orgScope(organisationId), { id, clusterId }, 'Joined')).toBe(false);
+      await expect(lc.moveNode(orgScope(organisationId), { id, clusterId }, 'Joined', { from: ['Terminated'] })).rejects.toThrow(/not an allowed transition/);
     });
     // another organisation's scope moves nothing
     const other = (await createOrganisation(db.ds, 'globex')).organisationId;
     const live = await newNode(clusterId, 'Joined');
-    expect(await db.ds.transaction((em) => new LifecycleRepository(em).moveNode({ organisationId: other }, { id: live, clusterId }, 'Terminating'))).toBe(false);
+    expect(await db.ds.transaction((em) => new LifecycleRepository(em).moveNode(orgScope(other), { id: live, clusterId }, 'Terminating'))).toBe(false);
     // and the database itself refuses a phase outside the tables
     await expect(db.ds.getRepository(NodeEntity).update({ id: live }, { phase: 'Failed' as NodeEntity['phase'] })).rejects.toThrow(/nodes_phase/);
   });
@@ -73,13 +73,13 @@ describe('node lifecycle on a real database', () => {
   it('patches conditions by type under the row lock: concurrent writers of different types keep each other\'s', async () => {
     const clusterId = await newCluster();
     const patch = (writer: 'reconciler' | 'full-reconcile', type: string, i: number) => db.ds.transaction(async (em) => {
-      await new LifecycleRepository(em).patchClusterConditions({ organisationId }, clusterId, writer, { set: [{ type, status: 'True', reason: 'R', message: `${i}` }] });
+      await new LifecycleRepository(em).patchClusterConditions(orgScope(organisationId), clusterId, writer, { set: [{ type, status: 'True', reason: 'R', message: `${i}` }] });
       await new Promise((r) => setTimeout(r, 20));
     });
     await Promise.all([patch('full-reconcile', 'InSync', 1), patch('reconciler', 'Ready', 2), patch('reconciler', 'CredentialsValid', 3)]);
     const c = await db.ds.getRepository(ClusterEntity).findOneByOrFail({ id: clusterId });
     expect(c.conditions.map((x) => `${x.type}=${x.message}`)).toEqual(['CredentialsValid=3', 'InSync=1', 'Ready=2']);
-    await expect(db.ds.transaction((em) => new LifecycleRepository(em).patchClusterConditions({ organisationId }, clusterId, 'full-reconcile', { remove: ['Ready'] })))
+    await expect(db.ds.transaction((em) => new LifecycleRepository(em).patchClusterConditions(orgScope(organisationId), clusterId, 'full-reconcile', { remove: ['Ready'] })))
       .rejects.toThrow(/not owned/);
   });
 
@@ -134,7 +134,7 @@ describe('node lifecycle on a real database', () => {
     await newNetwork(clusterId, 'Ready', { waitingReason: 'InvalidCredentials', message: 'aws: AuthFailure' });
     const nodeId = await newNode(clusterId, 'Terminating', { waitingReason: 'InvalidCredentials', retryAt: new Date(Date.now() + 600_000), dispatchedAt: new Date() });
     const quota = await newNode(clusterId, 'Pending', { waitingReason: 'QuotaExceeded', retryAt: new Date(Date.now() + 600_000) });
-    const woken = await db.ds.transaction((em) => new LifecycleRepository(em).wakeCredentialWaiters({ organisationId }, 'aws'));
+    const woken = await db.ds.transaction((em) => new LifecycleRepository(em).wakeCredentialWaiters(orgScope(organisationId), 'aws'));
     expect(woken).toContain(clusterId);
     expect(await db.ds.getRepository(NodeEntity).findOneByOrFail({ id: nodeId })).toMatchObject({ retryAt: null, dispatchedAt: null, waitingReason: 'InvalidCredentials' });
     expect((await db.ds.getRepository(NodeEntity).findOneByOrFail({ id: quota })).retryAt).not.toBeNull();

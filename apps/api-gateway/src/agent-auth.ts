@@ -1,7 +1,10 @@
 import { ExecutionContext, createParamDecorator } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import { NodeEntity, hashToken } from '@skyweave/persistence';
+import { NodeEntity, NodesRepository, hashToken, systemScope } from '@skyweave/persistence';
 import { Problem } from './problem';
+
+/** A node token names only its node: the node is found across organisations, then its token decides. */
+const AGENT_AUTH = systemScope('agent authentication: a node token names only its node');
 
 /**
  * The token of an `Authorization: Bearer <token>` header (the scheme in any case, RFC 7235 §2.1).
@@ -19,7 +22,7 @@ export function bearer(authorization: string | undefined): string {
  */
 export async function authenticateNode(ds: DataSource, nodeId: string, authorization: string | undefined): Promise<NodeEntity> {
   const token = bearer(authorization);
-  const node = await ds.getRepository(NodeEntity).findOneBy({ id: nodeId });
+  const node = await new NodesRepository(ds).findForAgent(AGENT_AUTH, nodeId);
   if (!node || !node.agentTokenHash || node.agentTokenHash !== hashToken(token)) throw Problem.unauthorized('invalid node token');
   return node;
 }

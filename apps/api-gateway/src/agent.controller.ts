@@ -3,7 +3,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { DataSource } from 'typeorm';
 import { ADDRESS_PLAN, EventReason, JoinAction, JoinCandidate, decideJoin } from '@skyweave/domain';
 import { AgentApi, Subjects } from '@skyweave/contracts';
-import { ChangeFeed, ClusterEntity, LifecycleRepository, NodeEntity, SecretBox, enqueue, hashToken, newToken, recordEvent } from '@skyweave/persistence';
+import { ChangeFeed, LifecycleRepository, NodeEntity, Repositories, SecretBox, enqueue, hashToken, newToken, orgScope, recordEvent, systemScope } from '@skyweave/persistence';
 import { RegisterNodeDto } from './dtos';
 import { Problem } from './problem';
 import { AgentNode, bearer } from './agent-auth';
@@ -20,6 +20,9 @@ import {
  * safety interval.
  */
 export const JOIN_LONG_POLL_MS = 10_000;
+
+/** `/register` names only its node: the node is found across organisations, then its bootstrap token decides. */
+const REGISTRATION = systemScope('agent registration: a bootstrap token names only its node');
 
 /**
  * Whether `/join` may answer `node` with join secrets: only while it has not joined (phase `Registered` or `Joining`).
@@ -41,13 +44,17 @@ function assertJoinable(node: Pick<NodeEntity, 'name' | 'phase'>): void {
 @ApiExcludeController()
 @Controller('agent/v1/nodes/:nodeId')
 export class AgentController {
+  private readonly repos: Repositories;
+
   constructor(
     @Inject(DATA_SOURCE) private readonly ds: DataSource,
     @Inject(JOIN_LONG_POLL) private readonly longPollMs: number,
     @Inject(SECRET_BOX) private readonly box: SecretBox,
     @Inject(CHANGE_FEED) private readonly feed: ChangeFeed,
     @Inject(LONG_POLLS) private readonly polls: LongPolls,
-  ) {}
+  ) {
+    this.repos = new Repositories(ds);
+  }
 
   /** Exchanges the bootstrap token for a node token. A used, expired or foreign token is 401. */
   @Post('register')
@@ -56,17 +63,18 @@ export class AgentController {
     const token = bearer(auth);
     const nodeToken = newToken('swnt');
     const node = await this.ds.transaction(async (em) => {
-      const n = await em.getRepository(NodeEntity).findOne({ where: { id: nodeId }, lock: { mode: 'pessimistic_write' } });
+      const n = await this.repos.nodes.findForAgent(REGISTRATION, nodeId, em, { lock: true });
       if (!n || !n.bootstrapTokenHash || n.bootstrapTokenHash !== hashToken(token)) throw Problem.unauthorized('invalid bootstrap token for this node');
       if (n.bootstrapTokenUsedAt) throw Problem.unauthorized('bootstrap token already used');
       if (!n.bootstrapTokenExpiresAt || n.bootstrapTokenExpiresAt.getTime() < Date.now()) throw Problem.unauthorized('bootstrap token expired');
-      await em.getRepository(NodeEntity).update({ id: n.id }, {
+      const scope = orgScope(n.organisationId);
+      await this.repos.nodes.update(scope, n.id, {
         bootstrapTokenUsedAt: new Date(), bootstrapTokenSealed: null, agentTokenHash: hashToken(nodeToken), wireguardPublicKey: body.wireguardPublicKey ?? null,
         // the cloud's answer (recorded at launch) wins; the agent's own view fills in when it booted first
         ...(n.privateIp ? {} : { privateIp: body.privateIp ?? null }), ...(n.publicIp ? {} : { publicIp: body.publicIp ?? null }),
-      });
+      }, em);
       // Launching (its agent called before the cloud's answer was recorded) or Booting → Registered; later phases stay
-      await new LifecycleRepository(em).moveNode({ organisationId: n.organisationId }, n, 'Registered', { from: ['Launching', 'Booting'] });
+      await new LifecycleRepository(em).moveNode(scope, n, 'Registered', { from: ['Launching', 'Booting'] });
       await recordEvent(em, { organisationId: n.organisationId, clusterId: n.clusterId, reason: EventReason.NodeRegistered, object: `node/${n.name}`, message: `${n.name} booted and registered` });
       await enqueue(em, Subjects.ClusterChanged, { organisationId: n.organisationId, clusterId: n.clusterId, reason: `node ${n.name} registered` });
       return n;
@@ -97,13 +105,14 @@ export class AgentController {
   @HttpCode(200)
   async join(@AgentNode() node: NodeEntity): Promise<AgentApi.JoinResponse> {
     assertJoinable(node);
-    const cluster = await this.ds.getRepository(ClusterEntity).findOneByOrFail({ id: node.clusterId, organisationId: node.organisationId });
+    const scope = orgScope(node.organisationId);
+    const cluster = await this.repos.clusters.getById(scope, node.clusterId);
     const base = { kubernetesVersion: cluster.spec.kubernetesVersion, podSubnet: ADDRESS_PLAN.podSubnet, serviceSubnet: ADDRESS_PLAN.serviceSubnet };
     // Long poll: hold a `wait` answer until the decision changes or the window (JOIN_LONG_POLL, default
     // JOIN_LONG_POLL_MS) passes, so a node joins as soon as the control plane is up (a NOTIFY of the node change
     // wakes it) instead of after the agent's next poll. Subscribed before the first read, so no change falls between.
     const deadline = Date.now() + this.longPollMs;
-    const readNodes = () => this.ds.getRepository(NodeEntity).find({ where: { clusterId: node.clusterId, organisationId: node.organisationId } });
+    const readNodes = () => this.repos.nodes.listByCluster(scope, node.clusterId);
     // one poll per node (LongPolls): a newer /join ends this one, which answers `wait` at once
     const hold = this.polls.begin('join', node.id);
     const sub = this.feed.subscribe('cluster', node.clusterId);
@@ -157,18 +166,18 @@ export class AgentController {
       const caKey = this.box.open(caKeySealed);
       const pki = await this.ds.transaction(async (em) => {
         // Row lock: a retried /join racing the first one gets the same certificate.
-        const c = await em.getRepository(ClusterEntity).findOneOrFail({ where: { id: cluster.id }, lock: { mode: 'pessimistic_write' } });
+        const c = await this.repos.clusters.getForUpdate(scope, cluster.id, em);
         // under the cluster lock (the order every writer takes: cluster, then node), the node's phase as committed now
-        assertJoinable(await em.getRepository(NodeEntity).findOneByOrFail({ id: me.id, organisationId: me.organisationId }));
+        assertJoinable(await this.repos.nodes.getById(scope, me.id, em));
         const pub = fromPkiColumn(c.pki);
         const sec = openPkiSecrets(this.box, c.pkiSealed ?? pkiSealed);
         if (pub.apiServerCertificate && sec.apiServerKey && apiServerCertificateFits(pub.apiServerCertificate, caCertificate, sans)) {
           return { pub, sec, apiServer: { certificate: pub.apiServerCertificate, key: sec.apiServerKey } };
         }
         const apiServer = await issueApiServerCertificate({ certificate: caCertificate, key: caKey }, sans);
-        await em.getRepository(ClusterEntity).update({ id: c.id }, {
+        await this.repos.clusters.update(scope, c.id, {
           pki: toPkiColumn({ ...pub, apiServerCertificate: apiServer.certificate }), pkiSealed: sealPkiSecrets(this.box, { ...sec, apiServerKey: apiServer.key }),
-        });
+        }, em);
         await recordEvent(em, { organisationId: c.organisationId, clusterId: c.id, reason: EventReason.ApiServerCertificateIssued, object: `node/${me.name}`, message: `API server certificate issued for ${[...sans.dnsNames, ...sans.ipAddresses].join(', ')}` });
         return { pub, sec, apiServer };
       });
@@ -189,7 +198,7 @@ export class AgentController {
     }
     if (node.phase === 'Registered') {
       await this.ds.transaction(async (em) => {
-        await new LifecycleRepository(em).moveNode({ organisationId: node.organisationId }, node, 'Joining', {
+        await new LifecycleRepository(em).moveNode(scope, node, 'Joining', {
           from: ['Registered'],
           event: { reason: action === 'initialise' ? 'ControlPlaneInitialising' : 'NodeJoining', object: `node/${node.name}`, message: action === 'initialise' ? `${node.name} initialises the control plane` : `${node.name} joins the cluster` },
         });
@@ -204,7 +213,7 @@ export class AgentController {
     if (node.phase === 'Joined') return;
     if (node.phase !== 'Joining') throw new Problem(409, 'not-joining', 'Node is not joining', `node ${node.name} is ${node.phase}; ask /join first`);
     await this.ds.transaction(async (em) => {
-      const moved = await new LifecycleRepository(em).moveNode({ organisationId: node.organisationId }, node, 'Joined', {
+      const moved = await new LifecycleRepository(em).moveNode(orgScope(node.organisationId), node, 'Joined', {
         from: ['Joining'], set: { joinedAt: new Date() },
         event: { reason: EventReason.NodeJoined, object: `node/${node.name}`, message: `${node.role} ${node.name} joined` },
       });

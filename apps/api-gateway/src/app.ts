@@ -7,7 +7,7 @@ import { ThrottlerModule } from '@nestjs/throttler';
 import helmet from 'helmet';
 import type { DataSource } from 'typeorm';
 import type { CloudEndpoints } from '@skyweave/cloud-adapters';
-import { ChangeFeed, type SecretBox } from '@skyweave/persistence';
+import { ChangeFeed, pingDatabase, type SecretBox } from '@skyweave/persistence';
 import type { Logger } from '@skyweave/service-kit';
 import { AgentController, JOIN_LONG_POLL_MS } from './agent.controller';
 import { ApiKeyGuard } from './auth';
@@ -34,7 +34,7 @@ class HealthController {
   constructor(@Inject(DATA_SOURCE) private readonly ds: DataSource) {}
   @Get()
   async health() {
-    await this.ds.query('SELECT 1');
+    await pingDatabase(this.ds);
     return { status: 'ok' };
   }
 }

@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, P
 import { ApiBearerAuth, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import type { DataSource } from 'typeorm';
-import { ClusterEntity, NodeEntity, SecretBox } from '@skyweave/persistence';
+import { Repositories, SecretBox, orgScope } from '@skyweave/persistence';
 import { ApiKeyGuard, CallerOrg } from './auth';
 import { AddNodesDto, CreateClusterDto, EventsQueryDto, ListQueryDto, UpdateClusterDto } from './dtos';
 import { ClustersService } from './clusters.service';
@@ -49,10 +49,12 @@ export class ClustersController {
   @ApiProduces('application/yaml')
   @ApiOkResponse({ description: 'kubeconfig YAML' })
   async kubeconfig(@CallerOrg() org: string, @Param('id', new ParseUUIDPipe()) id: string, @Res() res: Response) {
-    const c = await this.ds.getRepository(ClusterEntity).findOneBy({ id, organisationId: org });
+    const repos = new Repositories(this.ds);
+    const scope = orgScope(org);
+    const c = await repos.clusters.findById(scope, id);
     if (!c || c.phase === 'Deleted') throw Problem.notFound(`cluster ${id}`);
     if (c.phase !== 'Ready') throw new Problem(409, 'cluster-not-ready', 'Cluster not ready', `the kubeconfig is available once the cluster is Ready (it is ${c.phase})`);
-    const master = await this.ds.getRepository(NodeEntity).findOneBy({ clusterId: id, organisationId: org, role: 'master', ordinal: 0 });
+    const master = await repos.nodes.findByOrdinal(scope, id, 'master', 0);
     if (!c.caCertificate || !c.adminCertificate || !c.adminKeySealed) throw new Problem(409, 'cluster-pki-missing', 'No PKI', 'this cluster has no certificate authority');
     res.type('application/yaml').send(renderKubeconfig({
       clusterName: c.name, server: `https://${master?.publicIp ?? master?.privateIp}:6443`,

@@ -1,14 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
-import { In, Not } from 'typeorm';
 import {
   CLOUD_NAMES, CloudId, ClusterSpec, DEFAULT_INSTANCE_TYPE, MAX_CROSS_CLOUD_LATENCY_MS, MAX_TOTAL_WORKERS, REGIONS, findInstanceType, findRegion, resourcePrefix, worstCrossCloudLatency, allocateWireguardAddresses,
   comparePatchUpgrade, DEFAULT_KUBERNETES_VERSION, EventReason,
 } from '@skyweave/domain';
 import { Subjects } from '@skyweave/contracts';
 import {
-  CloudCredentialEntity, ClusterEntity, ClusterEventEntity, ClusterNetworkEntity, ClusterReconcileEntity, NodeEntity, SecretBox, enqueue, recordEvent,
+  ClusterEntity, ClusterNetworkEntity, NewNode, NodeEntity, OrgScope, Repositories, SecretBox, enqueue, orgScope, recordEvent,
 } from '@skyweave/persistence';
 import type { AddNodesDto, CreateClusterDto, UpdateClusterDto } from './dtos';
 import { Problem, Violation } from './problem';
@@ -83,11 +82,15 @@ export interface ClusterView {
 
 @Injectable()
 export class ClustersService {
+  private readonly repos: Repositories;
+
   constructor(
     @Inject(DATA_SOURCE) private readonly ds: DataSource,
     @Inject(SECRET_BOX) private readonly box: SecretBox,
     @Inject(GATEWAY_LIMITS) private readonly limits: Pick<GatewayLimits, 'maxClusters' | 'maxNodes'>,
-  ) {}
+  ) {
+    this.repos = new Repositories(ds);
+  }
 
   /**
    * The organisation's quotas (issue 10): at most `maxClusters` clusters not Deleted and `maxNodes` nodes not
@@ -98,13 +101,10 @@ export class ClustersService {
    * @throws Problem 403 `quota-exceeded` naming the quota, its limit, the current use and what was asked, in
    *   `detail` and in the extension member `quota: {name, limit, used, requested}`.
    */
-  private async checkQuota(em: EntityManager, organisationId: string, ask: { clusters: number; nodes: number }): Promise<void> {
-    const [org] = await em.query<{ maxClusters: number | null; maxNodes: number | null }[]>(
-      `SELECT "maxClusters", "maxNodes" FROM "organisations" WHERE "id" = $1 FOR NO KEY UPDATE`, [organisationId]);
+  private async checkQuota(em: EntityManager, scope: OrgScope, ask: { clusters: number; nodes: number }): Promise<void> {
+    const org = await this.repos.organisations.lockQuotas(scope, em);
     if (!org) throw Problem.unauthorized('the API key\'s organisation no longer exists');
-    const [use] = await em.query<{ clusters: number; nodes: number }[]>(
-      `SELECT (SELECT count(*)::int FROM "clusters" WHERE "organisationId" = $1 AND "phase" <> 'Deleted') AS "clusters",
-              (SELECT count(*)::int FROM "nodes" WHERE "organisationId" = $1 AND "phase" <> 'Terminated') AS "nodes"`, [organisationId]);
+    const use = await this.repos.organisations.usage(scope, em);
     const quotas = [
       { name: 'clusters', limit: org.maxClusters ?? this.limits.maxClusters, used: use.clusters, requested: ask.clusters },
       { name: 'nodes', limit: org.maxNodes ?? this.limits.maxNodes, used: use.nodes, requested: ask.nodes },
@@ -145,7 +145,8 @@ export class ClustersService {
     });
     const totalWorkers = dto.workers.reduce((s, w) => s + w.count, 0);
     if (totalWorkers > MAX_TOTAL_WORKERS) v.push({ field: 'workers', rule: 'max-total', message: `at most ${MAX_TOTAL_WORKERS} workers at creation (asked for ${totalWorkers})` });
-    const creds = await this.ds.getRepository(CloudCredentialEntity).findBy({ organisationId, cloud: In(dto.clouds) });
+    const scope = orgScope(organisationId);
+    const creds = await this.repos.credentials.findByClouds(scope, dto.clouds);
     dto.clouds.forEach((c, i) => {
       if (!creds.some((k) => k.cloud === c)) v.push({ field: `clouds[${i}]`, rule: 'credentials-present', message: `no ${CLOUD_NAMES[c]} credentials in this organisation; add them with POST /v1/cloud-credentials` });
     });
@@ -163,13 +164,13 @@ export class ClustersService {
     const pki = await generateClusterPki();
     try {
       await this.ds.transaction(async (em) => {
-        await this.checkQuota(em, organisationId, { clusters: 1, nodes: spec.controlPlane.count + totalWorkers });
-        await em.getRepository(ClusterEntity).insert({ id, organisationId, name: spec.name, spec, phase: 'Pending', conditions: [], deletionRequestedAt: null,
+        await this.checkQuota(em, scope, { clusters: 1, nodes: spec.controlPlane.count + totalWorkers });
+        await this.repos.clusters.insert(scope, { id, name: spec.name, spec, phase: 'Pending', conditions: [], deletionRequestedAt: null,
           caCertificate: pki.caCertificate, caKeySealed: this.box.seal(pki.caKey), adminCertificate: pki.adminCertificate, adminKeySealed: this.box.seal(pki.adminKey),
           pki: toPkiColumn(pki.public), pkiSealed: sealPkiSecrets(this.box, pki.secrets),
-        });
-        await em.getRepository(ClusterNetworkEntity).insert(spec.clouds.map((cloud) => ({ id: randomUUID(), organisationId, clusterId: id, cloud, phase: 'Pending' as const, status: null, message: null, dispatchedAt: null })));
-        const nodes: Partial<NodeEntity>[] = [];
+        }, em);
+        await this.repos.networks.insertMany(scope, spec.clouds.map((cloud) => ({ id: randomUUID(), clusterId: id, cloud, phase: 'Pending' as const, status: null, message: null, dispatchedAt: null })), em);
+        const nodes: Pick<NodeEntity, 'cloud' | 'role' | 'ordinal' | 'name' | 'instanceType'>[] = [];
         for (let i = 0; i < spec.controlPlane.count; i++) {
           nodes.push({ cloud: spec.controlPlane.cloud, role: 'master', ordinal: i, name: `${prefix}-master-${i}`, instanceType: spec.controlPlane.instanceType });
         }
@@ -179,9 +180,7 @@ export class ClustersService {
         }
         // WireGuard addresses are allocated with the rows (same transaction): masters first, so master-0 is 10.4.0.1.
         const addresses = allocateWireguardAddresses([], nodes.length);
-        if (nodes.length) {
-          await em.getRepository(NodeEntity).insert(nodes.map((n, i) => ({ ...n, id: randomUUID(), organisationId, clusterId: id, phase: 'Pending' as const, wireguardAddress: addresses[i], kubernetesVersion: spec.kubernetesVersion })));
-        }
+        await this.repos.nodes.insertMany(scope, nodes.map((n, i): NewNode => ({ ...n, id: randomUUID(), clusterId: id, phase: 'Pending', wireguardAddress: addresses[i], kubernetesVersion: spec.kubernetesVersion })), em);
         await recordEvent(em, { organisationId, clusterId: id, reason: EventReason.Created, message: `Cluster ${spec.name} created in ${spec.region}: ${spec.controlPlane.count} master(s) on ${CLOUD_NAMES[spec.controlPlane.cloud]}, ${totalWorkers} worker(s) on ${spec.clouds.map((c) => CLOUD_NAMES[c]).join(', ')}` });
         await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId: id, reason: 'created' });
       });
@@ -195,7 +194,7 @@ export class ClustersService {
   }
 
   async list(organisationId: string, limit: number, offset: number) {
-    const [rows, total] = await this.ds.getRepository(ClusterEntity).findAndCount({ where: { organisationId, phase: Not('Deleted') }, order: { createdAt: 'DESC', id: 'ASC' }, take: limit, skip: offset });
+    const [rows, total] = await this.repos.clusters.listLive(orgScope(organisationId), { limit, offset });
     return { items: rows.map((c) => ({ id: c.id, name: c.name, phase: c.phase, region: c.spec.region, clouds: c.spec.clouds, createdAt: c.createdAt })), total, limit, offset };
   }
 
@@ -225,9 +224,7 @@ export class ClustersService {
 
   async events(organisationId: string, id: string, after: string | undefined, limit: number) {
     await this.get(organisationId, id);
-    const qb = this.ds.getRepository(ClusterEventEntity).createQueryBuilder('e').where('e.clusterId = :id AND e.organisationId = :organisationId', { id, organisationId });
-    if (after) qb.andWhere('e.id > :after', { after });
-    const rows = await qb.orderBy('e.id', 'ASC').take(limit).getMany();
+    const rows = await this.repos.events.list(orgScope(organisationId), id, after, limit);
     return { items: rows.map((e) => ({ id: e.id, type: e.type, reason: e.reason, object: e.object, message: e.message, createdAt: e.createdAt })), next: rows.length ? rows[rows.length - 1].id : after ?? null };
   }
 
@@ -237,19 +234,18 @@ export class ClustersService {
    * retried by itself with backoff; deleting again retries its waiting steps at once.
    */
   async delete(organisationId: string, id: string): Promise<ClusterView> {
+    const scope = orgScope(organisationId);
     await this.ds.transaction(async (em) => {
-      const c = await em.getRepository(ClusterEntity).findOne({ where: { id, organisationId }, lock: { mode: 'pessimistic_write' } });
+      const c = await this.repos.clusters.findForUpdate(scope, id, em);
       if (!c || c.phase === 'Deleted') throw Problem.notFound(`cluster ${id}`);
       assertNotReconciling(c);
       if (c.deletionRequestedAt) {
         // again: what waits out a backoff is tried now
-        const nodes = await em.createQueryBuilder().update(NodeEntity).set({ retryAt: null, dispatchedAt: null })
-          .where('"organisationId" = :organisationId AND "clusterId" = :id AND "phase" = \'Terminating\' AND "retryAt" IS NOT NULL', { organisationId, id }).execute();
-        const networks = await em.createQueryBuilder().update(ClusterNetworkEntity).set({ retryAt: null, dispatchedAt: null })
-          .where('"organisationId" = :organisationId AND "clusterId" = :id AND "phase" = \'Deleting\' AND "retryAt" IS NOT NULL', { organisationId, id }).execute();
-        if (!nodes.affected && !networks.affected) return;
+        const nodes = await this.repos.nodes.retryTerminatingNow(scope, id, em);
+        const networks = await this.repos.networks.retryDeletingNow(scope, id, em);
+        if (!nodes && !networks) return;
       } else {
-        await em.getRepository(ClusterEntity).update({ id, organisationId }, { deletionRequestedAt: new Date() });
+        await this.repos.clusters.update(scope, id, { deletionRequestedAt: new Date() }, em);
       }
       await recordEvent(em, { organisationId, clusterId: id, reason: EventReason.DeleteRequested, message: c.deletionRequestedAt ? 'Delete requested again: waiting steps retried now' : 'Delete requested' });
       await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId: id, reason: 'delete requested' });
@@ -265,10 +261,11 @@ export class ClustersService {
    *   409 `cluster-reconciling` during a full reconcile; 422 `workers-only` for a master.
    */
   async removeNode(organisationId: string, clusterId: string, nodeId: string): Promise<ClusterView['nodes'][number]> {
+    const scope = orgScope(organisationId);
     await this.ds.transaction(async (em) => {
-      const c = await em.getRepository(ClusterEntity).findOne({ where: { id: clusterId, organisationId }, lock: { mode: 'pessimistic_write' } });
+      const c = await this.repos.clusters.findForUpdate(scope, clusterId, em);
       if (!c || c.phase === 'Deleted') throw Problem.notFound(`cluster ${clusterId}`);
-      const n = await em.getRepository(NodeEntity).findOneBy({ id: nodeId, clusterId, organisationId });
+      const n = await this.repos.nodes.findById(scope, nodeId, em, clusterId);
       if (!n || n.phase === 'Terminated') throw Problem.notFound(`node ${nodeId}`);
       if (c.deletionRequestedAt) throw new Problem(409, 'cluster-deleting', 'Cluster is being deleted', `cluster ${c.name} is being deleted; its nodes go with it`);
       if (n.role === 'master') {
@@ -276,11 +273,11 @@ export class ClustersService {
       }
       if (n.removalRequestedAt) return;
       assertNotReconciling(c);
-      await em.getRepository(NodeEntity).update({ id: n.id }, { removalRequestedAt: new Date() });
+      await this.repos.nodes.update(scope, n.id, { removalRequestedAt: new Date() }, em);
       const workers = c.spec.workers.map((w) => ({ ...w }));
       const entry = workers.find((w) => w.cloud === n.cloud && w.instanceType === n.instanceType && w.count > 0);
       if (entry) entry.count -= 1;
-      await em.getRepository(ClusterEntity).update({ id: c.id }, { spec: { ...c.spec, workers: workers.filter((w) => w.count > 0) } });
+      await this.repos.clusters.update(scope, c.id, { spec: { ...c.spec, workers: workers.filter((w) => w.count > 0) } }, em);
       await recordEvent(em, { organisationId, clusterId, reason: EventReason.NodeRemovalRequested, object: `node/${n.name}`, message: `Removal of worker ${n.name} requested` });
       await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId, reason: `node ${n.name} removal requested` });
     });
@@ -291,8 +288,8 @@ export class ClustersService {
   }
 
   /** Locks the cluster row for a user change. @throws Problem 404 unknown or deleted; 409 `cluster-deleting`; 409 `cluster-reconciling`. */
-  private async lockForChange(em: EntityManager, organisationId: string, id: string): Promise<ClusterEntity> {
-    const c = await em.getRepository(ClusterEntity).findOne({ where: { id, organisationId }, lock: { mode: 'pessimistic_write' } });
+  private async lockForChange(em: EntityManager, scope: OrgScope, id: string): Promise<ClusterEntity> {
+    const c = await this.repos.clusters.findForUpdate(scope, id, em);
     if (!c || c.phase === 'Deleted') throw Problem.notFound(`cluster ${id}`);
     if (c.deletionRequestedAt) throw new Problem(409, 'cluster-deleting', 'Cluster is being deleted', `cluster ${c.name} is being deleted`);
     assertNotReconciling(c);
@@ -308,20 +305,21 @@ export class ClustersService {
    */
   async addNodes(organisationId: string, clusterId: string, dto: AddNodesDto): Promise<{ nodes: ClusterView['nodes'] }> {
     const ids: string[] = [];
+    const scope = orgScope(organisationId);
     await this.ds.transaction(async (em) => {
-      const c = await this.lockForChange(em, organisationId, clusterId);
+      const c = await this.lockForChange(em, scope, clusterId);
       const v: Violation[] = [];
       if (dto.role !== undefined && dto.role !== 'worker') v.push({ field: 'role', rule: 'masters-fixed', message: 'only workers can be added; the number of masters is fixed at creation' });
       if (!c.spec.clouds.includes(dto.cloud)) v.push({ field: 'cloud', rule: 'cloud-in-cluster', message: `${dto.cloud} is not one of the cluster's clouds (${c.spec.clouds.join(', ')})` });
       const type = dto.instanceType ?? DEFAULT_INSTANCE_TYPE[dto.cloud];
       if (!findInstanceType(dto.cloud, type)) v.push({ field: 'instanceType', rule: 'known-instance-type', message: `${type} is not offered on ${CLOUD_NAMES[dto.cloud]}` });
-      const all = await em.getRepository(NodeEntity).findBy({ clusterId, organisationId });
+      const all = await this.repos.nodes.listByCluster(scope, clusterId, em);
       const live = all.filter((n) => n.phase !== 'Terminated' && !n.removalRequestedAt);
       const workers = live.filter((n) => n.role === 'worker').length;
       if (workers + dto.count > MAX_CLUSTER_WORKERS) v.push({ field: 'count', rule: 'max-workers', message: `the cluster has ${workers} worker(s); at most ${MAX_CLUSTER_WORKERS} in all` });
       if (v.length) throw Problem.validation(v);
       if (c.phase !== 'Ready') throw new Problem(409, 'cluster-not-ready', 'Cluster not ready', `workers can be added once the cluster is Ready (it is ${c.phase})`);
-      await this.checkQuota(em, organisationId, { clusters: 0, nodes: dto.count });
+      await this.checkQuota(em, scope, { clusters: 0, nodes: dto.count });
       const prefix = resourcePrefix(c.id);
       let ordinal = Math.max(-1, ...all.filter((n) => n.role === 'worker').map((n) => n.ordinal)) + 1;
       const addresses = allocateWireguardAddresses(all.filter((n) => n.phase !== 'Terminated' && n.wireguardAddress).map((n) => n.wireguardAddress as string), dto.count);
@@ -329,14 +327,14 @@ export class ClustersService {
         const id = randomUUID();
         ids.push(id);
         const o = ordinal++;
-        return { id, organisationId, clusterId, cloud: dto.cloud, role: 'worker' as const, ordinal: o, name: `${prefix}-worker-${o}`, instanceType: type, phase: 'Pending' as const, wireguardAddress: address, kubernetesVersion: c.spec.kubernetesVersion };
+        return { id, clusterId, cloud: dto.cloud, role: 'worker' as const, ordinal: o, name: `${prefix}-worker-${o}`, instanceType: type, phase: 'Pending' as const, wireguardAddress: address, kubernetesVersion: c.spec.kubernetesVersion };
       });
-      await em.getRepository(NodeEntity).insert(rows);
+      await this.repos.nodes.insertMany(scope, rows, em);
       const specWorkers = c.spec.workers.map((w) => ({ ...w }));
       const entry = specWorkers.find((w) => w.cloud === dto.cloud && w.instanceType === type);
       if (entry) entry.count += dto.count;
       else specWorkers.push({ cloud: dto.cloud, count: dto.count, instanceType: type });
-      await em.getRepository(ClusterEntity).update({ id: c.id }, { spec: { ...c.spec, workers: specWorkers } });
+      await this.repos.clusters.update(scope, c.id, { spec: { ...c.spec, workers: specWorkers } }, em);
       await recordEvent(em, { organisationId, clusterId, reason: EventReason.NodesAdded, message: `${dto.count} ${type} worker(s) added on ${CLOUD_NAMES[dto.cloud]}: ${rows.map((r) => r.name).join(', ')}` });
       await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId, reason: `${dto.count} worker(s) added` });
     });
@@ -351,15 +349,16 @@ export class ClustersService {
    *   `cluster-not-ready` unless Ready, 409 `cluster-reconciling`.
    */
   async update(organisationId: string, id: string, dto: UpdateClusterDto): Promise<ClusterView> {
+    const scope = orgScope(organisationId);
     await this.ds.transaction(async (em) => {
-      const c = await this.lockForChange(em, organisationId, id);
+      const c = await this.lockForChange(em, scope, id);
       if (dto.controlPlane !== undefined) throw Problem.validation([{ field: 'controlPlane', rule: 'masters-fixed', message: 'the count and size of masters are fixed at creation' }]);
       if (dto.kubernetesVersion === undefined) throw Problem.validation([{ field: 'kubernetesVersion', rule: 'nothing-to-change', message: 'give the kubernetesVersion to upgrade to' }]);
       const verdict = comparePatchUpgrade(c.spec.kubernetesVersion, dto.kubernetesVersion);
       if (verdict === 'same') return;
       if (verdict !== 'patch') throw Problem.validation([{ field: 'kubernetesVersion', rule: 'patch-upgrade-only', message: verdict }]);
       if (c.phase !== 'Ready') throw new Problem(409, 'cluster-not-ready', 'Cluster not ready', `a cluster can be upgraded once it is Ready (it is ${c.phase})`);
-      await em.getRepository(ClusterEntity).update({ id: c.id }, { spec: { ...c.spec, kubernetesVersion: dto.kubernetesVersion } });
+      await this.repos.clusters.update(scope, c.id, { spec: { ...c.spec, kubernetesVersion: dto.kubernetesVersion } }, em);
       await recordEvent(em, { organisationId, clusterId: id, reason: EventReason.UpgradeRequested, message: `Upgrade from Kubernetes ${c.spec.kubernetesVersion} to ${dto.kubernetesVersion} requested: one node at a time, masters first` });
       await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId: id, reason: `upgrade to ${dto.kubernetesVersion}` });
     });
@@ -371,12 +370,13 @@ export class ClustersService {
    * @throws Problem 404; 409 `cluster-not-ready` unless the cluster is Ready (creation and deletion are reconciled continuously).
    */
   async requestReconcile(organisationId: string, id: string): Promise<{ status: 'scheduled' | 'running' }> {
+    const scope = orgScope(organisationId);
     return this.ds.transaction(async (em) => {
-      const c = await em.getRepository(ClusterEntity).findOne({ where: { id, organisationId }, lock: { mode: 'pessimistic_write' } });
+      const c = await this.repos.clusters.findForUpdate(scope, id, em);
       if (!c || c.phase === 'Deleted') throw Problem.notFound(`cluster ${id}`);
       if (c.phase !== 'Ready' || c.deletionRequestedAt) throw new Problem(409, 'cluster-not-ready', 'Cluster not ready', `a full reconcile runs on a Ready cluster (it is ${c.deletionRequestedAt ? 'being deleted' : c.phase})`);
       if ((c.reconcileLeaseExpiresAt?.getTime() ?? 0) > Date.now()) return { status: 'running' as const };
-      await em.getRepository(ClusterEntity).update({ id }, { nextReconcileAt: new Date() });
+      await this.repos.clusters.update(scope, id, { nextReconcileAt: new Date() }, em);
       await recordEvent(em, { organisationId, clusterId: id, reason: EventReason.ReconcileRequested, message: 'Full reconcile requested' });
       await enqueue(em, Subjects.ClusterReconcile, { organisationId, clusterId: id });
       return { status: 'scheduled' as const };
@@ -386,7 +386,7 @@ export class ClustersService {
   /** The latest full reconciles, newest first (who ran it, when, what it found and changed). */
   async reconciles(organisationId: string, id: string, limit: number) {
     await this.get(organisationId, id);
-    const rows = await this.ds.getRepository(ClusterReconcileEntity).find({ where: { clusterId: id, organisationId }, order: { id: 'DESC' }, take: limit });
+    const rows = await this.repos.reconciles.list(orgScope(organisationId), id, limit);
     return { items: rows.map((r) => ({ id: r.id, replica: r.replica, trigger: r.trigger, startedAt: r.startedAt, finishedAt: r.finishedAt, found: r.found, changed: r.changed, undecided: r.undecided, error: r.error })) };
   }
 }

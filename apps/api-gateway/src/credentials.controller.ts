@@ -8,7 +8,7 @@ import type { CloudId } from '@skyweave/domain';
 import { EventReason } from '@skyweave/domain';
 import { CloudCredentials, CloudEndpoints, CloudError, allowedTokenUris, createCloudProvider, isAllowedTokenUri, isInvalidCredentials, isCloudError } from '@skyweave/cloud-adapters';
 import { Subjects } from '@skyweave/contracts';
-import { CloudCredentialEntity, ClusterEntity, LifecycleRepository, SecretBox, enqueue, recordEvent } from '@skyweave/persistence';
+import { CloudCredentialEntity, LifecycleRepository, OrgScope, Repositories, SecretBox, enqueue, orgScope, recordEvent } from '@skyweave/persistence';
 import { ApiKeyGuard, CallerOrg } from './auth';
 import { CREDENTIAL_DTOS, CreateCloudCredentialDto, ReplaceCloudCredentialDto } from './dtos';
 import { Problem, toViolations } from './problem';
@@ -24,11 +24,15 @@ function view(c: CloudCredentialEntity) {
 @UseGuards(ApiKeyGuard)
 @Controller('v1/cloud-credentials')
 export class CredentialsController {
+  private readonly repos: Repositories;
+
   constructor(
     @Inject(DATA_SOURCE) private readonly ds: DataSource,
     @Inject(SECRET_BOX) private readonly box: SecretBox,
     @Inject(CLOUD_ENDPOINTS) private readonly endpoints: CloudEndpoints,
-  ) {}
+  ) {
+    this.repos = new Repositories(ds);
+  }
 
   /**
    * Stores one cloud's credentials for the organisation (one set per cloud), after checking them with one read
@@ -36,22 +40,23 @@ export class CredentialsController {
    */
   @Post()
   async create(@CallerOrg() organisationId: string, @Body() body: CreateCloudCredentialDto) {
+    const scope = orgScope(organisationId);
     const creds = await this.checked(body.cloud, body.credentials);
-    const existing = await this.ds.getRepository(CloudCredentialEntity).findOneBy({ organisationId, cloud: body.cloud });
+    const existing = await this.repos.credentials.findByCloud(scope, body.cloud);
     if (existing) throw credentialsExist(body.cloud, existing.id);
     await this.verified(creds);
-    const row = this.ds.getRepository(CloudCredentialEntity).create({
-      id: randomUUID(), organisationId, cloud: body.cloud, name: body.name ?? body.cloud, identity: identityOf(creds), ciphertext: this.box.seal(JSON.stringify(creds)),
-    });
+    const fields = { id: randomUUID(), cloud: body.cloud, name: body.name ?? body.cloud, identity: identityOf(creds), ciphertext: this.box.seal(JSON.stringify(creds)) };
+    let row: CloudCredentialEntity;
     try {
-      await this.ds.transaction(async (em) => {
-        await em.getRepository(CloudCredentialEntity).insert(row);
-        await this.wake(em, organisationId, body.cloud, 'added');
+      row = await this.ds.transaction(async (em) => {
+        const stored = await this.repos.credentials.insert(scope, fields, em);
+        await this.wake(em, scope, body.cloud, 'added');
+        return stored;
       });
     } catch (e) {
       // a concurrent create of the same cloud won the race: the unique (organisation, cloud) index refused this one
       if (!isUniqueViolation(e)) throw e;
-      const winner = await this.ds.getRepository(CloudCredentialEntity).findOneBy({ organisationId, cloud: body.cloud });
+      const winner = await this.repos.credentials.findByCloud(scope, body.cloud);
       throw credentialsExist(body.cloud, winner?.id);
     }
     return view(row);
@@ -66,7 +71,8 @@ export class CredentialsController {
    */
   @Put(':id')
   async replace(@CallerOrg() organisationId: string, @Param('id', new ParseUUIDPipe()) id: string, @Body() body: ReplaceCloudCredentialDto) {
-    const row = await this.ds.getRepository(CloudCredentialEntity).findOneBy({ organisationId, id });
+    const scope = orgScope(organisationId);
+    const row = await this.repos.credentials.findById(scope, id);
     if (!row) throw Problem.notFound(`cloud credentials ${id}`);
     if (body.cloud !== undefined && body.cloud !== row.cloud) {
       throw Problem.validation([{ field: 'cloud', rule: 'same-cloud', message: `these are ${row.cloud} credentials; they can only be replaced by ${row.cloud} credentials` }]);
@@ -75,9 +81,8 @@ export class CredentialsController {
     await this.verified(creds);
     const replaced = { name: body.name ?? row.name, identity: identityOf(creds), ciphertext: this.box.seal(JSON.stringify(creds)) };
     await this.ds.transaction(async (em) => {
-      const res = await em.getRepository(CloudCredentialEntity).update({ organisationId, id }, replaced);
-      if (!res.affected) throw Problem.notFound(`cloud credentials ${id}`);
-      await this.wake(em, organisationId, row.cloud, 'replaced');
+      if (!(await this.repos.credentials.replace(scope, id, replaced, em))) throw Problem.notFound(`cloud credentials ${id}`);
+      await this.wake(em, scope, row.cloud, 'replaced');
     });
     return view({ ...row, ...replaced });
   }
@@ -117,8 +122,9 @@ export class CredentialsController {
   }
 
   /** New credentials: what waited on refused or missing ones is retried now (event + `cluster.changed` per cluster). */
-  private async wake(em: EntityManager, organisationId: string, cloud: CloudId, how: 'added' | 'replaced'): Promise<void> {
-    for (const clusterId of await new LifecycleRepository(em).wakeCredentialWaiters({ organisationId }, cloud)) {
+  private async wake(em: EntityManager, scope: OrgScope, cloud: CloudId, how: 'added' | 'replaced'): Promise<void> {
+    const { organisationId } = scope;
+    for (const clusterId of await new LifecycleRepository(em).wakeCredentialWaiters(scope, cloud)) {
       await recordEvent(em, { organisationId, clusterId, reason: EventReason.CredentialsReplaced, message: `${cloud} credentials ${how}: the steps waiting on them are retried now` });
       await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId, reason: `${cloud} credentials ${how}` });
     }
@@ -126,7 +132,7 @@ export class CredentialsController {
 
   @Get()
   async list(@CallerOrg() organisationId: string) {
-    const rows = await this.ds.getRepository(CloudCredentialEntity).find({ where: { organisationId }, order: { createdAt: 'ASC' } });
+    const rows = await this.repos.credentials.list(orgScope(organisationId));
     return { items: rows.map(view) };
   }
 
@@ -134,13 +140,12 @@ export class CredentialsController {
   @Delete(':id')
   @HttpCode(204)
   async remove(@CallerOrg() organisationId: string, @Param('id', new ParseUUIDPipe()) id: string): Promise<void> {
-    const row = await this.ds.getRepository(CloudCredentialEntity).findOneBy({ id, organisationId });
+    const scope = orgScope(organisationId);
+    const row = await this.repos.credentials.findById(scope, id);
     if (!row) throw Problem.notFound(`cloud credentials ${id}`);
-    const inUse = await this.ds.getRepository(ClusterEntity).createQueryBuilder('c')
-      .where('c.organisationId = :organisationId', { organisationId }).andWhere(`c.phase <> 'Deleted'`)
-      .andWhere(`c.spec -> 'clouds' ? :cloud`, { cloud: row.cloud }).getCount();
+    const inUse = await this.repos.clusters.countLiveOnCloud(scope, row.cloud);
     if (inUse) throw new Problem(409, 'credentials-in-use', 'Credentials in use', `${inUse} cluster(s) still use ${row.cloud}; delete them first, or replace the credentials with PUT /v1/cloud-credentials/${id}`);
-    await this.ds.getRepository(CloudCredentialEntity).delete({ id, organisationId });
+    await this.repos.credentials.delete(scope, id);
   }
 }
 

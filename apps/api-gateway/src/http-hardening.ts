@@ -2,10 +2,13 @@ import express, { type ErrorRequestHandler, type NextFunction, type Request, typ
 import { STATUS_CODES } from 'node:http';
 import type { DataSource } from 'typeorm';
 import { isUUID } from 'class-validator';
-import { NodeEntity, hashToken } from '@skyweave/persistence';
+import { NodeEntity, NodesRepository, hashToken, systemScope } from '@skyweave/persistence';
 import type { Logger } from '@skyweave/service-kit';
 import { authenticateNode, bearer } from './agent-auth';
 import { PROBLEM_BASE, Problem, problemBody, sendProblem } from './problem';
+
+/** A bootstrap token names only its node: the node is found across organisations, then its token decides. */
+const REGISTRATION = systemScope('agent registration: a bootstrap token names only its node');
 
 /**
  * Deepest nesting of arrays and objects a request body may have (levels; `{"a":1}` is 1). Deeper bodies are refused
@@ -89,7 +92,7 @@ export function agentAuthentication(ds: DataSource, log: Logger): RequestHandler
     const check = async (): Promise<void> => {
       if (req.path === '/register') {
         const token = bearer(req.headers.authorization);
-        const n = await ds.getRepository(NodeEntity).findOneBy({ id: nodeId });
+        const n = await new NodesRepository(ds).findForAgent(REGISTRATION, nodeId);
         if (!n?.bootstrapTokenHash || n.bootstrapTokenHash !== hashToken(token)) throw Problem.unauthorized('invalid bootstrap token for this node');
         return;
       }

@@ -3,7 +3,7 @@ import type { Request, Response } from 'express';
 import { createHash } from 'node:crypto';
 import { Observable, from, map, of, switchMap, catchError, throwError } from 'rxjs';
 import type { DataSource } from 'typeorm';
-import { IdempotencyKeyEntity } from '@skyweave/persistence';
+import { IdempotencyKeysRepository, orgScope } from '@skyweave/persistence';
 import type { Caller } from './auth';
 import { Problem } from './problem';
 import { DATA_SOURCE } from './tokens';
@@ -19,7 +19,11 @@ export const IDEMPOTENCY_TTL_HOURS = 24;
  */
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {
-  constructor(@Inject(DATA_SOURCE) private readonly ds: DataSource) {}
+  private readonly keys: IdempotencyKeysRepository;
+
+  constructor(@Inject(DATA_SOURCE) ds: DataSource) {
+    this.keys = new IdempotencyKeysRepository(ds);
+  }
 
   intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
     const req = ctx.switchToHttp().getRequest<Request & { caller?: Caller }>();
@@ -29,17 +33,12 @@ export class IdempotencyInterceptor implements NestInterceptor {
     if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
       throw Problem.validation([{ field: 'Idempotency-Key', rule: 'format', message: 'Idempotency-Key must be 1–255 printable ASCII characters' }]);
     }
-    const organisationId = req.caller.organisationId;
+    const scope = orgScope(req.caller.organisationId);
     const fingerprint = createHash('sha256').update(`${req.method} ${req.originalUrl}\n${JSON.stringify(req.body ?? null)}`).digest('hex');
-    const repo = this.ds.getRepository(IdempotencyKeyEntity);
     return from((async () => {
-      await repo.createQueryBuilder().delete().where(`"createdAt" < now() - make_interval(hours => :h)`, { h: IDEMPOTENCY_TTL_HOURS }).andWhere('"organisationId" = :organisationId', { organisationId }).execute();
-      const inserted = await this.ds.query(
-        `INSERT INTO idempotency_keys ("organisationId", "key", "requestFingerprint", "status", "body") VALUES ($1, $2, $3, 0, 'null') ON CONFLICT DO NOTHING RETURNING "key"`,
-        [organisationId, key, fingerprint],
-      ) as unknown[];
-      if (inserted.length) return undefined;
-      return repo.findOneByOrFail({ organisationId, key });
+      await this.keys.purgeOlderThan(scope, IDEMPOTENCY_TTL_HOURS);
+      if (await this.keys.claim(scope, key, fingerprint)) return undefined;
+      return this.keys.get(scope, key);
     })()).pipe(
       switchMap((prior) => {
         if (prior) {
@@ -50,8 +49,8 @@ export class IdempotencyInterceptor implements NestInterceptor {
         }
         return next.handle().pipe(
           // stored before the answer leaves, so an immediate retry replays instead of seeing "in progress"
-          switchMap((body: unknown) => from(repo.update({ organisationId, key }, { status: res.statusCode, body: (body ?? null) as object })).pipe(map(() => body))),
-          catchError((e: unknown) => from(repo.delete({ organisationId, key })).pipe(switchMap(() => throwError(() => e)))),
+          switchMap((body: unknown) => from(this.keys.complete(scope, key, res.statusCode, body)).pipe(map(() => body))),
+          catchError((e: unknown) => from(this.keys.release(scope, key)).pipe(switchMap(() => throwError(() => e)))),
         );
       }),
     );

@@ -7,7 +7,7 @@ import {
   meshPeers, setCondition, wireguardMtu,
 } from '@skyweave/domain';
 import type { AgentApi } from '@skyweave/contracts';
-import { ChangeFeed, ClusterEntity, NodeEntity, recordEvent } from '@skyweave/persistence';
+import { ChangeFeed, ClusterEntity, NodeEntity, Repositories, orgScope, recordEvent } from '@skyweave/persistence';
 import { AgentNode } from './agent-auth';
 import { MeshRequestDto, StatusReportDto } from './dtos';
 import { Problem } from './problem';
@@ -43,12 +43,16 @@ const toMember = (n: NodeEntity): MeshMember => ({
 @ApiExcludeController()
 @Controller('agent/v1/nodes/:nodeId')
 export class MeshController {
+  private readonly repos: Repositories;
+
   constructor(
     @Inject(DATA_SOURCE) private readonly ds: DataSource,
     @Inject(MESH_LONG_POLL) private readonly longPollMs: number,
     @Inject(CHANGE_FEED) private readonly feed: ChangeFeed,
     @Inject(LONG_POLLS) private readonly polls: LongPolls,
-  ) {}
+  ) {
+    this.repos = new Repositories(ds);
+  }
 
   /**
    * The node's interface and peers; held until they differ from `revision` or the poll window ends, or until the
@@ -90,11 +94,11 @@ export class MeshController {
   @HttpCode(204)
   async status(@AgentNode() node: NodeEntity, @Body() body: StatusReportDto): Promise<void> {
     const now = new Date();
+    const scope = orgScope(node.organisationId);
     await this.ds.transaction(async (em) => {
-      const cluster = await em.getRepository(ClusterEntity).findOne({ where: { id: node.clusterId, organisationId: node.organisationId }, lock: { mode: 'pessimistic_write' } });
+      const cluster = await this.repos.clusters.findForUpdate(scope, node.clusterId, em);
       if (!cluster) throw Problem.notFound(`cluster ${node.clusterId}`);
-      const nodes = em.getRepository(NodeEntity);
-      const all = await nodes.findBy({ clusterId: cluster.id, organisationId: cluster.organisationId });
+      const all = await this.repos.nodes.listByCluster(scope, cluster.id, em);
       const fresh = all.find((n) => n.id === node.id);
       if (!fresh) throw Problem.notFound(`node ${node.id}`);
       if (body.podCidr && body.podCidr !== fresh.podCidr) {
@@ -110,15 +114,15 @@ export class MeshController {
       for (const s of body.latencies ?? []) {
         if (members.has(s.peerNodeId) && s.peerNodeId !== fresh.id) peerLatencies[s.peerNodeId] = { rttMs: s.rttMs ?? null, at: now.toISOString() };
       }
-      await nodes.update({ id: node.id }, { peerLatencies, ...(body.podCidr && body.podCidr !== fresh.podCidr ? { podCidr: body.podCidr } : {}) });
+      await this.repos.nodes.update(scope, node.id, { peerLatencies, ...(body.podCidr && body.podCidr !== fresh.podCidr ? { podCidr: body.podCidr } : {}) }, em);
       if (!body.latencies?.length) return;
       const live = all.filter(IN_MESH);
       const verdict = assessCrossCloudLatency(live.map((n) => (n.id === node.id ? { ...n, peerLatencies } : n)), MAX_CROSS_CLOUD_LATENCY_MS, now);
       const before = cluster.conditions.find((c) => c.type === ConditionType.CrossCloudLatency);
       if (before && before.status === verdict.status && before.reason === verdict.reason && before.message === verdict.message) return;
-      await em.getRepository(ClusterEntity).update({ id: cluster.id }, {
+      await this.repos.clusters.update(scope, cluster.id, {
         conditions: setCondition(cluster.conditions, { type: ConditionType.CrossCloudLatency, status: verdict.status, reason: verdict.reason, message: verdict.message }, now),
-      });
+      }, em);
       if (before?.status !== verdict.status && verdict.status !== 'Unknown') {
         await recordEvent(em, {
           organisationId: cluster.organisationId, clusterId: cluster.id, type: verdict.status === 'False' ? 'Warning' : 'Normal',
@@ -130,9 +134,10 @@ export class MeshController {
 
   /** The cluster and its nodes (rows shared between waiters: never modified). */
   private async readRows(node: NodeEntity): Promise<MeshRows> {
+    const scope = orgScope(node.organisationId);
     const [cluster, all] = await Promise.all([
-      this.ds.getRepository(ClusterEntity).findOneByOrFail({ id: node.clusterId, organisationId: node.organisationId }),
-      this.ds.getRepository(NodeEntity).findBy({ clusterId: node.clusterId, organisationId: node.organisationId }),
+      this.repos.clusters.getById(scope, node.clusterId),
+      this.repos.nodes.listByCluster(scope, node.clusterId),
     ]);
     return { cluster, all };
   }

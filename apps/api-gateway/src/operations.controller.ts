@@ -1,11 +1,10 @@
 import { Body, Controller, HttpCode, Inject, Param, ParseUUIDPipe, Post } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { DataSource } from 'typeorm';
-import { In } from 'typeorm';
 import type { AgentApi } from '@skyweave/contracts';
 import { EventReason, EventReasonName } from '@skyweave/domain';
 import { Subjects } from '@skyweave/contracts';
-import { ChangeFeed, ChangeSubscription, NodeEntity, NodeOperationEntity, enqueue, recordEvent } from '@skyweave/persistence';
+import { ChangeFeed, ChangeSubscription, NodeEntity, NodeOperationEntity, Repositories, enqueue, orgScope, recordEvent } from '@skyweave/persistence';
 import { AgentNode } from './agent-auth';
 import { OperationResultDto } from './dtos';
 import { Problem } from './problem';
@@ -23,12 +22,16 @@ const DONE_REASON: Record<NodeOperationEntity['kind'], EventReasonName> = { drai
 @ApiExcludeController()
 @Controller('agent/v1/nodes/:nodeId/operations')
 export class OperationsController {
+  private readonly repos: Repositories;
+
   constructor(
     @Inject(DATA_SOURCE) private readonly ds: DataSource,
     @Inject(MESH_LONG_POLL) private readonly longPollMs: number,
     @Inject(CHANGE_FEED) private readonly feed: ChangeFeed,
     @Inject(LONG_POLLS) private readonly polls: LongPolls,
-  ) {}
+  ) {
+    this.repos = new Repositories(ds);
+  }
 
   /**
    * The operations this node's agent should run, oldest first; held until there is one or the poll window ends
@@ -53,15 +56,14 @@ export class OperationsController {
   }
 
   private async waitForOperations(node: NodeEntity, deadline: number, sub: ChangeSubscription, hold: LongPollHold): Promise<AgentApi.OperationsResponse> {
+    const scope = orgScope(node.organisationId);
     for (;;) {
-      const ops = await this.ds.getRepository(NodeOperationEntity).find({
-        where: { executorNodeId: node.id, organisationId: node.organisationId, state: In(['Pending', 'Running']) }, order: { createdAt: 'ASC' },
-      });
+      const ops = await this.repos.operations.listActiveForExecutor(scope, node.id);
       if (ops.length === 0 && (Date.now() >= deadline || hold.ended)) return { operations: [] };
       if (ops.length > 0) {
         const pending = ops.filter((o) => o.state === 'Pending').map((o) => o.id);
-        if (pending.length) await this.ds.getRepository(NodeOperationEntity).update({ id: In(pending), state: 'Pending' }, { state: 'Running' });
-        const names = new Map((await this.ds.getRepository(NodeEntity).findBy({ id: In(ops.map((o) => o.targetNodeId)) })).map((n) => [n.id, n.name]));
+        if (pending.length) await this.repos.operations.markRunning(scope, pending);
+        const names = await this.repos.nodes.namesByIds(scope, ops.map((o) => o.targetNodeId));
         return {
           operations: ops.map((o) => ({
             id: o.id, kind: o.kind, targetNodeName: names.get(o.targetNodeId) ?? o.targetNodeId, timeoutSeconds: o.timeoutSeconds,
@@ -82,12 +84,13 @@ export class OperationsController {
   async report(
     @AgentNode() node: NodeEntity, @Param('operationId', new ParseUUIDPipe()) operationId: string, @Body() body: OperationResultDto,
   ): Promise<void> {
+    const scope = orgScope(node.organisationId);
     await this.ds.transaction(async (em) => {
-      const op = await em.getRepository(NodeOperationEntity).findOne({ where: { id: operationId, executorNodeId: node.id, organisationId: node.organisationId }, lock: { mode: 'pessimistic_write' } });
+      const op = await this.repos.operations.findForExecutorForUpdate(scope, operationId, node.id, em);
       if (!op) throw Problem.notFound(`operation ${operationId} of node ${node.name}`);
       if (op.state !== 'Pending' && op.state !== 'Running') return;
-      await em.getRepository(NodeOperationEntity).update({ id: op.id }, { state: body.state, message: body.message ?? null, finishedAt: new Date() });
-      const target = await em.getRepository(NodeEntity).findOneBy({ id: op.targetNodeId });
+      await this.repos.operations.update(scope, op.id, { state: body.state, message: body.message ?? null, finishedAt: new Date() }, em);
+      const target = await this.repos.nodes.findById(scope, op.targetNodeId, em);
       const name = target?.name ?? op.targetNodeId;
       await recordEvent(em, {
         organisationId: op.organisationId, clusterId: op.clusterId, object: `node/${name}`,

@@ -2,7 +2,7 @@ import type { DataSource } from 'typeorm';
 import { CLOUD_NAMES, CloudId, EventReason, EventReasonName, TAG_CLUSTER, WaitingReason, WaitingReasonName, backoffSeconds } from '@skyweave/domain';
 import { NetworkSpec, isCloudError, isConflict, networkSpecFor } from '@skyweave/cloud-adapters';
 import { Subjects, NetworkCommand } from '@skyweave/contracts';
-import { ClusterEntity, ClusterNetworkEntity, LifecycleRepository, enqueue, recordEvent, withAdvisoryLock } from '@skyweave/persistence';
+import { LifecycleRepository, Repositories, enqueue, orgScope, recordEvent, withAdvisoryLock } from '@skyweave/persistence';
 import { RetryLater } from '@skyweave/messaging';
 import { CredentialVault, Logger, MissingCredentialsError } from '@skyweave/service-kit';
 
@@ -12,7 +12,11 @@ import { CredentialVault, Logger, MissingCredentialsError } from '@skyweave/serv
  * `cluster.changed` so the reconciler takes the next step.
  */
 export class NetworkProvisioner {
-  constructor(private readonly ds: DataSource, private readonly vault: CredentialVault, private readonly log: Logger) {}
+  private readonly repos: Repositories;
+
+  constructor(private readonly ds: DataSource, private readonly vault: CredentialVault, private readonly log: Logger) {
+    this.repos = new Repositories(ds);
+  }
 
   /** The network plan of a cluster on a cloud: address plan and firewall tables of seed 004. */
   static specFor(clusterId: string, regionId: string, cloud: CloudId): NetworkSpec {
@@ -26,8 +30,9 @@ export class NetworkProvisioner {
 
   private async ensureLocked(cmd: NetworkCommand): Promise<void> {
     const { organisationId, clusterId, cloud } = cmd;
-    const cluster = await this.ds.getRepository(ClusterEntity).findOneBy({ id: clusterId, organisationId });
-    const row = await this.ds.getRepository(ClusterNetworkEntity).findOneBy({ clusterId, organisationId, cloud });
+    const scope = orgScope(organisationId);
+    const cluster = await this.repos.clusters.findById(scope, clusterId);
+    const row = await this.repos.networks.findByCloud(scope, clusterId, cloud);
     if (!cluster || !row || row.phase !== 'Provisioning' || cluster.deletionRequestedAt) return;
     if (row.retryAt && row.retryAt.getTime() > Date.now()) return; // waiting out a quota / capacity refusal
     const started = Date.now();
@@ -35,7 +40,7 @@ export class NetworkProvisioner {
       const provider = await this.vault.providerFor(organisationId, cloud);
       const status = await provider.ensureNetwork(NetworkProvisioner.specFor(clusterId, cluster.spec.region, cloud));
       await this.ds.transaction(async (em) => {
-        const moved = await new LifecycleRepository(em).moveNetwork({ organisationId }, clusterId, cloud, 'Ready', {
+        const moved = await new LifecycleRepository(em).moveNetwork(scope, clusterId, cloud, 'Ready', {
           set: { status, message: null, retryAt: null, attempts: 0, waitingReason: null },
           event: {
             reason: EventReason.NetworkReady, object: `network/${cloud}`,
@@ -57,9 +62,10 @@ export class NetworkProvisioner {
 
   private async deleteLocked(cmd: NetworkCommand): Promise<void> {
     const { organisationId, clusterId, cloud } = cmd;
-    const row = await this.ds.getRepository(ClusterNetworkEntity).findOneBy({ clusterId, organisationId, cloud });
+    const scope = orgScope(organisationId);
+    const row = await this.repos.networks.findByCloud(scope, clusterId, cloud);
     if (!row || row.phase !== 'Deleting') return;
-    const cluster = await this.ds.getRepository(ClusterEntity).findOneBy({ id: clusterId, organisationId });
+    const cluster = await this.repos.clusters.findById(scope, clusterId);
     if (!cluster) return;
     try {
       const provider = await this.vault.providerFor(organisationId, cloud);
@@ -76,7 +82,7 @@ export class NetworkProvisioner {
       }
       await provider.deleteNetwork(clusterId, region);
       await this.ds.transaction(async (em) => {
-        const moved = await new LifecycleRepository(em).moveNetwork({ organisationId }, clusterId, cloud, 'Deleted', {
+        const moved = await new LifecycleRepository(em).moveNetwork(scope, clusterId, cloud, 'Deleted', {
           set: { message: null, retryAt: null, attempts: 0, waitingReason: null },
           event: { reason: EventReason.NetworkDeleted, object: `network/${cloud}`, message: `${CLOUD_NAMES[cloud]} network deleted` },
         });
@@ -115,12 +121,13 @@ export class NetworkProvisioner {
   private async wait(cmd: NetworkCommand, phase: 'Provisioning' | 'Deleting', reason: WaitingReasonName, message: string, eventReason: EventReasonName): Promise<void> {
     const { organisationId, clusterId, cloud } = cmd;
     this.log.warn({ clusterId, cloud, reason, err: message }, 'network step refused; retrying with backoff');
+    const scope = orgScope(organisationId);
     await this.ds.transaction(async (em) => {
-      const row = await em.getRepository(ClusterNetworkEntity).findOne({ where: { organisationId, clusterId, cloud, phase }, lock: { mode: 'pessimistic_write' } });
+      const row = await this.repos.networks.findByCloud(scope, clusterId, cloud, em, { inPhase: phase, lock: true });
       if (!row) return;
       const attempts = row.attempts + 1;
       const retryAt = new Date(Date.now() + backoffSeconds(attempts) * 1000);
-      await em.getRepository(ClusterNetworkEntity).update({ id: row.id, phase }, { message, attempts, retryAt, waitingReason: reason });
+      await this.repos.networks.update(scope, clusterId, cloud, { message, attempts, retryAt, waitingReason: reason }, em, phase);
       await recordEvent(em, { organisationId, clusterId, type: 'Warning', reason: eventReason, object: `network/${cloud}`, message: `${CLOUD_NAMES[cloud]}: ${message}; retrying at ${retryAt.toISOString()} (attempt ${attempts})` });
       await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId, reason: `network ${cloud} waiting: ${reason}` });
     });

@@ -4,7 +4,7 @@ import { CLOUD_NAMES, EventReason, WaitingReason, WaitingReasonName, backoffSeco
 import { CloudProvider, Instance, isCloudError, isNotFound } from '@skyweave/cloud-adapters';
 import { NodeCommand, Subjects } from '@skyweave/contracts';
 import {
-  ClusterEntity, ClusterNetworkEntity, LifecycleRepository, NodeEntity, SecretBox, enqueue, hashToken, newToken, recordEvent, withAdvisoryLock,
+  LifecycleRepository, NodeEntity, Repositories, SecretBox, enqueue, hashToken, newToken, orgScope, recordEvent, withAdvisoryLock,
 } from '@skyweave/persistence';
 import { RetryLater } from '@skyweave/messaging';
 import { CredentialVault, Logger, MissingCredentialsError } from '@skyweave/service-kit';
@@ -26,6 +26,8 @@ export const ADDRESS_WAIT_MS = 30_000;
  * VM, never two (karpenter's launch pattern).
  */
 export class NodeProvisioner {
+  private readonly repos: Repositories;
+
   constructor(
     private readonly ds: DataSource,
     private readonly vault: CredentialVault,
@@ -33,7 +35,9 @@ export class NodeProvisioner {
     private readonly apiUrl: string,
     /** Seals the bootstrap token of a launch under way (so a re-entered launch sends the same user-data). */
     private readonly box: SecretBox,
-  ) {}
+  ) {
+    this.repos = new Repositories(ds);
+  }
 
   /** Launches a node's VM. One launch per node at a time across replicas (advisory lock); a concurrent duplicate is dropped. */
   async launch(cmd: NodeCommand): Promise<void> {
@@ -42,11 +46,12 @@ export class NodeProvisioner {
 
   private async launchLocked(cmd: NodeCommand): Promise<void> {
     const { organisationId, clusterId, nodeId } = cmd;
-    const node = await this.ds.getRepository(NodeEntity).findOneBy({ id: nodeId, organisationId, clusterId });
-    const cluster = await this.ds.getRepository(ClusterEntity).findOneBy({ id: clusterId, organisationId });
+    const scope = orgScope(organisationId);
+    const node = await this.repos.nodes.findById(scope, nodeId, undefined, clusterId);
+    const cluster = await this.repos.clusters.findById(scope, clusterId);
     if (!node || !cluster || cluster.deletionRequestedAt || node.removalRequestedAt || !['Pending', 'Launching'].includes(node.phase)) return;
     if (node.retryAt && node.retryAt.getTime() > Date.now()) return; // waiting out a quota / capacity refusal
-    const network = await this.ds.getRepository(ClusterNetworkEntity).findOneBy({ clusterId, organisationId, cloud: node.cloud });
+    const network = await this.repos.networks.findByCloud(scope, clusterId, node.cloud);
     if (!network?.status || network.phase !== 'Ready') return;
     const region = findRegion(cluster.spec.region)?.clouds[node.cloud]?.region;
     if (!region) return;
@@ -71,7 +76,7 @@ export class NodeProvisioner {
       if (!attempt) {
         attempt = { token: newToken('swbt'), launchToken: randomUUID() };
         const fresh = attempt;
-        const recorded = await this.ds.transaction((em) => new LifecycleRepository(em).moveNode({ organisationId }, node, 'Launching', {
+        const recorded = await this.ds.transaction((em) => new LifecycleRepository(em).moveNode(scope, node, 'Launching', {
           from: ['Pending', 'Launching'], version: node.version,
           set: {
             launchToken: fresh.launchToken, launchStartedAt: new Date(), bootstrapTokenHash: hashToken(fresh.token), instanceSeenAt: null,
@@ -111,18 +116,15 @@ export class NodeProvisioner {
    */
   private async recordLaunched(node: NodeEntity, instance: Instance, adopted: boolean): Promise<void> {
     await this.ds.transaction(async (em) => {
-      const scope = { organisationId: node.organisationId };
+      const scope = orgScope(node.organisationId);
       const fields = {
         instanceId: instance.id, privateIp: instance.privateIp ?? null, publicIp: instance.publicIp ?? null, message: null,
         retryAt: null, attempts: 0, waitingReason: null, ...(adopted ? { instanceSeenAt: new Date() } : {}),
       };
       // Launching → Booting; a node whose agent registered first keeps its later phase and gets the instance recorded
       const moved = await new LifecycleRepository(em).moveNode(scope, node, 'Booting', { from: ['Launching'], set: fields });
-      const res = moved ? { affected: 1 } : await em.createQueryBuilder().update(NodeEntity).set(fields)
-        .where('"organisationId" = :org AND id = :id', { id: node.id, org: node.organisationId })
-        .andWhere(`"phase" IN ('Booting', 'Registered', 'Joining', 'Joined')`)
-        .execute();
-      if (!res.affected) return;
+      const affected = moved ? 1 : await this.repos.nodes.update(scope, node.id, fields, em, ['Booting', 'Registered', 'Joining', 'Joined']);
+      if (!affected) return;
       await recordEvent(em, {
         organisationId: node.organisationId, clusterId: node.clusterId, reason: adopted ? EventReason.InstanceAdopted : EventReason.InstanceLaunched, object: `node/${node.name}`,
         message: `${node.role} ${node.name} ${adopted ? 'found' : 'launched'} on ${CLOUD_NAMES[node.cloud]} as ${instance.id} (${node.instanceType}, ${instance.privateIp ?? 'no private IP yet'})`,
@@ -137,8 +139,9 @@ export class NodeProvisioner {
 
   private async terminateLocked(cmd: NodeCommand): Promise<void> {
     const { organisationId, clusterId, nodeId } = cmd;
-    const node = await this.ds.getRepository(NodeEntity).findOneBy({ id: nodeId, organisationId, clusterId });
-    const cluster = await this.ds.getRepository(ClusterEntity).findOneBy({ id: clusterId, organisationId });
+    const scope = orgScope(organisationId);
+    const node = await this.repos.nodes.findById(scope, nodeId, undefined, clusterId);
+    const cluster = await this.repos.clusters.findById(scope, clusterId);
     if (!node || !cluster || node.phase !== 'Terminating') return;
     const region = findRegion(cluster.spec.region)?.clouds[node.cloud]?.region;
     if (!region) return;
@@ -155,7 +158,7 @@ export class NodeProvisioner {
         }
       }
       await this.ds.transaction(async (em) => {
-        const moved = await new LifecycleRepository(em).moveNode({ organisationId }, node, 'Terminated', {
+        const moved = await new LifecycleRepository(em).moveNode(scope, node, 'Terminated', {
           set: { agentTokenHash: null, bootstrapTokenHash: null, bootstrapTokenSealed: null, retryAt: null, attempts: 0, waitingReason: null, message: null },
           event: { reason: EventReason.InstanceTerminated, object: `node/${node.name}`, message: `${node.name} terminated on ${CLOUD_NAMES[node.cloud]}${ids.size ? ` (${[...ids].join(', ')})` : ' (no VM existed)'}` },
         });
@@ -182,19 +185,20 @@ export class NodeProvisioner {
       : e.kind === 'QuotaExceeded' || e.kind === 'InsufficientCapacity' || e.kind === 'InvalidCredentials' ? e.kind
         : WaitingReason.RequestRejected;
     this.log.warn({ clusterId, nodeId, reason, err: e.message }, 'node step refused; retrying with backoff');
+    const scope = orgScope(organisationId);
     await this.ds.transaction(async (em) => {
-      const node = await em.getRepository(NodeEntity).findOne({ where: { id: nodeId, organisationId }, lock: { mode: 'pessimistic_write' } });
+      const node = await this.repos.nodes.findForUpdate(scope, nodeId, em);
       if (!node || node.phase === 'Terminated') return;
       const attempts = node.attempts + 1;
       const retryAt = new Date(Date.now() + backoffSeconds(attempts) * 1000);
       const waiting = { message: e.message, attempts, retryAt, waitingReason: reason };
       if (node.phase === 'Launching') {
         // nothing was made: the next try is a new launch with a new token
-        await new LifecycleRepository(em).moveNode({ organisationId }, node, 'Pending', {
+        await new LifecycleRepository(em).moveNode(scope, node, 'Pending', {
           from: ['Launching'], set: { ...waiting, launchToken: null, bootstrapTokenSealed: null, bootstrapTokenHash: null },
         });
       } else if (node.phase === 'Pending' || node.phase === 'Terminating') {
-        await em.getRepository(NodeEntity).update({ id: nodeId, organisationId, phase: node.phase }, waiting);
+        await this.repos.nodes.update(scope, nodeId, waiting, em, [node.phase]);
       } else {
         return; // the node moved on meanwhile (its agent registered): the refusal is stale
       }

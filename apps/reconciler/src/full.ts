@@ -1,10 +1,9 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import { In } from 'typeorm';
 import { CLOUD_NAMES, CloudId, ConditionReason, ConditionType, EventReason, TAG_NODE, WaitingReason, WaitingReasonName } from '@skyweave/domain';
 import { CloudProvider, Instance, NetworkInspection, isCloudError, isNotFound, networkSpecFor } from '@skyweave/cloud-adapters';
 import { Subjects } from '@skyweave/contracts';
 import {
-  ClusterEntity, ClusterNetworkEntity, ClusterReconcileEntity, LifecycleRepository, NodeEntity, NodeOperationEntity, enqueue, recordEvent,
+  ClusterEntity, ClusterRef, LifecycleRepository, NodeEntity, Repositories, enqueue, orgScope, recordEvent, systemScope,
 } from '@skyweave/persistence';
 import { Logger, MissingCredentialsError } from '@skyweave/service-kit';
 
@@ -51,6 +50,9 @@ const serving = (i: Instance) => i.state === 'pending' || i.state === 'running';
 
 export type FullReconcileOutcome = 'reconciled' | 'busy' | 'not-eligible' | 'failed';
 
+/** The full reconcile's schedule looks at every organisation's clusters. */
+const SCHEDULE = systemScope('full reconcile schedule: due clusters of every organisation');
+
 /**
  * The full reconcile of one cluster (seeds 001–004 "reconciliation & healing"; DESIGN §2.6): under the cluster's
  * reconcile lease, list what exists in each cloud BY THE CLUSTER'S TAG — per cloud one network inspection and one
@@ -71,6 +73,8 @@ export type FullReconcileOutcome = 'reconciled' | 'busy' | 'not-eligible' | 'fai
  */
 export class FullReconciler {
   private readonly opts: FullReconcileOptions;
+  private readonly repos: Repositories;
+
   constructor(
     private readonly ds: DataSource,
     private readonly providers: ProviderSource,
@@ -79,6 +83,7 @@ export class FullReconciler {
     private readonly clock: () => Date = () => new Date(),
   ) {
     this.opts = { ...DEFAULT_FULL_RECONCILE, ...opts };
+    this.repos = new Repositories(ds);
   }
 
   /** When the next run of a cluster is due after one at `from`: the interval ± jitter. */
@@ -89,12 +94,8 @@ export class FullReconciler {
   }
 
   /** Clusters whose full reconcile is due and whose lease is free, oldest due first (at most `limit`). */
-  async due(limit: number): Promise<{ id: string; organisationId: string }[]> {
-    return (await this.ds.query(
-      `SELECT "id", "organisationId" FROM "clusters" WHERE "phase" = 'Ready' AND "deletionRequestedAt" IS NULL
-         AND "nextReconcileAt" <= now() AND ("reconcileLeaseExpiresAt" IS NULL OR "reconcileLeaseExpiresAt" < now())
-       ORDER BY "nextReconcileAt" LIMIT $1`, [limit],
-    )) as { id: string; organisationId: string }[];
+  async due(limit: number): Promise<ClusterRef[]> {
+    return this.repos.clusters.dueForFullReconcile(SCHEDULE, limit);
   }
 
   /**
@@ -117,24 +118,18 @@ export class FullReconciler {
    * retried after `retrySeconds`), else `reconciled`.
    */
   async run(organisationId: string, clusterId: string, trigger: 'schedule' | 'manual'): Promise<FullReconcileOutcome> {
-    const acquired = (await this.ds.query(
-      `UPDATE "clusters" SET "reconcileLeaseHolder" = $3, "reconcileLeaseExpiresAt" = now() + make_interval(secs => $4)
-       WHERE "id" = $1 AND "organisationId" = $2 AND "phase" = 'Ready' AND "deletionRequestedAt" IS NULL
-         AND ("reconcileLeaseExpiresAt" IS NULL OR "reconcileLeaseExpiresAt" < now())
-       RETURNING "id"`, [clusterId, organisationId, this.opts.replica, this.opts.leaseSeconds],
-    )) as [unknown[], number];
-    if (acquired[1] === 0) {
-      const row = await this.ds.getRepository(ClusterEntity).findOneBy({ id: clusterId, organisationId });
+    const scope = orgScope(organisationId);
+    if (!(await this.repos.clusters.acquireReconcileLease(scope, clusterId, this.opts.replica, this.opts.leaseSeconds))) {
+      const row = await this.repos.clusters.findById(scope, clusterId);
       return row && row.phase === 'Ready' && !row.deletionRequestedAt ? 'busy' : 'not-eligible';
     }
     const renew = setInterval(() => {
-      this.ds.query(`UPDATE "clusters" SET "reconcileLeaseExpiresAt" = now() + make_interval(secs => $3) WHERE "id" = $1 AND "reconcileLeaseHolder" = $2`,
-        [clusterId, this.opts.replica, this.opts.leaseSeconds]).catch(() => undefined);
+      this.repos.clusters.renewReconcileLease(scope, clusterId, this.opts.replica, this.opts.leaseSeconds).catch(() => undefined);
     }, (this.opts.leaseSeconds * 1000) / 3);
     const started = this.clock();
-    const record = await this.ds.getRepository(ClusterReconcileEntity).save({ organisationId, clusterId, replica: this.opts.replica, trigger, startedAt: started, finishedAt: null, found: [], changed: [], error: null });
+    const record = await this.repos.reconciles.start(scope, clusterId, { replica: this.opts.replica, trigger, startedAt: started });
     try {
-      const cluster = await this.ds.getRepository(ClusterEntity).findOneByOrFail({ id: clusterId, organisationId });
+      const cluster = await this.repos.clusters.getById(scope, clusterId);
       await this.ds.transaction((em) => recordEvent(em, { organisationId, clusterId, reason: EventReason.ReconcileStarted, message: `Full reconcile #${record.id} started (${trigger}, by ${this.opts.replica}): listing every cloud by the cluster's tag` }));
       const settled = await Promise.allSettled(cluster.spec.clouds.map((cloud) => this.observe(organisationId, clusterId, cluster.spec.region, cloud)));
       const refused: CredentialRefusal[] = [];
@@ -158,7 +153,7 @@ export class FullReconciler {
     } catch (e) {
       const message = (e as Error).message;
       this.log.warn({ clusterId, err: message }, 'full reconcile failed');
-      const cluster = await this.ds.getRepository(ClusterEntity).findOneBy({ id: clusterId, organisationId });
+      const cluster = await this.repos.clusters.findById(scope, clusterId);
       if (cluster) await this.finish(cluster, record.id, started, [], [], message);
       return 'failed';
     } finally {
@@ -176,8 +171,9 @@ export class FullReconciler {
   /** Credentials refused: said on each cloud's (Ready) network row, which the reconciler shows as CredentialsValid=False. */
   private async recordRefusals(em: EntityManager, cluster: ClusterEntity, refused: CredentialRefusal[]): Promise<void> {
     const { id: clusterId, organisationId } = cluster;
+    const scope = orgScope(organisationId);
     for (const r of refused) {
-      await em.getRepository(ClusterNetworkEntity).update({ organisationId, clusterId, cloud: r.cloud, phase: 'Ready' }, { waitingReason: r.reason, message: r.message });
+      await this.repos.networks.update(scope, clusterId, r.cloud, { waitingReason: r.reason, message: r.message }, em, 'Ready');
       await recordEvent(em, { organisationId, clusterId, type: 'Warning', reason: r.reason, object: `network/${r.cloud}`, message: `${CLOUD_NAMES[r.cloud]} refused the credentials during the full reconcile: ${r.message}` });
     }
     await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId, reason: 'full reconcile: credentials refused' });
@@ -189,6 +185,7 @@ export class FullReconciler {
    */
   private async repair(em: EntityManager, cluster: ClusterEntity, observations: CloudObservation[], recordId: string, now: Date): Promise<{ found: string[]; changed: string[]; undecided: string[] }> {
     const { id: clusterId, organisationId } = cluster;
+    const scope = orgScope(organisationId);
     const lc = new LifecycleRepository(em);
     const found: string[] = [];
     const changed: string[] = [];
@@ -197,14 +194,12 @@ export class FullReconciler {
     // One lock order everywhere: the cluster row first, then its networks, then its nodes (as a reconcile pass and the
     // agents' /status do). Locking the nodes first and the cluster last (for its conditions, below) deadlocked against
     // a node's /status, which holds the cluster and then writes its node (issue 10, finding 9).
-    await em.getRepository(ClusterEntity).findOne({ where: { id: clusterId, organisationId }, lock: { mode: 'pessimistic_write' } });
-    const networks = await em.getRepository(ClusterNetworkEntity).find({ where: { clusterId, organisationId }, lock: { mode: 'pessimistic_write' } });
-    const nodes = await em.getRepository(NodeEntity).find({ where: { clusterId, organisationId }, lock: { mode: 'pessimistic_write' } });
+    await this.repos.clusters.findForUpdate(scope, clusterId, em);
+    const networks = await this.repos.networks.listByCluster(scope, clusterId, em, { lock: true });
+    const nodes = await this.repos.nodes.listByCluster(scope, clusterId, em, { lock: true });
     const graceMs = this.opts.missingGraceSeconds * 1000;
     // every cloud answered: credentials refused at an earlier run are accepted again
-    const accepted = await em.getRepository(ClusterNetworkEntity).update(
-      { organisationId, clusterId, phase: 'Ready', waitingReason: In(CREDENTIAL_REASONS) }, { waitingReason: null, message: null },
-    );
+    const accepted = await this.repos.networks.clearWaiting(scope, clusterId, 'Ready', CREDENTIAL_REASONS, em);
     for (const o of observations) {
       const name = CLOUD_NAMES[o.cloud];
       const net = networks.find((n) => n.cloud === o.cloud);
@@ -213,7 +208,7 @@ export class FullReconciler {
         const what = gone ? [`${name}: the network (VPC / VNet / resource group) is gone`] : o.inspection.drift.map((d) => `${name}: ${d}`);
         found.push(...what);
         changed.push(gone ? `${name}: rebuilding the network` : `${name}: restoring the network to the plan`);
-        await lc.moveNetwork({ organisationId }, clusterId, o.cloud, 'Provisioning', {
+        await lc.moveNetwork(scope, clusterId, o.cloud, 'Provisioning', {
           from: ['Ready'], set: { dispatchedAt: null, ...(gone ? { status: null } : {}), message: what.join('; ') },
           event: { type: 'Warning', reason: gone ? EventReason.NetworkGone : EventReason.NetworkDrift, object: `network/${o.cloud}`, message: what.join('; ') },
         });
@@ -247,16 +242,16 @@ export class FullReconciler {
         }
       }
     }
-    if (seen.length) await em.getRepository(NodeEntity).update({ organisationId, id: In(seen) }, { instanceSeenAt: now });
+    await this.repos.nodes.updateMany(scope, seen, { instanceSeenAt: now }, em);
     const inSync = found.length === 0;
     // InSync is the full reconcile's own condition: patched by type under the row lock, never the whole array
-    const conditions = await lc.patchClusterConditions({ organisationId }, clusterId, 'full-reconcile', {
+    const conditions = await lc.patchClusterConditions(scope, clusterId, 'full-reconcile', {
       set: [inSync
         ? { type: ConditionType.InSync, status: 'True', reason: ConditionReason.NoDrift, message: `The last full reconcile (#${recordId}) found every cloud as declared${undecided.length ? ` (${undecided.length} VM(s) undecided, looked at again soon)` : ''}` }
         : { type: ConditionType.InSync, status: 'False', reason: ConditionReason.Repairing, message: found.join('; ') }],
     }, now);
     if (conditions) cluster.conditions = conditions;
-    if (!inSync || accepted.affected) await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId, reason: `full reconcile #${recordId} ${inSync ? 'found the credentials accepted' : 'found drift'}` });
+    if (!inSync || accepted) await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId, reason: `full reconcile #${recordId} ${inSync ? 'found the credentials accepted' : 'found drift'}` });
     return { found, changed, undecided };
   }
 
@@ -266,24 +261,22 @@ export class FullReconciler {
    */
   private async resetNode(em: EntityManager, lc: LifecycleRepository, cluster: ClusterEntity, node: NodeEntity, message: string): Promise<boolean> {
     const { id: clusterId, organisationId } = cluster;
-    const moved = await lc.moveNode({ organisationId }, node, 'Pending', { from: ['Booting', 'Registered', 'Joining', 'Joined'], set: {
+    const scope = orgScope(organisationId);
+    const moved = await lc.moveNode(scope, node, 'Pending', { from: ['Booting', 'Registered', 'Joining', 'Joined'], set: {
       message, instanceId: null, instanceSeenAt: null, privateIp: null, publicIp: null, dispatchedAt: null, joinedAt: null,
       bootstrapTokenHash: null, bootstrapTokenExpiresAt: null, bootstrapTokenUsedAt: null, bootstrapTokenSealed: null, agentTokenHash: null,
       wireguardPublicKey: null, podCidr: null, peerLatencies: {}, launchToken: null, launchStartedAt: null,
       retryAt: null, attempts: 0, waitingReason: null, kubernetesVersion: cluster.spec.kubernetesVersion,
     } });
     if (!moved) return false;
-    await em.createQueryBuilder().update(NodeOperationEntity)
-      .set({ state: 'Failed', message: `${node.name} was replaced`, finishedAt: new Date() })
-      .where('"clusterId" = :clusterId AND ("executorNodeId" = :id OR "targetNodeId" = :id) AND "state" IN (\'Pending\', \'Running\')', { clusterId, id: node.id })
-      .execute();
+    await this.repos.operations.failActiveOfNode(scope, clusterId, node.id, `${node.name} was replaced`, em);
     await recordEvent(em, { organisationId, clusterId, type: 'Warning', reason: EventReason.InstanceGone, object: `node/${node.name}`, message: `${node.role} ${node.name} on ${CLOUD_NAMES[node.cloud]}: ${message}` });
     return true;
   }
 
   /** VMs tagged for the cluster that no live node owns, and extra VMs of one node: terminated (never an untagged one). */
   private async terminateStrays(organisationId: string, clusterId: string, observations: CloudObservation[], changed: string[]): Promise<void> {
-    const nodes = await this.ds.getRepository(NodeEntity).findBy({ clusterId, organisationId });
+    const nodes = await this.repos.nodes.listByCluster(orgScope(organisationId), clusterId);
     for (const o of observations) {
       const provider = o.provider;
       const perNode = new Map<string, Instance[]>();
@@ -311,17 +304,15 @@ export class FullReconciler {
 
   private async finish(cluster: ClusterEntity, recordId: string, started: Date, found: string[], changed: string[], error: string | null, undecided: string[] = []): Promise<void> {
     const { id: clusterId, organisationId } = cluster;
+    const scope = orgScope(organisationId);
     const end = this.clock();
     const seconds = ((end.getTime() - started.getTime()) / 1000).toFixed(1);
     await this.ds.transaction(async (em) => {
-      await em.getRepository(ClusterReconcileEntity).update({ id: recordId }, { finishedAt: end, found, changed, undecided, error });
+      await this.repos.reconciles.finish(scope, recordId, { finishedAt: end, found, changed, undecided, error }, em);
       // something undecided is looked at again within a minute (no jitter beyond the recheck), not an interval later
       const next = error ? this.nextRunAfter(end, Math.min(this.opts.retrySeconds, this.opts.intervalSeconds))
         : undecided.length ? new Date(end.getTime() + Math.min(this.opts.recheckSeconds, this.opts.intervalSeconds) * 1000) : this.nextRunAfter(end);
-      await em.query(
-        `UPDATE "clusters" SET "reconcileLeaseHolder" = NULL, "reconcileLeaseExpiresAt" = NULL, "lastReconciledAt" = $3, "nextReconcileAt" = $4
-         WHERE "id" = $1 AND "reconcileLeaseHolder" = $2`, [clusterId, this.opts.replica, end, next],
-      );
+      await this.repos.clusters.releaseReconcileLease(scope, clusterId, this.opts.replica, { lastReconciledAt: end, nextReconcileAt: next }, em);
       const summary = error
         ? `Full reconcile #${recordId} failed after ${seconds} s: ${error}; next try at ${next.toISOString()}`
         : `Full reconcile #${recordId} finished in ${seconds} s: found ${found.length ? found.join('; ') : 'nothing out of place'}; changed ${changed.length ? changed.join('; ') : 'nothing'}`

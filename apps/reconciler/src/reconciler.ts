@@ -3,13 +3,16 @@ import { Subjects } from '@skyweave/contracts';
 import { randomUUID } from 'node:crypto';
 import { CONDITION_OWNERS, Condition } from '@skyweave/domain';
 import {
-  ClusterEntity, ClusterNetworkEntity, LifecycleRepository, NodeEntity, NodeOperationEntity, enqueue, recordEvent, unsettledClustersSql,
+  ClusterEntity, ClusterNetworkEntity, ClusterRef, LifecycleRepository, NodeEntity, OrgScope, Repositories, enqueue, orgScope, recordEvent, systemScope,
 } from '@skyweave/persistence';
 import type { Logger } from '@skyweave/service-kit';
 import { DEFAULT_PLAN_OPTIONS, Plan, PlanOptions, planReconcile } from './plan';
 
 /** Seconds an agent gets beyond an operation's own timeout to report its result (transport, retries). */
 export const OPERATION_REPORT_MARGIN_SECONDS = 30;
+
+/** The re-drive looks at every organisation's clusters. */
+const REDRIVE = systemScope('reconciler re-drive: unsettled clusters of every organisation');
 
 
 /**
@@ -18,6 +21,8 @@ export const OPERATION_REPORT_MARGIN_SECONDS = 30;
  * leaves either the old state or the new one, and the re-drive picks it up again.
  */
 export class Reconciler {
+  private readonly repos: Repositories;
+
   constructor(
     private readonly ds: DataSource,
     private readonly log: Logger,
@@ -25,28 +30,30 @@ export class Reconciler {
     private readonly options: PlanOptions = DEFAULT_PLAN_OPTIONS,
     /** When a cluster that just became Ready is first fully reconciled (the full reconciler's interval with jitter). */
     private readonly firstFullReconcile: (readyAt: Date) => Date = (t) => new Date(t.getTime() + 3600_000),
-  ) {}
+  ) {
+    this.repos = new Repositories(ds);
+  }
 
   /** Reconciles one cluster of one organisation. Unknown cluster ⇒ nothing (it may have been deleted). */
   async reconcile(organisationId: string, clusterId: string): Promise<void> {
+    const scope = orgScope(organisationId);
     await this.ds.transaction(async (em) => {
-      const cluster = await em.getRepository(ClusterEntity).findOne({ where: { id: clusterId, organisationId }, lock: { mode: 'pessimistic_write' } });
+      const cluster = await this.repos.clusters.findForUpdate(scope, clusterId, em);
       if (!cluster) return;
-      const networks = await em.getRepository(ClusterNetworkEntity).findBy({ clusterId, organisationId });
-      const nodes = await em.getRepository(NodeEntity).find({ where: { clusterId, organisationId }, order: { role: 'ASC', ordinal: 'ASC' } });
-      const operations = await em.getRepository(NodeOperationEntity).find({ where: { clusterId, organisationId }, order: { createdAt: 'ASC' } });
+      const networks = await this.repos.networks.listByCluster(scope, clusterId, em);
+      const nodes = await this.repos.nodes.listByCluster(scope, clusterId, em, { order: 'role-ordinal' });
+      const operations = await this.repos.operations.listByCluster(scope, clusterId, em);
       const now = this.clock();
       const plan = planReconcile(
         { id: cluster.id, organisationId, phase: cluster.phase, conditions: cluster.conditions, deletionRequested: cluster.deletionRequestedAt !== null, kubernetesVersion: cluster.spec.kubernetesVersion },
         networks, nodes.map((n) => ({ ...n, removalRequested: n.removalRequestedAt !== null })), now, operations, this.options,
       );
-      await this.apply(em, cluster, networks, nodes, plan, now);
+      await this.apply(em, scope, cluster, networks, nodes, plan, now);
     });
   }
 
-  private async apply(em: EntityManager, cluster: ClusterEntity, networks: ClusterNetworkEntity[], nodes: NodeEntity[], plan: Plan, now: Date): Promise<void> {
+  private async apply(em: EntityManager, scope: OrgScope, cluster: ClusterEntity, networks: ClusterNetworkEntity[], nodes: NodeEntity[], plan: Plan, now: Date): Promise<void> {
     const { id: clusterId, organisationId } = cluster;
-    const scope = { organisationId };
     const lc = new LifecycleRepository(em);
     if (plan.phase !== cluster.phase) {
       const moved = await lc.moveCluster(scope, clusterId, plan.phase);
@@ -59,18 +66,17 @@ export class Reconciler {
       await lc.patchClusterConditions(scope, clusterId, 'reconciler', { set: mine(plan.conditions), remove: plan.removeConditions }, now);
     }
     if (plan.phase === 'Ready' && cluster.nextReconcileAt === null) {
-      await em.getRepository(ClusterEntity).update({ id: clusterId, organisationId }, { nextReconcileAt: this.firstFullReconcile(now) });
+      await this.repos.clusters.update(scope, clusterId, { nextReconcileAt: this.firstFullReconcile(now) }, em);
     }
     for (const id of plan.timedOut) {
-      await em.createQueryBuilder().update(NodeOperationEntity).set({ state: 'TimedOut', message: 'no result from the agent within the deadline', finishedAt: now })
-        .where('id = :id AND "state" IN (\'Pending\', \'Running\')', { id }).execute();
+      await this.repos.operations.update(scope, id, { state: 'TimedOut', message: 'no result from the agent within the deadline', finishedAt: now }, em, { onlyActive: true });
     }
     for (const o of plan.newOperations) {
-      await em.getRepository(NodeOperationEntity).insert({
-        id: randomUUID(), organisationId, clusterId, executorNodeId: o.executorNodeId, targetNodeId: o.targetNodeId, kind: o.kind, purpose: o.purpose,
+      await this.repos.operations.insert(scope, {
+        id: randomUUID(), clusterId, executorNodeId: o.executorNodeId, targetNodeId: o.targetNodeId, kind: o.kind, purpose: o.purpose,
         kubernetesVersion: o.kubernetesVersion, upgradeControlPlane: o.upgradeControlPlane, timeoutSeconds: o.timeoutSeconds, state: 'Pending', message: null,
         deadlineAt: new Date(now.getTime() + (o.timeoutSeconds + OPERATION_REPORT_MARGIN_SECONDS) * 1000), finishedAt: null,
-      });
+      }, em);
     }
     // a move to Deleting / Terminating starts a new step: what the row waited for before no longer applies
     const fresh = { retryAt: null, attempts: 0, waitingReason: null };
@@ -80,18 +86,18 @@ export class Reconciler {
       if (u.phase && u.phase !== row.phase) {
         await lc.moveNetwork(scope, clusterId, u.cloud, u.phase, { set: { dispatchedAt: now, ...(u.phase === 'Deleting' ? fresh : {}) } });
       } else {
-        await em.getRepository(ClusterNetworkEntity).update({ organisationId, clusterId, cloud: u.cloud, phase: row.phase }, { dispatchedAt: now });
+        await this.repos.networks.update(scope, clusterId, u.cloud, { dispatchedAt: now }, em, row.phase);
       }
     }
     for (const u of plan.nodeUpdates) {
       const row = nodes.find((n) => n.id === u.id);
       if (!row) continue;
       if (u.kubernetesVersion) {
-        await em.getRepository(NodeEntity).update({ organisationId, id: u.id }, { kubernetesVersion: u.kubernetesVersion });
+        await this.repos.nodes.update(scope, u.id, { kubernetesVersion: u.kubernetesVersion }, em);
       } else if (u.phase && u.phase !== row.phase) {
         await lc.moveNode(scope, row, u.phase, { set: { dispatchedAt: now, ...(u.phase === 'Terminating' ? fresh : {}) } });
       } else {
-        await em.getRepository(NodeEntity).update({ organisationId, id: u.id, phase: row.phase }, { dispatchedAt: now });
+        await this.repos.nodes.update(scope, u.id, { dispatchedAt: now }, em, [row.phase]);
       }
     }
     for (const c of plan.commands) {
@@ -108,7 +114,7 @@ export class Reconciler {
    * deleted, a node or network not settled and not waiting out a backoff, a removal under way, an agent operation
    * under way, or a node not at the declared Kubernetes version. The SQL is built from the same constants.
    */
-  async unsettled(): Promise<{ id: string; organisationId: string }[]> {
-    return (await this.ds.query(unsettledClustersSql())) as { id: string; organisationId: string }[];
+  async unsettled(): Promise<ClusterRef[]> {
+    return this.repos.clusters.unsettled(REDRIVE);
   }
 }

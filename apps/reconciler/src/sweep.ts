@@ -1,9 +1,12 @@
 import type { DataSource } from 'typeorm';
 import { CLOUD_NAMES, CloudId, REGIONS, TAG_CLUSTER } from '@skyweave/domain';
 import { CloudResource, isConflict, isNotFound } from '@skyweave/cloud-adapters';
-import { CloudCredentialEntity, LeakCandidateEntity, withAdvisoryLock } from '@skyweave/persistence';
+import { Repositories, orgScope, systemScope, withAdvisoryLock } from '@skyweave/persistence';
 import type { Logger } from '@skyweave/service-kit';
 import type { ProviderSource } from './full';
+
+/** The sweep lists every organisation's cloud accounts, and a cluster of any organisation counts as existing. */
+const SWEEP = systemScope('leak sweep: every cloud account given, and clusters of every organisation');
 
 export interface LeakSweepOptions {
   /** Seconds a cluster's resources must have been seen, with no such cluster, before they are removed. */
@@ -30,13 +33,17 @@ export interface SweepReport {
  * nor is anything without a Skyweave tag. One sweep at a time across replicas (advisory lock `leak-sweep`).
  */
 export class LeakSweeper {
+  private readonly repos: Repositories;
+
   constructor(
     private readonly ds: DataSource,
     private readonly providers: ProviderSource,
     private readonly log: Logger,
     private readonly opts: LeakSweepOptions,
     private readonly clock: () => Date = () => new Date(),
-  ) {}
+  ) {
+    this.repos = new Repositories(ds);
+  }
 
   /** One sweep; `undefined` when another replica is sweeping. */
   async sweep(): Promise<SweepReport | undefined> {
@@ -45,7 +52,7 @@ export class LeakSweeper {
 
   private async sweepLocked(): Promise<SweepReport> {
     const report: SweepReport = { listed: 0, waiting: [], removed: [], errors: [] };
-    const accounts = await this.ds.getRepository(CloudCredentialEntity).find({ select: { organisationId: true, cloud: true } });
+    const accounts = await this.repos.credentials.accounts(SWEEP);
     for (const { organisationId, cloud } of accounts) {
       for (const region of regionsOf(cloud)) {
         try {
@@ -70,22 +77,22 @@ export class LeakSweeper {
     }
     const ids = [...byCluster.keys()].filter((id) => /^[0-9a-f-]{36}$/i.test(id));
     // clusters of ANY organisation count as existing: two organisations may share one cloud account
-    const live = new Set(ids.length === 0 ? [] : ((await this.ds.query(
-      `SELECT "id" FROM "clusters" WHERE "id" = ANY($1::uuid[]) AND "phase" <> 'Deleted'`, [ids],
-    )) as { id: string }[]).map((r) => r.id));
+    const live = await this.repos.clusters.liveIds(SWEEP, ids);
     const now = this.clock();
-    const repo = this.ds.getRepository(LeakCandidateEntity);
-    const known = await repo.findBy({ organisationId, cloud, region });
+    const scope = orgScope(organisationId);
+    const at = { cloud, region };
+    const repo = this.repos.leakCandidates;
+    const known = await repo.list(scope, at);
     for (const id of ids) {
       if (live.has(id)) continue;
       const resources = (byCluster.get(id) ?? []).map((r) => `${r.kind}/${r.id}`);
       const seen = known.find((k) => k.clusterId === id);
       if (!seen) {
-        await repo.insert({ organisationId, cloud, region, clusterId: id, firstSeenAt: now, lastSeenAt: now, resources });
+        await repo.insert(scope, at, id, resources, now);
         report.waiting.push(id);
         continue;
       }
-      await repo.update({ organisationId, cloud, region, clusterId: id }, { lastSeenAt: now, resources });
+      await repo.seenAgain(scope, at, id, resources, now);
       if (now.getTime() - seen.firstSeenAt.getTime() < this.opts.graceSeconds * 1000) {
         report.waiting.push(id);
         continue;
@@ -95,7 +102,7 @@ export class LeakSweeper {
           await provider.terminateInstance(id, region, i.id).catch((e: unknown) => { if (!isNotFound(e)) throw e; });
         }
         await provider.deleteNetwork(id, region);
-        await repo.delete({ organisationId, cloud, region, clusterId: id });
+        await repo.delete(scope, at, id);
         report.removed.push(`${cloud}/${region}/${id}`);
         this.log.warn({ cloud, region, clusterId: id, resources }, `leak sweep: removed ${CLOUD_NAMES[cloud]} resources of a cluster that does not exist`);
       } catch (e) {
@@ -104,7 +111,7 @@ export class LeakSweeper {
       }
     }
     // candidates no longer seen are gone by other means
-    for (const k of known) if (!byCluster.has(k.clusterId)) await repo.delete({ organisationId, cloud, region, clusterId: k.clusterId });
+    for (const k of known) if (!byCluster.has(k.clusterId)) await repo.delete(scope, at, k.clusterId);
   }
 }
 

@@ -5,3 +5,4 @@ export * from './events';
 export * from './locks';
 export * from './lifecycle';
 export * from './change-feed';
+export * from './repositories';

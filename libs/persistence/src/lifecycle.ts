@@ -7,9 +7,7 @@ import {
 } from '@skyweave/domain';
 import { ClusterEntity, ClusterNetworkEntity, NodeEntity } from './entities/entities';
 import { recordEvent } from './events';
-
-/** Every query of a repository is scoped by the organisation first. */
-export interface OrgScope { organisationId: string }
+import type { OrgScope } from './repositories/scope';
 
 /** An event recorded with a transition, in the same transaction, only when the row moved. */
 export interface TransitionEvent { type?: EventType; reason: EventReasonName; message: string; object?: string }
@@ -33,10 +31,12 @@ export const PURGED_NODE_SECRETS = `"bootstrapTokenSealed" = NULL, "bootstrapTok
 const sqlList = (xs: readonly string[]) => xs.map((x) => `'${x.replace(/'/g, "''")}'`).join(', ');
 
 /**
- * The one place where cluster, network and node phases change. Each move is a guarded transition: a conditional
- * `UPDATE … SET phase = :to WHERE <row> AND phase IN (<allowed sources from the domain table>)`, reporting whether the
- * row moved (a writer that acted on a stale read moves nothing) and recording the event in the same transaction.
- * Also: conditions patched by type under the cluster row lock, and the rows that wait on one cloud's credentials.
+ * The one place where cluster, network and node phases change. Every method takes the organisation's scope first
+ * (OrgScope: every statement filters by it, so another organisation's row never moves). Each move is a guarded
+ * transition: a conditional `UPDATE … SET phase = :to WHERE <row> AND phase IN (<allowed sources from the domain
+ * table>)`, reporting whether the row moved (a writer that acted on a stale read moves nothing) and recording the
+ * event in the same transaction. Also: conditions patched by type under the cluster row lock, and the rows that wait
+ * on one cloud's credentials.
  */
 export class LifecycleRepository {
   constructor(private readonly em: EntityManager) {}
