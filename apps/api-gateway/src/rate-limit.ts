@@ -5,7 +5,7 @@ import {
 } from '@nestjs/throttler';
 import type { DataSource } from 'typeorm';
 import type { Logger } from '@skyweave/service-kit';
-import { ApiKeyGuard, type Caller } from './auth';
+import { ApiKeyGuard, type AuthenticatedRequest, type Caller } from './auth';
 import type { GatewayLimits } from './limits';
 import { Problem } from './problem';
 
@@ -153,7 +153,7 @@ type Subject = 'key' | 'org' | 'node';
 
 /** What RateLimitGuard found out about a request, kept on it for the throttlers' `skipIf`/`getTracker`. */
 interface RateSubjects { apiKeyId?: string; organisationId?: string; nodeId?: string }
-type LimitedRequest = { headers: Record<string, string | undefined>; params?: Record<string, string | undefined>; path?: string; rateSubjects?: RateSubjects };
+type LimitedRequest = AuthenticatedRequest & { params?: Record<string, string | undefined>; path?: string; rateSubjects?: RateSubjects };
 
 const subjectsOf = (ctx: ExecutionContext): RateSubjects => ctx.switchToHttp().getRequest<LimitedRequest>().rateSubjects ?? {};
 
@@ -165,7 +165,7 @@ export function throttlerOptions(limits: GatewayLimits, storage: ThrottlerStorag
   const one = (name: Subject, limit: number, id: (s: RateSubjects) => string | undefined) => ({
     name, limit, ttl: limits.rateWindowMs, blockDuration: limits.rateWindowMs,
     skipIf: (ctx: ExecutionContext) => id(subjectsOf(ctx)) === undefined,
-    getTracker: (req: Record<string, unknown>) => id((req as LimitedRequest).rateSubjects ?? {}) ?? '',
+    getTracker: (req: Record<string, unknown>) => id((req as unknown as LimitedRequest).rateSubjects ?? {}) ?? '',
     generateKey: (_ctx: ExecutionContext, tracker: string) => `${name}:${tracker}`,
   });
   return {
@@ -214,7 +214,8 @@ export class RateLimitGuard extends ThrottlerGuard {
     // agentAuthentication checked the node's token (or its bootstrap token for /register) before this guard runs
     if (nodeId && req.path?.startsWith('/agent/v1/nodes/')) return { nodeId };
     if (!req.path?.startsWith('/v1/') || !req.headers.authorization) return {};
-    const caller: Caller | undefined = await this.apiKeys.callerFor(req.headers.authorization).catch(() => undefined);
+    // the lookup ApiKeyGuard then reuses (callerOf): one per request; ApiKeyGuard answers the 401s
+    const caller: Caller | undefined = await this.apiKeys.callerOf(req).catch(() => undefined);
     return caller ? { apiKeyId: caller.apiKeyId, organisationId: caller.organisationId } : {};
   }
 

@@ -5,3 +5,5 @@ export * from './events';
 export * from './locks';
 export * from './lifecycle';
 export * from './change-feed';
+export * from './repositories/cluster-view.repository';
+export * from './repositories/api-keys.repository';
