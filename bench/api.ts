@@ -19,7 +19,9 @@ import { startStack } from '@skyweave/tools/stack/stack';
  * every query outside a transaction is one), and where the CPU goes: CPU milliseconds per request of the server
  * process (the gateway, or the bare endpoint; /proc/<pid>/stat), of the PostgreSQL backends serving the installation's
  * database, and of the load generator (this process). Prints a table; last line `api: N req/s, X% of bare NestJS`.
- * With `--min-percent`, exits 1 below it (a regression guard).
+ * With `--min-percent`, exits 1 below it (a regression guard). `--breakdown` adds rows for `GET /v1/regions` (a constant
+ * body, no handler query) without a key (the gateway's middleware chain, guards skipped) and with the key (plus the
+ * key lookup and the rate limits), to split the gateway's CPU per request by stage.
  *
  * The gateway's rate limits stay on (every request is counted, as in production) with limits far above what the
  * bench sends, so that no request is refused; `--rate-flush-ms 0` measures the write-through store (one UPSERT per
@@ -31,7 +33,8 @@ const o = new Command('bench:api')
   .option('--rounds <n>', 'rounds per target (alternating)', '2')
   .option('--min-percent <p>', 'exit 1 when the API reaches less than this percentage of the bare endpoint')
   .option('--rate-flush-ms <ms>', 'SKYWEAVE_RATE_LIMIT_FLUSH_MS of the gateway (0 = one UPSERT per request)', '250')
-  .parse().opts<{ connections: string; seconds: string; rounds: string; minPercent?: string; rateFlushMs: string }>();
+  .option('--breakdown', 'also measure GET /v1/regions without and with the API key (the gateway\'s middleware alone; plus the key lookup and rate limits)')
+  .parse().opts<{ connections: string; seconds: string; rounds: string; minPercent?: string; rateFlushMs: string; breakdown?: boolean }>();
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -115,9 +118,15 @@ void (async () => {
     await load(apiUrl, auth, gatewayPid, gatewayBackends, 2);
     const apiRounds: Round[] = [];
     const bareRounds: Round[] = [];
+    const regionsRounds: Round[] = [];
+    const regionsKeyRounds: Round[] = [];
     let txPerRequest = 0;
     for (let i = 0; i < Number(o.rounds); i++) {
       bareRounds.push(await load(bareUrl, {}, barePid, noBackends));
+      if (o.breakdown) {
+        regionsRounds.push(await load(`${stack.apiUrl}/v1/regions`, {}, gatewayPid, gatewayBackends));
+        regionsKeyRounds.push(await load(`${stack.apiUrl}/v1/regions`, auth, gatewayPid, gatewayBackends));
+      }
       await db.query('SELECT pg_stat_clear_snapshot()');
       const before = await transactions();
       const r = await load(apiUrl, auth, gatewayPid, gatewayBackends);
@@ -130,7 +139,10 @@ void (async () => {
     const mean = (rs: Round[], k: keyof Round) => rs.reduce((s, r) => s + r[k], 0) / rs.length;
     const rows = [
       ['target', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'server CPU ms/req', 'PostgreSQL CPU ms/req', 'autocannon CPU ms/req'],
-      ...([['GET /v1/clusters/{id}', apiRounds], ['bare NestJS', bareRounds]] as const).map(([name, rs]) => [
+      ...([
+        ['GET /v1/clusters/{id}', apiRounds], ['bare NestJS', bareRounds],
+        ...(o.breakdown ? [['GET /v1/regions, no key', regionsRounds], ['GET /v1/regions, API key', regionsKeyRounds]] as const : []),
+      ] as const).map(([name, rs]) => [
         name, mean(rs, 'rps').toFixed(0), mean(rs, 'p50').toFixed(1), mean(rs, 'p99').toFixed(1), String(mean(rs, 'non2xx')), String(mean(rs, 'errors')),
         mean(rs, 'serverCpuMs').toFixed(3), mean(rs, 'pgCpuMs').toFixed(3), mean(rs, 'loadCpuMs').toFixed(3),
       ]),

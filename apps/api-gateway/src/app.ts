@@ -190,6 +190,9 @@ export async function createGateway(deps: GatewayDeps): Promise<INestApplication
   const limits: GatewayLimits = { ...DEFAULT_LIMITS, ...deps.limits };
   const app = await NestFactory.create<NestExpressApplication>(AppModule.with(deps, limits), new LimitedExpressAdapter(limits), { logger: ['error', 'warn'], bodyParser: false });
   app.disable('x-powered-by');
+  // no ETag (a SHA-1 of every body): answers are `Cache-Control: no-store` (noStore), never revalidated; the /docs
+  // assets keep theirs (served by serve-static, which sets its own)
+  app.set('etag', false);
   problemsForClientErrors(app.getHttpServer());
   app.use(httpMetrics());
   // helmet's defaults, except that plain-HTTP installations (the default: TLS is terminated in front) keep working:
