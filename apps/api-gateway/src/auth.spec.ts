@@ -1,5 +1,5 @@
 import type { ExecutionContext } from '@nestjs/common';
-import type { ApiKeyIdentity } from '@skyweave/persistence';
+import type { ApiKeyIdentity, ChangeChannel, ChangeSubscription } from '@skyweave/persistence';
 import { hashToken } from '@skyweave/persistence';
 import { ApiKeyGuard, type AuthenticatedRequest } from './auth';
 
@@ -32,7 +32,7 @@ describe('ApiKeyGuard', () => {
     expect(lookups).toBe(3);
   });
 
-  it('refuses a deleted key from the next request on (nothing cached across requests)', async () => {
+  it('without a change feed, refuses a deleted key from the next request on (nothing remembered)', async () => {
     const guard = new ApiKeyGuard(keys);
     await expect(guard.canActivate(request(`Bearer ${KEY}`).ctx)).resolves.toBe(true);
     rows.delete(hashToken(KEY));
@@ -49,5 +49,63 @@ describe('ApiKeyGuard', () => {
     await expect(guard.canActivate(request('Basic dXNlcjpwYXNz').ctx)).rejects.toMatchObject({ status: 401 });
     await expect(guard.canActivate(request().ctx)).rejects.toMatchObject({ status: 401 });
     expect(lookups).toBe(1);
+  });
+
+  describe('with a change feed', () => {
+    /** A stand-in feed: `listening` by hand, `change(key)` marks that key's open subscriptions changed. */
+    const feed = {
+      listening: true,
+      subs: [] as { channel: ChangeChannel; key: string; changed: boolean; closed: boolean }[],
+      subscribe(channel: ChangeChannel, key: string): ChangeSubscription {
+        const s = { channel, key, changed: false, closed: false };
+        this.subs.push(s);
+        return { get changed() { return s.changed; }, next: async () => s.changed, close: () => { s.closed = true; } };
+      },
+      change(key: string) {
+        for (const s of this.subs) if (s.key === key && !s.closed) s.changed = true;
+      },
+    };
+    beforeEach(() => { feed.listening = true; feed.subs = []; });
+
+    it('remembers a key found until its notification arrives, then reads the table again and refuses it', async () => {
+      const guard = new ApiKeyGuard(keys, feed);
+      for (let i = 0; i < 3; i++) await expect(guard.canActivate(request(`Bearer ${KEY}`).ctx)).resolves.toBe(true);
+      expect(lookups).toBe(1);
+      rows.delete(hashToken(KEY));
+      await expect(guard.canActivate(request(`Bearer ${KEY}`).ctx)).resolves.toBe(true); // not notified yet
+      feed.change(hashToken(KEY));
+      await expect(guard.canActivate(request(`Bearer ${KEY}`).ctx)).rejects.toMatchObject({ status: 401 });
+      expect(lookups).toBe(2);
+      expect(feed.subs.filter((s) => s.key === hashToken(KEY)).every((s) => s.closed)).toBe(true);
+    });
+
+    it('forgets every key on `*` (TRUNCATE, or the feed\'s connection lost or regained)', async () => {
+      const guard = new ApiKeyGuard(keys, feed);
+      await guard.canActivate(request(`Bearer ${KEY}`).ctx);
+      await guard.canActivate(request(`Bearer ${KEY}`).ctx);
+      expect(lookups).toBe(1);
+      feed.change('*');
+      await guard.canActivate(request(`Bearer ${KEY}`).ctx);
+      expect(lookups).toBe(2);
+    });
+
+    it('reads the table on every request while the feed is not listening (a deletion could go unnoticed)', async () => {
+      const guard = new ApiKeyGuard(keys, feed);
+      await guard.canActivate(request(`Bearer ${KEY}`).ctx);
+      feed.listening = false;
+      await guard.canActivate(request(`Bearer ${KEY}`).ctx);
+      await guard.canActivate(request(`Bearer ${KEY}`).ctx);
+      expect(lookups).toBe(3);
+      rows.delete(hashToken(KEY));
+      await expect(guard.canActivate(request(`Bearer ${KEY}`).ctx)).rejects.toMatchObject({ status: 401 });
+    });
+
+    it('does not remember a key whose change arrived while it was being read', async () => {
+      const slow = { findBySecretHash: async (h: string) => { lookups++; feed.change(h); return rows.get(h) ?? null; } };
+      const guard = new ApiKeyGuard(slow, feed);
+      await guard.canActivate(request(`Bearer ${KEY}`).ctx);
+      await guard.canActivate(request(`Bearer ${KEY}`).ctx);
+      expect(lookups).toBe(2);
+    });
   });
 });
