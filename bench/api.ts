@@ -55,23 +55,25 @@ function cpuMsOf(pid: number): number {
 const CLOCK_TICKS = 100;
 
 /**
- * One round of load on `url`; CPU per request (ms) of `serverPid`, of the processes `pgPids()` names (measured before
- * and after: backends of the pool) and of this process (autocannon).
+ * One round of load on `url`; CPU per request (ms) of `serverPid`, of the processes `pgPids()` names (backends of the
+ * pool: those there before and after the round; one that started during it counts whole, one that ended during it is
+ * missed) and of this process (autocannon).
  */
 async function load(url: string, headers: Record<string, string>, serverPid: number, pgPids: () => Promise<number[]>, seconds = Number(o.seconds)): Promise<Round> {
-  const pgBefore = await pgPids();
-  const cpu = () => ({ server: cpuMsOf(serverPid), pg: pgBefore.reduce((s, p) => s + cpuMsOf(p), 0) });
-  const before = cpu();
+  const pgBefore = new Map((await pgPids()).map((p) => [p, cpuMsOf(p)]));
+  const serverBefore = cpuMsOf(serverPid);
   const self = process.cpuUsage();
   const r = await new Promise<autocannon.Result>((resolve, reject) => {
     autocannon({ url, headers, connections: Number(o.connections), duration: seconds, pipelining: 1 }, (err, res) => (err ? reject(err) : resolve(res)));
   });
   const own = process.cpuUsage(self);
-  const after = cpu();
+  const serverAfter = cpuMsOf(serverPid);
+  const pgAfter = await pgPids();
+  const pgMs = pgAfter.reduce((sum, p) => sum + Math.max(0, cpuMsOf(p) - (pgBefore.get(p) ?? 0)), 0);
   const n = Math.max(1, r.requests.total);
   return {
     rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts,
-    serverCpuMs: (after.server - before.server) / n, pgCpuMs: (after.pg - before.pg) / n, loadCpuMs: (own.user + own.system) / 1000 / n,
+    serverCpuMs: (serverAfter - serverBefore) / n, pgCpuMs: pgMs / n, loadCpuMs: (own.user + own.system) / 1000 / n,
   };
 }
 
