@@ -92,13 +92,4 @@ export default [
     ignores: ['**/*.spec.ts'],
     rules: { 'no-restricted-syntax': ['error', ...DIRECT_QUERIES] },
   },
-  // apiperf moves these (API-key lookup, rate-limit store, the GET /v1/clusters/{id} view): drop the next two blocks after merging it
-  { files: ['apps/api-gateway/src/auth.ts', 'apps/api-gateway/src/rate-limit.ts'], rules: { 'no-restricted-syntax': 'off' } },
-  {
-    // only ClustersService.get may query directly
-    files: ['apps/api-gateway/src/clusters.service.ts'],
-    rules: {
-      'no-restricted-syntax': ['error', ...DIRECT_QUERIES.map((r) => (r.selector === QUERY_CALL ? { ...r, selector: `MethodDefinition:not([key.name='get']) ${QUERY_CALL}` } : r))],
-    },
-  },
 ];

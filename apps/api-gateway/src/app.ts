@@ -1,16 +1,20 @@
 import 'reflect-metadata';
-import { ArgumentMetadata, Controller, Get, INestApplication, Inject, Module, ValidationPipe, DynamicModule, type Type } from '@nestjs/common';
-import { APP_GUARD, APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
+import {
+  ArgumentMetadata, BeforeApplicationShutdown, RequestMethod, Controller, Get, INestApplication, Inject, Injectable, Module, OnApplicationShutdown, ValidationPipe, DynamicModule, type Type,
+} from '@nestjs/common';
+import { APP_GUARD, HttpAdapterHost, NestFactory } from '@nestjs/core';
+import { INTERCEPTORS_METADATA, METHOD_METADATA } from '@nestjs/common/constants';
+import type { Server } from 'node:http';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { ThrottlerModule } from '@nestjs/throttler';
 import helmet from 'helmet';
 import type { DataSource } from 'typeorm';
 import type { CloudEndpoints } from '@skyweave/cloud-adapters';
-import { ChangeFeed, pingDatabase, type SecretBox } from '@skyweave/persistence';
+import { ApiKeysRepository, ChangeFeed, pingDatabase, type SecretBox } from '@skyweave/persistence';
 import type { Logger } from '@skyweave/service-kit';
 import { AgentController, JOIN_LONG_POLL_MS } from './agent.controller';
-import { ApiKeyGuard } from './auth';
+import { API_KEYS, ApiKeyGuard } from './auth';
 import { ClustersController } from './clusters.controller';
 import { ClustersService } from './clusters.service';
 import { corsPolicy } from './cors';
@@ -65,11 +69,68 @@ export interface GatewayDeps {
   limits?: Partial<GatewayLimits>;
   /** Wall clock of the rate limits' windows, ms since the epoch (default Date.now; tests fix it). */
   rateLimitClock?: () => number;
+  /** How long a stop waits for requests in flight before closing their connections, ms (default SHUTDOWN_GRACE_MS). */
+  shutdownGraceMs?: number;
+}
+
+/**
+ * How long `app.close()` (SIGTERM) lets requests in flight finish before their connections are closed, ms: below the
+ * 5 s after which tools/stack (and Docker's default `stop_grace_period` of 10 s) kill the process.
+ */
+export const SHUTDOWN_GRACE_MS = 3_000;
+const SHUTDOWN_GRACE = Symbol('SHUTDOWN_GRACE');
+
+/**
+ * Makes `app.close()` finish. Node's `server.close()` only stops listening and closes the connections idle at that
+ * moment: a held long poll (`/mesh` holds 25 s) and every keep-alive connection that carries a later request (an
+ * agent polls again on the same connection) kept the process up until it was killed. Before the server closes, every
+ * long poll is ended (LongPolls.close: each answers at once, new ones get 503); while it closes, connections are
+ * closed as soon as they are idle (every 50 ms), and whatever is still open after the grace period is closed.
+ */
+@Injectable()
+class GracefulStop implements BeforeApplicationShutdown, OnApplicationShutdown {
+  private timers: NodeJS.Timeout[] = [];
+
+  constructor(private readonly adapter: HttpAdapterHost, @Inject(LONG_POLLS) private readonly polls: LongPolls, @Inject(SHUTDOWN_GRACE) private readonly graceMs: number) {}
+
+  beforeApplicationShutdown(): void {
+    this.polls.close();
+    const server = this.adapter.httpAdapter?.getHttpServer() as Server | undefined;
+    if (!server) return;
+    const idle = setInterval(() => server.closeIdleConnections(), 50);
+    const all = setTimeout(() => server.closeAllConnections(), this.graceMs);
+    idle.unref();
+    all.unref();
+    this.timers = [idle, all];
+  }
+
+  onApplicationShutdown(): void {
+    for (const t of this.timers) clearTimeout(t);
+  }
+}
+
+/** The HTTP methods that write, whose handlers get IdempotencyInterceptor (RequestMethod values of @nestjs/common). */
+const WRITE_METHODS = new Set([RequestMethod.POST, RequestMethod.PUT, RequestMethod.PATCH, RequestMethod.DELETE]);
+
+/**
+ * Puts `interceptor` on every write handler (POST, PUT, PATCH, DELETE) of `controllers`, as `@UseInterceptors` on each
+ * would, and nowhere else: reads do not pay for it (an interceptor is an RxJS pipeline per request). Idempotent.
+ */
+function interceptWrites(controllers: readonly Type[], interceptor: Type): void {
+  for (const controller of controllers) {
+    for (const name of Object.getOwnPropertyNames(controller.prototype)) {
+      const handler = Object.getOwnPropertyDescriptor(controller.prototype, name)?.value as unknown;
+      if (typeof handler !== 'function' || !WRITE_METHODS.has(Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod)) continue;
+      const present = (Reflect.getMetadata(INTERCEPTORS_METADATA, handler) as unknown[] | undefined) ?? [];
+      if (!present.includes(interceptor)) Reflect.defineMetadata(INTERCEPTORS_METADATA, [...present, interceptor], handler);
+    }
+  }
 }
 
 @Module({})
 class AppModule {
   static with(deps: GatewayDeps, limits: GatewayLimits): DynamicModule {
+    interceptWrites(GATEWAY_CONTROLLERS, IdempotencyInterceptor);
     return {
       module: AppModule,
       // the store is the throttler module's provider, so Nest starts and stops it (flush and sweep timers)
@@ -85,10 +146,12 @@ class AppModule {
         { provide: CHANGE_FEED, useFactory: () => ChangeFeed.forDataSource(deps.ds, { log: deps.log }) },
         { provide: GATEWAY_LIMITS, useValue: limits },
         { provide: LONG_POLLS, useValue: new LongPolls(limits.maxLongPolls) },
+        { provide: SHUTDOWN_GRACE, useValue: deps.shutdownGraceMs ?? SHUTDOWN_GRACE_MS },
+        GracefulStop,
+        { provide: API_KEYS, useFactory: () => new ApiKeysRepository(deps.ds) },
         ApiKeyGuard,
         { provide: APP_GUARD, useClass: RateLimitGuard },
         ClustersService,
-        { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
       ],
     };
   }
@@ -127,6 +190,9 @@ export async function createGateway(deps: GatewayDeps): Promise<INestApplication
   const limits: GatewayLimits = { ...DEFAULT_LIMITS, ...deps.limits };
   const app = await NestFactory.create<NestExpressApplication>(AppModule.with(deps, limits), new LimitedExpressAdapter(limits), { logger: ['error', 'warn'], bodyParser: false });
   app.disable('x-powered-by');
+  // no ETag (a SHA-1 of every body): answers are `Cache-Control: no-store` (noStore), never revalidated; the /docs
+  // assets keep theirs (served by serve-static, which sets its own)
+  app.set('etag', false);
   problemsForClientErrors(app.getHttpServer());
   app.use(httpMetrics());
   // helmet's defaults, except that plain-HTTP installations (the default: TLS is terminated in front) keep working:

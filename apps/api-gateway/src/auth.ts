@@ -1,59 +1,106 @@
-import { CanActivate, ExecutionContext, Inject, Injectable, Optional, createParamDecorator } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Inject, Injectable, OnModuleDestroy, Optional, createParamDecorator } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
-import type { DataSource } from 'typeorm';
-import { ApiKeyEntity, hashToken } from '@skyweave/persistence';
+import { type ApiKeysRepository, type ChangeFeed, type ChangeSubscription, hashToken, systemScope } from '@skyweave/persistence';
 import { Problem } from './problem';
-import { DATA_SOURCE } from './tokens';
+import { CHANGE_FEED } from './tokens';
 
 /** The caller's organisation, set by ApiKeyGuard. */
 export interface Caller { organisationId: string; apiKeyId: string }
 
-/**
- * How long a found API key is trusted without reading the database again, milliseconds: a key deleted from the
- * database stops working within this time. Unknown keys are never cached (each is looked up).
- */
-export const API_KEY_CACHE_TTL_MS = 10_000;
-/** Injection token of ApiKeyGuard's clock (tests only; absent in the application). */
-export const API_KEY_CLOCK = Symbol('API_KEY_CLOCK');
+/** Injection token of the API-key lookup (an ApiKeysRepository in the application). */
+export const API_KEYS = Symbol('API_KEYS');
+
+const CALLER_LOOKUP = Symbol('callerLookup');
+/** What callerOf needs of a request; the lookup's promise is kept on it (one lookup per request). */
+export interface AuthenticatedRequest { headers: Record<string, string | string[] | undefined>; caller?: Caller; [CALLER_LOOKUP]?: Promise<Caller> }
+
 /** API keys remembered at once (least recently used go first). */
 const API_KEY_CACHE_MAX = 10_000;
 
+/** Authentication reads a key before it knows the caller's organisation: it is the one cross-organisation read here. */
+const AUTHENTICATION = systemScope('API key authentication: the key names the organisation');
+
+/** A key found, and the change-feed subscription that says when it stops being true. */
+interface KnownKey { caller: Caller; sub: ChangeSubscription }
+
 /**
  * `Authorization: Bearer swk_…` (scheme in any case, RFC 7235) → the key's organisation. Keys are stored as SHA-256
- * only; the digest of a key found is remembered for API_KEY_CACHE_TTL_MS (a lookup per request was a quarter of the
- * queries of a `GET /v1/clusters/{id}`, see bench/api.ts).
+ * only, and looked up at most once per request (callerOf, shared with RateLimitGuard).
+ *
+ * With a ChangeFeed (the application's), a key found is remembered until PostgreSQL says it changed: the feed's
+ * `apiKeys` channel (migration ApiKeyNotify1764300000000) notifies the digest of every key updated or deleted when the
+ * writing transaction commits, and the remembered entry is dropped. Nothing is remembered, and every request reads
+ * the table, while the feed's listening connection is down, and every entry is dropped when it goes down or comes
+ * back (notifications may have been missed meanwhile). The subscription is made before the read, so a deletion
+ * committed after the read is never missed. A deleted key is therefore refused as soon as its notification arrives
+ * (milliseconds after the commit), not after a TTL. Unknown keys are never remembered. Without a feed (unit tests),
+ * every request reads the table.
  */
 @Injectable()
-export class ApiKeyGuard implements CanActivate {
-  private readonly known: LRUCache<string, Caller>;
+export class ApiKeyGuard implements CanActivate, OnModuleDestroy {
+  private readonly known = new LRUCache<string, KnownKey>({ max: API_KEY_CACHE_MAX, dispose: (k) => k.sub.close() });
+  /** The `*` key of the channel (the table was truncated): every entry goes. */
+  private all?: ChangeSubscription;
 
-  /** @param clock milliseconds, monotonic (default `performance`); injected by tests of the cache's expiry. */
-  constructor(@Inject(DATA_SOURCE) private readonly ds: DataSource, @Optional() @Inject(API_KEY_CLOCK) clock?: { now(): number }) {
-    this.known = new LRUCache<string, Caller>({ max: API_KEY_CACHE_MAX, ttl: API_KEY_CACHE_TTL_MS, ...(clock ? { perf: clock, ttlResolution: 0 } : {}) });
+  constructor(
+    @Inject(API_KEYS) private readonly keys: Pick<ApiKeysRepository, 'findBySecretHash'>,
+    @Optional() @Inject(CHANGE_FEED) private readonly feed?: Pick<ChangeFeed, 'listening' | 'subscribe'>,
+  ) {}
+
+  onModuleDestroy(): void {
+    this.known.clear();
+    this.all?.close();
   }
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
-    const req = ctx.switchToHttp().getRequest<{ headers: Record<string, string | undefined>; caller?: Caller }>();
-    req.caller = await this.callerFor(req.headers.authorization);
+    const req = ctx.switchToHttp().getRequest<AuthenticatedRequest>();
+    req.caller = { ...(await this.callerOf(req)) };
     return true;
   }
 
   /**
-   * The caller an `Authorization` header names (a fresh object each time; also used by RateLimitGuard).
-   * @throws Problem 401 when the header is not `Bearer swk_…` or the key is unknown.
+   * The caller a request's `Authorization` header names, looked up at most once per request: RateLimitGuard (which
+   * runs first) and ApiKeyGuard share the answer. Each caller of this gets the same promise; do not mutate its value.
+   * @throws Problem 401 when the header is not `Bearer swk_…` or the key is unknown; the driver's error when
+   *   PostgreSQL cannot be reached.
    */
-  async callerFor(authorization: string | undefined): Promise<Caller> {
-    const m = /^Bearer\s+(swk_[A-Za-z0-9_-]+)$/i.exec(authorization ?? '');
+  callerOf(req: AuthenticatedRequest): Promise<Caller> {
+    return (req[CALLER_LOOKUP] ??= this.lookup(req.headers.authorization));
+  }
+
+  private async lookup(authorization: string | string[] | undefined): Promise<Caller> {
+    const m = typeof authorization === 'string' ? /^Bearer\s+(swk_[A-Za-z0-9_-]+)$/i.exec(authorization) : null;
     if (!m) throw Problem.unauthorized('send an API key as "Authorization: Bearer swk_…"');
     const digest = hashToken(m[1]);
-    let caller = this.known.get(digest);
-    if (!caller) {
-      const key = await this.ds.getRepository(ApiKeyEntity).findOne({ select: { id: true, organisationId: true }, where: { secretHash: digest } });
-      if (!key) throw Problem.unauthorized('unknown API key');
-      caller = { organisationId: key.organisationId, apiKeyId: key.id };
-      this.known.set(digest, caller);
+    const feed = this.feed?.listening ? this.feed : undefined;
+    if (feed) {
+      if (!this.all || this.all.changed) {
+        this.all?.close();
+        this.all = feed.subscribe('apiKeys', '*');
+        this.known.clear();
+      }
+      const k = this.known.get(digest);
+      if (k && !k.sub.changed) return k.caller;
+      if (k) this.known.delete(digest);
     }
-    return { ...caller };
+    // subscribed before the read: a change committed after it is notified to this subscription
+    const sub = feed?.subscribe('apiKeys', digest);
+    const all = this.all;
+    let key: Awaited<ReturnType<typeof this.keys.findBySecretHash>>;
+    try {
+      key = await this.keys.findBySecretHash(AUTHENTICATION, digest);
+    } catch (e) {
+      sub?.close();
+      throw e;
+    }
+    if (!key) {
+      sub?.close();
+      throw Problem.unauthorized('unknown API key');
+    }
+    const caller = { organisationId: key.organisationId, apiKeyId: key.id };
+    if (sub && this.feed?.listening && !sub.changed && all === this.all && !all?.changed) this.known.set(digest, { caller, sub });
+    else sub?.close();
+    return caller;
   }
 }
 

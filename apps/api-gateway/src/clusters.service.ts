@@ -7,7 +7,7 @@ import {
 } from '@skyweave/domain';
 import { Subjects } from '@skyweave/contracts';
 import {
-  ClusterEntity, ClusterNetworkEntity, NewNode, NodeEntity, OrgScope, Repositories, SecretBox, enqueue, orgScope, recordEvent,
+  ClusterEntity, ClusterViewRepository, NewNode, NodeEntity, OrgScope, Repositories, SecretBox, enqueue, orgScope, recordEvent,
 } from '@skyweave/persistence';
 import type { AddNodesDto, CreateClusterDto, UpdateClusterDto } from './dtos';
 import { Problem, Violation } from './problem';
@@ -37,34 +37,6 @@ const waitingOf = (r: { waitingReason: string | null; retryAt: Date | null; atte
   r.waitingReason ? { reason: r.waitingReason, retryAt: r.retryAt, attempts: r.attempts } : null;
 
 
-/** A network or node inside CLUSTER_VIEW_SQL's JSON: timestamps are ISO-8601 strings there. */
-type ViewWaiting = { waitingReason: string | null; retryAt: string | null; attempts: number };
-type ViewNetworkRow = Pick<ClusterNetworkEntity, 'cloud' | 'phase' | 'message' | 'status'> & ViewWaiting;
-type ViewNodeRow = Pick<NodeEntity, 'id' | 'name' | 'cloud' | 'role' | 'phase' | 'instanceType' | 'instanceId' | 'privateIp' | 'publicIp' | 'wireguardAddress' | 'kubernetesVersion' | 'message'>
-  & ViewWaiting & { removalRequestedAt: string | null };
-type ClusterViewRow = Pick<ClusterEntity, 'id' | 'name' | 'phase' | 'spec' | 'conditions' | 'createdAt' | 'updatedAt' | 'reconcileLeaseExpiresAt' | 'lastReconciledAt' | 'nextReconcileAt'>
-  & { networks: ViewNetworkRow[]; nodes: ViewNodeRow[] };
-
-/**
- * ClustersService.get's one query ($1 cluster id, $2 organisation id): what ClusterView shows, networks by cloud and
- * nodes by role then ordinal (as the TypeORM reads it replaces), scoped to the organisation at every level.
- */
-const CLUSTER_VIEW_SQL = `
-  SELECT c."id", c."name", c."phase", c."spec", c."conditions", c."createdAt", c."updatedAt",
-         c."reconcileLeaseExpiresAt", c."lastReconciledAt", c."nextReconcileAt",
-         COALESCE((SELECT json_agg(json_build_object(
-             'cloud', w."cloud", 'phase', w."phase", 'message', w."message", 'status', w."status",
-             'waitingReason', w."waitingReason", 'retryAt', w."retryAt", 'attempts', w."attempts") ORDER BY w."cloud")
-           FROM "cluster_networks" w WHERE w."clusterId" = c."id" AND w."organisationId" = c."organisationId"), '[]') AS "networks",
-         COALESCE((SELECT json_agg(json_build_object(
-             'id', n."id", 'name', n."name", 'cloud', n."cloud", 'role', n."role", 'phase', n."phase",
-             'instanceType', n."instanceType", 'instanceId', n."instanceId", 'privateIp', n."privateIp", 'publicIp', n."publicIp",
-             'wireguardAddress', n."wireguardAddress", 'removalRequestedAt', n."removalRequestedAt",
-             'kubernetesVersion', n."kubernetesVersion", 'message', n."message",
-             'waitingReason', n."waitingReason", 'retryAt', n."retryAt", 'attempts', n."attempts") ORDER BY n."role", n."ordinal")
-           FROM "nodes" n WHERE n."clusterId" = c."id" AND n."organisationId" = c."organisationId"), '[]') AS "nodes"
-  FROM "clusters" c WHERE c."id" = $1 AND c."organisationId" = $2`;
-
 /** The public view of a cluster. */
 export interface ClusterView {
   id: string;
@@ -83,6 +55,7 @@ export interface ClusterView {
 @Injectable()
 export class ClustersService {
   private readonly repos: Repositories;
+  private readonly views: ClusterViewRepository;
 
   constructor(
     @Inject(DATA_SOURCE) private readonly ds: DataSource,
@@ -90,6 +63,7 @@ export class ClustersService {
     @Inject(GATEWAY_LIMITS) private readonly limits: Pick<GatewayLimits, 'maxClusters' | 'maxNodes'>,
   ) {
     this.repos = new Repositories(ds);
+    this.views = new ClusterViewRepository(ds);
   }
 
   /**
@@ -198,16 +172,14 @@ export class ClustersService {
     return { items: rows.map((c) => ({ id: c.id, name: c.name, phase: c.phase, region: c.spec.region, clouds: c.spec.clouds, createdAt: c.createdAt })), total, limit, offset };
   }
 
-  /** @throws Problem 404 when the cluster does not exist in this organisation (another organisation's is a 404 too). */
   /**
-   * The cluster's public view, in one query (CLUSTER_VIEW_SQL): the cluster row's view columns with its networks and
-   * nodes aggregated as JSON. Not the sealed PKI, certificates, token hashes or the nodes' latency maps (which grow
-   * with the cluster). One round trip instead of three: bench/api.ts measures it.
-   * @throws Problem 404 when the cluster is not the organisation's.
+   * The cluster's public view, in one round trip (ClusterViewRepository: a named prepared statement aggregating the
+   * networks and nodes as JSON). Not the sealed PKI, certificates, token hashes or the nodes' latency maps (which grow
+   * with the cluster). bench/api.ts measures it.
+   * @throws Problem 404 when the cluster is not the organisation's (another organisation's is a 404 too).
    */
   async get(organisationId: string, id: string): Promise<ClusterView> {
-    const rows = await this.ds.query<ClusterViewRow[]>(CLUSTER_VIEW_SQL, [id, organisationId]);
-    const c = rows[0];
+    const c = await this.views.find(orgScope(organisationId), id);
     if (!c) throw Problem.notFound(`cluster ${id}`);
     const date = (v: string | null): Date | null => (v === null ? null : new Date(v));
     const waiting = (r: { waitingReason: string | null; retryAt: string | null; attempts: number }) => waitingOf({ ...r, retryAt: date(r.retryAt) });

@@ -30,6 +30,7 @@ export const LONG_POLL_RETRY_AFTER_SECONDS = 5;
  */
 export class LongPolls {
   private readonly byKey = new Map<string, { end: () => void }>();
+  private closed = false;
 
   /** @param max polls held at once (≥ 1). */
   constructor(readonly max: number) {}
@@ -41,9 +42,14 @@ export class LongPolls {
 
   /**
    * Starts holding `nodeId`'s poll on `endpoint`, ending the node's previous one there.
-   * @throws Problem 503 `long-polls-exhausted` (with Retry-After) when `max` polls are held by other nodes or endpoints.
+   * @throws Problem 503 `long-polls-exhausted` (with Retry-After) when `max` polls are held by other nodes or endpoints;
+   *   503 `shutting-down` (with Retry-After) after `close`.
    */
   begin(endpoint: LongPollEndpoint, nodeId: string): LongPollHold {
+    if (this.closed) {
+      throw new Problem(503, 'shutting-down', 'Shutting down', `this gateway is stopping; retry in ${LONG_POLL_RETRY_AFTER_SECONDS} s`, undefined,
+        { 'retry-after': String(LONG_POLL_RETRY_AFTER_SECONDS) });
+    }
     const key = `${endpoint}:${nodeId}`;
     const previous = this.byKey.get(key);
     if (previous) previous.end();
@@ -64,5 +70,15 @@ export class LongPolls {
     };
     this.byKey.set(key, entry);
     return state;
+  }
+
+  /**
+   * For a graceful stop (SIGTERM): ends every held poll at once (each answers with what it has, as when superseded)
+   * and refuses new ones with 503 `shutting-down`, so that the HTTP server's close does not wait out the polls'
+   * windows (up to MESH_LONG_POLL_MS). Idempotent.
+   */
+  close(): void {
+    this.closed = true;
+    for (const entry of [...this.byKey.values()]) entry.end();
   }
 }

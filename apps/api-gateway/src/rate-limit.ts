@@ -4,10 +4,14 @@ import {
   InjectThrottlerOptions, InjectThrottlerStorage, ThrottlerGuard, type ThrottlerLimitDetail, type ThrottlerModuleOptions, type ThrottlerStorage,
 } from '@nestjs/throttler';
 import type { DataSource } from 'typeorm';
+import { RateLimitCountersRepository, systemScope } from '@skyweave/persistence';
 import type { Logger } from '@skyweave/service-kit';
-import { ApiKeyGuard, type Caller } from './auth';
+import { ApiKeyGuard, type AuthenticatedRequest, type Caller } from './auth';
 import type { GatewayLimits } from './limits';
 import { Problem } from './problem';
+
+/** The counters are per API key, organisation or node, not one organisation's rows. */
+const RATE_LIMITS = systemScope('rate-limit counters are keyed by subject (API key, organisation or node)');
 
 /** What the library's storage answers for one hit (ThrottlerStorageRecord of @nestjs/throttler). */
 export interface RateRecord { totalHits: number; timeToExpire: number; isBlocked: boolean; timeToBlockExpire: number }
@@ -46,12 +50,15 @@ export class PgRateLimitStore implements ThrottlerStorage, OnModuleInit, OnModul
   private flushTimer?: NodeJS.Timeout;
   private sweepTimer?: NodeJS.Timeout;
   private flushing?: Promise<void>;
+  private readonly counterRows: RateLimitCountersRepository;
 
   /**
    * @param flushMs see the class; 0 = write through.
    * @param clock wall-clock milliseconds (default Date.now).
    */
-  constructor(private readonly ds: DataSource, private readonly flushMs: number, private readonly log?: Pick<Logger, 'warn'>, private readonly clock: () => number = Date.now) {}
+  constructor(ds: DataSource, private readonly flushMs: number, private readonly log?: Pick<Logger, 'warn'>, private readonly clock: () => number = Date.now) {
+    this.counterRows = new RateLimitCountersRepository(ds);
+  }
 
   onModuleInit(): void {
     if (this.flushMs > 0) {
@@ -79,10 +86,7 @@ export class PgRateLimitStore implements ThrottlerStorage, OnModuleInit, OnModul
     const rowKey = `${key}@${start}`;
     let total: number;
     if (this.flushMs === 0) {
-      const rows = await this.ds.query<{ hits: number }[]>(
-        `INSERT INTO "rate_limit_counters" ("key", "hits", "expiresAt") VALUES ($1, 1, to_timestamp($2 / 1000.0))
-         ON CONFLICT ("key") DO UPDATE SET "hits" = "rate_limit_counters"."hits" + 1 RETURNING "hits"`, [rowKey, end]);
-      total = rows[0].hits;
+      total = await this.counterRows.hit(RATE_LIMITS, rowKey, end);
     } else {
       let c = this.counters.get(rowKey);
       if (!c) this.counters.set(rowKey, (c = { end, shared: 0, pending: 0 }));
@@ -122,11 +126,7 @@ export class PgRateLimitStore implements ThrottlerStorage, OnModuleInit, OnModul
     const sent = new Map(keys.map((k, i) => [k, deltas[i]]));
     for (const k of keys) this.counters.get(k)!.pending -= sent.get(k)!;
     try {
-      const rows = await this.ds.query<{ key: string; hits: number }[]>(
-        `INSERT INTO "rate_limit_counters" ("key", "hits", "expiresAt")
-         SELECT k, d, to_timestamp(e / 1000.0) FROM unnest($1::text[], $2::int[], $3::float8[]) AS t(k, d, e)
-         ON CONFLICT ("key") DO UPDATE SET "hits" = "rate_limit_counters"."hits" + EXCLUDED."hits" RETURNING "key", "hits"`,
-        [keys, deltas, ends]);
+      const rows = await this.counterRows.add(RATE_LIMITS, keys, deltas, ends);
       for (const r of rows) {
         const c = this.counters.get(r.key);
         if (c) c.shared = r.hits;
@@ -142,7 +142,7 @@ export class PgRateLimitStore implements ThrottlerStorage, OnModuleInit, OnModul
 
   /** Deletes counter rows whose window has ended (any replica may; harmless twice). Never rejects. */
   async sweep(): Promise<void> {
-    await this.ds.query(`DELETE FROM "rate_limit_counters" WHERE "expiresAt" < now()`).catch((e: unknown) => {
+    await this.counterRows.sweep(RATE_LIMITS).catch((e: unknown) => {
       this.log?.warn({ err: (e as Error).message }, 'rate limit counters not swept');
     });
   }
@@ -153,7 +153,7 @@ type Subject = 'key' | 'org' | 'node';
 
 /** What RateLimitGuard found out about a request, kept on it for the throttlers' `skipIf`/`getTracker`. */
 interface RateSubjects { apiKeyId?: string; organisationId?: string; nodeId?: string }
-type LimitedRequest = { headers: Record<string, string | undefined>; params?: Record<string, string | undefined>; path?: string; rateSubjects?: RateSubjects };
+type LimitedRequest = AuthenticatedRequest & { params?: Record<string, string | undefined>; path?: string; rateSubjects?: RateSubjects };
 
 const subjectsOf = (ctx: ExecutionContext): RateSubjects => ctx.switchToHttp().getRequest<LimitedRequest>().rateSubjects ?? {};
 
@@ -165,7 +165,7 @@ export function throttlerOptions(limits: GatewayLimits, storage: ThrottlerStorag
   const one = (name: Subject, limit: number, id: (s: RateSubjects) => string | undefined) => ({
     name, limit, ttl: limits.rateWindowMs, blockDuration: limits.rateWindowMs,
     skipIf: (ctx: ExecutionContext) => id(subjectsOf(ctx)) === undefined,
-    getTracker: (req: Record<string, unknown>) => id((req as LimitedRequest).rateSubjects ?? {}) ?? '',
+    getTracker: (req: Record<string, unknown>) => id((req as unknown as LimitedRequest).rateSubjects ?? {}) ?? '',
     generateKey: (_ctx: ExecutionContext, tracker: string) => `${name}:${tracker}`,
   });
   return {
@@ -214,7 +214,8 @@ export class RateLimitGuard extends ThrottlerGuard {
     // agentAuthentication checked the node's token (or its bootstrap token for /register) before this guard runs
     if (nodeId && req.path?.startsWith('/agent/v1/nodes/')) return { nodeId };
     if (!req.path?.startsWith('/v1/') || !req.headers.authorization) return {};
-    const caller: Caller | undefined = await this.apiKeys.callerFor(req.headers.authorization).catch(() => undefined);
+    // the lookup ApiKeyGuard then reuses (callerOf): one per request; ApiKeyGuard answers the 401s
+    const caller: Caller | undefined = await this.apiKeys.callerOf(req).catch(() => undefined);
     return caller ? { apiKeyId: caller.apiKeyId, organisationId: caller.organisationId } : {};
   }
 

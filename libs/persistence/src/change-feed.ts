@@ -3,10 +3,11 @@ import type { DataSource } from 'typeorm';
 
 /**
  * PostgreSQL channels written by the triggers of migration `ChangeNotify1764050000000` (see there for which row
- * changes notify) and `OutboxNotify1764230000000` (`outbox`). Payload: the cluster id (`cluster`), the executor node id
- * (`nodeOperations`), or `new` (`outbox`: a message was written; key {@link OUTBOX_KEY}).
+ * changes notify), `OutboxNotify1764230000000` (`outbox`) and `ApiKeyNotify1764300000000` (`apiKeys`). Payload: the
+ * cluster id (`cluster`), the executor node id (`nodeOperations`), `new` (`outbox`: a message was written; key
+ * {@link OUTBOX_KEY}), or the `secretHash` of an API key updated or deleted, `*` when the table was truncated (`apiKeys`).
  */
-export const CHANGE_CHANNELS = { cluster: 'skyweave_cluster', nodeOperations: 'skyweave_node_operations', outbox: 'skyweave_outbox' } as const;
+export const CHANGE_CHANNELS = { cluster: 'skyweave_cluster', nodeOperations: 'skyweave_node_operations', outbox: 'skyweave_outbox', apiKeys: 'skyweave_api_keys' } as const;
 export type ChangeChannel = keyof typeof CHANGE_CHANNELS;
 /** The one key of the `outbox` channel. */
 export const OUTBOX_KEY = 'new';
@@ -35,6 +36,8 @@ export interface ChangeSubscription {
    * it is not listening. Never rejects. @returns whether a change (or a reconnect, after which changes may have been missed) woke it.
    */
   next(timeoutMs: number): Promise<boolean>;
+  /** Whether a change (or a lost or regained connection) happened since the subscription was made or `next` last returned; does not reset it. */
+  readonly changed: boolean;
   close(): void;
 }
 
@@ -47,6 +50,10 @@ class Subscription implements ChangeSubscription {
   notify(): void {
     this.pending = true;
     this.wake?.();
+  }
+
+  get changed(): boolean {
+    return this.pending;
   }
 
   async next(timeoutMs: number): Promise<boolean> {

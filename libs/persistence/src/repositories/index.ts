@@ -21,6 +21,9 @@ export * from './cloud-credentials.repository';
 export * from './idempotency-keys.repository';
 export * from './events.repository';
 export * from './organisations.repository';
+export * from './cluster-view.repository';
+export * from './api-keys.repository';
+export * from './rate-limit-counters.repository';
 
 /** Every repository over one data source (they hold no state beyond it: cheap to make per service). */
 export class Repositories {
