@@ -154,6 +154,8 @@ export class ObjectApi {
       this.validate(t, out);
     }
     delete out.metadata.resourceVersion;
+    // a write that changes nothing is no write: same resourceVersion, no watch event (as kube-apiserver's GuaranteedUpdate)
+    if (JSON.stringify(sortKeys(out)) === JSON.stringify(sortKeys({ ...current, metadata: { ...current.metadata, resourceVersion: undefined } }))) return current;
     if (opts.dryRun) return { ...out, metadata: { ...out.metadata, resourceVersion: current.metadata.resourceVersion } };
     // the last finalizer removed from an object being deleted completes its deletion
     if (out.metadata.deletionTimestamp && !(out.metadata.finalizers ?? []).length && (t.resource !== 'pods' || t.group || out.metadata.deletionGracePeriodSeconds === 0)) {
@@ -400,6 +402,13 @@ export class ObjectApi {
       }
     }
   }
+}
+
+/** The value with object keys sorted (for comparing JSON regardless of key order; undefined members dropped). */
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (!isRecord(v)) return v;
+  return Object.fromEntries(Object.keys(v).filter((k) => v[k] !== undefined).sort().map((k) => [k, sortKeys(v[k])]));
 }
 
 function ignoreNotFound(e: unknown): void {
