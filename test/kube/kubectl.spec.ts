@@ -154,7 +154,7 @@ describe('sandbox Kubernetes API with the real kubectl', () => {
     expect(refused.stderr).toContain('cannot delete DaemonSet-managed Pods');
   });
 
-  it('kubectl delete removes the deployment, and its ReplicaSet and pods go with it (background propagation)', async () => {
+  it('kubectl delete removes the deployment; its ReplicaSet is collected and its pods marked for deletion (background propagation)', async () => {
     expect(await ok('delete', 'deployment', 'web')).toBe('deployment.apps "web" deleted\n');
     await expect(apps.readNamespacedDeployment({ namespace: 'default', name: 'web' })).rejects.toMatchObject({ code: 404 });
     expect((await apps.listNamespacedReplicaSet({ namespace: 'default' })).items).toEqual([]);
@@ -206,6 +206,25 @@ spec:
     // deleting the CRD deletes its objects
     expect(await ok('delete', '-f', crd)).toBe('customresourcedefinition.apiextensions.k8s.io "widgets.example.com" deleted\n');
     await until(async () => ((await h.store.list({ group: 'example.com', resource: 'widgets' })).items.length === 0 ? true : undefined), 'widgets removed');
+  });
+
+  it('kubectl create namespace, configmap and service (protobuf bodies): stored with defaults, shown by get', async () => {
+    expect(await ok('create', 'namespace', 'team-a')).toBe('namespace/team-a created\n');
+    expect(await ok('create', 'configmap', 'conf', '-n', 'team-a', '--from-literal=mode=fast')).toBe('configmap/conf created\n');
+    expect((await core.readNamespacedConfigMap({ namespace: 'team-a', name: 'conf' })).data).toEqual({ mode: 'fast' });
+    expect(await ok('create', 'service', 'nodeport', 'front', '-n', 'team-a', '--tcp=80:8080')).toBe('service/front created\n');
+    const svc = await core.readNamespacedService({ namespace: 'team-a', name: 'front' });
+    expect(svc.spec!.clusterIP).toMatch(/^10\.96\.\d+\.\d+$/);
+    expect(svc.spec!.ports).toEqual([{ name: '80-8080', protocol: 'TCP', port: 80, targetPort: 8080, nodePort: 30000 }]);
+    const table = rows(await ok('get', 'svc', '-n', 'team-a'));
+    expect(table[0]).toEqual(['NAME', 'TYPE', 'CLUSTER-IP', 'EXTERNAL-IP', 'PORT(S)', 'AGE']);
+    expect(table[1].slice(0, 5)).toEqual(['front', 'NodePort', svc.spec!.clusterIP, '<none>', '80:30000/TCP']);
+    // deleting the namespace deletes what is in it
+    expect(await ok('delete', 'namespace', 'team-a')).toBe('namespace "team-a" deleted\n');
+    expect((await core.listConfigMapForAllNamespaces({ fieldSelector: 'metadata.namespace=team-a' })).items).toEqual([]);
+    const protectedNs = await h.kubectl('delete', 'namespace', 'kube-system');
+    expect(protectedNs.code).toBe(1);
+    expect(protectedNs.stderr).toContain('Error from server (Forbidden): namespaces "kube-system" is forbidden: this namespace may not be deleted');
   });
 
   it('kubectl apply of a built-in kind (create, then configure with a strategic merge patch), and a missing object is NotFound', async () => {

@@ -110,6 +110,18 @@ export class ObjectApi {
    * object when absent. Strategic merge patch is refused for custom resources (415), as kube-apiserver does.
    */
   async patch(t: ResourceType, namespace: string | undefined, name: string, type: PatchType, patch: unknown, sub: string | undefined, opts: WriteOptions = {}): Promise<{ object: KubeObject; created: boolean }> {
+    // a patch applies to the latest object: a write between read and write is retried, as kube-apiserver's
+    // GuaranteedUpdate does; a resourceVersion inside the patch still makes a stale patch a 409
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.patchOnce(t, namespace, name, type, patch, sub, opts);
+      } catch (e) {
+        if (!(e instanceof KubeApiError && e.reason === 'Conflict' && e.details?.kind === t.resource) || attempt >= 5 || patchCarriesVersion(patch)) throw e;
+      }
+    }
+  }
+
+  private async patchOnce(t: ResourceType, namespace: string | undefined, name: string, type: PatchType, patch: unknown, sub: string | undefined, opts: WriteOptions): Promise<{ object: KubeObject; created: boolean }> {
     if (type === 'application/strategic-merge-patch+json' && t.custom) {
       throw new KubeApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`);
     }
@@ -250,6 +262,16 @@ export class ObjectApi {
 
   /** PUT/PATCH of `scale`: writes `spec.replicas` of the workload (a `metadata.resourceVersion` is a precondition). */
   async writeScale(t: ResourceType, namespace: string | undefined, name: string, scale: unknown, opts: WriteOptions = {}): Promise<KubeObject> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.writeScaleOnce(t, namespace, name, scale, opts);
+      } catch (e) {
+        if (!(e instanceof KubeApiError && e.reason === 'Conflict') || attempt >= 5 || patchCarriesVersion(scale)) throw e;
+      }
+    }
+  }
+
+  private async writeScaleOnce(t: ResourceType, namespace: string | undefined, name: string, scale: unknown, opts: WriteOptions): Promise<KubeObject> {
     const current = await this.get(t, namespace, name);
     const s = rec(scale);
     const replicas = rec(s['spec'])['replicas'];
@@ -295,6 +317,7 @@ export class ObjectApi {
           const ip = await this.freeServiceIp();
           Object.assign(rec(o['spec']), { clusterIP: ip, clusterIPs: [ip] });
         }
+        if (['NodePort', 'LoadBalancer'].includes(String(rec(o['spec'])['type']))) await this.assignNodePorts(rec(o['spec']));
         break;
       case 'apps/deployments':
         o['spec'] = { replicas: 1, revisionHistoryLimit: 10, progressDeadlineSeconds: 600, strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } }, ...spec };
@@ -364,6 +387,20 @@ export class ObjectApi {
     throw new KubeApiError(500, 'InternalError', 'Internal error occurred: failed to allocate a serviceIP: range is full');
   }
 
+  /** Gives every port of a NodePort/LoadBalancer service without one a free node port from 30000-32767 (the default range). */
+  private async assignNodePorts(spec: Record<string, unknown>): Promise<void> {
+    const used = new Set((await this.store.list({ group: '', resource: 'services' })).items.flatMap((svc) => (Array.isArray(rec(svc['spec'])['ports']) ? (rec(svc['spec'])['ports'] as unknown[]) : []).map((p) => rec(p)['nodePort'])));
+    const ports = Array.isArray(spec['ports']) ? spec['ports'].filter(isRecord) : [];
+    for (const p of ports) {
+      if (typeof p['nodePort'] === 'number') continue;
+      let n = 30000;
+      while (used.has(n) && n <= 32767) n++;
+      if (n > 32767) throw invalid('Service', '', '', [{ field: 'spec.ports.nodePort', message: 'Invalid value: range is full' }]);
+      p['nodePort'] = n;
+      used.add(n);
+    }
+  }
+
   /** Each stored type once (custom types can have several served versions). */
   private storedTypes(): ResourceType[] {
     const seen = new Set<string>();
@@ -409,6 +446,12 @@ function sortKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeys);
   if (!isRecord(v)) return v;
   return Object.fromEntries(Object.keys(v).filter((k) => v[k] !== undefined).sort().map((k) => [k, sortKeys(v[k])]));
+}
+
+/** Whether a patch (or Scale) body names a metadata.resourceVersion, which makes it a precondition. */
+function patchCarriesVersion(patch: unknown): boolean {
+  if (Array.isArray(patch)) return patch.some((op) => isRecord(op) && op['path'] === '/metadata/resourceVersion');
+  return typeof rec(rec(patch)['metadata'])['resourceVersion'] === 'string';
 }
 
 function ignoreNotFound(e: unknown): void {

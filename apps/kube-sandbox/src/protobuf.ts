@@ -56,6 +56,12 @@ const MESSAGES: Record<string, Record<number, Field>> = {
   Namespace: { 1: ['metadata', { msg: 'ObjectMeta' }], 2: ['spec', { msg: 'NamespaceSpec' }], 3: ['status', 'ignore'] },
   NamespaceSpec: { 1: ['finalizers', 'rs'] },
   ConfigMap: { 1: ['metadata', { msg: 'ObjectMeta' }], 2: ['data', 'map'], 4: ['immutable', 'b*'] },
+  Service: { 1: ['metadata', { msg: 'ObjectMeta' }], 2: ['spec', { msg: 'ServiceSpec' }], 3: ['status', 'ignore'] },
+  ServiceSpec: {
+    1: ['ports', { msg: 'ServicePort', rep: true }], 2: ['selector', 'map'], 3: ['clusterIP', 's'], 4: ['type', 's'], 5: ['externalIPs', 'rs'], 7: ['sessionAffinity', 's'],
+    8: ['loadBalancerIP', 's'], 10: ['externalName', 's'], 11: ['externalTrafficPolicy', 's'], 12: ['healthCheckNodePort', 'i'], 13: ['publishNotReadyAddresses', 'b'],
+  },
+  ServicePort: { 1: ['name', 's'], 2: ['protocol', 's'], 3: ['port', 'i'], 4: ['targetPort', 'intstr'], 5: ['nodePort', 'i'] },
   Eviction: { 1: ['metadata', { msg: 'ObjectMeta' }], 2: ['deleteOptions', { msg: 'DeleteOptions' }] },
   DeleteOptions: { 1: ['gracePeriodSeconds', 'i*'], 2: ['preconditions', { msg: 'Preconditions' }], 3: ['orphanDependents', 'b*'], 4: ['propagationPolicy', 's*'], 5: ['dryRun', 'rs'] },
   Preconditions: { 1: ['uid', 's*'], 2: ['resourceVersion', 's*'] },
@@ -63,7 +69,7 @@ const MESSAGES: Record<string, Record<number, Field>> = {
 
 /** Top-level kinds by `apiVersion/kind`. */
 const KINDS: Record<string, string> = {
-  'apps/v1/Deployment': 'Deployment', 'v1/Namespace': 'Namespace', 'v1/ConfigMap': 'ConfigMap', 'policy/v1/Eviction': 'Eviction', 'meta.k8s.io/v1/DeleteOptions': 'DeleteOptions', 'v1/DeleteOptions': 'DeleteOptions',
+  'apps/v1/Deployment': 'Deployment', 'v1/Namespace': 'Namespace', 'v1/ConfigMap': 'ConfigMap', 'v1/Service': 'Service', 'policy/v1/Eviction': 'Eviction', 'meta.k8s.io/v1/DeleteOptions': 'DeleteOptions', 'v1/DeleteOptions': 'DeleteOptions',
 };
 
 const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);

@@ -186,6 +186,7 @@ async function handle(ctx: Ctx, req: IncomingMessage, res: ServerResponse): Prom
   const target = resolve(ctx.registry, seg);
   if (!target) throw new KubeApiError(404, 'NotFound', 'the server could not find the requested resource');
   const { type, namespace, name, sub } = target;
+  if (sub && !type.subresources.includes(sub)) throw new KubeApiError(404, 'NotFound', 'the server could not find the requested resource');
   const q = url.searchParams;
   const dryRun = q.getAll('dryRun').includes('All');
   const table = /as=Table/.test(accept);
@@ -317,7 +318,7 @@ function resolve(registry: ResourceRegistry, seg: string[]): { type: ResourceTyp
   if (rest[0] === 'namespaces' && rest.length >= 3) {
     const t = find(rest[2]);
     if (t?.namespaced && rest.length <= 5) return { type: t, namespace: rest[1], name: rest[3], sub: rest[4] };
-    if (!group && rest.length === 3) return { type: find('namespaces')!, name: rest[1], sub: rest[2] };
+    if (!group && rest.length === 3 && ['status', 'finalize'].includes(rest[2])) return { type: find('namespaces')!, name: rest[1], sub: rest[2] };
     return undefined;
   }
   const t = find(rest[0]);
