@@ -396,7 +396,8 @@ async function watch(ctx: Ctx, req: IncomingMessage, res: ServerResponse, t: Res
   });
 
   let start = from;
-  if (start === undefined) {
+  // sendInitialEvents=true (watch-list) starts with the current state whatever the resourceVersion
+  if (start === undefined || sendInitial) {
     const { items, revision } = await ctx.store.list({ group: t.group, resource: t.resource });
     for (const o of items.filter(match)) write('ADDED', wire(o));
     if (sendInitial && bookmarks) bookmark(revision, true);
