@@ -192,6 +192,27 @@ describe('sandbox Kubernetes API with @kubernetes/client-node', () => {
     expect(paged.map((n) => n.metadata!.name)).toEqual(all);
   });
 
+  it('serves metadata-only lists (as=PartialObjectMetadataList) and server-side tables when asked by Accept', async () => {
+    const user = kc.getCurrentUser()!;
+    const tls = { ca: Buffer.from(kc.getCurrentCluster()!.caData!, 'base64'), cert: Buffer.from(user.certData!, 'base64'), key: Buffer.from(user.keyData!, 'base64') };
+    const get = (path: string, accept: string) => new Promise<Record<string, unknown>>((resolve, reject) => {
+      const req = request(`${h.server.url}${path}`, { ...tls, headers: { Accept: accept } }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve(JSON.parse(body) as Record<string, unknown>));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    const meta = await get('/api/v1/nodes', 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json');
+    expect(meta).toMatchObject({ kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1' });
+    expect((meta['items'] as Record<string, unknown>[]).map((i) => [i['kind'], (i['metadata'] as { name: string }).name])).toEqual([['PartialObjectMetadata', 'node-a'], ['PartialObjectMetadata', 'node-b']]);
+    const table = await get('/api/v1/nodes?includeObject=None', 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json');
+    expect(table).toMatchObject({ kind: 'Table', apiVersion: 'meta.k8s.io/v1' });
+    expect((table['rows'] as { cells: unknown[]; object?: unknown }[]).map((r) => [r.cells[0], r.cells[1], r.object])).toEqual([['node-a', 'Ready', undefined], ['node-b', 'Ready', undefined]]);
+    expect(await get('/api/v1/nodes/node-a', 'application/json')).toMatchObject({ kind: 'Node', metadata: { name: 'node-a' } });
+  });
+
   it('answers bad input with Status bodies: 404 NotFound, 409 AlreadyExists, 422 Invalid', async () => {
     const codeOf = (p: Promise<unknown>) => p.then(() => undefined, (e: k8s.ApiException<string>) => ({ code: e.code, body: JSON.parse(e.body) as Record<string, unknown> }));
     expect(await codeOf(core.readNamespacedConfigMap({ namespace: 'default', name: 'nope' }))).toMatchObject({ code: 404, body: { kind: 'Status', reason: 'NotFound', code: 404 } });

@@ -189,8 +189,7 @@ async function handle(ctx: Ctx, req: IncomingMessage, res: ServerResponse): Prom
   if (sub && !type.subresources.includes(sub)) throw new KubeApiError(404, 'NotFound', 'the server could not find the requested resource');
   const q = url.searchParams;
   const dryRun = q.getAll('dryRun').includes('All');
-  const table = /as=Table/.test(accept);
-  const includeObject = q.get('includeObject') ?? 'Metadata';
+  const view = viewOf(accept, q);
   const body = async (): Promise<unknown> => {
     if (contentType === 'application/vnd.kubernetes.protobuf') return decodeProtobuf(await readRawBody(req));
     const text = await readBody(req);
@@ -215,8 +214,8 @@ async function handle(ctx: Ctx, req: IncomingMessage, res: ServerResponse): Prom
     switch (method) {
       case 'GET': {
         const match = matcher(type, namespace, q);
-        if (q.get('watch') === 'true' || q.get('watch') === '1') return watch(ctx, req, res, type, match, q, table ? includeObject : undefined);
-        return send(res, 200, await list(ctx, type, namespace, match, q, table ? includeObject : undefined));
+        if (q.get('watch') === 'true' || q.get('watch') === '1') return watch(ctx, req, res, type, match, q, view);
+        return send(res, 200, await list(ctx, type, namespace, match, q, view));
       }
       case 'POST': return send(res, 201, await ctx.api.create(type, namespace, await body(), { dryRun }));
       case 'DELETE': {
@@ -255,10 +254,10 @@ async function handle(ctx: Ctx, req: IncomingMessage, res: ServerResponse): Prom
     case 'GET': {
       if (q.get('watch') === 'true' || q.get('watch') === '1') {
         const match = matcher(type, namespace, q);
-        return watch(ctx, req, res, type, (o) => match(o) && o.metadata.name === name, q, table ? includeObject : undefined);
+        return watch(ctx, req, res, type, (o) => match(o) && o.metadata.name === name, q, view);
       }
       const o = await ctx.api.get(type, namespace, name);
-      return send(res, 200, table ? toTable(type, [o], { resourceVersion: o.metadata.resourceVersion }, includeObject) : o);
+      return send(res, 200, render(type, o, view));
     }
     case 'PUT': return send(res, 200, await ctx.api.update(type, namespace, name, await body(), sub, { dryRun }));
     case 'PATCH': {
@@ -276,6 +275,31 @@ async function handle(ctx: Ctx, req: IncomingMessage, res: ServerResponse): Prom
       return send(res, 200, successStatus(200, { name, group: type.group, kind: type.resource, uid: r.object.metadata.uid }));
     }
     default: throw new KubeApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+  }
+}
+
+/**
+ * How the client asked to see objects (source: "API Concepts", "Receiving resources as Tables" and "Retrieving
+ * metadata only"): the objects, a meta.k8s.io/v1 Table (`as=Table`), or PartialObjectMetadata (`as=PartialObjectMetadata`
+ * / `as=PartialObjectMetadataList`, what metadata-only informers ask for).
+ */
+type View = { as: 'Object' } | { as: 'Table'; includeObject: string } | { as: 'PartialObjectMetadata' };
+
+function viewOf(accept: string, q: URLSearchParams): View {
+  // the first acceptable media type wins; a plain application/json (or */*) means the objects themselves
+  for (const part of accept.split(',')) {
+    if (/as=Table/.test(part)) return { as: 'Table', includeObject: q.get('includeObject') ?? 'Metadata' };
+    if (/as=PartialObjectMetadata/.test(part)) return { as: 'PartialObjectMetadata' };
+    if (/json|\*\/\*|yaml/.test(part)) return { as: 'Object' };
+  }
+  return { as: 'Object' };
+}
+
+function render(t: ResourceType, o: KubeObject, view: View): unknown {
+  switch (view.as) {
+    case 'Object': return o;
+    case 'Table': return toTable(t, [o], { resourceVersion: o.metadata.resourceVersion }, view.includeObject);
+    case 'PartialObjectMetadata': return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata };
   }
 }
 
@@ -344,7 +368,7 @@ function decodeContinue(token: string): string {
   throw badRequest('continue key is not valid');
 }
 
-async function list(ctx: Ctx, t: ResourceType, namespace: string | undefined, match: (o: KubeObject) => boolean, q: URLSearchParams, tableObject: string | undefined): Promise<unknown> {
+async function list(ctx: Ctx, t: ResourceType, namespace: string | undefined, match: (o: KubeObject) => boolean, q: URLSearchParams, view: View): Promise<unknown> {
   const { items, revision } = await ctx.store.list({ group: t.group, resource: t.resource }, namespace);
   let selected = items.filter(match);
   const after = q.get('continue') ? decodeContinue(q.get('continue')!) : undefined;
@@ -362,7 +386,8 @@ async function list(ctx: Ctx, t: ResourceType, namespace: string | undefined, ma
     o.apiVersion = apiVersionOf(t);
     o.kind = t.kind;
   }
-  if (tableObject !== undefined) return toTable(t, selected, meta, tableObject);
+  if (view.as === 'Table') return toTable(t, selected, meta, view.includeObject);
+  if (view.as === 'PartialObjectMetadata') return { kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: meta, items: selected.map((o) => render(t, o, view)) };
   return { kind: `${t.kind}List`, apiVersion: apiVersionOf(t), metadata: meta, items: selected };
 }
 
@@ -375,7 +400,7 @@ async function list(ctx: Ctx, t: ResourceType, namespace: string | undefined, ma
  * BOOKMARK events (only `metadata.resourceVersion` set) come every bookmark interval, and with
  * `sendInitialEvents=true` one BOOKMARK annotated `k8s.io/initial-events-end: "true"` follows the initial ADDED events.
  */
-async function watch(ctx: Ctx, req: IncomingMessage, res: ServerResponse, t: ResourceType, match: (o: KubeObject) => boolean, q: URLSearchParams, tableObject: string | undefined): Promise<void> {
+async function watch(ctx: Ctx, req: IncomingMessage, res: ServerResponse, t: ResourceType, match: (o: KubeObject) => boolean, q: URLSearchParams, view: View): Promise<void> {
   const rvParam = q.get('resourceVersion') ?? '';
   const from = rvParam === '' || rvParam === '0' ? undefined : Number(rvParam);
   if (from !== undefined && (!Number.isInteger(from) || from < 0)) throw badRequest(`Invalid value: "${rvParam}": resourceVersion must be a non-negative integer`);
@@ -386,10 +411,7 @@ async function watch(ctx: Ctx, req: IncomingMessage, res: ServerResponse, t: Res
   res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
   res.flushHeaders();
   const apiVersion = apiVersionOf(t);
-  const wire = (o: KubeObject): unknown => {
-    const obj = { ...o, apiVersion, kind: t.kind };
-    return tableObject !== undefined ? toTable(t, [obj], { resourceVersion: o.metadata.resourceVersion }, tableObject) : obj;
-  };
+  const wire = (o: KubeObject): unknown => render(t, { ...o, apiVersion, kind: t.kind }, view);
   const write = (type: string, object: unknown) => res.write(`${JSON.stringify({ type, object })}\n`);
   const bookmark = (revision: number, initialEnd: boolean) => write('BOOKMARK', {
     kind: t.kind, apiVersion, metadata: { resourceVersion: String(revision), ...(initialEnd ? { annotations: { 'k8s.io/initial-events-end': 'true' } } : {}) },
