@@ -213,6 +213,43 @@ describe('sandbox Kubernetes API with @kubernetes/client-node', () => {
     expect(await get('/api/v1/nodes/node-a', 'application/json')).toMatchObject({ kind: 'Node', metadata: { name: 'node-a' } });
   });
 
+  it('answers malformed requests with 4xx Status bodies, never 500', async () => {
+    const user = kc.getCurrentUser()!;
+    const tls = { ca: Buffer.from(kc.getCurrentCluster()!.caData!, 'base64'), cert: Buffer.from(user.certData!, 'base64'), key: Buffer.from(user.keyData!, 'base64') };
+    const call = (method: string, path: string, contentType: string, body: string) => new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = request(`${h.server.url}${path}`, { ...tls, method, headers: { 'Content-Type': contentType, Accept: 'application/json', 'Content-Length': Buffer.byteLength(body) } }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+    await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'target' }, data: { a: 'b' } } });
+    const cases: [string, string, string, string, number, string][] = [
+      ['POST', '/api/v1/namespaces/default/configmaps', 'application/json', '{not json', 400, 'BadRequest'],
+      ['POST', '/api/v1/namespaces/default/configmaps', 'application/json', '[1,2]', 400, 'BadRequest'],
+      ['POST', '/api/v1/namespaces/default/configmaps', 'application/json', '{"apiVersion":"apps/v1","kind":"ConfigMap","metadata":{"name":"x"}}', 400, 'BadRequest'],
+      ['POST', '/api/v1/namespaces/default/configmaps', 'application/vnd.kubernetes.protobuf', 'garbage', 400, 'BadRequest'],
+      ['PATCH', '/api/v1/namespaces/default/configmaps/target', 'text/plain', '{}', 415, 'UnsupportedMediaType'],
+      ['PATCH', '/api/v1/namespaces/default/configmaps/target', 'application/json-patch+json', '[{"op":"test","path":"/data/a","value":"no"}]', 422, 'Invalid'],
+      ['PATCH', '/api/v1/namespaces/default/configmaps/target', 'application/apply-patch+yaml', 'data: {a: b}', 400, 'BadRequest'],
+      ['GET', '/api/v1/namespaces/default/configmaps/%E0%A4%A', 'application/json', '', 400, 'BadRequest'],
+      ['GET', '/api/v1/pods?watch=true&resourceVersion=abc', 'application/json', '', 400, 'BadRequest'],
+      ['GET', '/api/v1/pods?labelSelector=a%3D(b', 'application/json', '', 400, 'BadRequest'],
+      ['GET', '/api/v1/widgets', 'application/json', '', 404, 'NotFound'],
+      ['PUT', '/api/v1/namespaces/default/configmaps/target', 'application/json', '{"metadata":{"name":"other"}}', 400, 'BadRequest'],
+      ['DELETE', '/api/v1/namespaces/default/configmaps/target', 'application/json', '{"gracePeriodSeconds":-5}', 400, 'BadRequest'],
+      ['POST', '/api/v1/namespaces/default/pods/nope/log', 'application/json', '{}', 404, 'NotFound'],
+    ];
+    for (const [method, path, contentType, body, status, reason] of cases) {
+      const r = await call(method, path, contentType, body);
+      const status_ = r.text.startsWith('{') ? (JSON.parse(r.text) as Record<string, unknown>) : { text: r.text };
+      expect([method, path, r.status, status_['kind'], status_['reason']]).toEqual([method, path, status, 'Status', reason]);
+    }
+    expect((await core.readNamespacedConfigMap({ namespace: 'default', name: 'target' })).data).toEqual({ a: 'b' });
+  });
+
   it('answers bad input with Status bodies: 404 NotFound, 409 AlreadyExists, 422 Invalid', async () => {
     const codeOf = (p: Promise<unknown>) => p.then(() => undefined, (e: k8s.ApiException<string>) => ({ code: e.code, body: JSON.parse(e.body) as Record<string, unknown> }));
     expect(await codeOf(core.readNamespacedConfigMap({ namespace: 'default', name: 'nope' }))).toMatchObject({ code: 404, body: { kind: 'Status', reason: 'NotFound', code: 404 } });

@@ -153,7 +153,13 @@ async function handle(ctx: Ctx, req: IncomingMessage, res: ServerResponse): Prom
   const contentType = String(req.headers['content-type'] ?? '').split(';')[0].trim();
   const path = url.pathname.replace(/\/+$/, '') || '/';
   const method = req.method ?? 'GET';
-  const seg = path.split('/').filter(Boolean).map(decodeURIComponent);
+  const seg = path.split('/').filter(Boolean).map((x) => {
+    try {
+      return decodeURIComponent(x);
+    } catch {
+      throw badRequest(`malformed path segment: ${x}`);
+    }
+  });
 
   if (method === 'GET') {
     if (['/healthz', '/livez', '/readyz'].includes(path)) {
