@@ -2,7 +2,7 @@
 import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
 
-const APPS = ['api-gateway', 'reconciler', 'network-provisioner', 'node-provisioner', 'node-agent', 'cloud-emulator'];
+const APPS = ['api-gateway', 'reconciler', 'network-provisioner', 'node-provisioner', 'node-agent', 'cloud-emulator', 'kube-sandbox'];
 
 /** @nx/enforce-module-boundaries with the project tags' constraints; `allow`: extra import paths exempt from the checks. */
 function boundaries(allow) {
@@ -23,11 +23,13 @@ function boundaries(allow) {
       { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:bootstrap', 'type:cloud', 'type:data', 'type:service-kit'] },
       { sourceTag: 'type:agent', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts'] },
       { sourceTag: 'type:emulator', onlyDependOnLibsWithTags: ['type:domain', 'type:cloud', 'type:kube-sim'] },
+      // the sandbox cluster's Kubernetes API server (a product component run on sandbox masters): plain Node, no NestJS
+      { sourceTag: 'type:kube-sandbox', onlyDependOnLibsWithTags: ['type:domain', 'type:kube-sim'], bannedExternalImports: ['@nestjs/*', 'typeorm', '@nats-io/*'] },
       // tools/: build script, stack launcher, demo, chaos — libraries only, never an app's source
       { sourceTag: 'type:tools', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:bootstrap', 'type:cloud', 'type:data', 'type:service-kit'] },
       // test/ (integration, end-to-end) and bench/ may reach into everything, apps included (see the test/bench block)
-      { sourceTag: 'type:bench', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:bootstrap', 'type:cloud', 'type:data', 'type:service-kit', 'type:service', 'type:emulator', 'type:kube-sim', 'type:agent', 'type:tools'] },
-      { sourceTag: 'type:test', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:bootstrap', 'type:cloud', 'type:data', 'type:service-kit', 'type:service', 'type:emulator', 'type:kube-sim', 'type:agent', 'type:tools', 'type:bench'] },
+      { sourceTag: 'type:bench', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:bootstrap', 'type:cloud', 'type:data', 'type:service-kit', 'type:service', 'type:emulator', 'type:kube-sim', 'type:kube-sandbox', 'type:agent', 'type:tools'] },
+      { sourceTag: 'type:test', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:bootstrap', 'type:cloud', 'type:data', 'type:service-kit', 'type:service', 'type:emulator', 'type:kube-sim', 'type:agent', 'type:tools', 'type:bench', 'type:kube-sandbox'] },
     ],
   }];
 }

@@ -1,0 +1,67 @@
+/**
+ * The JSON wire shapes this server reads and writes (source: Kubernetes API reference, "ObjectMeta v1 meta" and
+ * "Status v1 meta", https://kubernetes.io/docs/reference/kubernetes-api/common-definitions/). Objects are kept as plain
+ * JSON: the server stores what clients send and only reads the fields named here.
+ */
+
+/** Owner reference (`metadata.ownerReferences[]`). */
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
+}
+
+/** `metadata` of every stored object. `resourceVersion` is the decimal store revision of the object's last write. */
+export interface ObjectMeta {
+  name?: string;
+  generateName?: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  deletionGracePeriodSeconds?: number;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: OwnerReference[];
+  finalizers?: string[];
+  managedFields?: unknown[];
+  [key: string]: unknown;
+}
+
+/** Any Kubernetes object: `apiVersion`, `kind`, `metadata`, and whatever else the kind has (spec, status, data …). */
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  [key: string]: unknown;
+}
+
+/** The `Status` kind returned for errors and for some deletes (source: API conventions, "Response Status Kind"). */
+export interface StatusBody {
+  kind: 'Status';
+  apiVersion: 'v1';
+  metadata: Record<string, never>;
+  status: 'Success' | 'Failure';
+  message?: string;
+  reason?: string;
+  details?: { name?: string; group?: string; kind?: string; uid?: string; causes?: { reason?: string; message: string; field?: string }[]; retryAfterSeconds?: number };
+  code: number;
+}
+
+/** Plain JSON value. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** Deep copy of a JSON value (objects in the store are never shared with callers). */
+export function clone<T>(value: T): T {
+  return structuredClone(value);
+}
+
+/** `true` when `v` is a non-null, non-array object. */
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
