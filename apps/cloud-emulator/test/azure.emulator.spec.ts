@@ -1,5 +1,5 @@
 import * as https from 'node:https';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { generateSshPublicKey } from '@skyweave/cloud-adapters/src/azure/azure-helpers';
 import { RunningEmulator, startEmulator } from '../src/emulator';
@@ -359,6 +359,39 @@ describe('Microsoft.Compute', () => {
     expect((await request('GET', net('rg-vm', 'networkInterfaces', 'n'))).status).toBe(404);
     expect((await request('GET', net('rg-vm', 'publicIPAddresses', 'p'))).status).toBe(404);
     expect((await request('DELETE', vmPath('rg-vm', 'vm1'))).status).toBe(204);
+  });
+
+  it('boots a VM that a second PUT updated before it booted (a client retrying its create), as Azure does', async () => {
+    emu.latency['instance.boot'] = 1500;
+    try {
+      const nic2 = await request('PUT', net('rg-vm', 'networkInterfaces', 'n2'), {
+        body: { location: 'eastus', properties: { ipConfigurations: [{ name: 'c', properties: { subnet: { id: `${sub()}/resourceGroups/rg-vm/providers/Microsoft.Network/virtualNetworks/v/subnets/s` } } }] } },
+      });
+      await settle(nic2);
+      const nic2Id = (nic2.body as { id: string }).id;
+      const created = await request('PUT', vmPath('rg-vm', 'vm2'), { body: vmBody(nic2Id) });
+      expect(created.status).toBe(201);
+      await settle(created);
+      const vmId = (created.body as { id: string }).id;
+      const again = await request('PUT', vmPath('rg-vm', 'vm2'), { body: vmBody(nic2Id, (b) => { b.tags = { retried: 'yes' }; }) });
+      expect(again.status).toBe(200);
+      await settle(again);
+      const running = async () => ((await request('GET', vmPath('rg-vm', 'vm2', '&$expand=instanceView'))).body as { properties: { instanceView: { statuses: { code: string }[] } } })
+        .properties.instanceView.statuses.some((x) => x.code === 'PowerState/running');
+      expect(await running()).toBe(false);
+      for (let i = 0; !(await running()); i++) {
+        if (i > 200) throw new Error('VM never ran');
+        await new Promise((ok) => setTimeout(ok, 20));
+      }
+      // cloud-init ran: the VM's disk has its user data, which only a boot writes
+      for (let i = 0; !existsSync(path.join(emu.vms.fsRoot(vmId), 'var/lib/cloud/instance/user-data.txt')); i++) {
+        if (i > 200) throw new Error('the VM was running but never booted');
+        await new Promise((ok) => setTimeout(ok, 20));
+      }
+      await settle(await request('DELETE', vmPath('rg-vm', 'vm2')));
+    } finally {
+      emu.latency['instance.boot'] = 50;
+    }
   });
 
   it('answers injected faults in ARM shapes', async () => {

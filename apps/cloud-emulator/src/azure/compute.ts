@@ -362,10 +362,14 @@ export function coresQuotaError(location: string, used: number, extra: number): 
   );
 }
 
-/** The VM is running: what cloud-init would do happens now. */
-function boot(env: Env, vm: Vm): void {
-  const cur = env.state.get(vm.id);
-  if (cur !== vm || vm.deleting || vm.booted) return;
+/**
+ * The VM is running: what cloud-init would do happens now. `created` is the VM as its create left it; a PUT that
+ * updated it meanwhile (tags, size: a client retrying its create) replaced the stored object but not the VM, which
+ * boots all the same, as on Azure. A VM deleted (or deleted and made again: another `vmId`) does not.
+ */
+function boot(env: Env, created: Vm): void {
+  const vm = env.state.get(created.id);
+  if (vm?.kind !== 'vm' || vm.vmId !== created.vmId || vm.deleting || vm.booted) return;
   vm.booted = true;
   const primary = vm.nics.find((n) => n.primary) ?? vm.nics[0];
   const nic = env.state.get(primary?.id) as Nic | undefined;
