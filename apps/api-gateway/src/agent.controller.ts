@@ -8,6 +8,7 @@ import { RegisterNodeDto } from './dtos';
 import { Problem } from './problem';
 import { AgentNode, bearer } from './agent-auth';
 import { LongPolls } from './long-polls';
+import { meshConfigFor, readMeshRows } from './mesh-config';
 import { CHANGE_FEED, DATA_SOURCE, JOIN_LONG_POLL, LONG_POLLS, SECRET_BOX } from './tokens';
 import { clusterConfiguration, controlPlaneEndpoint, initConfiguration, joinConfiguration, pkiFiles, renderKubeadmConfig } from '@skyweave/bootstrap';
 import {
@@ -79,7 +80,10 @@ export class AgentController {
       await enqueue(em, Subjects.ClusterChanged, { organisationId: n.organisationId, clusterId: n.clusterId, reason: `node ${n.name} registered` });
       return n;
     });
-    return { nodeToken, clusterId: node.clusterId, role: node.role, nodeName: node.name, wireguardAddress: node.wireguardAddress ?? '' };
+    // the first mesh configuration in the same answer: the agent needs it before it can ask to join (one round trip
+    // less on every node's way to Ready; over a WAN that is tens of milliseconds)
+    const mesh = meshConfigFor(node, await readMeshRows(this.repos, node));
+    return { nodeToken, clusterId: node.clusterId, role: node.role, nodeName: node.name, wireguardAddress: node.wireguardAddress ?? '', mesh };
   }
 
   /**

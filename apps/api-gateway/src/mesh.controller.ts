@@ -1,15 +1,14 @@
-import { createHash } from 'node:crypto';
 import { Body, Controller, HttpCode, Inject, Post } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { DataSource } from 'typeorm';
 import {
-  ConditionType, MAX_CROSS_CLOUD_LATENCY_MS, MeshMember, WIREGUARD_PORT, WIREGUARD_PREFIX_LENGTH, assessCrossCloudLatency,
-  meshPeers, setCondition, wireguardMtu,
+  ConditionType, MAX_CROSS_CLOUD_LATENCY_MS, assessCrossCloudLatency, setCondition,
 } from '@skyweave/domain';
 import type { AgentApi } from '@skyweave/contracts';
-import { ChangeFeed, ClusterEntity, NodeEntity, Repositories, orgScope, recordEvent } from '@skyweave/persistence';
+import { ChangeFeed, NodeEntity, Repositories, orgScope, recordEvent } from '@skyweave/persistence';
 import { AgentNode } from './agent-auth';
 import { MeshRequestDto, StatusReportDto } from './dtos';
+import { IN_MESH, meshConfigFor, readMeshRows } from './mesh-config';
 import { Problem } from './problem';
 import { LongPolls } from './long-polls';
 import { CHANGE_FEED, DATA_SOURCE, LONG_POLLS, MESH_LONG_POLL } from './tokens';
@@ -19,20 +18,6 @@ import { CHANGE_FEED, DATA_SOURCE, LONG_POLLS, MESH_LONG_POLL } from './tokens';
  * nodes or spec change (ChangeFeed: PostgreSQL NOTIFY from triggers), and at the latest every ChangeFeed safety interval.
  */
 export const MESH_LONG_POLL_MS = 25_000;
-
-/** What a mesh answer is made from: the cluster and all its nodes. */
-interface MeshRows { cluster: ClusterEntity; all: NodeEntity[] }
-
-/**
- * Nodes that take part in the mesh: not gone. A worker being removed stays until it is drained (its kubelet must
- * still reach the API server while its pods are evicted) and leaves when its VM's termination starts.
- */
-const IN_MESH = (n: NodeEntity) => n.phase !== 'Terminating' && n.phase !== 'Terminated' && n.wireguardAddress !== null;
-
-const toMember = (n: NodeEntity): MeshMember => ({
-  id: n.id, name: n.name, cloud: n.cloud, role: n.role, wireguardAddress: n.wireguardAddress ?? '', wireguardPublicKey: n.wireguardPublicKey,
-  privateIp: n.privateIp, publicIp: n.publicIp, podCidr: n.podCidr,
-});
 
 /**
  * The WireGuard mesh, as node-agents see it (DESIGN §6: the platform hands out overlay addresses from 10.4.0.0/16 and
@@ -69,11 +54,11 @@ export class MeshController {
     try {
       // The first read is this request's own (it must see what its caller just wrote); after a wake-up, the waiters
       // of one cluster share one read.
-      let config = this.configFor(node, await this.readRows(node));
+      let config = meshConfigFor(node, await readMeshRows(this.repos, node));
       while (config.revision === body.revision && Date.now() < deadline && !hold.ended) {
         await Promise.race([sub.next(deadline - Date.now()), hold.superseded]);
         if (hold.ended) break;
-        config = this.configFor(node, await this.feed.shared('cluster', node.clusterId, 'mesh', () => this.readRows(node)));
+        config = meshConfigFor(node, await this.feed.shared('cluster', node.clusterId, 'mesh', () => readMeshRows(this.repos, node)));
       }
       return config;
     } finally {
@@ -133,28 +118,6 @@ export class MeshController {
   }
 
   /** The cluster and its nodes (rows shared between waiters: never modified). */
-  private async readRows(node: NodeEntity): Promise<MeshRows> {
-    const scope = orgScope(node.organisationId);
-    const [cluster, all] = await Promise.all([
-      this.repos.clusters.getById(scope, node.clusterId),
-      this.repos.nodes.listByCluster(scope, node.clusterId),
-    ]);
-    return { cluster, all };
-  }
-
-  private configFor(node: NodeEntity, { cluster, all }: MeshRows): AgentApi.MeshConfig {
-    const self = all.find((n) => n.id === node.id);
-    if (!self?.wireguardAddress) throw new Problem(409, 'no-wireguard-address', 'No overlay address', `node ${node.name} has no WireGuard address`);
-    const members = all.filter(IN_MESH).map(toMember);
-    // A node that is leaving keeps its address but no peers.
-    const peers = IN_MESH(self) ? meshPeers(toMember(self), members, cluster.spec.mesh ?? 'full') : [];
-    const body = {
-      interface: { address: `${self.wireguardAddress}/${WIREGUARD_PREFIX_LENGTH}`, listenPort: WIREGUARD_PORT, mtu: wireguardMtu(cluster.spec.clouds) },
-      peers,
-    };
-    const revision = createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 20);
-    return { revision, ...body };
-  }
 }
 
 /** 409 about the reported pod CIDR, naming the field and rule. */

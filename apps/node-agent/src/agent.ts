@@ -68,10 +68,12 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
   // 2. Register once.
   const saved = loadState(ex);
   if (saved) o.log(`resuming as ${saved.role} ${saved.nodeName}`);
+  let firstMesh: AgentApi.MeshConfig | undefined;
   const state: AgentState = saved ?? await (async () => {
     const reg = await call<AgentApi.RegisterResponse>('/register', o.bootstrapToken, { wireguardPublicKey: wgPublic, privateIp: o.privateIp, publicIp: o.publicIp } satisfies AgentApi.RegisterRequest);
     const fresh: AgentState = { nodeToken: reg.nodeToken, role: reg.role, nodeName: reg.nodeName, wireguardAddress: reg.wireguardAddress, joined: false };
     saveState(ex, fresh);
+    firstMesh = reg.mesh;
     o.log(`registered as ${reg.role} ${reg.nodeName}, overlay address ${reg.wireguardAddress}`);
     return fresh;
   })();
@@ -79,7 +81,8 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
   // 3. WireGuard: first configuration before joining (kubelet and the API server advertise the overlay address),
   //    then a long poll that applies every change.
   const wg = new WireguardInterface(ex, o.wireguard, wgPrivate);
-  let mesh = await call<AgentApi.MeshConfig>('/mesh', state.nodeToken, {} satisfies AgentApi.MeshRequest);
+  // the registration's answer carries the first configuration; a resumed agent (or an older gateway) asks for it
+  let mesh = firstMesh ?? await call<AgentApi.MeshConfig>('/mesh', state.nodeToken, {} satisfies AgentApi.MeshRequest);
   await wg.apply(mesh);
   o.log(`wireguard ${o.wireguard.interface} up as ${mesh.interface.address} with ${mesh.peers.length} peer(s)`);
   const meshLoop = (async () => {

@@ -78,6 +78,11 @@ export namespace AgentApi {
     nodeName: string;
     /** The node's overlay address from 10.4.0.0/16 (dotted quad); kubelet and the API server advertise it. */
     wireguardAddress: string;
+    /**
+     * The node's first WireGuard configuration, as `/mesh` answers it right after the registration: the agent brings
+     * its interface up from it without a second round trip (absent from older gateways: then it asks `/mesh`).
+     */
+    mesh?: MeshConfig;
   }
   /** A file the node writes before running kubeadm; `mode` e.g. 0o600. */
   export interface NodeFile { path: string; content: string; mode: number }
