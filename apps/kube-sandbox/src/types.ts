@@ -4,31 +4,16 @@
  * JSON: the server stores what clients send and only reads the fields named here.
  */
 
-/** Owner reference (`metadata.ownerReferences[]`). */
-export interface OwnerReference {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  uid: string;
-  controller?: boolean;
-  blockOwnerDeletion?: boolean;
-}
+import type { ObjectMeta as CommonObjectMeta, OwnerReference } from '@skyweave/kube-sim';
 
-/** `metadata` of every stored object. `resourceVersion` is the decimal store revision of the object's last write. */
-export interface ObjectMeta {
-  name?: string;
-  generateName?: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  generation?: number;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
-  deletionGracePeriodSeconds?: number;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  ownerReferences?: OwnerReference[];
-  finalizers?: string[];
+/** Owner reference (`metadata.ownerReferences[]`): the same shape kube-sim's controllers write. */
+export type { OwnerReference };
+
+/**
+ * `metadata` of every stored object (kube-sim's ObjectMeta, plus what the server keeps without reading it).
+ * `resourceVersion` is the decimal store revision of the object's last write.
+ */
+export interface ObjectMeta extends CommonObjectMeta {
   managedFields?: unknown[];
   [key: string]: unknown;
 }
