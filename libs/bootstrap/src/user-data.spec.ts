@@ -9,7 +9,7 @@ import { parse as parseToml } from 'smol-toml';
 import { parse } from 'yaml';
 import { AGENT_INSTALL_ROOT, INSTALL_SCRIPT_PATH } from './install-script';
 import { CONFIGURE_CONTAINERD_SCRIPT_PATH, DISABLE_SWAP_SCRIPT_PATH } from './node-scripts';
-import { AGENT_BINARY, AGENT_CONFIG_PATH, AGENT_UNIT, MODULES_LOAD_PATH, SYSCTL_PATH, UserDataInput, renderUserData } from './user-data';
+import { AGENT_BINARY, AGENT_CONFIG_PATH, AGENT_UNIT, FETCH_KEY_SCRIPT, MODULES_LOAD_PATH, SYSCTL_PATH, UserDataInput, renderUserData } from './user-data';
 import { nodeSoftware } from './versions';
 
 interface WriteFile { path: string; owner: string; permissions: string; content: string }
@@ -127,7 +127,7 @@ describe('renderUserData', () => {
       // From Kubernetes 1.36 (containerd 2 required): Docker's containerd.io 2.x, from its repository, signed by its key.
       expect(d.packages).toContainEqual(['containerd.io', '2.*']);
       expect(d.apt.sources.docker.source).toBe('deb [signed-by=/etc/apt/keyrings/docker.asc] https://download.docker.com/linux/ubuntu noble stable');
-      expect(boot).toContain('cloud-init-per instance skyweave-docker-apt-key curl -fsSL --retry 5 --output /etc/apt/keyrings/docker.asc https://download.docker.com/linux/ubuntu/gpg');
+      expect(d.bootcmd).toContainEqual(['sh', '-c', FETCH_KEY_SCRIPT, 'fetch-apt-key', '/etc/apt/keyrings/docker.asc', 'https://download.docker.com/linux/ubuntu/gpg']);
       // Up to 1.35: Ubuntu's own containerd, and no third-party repository.
       const o = doc(render(older));
       expect(o.packages).toContain('containerd');
@@ -145,8 +145,9 @@ describe('renderUserData', () => {
 
     it('Installing kubeadm, "Installing kubeadm, kubelet and kubectl": the minor\'s pkgs.k8s.io repository and key, the patch pinned, held, kubelet enabled', () => {
       const key = '/etc/apt/keyrings/kubernetes-apt-keyring.asc';
-      expect(boot.indexOf('cloud-init-per instance skyweave-apt-keyrings install -d -m 0755 /etc/apt/keyrings')).toBeGreaterThan(-1);
-      expect(boot).toContain(`cloud-init-per instance skyweave-kubernetes-apt-key curl -fsSL --retry 5 --output ${key} https://pkgs.k8s.io/core:/stable:/v1.36/deb/Release.key`);
+      const keyrings = at(boot, 'install -d -m 0755 /etc/apt/keyrings');
+      const fetch = d.bootcmd.findIndex((c) => c.join('\n') === ['sh', '-c', FETCH_KEY_SCRIPT, 'fetch-apt-key', key, 'https://pkgs.k8s.io/core:/stable:/v1.36/deb/Release.key'].join('\n'));
+      expect(fetch).toBeGreaterThan(keyrings);
       expect(d.apt.sources.kubernetes.source).toBe(`deb [signed-by=${key}] https://pkgs.k8s.io/core:/stable:/v1.36/deb/ /`);
       expect(doc(render(older)).apt.sources.kubernetes.source).toBe(`deb [signed-by=${key}] https://pkgs.k8s.io/core:/stable:/v1.35/deb/ /`);
       for (const p of ['kubelet', 'kubeadm', 'kubectl']) expect(d.packages).toContainEqual([p, '1.36.4-1.1']);
@@ -216,6 +217,8 @@ describe('renderUserData', () => {
         expect(scripts.map((s) => s.name)).toEqual([INSTALL_SCRIPT_PATH, DISABLE_SWAP_SCRIPT_PATH, CONFIGURE_CONTAINERD_SCRIPT_PATH].map((p) => `${name}${p}`));
         // String entries verbatim and argv entries quoted, exactly as cloud-init writes bootcmd and runcmd into scripts.
         scripts.push({ name: `${name}/bootcmd`, content: shellify(d.bootcmd) });
+        // and the inline scripts of `sh -c` entries (quoted as one argument above, so not checked there)
+        d.bootcmd.filter((c) => c[0] === 'sh' && c[1] === '-c').forEach((c, i) => scripts.push({ name: `${name}/bootcmd-sh-c-${i}`, content: `#!/bin/sh\n${c[2]}\n` }));
         scripts.push({ name: `${name}/runcmd`, content: shellify(d.runcmd) });
         for (const s of scripts) {
           const f = path.join(dir, s.name.replace(/\//g, '_'));
@@ -225,7 +228,8 @@ describe('renderUserData', () => {
           checked.push(s.name);
         }
       }
-      expect(checked).toHaveLength(15);
+      // per input: 3 scripts, bootcmd, runcmd, and a key fetch per apt repository (2 from Kubernetes 1.36, 1 before)
+      expect(checked).toHaveLength(5 + 2 + 5 + 2 + 5 + 1);
     });
   });
 
@@ -323,6 +327,7 @@ describe('renderUserData', () => {
   describe('install script, run for real with sh in a temporary root', () => {
     const script = file(doc(render(master)), INSTALL_SCRIPT_PATH).content;
     const agentOutput = 'skyweave node-agent 1.2.3';
+    const APT_KEY = '-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmQENBGMHoXcBCADukGOEQyleViOgtkMVa7hKifP6POCTh+98xNW4TfHK/nBJN2sm\n-----END PGP PUBLIC KEY BLOCK-----\n';
     let dir: string;
     let server: Server;
     let base: string;
@@ -348,6 +353,7 @@ describe('renderUserData', () => {
       server = createServer((req, res) => {
         requests++;
         if (req.url === '/node-agent.tar.gz') res.writeHead(200, { 'content-type': 'application/gzip' }).end(tarball);
+        else if (req.url === '/Release.key') res.writeHead(200, { 'content-type': 'text/plain' }).end(APT_KEY);
         else res.writeHead(404).end();
       });
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -419,6 +425,28 @@ describe('renderUserData', () => {
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(`${vm.binary} is not installed and no node-agent package was given`);
       expect(readdirSync(vm.root)).toEqual([]);
+    });
+
+    it('bootcmd key fetch (FETCH_KEY_SCRIPT): fetches a missing key, keeps one that is there, leaves nothing on failure', async () => {
+      const fetchKey = (keyPath: string, url: string) => new Promise<{ code: number; stderr: string }>((resolve) => {
+        execFile('sh', ['-c', FETCH_KEY_SCRIPT, 'fetch-apt-key', keyPath, url], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } },
+          (err, _stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stderr }));
+      });
+      const keyrings = path.join(dir, 'keyrings');
+      mkdirSync(keyrings);
+      const key = path.join(keyrings, 'kubernetes-apt-keyring.asc');
+      expect(await fetchKey(key, `${base}/Release.key`)).toEqual({ code: 0, stderr: '' });
+      expect(readFileSync(key, 'utf8')).toBe(APT_KEY);
+      // At the next boot the key is there: no download (the URL now fails), the key is kept.
+      const before = requests;
+      expect((await fetchKey(key, `${base}/missing.key`)).code).toBe(0);
+      expect(requests).toBe(before);
+      expect(readFileSync(key, 'utf8')).toBe(APT_KEY);
+      // A failed download leaves neither the key nor a partial file; a name with spaces or `$` is data, not shell.
+      const other = path.join(keyrings, 'odd $(name) key.asc');
+      const failed = await fetchKey(other, `${base}/missing.key`);
+      expect(failed.code).toBe(1);
+      expect(readdirSync(keyrings)).toEqual(['kubernetes-apt-keyring.asc']);
     });
 
     it('fails when the download fails', async () => {

@@ -62,13 +62,22 @@ export const KERNEL_MODULES = ['overlay', 'br_netfilter'] as const;
 export const HOST_PACKAGES = ['wireguard-tools', 'iproute2', 'iputils-ping', 'ca-certificates', 'curl', 'kmod', 'procps'];
 
 /**
+ * The bootcmd script that fetches an apt signing key (`sh -c FETCH_KEY_SCRIPT fetch-apt-key <path> <url>`: the path
+ * and URL are positional parameters, never shell source). Nothing to do when the key is there already; otherwise curl
+ * (HTTPS, retried) into `<path>.part`, renamed into place once whole; on failure nothing is left and the exit status
+ * is non-zero (cloud-init logs it, and the next boot tries again). Not `cloud-init-per`: it would record a failed
+ * download as done.
+ */
+export const FETCH_KEY_SCRIPT = 'test -s "$1" || { curl -fsSL --retry 5 --output "$1.part" "$2" && mv "$1.part" "$1"; } || { rm -f "$1.part"; exit 1; }';
+
+/**
  * Renders the cloud-init user-data (`#cloud-config`) of a VM: a stock Ubuntu 24.04 image becomes a node kubeadm can
  * init or join, following kubeadm's "Installing kubeadm" and "Container Runtimes" pages, then node-agent starts. In
  * the order cloud-init runs its modules:
  * - `bootcmd` (init stage, every boot, before anything else): `swapoff -a`; `modprobe overlay` and `br_netfilter`;
- *   once per instance (`cloud-init-per instance`), the apt keyrings folder and the signing keys of pkgs.k8s.io (the
- *   minor's `Release.key`) and, from Kubernetes 1.36, Docker's apt repository, fetched with curl over HTTPS and stored
- *   ASCII-armoured (`.asc`, which apt's `signed-by` reads as is: no gpg needed on the image);
+ *   the apt keyrings folder (0755) and, while they are missing (FETCH_KEY_SCRIPT), the signing keys of pkgs.k8s.io
+ *   (the minor's `Release.key`) and, from Kubernetes 1.36, Docker's apt repository, fetched with curl over HTTPS and
+ *   stored ASCII-armoured (`.asc`, which apt's `signed-by` reads as is: no gpg needed on the image);
  * - `write_files`: node-agent's configuration at AGENT_CONFIG_PATH (0600, it holds the bootstrap token), the install
  *   script, the swap and containerd scripts (node-scripts.ts), the kernel modules (MODULES_LOAD_PATH) and settings
  *   (SYSCTL_PATH), /etc/crictl.yaml (containerd's socket), and the agent's systemd unit;
@@ -120,14 +129,13 @@ export function renderUserData(input: UserDataInput): string {
   ].join('\n');
   const crictl = `runtime-endpoint: ${CRICTL.runtimeEndpoint}\nimage-endpoint: ${CRICTL.runtimeEndpoint}\ntimeout: 10\n`;
   const k8sKey = KUBERNETES_PACKAGES.keyPath;
-  const once = (name: string, ...argv: string[]) => ['cloud-init-per', 'instance', name, ...argv];
-  const fetchKey = (name: string, url: string, to: string) => once(name, 'curl', '-fsSL', '--retry', '5', '--output', to, url);
+  const fetchKey = (url: string, to: string) => ['sh', '-c', FETCH_KEY_SCRIPT, 'fetch-apt-key', to, url];
   const bootcmd: string[][] = [
     ['swapoff', '-a'],
     ...KERNEL_MODULES.map((m) => ['modprobe', m]),
-    once('skyweave-apt-keyrings', 'install', '-d', '-m', '0755', '/etc/apt/keyrings'),
-    fetchKey('skyweave-kubernetes-apt-key', `${software.kubernetes.repository}Release.key`, k8sKey),
-    ...(containerd.repository ? [fetchKey('skyweave-docker-apt-key', containerd.repository.keyUrl, containerd.repository.keyPath)] : []),
+    ['install', '-d', '-m', '0755', '/etc/apt/keyrings'],
+    fetchKey(`${software.kubernetes.repository}Release.key`, k8sKey),
+    ...(containerd.repository ? [fetchKey(containerd.repository.keyUrl, containerd.repository.keyPath)] : []),
   ];
   const sources: Record<string, { source: string }> = {
     kubernetes: { source: `deb [signed-by=${k8sKey}] ${software.kubernetes.repository} /` },
