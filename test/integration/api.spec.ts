@@ -271,6 +271,17 @@ describe('api-gateway on a real database', () => {
     });
     const lease = (seconds: number) => db.ds.query(`UPDATE clusters SET "reconcileLeaseHolder" = 'test', "reconcileLeaseExpiresAt" = now() + make_interval(secs => $2) WHERE id = $1`, [id, seconds]);
 
+    it('GET shows what the nodes are built from (`software`), computed from spec.kubernetesVersion', async () => {
+      const c = await api.ok<{ spec: { kubernetesVersion: string }; software: unknown }>('GET', `/v1/clusters/${id}`);
+      expect(c.spec.kubernetesVersion).toBe('1.31.4');
+      expect(c.software).toEqual({
+        image: 'Ubuntu 24.04 LTS (noble)',
+        kubernetes: { version: '1.31.4', repository: 'https://pkgs.k8s.io/core:/stable:/v1.31/deb/', packageVersion: '1.31.4-1.1' },
+        containerd: { package: 'containerd', series: '1.7', origin: 'ubuntu', cgroupDriver: 'systemd' },
+        crictl: { package: 'cri-tools', series: '1.31', runtimeEndpoint: 'unix:///run/containerd/containerd.sock' },
+      });
+    });
+
     it.each([
       ['a master', { cloud: 'aws', count: 1, role: 'master' }, 'role', 'masters-fixed'],
       ['21 workers', { cloud: 'gcp', count: 21 }, 'count', 'max'],

@@ -17,11 +17,11 @@ function setupScript(script: string, what: string): void {
 /**
  * Jest globalSetup of every project, so that `npm test` is self-sufficient on a fresh machine, as the demo is:
  * PostgreSQL and NATS with JetStream (tools/services.sh: installs and starts what is not running), and the validators
- * the tests check Skyweave's output with (tools/validators.sh: cloud-init, shellcheck, openssl, kubectl, wireguard-go,
+ * the tests check Skyweave's output with (tools/validators.sh: cloud-init, shellcheck, containerd, openssl, kubectl, wireguard-go,
  * wireguard-tools, iproute2, iputils-ping). Both do nothing when all is there; when they cannot install (no root, no
  * sudo), the run stops at once with the command to run, instead of failing tests one by one.
  */
 export default function globalSetup(): void {
   setupScript('tools/services.sh', 'PostgreSQL (127.0.0.1:5432) and NATS with JetStream (127.0.0.1:4222)');
-  setupScript('tools/validators.sh', 'the validators (cloud-init, shellcheck, openssl, kubectl, wireguard-go, wg, ip, ping)');
+  setupScript('tools/validators.sh', 'the validators (cloud-init, shellcheck, containerd, openssl, kubectl, wireguard-go, wg, ip, ping)');
 }

@@ -13,7 +13,7 @@ import type { AddNodesDto, CreateClusterDto, UpdateClusterDto } from './dtos';
 import { Problem, Violation } from './problem';
 import type { GatewayLimits } from './limits';
 import { DATA_SOURCE, GATEWAY_LIMITS, SECRET_BOX } from './tokens';
-import { generateClusterPki, sealPkiSecrets, toPkiColumn } from '@skyweave/bootstrap';
+import { NodeSoftware, generateClusterPki, nodeSoftware, sealPkiSecrets, toPkiColumn } from '@skyweave/bootstrap';
 
 /** Workers a cluster may hold after manual scaling. */
 export const MAX_CLUSTER_WORKERS = 500;
@@ -36,6 +36,14 @@ export interface WaitingView { reason: string; retryAt: Date | null; attempts: n
 const waitingOf = (r: { waitingReason: string | null; retryAt: Date | null; attempts: number }): WaitingView | null =>
   r.waitingReason ? { reason: r.waitingReason, retryAt: r.retryAt, attempts: r.attempts } : null;
 
+/** The cluster view's `software`: nodeSoftware of the spec's version, or null for a version it cannot read. */
+function softwareOf(kubernetesVersion: string): NodeSoftware | null {
+  try {
+    return nodeSoftware(kubernetesVersion);
+  } catch {
+    return null;
+  }
+}
 
 /** The public view of a cluster. */
 export interface ClusterView {
@@ -46,6 +54,12 @@ export interface ClusterView {
   conditions: ClusterEntity['conditions'];
   networks: { cloud: string; phase: string; region?: string; vpcId?: string; vpcCidr?: string; subnetCidr?: string; message: string | null; waiting: WaitingView | null; resources: { kind: string; id: string; name?: string }[] }[];
   nodes: { id: string; name: string; cloud: string; role: string; phase: string; instanceType: string; instanceId: string | null; privateIp: string | null; publicIp: string | null; wireguardAddress: string | null; removalRequested: boolean; kubernetesVersion: string | null; message: string | null; waiting: WaitingView | null }[];
+  /**
+   * What the cluster's nodes are built from at `spec.kubernetesVersion` (libs/bootstrap versions.ts): the image, the
+   * pkgs.k8s.io repository and the pinned kubelet/kubeadm/kubectl package version, containerd and crictl. Computed,
+   * not stored; null only for a spec whose version is not `MAJOR.MINOR.PATCH` (none the API accepts).
+   */
+  software: NodeSoftware | null;
   /** The full reconcile: whether one runs now, the last one's end and when the next is due. */
   reconcile: { reconciling: boolean; lastReconciledAt: Date | null; nextReconcileAt: Date | null };
   createdAt: Date;
@@ -190,6 +204,7 @@ export class ClustersService {
         resources: (n.status?.resources ?? []).map((r) => ({ kind: r.kind, id: r.id, name: r.name })),
       })),
       nodes: c.nodes.map((n) => ({ id: n.id, name: n.name, cloud: n.cloud, role: n.role, phase: n.phase, instanceType: n.instanceType, instanceId: n.instanceId, privateIp: n.privateIp, publicIp: n.publicIp, wireguardAddress: n.wireguardAddress, removalRequested: n.removalRequestedAt !== null, kubernetesVersion: n.kubernetesVersion, message: n.message, waiting: waiting(n) })),
+      software: softwareOf(c.spec.kubernetesVersion),
       reconcile: { reconciling: (c.reconcileLeaseExpiresAt?.getTime() ?? 0) > Date.now(), lastReconciledAt: c.lastReconciledAt, nextReconcileAt: c.nextReconcileAt },
     };
   }

@@ -87,7 +87,7 @@ export class NodeProvisioner {
       }
       const instance = await provider.createInstance({
         clusterId, nodeId, idempotencyToken: attempt.launchToken, name: node.name, role: node.role, instanceType: node.instanceType, network: network.status,
-        userData: renderUserData({ apiUrl: this.apiUrl, clusterId, nodeId, nodeName: node.name, role: node.role, bootstrapToken: attempt.token }),
+        userData: renderUserData({ apiUrl: this.apiUrl, clusterId, nodeId, nodeName: node.name, role: node.role, bootstrapToken: attempt.token, kubernetesVersion: cluster.spec.kubernetesVersion }),
       });
       await this.recordLaunched(node, await this.withAddresses(provider, region, instance), false);
     } catch (e) {

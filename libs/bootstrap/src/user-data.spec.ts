@@ -5,16 +5,25 @@ import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { parse as parseToml } from 'smol-toml';
 import { parse } from 'yaml';
 import { AGENT_INSTALL_ROOT, INSTALL_SCRIPT_PATH } from './install-script';
-import { AGENT_BINARY, AGENT_CONFIG_PATH, AGENT_UNIT, MODULES_LOAD_PATH, SYSCTL_PATH, UserDataInput, renderUserData } from './user-data';
+import { CONFIGURE_CONTAINERD_SCRIPT_PATH, DISABLE_SWAP_SCRIPT_PATH } from './node-scripts';
+import { AGENT_BINARY, AGENT_CONFIG_PATH, AGENT_UNIT, FETCH_KEY_SCRIPT, MODULES_LOAD_PATH, SYSCTL_PATH, UserDataInput, renderUserData } from './user-data';
+import { nodeSoftware } from './versions';
 
 interface WriteFile { path: string; owner: string; permissions: string; content: string }
-interface CloudConfig { package_update: boolean; packages: string[]; write_files: WriteFile[]; runcmd: (string | string[])[] }
+interface CloudConfig {
+  bootcmd: string[][]; package_update: boolean; packages: (string | [string, string])[]; write_files: WriteFile[];
+  apt: { sources: Record<string, { source: string }> }; runcmd: (string | string[])[];
+}
 
-const master: UserDataInput = { apiUrl: 'http://api', clusterId: 'c', nodeId: 'n', nodeName: 'sw-1-master-0', role: 'master', bootstrapToken: 'swbt_secret' };
+const agentOf = ({ kubernetesVersion: _v, agentPackage: _p, ...agent }: UserDataInput) => agent;
+const master: UserDataInput = { apiUrl: 'http://api', clusterId: 'c', nodeId: 'n', nodeName: 'sw-1-master-0', role: 'master', bootstrapToken: 'swbt_secret', kubernetesVersion: '1.36.4' };
 const pkg = { url: 'https://downloads.example/node-agent-1.2.3.tar.gz?X-Sig=a%2Fb;c=(d)&e=*#f', sha256: 'AB'.repeat(32) };
 const worker: UserDataInput = { ...master, nodeId: 'w', nodeName: 'sw-1-worker-0', role: 'worker', agentPackage: pkg };
+/** A cluster on a minor that still runs containerd 1.x (Ubuntu's package). */
+const older: UserDataInput = { ...master, kubernetesVersion: '1.35.9' };
 
 const render = (input: UserDataInput) => renderUserData(input);
 const doc = (text: string) => parse(text) as CloudConfig;
@@ -53,7 +62,7 @@ describe('renderUserData', () => {
     const conf = file(d, AGENT_CONFIG_PATH);
     expect(conf.permissions).toBe('0600');
     expect(conf.owner).toBe('root:root');
-    expect(JSON.parse(conf.content)).toEqual(master);
+    expect(JSON.parse(conf.content)).toEqual(agentOf(master));
 
     const script = file(d, INSTALL_SCRIPT_PATH);
     expect(script.permissions).toBe('0755');
@@ -61,35 +70,112 @@ describe('renderUserData', () => {
     expect(script.content).toContain(`SKYWEAVE_AGENT_BINARY:-${AGENT_BINARY}}`);
     expect(script.content).toContain(`SKYWEAVE_AGENT_INSTALL_ROOT:-${AGENT_INSTALL_ROOT}}`);
 
-    expect(file(d, MODULES_LOAD_PATH).content).toBe('br_netfilter\n');
-    const sysctl = file(d, SYSCTL_PATH).content;
-    expect(sysctl).toMatch(/^net\.ipv4\.ip_forward = 1$/m);
-    expect(sysctl).toMatch(/^net\.bridge\.bridge-nf-call-iptables = 1$/m);
-
     const unit = file(d, `/etc/systemd/system/${AGENT_UNIT}`);
     expect(unit.content).toMatch(new RegExp(`^ExecStart=${AGENT_BINARY} --config ${AGENT_CONFIG_PATH}$`, 'm'));
     expect(unit.content).toMatch(/^WantedBy=multi-user\.target$/m);
 
+    // The node's preparation first, then the WireGuard → node-agent flow as before, the agent's unit last.
     expect(d.runcmd).toEqual([
-      [INSTALL_SCRIPT_PATH],
-      ['modprobe', 'br_netfilter'],
+      ['apt-mark', 'hold', 'kubelet', 'kubeadm', 'kubectl'],
+      [DISABLE_SWAP_SCRIPT_PATH],
       ['sysctl', '--system'],
+      [CONFIGURE_CONTAINERD_SCRIPT_PATH],
+      ['systemctl', 'enable', '--now', 'kubelet'],
+      [INSTALL_SCRIPT_PATH],
       ['systemctl', 'daemon-reload'],
       ['systemctl', 'enable', '--now', AGENT_UNIT],
     ]);
   });
 
+  it('refuses a Kubernetes version that is not MAJOR.MINOR.PATCH', () => {
+    for (const v of ['1.36', 'v1.36.4', '1.36.4-rc.1', '1.36.4; id', '']) {
+      expect(() => render({ ...master, kubernetesVersion: v })).toThrow(/MAJOR\.MINOR\.PATCH/);
+    }
+  });
+
+  describe("kubeadm's installation guide, step by step", () => {
+    const d = doc(render(master));
+    const boot = d.bootcmd.map((c) => c.join(' '));
+    const run = d.runcmd.map((c) => (Array.isArray(c) ? c.join(' ') : c));
+    const at = (list: string[], line: string) => {
+      const i = list.indexOf(line);
+      if (i < 0) throw new Error(`no ${JSON.stringify(line)} in ${JSON.stringify(list)}`);
+      return i;
+    };
+
+    it('Installing kubeadm, "Before you begin" (swap): swapoff at every boot, and kept off (fstab, swap.target)', () => {
+      expect(boot[0]).toBe('swapoff -a');
+      const script = file(d, DISABLE_SWAP_SCRIPT_PATH);
+      expect(script.permissions).toBe('0755');
+      expect(script.content).toMatch(/^swapoff -a$/m);
+      expect(script.content).toMatch(/^systemctl mask swap\.target$/m);
+      expect(at(run, DISABLE_SWAP_SCRIPT_PATH)).toBeLessThan(at(run, 'systemctl enable --now kubelet'));
+    });
+
+    it('Container Runtimes, "Install and configure prerequisites": overlay and br_netfilter at boot and now; the sysctls, applied', () => {
+      expect(file(d, MODULES_LOAD_PATH).content).toBe('overlay\nbr_netfilter\n');
+      expect(boot).toEqual(expect.arrayContaining(['modprobe overlay', 'modprobe br_netfilter']));
+      const sysctl = file(d, SYSCTL_PATH).content;
+      for (const key of ['net.bridge.bridge-nf-call-iptables', 'net.bridge.bridge-nf-call-ip6tables', 'net.ipv4.ip_forward']) {
+        expect(sysctl).toMatch(new RegExp(`^${key.replace(/\./g, '\\.')} = 1$`, 'm'));
+      }
+      // modules loaded (bootcmd, before everything) before the settings that need br_netfilter are applied (runcmd).
+      expect(at(run, 'sysctl --system')).toBeLessThan(at(run, CONFIGURE_CONTAINERD_SCRIPT_PATH));
+    });
+
+    it('Container Runtimes, "containerd" and "Configuring the systemd cgroup driver": installed, default config with SystemdCgroup = true, restarted; crictl on its socket', () => {
+      // From Kubernetes 1.36 (containerd 2 required): Docker's containerd.io 2.x, from its repository, signed by its key.
+      expect(d.packages).toContainEqual(['containerd.io', '2.*']);
+      expect(d.apt.sources.docker.source).toBe('deb [signed-by=/etc/apt/keyrings/docker.asc] https://download.docker.com/linux/ubuntu noble stable');
+      expect(d.bootcmd).toContainEqual(['sh', '-c', FETCH_KEY_SCRIPT, 'fetch-apt-key', '/etc/apt/keyrings/docker.asc', 'https://download.docker.com/linux/ubuntu/gpg']);
+      // Up to 1.35: Ubuntu's own containerd, and no third-party repository.
+      const o = doc(render(older));
+      expect(o.packages).toContain('containerd');
+      expect(o.packages).not.toContainEqual(expect.arrayContaining(['containerd.io']));
+      expect(Object.keys(o.apt.sources)).toEqual(['kubernetes']);
+      expect(o.bootcmd.map((c) => c.join(' ')).join('\n')).not.toContain('docker');
+
+      const script = file(d, CONFIGURE_CONTAINERD_SCRIPT_PATH).content;
+      expect(script).toMatch(/^containerd config default >"\$tmp"$/m);
+      expect(script).toContain('SystemdCgroup = true');
+      expect(script).toMatch(/^systemctl restart containerd$/m);
+      expect(file(d, '/etc/crictl.yaml').content).toMatch(/^runtime-endpoint: unix:\/\/\/run\/containerd\/containerd\.sock$/m);
+      expect(at(run, CONFIGURE_CONTAINERD_SCRIPT_PATH)).toBeLessThan(at(run, 'systemctl enable --now kubelet'));
+    });
+
+    it('Installing kubeadm, "Installing kubeadm, kubelet and kubectl": the minor\'s pkgs.k8s.io repository and key, the patch pinned, held, kubelet enabled', () => {
+      const key = '/etc/apt/keyrings/kubernetes-apt-keyring.asc';
+      const keyrings = at(boot, 'install -d -m 0755 /etc/apt/keyrings');
+      const fetch = d.bootcmd.findIndex((c) => c.join('\n') === ['sh', '-c', FETCH_KEY_SCRIPT, 'fetch-apt-key', key, 'https://pkgs.k8s.io/core:/stable:/v1.36/deb/Release.key'].join('\n'));
+      expect(fetch).toBeGreaterThan(keyrings);
+      expect(d.apt.sources.kubernetes.source).toBe(`deb [signed-by=${key}] https://pkgs.k8s.io/core:/stable:/v1.36/deb/ /`);
+      expect(doc(render(older)).apt.sources.kubernetes.source).toBe(`deb [signed-by=${key}] https://pkgs.k8s.io/core:/stable:/v1.35/deb/ /`);
+      for (const p of ['kubelet', 'kubeadm', 'kubectl']) expect(d.packages).toContainEqual([p, '1.36.4-1.1']);
+      expect(run[0]).toBe('apt-mark hold kubelet kubeadm kubectl');
+      expect(run).toContain('systemctl enable --now kubelet');
+      expect(nodeSoftware('1.36.4').kubernetes.packageVersion).toBe('1.36.4-1.1');
+    });
+
+    it('then the existing WireGuard → node-agent flow: host packages, install script, unit last', () => {
+      expect(d.packages).toEqual(expect.arrayContaining(['wireguard-tools', 'iproute2', 'iputils-ping', 'curl', 'ca-certificates']));
+      expect(at(run, 'systemctl enable --now kubelet')).toBeLessThan(at(run, INSTALL_SCRIPT_PATH));
+      expect(run[run.length - 1]).toBe(`systemctl enable --now ${AGENT_UNIT}`);
+    });
+  });
+
   it('passes the agent package to the install script (not to the agent config) when given', () => {
     const d = doc(render(worker));
-    expect(JSON.parse(file(d, AGENT_CONFIG_PATH).content)).toEqual({ ...master, nodeId: 'w', nodeName: 'sw-1-worker-0', role: 'worker' });
-    expect(d.runcmd[0]).toEqual([
+    expect(JSON.parse(file(d, AGENT_CONFIG_PATH).content)).toEqual({ ...agentOf(master), nodeId: 'w', nodeName: 'sw-1-worker-0', role: 'worker' });
+    const install = d.runcmd.filter((c) => Array.isArray(c) && c.includes(INSTALL_SCRIPT_PATH));
+    expect(install).toEqual([[
       'env', `SKYWEAVE_AGENT_PACKAGE_URL=${pkg.url}`, `SKYWEAVE_AGENT_PACKAGE_SHA256=${pkg.sha256.toLowerCase()}`, INSTALL_SCRIPT_PATH,
-    ]);
-    // install, then kernel settings, then the unit.
+    ]]);
+    // kernel settings, containerd, then the agent's install and its unit.
     const at = (pred: (c: string[]) => boolean) => d.runcmd.findIndex((c) => Array.isArray(c) && pred(c));
     const order = [
-      at((c) => c.includes(INSTALL_SCRIPT_PATH)),
       at((c) => c[0] === 'sysctl'),
+      at((c) => c[0] === CONFIGURE_CONTAINERD_SCRIPT_PATH),
+      at((c) => c.includes(INSTALL_SCRIPT_PATH)),
       at((c) => c.join(' ') === 'systemctl daemon-reload'),
       at((c) => c.join(' ') === `systemctl enable --now ${AGENT_UNIT}`),
     ];
@@ -114,8 +200,8 @@ describe('renderUserData', () => {
     });
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-    it('is valid for `cloud-init schema` (master and worker)', () => {
-      for (const [name, input] of [['master', master], ['worker', worker]] as const) {
+    it('is valid for `cloud-init schema` (master and worker; containerd 2 from Docker, and Ubuntu\'s containerd 1.7)', () => {
+      for (const [name, input] of [['master', master], ['worker', worker], ['older', older]] as const) {
         const f = path.join(dir, `${name}.yaml`);
         writeFileSync(f, render(input));
         const r = spawnSync('cloud-init', ['schema', '--config-file', f], { encoding: 'utf8' });
@@ -123,13 +209,16 @@ describe('renderUserData', () => {
       }
     });
 
-    it('has only shell that passes shellcheck: every script it writes, and its runcmd as cloud-init runs it', () => {
+    it('has only shell that passes shellcheck: every script it writes, and its bootcmd and runcmd as cloud-init runs them', () => {
       const checked: string[] = [];
-      for (const [name, input] of [['master', master], ['worker', worker]] as const) {
+      for (const [name, input] of [['master', master], ['worker', worker], ['older', older]] as const) {
         const d = doc(render(input));
         const scripts = d.write_files.filter((f) => f.content.startsWith('#!')).map((f) => ({ name: `${name}${f.path}`, content: f.content }));
-        expect(scripts.map((s) => s.name)).toContain(`${name}${INSTALL_SCRIPT_PATH}`);
-        // String entries verbatim and argv entries quoted, exactly as cloud-init writes runcmd into a script.
+        expect(scripts.map((s) => s.name)).toEqual([INSTALL_SCRIPT_PATH, DISABLE_SWAP_SCRIPT_PATH, CONFIGURE_CONTAINERD_SCRIPT_PATH].map((p) => `${name}${p}`));
+        // String entries verbatim and argv entries quoted, exactly as cloud-init writes bootcmd and runcmd into scripts.
+        scripts.push({ name: `${name}/bootcmd`, content: shellify(d.bootcmd) });
+        // and the inline scripts of `sh -c` entries (quoted as one argument above, so not checked there)
+        d.bootcmd.filter((c) => c[0] === 'sh' && c[1] === '-c').forEach((c, i) => scripts.push({ name: `${name}/bootcmd-sh-c-${i}`, content: `#!/bin/sh\n${c[2]}\n` }));
         scripts.push({ name: `${name}/runcmd`, content: shellify(d.runcmd) });
         for (const s of scripts) {
           const f = path.join(dir, s.name.replace(/\//g, '_'));
@@ -139,13 +228,106 @@ describe('renderUserData', () => {
           checked.push(s.name);
         }
       }
-      expect(checked).toHaveLength(4);
+      // per input: 3 scripts, bootcmd, runcmd, and a key fetch per apt repository (2 from Kubernetes 1.36, 1 before)
+      expect(checked).toHaveLength(5 + 2 + 5 + 2 + 5 + 1);
+    });
+  });
+
+  describe('node scripts, run for real with sh (systemctl and swapoff recorded by stand-ins on PATH)', () => {
+    const d = doc(render(master));
+    let dir: string;
+    let bin: string;
+    beforeAll(() => {
+      requireTool('containerd', 'containerd');
+      requireTool('sed', 'sed');
+      dir = mkdtempSync(path.join(tmpdir(), 'node-scripts-'));
+      bin = path.join(dir, 'bin');
+      mkdirSync(bin);
+      // Stand-ins for the commands that would change this machine: they only record their arguments.
+      for (const cmd of ['systemctl', 'swapoff']) {
+        writeFileSync(path.join(bin, cmd), `#!/bin/sh\necho "${cmd} $*" >>"${path.join(dir, 'calls')}"\n`, { mode: 0o755 });
+      }
+      writeFileSync(path.join(dir, 'swap.sh'), file(d, DISABLE_SWAP_SCRIPT_PATH).content);
+      writeFileSync(path.join(dir, 'containerd.sh'), file(d, CONFIGURE_CONTAINERD_SCRIPT_PATH).content);
+    });
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    beforeEach(() => rmSync(path.join(dir, 'calls'), { force: true }));
+
+    const calls = () => (existsSync(path.join(dir, 'calls')) ? readFileSync(path.join(dir, 'calls'), 'utf8').trim().split('\n') : []);
+    const sh = (script: string, env: Record<string, string>) =>
+      spawnSync('sh', [path.join(dir, script)], { encoding: 'utf8', env: { PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`, TMPDIR: dir, ...env } });
+
+    it('swap: swapoff -a, every swap entry of fstab commented out (others kept), swap.target masked; a second run changes nothing', () => {
+      const fstab = path.join(dir, 'fstab');
+      const original = [
+        'LABEL=cloudimg-rootfs / ext4 discard,errors=remount-ro 0 1',
+        '/swap.img none swap sw 0 0',
+        '# /old-swap none swap sw 0 0',
+        'UUID=0a1b-2c3d none swap defaults,pri=10 0 0',
+        'LABEL=UEFI /boot/efi vfat umask=0077 0 1',
+        '',
+      ].join('\n');
+      writeFileSync(fstab, original);
+      const r = sh('swap.sh', { SKYWEAVE_FSTAB: fstab });
+      expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });
+      const after = readFileSync(fstab, 'utf8').split('\n');
+      expect(after).toEqual([
+        'LABEL=cloudimg-rootfs / ext4 discard,errors=remount-ro 0 1',
+        '# swap off for the kubelet (skyweave): /swap.img none swap sw 0 0',
+        '# /old-swap none swap sw 0 0',
+        '# swap off for the kubelet (skyweave): UUID=0a1b-2c3d none swap defaults,pri=10 0 0',
+        'LABEL=UEFI /boot/efi vfat umask=0077 0 1',
+        '',
+      ]);
+      expect(readFileSync(`${fstab}.skyweave-bak`, 'utf8')).toBe(original);
+      expect(calls()).toEqual(['swapoff -a', 'systemctl mask swap.target']);
+
+      const again = sh('swap.sh', { SKYWEAVE_FSTAB: fstab });
+      expect(again.status).toBe(0);
+      expect(readFileSync(fstab, 'utf8').split('\n')).toEqual(after);
+      expect(readFileSync(`${fstab}.skyweave-bak`, 'utf8')).toBe(original);
+    });
+
+    it('containerd: the real `containerd config default`, with the runc runtime\'s SystemdCgroup = true, then a restart', () => {
+      const config = path.join(dir, 'etc/containerd/config.toml');
+      const r = sh('containerd.sh', { SKYWEAVE_CONTAINERD_CONFIG: config });
+      expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });
+      const text = readFileSync(config, 'utf8');
+      const toml = parseToml(text) as Record<string, unknown>;
+      // containerd 1.x (config version 2): plugins."io.containerd.grpc.v1.cri"; 2.x (version 3): plugins."io.containerd.cri.v1.runtime".
+      const plugins = toml.plugins as Record<string, { containerd?: { runtimes?: { runc?: { options?: { SystemdCgroup?: boolean } } } } }>;
+      const cri = plugins['io.containerd.grpc.v1.cri'] ?? plugins['io.containerd.cri.v1.runtime'];
+      expect(cri?.containerd?.runtimes?.runc?.options?.SystemdCgroup).toBe(true);
+      // The CRI plugin is not disabled (the config some packages ship disables it), and nothing else was changed.
+      expect(toml.disabled_plugins ?? []).not.toContain('cri');
+      const generated = spawnSync('containerd', ['config', 'default'], { encoding: 'utf8' }).stdout;
+      expect(text).toBe(generated.replace(/^(\s*)SystemdCgroup = false$/m, '$1SystemdCgroup = true'));
+      expect(calls()).toEqual(['systemctl restart containerd']);
+      expect(readdirSync(path.dirname(config))).toEqual(['config.toml']);
+    });
+
+    it('containerd: fails, and leaves the old file and containerd alone, when the default config has no SystemdCgroup to set', () => {
+      const config = path.join(dir, 'old/config.toml');
+      mkdirSync(path.dirname(config));
+      writeFileSync(config, 'version = 2\n');
+      const fake = path.join(dir, 'fake-containerd');
+      mkdirSync(fake);
+      writeFileSync(path.join(fake, 'containerd'), '#!/bin/sh\necho "version = 3"\n', { mode: 0o755 });
+      const r = spawnSync('sh', [path.join(dir, 'containerd.sh')], {
+        encoding: 'utf8', env: { PATH: `${fake}:${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`, SKYWEAVE_CONTAINERD_CONFIG: config },
+      });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain('has no SystemdCgroup setting');
+      expect(readFileSync(config, 'utf8')).toBe('version = 2\n');
+      expect(readdirSync(path.dirname(config))).toEqual(['config.toml']);
+      expect(calls()).toEqual([]);
     });
   });
 
   describe('install script, run for real with sh in a temporary root', () => {
     const script = file(doc(render(master)), INSTALL_SCRIPT_PATH).content;
     const agentOutput = 'skyweave node-agent 1.2.3';
+    const APT_KEY = '-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmQENBGMHoXcBCADukGOEQyleViOgtkMVa7hKifP6POCTh+98xNW4TfHK/nBJN2sm\n-----END PGP PUBLIC KEY BLOCK-----\n';
     let dir: string;
     let server: Server;
     let base: string;
@@ -171,6 +353,7 @@ describe('renderUserData', () => {
       server = createServer((req, res) => {
         requests++;
         if (req.url === '/node-agent.tar.gz') res.writeHead(200, { 'content-type': 'application/gzip' }).end(tarball);
+        else if (req.url === '/Release.key') res.writeHead(200, { 'content-type': 'text/plain' }).end(APT_KEY);
         else res.writeHead(404).end();
       });
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -242,6 +425,28 @@ describe('renderUserData', () => {
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(`${vm.binary} is not installed and no node-agent package was given`);
       expect(readdirSync(vm.root)).toEqual([]);
+    });
+
+    it('bootcmd key fetch (FETCH_KEY_SCRIPT): fetches a missing key, keeps one that is there, leaves nothing on failure', async () => {
+      const fetchKey = (keyPath: string, url: string) => new Promise<{ code: number; stderr: string }>((resolve) => {
+        execFile('sh', ['-c', FETCH_KEY_SCRIPT, 'fetch-apt-key', keyPath, url], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } },
+          (err, _stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stderr }));
+      });
+      const keyrings = path.join(dir, 'keyrings');
+      mkdirSync(keyrings);
+      const key = path.join(keyrings, 'kubernetes-apt-keyring.asc');
+      expect(await fetchKey(key, `${base}/Release.key`)).toEqual({ code: 0, stderr: '' });
+      expect(readFileSync(key, 'utf8')).toBe(APT_KEY);
+      // At the next boot the key is there: no download (the URL now fails), the key is kept.
+      const before = requests;
+      expect((await fetchKey(key, `${base}/missing.key`)).code).toBe(0);
+      expect(requests).toBe(before);
+      expect(readFileSync(key, 'utf8')).toBe(APT_KEY);
+      // A failed download leaves neither the key nor a partial file; a name with spaces or `$` is data, not shell.
+      const other = path.join(keyrings, 'odd $(name) key.asc');
+      const failed = await fetchKey(other, `${base}/missing.key`);
+      expect(failed.code).toBe(1);
+      expect(readdirSync(keyrings)).toEqual(['kubernetes-apt-keyring.asc']);
     });
 
     it('fails when the download fails', async () => {

@@ -1,5 +1,7 @@
 import { stringify } from 'yaml';
 import { AGENT_INSTALL_ROOT, INSTALL_ENV, INSTALL_SCRIPT_PATH, installNodeAgentScript } from './install-script';
+import { CONFIGURE_CONTAINERD_SCRIPT_PATH, DISABLE_SWAP_SCRIPT_PATH, configureContainerdScript, disableSwapScript } from './node-scripts';
+import { CRICTL, KUBERNETES_PACKAGES, containerdSourceFor, nodeSoftware } from './versions';
 
 /** What node-agent needs to start on a VM; written to /etc/skyweave/node-agent.json by cloud-init. */
 export interface AgentConfig {
@@ -24,8 +26,14 @@ export interface AgentPackage {
   sha256: string;
 }
 
-/** The input of renderUserData: the agent's configuration, and optionally where to download the agent. */
+/** The input of renderUserData: the agent's configuration, the cluster's Kubernetes version, and where to download the agent. */
 export interface UserDataInput extends AgentConfig {
+  /**
+   * The cluster's `spec.kubernetesVersion` (`MAJOR.MINOR.PATCH`, no `v`): picks the pkgs.k8s.io repository (its
+   * minor), the kubelet/kubeadm/kubectl package version and containerd (see nodeSoftware in versions.ts). Not part
+   * of the agent's configuration file.
+   */
+  kubernetesVersion: string;
   /**
    * The node-agent package to install when the image has no AGENT_BINARY. Not part of the agent's configuration
    * file. Absent: the image must ship the binary (the install script fails the boot's runcmd otherwise).
@@ -36,40 +44,67 @@ export interface UserDataInput extends AgentConfig {
 export const AGENT_CONFIG_PATH = '/etc/skyweave/node-agent.json';
 export const AGENT_BINARY = '/usr/local/bin/skyweave-node-agent';
 export const AGENT_UNIT = 'skyweave-node-agent.service';
-/** Kernel settings the WireGuard mesh (forwarding) and kubeadm's preflight checks (bridged traffic through iptables) need. */
-export const SYSCTL_PATH = '/etc/sysctl.d/99-skyweave.conf';
-/** Kernel modules to load at every boot (br_netfilter provides the net.bridge.* settings). */
-export const MODULES_LOAD_PATH = '/etc/modules-load.d/skyweave.conf';
 /**
- * Debian/Ubuntu packages the node needs: WireGuard's userspace tools and iproute2 for the mesh, ping for reachability
- * checks, curl and CA certificates for the install script's download, kmod and procps for modprobe and sysctl.
+ * Kernel settings kubeadm's "Container Runtimes" page lists ("Install and configure prerequisites":
+ * net.ipv4.ip_forward; bridged traffic through iptables, net.bridge.bridge-nf-call-iptables/ip6tables), which the
+ * WireGuard mesh's forwarding needs too.
+ */
+export const SYSCTL_PATH = '/etc/sysctl.d/99-skyweave.conf';
+/** Kernel modules to load at every boot (Container Runtimes: `overlay` for containerd's snapshotter, `br_netfilter` for net.bridge.*). */
+export const MODULES_LOAD_PATH = '/etc/modules-load.d/skyweave.conf';
+/** The kernel modules of MODULES_LOAD_PATH, also loaded by bootcmd at every boot before anything else runs. */
+export const KERNEL_MODULES = ['overlay', 'br_netfilter'] as const;
+/**
+ * Debian/Ubuntu packages the node needs besides containerd and Kubernetes': WireGuard's userspace tools and iproute2
+ * for the mesh, ping for reachability checks, curl and CA certificates for downloads, kmod and procps for modprobe
+ * and sysctl.
  */
 export const HOST_PACKAGES = ['wireguard-tools', 'iproute2', 'iputils-ping', 'ca-certificates', 'curl', 'kmod', 'procps'];
 
 /**
- * Renders the cloud-init user-data (`#cloud-config`) of a VM. It holds:
- * - `package_update` + `packages` (HOST_PACKAGES): the host prerequisites of the WireGuard mesh and Kubernetes;
- * - `write_files`: node-agent's configuration at AGENT_CONFIG_PATH (mode 0600, it holds the bootstrap token), the
- *   install script at INSTALL_SCRIPT_PATH (0755, see installNodeAgentScript), the kernel settings (SYSCTL_PATH:
- *   IPv4 forwarding, bridge-nf-call-iptables/ip6tables), the br_netfilter module (MODULES_LOAD_PATH), and the agent's
- *   systemd unit;
- * - `runcmd`, in order: the install script (with the package URL and SHA-256 in its environment when `agentPackage`
- *   is given), `modprobe br_netfilter`, `sysctl --system`, `systemctl daemon-reload`, `systemctl enable --now` the
- *   unit. All are argv arrays: cloud-init single-quotes each argument in the script it makes of runcmd, so the shell
- *   expands nothing in them.
+ * The bootcmd script that fetches an apt signing key (`sh -c FETCH_KEY_SCRIPT fetch-apt-key <path> <url>`: the path
+ * and URL are positional parameters, never shell source). Nothing to do when the key is there already; otherwise curl
+ * (HTTPS, retried) into `<path>.part`, renamed into place once whole; on failure nothing is left and the exit status
+ * is non-zero (cloud-init logs it, and the next boot tries again). Not `cloud-init-per`: it would record a failed
+ * download as done.
+ */
+export const FETCH_KEY_SCRIPT = 'test -s "$1" || { curl -fsSL --retry 5 --output "$1.part" "$2" && mv "$1.part" "$1"; } || { rm -f "$1.part"; exit 1; }';
+
+/**
+ * Renders the cloud-init user-data (`#cloud-config`) of a VM: a stock Ubuntu 24.04 image becomes a node kubeadm can
+ * init or join, following kubeadm's "Installing kubeadm" and "Container Runtimes" pages, then node-agent starts. In
+ * the order cloud-init runs its modules:
+ * - `bootcmd` (init stage, every boot, before anything else): `swapoff -a`; `modprobe overlay` and `br_netfilter`;
+ *   the apt keyrings folder (0755) and, while they are missing (FETCH_KEY_SCRIPT), the signing keys of pkgs.k8s.io
+ *   (the minor's `Release.key`) and, from Kubernetes 1.36, Docker's apt repository, fetched with curl over HTTPS and
+ *   stored ASCII-armoured (`.asc`, which apt's `signed-by` reads as is: no gpg needed on the image);
+ * - `write_files`: node-agent's configuration at AGENT_CONFIG_PATH (0600, it holds the bootstrap token), the install
+ *   script, the swap and containerd scripts (node-scripts.ts), the kernel modules (MODULES_LOAD_PATH) and settings
+ *   (SYSCTL_PATH), /etc/crictl.yaml (containerd's socket), and the agent's systemd unit;
+ * - `apt` (config stage): the sources pkgs.k8s.io `v<MAJOR.MINOR>` and, from Kubernetes 1.36, Docker's repository,
+ *   each `signed-by` its key;
+ * - `package_update` + `packages` (final stage): HOST_PACKAGES, containerd (versions.ts: Ubuntu's `containerd` up to
+ *   1.35, Docker's `containerd.io=2.*` after) and `kubelet`, `kubeadm`, `kubectl` at `<version>-1.1`;
+ * - `runcmd` (final stage, after packages), argv arrays (cloud-init single-quotes each argument, so the shell expands
+ *   nothing): `apt-mark hold` the three; the swap script; `sysctl --system`; the containerd script (systemd cgroup
+ *   driver, restart); `systemctl enable --now kubelet` (it restarts until kubeadm init/join configures it); then, as
+ *   before, the agent's install script (with the package URL and SHA-256 in its environment when `agentPackage` is
+ *   given), `systemctl daemon-reload` and `systemctl enable --now` the agent's unit.
  *
- * A real VM (cloud-init) does all of it: packages are installed (final stage, before runcmd), files written, and the
- * commands run as root. The sandbox's VM image (apps/cloud-emulator VmRuntime) only writes `write_files` under the
- * VM's folder and records `runcmd` in its cloud-init-output.log; of the commands it acts only on `systemctl enable
- * --now`, which starts the unit's ExecStart because its image ships AGENT_BINARY. It ignores `packages` and does not
- * run the install script, modprobe or sysctl.
+ * A real VM (cloud-init) does all of it as root. The sandbox's VM image (apps/cloud-emulator VmRuntime) only writes
+ * `write_files` under the VM's folder and records `runcmd` in its cloud-init-output.log; of the commands it acts only
+ * on `systemctl enable --now`, which starts a unit written by write_files whose ExecStart its image ships (the agent;
+ * kubelet is logged as not found). It ignores `bootcmd`, `apt` and `packages`.
  *
- * cloud-init goes on with later runcmd entries when one fails, so if the install fails the unit is still enabled and
- * fails to start (systemd retries it); the reason is in /var/log/cloud-init-output.log.
+ * cloud-init goes on with later runcmd entries when one fails, so if a step fails the agent's unit is still enabled
+ * and the failure is in /var/log/cloud-init-output.log.
+ * @throws Error when `kubernetesVersion` is not `MAJOR.MINOR.PATCH` or the agent package cannot be passed safely.
  */
 export function renderUserData(input: UserDataInput): string {
   const { apiUrl, clusterId, nodeId, nodeName, role, bootstrapToken } = input;
   const agentConfig: AgentConfig = { apiUrl, clusterId, nodeId, nodeName, role, bootstrapToken };
+  const software = nodeSoftware(input.kubernetesVersion);
+  const containerd = containerdSourceFor(input.kubernetesVersion);
   const unit = [
     '[Unit]',
     'Description=Skyweave node agent',
@@ -86,29 +121,58 @@ export function renderUserData(input: UserDataInput): string {
     '',
   ].join('\n');
   const sysctl = [
-    '# Skyweave: forwarding for the WireGuard mesh and pods; bridged traffic through iptables (kubeadm preflight).',
+    '# Skyweave: kubeadm\'s Container Runtimes prerequisites (forwarding; bridged traffic through iptables), also the mesh\'s.',
     'net.ipv4.ip_forward = 1',
     'net.bridge.bridge-nf-call-iptables = 1',
     'net.bridge.bridge-nf-call-ip6tables = 1',
     '',
   ].join('\n');
+  const crictl = `runtime-endpoint: ${CRICTL.runtimeEndpoint}\nimage-endpoint: ${CRICTL.runtimeEndpoint}\ntimeout: 10\n`;
+  const k8sKey = KUBERNETES_PACKAGES.keyPath;
+  const fetchKey = (url: string, to: string) => ['sh', '-c', FETCH_KEY_SCRIPT, 'fetch-apt-key', to, url];
+  const bootcmd: string[][] = [
+    ['swapoff', '-a'],
+    ...KERNEL_MODULES.map((m) => ['modprobe', m]),
+    ['install', '-d', '-m', '0755', '/etc/apt/keyrings'],
+    fetchKey(`${software.kubernetes.repository}Release.key`, k8sKey),
+    ...(containerd.repository ? [fetchKey(containerd.repository.keyUrl, containerd.repository.keyPath)] : []),
+  ];
+  const sources: Record<string, { source: string }> = {
+    kubernetes: { source: `deb [signed-by=${k8sKey}] ${software.kubernetes.repository} /` },
+    ...(containerd.repository ? {
+      docker: { source: `deb [signed-by=${containerd.repository.keyPath}] ${containerd.repository.url} ${containerd.repository.suite} ${containerd.repository.component}` },
+    } : {}),
+  };
+  const containerdPackage: string | string[] = containerd.origin === 'docker' ? [containerd.package, '2.*'] : containerd.package;
   const doc = {
-    package_update: true,
-    packages: HOST_PACKAGES,
+    bootcmd,
     write_files: [
       { path: AGENT_CONFIG_PATH, owner: 'root:root', permissions: '0600', content: `${JSON.stringify(agentConfig, null, 2)}\n` },
       {
         path: INSTALL_SCRIPT_PATH, owner: 'root:root', permissions: '0755',
         content: installNodeAgentScript({ agentBinary: AGENT_BINARY, installRoot: AGENT_INSTALL_ROOT }),
       },
-      { path: MODULES_LOAD_PATH, owner: 'root:root', permissions: '0644', content: 'br_netfilter\n' },
+      { path: DISABLE_SWAP_SCRIPT_PATH, owner: 'root:root', permissions: '0755', content: disableSwapScript() },
+      { path: CONFIGURE_CONTAINERD_SCRIPT_PATH, owner: 'root:root', permissions: '0755', content: configureContainerdScript() },
+      { path: MODULES_LOAD_PATH, owner: 'root:root', permissions: '0644', content: `${KERNEL_MODULES.join('\n')}\n` },
       { path: SYSCTL_PATH, owner: 'root:root', permissions: '0644', content: sysctl },
+      { path: CRICTL.configPath, owner: 'root:root', permissions: '0644', content: crictl },
       { path: `/etc/systemd/system/${AGENT_UNIT}`, owner: 'root:root', permissions: '0644', content: unit },
     ],
+    apt: { sources },
+    package_update: true,
+    packages: [
+      ...HOST_PACKAGES,
+      containerdPackage,
+      ...KUBERNETES_PACKAGES.packages.map((p) => [p, software.kubernetes.packageVersion]),
+    ],
     runcmd: [
-      installCommand(input.agentPackage),
-      ['modprobe', 'br_netfilter'],
+      ['apt-mark', 'hold', ...KUBERNETES_PACKAGES.packages],
+      [DISABLE_SWAP_SCRIPT_PATH],
       ['sysctl', '--system'],
+      [CONFIGURE_CONTAINERD_SCRIPT_PATH],
+      ['systemctl', 'enable', '--now', 'kubelet'],
+      installCommand(input.agentPackage),
       ['systemctl', 'daemon-reload'],
       ['systemctl', 'enable', '--now', AGENT_UNIT],
     ],
