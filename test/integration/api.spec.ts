@@ -178,8 +178,40 @@ describe('api-gateway on a real database', () => {
       expect((await agent(token)(`${workerId}/register`)).status).toBe(401);
     });
 
+    it('answers a registration retried by the same agent (its answer lost) with a new node token, until it asks to join; nobody else', async () => {
+      const registrationId = randomBytes(32).toString('base64url');
+      const register = (id?: string) => fetch(`${api.baseUrl}/agent/v1/nodes/${workerId}/register`, {
+        method: 'POST', headers: { authorization: `Bearer ${workerToken}`, 'content-type': 'application/json' }, body: JSON.stringify(id ? { registrationId: id } : {}),
+      });
+      const first = await register(registrationId);
+      expect(first.status).toBe(200);
+      const lost = ((await first.json()) as { nodeToken: string }).nodeToken;
+      // the gateway died before the agent read that answer: the agent asks again with the same token and id
+      const retried = await register(registrationId);
+      expect(retried.status).toBe(200);
+      const kept = (await retried.json()) as { nodeToken: string; nodeName: string; mesh?: AgentApi.MeshConfig };
+      expect(kept.nodeToken).toMatch(/^swnt_/);
+      expect(kept.nodeToken).not.toBe(lost);
+      expect(kept.mesh?.interface.address).toMatch(/^10\.4\.\d+\.\d+\/16$/);
+      // the lost token was replaced; the token holder without the id (or with another) is refused as before
+      expect((await agent(lost)(`${workerId}/join`)).status).toBe(401);
+      for (const other of [undefined, randomBytes(32).toString('base64url')]) {
+        const r = await register(other);
+        expect(r.status).toBe(401);
+        expect(((await r.json()) as { detail: string }).detail).toMatch(/already used/);
+      }
+      expect((await register('short')).status).toBe(422);
+      // one registration: one event
+      const ev = await api.ok<{ items: { reason: string; object: string | null }[] }>('GET', `/v1/clusters/${clusterId}/events`);
+      expect(ev.items.filter((e) => e.reason === 'NodeRegistered' && e.object === `node/${kept.nodeName}`)).toHaveLength(1);
+      workerAgentToken = kept.nodeToken;
+      workerRegistrationId = registrationId;
+    });
+    let workerAgentToken: string;
+    let workerRegistrationId: string;
+
     it('orders joins: the first master initialises, a worker waits, then joins', async () => {
-      const w = (await (await agent(workerToken)(`${workerId}/register`)).json()) as { nodeToken: string };
+      const w = { nodeToken: workerAgentToken };
       expect(((await (await agent(w.nodeToken)(`${workerId}/join`)).json()) as { action: string }).action).toBe('wait');
       expect(((await (await agent(masterToken)(`${masterId}/join`)).json()) as { action: string }).action).toBe('initialise');
       expect((await agent(masterToken)(`${masterId}/joined`)).status).toBe(204);
@@ -187,6 +219,14 @@ describe('api-gateway on a real database', () => {
       expect(join).toMatchObject({ action: 'join', controlPlaneEndpoint: '10.4.0.1:6443', podSubnet: '10.217.0.0/16', serviceSubnet: '10.96.0.0/12' });
       expect((await agent(w.nodeToken)(`${workerId}/joined`)).status).toBe(204);
       expect((await agent(token)(`${workerId}/joined`)).status).toBe(401);
+    });
+
+    it('refuses a registration retry once the node has asked to join, even with the right id', async () => {
+      const r = await fetch(`${api.baseUrl}/agent/v1/nodes/${workerId}/register`, {
+        method: 'POST', headers: { authorization: `Bearer ${workerToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ registrationId: workerRegistrationId }),
+      });
+      expect(r.status).toBe(401);
+      expect(((await r.json()) as { detail: string }).detail).toMatch(/already used/);
     });
 
     const post = (t: string, path: string, body: unknown) =>

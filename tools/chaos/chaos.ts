@@ -149,19 +149,25 @@ async function trial(stack: Stack, api: ApiClient, n: number, opts: ChaosOptions
   return result;
 }
 
-interface ClusterState { phase: string; conditions: { type: string; status: string }[] }
+interface ClusterState {
+  phase: string; conditions: { type: string; status: string }[];
+  nodes?: { name: string; cloud: string; phase: string; message: string | null; waiting: unknown }[];
+}
 
 async function until(api: ApiClient, id: string, done: (c: ClusterState) => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = 'unknown';
+  let stuck = '';
   while (Date.now() < deadline) {
     const c = await api.ok<ClusterState>('GET', `/v1/clusters/${id}`).catch(() => undefined);
     if (c && done(c)) return;
     if (c) last = `${c.phase} ${c.conditions.filter((x) => x.status !== 'True').map((x) => x.type).join(',')}`;
+    // the nodes that are not Joined, with why: the stack (and its database) is gone by the time anyone reads this
+    if (c?.nodes) stuck = c.nodes.filter((n) => n.phase !== 'Joined').map((n) => `\n    ${n.name} (${n.cloud}) ${n.phase}: ${n.message ?? ''} ${JSON.stringify(n.waiting)}`).join('');
     await sleep(300);
   }
   const ev = await api.ok<{ items: { reason: string; message: string }[] }>('GET', `/v1/clusters/${id}/events?limit=1000`).catch(() => ({ items: [] }));
-  throw new Error(`not ${what} within ${timeoutMs / 1000} s (last: ${last}); last events:\n${ev.items.slice(-12).map((e) => `    ${e.reason}: ${e.message}`).join('\n')}`);
+  throw new Error(`not ${what} within ${timeoutMs / 1000} s (last: ${last}); nodes not joined:${stuck || ' none'}; last events:\n${ev.items.slice(-12).map((e) => `    ${e.reason}: ${e.message}`).join('\n')}`);
 }
 
 /** Failures of a service that is being killed and restarted: no answer, a reset socket, a 5xx. */

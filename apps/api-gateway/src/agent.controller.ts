@@ -57,7 +57,11 @@ export class AgentController {
     this.repos = new Repositories(ds);
   }
 
-  /** Exchanges the bootstrap token for a node token. A used, expired or foreign token is 401. */
+  /**
+   * Exchanges the bootstrap token for a node token, and answers the node's first mesh configuration. A used, expired
+   * or foreign token is 401, except a retry by the agent that used it (the same `registrationId`) while the node is
+   * still `Registered`: its first answer was lost, and it gets a new node token.
+   */
   @Post('register')
   @HttpCode(200)
   async register(@Param('nodeId', new ParseUUIDPipe()) nodeId: string, @Headers('authorization') auth: string | undefined, @Body() body: RegisterNodeDto): Promise<AgentApi.RegisterResponse> {
@@ -66,11 +70,20 @@ export class AgentController {
     const node = await this.ds.transaction(async (em) => {
       const n = await this.repos.nodes.findForAgent(REGISTRATION, nodeId, em, { lock: true });
       if (!n || !n.bootstrapTokenHash || n.bootstrapTokenHash !== hashToken(token)) throw Problem.unauthorized('invalid bootstrap token for this node');
-      if (n.bootstrapTokenUsedAt) throw Problem.unauthorized('bootstrap token already used');
       if (!n.bootstrapTokenExpiresAt || n.bootstrapTokenExpiresAt.getTime() < Date.now()) throw Problem.unauthorized('bootstrap token expired');
       const scope = orgScope(n.organisationId);
+      if (n.bootstrapTokenUsedAt) {
+        // Used: only the agent that used it may ask again (its answer was lost: the gateway died after the commit),
+        // proven by its registration id, and only until the node asks to join. It gets a new node token in place of
+        // the one it never received; nothing else changes (no event, no phase move).
+        const sameAgent = !!body.registrationId && n.registrationIdHash === hashToken(body.registrationId);
+        if (!sameAgent || n.phase !== 'Registered') throw Problem.unauthorized('bootstrap token already used');
+        await this.repos.nodes.update(scope, n.id, { agentTokenHash: hashToken(nodeToken) }, em);
+        return n;
+      }
       await this.repos.nodes.update(scope, n.id, {
         bootstrapTokenUsedAt: new Date(), bootstrapTokenSealed: null, agentTokenHash: hashToken(nodeToken), wireguardPublicKey: body.wireguardPublicKey ?? null,
+        registrationIdHash: body.registrationId ? hashToken(body.registrationId) : null,
         // the cloud's answer (recorded at launch) wins; the agent's own view fills in when it booted first
         ...(n.privateIp ? {} : { privateIp: body.privateIp ?? null }), ...(n.publicIp ? {} : { publicIp: body.publicIp ?? null }),
       }, em);

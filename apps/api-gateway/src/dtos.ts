@@ -101,6 +101,8 @@ export class RegisterNodeDto {
   @ApiPropertyOptional() @IsOptional() @Matches(/^[A-Za-z0-9+/]{43}=$/, { message: 'wireguardPublicKey must be a base64 WireGuard key' }) wireguardPublicKey?: string;
   @ApiPropertyOptional() @IsOptional() @IsIP(4, { message: 'privateIp must be an IPv4 address' }) privateIp?: string;
   @ApiPropertyOptional() @IsOptional() @IsIP(4, { message: 'publicIp must be an IPv4 address' }) publicIp?: string;
+  @ApiPropertyOptional({ description: 'The agent\'s own secret (43 base64url characters): a retry with the same bootstrap token and id is answered again' })
+  @IsOptional() @Matches(/^[A-Za-z0-9_-]{43}$/, { message: 'registrationId must be 32 random bytes, base64url (43 characters)' }) registrationId?: string;
 }
 
 export class MeshRequestDto {

@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import type { AgentApi } from '@skyweave/contracts';
 import type { Executor } from './executor';
@@ -6,6 +6,9 @@ import { HttpError, PostJson, abortableSleep, agentCaller } from './http';
 import { runOperationsLoop } from './operations';
 import { AgentState, loadState, saveState } from './state';
 import { PRIVATE_KEY_PATH, WireguardInterface, WireguardOptions, measureRtt } from './wireguard';
+
+/** The agent's registration id (see AgentApi.RegisterRequest), made once, root-only. */
+export const REGISTRATION_ID_PATH = '/var/lib/skyweave/registration-id';
 
 export { HttpError } from './http';
 
@@ -65,12 +68,16 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
     ex.writeFile(PRIVATE_KEY_PATH, `${wgPrivate}\n`, 0o600);
   }
 
-  // 2. Register once.
+  // 2. Register once. The registration id is kept before the first call: a retry whose first answer was lost (the
+  //    platform died after recording it) proves it is the same agent and is answered again.
   const saved = loadState(ex);
+  const idFile = ex.path(REGISTRATION_ID_PATH);
+  const registrationId = existsSync(idFile) ? readFileSync(idFile, 'utf8').trim() : randomBytes(32).toString('base64url');
+  if (!existsSync(idFile)) ex.writeFile(REGISTRATION_ID_PATH, `${registrationId}\n`, 0o600);
   if (saved) o.log(`resuming as ${saved.role} ${saved.nodeName}`);
   let firstMesh: AgentApi.MeshConfig | undefined;
   const state: AgentState = saved ?? await (async () => {
-    const reg = await call<AgentApi.RegisterResponse>('/register', o.bootstrapToken, { wireguardPublicKey: wgPublic, privateIp: o.privateIp, publicIp: o.publicIp } satisfies AgentApi.RegisterRequest);
+    const reg = await call<AgentApi.RegisterResponse>('/register', o.bootstrapToken, { wireguardPublicKey: wgPublic, privateIp: o.privateIp, publicIp: o.publicIp, registrationId } satisfies AgentApi.RegisterRequest);
     const fresh: AgentState = { nodeToken: reg.nodeToken, role: reg.role, nodeName: reg.nodeName, wireguardAddress: reg.wireguardAddress, joined: false };
     saveState(ex, fresh);
     firstMesh = reg.mesh;

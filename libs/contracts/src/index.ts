@@ -70,7 +70,12 @@ export function parsePayload<S extends Subject>(subject: S, raw: unknown): Paylo
 /** Agent API (`/agent/v1`), called by node-agent on each VM. */
 export namespace AgentApi {
   /** POST /agent/v1/nodes/{nodeId}/register — `Authorization: Bearer <bootstrap token>` (one-time). */
-  export interface RegisterRequest { wireguardPublicKey?: string; privateIp?: string; publicIp?: string }
+  /**
+   * `registrationId`: a secret the agent makes once (32 random bytes, base64url, kept on its disk before the first
+   * call); a retry of a registration whose answer was lost, with the same bootstrap token and id, is answered again
+   * (with a new node token) until the node asks to join. Without it, a used bootstrap token is refused.
+   */
+  export interface RegisterRequest { wireguardPublicKey?: string; privateIp?: string; publicIp?: string; registrationId?: string }
   export interface RegisterResponse {
     nodeToken: string;
     clusterId: string;

@@ -113,6 +113,8 @@ export class NodeEntity {
   @Column('text', { nullable: true }) bootstrapTokenHash!: string | null;
   @Column('timestamptz', { nullable: true }) bootstrapTokenExpiresAt!: Date | null;
   @Column('timestamptz', { nullable: true }) bootstrapTokenUsedAt!: Date | null;
+  /** SHA-256 of the registration id the agent sent with its bootstrap token: its retries are answered again. */
+  @Column('text', { nullable: true }) registrationIdHash!: string | null;
   /** SHA-256 of the node's own credential, issued in exchange for the bootstrap token. */
   @Column('text', { nullable: true }) agentTokenHash!: string | null;
   @Column('text', { nullable: true }) wireguardPublicKey!: string | null;
