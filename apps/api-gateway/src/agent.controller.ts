@@ -94,9 +94,11 @@ export class AgentController {
       return n;
     });
     // the first mesh configuration in the same answer: the agent needs it before it can ask to join (one round trip
-    // less on every node's way to Ready; over a WAN that is tens of milliseconds)
-    const mesh = meshConfigFor(node, await readMeshRows(this.repos, node));
-    return { nodeToken, clusterId: node.clusterId, role: node.role, nodeName: node.name, wireguardAddress: node.wireguardAddress ?? '', mesh };
+    // less on every node's way to Ready; over a WAN that is tens of milliseconds). The registration is committed:
+    // when the configuration cannot be made now (the cluster went meanwhile, no overlay address), the answer goes
+    // without it and the agent asks /mesh, which says why.
+    const mesh = await readMeshRows(this.repos, node).then((rows) => meshConfigFor(node, rows)).catch(() => undefined);
+    return { nodeToken, clusterId: node.clusterId, role: node.role, nodeName: node.name, wireguardAddress: node.wireguardAddress ?? '', ...(mesh ? { mesh } : {}) };
   }
 
   /**
