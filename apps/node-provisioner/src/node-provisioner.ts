@@ -159,7 +159,7 @@ export class NodeProvisioner {
       }
       await this.ds.transaction(async (em) => {
         const moved = await new LifecycleRepository(em).moveNode(scope, node, 'Terminated', {
-          set: { agentTokenHash: null, bootstrapTokenHash: null, bootstrapTokenSealed: null, retryAt: null, attempts: 0, waitingReason: null, message: null },
+          set: { agentTokenHash: null, bootstrapTokenHash: null, bootstrapTokenSealed: null, registrationIdHash: null, retryAt: null, attempts: 0, waitingReason: null, message: null },
           event: { reason: EventReason.InstanceTerminated, object: `node/${node.name}`, message: `${node.name} terminated on ${CLOUD_NAMES[node.cloud]}${ids.size ? ` (${[...ids].join(', ')})` : ' (no VM existed)'}` },
         });
         if (!moved) return;

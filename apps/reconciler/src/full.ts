@@ -264,7 +264,7 @@ export class FullReconciler {
     const scope = orgScope(organisationId);
     const moved = await lc.moveNode(scope, node, 'Pending', { from: ['Booting', 'Registered', 'Joining', 'Joined'], set: {
       message, instanceId: null, instanceSeenAt: null, privateIp: null, publicIp: null, dispatchedAt: null, joinedAt: null,
-      bootstrapTokenHash: null, bootstrapTokenExpiresAt: null, bootstrapTokenUsedAt: null, bootstrapTokenSealed: null, agentTokenHash: null,
+      bootstrapTokenHash: null, bootstrapTokenExpiresAt: null, bootstrapTokenUsedAt: null, bootstrapTokenSealed: null, agentTokenHash: null, registrationIdHash: null,
       wireguardPublicKey: null, podCidr: null, peerLatencies: {}, launchToken: null, launchStartedAt: null,
       retryAt: null, attempts: 0, waitingReason: null, kubernetesVersion: cluster.spec.kubernetesVersion,
     } });

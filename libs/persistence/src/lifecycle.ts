@@ -25,7 +25,7 @@ export interface TransitionOptions<P extends string, E> {
 /** The SET list that forgets a cluster row's secrets (sealed CA, admin and PKI keys). */
 export const PURGED_CLUSTER_SECRETS = `"caKeySealed" = NULL, "adminKeySealed" = NULL, "pkiSealed" = NULL`;
 /** The SET list that forgets a node row's secrets (sealed bootstrap token, bootstrap and node token hashes). */
-export const PURGED_NODE_SECRETS = `"bootstrapTokenSealed" = NULL, "bootstrapTokenHash" = NULL, "agentTokenHash" = NULL`;
+export const PURGED_NODE_SECRETS = `"bootstrapTokenSealed" = NULL, "bootstrapTokenHash" = NULL, "agentTokenHash" = NULL, "registrationIdHash" = NULL`;
 
 /** SQL literal list of phases (phase names are fixed identifiers from the domain tables, never user input). */
 const sqlList = (xs: readonly string[]) => xs.map((x) => `'${x.replace(/'/g, "''")}'`).join(', ');
