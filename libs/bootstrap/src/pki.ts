@@ -143,6 +143,26 @@ export async function issueApiServerCertificate(ca: CertificateAndKey, sans: Api
 }
 
 /**
+ * Issues a client certificate signed by the cluster CA (clientAuth, 1 year, back-dated 5 minutes), for one
+ * Kubernetes user: the API server takes the subject CN as the user name and each O as a group ("Authenticating",
+ * X509 client certificates, https://kubernetes.io/docs/reference/access-authn-authz/authentication/). kubeadm makes
+ * `admin.conf` (CN `kubernetes-admin`, O `system:masters`) and `kubelet.conf` (CN `system:node:<name>`, O
+ * `system:nodes`) this way; the platform's watcher has its own user.
+ * @param ca the cluster CA certificate and its private key, PEM.
+ * @param subject `commonName` (the user) and `organizations` (groups, may be empty).
+ * @returns certificate and SEC1 private key, PEM. @throws Error when the CA key does not parse.
+ */
+export async function issueClientCertificate(ca: CertificateAndKey, subject: { commonName: string; organizations?: readonly string[] }, now = new Date()): Promise<CertificateAndKey> {
+  const issuer = { certificate: new PeculiarCertificate(ca.certificate), keys: { privateKey: await importPrivateKey(ca.key) } };
+  const keys = await newKeyPair();
+  const cert = await issueLeaf({
+    subject: new Name([{ CN: [subject.commonName] }, ...(subject.organizations?.length ? [{ O: [...subject.organizations] }] : [])]),
+    publicKey: keys.publicKey, issuer, now, usages: [ExtendedKeyUsage.clientAuth],
+  });
+  return { certificate: pem(cert), key: await privateKeyPem(keys.privateKey) };
+}
+
+/**
  * Whether an API server certificate can be handed out again: issued by `caCertificate`, valid at `now` for at least
  * 30 more days, and naming every DNS name and IP of `sans` (it may name more). A certificate that fails this is
  * re-issued, e.g. when master-0's public IP became known after the first `/join`.

@@ -29,6 +29,9 @@ export type CloudCredentials =
  * - gcp: Compute base URL (`http://127.0.0.1:4567`) — also serves the OAuth2 token endpoint
  * - azure: ARM base URL (`https://127.0.0.1:4568`), AAD authority host, and the PEM CA to trust
  * - digitalocean: API v2 base URL, e.g. `http://127.0.0.1:4569/v2`
+ * - kubernetes: how the clusters' API servers are reached. `proxyUrl`: an HTTP CONNECT proxy (`http://127.0.0.1:4570`)
+ *   through which `https://<master address>:6443` is dialled, as a private control plane is through a bastion; the
+ *   sandbox's VMs are not on the host's network. Absent ⇒ dialled directly.
  */
 export interface CloudEndpoints {
   aws?: string;
@@ -39,6 +42,7 @@ export interface CloudEndpoints {
    */
   azure?: { arm: string; authorityHost: string; caPem?: string; pollIntervalMs?: number };
   digitalocean?: string;
+  kubernetes?: { proxyUrl: string };
 }
 
 /** What a cluster's network on one cloud should be. */
