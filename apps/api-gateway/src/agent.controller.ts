@@ -1,7 +1,7 @@
 import { Body, Controller, Headers, HttpCode, Inject, Param, ParseUUIDPipe, Post } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { DataSource } from 'typeorm';
-import { ADDRESS_PLAN, EventReason, JoinAction, JoinCandidate, decideJoin } from '@skyweave/domain';
+import { ADDRESS_PLAN, EventReason, JoinAction, JoinCandidate, decideJoin, findRegion } from '@skyweave/domain';
 import { AgentApi, Subjects } from '@skyweave/contracts';
 import { ChangeFeed, LifecycleRepository, NodeEntity, Repositories, SecretBox, enqueue, hashToken, newToken, orgScope, recordEvent, systemScope } from '@skyweave/persistence';
 import { RegisterNodeDto } from './dtos';
@@ -10,7 +10,7 @@ import { AgentNode, bearer } from './agent-auth';
 import { LongPolls } from './long-polls';
 import { meshConfigFor, readMeshRows } from './mesh-config';
 import { CHANGE_FEED, DATA_SOURCE, JOIN_LONG_POLL, LONG_POLLS, SECRET_BOX } from './tokens';
-import { clusterConfiguration, controlPlaneEndpoint, initConfiguration, joinConfiguration, pkiFiles, renderKubeadmConfig } from '@skyweave/bootstrap';
+import { clusterConfiguration, controlPlaneEndpoint, initConfiguration, joinConfiguration, nodeLabels, pkiFiles, renderKubeadmConfig } from '@skyweave/bootstrap';
 import {
   apiServerCertificateFits, apiServerSans, caCertHash, fromPkiColumn, issueApiServerCertificate, openPkiSecrets, sealPkiSecrets, toPkiColumn,
 } from '@skyweave/bootstrap';
@@ -169,7 +169,11 @@ export class AgentController {
     const { caCertificate, caKeySealed, pkiSealed } = cluster;
     if (!caCertificate || !caKeySealed || !pkiSealed || !cluster.pki) throw new Problem(409, 'cluster-pki-missing', 'No PKI', 'this cluster has no control-plane PKI');
     const endpoint = controlPlaneEndpoint(first.wireguardAddress);
-    const self = { name: me.name, address: me.wireguardAddress };
+    const placement = findRegion(cluster.spec.region)?.clouds[me.cloud];
+    const self = {
+      name: me.name, address: me.wireguardAddress,
+      ...(placement ? { labels: nodeLabels({ cloud: me.cloud, nodeId: me.id, instanceType: me.instanceType, region: placement.region, zone: placement.zone }) } : {}),
+    };
     let answer: AgentApi.JoinResponse;
     if (action === 'join') {
       const secrets = openPkiSecrets(this.box, pkiSealed);

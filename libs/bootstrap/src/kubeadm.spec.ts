@@ -3,6 +3,7 @@ import {
   ClusterConfiguration, InitConfiguration, JoinConfiguration, clusterConfiguration, controlPlaneEndpoint, initConfiguration, joinConfiguration, pkiFiles, renderKubeadmConfig,
 } from './kubeadm';
 import { caCertHash, generateClusterPki, newBootstrapToken, newCertificateKey } from './pki';
+import { nodeLabels } from './kubernetes';
 
 /** Parses a rendered stream as kubeadm would read it (YAML 1.1). */
 const parseStream = (s: string) => parseAllDocuments(s, { version: '1.1' }).map((d) => {
@@ -58,6 +59,20 @@ describe('kubeadm configuration (v1beta4)', () => {
     expect(w.kind).toBe('JoinConfiguration');
     expect(w).not.toHaveProperty('controlPlane');
     expect(w.nodeRegistration.kubeletExtraArgs).toEqual([{ name: 'node-ip', value: '10.4.0.4' }]);
+  });
+
+  it('passes the node labels to kubelet as --node-labels (the well-known ones and Skyweave\'s; Azure zones as <region>-<n>)', () => {
+    const labels = nodeLabels({ cloud: 'azure', nodeId: '6f1c0e0a-2b7d-4c1e-9d3a-0c5e7b9a1f22', instanceType: 'Standard_B2s', region: 'eastus', zone: '1' });
+    expect(labels).toEqual({
+      'node.kubernetes.io/instance-type': 'Standard_B2s', 'topology.kubernetes.io/region': 'eastus', 'topology.kubernetes.io/zone': 'eastus-1',
+      'skyweave.io/cloud': 'azure', 'skyweave.io/node-id': '6f1c0e0a-2b7d-4c1e-9d3a-0c5e7b9a1f22',
+    });
+    expect(nodeLabels({ cloud: 'aws', nodeId: 'x', instanceType: 't3.medium', region: 'us-east-1', zone: 'us-east-1a' })['topology.kubernetes.io/zone']).toBe('us-east-1a');
+    const [j] = parseStream(renderKubeadmConfig([joinConfiguration({ node: { name: 'w-1', address: '10.4.0.4', labels }, controlPlaneEndpoint: endpoint, bootstrapToken: '123456.1234567890123456', caCertHash: 'sha256:00' })])) as unknown as [JoinConfiguration];
+    expect(j.nodeRegistration.kubeletExtraArgs).toEqual([
+      { name: 'node-ip', value: '10.4.0.4' },
+      { name: 'node-labels', value: 'node.kubernetes.io/instance-type=Standard_B2s,topology.kubernetes.io/region=eastus,topology.kubernetes.io/zone=eastus-1,skyweave.io/cloud=azure,skyweave.io/node-id=6f1c0e0a-2b7d-4c1e-9d3a-0c5e7b9a1f22' },
+    ]);
   });
 
   it('quotes strings a YAML 1.1 parser would read as numbers', () => {

@@ -57,15 +57,26 @@ export interface JoinConfiguration {
   controlPlane?: { localAPIEndpoint: ApiEndpoint; certificateKey: string };
 }
 
-/** A node as kubeadm sees it: its Node name and the address kubelet and (on masters) the API server use, its WireGuard overlay address. */
-export interface KubeadmNode { name: string; address: string }
+/**
+ * A node as kubeadm sees it: its Node name, the address kubelet and (on masters) the API server use (its WireGuard
+ * overlay address), and the labels its kubelet registers with (see `nodeLabels`; none when absent).
+ */
+export interface KubeadmNode { name: string; address: string; labels?: Record<string, string> }
 
 /** The control-plane endpoint for a cluster whose master-0 has overlay address `address`: `10.4.0.1` → `10.4.0.1:6443`. */
 export function controlPlaneEndpoint(address: string): string {
   return `${address}:${API_SERVER_PORT}`;
 }
 
-const nodeRegistration = (n: KubeadmNode): NodeRegistration => ({ name: n.name, kubeletExtraArgs: [{ name: 'node-ip', value: n.address }] });
+/** kubelet's `--node-labels` value: `k=v` pairs joined by commas, in the order given. */
+export function nodeLabelsArg(labels: Record<string, string>): string {
+  return Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',');
+}
+
+const nodeRegistration = (n: KubeadmNode): NodeRegistration => ({
+  name: n.name,
+  kubeletExtraArgs: [{ name: 'node-ip', value: n.address }, ...(n.labels && Object.keys(n.labels).length ? [{ name: 'node-labels', value: nodeLabelsArg(n.labels) }] : [])],
+});
 
 /**
  * The InitConfiguration for master-0's `kubeadm init --upload-certs`: one bootstrap token (TTL 24 h, usages signing
