@@ -22,9 +22,11 @@ function boundaries(allow) {
       { sourceTag: 'type:service-kit', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:cloud', 'type:data'] },
       { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:bootstrap', 'type:cloud', 'type:data', 'type:service-kit'] },
       { sourceTag: 'type:agent', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts'] },
-      { sourceTag: 'type:emulator', onlyDependOnLibsWithTags: ['type:domain', 'type:cloud', 'type:kube-sim'] },
+      // the sandbox cloud runs its clusters' control planes (kube-sandbox) when their VMs run kubeadm
+      { sourceTag: 'type:emulator', onlyDependOnLibsWithTags: ['type:domain', 'type:cloud', 'type:kube-sim', 'type:kube-sandbox', 'type:bootstrap'] },
       // the sandbox cluster's Kubernetes API server (a product component run on sandbox masters): plain Node, no NestJS
-      { sourceTag: 'type:kube-sandbox', onlyDependOnLibsWithTags: ['type:domain', 'type:kube-sim'], bannedExternalImports: ['@nestjs/*', 'typeorm', '@nats-io/*'] },
+      // (its sandbox kubeadm makes the certificates kubeadm would with the product's own PKI code)
+      { sourceTag: 'type:kube-sandbox', onlyDependOnLibsWithTags: ['type:domain', 'type:kube-sim', 'type:bootstrap'], bannedExternalImports: ['@nestjs/*', 'typeorm', '@nats-io/*'] },
       // tools/: build script, stack launcher, demo, chaos — libraries only, never an app's source
       { sourceTag: 'type:tools', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:bootstrap', 'type:cloud', 'type:data', 'type:service-kit'] },
       // test/ (integration, end-to-end) and bench/ may reach into everything, apps included (see the test/bench block)

@@ -33,7 +33,7 @@ const PROJECTS = {
   // the WAN relay runs inside the netns fabric's hub namespace (apps/cloud-emulator/src/core/netns.ts)
   'cloud-emulator': { entries: { main: 'apps/cloud-emulator/src/main.ts', 'wan-main': 'apps/cloud-emulator/src/wan-main.ts' } },
   // the sandbox cluster's Kubernetes API server (docs/kube-sandbox.md)
-  'kube-sandbox': { entries: { main: 'apps/kube-sandbox/src/main.ts' } },
+  'kube-sandbox': { entries: { main: 'apps/kube-sandbox/src/main.ts', kubeadm: 'apps/kube-sandbox/src/kubeadm-main.ts' } },
   'node-agent': { entries: { main: 'apps/node-agent/src/main.ts' }, selfContained: true, banner: '#!/usr/bin/env node' },
   // the installer's one-shot commands (docker compose's migrate service): schema, first organisation
   tools: { entries: { migrate: 'tools/migrate.ts', 'bootstrap-org': 'tools/bootstrap-org.ts' }, outdir: 'dist/tools' },

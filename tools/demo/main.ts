@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { ApiClient, sandboxAccount, sandboxResources } from '../stack/api';
 import { ensureLocalServices } from '../stack/services';
 import { startStack, Stack } from '../stack/stack';
+import { kubectl, kubectlInstalled, nodeReady, waitForNodes } from '../stack/kubectl';
 
 /**
  * The demo: a platform engineer's session, driven through the public API only.
@@ -48,6 +49,23 @@ const opts = new Command('demo')
   .parse().opts<{ faults: boolean }>();
 
 /** Arms the sandbox's rate faults: every call of every cloud throttled 10% of the time and failed (5xx) 5% of the time. */
+/**
+ * The cluster as its users see it: the real kubectl, with the kubeconfig the API handed out, lists the nodes once
+ * every one is Ready (their clouds and instance types as labels). Without kubectl, says how to get it.
+ */
+async function showKubectlNodes(kubeconfig: string, expected: number, say: (msg: string) => void): Promise<void> {
+  if (!kubectlInstalled()) {
+    say('kubectl is not installed: skipping `kubectl get nodes` (apt-get install kubectl, or see https://kubernetes.io/docs/tasks/tools/)');
+    return;
+  }
+  await waitForNodes(kubeconfig, (nodes) => nodes.length === expected && nodes.every(nodeReady), 60_000);
+  const args = ['get', 'nodes', '-o', 'wide', '-L', 'skyweave.io/cloud,node.kubernetes.io/instance-type,topology.kubernetes.io/zone'];
+  const r = await kubectl(kubeconfig, args);
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr.trim()}`);
+  say(`kubectl --kubeconfig ${path.relative(process.cwd(), kubeconfig)} ${args.join(' ')}`);
+  process.stdout.write(`${r.stdout}\n`);
+}
+
 async function armFaults(adminUrl: string): Promise<void> {
   for (const cloud of CLOUDS) {
     for (const [kind, rate] of [['throttle', 0.1], ['server-error', 0.05]] as const) {
@@ -110,6 +128,7 @@ async function main(): Promise<number> {
     mkdirSync(path.dirname(kcFile), { recursive: true });
     writeFileSync(kcFile, kc.body, { mode: 0o600 });
     say(`kubeconfig written to ${path.relative(process.cwd(), kcFile)}`);
+    await showKubectlNodes(kcFile, ready.nodes.length, say);
 
     await api.ok('DELETE', `/v1/clusters/${created.id}`);
     say('delete requested: terminating every VM tagged for the cluster, then the networks');

@@ -5,17 +5,17 @@ import * as path from 'node:path';
 const ROOT = path.resolve(__dirname, '../..');
 
 /** The apps a running installation needs, built by `node tools/build.js <app>` (Nx target `build`). */
-export const BUILT_APPS = ['api-gateway', 'reconciler', 'network-provisioner', 'node-provisioner', 'cloud-emulator', 'node-agent'] as const;
+export const BUILT_APPS = ['api-gateway', 'reconciler', 'network-provisioner', 'node-provisioner', 'cloud-emulator', 'node-agent', 'kube-sandbox'] as const;
 export type BuiltApp = (typeof BUILT_APPS)[number];
 
-/** Absolute path of an app's built entry point, `dist/apps/<app>/<entry>.js` (entry `main`, or `wan-main` for the WAN relay). */
+/** Absolute path of an app's built entry point, `dist/apps/<app>/<entry>.js` (entry `main`, `wan-main` for the WAN relay, `kubeadm` for the VM image's kubeadm). */
 export function distEntry(app: BuiltApp, entry = 'main'): string {
   return path.join(ROOT, 'dist/apps', app, `${entry}.js`);
 }
 
 /** The built files whose age decides staleness. */
 function outputs(): string[] {
-  return [...BUILT_APPS.map((a) => distEntry(a)), distEntry('cloud-emulator', 'wan-main')];
+  return [...BUILT_APPS.map((a) => distEntry(a)), distEntry('cloud-emulator', 'wan-main'), distEntry('kube-sandbox', 'kubeadm')];
 }
 
 /** Newest modification time (ms) of the build's inputs: every non-test `.ts` under apps/* /src and libs/* /src, and the build's own settings. */

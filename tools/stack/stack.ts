@@ -33,6 +33,12 @@ export interface StackOptions {
   vmNetwork?: 'process' | 'netns';
   /** Extra environment for every process (services, emulator and the VMs it boots), e.g. SKYWEAVE_PROBE_INTERVAL_SECONDS. */
   env?: Record<string, string>;
+  /**
+   * The sandbox clusters' Kubernetes timings (Kubernetes' defaults unless given): the node monitor grace period after
+   * which a silent kubelet's Node turns NotReady (40 s), and how long pods tolerate a not-ready/unreachable node
+   * before they are evicted (300 s).
+   */
+  kube?: { nodeGraceSeconds?: number; tolerationSeconds?: number };
 }
 
 /** A running installation: the sandbox cloud, every service, its own database and NATS namespace, and one organisation. */
@@ -133,6 +139,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     distEntry('cloud-emulator'), '--base-port', '0',
     // the bundle a real VM downloads: one file, no node_modules
     '--agent-command', JSON.stringify([process.execPath, ...profileArgs, distEntry('node-agent')]), '--endpoints-file', endpointsFile, '--vm-root', vmRoot,
+    // the VM image's kubeadm: each sandbox cluster gets a control plane (docs/kube-sandbox.md)
+    '--kubeadm-command', JSON.stringify([process.execPath, distEntry('kube-sandbox', 'kubeadm')]),
+    ...(opts.kube?.nodeGraceSeconds !== undefined ? ['--kube-node-grace-seconds', String(opts.kube.nodeGraceSeconds)] : []),
+    ...(opts.kube?.tolerationSeconds !== undefined ? ['--kube-toleration-seconds', String(opts.kube.tolerationSeconds)] : []),
     ...(opts.bootMs !== undefined ? ['--boot-ms', String(opts.bootMs)] : []),
     ...(opts.realistic ? ['--realistic', String(opts.realistic)] : []),
     ...(opts.vmNetwork ? ['--vm-network', opts.vmNetwork] : []),

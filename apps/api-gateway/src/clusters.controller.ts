@@ -7,7 +7,8 @@ import { ApiKeyGuard, CallerOrg } from './auth';
 import { AddNodesDto, CreateClusterDto, EventsQueryDto, ListQueryDto, UpdateClusterDto } from './dtos';
 import { ClustersService } from './clusters.service';
 import { Problem } from './problem';
-import { DATA_SOURCE, SECRET_BOX } from './tokens';
+import { CLOUD_ENDPOINTS, DATA_SOURCE, SECRET_BOX } from './tokens';
+import type { CloudEndpoints } from '@skyweave/cloud-adapters';
 import { renderKubeconfig } from '@skyweave/bootstrap';
 
 @ApiTags('clusters')
@@ -19,6 +20,7 @@ export class ClustersController {
     private readonly clusters: ClustersService,
     @Inject(DATA_SOURCE) private readonly ds: DataSource,
     @Inject(SECRET_BOX) private readonly box: SecretBox,
+    @Inject(CLOUD_ENDPOINTS) private readonly endpoints: CloudEndpoints,
   ) {}
 
   /** Creates a cluster; provisioning proceeds asynchronously (watch `GET /v1/clusters/{id}` and its events). */
@@ -44,7 +46,11 @@ export class ClustersController {
     return this.clusters.events(org, id, q.after, q.limit ?? 200);
   }
 
-  /** The cluster's kubeconfig (YAML), once the cluster is Ready; 409 before. */
+  /**
+   * The cluster's kubeconfig (YAML), once the cluster is Ready; 409 before. Server: master-0's public IP (else its
+   * private IP) on 6443; with `kubernetes.proxyUrl` in the cloud endpoints (the sandbox), the cluster entry names that
+   * proxy (`proxy-url`), as the API servers are only reached through it.
+   */
   @Get(':id/kubeconfig')
   @ApiProduces('application/yaml')
   @ApiOkResponse({ description: 'kubeconfig YAML' })
@@ -59,6 +65,7 @@ export class ClustersController {
     res.type('application/yaml').send(renderKubeconfig({
       clusterName: c.name, server: `https://${master?.publicIp ?? master?.privateIp}:6443`,
       caCertificatePem: c.caCertificate, adminCertificatePem: c.adminCertificate, adminKeyPem: this.box.open(c.adminKeySealed),
+      ...(this.endpoints.kubernetes?.proxyUrl ? { proxyUrl: this.endpoints.kubernetes.proxyUrl } : {}),
     }));
   }
 

@@ -16,6 +16,8 @@ import { ConsistencyBook } from './core/consistency';
 import { CallCounter } from './core/calls';
 import type { CloudContext, CloudModule, Operation } from './core/types';
 import { createAdminHandler } from './core/admin';
+import { SandboxKubernetes } from './core/kube';
+import type { KubeSimOptions } from '@skyweave/kube-sim';
 import { createAwsCloud } from './aws';
 import { createGcpCloud } from './gcp';
 import { createAzureCloud } from './azure';
@@ -27,7 +29,7 @@ export interface EmulatorOptions {
   /** Host name clients use in the endpoints (and in the Azure certificate); default the bound host. */
   advertiseHost?: string;
   /** Ports; 0 = any free port. */
-  ports?: Partial<Record<CloudId | 'admin', number>>;
+  ports?: Partial<Record<CloudId | 'admin' | 'kube', number>>;
   /** The latency profile shared by all clouds (DEFAULT_LATENCY filled in). */
   latency?: LatencyProfile;
   /**
@@ -59,6 +61,13 @@ export interface EmulatorOptions {
    * rejects at once without them.
    */
   vmNetwork?: VmNetworkMode;
+  /**
+   * The sandbox's Kubernetes (core/kube.ts, docs/kube-sandbox.md): the VM image gets a `kubeadm` (run by
+   * `kubeadmCommand`) that makes each cluster's control plane, and an HTTP CONNECT proxy (port `ports.kube`) reaches
+   * the API servers; the endpoints get `kubernetes.proxyUrl`. Absent: VMs have no kubeadm (their agents record it).
+   * Process VM network only.
+   */
+  kubernetes?: { kubeadmCommand: string[]; sim?: KubeSimOptions; kubectl?: string | null };
 }
 
 export type VmNetworkMode = 'process' | 'netns';
@@ -81,6 +90,8 @@ export interface RunningEmulator {
   consistency: ConsistencyBook;
   /** Requests per (cloud, call name) since the last reset, for benchmarks (`snapshot()`, `reset()`). */
   calls: CallCounter;
+  /** The sandbox's Kubernetes, when `kubernetes` was given. */
+  kubernetes?: SandboxKubernetes;
   /** Stops VMs, closes the listeners and (netns) removes every namespace the emulator made. */
   close(): Promise<void>;
 }
@@ -88,7 +99,7 @@ export interface RunningEmulator {
 /** Azure long-running operations' poll interval in a sandbox with the default (small) latencies, ms. */
 const AZURE_SANDBOX_POLL_MS = 250;
 
-const DEFAULT_PORTS: Record<CloudId | 'admin', number> = { aws: 4566, gcp: 4567, azure: 4568, digitalocean: 4569, admin: 4570 };
+const DEFAULT_PORTS: Record<CloudId | 'admin' | 'kube', number> = { aws: 4566, gcp: 4567, azure: 4568, digitalocean: 4569, admin: 4570, kube: 4571 };
 
 /**
  * Starts the sandbox cloud: one listener per cloud (Azure over HTTPS with a fresh self-signed certificate) and an admin API.
@@ -109,11 +120,16 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   for (const [c, ms] of Object.entries(opts.consistency ?? {})) consistency.setDelay(c as CloudId, ms);
   const calls = new CallCounter();
   const publicIps = new PublicIpAllocator();
+  const vmRoot = opts.vmRoot ?? mkdtempSync(path.join(os.tmpdir(), 'skyweave-vms-'));
+  const kubernetes = opts.kubernetes && !fabric
+    ? new SandboxKubernetes({ ...opts.kubernetes, imageBin: path.join(vmRoot, '.image', 'bin'), log: (line) => process.stdout.write(`${JSON.stringify({ msg: `kubernetes: ${line}` })}\n`) })
+    : undefined;
   const vms = new VmRuntime({
-    vmRoot: opts.vmRoot ?? mkdtempSync(path.join(os.tmpdir(), 'skyweave-vms-')),
+    vmRoot,
     binaries: opts.binaries ?? {},
     env: opts.vmEnv,
     fabric,
+    ...(kubernetes ? { guest: kubernetes } : {}),
   });
   // One context per cloud: its latencies are the cloud's overrides over the shared profile, read at each call.
   const contextOf = (cloud: CloudId): CloudContext => ({
@@ -156,8 +172,9 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     const gcpPort = await listen(http.createServer(modules.gcp.handler), ports.gcp);
     const azurePort = await listen(https.createServer({ key: pems.private, cert: pems.cert }, modules.azure.handler), ports.azure);
     const doPort = await listen(http.createServer(modules.digitalocean.handler), ports.digitalocean);
-    const adminHandler = createAdminHandler({ modules, faults, latency, cloudLatency, consistency, calls, vms, wan: fabric });
+    const adminHandler = createAdminHandler({ modules, faults, latency, cloudLatency, consistency, calls, vms, wan: fabric, ...(kubernetes ? { kubernetes } : {}) });
     const adminPort = await listen(http.createServer(adminHandler), ports.admin);
+    if (kubernetes) servers.push(await kubernetes.listen(host, ports.kube, advertised, `http://${advertised}:${adminPort}`));
     ready = true;
 
     const azureBase = `https://${advertised}:${azurePort}`;
@@ -167,6 +184,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
         gcp: `http://${advertised}:${gcpPort}`,
         azure: { arm: azureBase, authorityHost: azureBase, caPem: pems.cert, pollIntervalMs: opts.azurePollIntervalMs ?? AZURE_SANDBOX_POLL_MS },
         digitalocean: `http://${advertised}:${doPort}/v2`,
+        ...(kubernetes?.proxyUrl ? { kubernetes: { proxyUrl: kubernetes.proxyUrl } } : {}),
       },
       adminUrl: `http://${advertised}:${adminPort}`,
       modules,
@@ -178,8 +196,10 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
       cloudLatency,
       consistency,
       calls,
+      ...(kubernetes ? { kubernetes } : {}),
       async close() {
         vms.stopAll();
+        await kubernetes?.close();
         await closeServers();
         if (fabric) {
           await vms.settle();

@@ -10,12 +10,18 @@ const AZURE_SDK_POLL_MS = 2000;
 /**
  * skyweave-cloud-emulator — the sandbox cloud.
  *   --endpoints-file F   write the CloudEndpoints JSON (plus adminUrl) there once listening
- *   --base-port N        aws N, gcp N+1, azure N+2 (https), digitalocean N+3, admin N+4; 0 = free ports
+ *   --base-port N        aws N, gcp N+1, azure N+2 (https), digitalocean N+3, admin N+4, Kubernetes proxy N+5; 0 = free ports
  *   --boot-ms N          VM boot time (pending → running), milliseconds
  *   --realistic F        realistic latencies (VPC 2 s, VM boot 40 s …) divided by F
  *   --vm-root DIR        where VM file systems go
  *   --agent-command C    JSON argv that runs node-agent; the image installs it as /usr/local/bin/skyweave-node-agent
  *                        (default: node + dist/apps/node-agent/main.js when this runs built, else run-ts + its source)
+ *   --kubeadm-command C  JSON argv of the image's kubeadm (default: dist/apps/kube-sandbox/kubeadm.js built, else run-ts
+ *                        + its source); the VMs' kubeadm makes each cluster's control plane (docs/kube-sandbox.md)
+ *   --no-kubernetes      VMs get no kubeadm (their agents only record it), no proxy
+ *   --kube-node-grace-seconds N, --kube-toleration-seconds N, --kube-pod-start-ms N
+ *                        the sandbox clusters' node monitor grace period (40), not-ready/unreachable toleration (300)
+ *                        and pod start delay (2000), Kubernetes' defaults unless given
  *   --host H             address to bind (default 127.0.0.1); --advertise-host N: the name clients use (containers)
  *   --vm-network M       process (default): VMs are processes on the host network; netns: each VM is a network
  *                        namespace on a shared bridge (needs root and iproute2; see src/core/netns.ts)
@@ -28,11 +34,19 @@ const program = new Command('skyweave-cloud-emulator')
   .option('--realistic <factor>', 'realistic latencies divided by factor')
   .option('--vm-root <dir>')
   .option('--agent-command <json>')
+  .option('--kubeadm-command <json>')
+  .option('--no-kubernetes', 'VMs get no kubeadm')
+  .option('--kube-node-grace-seconds <n>')
+  .option('--kube-toleration-seconds <n>')
+  .option('--kube-pod-start-ms <n>')
   .option('--host <address>', 'address to bind', '127.0.0.1')
   .option('--advertise-host <name>', 'host name written in the endpoints')
   .addOption(new Option('--vm-network <mode>', 'VM network: process or netns').choices(['process', 'netns']).default('process'))
   .parse();
-const o = program.opts<{ endpointsFile?: string; basePort: string; bootMs?: string; realistic?: string; vmRoot?: string; agentCommand?: string; host: string; advertiseHost?: string; vmNetwork: VmNetworkMode }>();
+const o = program.opts<{
+  endpointsFile?: string; basePort: string; bootMs?: string; realistic?: string; vmRoot?: string; agentCommand?: string; host: string; advertiseHost?: string; vmNetwork: VmNetworkMode;
+  kubeadmCommand?: string; kubernetes: boolean; kubeNodeGraceSeconds?: string; kubeTolerationSeconds?: string; kubePodStartMs?: string;
+}>();
 
 void (async () => {
   const base = Number(o.basePort);
@@ -44,16 +58,39 @@ void (async () => {
     : __filename.endsWith('.js')
       ? [process.execPath, path.join(__dirname, '../node-agent/main.js')]
       : [process.execPath, path.join(__dirname, '../../../tools/run-ts.js'), path.join(__dirname, '../../node-agent/src/main.ts')];
+  const kubeadm = o.kubeadmCommand
+    ? (JSON.parse(o.kubeadmCommand) as string[])
+    : __filename.endsWith('.js')
+      ? [process.execPath, path.join(__dirname, '../kube-sandbox/kubeadm.js')]
+      : [process.execPath, path.join(__dirname, '../../../tools/run-ts.js'), path.join(__dirname, '../../kube-sandbox/src/kubeadm-main.ts')];
+  const num = (v: string | undefined, name: string): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a number ≥ 0 (got ${JSON.stringify(v)})`);
+    return n;
+  };
+  const grace = num(o.kubeNodeGraceSeconds, 'kube-node-grace-seconds');
+  const toleration = num(o.kubeTolerationSeconds, 'kube-toleration-seconds');
+  const podStart = num(o.kubePodStartMs, 'kube-pod-start-ms');
   const emu = await startEmulator({
     host: o.host,
     advertiseHost: o.advertiseHost,
-    ports: { aws: port(0), gcp: port(1), azure: port(2), digitalocean: port(3), admin: port(4) },
+    ports: { aws: port(0), gcp: port(1), azure: port(2), digitalocean: port(3), admin: port(4), kube: port(5) },
     latency,
     // the Azure SDK's default LRO poll interval (2 s), on the sandbox's clock when latencies are realistic / F
     ...(o.realistic ? { azurePollIntervalMs: Math.round(AZURE_SDK_POLL_MS / Number(o.realistic)) } : {}),
     vmRoot: o.vmRoot,
     binaries: { '/usr/local/bin/skyweave-node-agent': agent },
     vmNetwork: o.vmNetwork,
+    ...(o.kubernetes ? {
+      kubernetes: {
+        kubeadmCommand: kubeadm,
+        sim: {
+          ...(grace !== undefined || toleration !== undefined ? { nodeLifecycle: { ...(grace !== undefined ? { gracePeriodMs: grace * 1000 } : {}), ...(toleration !== undefined ? { defaultTolerationSeconds: toleration } : {}) } } : {}),
+          ...(podStart !== undefined ? { kubelet: { podStartDelayMs: podStart } } : {}),
+        },
+      },
+    } : {}),
   });
   const info = { ...emu.endpoints, adminUrl: emu.adminUrl };
   if (o.endpointsFile) writeFileSync(o.endpointsFile, JSON.stringify(info, null, 2));

@@ -83,6 +83,8 @@ export interface ShellExecutorOptions {
   netns?: string;
   /** Commands (argv[0]) that are recorded, not run, e.g. `kubeadm` where there is no kubelet. */
   recordOnly?: readonly string[];
+  /** When given, only these commands (argv[0]) run; every other one is recorded (a sandbox VM that has only these tools). */
+  runOnly?: readonly string[];
   /** Seconds before a command is killed (default 300; a command's `RunOptions.timeoutSeconds` overrides it). */
   timeoutSeconds?: number;
 }
@@ -102,7 +104,7 @@ export class ShellExecutor extends RootedExecutor {
   }
 
   capture(argv: string[], opts?: RunOptions): Promise<CommandResult | null> {
-    const recordOnly = this.opts.recordOnly?.includes(argv[0]) ?? false;
+    const recordOnly = (this.opts.recordOnly?.includes(argv[0]) ?? false) || (this.opts.runOnly !== undefined && !this.opts.runOnly.includes(argv[0]));
     this.record(argv, !recordOnly);
     if (recordOnly) return Promise.resolve(null);
     const full = this.opts.netns ? ['ip', 'netns', 'exec', this.opts.netns, ...argv] : argv;

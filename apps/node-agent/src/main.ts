@@ -14,6 +14,8 @@ import { runAgent } from './agent';
  * - `SKYWEAVE_RECORD_ONLY`: comma-separated commands the real executor records instead of running (e.g. `kubeadm`).
  *   Node operations (drain, uncordon, upgrade; see operations.ts) run `kubectl`, `apt-mark`, `apt-get`, `kubeadm` and
  *   `systemctl`: where the node is not a real VM, list every one of them.
+ * - `SKYWEAVE_RUN_ONLY`: comma-separated commands the real executor runs; every other one is recorded (the sandbox's
+ *   process VMs run only their image's `kubeadm` and `kubectl`).
  * - `SKYWEAVE_WG_INTERFACE` (default `wg0`), `SKYWEAVE_WG_USERSPACE=1` for wireguard-go instead of the kernel module.
  * - `SKYWEAVE_PRIVATE_IP`, `SKYWEAVE_PUBLIC_IP`: the VM's addresses, when the image knows them.
  * - `SKYWEAVE_PROBE_INTERVAL_SECONDS`: seconds between round-trip measurements (default 30).
@@ -27,7 +29,10 @@ const cfg = JSON.parse(readFileSync(path.join(root, program.opts<{ config: strin
 const log = (msg: string) => process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), node: cfg.nodeName, msg })}\n`);
 const mode = env.SKYWEAVE_EXECUTOR ?? (env.SKYWEAVE_ROOT ? 'recording' : 'real');
 const executor: Executor = mode === 'real'
-  ? new ShellExecutor({ root, netns: env.SKYWEAVE_NETNS || undefined, recordOnly: (env.SKYWEAVE_RECORD_ONLY ?? '').split(',').filter(Boolean) })
+  ? new ShellExecutor({
+    root, netns: env.SKYWEAVE_NETNS || undefined, recordOnly: (env.SKYWEAVE_RECORD_ONLY ?? '').split(',').filter(Boolean),
+    ...(env.SKYWEAVE_RUN_ONLY !== undefined ? { runOnly: env.SKYWEAVE_RUN_ONLY.split(',').filter(Boolean) } : {}),
+  })
   : new RecordingExecutor(root);
 runAgent({
   ...cfg,

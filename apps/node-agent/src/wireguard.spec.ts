@@ -104,6 +104,15 @@ describe('ShellExecutor', () => {
     expect(log.filter((l) => l.ran)).toHaveLength(3);
   });
 
+  it('with runOnly, runs only those commands and records every other one (a sandbox VM with only kubeadm and kubectl)', async () => {
+    const ex = new ShellExecutor({ root, runOnly: ['sh'] });
+    expect(await ex.capture(['sh', '-c', 'echo ran'])).toEqual({ code: 0, stdout: 'ran\n', stderr: '' });
+    expect(await ex.capture(['wg', 'set', 'wg0'])).toBeNull();
+    await ex.run(['ip', 'link', 'add', 'wg0', 'type', 'wireguard']);
+    const log = readFileSync(path.join(root, 'var/lib/skyweave/commands.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { argv: string[]; ran: boolean });
+    expect(log.map((l) => [l.argv[0], l.ran])).toEqual([['sh', true], ['wg', false], ['ip', false]]);
+  });
+
   it('kills a command after its own timeout (exit 124, said in stderr)', async () => {
     const ex = new ShellExecutor({ root, timeoutSeconds: 60 });
     const r = await ex.capture(['sleep', '5'], { timeoutSeconds: 0.2 });

@@ -68,6 +68,8 @@ export interface KubeletMachine {
   /** `amd64` unless given. */
   arch?: string;
   maxPods?: number;
+  /** More labels from kubelet's `--node-labels` (added to, never replacing, the ones above). */
+  extraLabels?: Record<string, string>;
 }
 
 export interface KubeletOptions {
@@ -94,6 +96,7 @@ export const DEFAULT_KUBELET_OPTIONS: KubeletOptions = {
 /** The labels kubelet, the cloud provider, kubeadm and Skyweave put on a node. */
 export function nodeLabels(m: KubeletMachine): Record<string, string> {
   return {
+    ...m.extraLabels,
     'kubernetes.io/hostname': m.name,
     'kubernetes.io/arch': m.arch ?? 'amd64',
     'kubernetes.io/os': 'linux',

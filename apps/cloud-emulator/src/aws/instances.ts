@@ -389,6 +389,13 @@ function scheduleBoot(c: ActionContext, inst: Instance): void {
       userData: inst.userData ? Buffer.from(inst.userData, 'base64').toString('utf8') : '',
       privateIp: inst.privateIp,
       publicIp: inst.publicIp,
+      machine: {
+        instanceType: inst.instanceType,
+        vcpu: INSTANCE_TYPES.get(inst.instanceType)?.vcpu ?? 2,
+        memoryMiB: INSTANCE_TYPES.get(inst.instanceType)?.memoryMiB ?? 4096,
+        arch: inst.architecture === 'arm64' ? 'arm64' : 'amd64',
+        providerID: `aws:///${inst.zone}/${inst.id}`,
+      },
     });
   }, ctx.latencyMs('instance.boot'));
   t.unref?.();

@@ -14,6 +14,13 @@ export const VM_SIZES: Record<string, number> = {
   Standard_D2s_v5: 2, Standard_D4s_v5: 4, Standard_D8s_v5: 8, Standard_D16s_v5: 16,
   Standard_D2as_v5: 2, Standard_D4as_v5: 4, Standard_E2s_v5: 2, Standard_E4s_v5: 4, Standard_F2s_v2: 2, Standard_F4s_v2: 4,
 };
+/** Memory of each VM size, MiB (Azure's size pages: B-series, Dv3, Dsv5, Dasv5, Esv5, Fsv2). */
+export const VM_SIZE_MEMORY_MIB: Record<string, number> = {
+  Standard_B1s: 1024, Standard_B1ms: 2048, Standard_B2s: 4096, Standard_B2ms: 8192, Standard_B4ms: 16384, Standard_B8ms: 32768,
+  Standard_D2s_v3: 8192, Standard_D4s_v3: 16384, Standard_D8s_v3: 32768,
+  Standard_D2s_v5: 8192, Standard_D4s_v5: 16384, Standard_D8s_v5: 32768, Standard_D16s_v5: 65536,
+  Standard_D2as_v5: 8192, Standard_D4as_v5: 16384, Standard_E2s_v5: 16384, Standard_E4s_v5: 32768, Standard_F2s_v2: 4096, Standard_F4s_v2: 8192,
+};
 /** "Total Regional Cores" quota per subscription and region. */
 export const REGIONAL_CORES_QUOTA = 100;
 
@@ -383,6 +390,8 @@ function boot(env: Env, created: Vm): void {
     userData: userData ? Buffer.from(userData, 'base64').toString('utf8') : '',
     privateIp: cfg?.privateIp ?? '',
     ...(pip?.kind === 'pip' && pip.ipAddress ? { publicIp: pip.ipAddress } : {}),
+    // cloud-provider-azure's provider id: azure:// + the VM's ARM id
+    machine: { instanceType: vm.vmSize, vcpu: VM_SIZES[vm.vmSize] ?? 2, memoryMiB: VM_SIZE_MEMORY_MIB[vm.vmSize] ?? 4096, arch: 'amd64', providerID: `azure://${vm.id}` },
   });
 }
 

@@ -6,6 +6,7 @@ import { checkLatencyPatch, CloudLatency, LatencyProfile } from './latency';
 import { ConsistencyBook, MAX_CONSISTENCY_DELAY_MS } from './consistency';
 import type { CallCounter } from './calls';
 import type { BootedVm } from './vm-runtime';
+import type { SandboxKubernetes } from './kube';
 
 export interface AdminDeps {
   modules: Record<CloudId, CloudModule>;
@@ -18,6 +19,8 @@ export interface AdminDeps {
   calls: CallCounter;
   vms: { list(): BootedVm[] };
   wan?: { setWanLatency(clouds: Record<string, number>, pairs?: Record<string, number>): Promise<void> };
+  /** The sandbox's Kubernetes (core/kube.ts), when VMs run one. */
+  kubernetes?: Pick<SandboxKubernetes, 'handleKubeadm' | 'controlPlanes'>;
 }
 
 /**
@@ -67,6 +70,12 @@ export interface AdminDeps {
  *   the `netns` VM network, so a test can reach into a node (`ip netns exec <netns> …`).
  * - `PUT /admin/wan` `{clouds: {"aws|gcp": 3}, pairs?: {"<public ip>|<public ip>": 14}}` — round trips in milliseconds
  *   that the `netns` VM network's WAN relay adds between public addresses (409 in the `process` VM network).
+ *
+ * Kubernetes (core/kube.ts; 404 when the sandbox runs none)
+ * - `GET /admin/kubernetes` → 200 `{ controlPlanes: [{clusterName, caHash, kubernetesVersion, masters: [{nodeName,
+ *   instanceId, advertiseAddress, url}], nodes: [name]}] }` — each cluster whose VMs ran `kubeadm init`, while a master lives
+ * - `POST /admin/vm-kubeadm` `{argv}` with `authorization: Bearer <the VM's SKYWEAVE_SANDBOX_VM_TOKEN>` → 200 `{code,
+ *   stdout, stderr}` — the VM image's kubeadm (apps/kube-sandbox/src/kubeadm-main.ts); 401 for an unknown VM
  */
 export function createAdminHandler(deps: AdminDeps): express.Express {
   const app = express();
@@ -102,6 +111,14 @@ export function createAdminHandler(deps: AdminDeps): express.Express {
     if (cloud === false) return;
     const vms = deps.vms.list().filter((v) => cloud === undefined || v.cloud === cloud);
     res.json({ vms, count: vms.length });
+  });
+  app.get('/admin/kubernetes', (_req, res) => {
+    if (!deps.kubernetes) return problem(res, 404, 'this sandbox runs no Kubernetes (its VMs have no kubeadm)');
+    res.json({ controlPlanes: deps.kubernetes.controlPlanes.list() });
+  });
+  app.post('/admin/vm-kubeadm', (req, res, next) => {
+    if (!deps.kubernetes) return problem(res, 404, 'this sandbox runs no Kubernetes (its VMs have no kubeadm)');
+    deps.kubernetes.handleKubeadm(req, res).catch(next);
   });
   app.put('/admin/wan', (req, res) => {
     const { clouds, pairs } = (req.body ?? {}) as { clouds?: unknown; pairs?: unknown };

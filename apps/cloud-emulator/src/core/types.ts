@@ -2,6 +2,7 @@ import type { RequestListener } from 'node:http';
 import type { CloudId } from '@skyweave/domain';
 import type { CloudCredentials } from '@skyweave/cloud-adapters';
 import type { PublicIpAllocator } from './public-ips';
+import type { VmMachine } from './kube';
 
 /** A resource the sandbox holds, as the admin API lists it. Terminated instances are not listed. */
 export interface InventoryItem {
@@ -79,8 +80,11 @@ export interface CloudContext {
 
 /** Boots VMs the way cloud-init would on a real one (see vm-runtime.ts). */
 export interface VmHost {
-  /** `diskId`: the VM's boot disk; a new one under a reused instance id gives the VM a fresh file system. */
-  boot(vm: { cloud: CloudId; instanceId: string; userData: string; privateIp: string; publicIp?: string; diskId?: string }): void;
+  /**
+   * `diskId`: the VM's boot disk; a new one under a reused instance id gives the VM a fresh file system. `machine`: the
+   * instance type's vCPUs, memory (MiB) and architecture, and the cloud's provider id (what kubelet sees of the VM).
+   */
+  boot(vm: { cloud: CloudId; instanceId: string; userData: string; privateIp: string; publicIp?: string; diskId?: string; machine?: VmMachine }): void;
   stop(instanceId: string): void;
 }
 

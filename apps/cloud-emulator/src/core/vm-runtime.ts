@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { VmHost } from './types';
 import type { VmNetwork, VmNetworkFabric } from './netns';
+import type { VmGuest, VmMachine } from './kube';
 
 /** A VM the runtime has booted (and not stopped), as `GET /admin/vms` lists it. */
 export interface BootedVm {
@@ -25,7 +26,7 @@ export interface BootedVm {
  * disk would be; the old one is kept beside it (`<id>.replaced-<diskId>`) for inspection. Same `diskId` (a restart) ⇒
  * the file system is kept.
  */
-type VmSpec = { cloud: string; instanceId: string; userData: string; privateIp: string; publicIp?: string; diskId?: string };
+type VmSpec = { cloud: string; instanceId: string; userData: string; privateIp: string; publicIp?: string; diskId?: string; machine?: VmMachine };
 
 /** How long a VM's unit gets to exit after SIGTERM before SIGKILL, in the `netns` VM network (ms). */
 const AGENT_STOP_GRACE_MS = 3000;
@@ -65,6 +66,8 @@ export class VmRuntime implements VmHost {
       env?: Record<string, string>;
       /** The `netns` VM network; absent: VMs are plain processes on the host's network (the default). */
       fabric?: VmNetworkFabric;
+      /** What else runs on the VMs (the sandbox's Kubernetes, core/kube.ts): told of boots and stops; adds unit environment in the process VM network. */
+      guest?: VmGuest;
     },
   ) {}
 
@@ -88,13 +91,19 @@ export class VmRuntime implements VmHost {
    * machine: wireguard-go's sockets are shared by all namespaces), `SKYWEAVE_WG_USERSPACE=1` (wireguard-go; the
    * sandbox cannot rely on the kernel module) and `SKYWEAVE_RECORD_ONLY=kubeadm,kubectl,apt-get,apt-mark,systemctl` (the namespace image has no kubelet, no API server
    * and no package mirror), plus what the fabric's image sets (VmNetwork.env: PATH with its wireguard-go).
-   * Precedence: process env < netns policy (EXECUTOR, WG_USERSPACE, RECORD_ONLY, image env) < `opts.env` (a test may override
+   * In the process VM network the guest (the sandbox's Kubernetes, core/kube.ts) adds its own: the image's tools on
+   * PATH, `HTTPS_PROXY`, `SKYWEAVE_EXECUTOR=real` with `SKYWEAVE_RUN_ONLY=kubeadm,kubectl`.
+   * Precedence: process env < netns policy (EXECUTOR, WG_USERSPACE, RECORD_ONLY, image env) or the guest's < `opts.env` (a test may override
    * policy) < the VM's own facts (ROOT, addresses, NETNS, WG_INTERFACE — never overridable, they must be this VM's).
    */
-  unitEnv(vm: { privateIp: string; publicIp?: string }, root: string, net?: VmNetwork): NodeJS.ProcessEnv {
+  unitEnv(vm: { cloud?: string; instanceId?: string; privateIp: string; publicIp?: string; machine?: VmMachine }, root: string, net?: VmNetwork): NodeJS.ProcessEnv {
+    const guest = !net && this.opts.guest && vm.instanceId && vm.cloud
+      ? this.opts.guest.unitEnv({ cloud: vm.cloud, instanceId: vm.instanceId, privateIp: vm.privateIp, ...(vm.publicIp ? { publicIp: vm.publicIp } : {}), fsRoot: root, ...(vm.machine ? { machine: vm.machine } : {}) })
+      : {};
     return {
       ...process.env,
       ...(net ? { SKYWEAVE_EXECUTOR: 'real', SKYWEAVE_WG_USERSPACE: '1', SKYWEAVE_RECORD_ONLY: 'kubeadm,kubectl,apt-get,apt-mark,systemctl', ...net.env } : {}),
+      ...guest,
       ...this.opts.env,
       SKYWEAVE_ROOT: root,
       SKYWEAVE_PRIVATE_IP: vm.privateIp,
@@ -110,6 +119,7 @@ export class VmRuntime implements VmHost {
     this.booted.set(vm.instanceId, { cloud: vm.cloud, instanceId: vm.instanceId, privateIp: vm.privateIp, ...(vm.publicIp ? { publicIp: vm.publicIp } : {}) });
     const root = this.fsRoot(vm.instanceId);
     const log = this.logger(root);
+    this.opts.guest?.booted({ cloud: vm.cloud, instanceId: vm.instanceId, privateIp: vm.privateIp, ...(vm.publicIp ? { publicIp: vm.publicIp } : {}), fsRoot: root, ...(vm.machine ? { machine: vm.machine } : {}) });
     this.applyUserData(vm, root, log, (unit) => this.startUnit(vm, root, unit, log));
   }
 
@@ -207,7 +217,7 @@ export class VmRuntime implements VmHost {
     this.booting.set(id, entry);
   }
 
-  private startUnit(vm: { instanceId: string; privateIp: string; publicIp?: string }, root: string, unit: string, log: (l: string) => void, net?: VmNetwork): void {
+  private startUnit(vm: VmSpec, root: string, unit: string, log: (l: string) => void, net?: VmNetwork): void {
     const unitFile = path.join(root, 'etc/systemd/system', unit.endsWith('.service') ? unit : `${unit}.service`);
     if (!existsSync(unitFile)) {
       log(`systemctl: unit ${unit} not found`);
@@ -240,6 +250,7 @@ export class VmRuntime implements VmHost {
   stop(instanceId: string): void {
     const record = this.booted.get(instanceId);
     this.booted.delete(instanceId);
+    if (record) this.opts.guest?.stopped(instanceId);
     if (this.opts.fabric) return this.stopInNamespace(instanceId, record, this.opts.fabric);
     const p = this.procs.get(instanceId);
     if (p) {

@@ -410,7 +410,10 @@ export class DoSandbox {
     d.bootTimer = undefined;
     if (a.droplets.get(d.id) !== d || d.status !== 'new') return;
     d.status = 'active';
-    this.ctx.vms.boot({ cloud: 'digitalocean', instanceId: String(d.id), userData: d.userData ?? '', privateIp: d.privateIp, publicIp: d.publicIp });
+    this.ctx.vms.boot({
+      cloud: 'digitalocean', instanceId: String(d.id), userData: d.userData ?? '', privateIp: d.privateIp, publicIp: d.publicIp,
+      machine: { instanceType: d.size.slug, vcpu: d.size.vcpus, memoryMiB: d.size.memory, arch: 'amd64', providerID: `digitalocean://${d.id}` },
+    });
   }
 
   /** Droplets matching the `GET /v2/droplets` filters: `tag_name` (exact tag) or `name` (exact, case-insensitive); not both. */

@@ -678,7 +678,11 @@ export function createComputeRouter(deps: ComputeDeps): express.Router {
         if (inst.deleting) return;
         inst.status = 'RUNNING';
         inst.lastStartTimestamp = timestamp();
-        ctx.vms.boot({ cloud: 'gcp', instanceId: inst.name, diskId: inst.id, userData: inst.metadata.find((m) => m.key === 'user-data')?.value ?? '', privateIp: nic.networkIP, publicIp: nic.accessConfig?.natIP });
+        const size = MACHINE_TYPES[inst.machineType];
+        ctx.vms.boot({
+          cloud: 'gcp', instanceId: inst.name, diskId: inst.id, userData: inst.metadata.find((m) => m.key === 'user-data')?.value ?? '', privateIp: nic.networkIP, publicIp: nic.accessConfig?.natIP,
+          machine: { instanceType: inst.machineType, vcpu: size?.cpus ?? 2, memoryMiB: size?.memoryMb ?? 4096, arch: inst.machineType.startsWith('t2a-') || inst.machineType.startsWith('c4a-') ? 'arm64' : 'amd64', providerID: `gce://${c.project.id}/${inst.zone}/${inst.name}` },
+        });
       }));
     }));
     return op.json;

@@ -1,0 +1,207 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import type { KubeSimOptions } from '@skyweave/kube-sim';
+import { SandboxControlPlanes, SandboxMachine } from '@skyweave/kube-sandbox/src/control-plane';
+
+/** The machine a VM runs on: its instance type's size and architecture, and the provider id a cloud controller would set. */
+export interface VmMachine {
+  instanceType: string;
+  vcpu: number;
+  memoryMiB: number;
+  /** `amd64` or `arm64`. */
+  arch: string;
+  providerID?: string;
+}
+
+/** A booted VM as the guest side sees it. */
+export interface GuestVm {
+  cloud: string;
+  instanceId: string;
+  privateIp: string;
+  publicIp?: string;
+  fsRoot: string;
+  machine?: VmMachine;
+}
+
+/**
+ * What runs inside the sandbox's VMs beyond their units: the VM runtime tells it when a VM boots and stops, and asks
+ * it for environment to give the VM's units.
+ */
+export interface VmGuest {
+  /** Environment for the units of `vm` (process VM network only: `netns` VMs get none). */
+  unitEnv(vm: GuestVm): Record<string, string>;
+  booted(vm: GuestVm): void;
+  stopped(instanceId: string): void;
+}
+
+/** Options of {@link SandboxKubernetes}. */
+export interface SandboxKubernetesOptions {
+  /** argv that runs the sandbox's kubeadm (apps/kube-sandbox/src/kubeadm-main.ts). */
+  kubeadmCommand: string[];
+  /** Where the image's tools (`kubeadm`) are installed: a folder put first on the units' PATH. */
+  imageBin: string;
+  /** kube-sim timings (node grace period, default tolerations, pod start delay). */
+  sim?: KubeSimOptions;
+  /** The host's `kubectl`, run on VMs when present (default: looked up on PATH); `null`: none (kubectl is recorded only). */
+  kubectl?: string | null;
+  log?: (line: string) => void;
+}
+
+/** Looks `name` up on PATH. */
+function onPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const candidate = path.join(dir, name);
+    if (dir && existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/**
+ * The sandbox's Kubernetes (docs/kube-sandbox.md, "On the sandbox's VMs"): the VMs' `kubeadm` hands its work to the
+ * control planes (`SandboxControlPlanes`), whose API servers listen on loopback; an HTTP CONNECT proxy (the
+ * `kubernetes.proxyUrl` of the endpoints file) takes clients to them by the address a real client would dial: a
+ * master's public IP or private IP from outside, or (from a VM, which authenticates to the proxy with its secret) the
+ * overlay address its kubeconfig names. A VM's units get the proxy as `HTTPS_PROXY`, the image's `kubeadm` first on
+ * PATH, and in the process VM network `SKYWEAVE_EXECUTOR=real` with `SKYWEAVE_RUN_ONLY=kubeadm[,kubectl]` (everything
+ * else the agent runs is recorded, as before).
+ *
+ * Not in the `netns` VM network yet: there, commands run inside the VM's namespace, which cannot reach the sandbox's
+ * loopback, so kubeadm stays recorded and no API server runs (docs/kube-sandbox.md says so).
+ */
+export class SandboxKubernetes implements VmGuest {
+  readonly controlPlanes: SandboxControlPlanes;
+  private readonly tokens = new Map<string, GuestVm>();
+  private readonly byInstance = new Map<string, string>();
+  private readonly sockets = new Set<net.Socket>();
+  private readonly kubectl: string | undefined;
+  private proxy?: { server: http.Server; url: string };
+  private adminUrl = '';
+
+  constructor(private readonly opts: SandboxKubernetesOptions) {
+    this.controlPlanes = new SandboxControlPlanes({ sim: opts.sim, log: opts.log });
+    this.kubectl = opts.kubectl === null ? undefined : (opts.kubectl ?? onPath('kubectl'));
+    mkdirSync(opts.imageBin, { recursive: true });
+    const script = path.join(opts.imageBin, 'kubeadm');
+    const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+    writeFileSync(script, `#!/bin/sh\n# the sandbox image's kubeadm (apps/kube-sandbox/src/kubeadm-main.ts)\nexec ${opts.kubeadmCommand.map(quote).join(' ')} "$@"\n`);
+    chmodSync(script, 0o755);
+  }
+
+  /** The proxy's URL (`http://host:port`), once listening. */
+  get proxyUrl(): string | undefined {
+    return this.proxy?.url;
+  }
+
+  /** Starts the CONNECT proxy on `host:port` (0: any); `advertised` is the host name clients use. */
+  async listen(host: string, port: number, advertised: string, adminUrl: string): Promise<http.Server> {
+    this.adminUrl = adminUrl;
+    const server = http.createServer((_req, res) => {
+      res.writeHead(405, { 'content-type': 'text/plain', allow: 'CONNECT' }).end('the sandbox\'s Kubernetes proxy only tunnels (CONNECT host:6443)\n');
+    });
+    server.on('connect', (req: IncomingMessage, client: net.Socket, head: Buffer) => this.tunnel(req, client, head));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => resolve());
+    });
+    this.proxy = { server, url: `http://${advertised}:${(server.address() as AddressInfo).port}` };
+    return server;
+  }
+
+  private tunnel(req: IncomingMessage, client: net.Socket, head: Buffer): void {
+    this.sockets.add(client);
+    client.on('close', () => this.sockets.delete(client));
+    client.on('error', () => client.destroy());
+    const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(req.url ?? '');
+    const auth = /^Basic\s+(.+)$/i.exec(req.headers['proxy-authorization'] ?? '')?.[1];
+    const secret = auth ? Buffer.from(auth, 'base64').toString('utf8').split(':').slice(1).join(':') : undefined;
+    const from = secret ? this.tokens.get(secret) : undefined;
+    const target = m ? this.controlPlanes.route(m[1], Number(m[2]), from?.instanceId) : undefined;
+    if (!target) {
+      // what a client of an unreachable address sees, as an HTTP proxy reports it
+      client.end(`HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/plain\r\n\r\ndial tcp ${req.url ?? ''}: connect: connection refused\n`);
+      return;
+    }
+    const upstream = net.connect(target.port, target.host, () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      if (head.length) upstream.write(head);
+      upstream.pipe(client);
+      client.pipe(upstream);
+    });
+    this.sockets.add(upstream);
+    upstream.on('close', () => {
+      this.sockets.delete(upstream);
+      client.destroy();
+    });
+    upstream.on('error', () => client.destroy());
+    client.on('close', () => upstream.destroy());
+  }
+
+  /** `POST /admin/vm-kubeadm` `{argv}` with `authorization: Bearer <VM secret>` → 200 `{code, stdout, stderr}`; 401 for an unknown secret. */
+  async handleKubeadm(req: IncomingMessage & { body?: unknown }, res: ServerResponse): Promise<void> {
+    const secret = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    const vm = secret ? this.tokens.get(secret) : undefined;
+    if (!vm) {
+      res.writeHead(401, { 'content-type': 'application/problem+json' }).end(JSON.stringify({ type: 'about:blank', title: 'Unknown VM', status: 401, detail: 'authorization must be the VM\'s SKYWEAVE_SANDBOX_VM_TOKEN (a VM that was stopped has none)' }));
+      return;
+    }
+    const body = req.body as { argv?: unknown } | undefined;
+    const argv = Array.isArray(body?.argv) && body.argv.every((a) => typeof a === 'string') ? (body.argv as string[]) : undefined;
+    if (!argv) {
+      res.writeHead(400, { 'content-type': 'application/problem+json' }).end(JSON.stringify({ type: 'about:blank', title: 'Bad request', status: 400, detail: 'argv must be an array of strings', 'invalid-params': [{ name: 'argv', reason: 'must be an array of strings' }] }));
+      return;
+    }
+    const result = await this.controlPlanes.kubeadm(this.machineOf(vm), argv);
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(result));
+  }
+
+  private machineOf(vm: GuestVm): SandboxMachine {
+    const m = vm.machine ?? { instanceType: 'unknown', vcpu: 2, memoryMiB: 4096, arch: 'amd64' };
+    return {
+      cloud: vm.cloud, instanceId: vm.instanceId, privateIp: vm.privateIp, ...(vm.publicIp ? { publicIp: vm.publicIp } : {}), fsRoot: vm.fsRoot,
+      vcpu: m.vcpu, memoryMiB: m.memoryMiB, instanceType: m.instanceType, arch: m.arch, ...(m.providerID ? { providerID: m.providerID } : {}),
+    };
+  }
+
+  unitEnv(vm: GuestVm): Record<string, string> {
+    let secret = this.byInstance.get(vm.instanceId);
+    if (!secret) {
+      secret = randomBytes(24).toString('base64url');
+      this.byInstance.set(vm.instanceId, secret);
+    }
+    this.tokens.set(secret, vm);
+    const proxy = this.proxy ? new URL(this.proxy.url) : undefined;
+    const proxyWithSecret = proxy ? `http://vm:${secret}@${proxy.host}` : undefined;
+    return {
+      PATH: `${this.opts.imageBin}${path.delimiter}${process.env.PATH ?? ''}`,
+      HOME: path.join(vm.fsRoot, 'root'),
+      SKYWEAVE_SANDBOX_ADMIN_URL: this.adminUrl,
+      SKYWEAVE_SANDBOX_VM_TOKEN: secret,
+      ...(proxyWithSecret ? { HTTPS_PROXY: proxyWithSecret, https_proxy: proxyWithSecret } : {}),
+      SKYWEAVE_EXECUTOR: 'real',
+      SKYWEAVE_RUN_ONLY: this.kubectl ? 'kubeadm,kubectl' : 'kubeadm',
+    };
+  }
+
+  booted(vm: GuestVm): void {
+    this.controlPlanes.vmBooted(this.machineOf(vm)).catch((e: unknown) => this.opts.log?.(`kubernetes on ${vm.instanceId}: ${(e as Error).message}`));
+  }
+
+  stopped(instanceId: string): void {
+    const secret = this.byInstance.get(instanceId);
+    if (secret) this.tokens.delete(secret);
+    this.byInstance.delete(instanceId);
+    this.controlPlanes.vmStopped(instanceId).catch((e: unknown) => this.opts.log?.(`kubernetes on ${instanceId}: ${(e as Error).message}`));
+  }
+
+  /** Closes the proxy, its tunnels, and every control plane. */
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((r) => (this.proxy ? this.proxy.server.close(() => r()) : r()));
+    await this.controlPlanes.closeAll();
+  }
+}

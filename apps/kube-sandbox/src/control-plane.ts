@@ -1,0 +1,464 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import * as ipaddr from 'ipaddr.js';
+import { parseAllDocuments } from 'yaml';
+import { apiServerSans, caCertHash, issueApiServerCertificate, issueClientCertificate, renderKubeconfig } from '@skyweave/bootstrap';
+import { KubeSim, KubeSimOptions, SystemClock } from '@skyweave/kube-sim';
+import { ObjectApi } from './objects';
+import { ResourceRegistry } from './resources';
+import { KubeApiServer, startKubeApiServer } from './server';
+import { MemoryKubeStore } from './store';
+import { ApiKubeObjects } from './sim-objects';
+
+/*
+ * What `kubeadm` does on a sandbox VM (docs/kube-sandbox.md, "On the sandbox's VMs"). The sandbox image has no
+ * kubelet, container runtime or etcd, so its `kubeadm` hands the work to the sandbox, which keeps one control plane per
+ * cluster: the cluster's state (a MemoryKubeStore, etcd's part), kube-sim (scheduler, controllers, one kubelet per
+ * joined VM) and one API server per master, all sharing that state. The state lives while one master lives, as a
+ * stacked etcd's quorum would (a single-master cluster loses it with its master). Behaviour follows kubeadm's own
+ * (source: `kubeadm init` / `kubeadm join` reference pages, https://kubernetes.io/docs/reference/setup-tools/kubeadm/,
+ * and "Creating Highly Available Clusters with kubeadm"): the checks it makes and the errors it prints are kubeadm's,
+ * so a platform bug that would fail on a real VM fails here too.
+ */
+
+/** The VM a kubeadm runs on, as the sandbox knows it (the hardware and the cloud's metadata). */
+export interface SandboxMachine {
+  cloud: string;
+  instanceId: string;
+  privateIp: string;
+  publicIp?: string;
+  /** The VM's own file system root on this host (absolute VM paths resolve under it). */
+  fsRoot: string;
+  /** The instance type's vCPUs and memory (MiB), as the kernel would report them to kubelet (cadvisor). */
+  vcpu: number;
+  memoryMiB: number;
+  instanceType: string;
+  /** `amd64` or `arm64`. */
+  arch: string;
+  /** Cloud-specific provider id (`aws:///us-east-1a/i-0…`), as a cloud controller manager would set it. */
+  providerID?: string;
+}
+
+/** What a kubeadm command gives back: exit code and output, as the process would print them. */
+export interface KubeadmResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Options of the sandbox's control planes. */
+export interface SandboxControlPlanesOptions {
+  /** kube-sim timings (kubelet start delay, node grace period, default tolerations); defaults are Kubernetes'. */
+  sim?: KubeSimOptions;
+  /** API server bind address (default 127.0.0.1): the sandbox's proxy dials it. */
+  host?: string;
+  /** One line per notable change (a control plane started, a master gone, a kubelet stopped). */
+  log?: (line: string) => void;
+  /** Watch bookmark interval of the API servers, seconds (default 60). */
+  bookmarkIntervalSeconds?: number;
+}
+
+interface Master {
+  vm: SandboxMachine;
+  nodeName: string;
+  advertiseAddress: string;
+  server: KubeApiServer;
+}
+
+interface BootstrapToken { token: string; expiresAtMs: number }
+
+interface ClusterControlPlane {
+  caHash: string;
+  caCertificate: string;
+  caKey: string;
+  clusterName: string;
+  kubernetesVersion: string;
+  controlPlaneEndpoint: string;
+  /** `networking.podSubnet`: node pod ranges are /24s of it, handed out in order (kube-controller-manager's range allocator). */
+  podSubnet: string;
+  podCidrs: Map<string, string>;
+  tokens: BootstrapToken[];
+  /** `kubeadm init --upload-certs`: the shared control-plane certificates, the key that encrypted them, and when the Secret expires (2 h). */
+  uploaded?: { key: string; files: Record<string, string>; expiresAtMs: number };
+  store: MemoryKubeStore;
+  sim: KubeSim;
+  masters: Map<string, Master>;
+  /** instance id → node name, for every VM whose kubelet joined. */
+  kubelets: Map<string, string>;
+}
+
+/** kubeadm's default bootstrap token TTL (24 h) and the uploaded certificates' Secret TTL (2 h). */
+const UPLOADED_CERTS_TTL_MS = 2 * 3600_000;
+const PKI = '/etc/kubernetes/pki';
+/** The files `kubeadm init --upload-certs` shares with joining masters (kubeadm's copycerts.certsToTransfer). */
+const SHARED_CERTS = ['ca.crt', 'ca.key', 'sa.key', 'sa.pub', 'front-proxy-ca.crt', 'front-proxy-ca.key', 'etcd/ca.crt', 'etcd/ca.key'];
+/** The file kubeadm's preflight refuses to overwrite on a node that already joined, and the static pod manifest of a master. */
+const KUBELET_CONF = '/etc/kubernetes/kubelet.conf';
+const ADMIN_CONF = '/etc/kubernetes/admin.conf';
+const API_SERVER_MANIFEST = '/etc/kubernetes/manifests/kube-apiserver.yaml';
+
+class KubeadmError extends Error {}
+
+const fail = (message: string): never => {
+  throw new KubeadmError(message);
+};
+
+/** Kubernetes' duration strings as kubeadm's token TTL uses them (`24h0m0s`, `2h`, `90m`), in ms. */
+function durationMs(s: string): number {
+  const re = /(\d+(?:\.\d+)?)(h|m|s|ms)/g;
+  let total = 0;
+  let matched = '';
+  for (const m of s.matchAll(re)) {
+    total += Number(m[1]) * { h: 3600_000, m: 60_000, s: 1000, ms: 1 }[m[2] as 'h' | 'm' | 's' | 'ms'];
+    matched += m[0];
+  }
+  if (!s || matched !== s) fail(`invalid duration ${JSON.stringify(s)}`);
+  return total;
+}
+
+type Doc = Record<string, unknown>;
+const rec = (v: unknown): Doc => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Doc) : {});
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+/** kubelet flags from `nodeRegistration.kubeletExtraArgs` (v1beta4: a list of `{name, value}`). */
+function kubeletArgs(nodeRegistration: Doc): Record<string, string> {
+  const out: Record<string, string> = {};
+  const args = nodeRegistration['kubeletExtraArgs'];
+  if (Array.isArray(args)) for (const a of args) if (str(rec(a)['name'])) out[String(rec(a)['name'])] = String(rec(a)['value'] ?? '');
+  return out;
+}
+
+/** `--node-labels k=v,k=v`. */
+function parseLabels(arg: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of (arg ?? '').split(',').filter(Boolean)) {
+    const i = pair.indexOf('=');
+    out[i < 0 ? pair : pair.slice(0, i)] = i < 0 ? '' : pair.slice(i + 1);
+  }
+  return out;
+}
+
+/**
+ * The control planes of the sandbox's clusters, keyed by their CA (a cluster is its CA, as kubeadm's discovery pins
+ * it). Called by the sandbox image's `kubeadm` (see `kubeadm`), and by the VM runtime when VMs boot and stop.
+ */
+export class SandboxControlPlanes {
+  private readonly clusters = new Map<string, ClusterControlPlane>();
+  /** instance id → CA hash of the cluster the VM belongs to. */
+  private readonly vms = new Map<string, string>();
+  private readonly log: (line: string) => void;
+  /** instance id → the advertise address its API server had (a restarted master serves on it again). */
+  private readonly advertiseAddresses = new Map<string, string>();
+
+  constructor(private readonly opts: SandboxControlPlanesOptions = {}) {
+    this.log = opts.log ?? (() => undefined);
+  }
+
+  /**
+   * Runs `kubeadm <argv>` on `vm`: `init --config F [--upload-certs]`, `join --config F`, `upgrade apply -y vX.Y.Z`,
+   * `upgrade node`, `version`. Never throws: a failure is exit code 1 with kubeadm's error on stderr.
+   */
+  async kubeadm(vm: SandboxMachine, argv: readonly string[]): Promise<KubeadmResult> {
+    try {
+      const [cmd, sub] = argv;
+      const config = argv.includes('--config') ? argv[argv.indexOf('--config') + 1] : undefined;
+      switch (cmd) {
+        case 'init': return ok(await this.init(vm, this.readConfig(vm, config), argv.includes('--upload-certs')));
+        case 'join': return ok(await this.join(vm, this.readConfig(vm, config)));
+        case 'upgrade':
+          if (sub === 'apply') return ok(await this.upgrade(vm, argv.slice(2).find((a) => /^v?\d+\.\d+\.\d+$/.test(a)), true));
+          if (sub === 'node') return ok(await this.upgrade(vm, undefined, false));
+          return fail(`unknown command "${sub ?? ''}" for "kubeadm upgrade"`);
+        case 'version': return ok('kubeadm version: &version.Info{Major:"1", Minor:"32", GitVersion:"v1.32.0-skyweave-sandbox"}\n');
+        default: return fail(`unknown command "${cmd ?? ''}" for "kubeadm" (the sandbox's kubeadm does init, join, upgrade and version)`);
+      }
+    } catch (e) {
+      return { code: 1, stdout: '', stderr: `${e instanceof KubeadmError ? '' : 'sandbox: '}${(e as Error).message}\n` };
+    }
+  }
+
+  /** Parses the `--config` file (a path on this host, inside the VM's root) into its documents by kind. */
+  private readConfig(vm: SandboxMachine, file: string | undefined): Map<string, Doc> {
+    if (!file) return fail('the sandbox\'s kubeadm needs --config');
+    const resolved = path.resolve(file);
+    if (!resolved.startsWith(path.resolve(vm.fsRoot) + path.sep)) return fail(`open ${file}: no such file or directory`);
+    if (!existsSync(resolved)) return fail(`unable to read config from "${file}": open ${file}: no such file or directory`);
+    const docs = new Map<string, Doc>();
+    for (const d of parseAllDocuments(readFileSync(resolved, 'utf8'), { version: '1.1' })) {
+      if (d.errors.length) fail(`error converting YAML to JSON: ${d.errors[0].message}`);
+      const o = rec(d.toJS());
+      if (str(o['kind'])) docs.set(String(o['kind']), o);
+    }
+    return docs;
+  }
+
+  private vmFile(vm: SandboxMachine, file: string): string {
+    return path.join(vm.fsRoot, file);
+  }
+
+  private writeVmFile(vm: SandboxMachine, file: string, content: string, mode = 0o600): void {
+    const target = this.vmFile(vm, file);
+    mkdirSync(path.dirname(target), { recursive: true });
+    writeFileSync(target, content, { mode });
+  }
+
+  /** kubeadm's preflight: a node that already joined (or a master already serving) is refused. */
+  private preflight(vm: SandboxMachine, master: boolean): void {
+    const errors: string[] = [];
+    if (existsSync(this.vmFile(vm, KUBELET_CONF))) errors.push(`\t[ERROR FileAvailable--etc-kubernetes-kubelet.conf]: ${KUBELET_CONF} already exists`);
+    if (master && existsSync(this.vmFile(vm, API_SERVER_MANIFEST))) errors.push(`\t[ERROR FileAvailable--etc-kubernetes-manifests-kube-apiserver.yaml]: ${API_SERVER_MANIFEST} already exists`);
+    if (errors.length) fail(`error execution phase preflight: [preflight] Some fatal errors occurred:\n${errors.join('\n')}\n[preflight] If you know what you are doing, you can make a check non-fatal with \`--ignore-preflight-errors=...\``);
+  }
+
+  private async init(vm: SandboxMachine, docs: Map<string, Doc>, uploadCerts: boolean): Promise<string> {
+    const initCfg = docs.get('InitConfiguration') ?? fail('no InitConfiguration in the config file');
+    const clusterCfg = docs.get('ClusterConfiguration') ?? {};
+    const reg = rec(initCfg['nodeRegistration']);
+    const nodeName = str(reg['name']) ?? fail('nodeRegistration.name is required');
+    this.preflight(vm, true);
+    const pki = (f: string) => {
+      const p = this.vmFile(vm, `${PKI}/${f}`);
+      return existsSync(p) ? readFileSync(p, 'utf8') : fail(`[certs] ${f} is missing: the sandbox's kubeadm uses the PKI written to ${PKI} (it makes no CA of its own)`);
+    };
+    const caCertificate = pki('ca.crt');
+    const caHash = caCertHash(caCertificate);
+    const existing = this.clusters.get(caHash);
+    if (existing?.masters.size) fail(`[init] a control plane with this CA already runs on ${[...existing.masters.values()].map((m) => m.nodeName).join(', ')}: kubeadm init would make a second cluster; join it instead`);
+    const advertiseAddress = str(rec(initCfg['localAPIEndpoint'])['advertiseAddress']) ?? vm.privateIp;
+    const controlPlaneEndpoint = str(clusterCfg['controlPlaneEndpoint']) ?? `${advertiseAddress}:6443`;
+    const store = new MemoryKubeStore();
+    const api = new ObjectApi(store, new ResourceRegistry());
+    await api.seed();
+    const sim = new KubeSim(new ApiKubeObjects(api, store), new SystemClock(), {
+      ...this.opts.sim,
+      onError: this.opts.sim?.onError ?? ((component, err) => this.log(`kube-sim ${component}: ${(err as Error).message}`)),
+    });
+    const cp: ClusterControlPlane = {
+      caHash, caCertificate, caKey: pki('ca.key'),
+      clusterName: str(clusterCfg['clusterName']) ?? 'kubernetes',
+      kubernetesVersion: str(clusterCfg['kubernetesVersion']) ?? 'v1.32.0',
+      controlPlaneEndpoint,
+      podSubnet: str(rec(clusterCfg['networking'])['podSubnet']) ?? '10.244.0.0/16',
+      podCidrs: new Map(),
+      tokens: (Array.isArray(initCfg['bootstrapTokens']) ? initCfg['bootstrapTokens'] : []).map((t) => ({
+        token: str(rec(t)['token']) ?? fail('bootstrapTokens[].token is required'),
+        expiresAtMs: Date.now() + durationMs(str(rec(t)['ttl']) ?? '24h0m0s'),
+      })),
+      store, sim, masters: new Map(), kubelets: new Map(),
+    };
+    if (uploadCerts) {
+      const key = str(initCfg['certificateKey']) ?? fail('--upload-certs needs a certificateKey');
+      if (!/^[0-9a-f]{64}$/.test(key)) fail('[upload-certs] the certificate key must be 32 bytes, hex-encoded');
+      cp.uploaded = { key, files: Object.fromEntries(SHARED_CERTS.map((f) => [f, pki(f)])), expiresAtMs: Date.now() + UPLOADED_CERTS_TTL_MS };
+    }
+    sim.start();
+    this.clusters.set(caHash, cp);
+    try {
+      await this.startMaster(cp, vm, nodeName, advertiseAddress, { certificate: pki('apiserver.crt'), key: pki('apiserver.key') });
+      await this.startKubelet(cp, vm, reg, true);
+    } catch (e) {
+      for (const m of cp.masters.values()) await m.server.close();
+      cp.masters.clear();
+      this.dropIfMasterless(cp);
+      throw e;
+    }
+    this.log(`control plane of ${cp.clusterName} initialised on ${nodeName} (${vm.cloud}/${vm.instanceId})`);
+    return `[init] Using Kubernetes version: ${cp.kubernetesVersion}\n...\nYour Kubernetes control-plane has initialized successfully!\n`;
+  }
+
+  private async join(vm: SandboxMachine, docs: Map<string, Doc>): Promise<string> {
+    const cfg = docs.get('JoinConfiguration') ?? fail('no JoinConfiguration in the config file');
+    const reg = rec(cfg['nodeRegistration']);
+    const nodeName = str(reg['name']) ?? fail('nodeRegistration.name is required');
+    const discovery = rec(rec(cfg['discovery'])['bootstrapToken']);
+    const endpoint = str(discovery['apiServerEndpoint']) ?? fail('discovery.bootstrapToken.apiServerEndpoint is required');
+    const token = str(discovery['token']) ?? fail('discovery.bootstrapToken.token is required');
+    const hashes = Array.isArray(discovery['caCertHashes']) ? discovery['caCertHashes'].map(String) : [];
+    const controlPlane = cfg['controlPlane'] !== undefined ? rec(cfg['controlPlane']) : undefined;
+    this.preflight(vm, !!controlPlane);
+    const [host] = endpoint.split(':');
+    // the endpoint must be a live master's API server (of any cluster: discovery then checks the CA pin)
+    const cp = [...this.clusters.values()].find((c) => [...c.masters.values()].some((m) => m.advertiseAddress === host));
+    if (!cp) return fail(`error execution phase preflight: couldn't validate the identity of the API Server: Get "https://${endpoint}/api/v1/namespaces/kube-public/configmaps/cluster-info?timeout=10s": dial tcp ${endpoint}: connect: connection refused`);
+    if (!hashes.includes(cp.caHash)) fail(`error execution phase preflight: couldn't validate the identity of the API Server: cluster CA found in cluster-info ConfigMap is invalid: none of the public keys "${cp.caHash}" are pinned`);
+    const id = token.split('.')[0];
+    if (!cp.tokens.some((t) => t.token === token && t.expiresAtMs > Date.now())) {
+      fail(`error execution phase preflight: couldn't validate the identity of the API Server: could not find a JWS signature in the cluster-info ConfigMap for token ID "${id}"`);
+    }
+    if (controlPlane) {
+      const key = str(controlPlane['certificateKey']) ?? fail('controlPlane.certificateKey is required to download the certificates');
+      const up = cp.uploaded;
+      if (!up || up.expiresAtMs <= Date.now()) fail('error execution phase control-plane-prepare/download-certs: error downloading certs: error downloading the secret: Secret "kubeadm-certs" was not found in the "kube-system" Namespace. This Secret might have expired. Please, run `kubeadm init phase upload-certs --upload-certs` on a control plane to generate a new one');
+      if (up?.key !== key) fail('error execution phase control-plane-prepare/download-certs: error downloading certs: error decoding secret data with provided key: cipher: message authentication failed');
+      for (const [f, content] of Object.entries(up?.files ?? {})) this.writeVmFile(vm, `${PKI}/${f}`, content, f.endsWith('.key') ? 0o600 : 0o644);
+      const advertiseAddress = str(rec(controlPlane['localAPIEndpoint'])['advertiseAddress']) ?? vm.privateIp;
+      // kubeadm makes this master's own serving certificate from the downloaded CA
+      const sans = apiServerSans({ nodeName, masterAddresses: [advertiseAddress, cp.controlPlaneEndpoint.split(':')[0]], extraIps: [vm.privateIp, vm.publicIp] });
+      const serving = await issueApiServerCertificate({ certificate: cp.caCertificate, key: cp.caKey }, sans);
+      this.writeVmFile(vm, `${PKI}/apiserver.crt`, serving.certificate, 0o644);
+      this.writeVmFile(vm, `${PKI}/apiserver.key`, serving.key);
+      await this.startMaster(cp, vm, nodeName, advertiseAddress, serving);
+    }
+    this.vms.set(vm.instanceId, cp.caHash);
+    await this.startKubelet(cp, vm, reg, !!controlPlane);
+    this.log(`${nodeName} (${vm.cloud}/${vm.instanceId}) joined ${cp.clusterName}${controlPlane ? ' as a control-plane node' : ''}`);
+    return `[preflight] Running pre-flight checks\n...\nThis node has joined the cluster${controlPlane ? ' and a new control plane instance was created' : ''}.\n`;
+  }
+
+  /** `kubeadm upgrade apply vX` (a master: the cluster's version) / `upgrade node`: the kubelet runs the new version. */
+  private async upgrade(vm: SandboxMachine, version: string | undefined, apply: boolean): Promise<string> {
+    const cp = this.clusterOf(vm.instanceId) ?? fail('[upgrade/config] FATAL: unable to fetch the kubeadm-config ConfigMap: this node is not part of a cluster');
+    if (apply) {
+      if (!cp.masters.has(vm.instanceId)) fail('[upgrade] FATAL: "kubeadm upgrade apply" must be run on a control-plane node');
+      cp.kubernetesVersion = version?.startsWith('v') ? version : `v${version ?? fail('[upgrade/version] FATAL: the version to upgrade to is required')}`;
+    }
+    const name = cp.kubelets.get(vm.instanceId);
+    const kubelet = name ? cp.sim.kubelet(name) : undefined;
+    if (kubelet) await cp.sim.joinNode({ ...kubelet.machine, kubeletVersion: cp.kubernetesVersion });
+    return apply ? `[upgrade/successful] SUCCESS! Your cluster was upgraded to "${cp.kubernetesVersion}". Enjoy!\n` : '[upgrade] The configuration for this node was successfully updated!\n';
+  }
+
+  private clusterOf(instanceId: string): ClusterControlPlane | undefined {
+    const hash = this.vms.get(instanceId);
+    return hash ? this.clusters.get(hash) : undefined;
+  }
+
+  private async startMaster(cp: ClusterControlPlane, vm: SandboxMachine, nodeName: string, advertiseAddress: string, serving: { certificate: string; key: string }): Promise<void> {
+    const server = await startKubeApiServer({
+      port: 0, host: this.opts.host ?? '127.0.0.1', tlsCert: serving.certificate, tlsKey: serving.key, clientCa: cp.caCertificate, store: cp.store,
+      ...(this.opts.bookmarkIntervalSeconds ? { bookmarkIntervalSeconds: this.opts.bookmarkIntervalSeconds } : {}),
+    });
+    cp.masters.set(vm.instanceId, { vm, nodeName, advertiseAddress, server });
+    this.advertiseAddresses.set(vm.instanceId, advertiseAddress);
+    this.vms.set(vm.instanceId, cp.caHash);
+    this.writeVmFile(vm, API_SERVER_MANIFEST, `# kube-apiserver: served by the sandbox at ${server.url} (docs/kube-sandbox.md)\n`);
+    const admin = await issueClientCertificate({ certificate: cp.caCertificate, key: cp.caKey }, { commonName: 'kubernetes-admin', organizations: ['kubeadm:cluster-admins'] });
+    this.writeVmFile(vm, ADMIN_CONF, renderKubeconfig({ clusterName: cp.clusterName, server: `https://${cp.controlPlaneEndpoint}`, caCertificatePem: cp.caCertificate, adminCertificatePem: admin.certificate, adminKeyPem: admin.key, userName: 'kubernetes-admin' }));
+  }
+
+  /** kubelet: its kubeconfig (`system:node:<name>`), then the Node registered with its labels, pod range and machine. */
+  private async startKubelet(cp: ClusterControlPlane, vm: SandboxMachine, reg: Doc, controlPlane: boolean): Promise<void> {
+    const nodeName = str(reg['name']) ?? fail('nodeRegistration.name is required');
+    const args = kubeletArgs(reg);
+    const labels = parseLabels(args['node-labels']);
+    const cred = await issueClientCertificate({ certificate: cp.caCertificate, key: cp.caKey }, { commonName: `system:node:${nodeName}`, organizations: ['system:nodes'] });
+    this.writeVmFile(vm, KUBELET_CONF, renderKubeconfig({ clusterName: cp.clusterName, server: `https://${cp.controlPlaneEndpoint}`, caCertificatePem: cp.caCertificate, adminCertificatePem: cred.certificate, adminKeyPem: cred.key, userName: `system:node:${nodeName}` }));
+    const known = new Set(['node.kubernetes.io/instance-type', 'topology.kubernetes.io/region', 'topology.kubernetes.io/zone', 'skyweave.io/cloud', 'skyweave.io/node-id']);
+    await cp.sim.joinNode({
+      name: nodeName,
+      vcpu: vm.vcpu, memoryMiB: vm.memoryMiB, arch: vm.arch,
+      instanceType: labels['node.kubernetes.io/instance-type'] ?? vm.instanceType,
+      region: labels['topology.kubernetes.io/region'] ?? '',
+      zone: labels['topology.kubernetes.io/zone'] ?? '',
+      cloud: labels['skyweave.io/cloud'] ?? vm.cloud,
+      nodeId: labels['skyweave.io/node-id'] ?? '',
+      extraLabels: Object.fromEntries(Object.entries(labels).filter(([k]) => !known.has(k))),
+      controlPlane,
+      internalIP: args['node-ip'] ?? vm.privateIp,
+      podCIDR: this.podCidr(cp, nodeName),
+      kubeletVersion: cp.kubernetesVersion,
+      ...(vm.providerID ? { providerID: vm.providerID } : {}),
+    });
+    cp.kubelets.set(vm.instanceId, nodeName);
+  }
+
+  /** The node's /24 of the pod subnet: kept for its name, else the first one no node holds. */
+  private podCidr(cp: ClusterControlPlane, nodeName: string): string {
+    const had = cp.podCidrs.get(nodeName);
+    if (had) return had;
+    const [net, bits] = ipaddr.IPv4.parseCIDR(cp.podSubnet);
+    const base = net.toByteArray().reduce((a, b) => a * 256 + b, 0);
+    const used = new Set(cp.podCidrs.values());
+    for (let i = 0; i < 2 ** (24 - bits); i++) {
+      const n = base + i * 256;
+      const cidr = `${[24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.')}/24`;
+      if (!used.has(cidr)) {
+        cp.podCidrs.set(nodeName, cidr);
+        return cidr;
+      }
+    }
+    return fail(`no pod range left in ${cp.podSubnet}`);
+  }
+
+  /**
+   * A VM booted: one that joined before (its kubelet.conf is on its disk) starts its kubelet again, and a master its
+   * API server, as systemd would start them on a real VM, if its cluster's control plane still lives.
+   */
+  async vmBooted(vm: SandboxMachine): Promise<void> {
+    const cp = this.clusterOf(vm.instanceId);
+    if (!cp || !existsSync(this.vmFile(vm, KUBELET_CONF))) return;
+    const master = existsSync(this.vmFile(vm, API_SERVER_MANIFEST));
+    const name = cp.kubelets.get(vm.instanceId);
+    if (master && !cp.masters.has(vm.instanceId) && name) {
+      const read = (f: string) => readFileSync(this.vmFile(vm, `${PKI}/${f}`), 'utf8');
+      await this.startMaster(cp, vm, name, this.advertiseAddresses.get(vm.instanceId) ?? vm.privateIp, { certificate: read('apiserver.crt'), key: read('apiserver.key') });
+    }
+    const kubelet = name ? cp.sim.kubelet(name) : undefined;
+    if (kubelet) await cp.sim.joinNode({ ...kubelet.machine });
+  }
+
+  /**
+   * A VM stopped or was terminated: its kubelet goes silent (the Node turns NotReady after the grace period), its API
+   * server stops; when it was the cluster's last master, the cluster's state is gone.
+   */
+  async vmStopped(instanceId: string): Promise<void> {
+    const cp = this.clusterOf(instanceId);
+    if (!cp) return;
+    const name = cp.kubelets.get(instanceId);
+    if (name) cp.sim.stopNode(name);
+    const master = cp.masters.get(instanceId);
+    if (master) {
+      cp.masters.delete(instanceId);
+      await master.server.close();
+      this.log(`API server of ${cp.clusterName} on ${master.nodeName} stopped`);
+    }
+    this.dropIfMasterless(cp);
+  }
+
+  private dropIfMasterless(cp: ClusterControlPlane): void {
+    if (cp.masters.size || this.clusters.get(cp.caHash) !== cp) return;
+    cp.sim.stop();
+    this.clusters.delete(cp.caHash);
+    for (const [id, hash] of this.vms) if (hash === cp.caHash) this.vms.delete(id);
+    this.log(`control plane of ${cp.clusterName} gone with its last master: its state is lost`);
+  }
+
+  /**
+   * Where a connection to `host:port` goes: the API server of the master that has `host` as its advertise address
+   * (within `fromInstanceId`'s cluster: overlay addresses repeat across clusters), public IP, or private IP (when only
+   * one master anywhere has it). @returns the local address of that master's API server, or undefined.
+   */
+  route(host: string, port: number, fromInstanceId?: string): { host: string; port: number } | undefined {
+    if (port !== 6443) return undefined;
+    const own = fromInstanceId ? this.clusterOf(fromInstanceId) : undefined;
+    const masters = own ? [...own.masters.values()] : [...this.clusters.values()].flatMap((c) => [...c.masters.values()]);
+    const candidates = masters.filter((m) => m.advertiseAddress === host || m.vm.publicIp === host || m.vm.privateIp === host);
+    const target = candidates.find((m) => m.vm.publicIp === host) ?? (candidates.length === 1 ? candidates[0] : candidates.find((m) => own && m.advertiseAddress === host));
+    if (!target) return undefined;
+    const url = new URL(target.server.url);
+    return { host: url.hostname, port: Number(url.port) };
+  }
+
+  /** Every control plane: cluster name, masters (node, advertise address, local URL) and kubelets (for the admin API). */
+  list(): { clusterName: string; caHash: string; kubernetesVersion: string; masters: { nodeName: string; instanceId: string; advertiseAddress: string; url: string }[]; nodes: string[] }[] {
+    return [...this.clusters.values()].map((c) => ({
+      clusterName: c.clusterName, caHash: c.caHash, kubernetesVersion: c.kubernetesVersion,
+      masters: [...c.masters.values()].map((m) => ({ nodeName: m.nodeName, instanceId: m.vm.instanceId, advertiseAddress: m.advertiseAddress, url: m.server.url })),
+      nodes: [...c.kubelets.values()],
+    }));
+  }
+
+  /** Stops every API server and simulation (the sandbox shutting down). */
+  async closeAll(): Promise<void> {
+    for (const cp of this.clusters.values()) {
+      cp.sim.stop();
+      await Promise.all([...cp.masters.values()].map((m) => m.server.close()));
+    }
+    this.clusters.clear();
+    this.vms.clear();
+  }
+}
+
+function ok(stdout: string): KubeadmResult {
+  return { code: 0, stdout, stderr: '' };
+}
