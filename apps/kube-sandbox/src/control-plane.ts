@@ -326,6 +326,7 @@ export class SandboxControlPlanes {
   private async startMaster(cp: ClusterControlPlane, vm: SandboxMachine, nodeName: string, advertiseAddress: string, serving: { certificate: string; key: string }): Promise<void> {
     const server = await startKubeApiServer({
       port: 0, host: this.opts.host ?? '127.0.0.1', tlsCert: serving.certificate, tlsKey: serving.key, clientCa: cp.caCertificate, store: cp.store,
+      version: () => cp.kubernetesVersion,
       ...(this.opts.bookmarkIntervalSeconds ? { bookmarkIntervalSeconds: this.opts.bookmarkIntervalSeconds } : {}),
     });
     cp.masters.set(vm.instanceId, { vm, nodeName, advertiseAddress, server });

@@ -30,6 +30,8 @@ export interface KubeApiServerOptions {
   store?: KubeStore;
   /** How often a watch with `allowWatchBookmarks=true` gets a BOOKMARK, seconds; default 60 (kube-apiserver sends them about once a minute). */
   bookmarkIntervalSeconds?: number;
+  /** The Kubernetes version `/version` reports (`v1.34.2`), read at each request (an upgrade changes it); default v1.32.0. */
+  version?: () => string;
   /** One line per request (method, path, user, status); default none. */
   log?: (line: string) => void;
 }
@@ -48,6 +50,11 @@ export interface KubeUser {
 }
 
 const MAX_BODY = 3 * 1024 * 1024;
+/** `/version` for `version` (`v1.34.2`), as version.Info: major and minor without the patch. */
+function versionInfo(version: string | undefined): typeof VERSION {
+  const m = /^v?(\d+)\.(\d+)\.(\d+)/.exec(version ?? '');
+  return m ? { ...VERSION, major: m[1], minor: m[2], gitVersion: `v${m[1]}.${m[2]}.${m[3]}` } : VERSION;
+}
 const VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0', gitCommit: '0000000000000000000000000000000000000000', gitTreeState: 'clean', buildDate: '2026-01-01T00:00:00Z', goVersion: 'go1.23.0', compiler: 'gc', platform: 'linux/amd64' };
 const PATCH_TYPES: readonly PatchType[] = ['application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json', 'application/apply-patch+yaml'];
 
@@ -75,7 +82,7 @@ export async function startKubeApiServer(o: KubeApiServerOptions): Promise<KubeA
   });
   await api.seed();
   const open = new Set<() => void>();
-  const ctx: Ctx = { store, registry, api, open, bookmarkMs: (o.bookmarkIntervalSeconds ?? 60) * 1000 };
+  const ctx: Ctx = { store, registry, api, open, bookmarkMs: (o.bookmarkIntervalSeconds ?? 60) * 1000, ...(o.version ? { version: o.version } : {}) };
   const server = createServer({ cert: o.tlsCert, key: o.tlsKey, ca: o.clientCa, requestCert: true, rejectUnauthorized: false }, (req, res) => {
     handle(ctx, req, res).then(
       () => o.log?.(`${req.method} ${req.url} ${res.statusCode}`),
@@ -111,6 +118,7 @@ interface Ctx {
   api: ObjectApi;
   open: Set<() => void>;
   bookmarkMs: number;
+  version?: () => string;
 }
 
 function send(res: ServerResponse, code: number, body: unknown): void {
@@ -167,7 +175,7 @@ async function handle(ctx: Ctx, req: IncomingMessage, res: ServerResponse): Prom
       res.end('ok');
       return;
     }
-    if (path === '/version') return send(res, 200, VERSION);
+    if (path === '/version') return send(res, 200, versionInfo(ctx.version?.()));
     if (path === '/api') return send(res, 200, { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: req.socket.localAddress ? `${req.socket.localAddress}:${req.socket.localPort}` : '' }] });
     if (path === '/apis') return send(res, 200, { kind: 'APIGroupList', apiVersion: 'v1', groups: ctx.registry.groups().map(groupBody) });
     if (seg[0] === 'apis' && seg.length === 2) {

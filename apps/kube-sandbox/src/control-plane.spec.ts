@@ -1,0 +1,152 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import * as https from 'node:https';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import {
+  ClusterPki, apiServerSans, caCertHash, clusterConfiguration, generateClusterPki, initConfiguration, issueApiServerCertificate, joinConfiguration,
+  nodeLabels, pkiFiles, renderKubeadmConfig,
+} from '@skyweave/bootstrap';
+import { SandboxControlPlanes, SandboxMachine } from './control-plane';
+
+/*
+ * The sandbox's kubeadm against real API servers (in this process): what init and join check and make, the state the
+ * masters share, and what is lost with the last master. The PKI and kubeadm configuration are made by the product's
+ * own code (libs/bootstrap), as api-gateway hands them to agents.
+ */
+
+const ENDPOINT = '10.4.0.1:6443';
+let dir: string;
+let cps: SandboxControlPlanes;
+let pki: ClusterPki;
+
+const vm = (id: string, privateIp: string, publicIp: string): SandboxMachine => {
+  const fsRoot = path.join(dir, id, 'fs');
+  mkdirSync(fsRoot, { recursive: true });
+  return { cloud: 'aws', instanceId: id, privateIp, publicIp, fsRoot, vcpu: 2, memoryMiB: 4096, instanceType: 't3.medium', arch: 'amd64', providerID: `aws:///us-east-1a/${id}` };
+};
+const write = (m: SandboxMachine, file: string, content: string) => {
+  const p = path.join(m.fsRoot, file);
+  mkdirSync(path.dirname(p), { recursive: true });
+  writeFileSync(p, content);
+  return p;
+};
+const labels = (id: string) => nodeLabels({ cloud: 'aws', nodeId: id, instanceType: 't3.medium', region: 'us-east-1', zone: 'us-east-1a' });
+
+/** GET on the API server that `host:6443` routes to, as kubernetes-admin. */
+async function get(host: string, urlPath: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const target = cps.route(host, 6443);
+  if (!target) throw new Error(`no route to ${host}`);
+  return new Promise((resolve, reject) => {
+    https.get({ host: target.host, port: target.port, path: urlPath, ca: pki.caCertificate, cert: pki.adminCertificate, key: pki.adminKey, servername: 'kubernetes' }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }));
+    }).on('error', reject);
+  });
+}
+
+async function initMaster0(): Promise<SandboxMachine> {
+  const m = vm('i-master0', '10.10.0.4', '198.51.100.1');
+  const serving = await issueApiServerCertificate({ certificate: pki.caCertificate, key: pki.caKey }, apiServerSans({ nodeName: 'm0', masterAddresses: ['10.4.0.1'], extraIps: [m.privateIp, m.publicIp] }));
+  for (const f of pkiFiles({
+    ca: { certificate: pki.caCertificate, key: pki.caKey },
+    frontProxyCa: { certificate: pki.public.frontProxyCaCertificate, key: pki.secrets.frontProxyCaKey },
+    etcdCa: { certificate: pki.public.etcdCaCertificate, key: pki.secrets.etcdCaKey },
+    serviceAccount: { key: pki.secrets.serviceAccountKey, publicKey: pki.public.serviceAccountPublicKey },
+    apiServer: serving,
+  })) write(m, f.path, f.content);
+  const config = write(m, '/etc/kubernetes/kubeadm.yaml', renderKubeadmConfig([
+    initConfiguration({ node: { name: 'm0', address: '10.4.0.1', labels: labels('id-m0') }, bootstrapToken: pki.secrets.bootstrapToken, certificateKey: pki.secrets.certificateKey }),
+    clusterConfiguration({ clusterName: 'demo', kubernetesVersion: '1.34.2', controlPlaneEndpoint: ENDPOINT }),
+  ]));
+  const r = await cps.kubeadm(m, ['init', '--config', config, '--upload-certs']);
+  expect(r).toMatchObject({ code: 0, stderr: '' });
+  return m;
+}
+
+async function join(m: SandboxMachine, name: string, o: { token?: string; caHash?: string; certificateKey?: string; address: string }) {
+  const config = write(m, '/etc/kubernetes/kubeadm.yaml', renderKubeadmConfig([joinConfiguration({
+    node: { name, address: o.address, labels: labels(`id-${name}`) }, controlPlaneEndpoint: ENDPOINT,
+    bootstrapToken: o.token ?? pki.secrets.bootstrapToken, caCertHash: o.caHash ?? caCertHash(pki.caCertificate),
+    ...(o.certificateKey ? { certificateKey: o.certificateKey } : {}),
+  })]));
+  return cps.kubeadm(m, ['join', '--config', config]);
+}
+
+beforeAll(async () => {
+  pki = await generateClusterPki();
+});
+beforeEach(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'sw-cp-'));
+  cps = new SandboxControlPlanes({ sim: { kubelet: { podStartDelayMs: 0 } } });
+});
+afterEach(async () => {
+  await cps.closeAll();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the sandbox kubeadm', () => {
+  it('init starts an API server with the issued certificate, registers the master as kubelet would, and writes admin.conf and kubelet.conf', async () => {
+    const m0 = await initMaster0();
+    const version = await get('198.51.100.1', '/version');
+    expect(version.body).toMatchObject({ major: '1', minor: '34', gitVersion: 'v1.34.2' });
+    const node = (await get('10.10.0.4', '/api/v1/nodes/m0')).body as { metadata: { labels: Record<string, string> }; spec: { podCIDR: string; providerID: string; taints: unknown[] } };
+    expect(node.metadata.labels).toMatchObject({
+      'node-role.kubernetes.io/control-plane': '', 'skyweave.io/node-id': 'id-m0', 'skyweave.io/cloud': 'aws',
+      'node.kubernetes.io/instance-type': 't3.medium', 'topology.kubernetes.io/zone': 'us-east-1a', 'kubernetes.io/hostname': 'm0',
+    });
+    expect(node.spec).toMatchObject({ podCIDR: '10.217.0.0/24', providerID: 'aws:///us-east-1a/i-master0', taints: [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }] });
+    const admin = parseYaml(readFileSync(path.join(m0.fsRoot, 'etc/kubernetes/admin.conf'), 'utf8')) as { clusters: { cluster: { server: string } }[]; users: { name: string }[] };
+    expect(admin.clusters[0].cluster.server).toBe(`https://${ENDPOINT}`);
+    expect(readFileSync(path.join(m0.fsRoot, 'etc/kubernetes/kubelet.conf'), 'utf8')).toContain('system:node:m0');
+    // kubeadm's preflight: a second init on the same VM is refused
+    const again = await cps.kubeadm(m0, ['init', '--config', path.join(m0.fsRoot, 'etc/kubernetes/kubeadm.yaml'), '--upload-certs']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/FileAvailable--etc-kubernetes-kubelet.conf/);
+  });
+
+  it('join checks the endpoint, the CA pin and the bootstrap token as kubeadm discovery does, and gives each node its own pod range', async () => {
+    await initMaster0();
+    const w = vm('i-worker0', '10.10.0.5', '198.51.100.2');
+    expect((await join(w, 'w0', { address: '10.4.0.4', token: 'abcdef.0123456789abcdef' })).stderr).toMatch(/could not find a JWS signature in the cluster-info ConfigMap for token ID "abcdef"/);
+    expect((await join(w, 'w0', { address: '10.4.0.4', caHash: `sha256:${'0'.repeat(64)}` })).stderr).toMatch(/none of the public keys .* are pinned/);
+    expect(existsSync(path.join(w.fsRoot, 'etc/kubernetes/kubelet.conf'))).toBe(false);
+    expect(await join(w, 'w0', { address: '10.4.0.4' })).toMatchObject({ code: 0 });
+    const node = (await get('198.51.100.1', '/api/v1/nodes/w0')).body as { metadata: { labels: Record<string, string> }; spec: { podCIDR: string; taints?: unknown }; status: { addresses: { type: string; address: string }[] } };
+    expect(node.spec.podCIDR).toBe('10.217.1.0/24');
+    expect(node.spec.taints).toBeUndefined();
+    expect(node.metadata.labels['node-role.kubernetes.io/control-plane']).toBeUndefined();
+    expect(node.status.addresses).toContainEqual({ type: 'InternalIP', address: '10.4.0.4' });
+    expect((await join(w, 'w0', { address: '10.4.0.4' })).stderr).toMatch(/kubelet.conf already exists/);
+  });
+
+  it('a control-plane join needs the certificate key, gets the shared certificates and serves the same state; the state goes with the last master', async () => {
+    const m0 = await initMaster0();
+    const m1 = vm('i-master1', '10.10.0.6', '198.51.100.4');
+    expect((await join(m1, 'm1', { address: '10.4.0.2', certificateKey: 'ab'.repeat(32) })).stderr).toMatch(/message authentication failed/);
+    expect(await join(m1, 'm1', { address: '10.4.0.2', certificateKey: pki.secrets.certificateKey })).toMatchObject({ code: 0 });
+    expect(readFileSync(path.join(m1.fsRoot, 'etc/kubernetes/pki/ca.key'), 'utf8')).toBe(pki.caKey);
+    // master-1 serves what master-0 wrote; master-0's loss loses nothing
+    expect((await get('198.51.100.4', '/api/v1/nodes')).body.items).toHaveLength(2);
+    await cps.vmStopped(m0.instanceId);
+    expect(cps.route('198.51.100.1', 6443)).toBeUndefined();
+    expect((await get('198.51.100.4', '/api/v1/nodes/m0')).status).toBe(200);
+    expect(cps.list()[0].masters.map((m) => m.nodeName)).toEqual(['m1']);
+    // joining through master-0's address now finds nothing listening
+    const w = vm('i-worker0', '10.10.0.5', '198.51.100.2');
+    expect((await join(w, 'w0', { address: '10.4.0.4' })).stderr).toMatch(/connection refused/);
+    await cps.vmStopped(m1.instanceId);
+    expect(cps.list()).toEqual([]);
+  });
+
+  it('upgrade apply changes the cluster version; upgrade node the kubelet version', async () => {
+    const m0 = await initMaster0();
+    expect(await cps.kubeadm(m0, ['upgrade', 'apply', '-y', 'v1.34.3'])).toMatchObject({ code: 0 });
+    expect((await get('198.51.100.1', '/version')).body.gitVersion).toBe('v1.34.3');
+    const node = (await get('198.51.100.1', '/api/v1/nodes/m0')).body as { status: { nodeInfo: { kubeletVersion: string } } };
+    expect(node.status.nodeInfo.kubeletVersion).toBe('v1.34.3');
+    const w = vm('i-worker0', '10.10.0.5', '198.51.100.2');
+    expect((await cps.kubeadm(w, ['upgrade', 'node'])).stderr).toMatch(/not part of a cluster/);
+  });
+});
