@@ -172,6 +172,17 @@ describe('every sandbox cluster answers kubectl', () => {
     await running(20, masters, { terminating: false });
   });
 
+  it('removing a worker drains it and deletes its Node: its pods run elsewhere and kubectl no longer lists it', async () => {
+    const c = await get();
+    const leaving = c.nodes.find((n) => n.role === 'worker' && n.cloud === 'azure')!;
+    const masters = c.nodes.filter((n) => n.role === 'master').map((n) => n.name);
+    expect((await api.call('DELETE', `/v1/clusters/${clusterId}/nodes/${leaving.id}`)).status).toBe(202);
+    await waitFor(`${leaving.name} terminated`, async () => (await get()).nodes.find((n) => n.id === leaving.id)?.phase === 'Terminated');
+    const nodes = await waitForNodes(kubeconfig, (ns) => ns.length === 3 && ns.every(nodeReady), 30_000);
+    expect(nodes.map((n) => n.metadata.name)).not.toContain(leaving.name);
+    await running(20, [...masters, leaving.name], { terminating: false });
+  });
+
   it('the control plane goes with the cluster: deleting it leaves no API server behind', async () => {
     await api.ok('DELETE', `/v1/clusters/${clusterId}`);
     await waitFor('the cluster Deleted', async () => (await get()).phase === 'Deleted');

@@ -68,6 +68,7 @@ export class OperationsController {
           operations: ops.map((o) => ({
             id: o.id, kind: o.kind, targetNodeName: names.get(o.targetNodeId) ?? o.targetNodeId, timeoutSeconds: o.timeoutSeconds,
             ...(o.kind === 'upgrade' ? { kubernetesVersion: o.kubernetesVersion ?? undefined, upgradeControlPlane: o.upgradeControlPlane } : {}),
+            ...(o.kind === 'drain' && o.purpose === 'removal' ? { deleteNode: true } : {}),
           })),
         };
       }

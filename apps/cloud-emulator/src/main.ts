@@ -20,8 +20,9 @@ const AZURE_SDK_POLL_MS = 2000;
  *                        + its source); the VMs' kubeadm makes each cluster's control plane (docs/kube-sandbox.md)
  *   --no-kubernetes      VMs get no kubeadm (their agents only record it), no proxy
  *   --kube-node-grace-seconds N, --kube-toleration-seconds N, --kube-pod-start-ms N
- *                        the sandbox clusters' node monitor grace period (40), not-ready/unreachable toleration (300)
- *                        and pod start delay (2000), Kubernetes' defaults unless given
+ *                        the sandbox clusters' node monitor grace period (40; the node lease's duration too, renewed
+ *                        every quarter of it), not-ready/unreachable toleration (300) and pod start delay (2000),
+ *                        Kubernetes' defaults unless given
  *   --host H             address to bind (default 127.0.0.1); --advertise-host N: the name clients use (containers)
  *   --vm-network M       process (default): VMs are processes on the host network; netns: each VM is a network
  *                        namespace on a shared bridge (needs root and iproute2; see src/core/netns.ts)
@@ -85,9 +86,17 @@ void (async () => {
     ...(o.kubernetes ? {
       kubernetes: {
         kubeadmCommand: kubeadm,
+        // a shorter grace period shortens what it is made of, in Kubernetes' proportions: the node lease lasts the grace
+        // period (40 s), kubelet renews it every quarter of that (10 s), the node monitor looks every eighth (5 s)
         sim: {
-          ...(grace !== undefined || toleration !== undefined ? { nodeLifecycle: { ...(grace !== undefined ? { gracePeriodMs: grace * 1000 } : {}), ...(toleration !== undefined ? { defaultTolerationSeconds: toleration } : {}) } } : {}),
-          ...(podStart !== undefined ? { kubelet: { podStartDelayMs: podStart } } : {}),
+          nodeLifecycle: {
+            ...(grace !== undefined ? { gracePeriodMs: grace * 1000, monitorPeriodMs: Math.min(5000, grace * 125) } : {}),
+            ...(toleration !== undefined ? { defaultTolerationSeconds: toleration } : {}),
+          },
+          kubelet: {
+            ...(grace !== undefined ? { leaseDurationSeconds: grace, leaseRenewMs: grace * 250 } : {}),
+            ...(podStart !== undefined ? { podStartDelayMs: podStart } : {}),
+          },
         },
       },
     } : {}),

@@ -45,6 +45,16 @@ describe('runOperation', () => {
     expect(r).toEqual({ state: 'Succeeded', message: 'cordoned and drained sw-1a2b3c4d-worker-2 (1 of 1 commands only recorded, not run)' });
   });
 
+  it('before a removal, deletes the Node once drained (kubeadm\'s "Remove the node")', async () => {
+    const r = await runOperation(new RecordingExecutor(root), op('a', 'drain', { timeoutSeconds: 60, deleteNode: true }));
+    const admin = path.join(root, 'etc/kubernetes/admin.conf');
+    expect(recorded(root)).toEqual([
+      ['kubectl', '--kubeconfig', admin, 'drain', 'sw-1a2b3c4d-worker-2', '--ignore-daemonsets', '--delete-emptydir-data', '--timeout=60s'],
+      ['kubectl', '--kubeconfig', admin, 'delete', 'node', 'sw-1a2b3c4d-worker-2', '--ignore-not-found'],
+    ]);
+    expect(r).toEqual({ state: 'Succeeded', message: 'cordoned and drained sw-1a2b3c4d-worker-2, then deleted its Node (2 of 2 commands only recorded, not run)' });
+  });
+
   it('uncordons with the admin kubeconfig', async () => {
     const r = await runOperation(new RecordingExecutor(root), op('a', 'uncordon'));
     expect(recorded(root)).toEqual([['kubectl', '--kubeconfig', path.join(root, 'etc/kubernetes/admin.conf'), 'uncordon', 'sw-1a2b3c4d-worker-2']]);

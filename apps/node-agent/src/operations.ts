@@ -31,7 +31,8 @@ const VERSION = /^\d+\.\d+\.\d+$/;
 
 /**
  * The commands of one operation, in order.
- * - drain: `kubectl drain` (it cordons first, then evicts) with the admin kubeconfig, waiting `timeoutSeconds`.
+ * - drain: `kubectl drain` (it cordons first, then evicts) with the admin kubeconfig, waiting `timeoutSeconds`; before
+ *   a removal (`deleteNode`) then `kubectl delete node --ignore-not-found` (kubeadm's "Remove the node" steps).
  * - uncordon: `kubectl uncordon` with the admin kubeconfig.
  * - upgrade: kubeadm's documented patch-upgrade procedure for Debian/Ubuntu packages from pkgs.k8s.io
  *   (https://kubernetes.io/docs/tasks/administer-cluster/kubeadm/kubeadm-upgrade/, "Upgrading control plane nodes"
@@ -51,7 +52,10 @@ function stepsOf(ex: Executor, op: AgentApi.NodeOperation, self?: { nodeName: st
   const kind: AgentApi.OperationKind = op.kind;
   switch (kind) {
     case 'drain':
-      return [{ argv: ['kubectl', '--kubeconfig', admin, 'drain', node, '--ignore-daemonsets', '--delete-emptydir-data', `--timeout=${op.timeoutSeconds}s`], timeoutSeconds: op.timeoutSeconds + SLACK_SECONDS }];
+      return [
+        { argv: ['kubectl', '--kubeconfig', admin, 'drain', node, '--ignore-daemonsets', '--delete-emptydir-data', `--timeout=${op.timeoutSeconds}s`], timeoutSeconds: op.timeoutSeconds + SLACK_SECONDS },
+        ...(op.deleteNode ? [{ argv: ['kubectl', '--kubeconfig', admin, 'delete', 'node', node, '--ignore-not-found'] }] : []),
+      ];
     case 'uncordon':
       return [{ argv: ['kubectl', '--kubeconfig', admin, 'uncordon', node] }];
     case 'upgrade': {
@@ -117,7 +121,7 @@ export async function runOperation(ex: Executor, op: AgentApi.NodeOperation, sel
   const note = recorded ? ` (${recorded} of ${steps.length} commands only recorded, not run)` : '';
   switch (op.kind) {
     case 'drain':
-      return { state: 'Succeeded', message: `cordoned and drained ${op.targetNodeName}${note}` };
+      return { state: 'Succeeded', message: `cordoned and drained ${op.targetNodeName}${op.deleteNode ? ', then deleted its Node' : ''}${note}` };
     case 'uncordon':
       return { state: 'Succeeded', message: `uncordoned ${op.targetNodeName}${note}` };
     case 'upgrade':

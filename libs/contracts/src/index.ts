@@ -139,6 +139,12 @@ export namespace AgentApi {
     kubernetesVersion?: string;
     /** upgrade: `true` on the first master (`kubeadm upgrade apply`), else `kubeadm upgrade node`. */
     upgradeControlPlane?: boolean;
+    /**
+     * drain before a removal: `true` ⇒ once drained, the Node object is deleted (`kubectl delete node`), as kubeadm's
+     * "Remove the node" steps end (https://kubernetes.io/docs/reference/setup-tools/kubeadm/kubeadm-reset/); without a
+     * cloud controller manager nothing else would delete it, and a removed node would stay listed NotReady.
+     */
+    deleteNode?: boolean;
   }
   /**
    * POST /agent/v1/nodes/{nodeId}/operations — the operations this agent should run now, oldest first; long-polled:
