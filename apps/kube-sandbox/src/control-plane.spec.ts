@@ -100,6 +100,10 @@ describe('the sandbox kubeadm', () => {
     const admin = parseYaml(readFileSync(path.join(m0.fsRoot, 'etc/kubernetes/admin.conf'), 'utf8')) as { clusters: { cluster: { server: string } }[]; users: { name: string }[] };
     expect(admin.clusters[0].cluster.server).toBe(`https://${ENDPOINT}`);
     expect(readFileSync(path.join(m0.fsRoot, 'etc/kubernetes/kubelet.conf'), 'utf8')).toContain('system:node:m0');
+    // the overlay address is reachable from the cluster's own VMs only; public and private IPs from anywhere
+    expect(cps.route('10.4.0.1', 6443)).toBeUndefined();
+    expect(cps.route('10.4.0.1', 6443, m0.instanceId)).toEqual(cps.route('198.51.100.1', 6443));
+    expect(cps.route('198.51.100.1', 443)).toBeUndefined();
     // kubeadm's preflight: a second init on the same VM is refused
     const again = await cps.kubeadm(m0, ['init', '--config', path.join(m0.fsRoot, 'etc/kubernetes/kubeadm.yaml'), '--upload-certs']);
     expect(again.code).toBe(1);

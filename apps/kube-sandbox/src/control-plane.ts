@@ -420,21 +420,26 @@ export class SandboxControlPlanes {
     if (cp.masters.size || this.clusters.get(cp.caHash) !== cp) return;
     cp.sim.stop();
     this.clusters.delete(cp.caHash);
-    for (const [id, hash] of this.vms) if (hash === cp.caHash) this.vms.delete(id);
+    for (const [id, hash] of this.vms) {
+      if (hash !== cp.caHash) continue;
+      this.vms.delete(id);
+      this.advertiseAddresses.delete(id);
+    }
     this.log(`control plane of ${cp.clusterName} gone with its last master: its state is lost`);
   }
 
   /**
-   * Where a connection to `host:port` goes: the API server of the master that has `host` as its advertise address
-   * (within `fromInstanceId`'s cluster: overlay addresses repeat across clusters), public IP, or private IP (when only
-   * one master anywhere has it). @returns the local address of that master's API server, or undefined.
+   * Where a connection to `host:port` goes: the API server of the master that has `host` as its public IP, as its
+   * advertise address (only from a VM of the same cluster, `fromInstanceId`: the overlay is the cluster's own, and its
+   * addresses repeat across clusters), or as its private IP (when only one master it can reach has it). @returns the local address of that master's API server, or undefined.
    */
   route(host: string, port: number, fromInstanceId?: string): { host: string; port: number } | undefined {
     if (port !== 6443) return undefined;
     const own = fromInstanceId ? this.clusterOf(fromInstanceId) : undefined;
     const masters = own ? [...own.masters.values()] : [...this.clusters.values()].flatMap((c) => [...c.masters.values()]);
-    const candidates = masters.filter((m) => m.advertiseAddress === host || m.vm.publicIp === host || m.vm.privateIp === host);
-    const target = candidates.find((m) => m.vm.publicIp === host) ?? (candidates.length === 1 ? candidates[0] : candidates.find((m) => own && m.advertiseAddress === host));
+    // the overlay is reachable only from the cluster's own VMs
+    const candidates = masters.filter((m) => (own && m.advertiseAddress === host) || m.vm.publicIp === host || m.vm.privateIp === host);
+    const target = candidates.find((m) => m.vm.publicIp === host) ?? candidates.find((m) => own && m.advertiseAddress === host) ?? (candidates.length === 1 ? candidates[0] : undefined);
     if (!target) return undefined;
     const url = new URL(target.server.url);
     return { host: url.hostname, port: Number(url.port) };
