@@ -18,6 +18,7 @@
  * made for this run. Exit code 0 on success, 1 on any failed check.
  */
 import { execFile } from 'node:child_process';
+import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { CLOUDS, CloudId, MAX_CROSS_CLOUD_LATENCY_MS, cloudPair } from '@skyweave/domain';
 import { ensureLocalServices } from '@skyweave/tools/stack/services';
@@ -50,7 +51,8 @@ const DROP_WITHIN_S = 5;
 interface NodeView { id: string; name: string; cloud: CloudId; role: string; phase: string; privateIp: string | null; publicIp: string | null; wireguardAddress: string | null }
 interface ClusterView { id: string; phase: string; nodes: NodeView[]; conditions: { type: string; status: string; reason: string; message: string }[] }
 interface VmView { cloud: string; instanceId: string; privateIp: string; publicIp?: string; netns?: string; wireguardInterface?: string }
-interface MeshNode extends NodeView { netns: string; iface: string }
+interface MeshNode extends NodeView { netns: string; iface: string; instanceId: string }
+interface KubeNodeList { items: { metadata: { name: string }; status: { conditions?: { type: string; status: string }[] } }[] }
 
 class CheckFailed extends Error {}
 function check(ok: boolean, what: string): void {
@@ -145,7 +147,7 @@ async function main(): Promise<number> {
     const nodes: MeshNode[] = ready.nodes.map((n) => {
       const vm = vmList.find((v) => v.cloud === n.cloud && v.privateIp === n.privateIp);
       if (!vm?.netns || !vm.wireguardInterface) throw new CheckFailed(`no namespace-VM for node ${n.name} (${n.cloud} ${n.privateIp})`);
-      return { ...n, netns: vm.netns, iface: vm.wireguardInterface };
+      return { ...n, netns: vm.netns, iface: vm.wireguardInterface, instanceId: vm.instanceId };
     });
     check(nodes.every((n) => /^10\.4\.\d+\.\d+$/.test(n.wireguardAddress ?? '')), 'every node has an overlay address in 10.4.0.0/16');
 
@@ -217,6 +219,21 @@ async function main(): Promise<number> {
     }, 30_000).catch((e: unknown) => { throw new CheckFailed(`${(e as Error).message}; last seen ${lastSeen}`); });
     check(true, `CrossCloudLatency True from the agents' own probes: ${within.message}`);
 
+    // the cluster's Kubernetes API from inside a worker, over the mesh: kubectl with the node's own kubelet.conf, whose
+    // server is master-0's overlay address (the master's namespace listens on 6443, as kube-apiserver would)
+    const kubeNodes = async (from: MeshNode): Promise<KubeNodeList['items']> => {
+      const fs = path.join(stack.vmRoot, from.instanceId.replace(/[^A-Za-z0-9._-]/g, '_'), 'fs');
+      const r = await inNs(from.netns, ['kubectl', '--kubeconfig', path.join(fs, 'etc/kubernetes/kubelet.conf'), '--cache-dir', path.join(fs, 'root/.kube/cache'), 'get', 'nodes', '-o', 'json']);
+      return (JSON.parse(r.stdout) as KubeNodeList).items;
+    };
+    const isReady = (n: KubeNodeList['items'][number]) => n.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+    const viewer = nodes.find((n) => n.role === 'worker' && n.cloud === 'gcp') ?? nodes[nodes.length - 1];
+    const kube = await waitUntil('kubectl on a worker to list every node Ready', async () => {
+      const items = await kubeNodes(viewer).catch(() => []);
+      return items.length === nodes.length && items.every(isReady) ? items : undefined;
+    }, 30_000);
+    check(kube.length === nodes.length, `kubectl on ${viewer.name}, over WireGuard to ${nodes.find((n) => n.role === 'master')?.wireguardAddress}:6443: ${kube.length} nodes Ready`);
+
     // a worker leaves: its peers drop it within seconds
     const leaving = nodes.find((n) => n.role === 'worker' && n.cloud === 'digitalocean') ?? nodes[nodes.length - 1];
     const leavingKey = (await inNs(leaving.netns, ['wg', 'show', leaving.iface, 'public-key'])).stdout.trim();
@@ -234,6 +251,8 @@ async function main(): Promise<number> {
       return c.nodes.find((n) => n.id === leaving.id)?.phase === 'Terminated' ? true : undefined;
     }, 30_000);
     check(true, `${leaving.name}'s VM terminated by the reconciler`);
+    const afterRemoval = await kubeNodes(viewer);
+    check(afterRemoval.length === stayed.length && !afterRemoval.some((n) => n.metadata.name === leaving.name), `${leaving.name}'s Node deleted once drained (kubectl lists ${afterRemoval.length})`);
 
     // one cross-cloud pair goes over budget: the condition turns false and names it
     const a = stayed.find((n) => n.cloud === 'aws' && n.role === 'worker') ?? stayed[0];

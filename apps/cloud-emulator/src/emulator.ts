@@ -65,7 +65,6 @@ export interface EmulatorOptions {
    * The sandbox's Kubernetes (core/kube.ts, docs/kube-sandbox.md): the VM image gets a `kubeadm` (run by
    * `kubeadmCommand`) that makes each cluster's control plane, and an HTTP CONNECT proxy (port `ports.kube`) reaches
    * the API servers; the endpoints get `kubernetes.proxyUrl`. Absent: VMs have no kubeadm (their agents record it).
-   * Process VM network only.
    */
   kubernetes?: { kubeadmCommand: string[]; sim?: KubeSimOptions; kubectl?: string | null };
 }
@@ -121,7 +120,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   const calls = new CallCounter();
   const publicIps = new PublicIpAllocator();
   const vmRoot = opts.vmRoot ?? mkdtempSync(path.join(os.tmpdir(), 'skyweave-vms-'));
-  const kubernetes = opts.kubernetes && !fabric
+  const kubernetes = opts.kubernetes
     ? new SandboxKubernetes({ ...opts.kubernetes, imageBin: path.join(vmRoot, '.image', 'bin'), log: (line) => process.stdout.write(`${JSON.stringify({ msg: `kubernetes: ${line}` })}\n`) })
     : undefined;
   const vms = new VmRuntime({

@@ -234,7 +234,11 @@ describe('DigitalOcean sandbox: API v2 strictness', () => {
       const pub = got.networks.v4.find((n) => n.type === 'public')?.ip_address;
       expect(priv).toBe('10.100.16.2');
       expect(pub).toMatch(/^198\.51\.100\./);
-      expect(s.booted).toEqual([{ cloud: 'digitalocean', instanceId: String(d.id), userData: '#cloud-config\n{}\n', privateIp: priv, publicIp: pub }]);
+      expect(s.booted).toEqual([{
+        cloud: 'digitalocean', instanceId: String(d.id), userData: '#cloud-config\n{}\n', privateIp: priv, publicIp: pub,
+        // the size's vCPUs and memory, as kubelet reads them on the VM, and DigitalOcean's provider id
+        machine: { instanceType: 's-2vcpu-4gb', vcpu: 2, memoryMiB: 4096, arch: 'amd64', providerID: `digitalocean://${String(d.id)}` },
+      }]);
       expect((await s.call('GET', '/droplets?tag_name=k:v')).body.meta).toEqual({ total: 1 });
       expect((await s.call('GET', '/droplets?tag_name=k:w')).body.meta).toEqual({ total: 0 });
       expect((await s.call('GET', '/droplets?tag_name=k:v&name=node-1')).status).toBe(422);

@@ -1,5 +1,6 @@
+import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as http from 'node:http';
 import * as net from 'node:net';
@@ -26,6 +27,8 @@ export interface GuestVm {
   publicIp?: string;
   fsRoot: string;
   machine?: VmMachine;
+  /** The `netns` VM network: the VM's network namespace. */
+  netns?: string;
 }
 
 /**
@@ -33,8 +36,8 @@ export interface GuestVm {
  * it for environment to give the VM's units.
  */
 export interface VmGuest {
-  /** Environment for the units of `vm` (process VM network only: `netns` VMs get none). */
-  unitEnv(vm: GuestVm): Record<string, string>;
+  /** Environment for the units of `vm`; `path` is the PATH they would have without it. */
+  unitEnv(vm: GuestVm, path: string): Record<string, string>;
   booted(vm: GuestVm): void;
   stopped(instanceId: string): void;
 }
@@ -64,14 +67,15 @@ function onPath(name: string): string | undefined {
 /**
  * The sandbox's Kubernetes (docs/kube-sandbox.md, "On the sandbox's VMs"): the VMs' `kubeadm` hands its work to the
  * control planes (`SandboxControlPlanes`), whose API servers listen on loopback; an HTTP CONNECT proxy (the
- * `kubernetes.proxyUrl` of the endpoints file) takes clients to them by the address a real client would dial: a
- * master's public IP or private IP from outside, or (from a VM, which authenticates to the proxy with its secret) the
- * overlay address its kubeconfig names. A VM's units get the proxy as `HTTPS_PROXY`, the image's `kubeadm` first on
- * PATH, and in the process VM network `SKYWEAVE_EXECUTOR=real` with `SKYWEAVE_RUN_ONLY=kubeadm[,kubectl]` (everything
- * else the agent runs is recorded, as before).
- *
- * Not in the `netns` VM network yet: there, commands run inside the VM's namespace, which cannot reach the sandbox's
- * loopback, so kubeadm stays recorded and no API server runs (docs/kube-sandbox.md says so).
+ * `kubernetes.proxyUrl` of the endpoints file) takes clients outside the VMs to them by the address a real client
+ * would dial, a master's public or private IP.
+ * - Process VM network: VMs share the host's network, so their units get the proxy as `HTTPS_PROXY` (authenticated
+ *   with the VM's secret, which tells the proxy the VM's cluster: overlay addresses repeat across clusters),
+ *   `SKYWEAVE_EXECUTOR=real` with `SKYWEAVE_RUN_ONLY=kubeadm[,kubectl]` (everything else the agent runs is recorded).
+ * - `netns` VM network: commands run in the VM's namespace, which reaches the sandbox only through a Unix socket (file
+ *   system namespaces are shared): kubeadm talks to it there, and each master's namespace gets a forwarder listening
+ *   on 6443 (kube-apiserver's port) that pipes to its API server through a per-master socket, so kubectl on a VM
+ *   reaches the API at the kubeconfig's address, over the real WireGuard mesh.
  */
 export class SandboxKubernetes implements VmGuest {
   readonly controlPlanes: SandboxControlPlanes;
@@ -81,6 +85,11 @@ export class SandboxKubernetes implements VmGuest {
   private readonly kubectl: string | undefined;
   private proxy?: { server: http.Server; url: string };
   private adminUrl = '';
+  /** netns mode: the Unix socket the VMs' kubeadm reaches the sandbox on. */
+  private readonly adminSocket: string;
+  private adminSocketServer?: http.Server;
+  /** netns mode, per master VM: the socket its forwarder dials, the server behind it, the forwarder process. */
+  private readonly forwarders = new Map<string, { socket: string; server: net.Server; child: ChildProcess }>();
 
   constructor(private readonly opts: SandboxKubernetesOptions) {
     this.controlPlanes = new SandboxControlPlanes({ sim: opts.sim, log: opts.log });
@@ -90,6 +99,7 @@ export class SandboxKubernetes implements VmGuest {
     const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
     writeFileSync(script, `#!/bin/sh\n# the sandbox image's kubeadm (apps/kube-sandbox/src/kubeadm-main.ts)\nexec ${opts.kubeadmCommand.map(quote).join(' ')} "$@"\n`);
     chmodSync(script, 0o755);
+    this.adminSocket = path.join(opts.imageBin, '..', 'sandbox.sock');
   }
 
   /** The proxy's URL (`http://host:port`), once listening. */
@@ -109,6 +119,27 @@ export class SandboxKubernetes implements VmGuest {
       server.listen(port, host, () => resolve());
     });
     this.proxy = { server, url: `http://${advertised}:${(server.address() as AddressInfo).port}` };
+    // the namespace-VMs' kubeadm: the same kubeadm call on a Unix socket
+    rmSync(this.adminSocket, { force: true });
+    const unix = http.createServer((req, res) => {
+      if (req.method !== 'POST' || req.url !== '/admin/vm-kubeadm') return void res.writeHead(404).end();
+      let text = '';
+      req.on('data', (c: Buffer) => (text += c.toString('utf8')));
+      req.on('end', () => {
+        let body: unknown;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          body = undefined;
+        }
+        this.handleKubeadm(Object.assign(req, { body }), res).catch((e: unknown) => res.writeHead(500).end((e as Error).message));
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      unix.once('error', reject);
+      unix.listen(this.adminSocket, () => resolve());
+    });
+    this.adminSocketServer = unix;
     return server;
   }
 
@@ -156,6 +187,7 @@ export class SandboxKubernetes implements VmGuest {
       return;
     }
     const result = await this.controlPlanes.kubeadm(this.machineOf(vm), argv);
+    if (result.code === 0 && vm.netns) await this.ensureForwarder(vm.instanceId, vm.netns);
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(result));
   }
 
@@ -167,41 +199,93 @@ export class SandboxKubernetes implements VmGuest {
     };
   }
 
-  unitEnv(vm: GuestVm): Record<string, string> {
+  unitEnv(vm: GuestVm, basePath: string): Record<string, string> {
     let secret = this.byInstance.get(vm.instanceId);
     if (!secret) {
       secret = randomBytes(24).toString('base64url');
       this.byInstance.set(vm.instanceId, secret);
     }
     this.tokens.set(secret, vm);
+    const common = {
+      PATH: `${this.opts.imageBin}${path.delimiter}${basePath}`,
+      HOME: path.join(vm.fsRoot, 'root'),
+      SKYWEAVE_SANDBOX_VM_TOKEN: secret,
+    };
+    if (vm.netns) {
+      // kubeadm and kubectl run in the VM's namespace (kubectl over the mesh); the rest stays recorded
+      return { ...common, SKYWEAVE_SANDBOX_ADMIN_URL: `unix:${this.adminSocket}`, SKYWEAVE_RECORD_ONLY: this.kubectl ? 'apt-get,apt-mark,systemctl' : 'kubectl,apt-get,apt-mark,systemctl' };
+    }
     const proxy = this.proxy ? new URL(this.proxy.url) : undefined;
     const proxyWithSecret = proxy ? `http://vm:${secret}@${proxy.host}` : undefined;
     return {
-      PATH: `${this.opts.imageBin}${path.delimiter}${process.env.PATH ?? ''}`,
-      HOME: path.join(vm.fsRoot, 'root'),
+      ...common,
       SKYWEAVE_SANDBOX_ADMIN_URL: this.adminUrl,
-      SKYWEAVE_SANDBOX_VM_TOKEN: secret,
       ...(proxyWithSecret ? { HTTPS_PROXY: proxyWithSecret, https_proxy: proxyWithSecret } : {}),
       SKYWEAVE_EXECUTOR: 'real',
       SKYWEAVE_RUN_ONLY: this.kubectl ? 'kubeadm,kubectl' : 'kubeadm',
     };
   }
 
+  /**
+   * netns mode: a master's API server reachable inside its namespace on 6443, as kube-apiserver would listen: a
+   * per-master Unix socket piping to the API server, and a forwarder in the namespace (the image's kubeadm program in
+   * its `--sandbox-apiserver-forward` mode) listening on 0.0.0.0:6443 and dialling that socket.
+   */
+  private async ensureForwarder(instanceId: string, netns: string): Promise<void> {
+    if (this.forwarders.has(instanceId)) return;
+    const target = this.controlPlanes.list().flatMap((c) => c.masters).find((m) => m.instanceId === instanceId);
+    if (!target) return;
+    const url = new URL(target.url);
+    const socket = path.join(this.opts.imageBin, '..', `apiserver-${randomBytes(6).toString('hex')}.sock`);
+    const server = net.createServer((c) => {
+      const upstream = net.connect(Number(url.port), url.hostname);
+      c.pipe(upstream).pipe(c);
+      const end = () => {
+        c.destroy();
+        upstream.destroy();
+      };
+      c.on('error', end).on('close', end);
+      upstream.on('error', end).on('close', end);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(socket, () => resolve());
+    });
+    const child = spawn('ip', ['netns', 'exec', netns, ...this.opts.kubeadmCommand, '--sandbox-apiserver-forward', '0.0.0.0:6443', socket], { stdio: 'ignore' });
+    child.on('error', (e) => this.opts.log?.(`API server forwarder in ${netns}: ${e.message}`));
+    this.forwarders.set(instanceId, { socket, server, child });
+  }
+
+  private stopForwarder(instanceId: string): void {
+    const f = this.forwarders.get(instanceId);
+    if (!f) return;
+    this.forwarders.delete(instanceId);
+    f.child.kill('SIGTERM');
+    f.server.close();
+    rmSync(f.socket, { force: true });
+  }
+
   booted(vm: GuestVm): void {
-    this.controlPlanes.vmBooted(this.machineOf(vm)).catch((e: unknown) => this.opts.log?.(`kubernetes on ${vm.instanceId}: ${(e as Error).message}`));
+    const netns = vm.netns;
+    this.controlPlanes.vmBooted(this.machineOf(vm))
+      .then(() => (netns ? this.ensureForwarder(vm.instanceId, netns) : undefined)).catch((e: unknown) => this.opts.log?.(`kubernetes on ${vm.instanceId}: ${(e as Error).message}`));
   }
 
   stopped(instanceId: string): void {
     const secret = this.byInstance.get(instanceId);
     if (secret) this.tokens.delete(secret);
     this.byInstance.delete(instanceId);
+    this.stopForwarder(instanceId);
     this.controlPlanes.vmStopped(instanceId).catch((e: unknown) => this.opts.log?.(`kubernetes on ${instanceId}: ${(e as Error).message}`));
   }
 
   /** Closes the proxy, its tunnels, and every control plane. */
   async close(): Promise<void> {
     for (const s of this.sockets) s.destroy();
+    for (const id of [...this.forwarders.keys()]) this.stopForwarder(id);
     await new Promise<void>((r) => (this.proxy ? this.proxy.server.close(() => r()) : r()));
+    await new Promise<void>((r) => (this.adminSocketServer ? this.adminSocketServer.close(() => r()) : r()));
+    rmSync(this.adminSocket, { force: true });
     await this.controlPlanes.closeAll();
   }
 }

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { VmHost } from './types';
 import type { VmNetwork, VmNetworkFabric } from './netns';
-import type { VmGuest, VmMachine } from './kube';
+import type { GuestVm, VmGuest, VmMachine } from './kube';
 
 /** A VM the runtime has booted (and not stopped), as `GET /admin/vms` lists it. */
 export interface BootedVm {
@@ -66,7 +66,7 @@ export class VmRuntime implements VmHost {
       env?: Record<string, string>;
       /** The `netns` VM network; absent: VMs are plain processes on the host's network (the default). */
       fabric?: VmNetworkFabric;
-      /** What else runs on the VMs (the sandbox's Kubernetes, core/kube.ts): told of boots and stops; adds unit environment in the process VM network. */
+      /** What else runs on the VMs (the sandbox's Kubernetes, core/kube.ts): told of boots and stops; adds unit environment. */
       guest?: VmGuest;
     },
   ) {}
@@ -91,14 +91,15 @@ export class VmRuntime implements VmHost {
    * machine: wireguard-go's sockets are shared by all namespaces), `SKYWEAVE_WG_USERSPACE=1` (wireguard-go; the
    * sandbox cannot rely on the kernel module) and `SKYWEAVE_RECORD_ONLY=kubeadm,kubectl,apt-get,apt-mark,systemctl` (the namespace image has no kubelet, no API server
    * and no package mirror), plus what the fabric's image sets (VmNetwork.env: PATH with its wireguard-go).
-   * In the process VM network the guest (the sandbox's Kubernetes, core/kube.ts) adds its own: the image's tools on
-   * PATH, `HTTPS_PROXY`, `SKYWEAVE_EXECUTOR=real` with `SKYWEAVE_RUN_ONLY=kubeadm,kubectl`.
+   * The guest (the sandbox's Kubernetes, core/kube.ts) adds its own: the image's tools on PATH and how its kubeadm
+   * reaches the sandbox; in the process VM network also `HTTPS_PROXY` and `SKYWEAVE_EXECUTOR=real` with
+   * `SKYWEAVE_RUN_ONLY=kubeadm,kubectl`; in the netns one `SKYWEAVE_RECORD_ONLY` without kubeadm and kubectl.
    * Precedence: process env < netns policy (EXECUTOR, WG_USERSPACE, RECORD_ONLY, image env) or the guest's < `opts.env` (a test may override
    * policy) < the VM's own facts (ROOT, addresses, NETNS, WG_INTERFACE — never overridable, they must be this VM's).
    */
   unitEnv(vm: { cloud?: string; instanceId?: string; privateIp: string; publicIp?: string; machine?: VmMachine }, root: string, net?: VmNetwork): NodeJS.ProcessEnv {
-    const guest = !net && this.opts.guest && vm.instanceId && vm.cloud
-      ? this.opts.guest.unitEnv({ cloud: vm.cloud, instanceId: vm.instanceId, privateIp: vm.privateIp, ...(vm.publicIp ? { publicIp: vm.publicIp } : {}), fsRoot: root, ...(vm.machine ? { machine: vm.machine } : {}) })
+    const guest = this.opts.guest && vm.instanceId && vm.cloud
+      ? this.opts.guest.unitEnv(this.guestVm({ cloud: vm.cloud, instanceId: vm.instanceId, privateIp: vm.privateIp, publicIp: vm.publicIp, machine: vm.machine }, root, net), net?.env?.PATH ?? process.env.PATH ?? '')
       : {};
     return {
       ...process.env,
@@ -119,8 +120,15 @@ export class VmRuntime implements VmHost {
     this.booted.set(vm.instanceId, { cloud: vm.cloud, instanceId: vm.instanceId, privateIp: vm.privateIp, ...(vm.publicIp ? { publicIp: vm.publicIp } : {}) });
     const root = this.fsRoot(vm.instanceId);
     const log = this.logger(root);
-    this.opts.guest?.booted({ cloud: vm.cloud, instanceId: vm.instanceId, privateIp: vm.privateIp, ...(vm.publicIp ? { publicIp: vm.publicIp } : {}), fsRoot: root, ...(vm.machine ? { machine: vm.machine } : {}) });
+    this.opts.guest?.booted(this.guestVm(vm, root));
     this.applyUserData(vm, root, log, (unit) => this.startUnit(vm, root, unit, log));
+  }
+
+  private guestVm(vm: { cloud: string; instanceId: string; privateIp: string; publicIp?: string; machine?: VmMachine }, root: string, net?: VmNetwork): GuestVm {
+    return {
+      cloud: vm.cloud, instanceId: vm.instanceId, privateIp: vm.privateIp, fsRoot: root,
+      ...(vm.publicIp ? { publicIp: vm.publicIp } : {}), ...(vm.machine ? { machine: vm.machine } : {}), ...(net ? { netns: net.netns } : {}),
+    };
   }
 
   /** Moves aside the file system of an earlier VM that had this instance id but another boot disk (see VmSpec). */
@@ -210,6 +218,7 @@ export class VmRuntime implements VmHost {
       for (const w of net.warnings) log(`network: warning: ${w}`);
       log(`network: namespace ${net.netns}, eth0 ${[vm.privateIp, vm.publicIp].filter(Boolean).join(' ')}, wireguard interface ${net.wireguardInterface}`);
       this.booted.set(id, { ...record, netns: net.netns, wireguardInterface: net.wireguardInterface });
+      this.opts.guest?.booted(this.guestVm(vm, root, net));
       for (const unit of units) this.startUnit(vm, root, unit, log, net);
     })().finally(() => {
       if (this.booting.get(id) === entry) this.booting.delete(id);
