@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import {
-  ClusterPki, apiServerSans, caCertHash, clusterConfiguration, generateClusterPki, initConfiguration, issueApiServerCertificate, joinConfiguration,
+  ClusterPki, apiServerSans, bootstrapTokenSecret, kubeadmCertsSecret, newBootstrapToken, newCertificateKey, caCertHash, clusterConfiguration, generateClusterPki, initConfiguration, issueApiServerCertificate, joinConfiguration,
   nodeLabels, pkiFiles, renderKubeadmConfig,
 } from '@skyweave/bootstrap';
 import { SandboxControlPlanes, SandboxMachine } from './control-plane';
@@ -43,6 +43,22 @@ async function get(host: string, urlPath: string): Promise<{ status: number; bod
       res.on('data', (c: Buffer) => (text += c.toString()));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }));
     }).on('error', reject);
+  });
+}
+
+/** POST of a JSON object to the API server that `host:6443` routes to, as kubernetes-admin. */
+async function post(host: string, urlPath: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  const target = cps.route(host, 6443);
+  if (!target) throw new Error(`no route to ${host}`);
+  const text = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = https.request({ method: 'POST', host: target.host, port: target.port, path: urlPath, ca: pki.caCertificate, cert: pki.adminCertificate, key: pki.adminKey, servername: 'kubernetes', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) } }, (res) => {
+      let out = '';
+      res.on('data', (c: Buffer) => (out += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(out) as Record<string, unknown> }));
+    });
+    req.on('error', reject);
+    req.end(text);
   });
 }
 
@@ -142,6 +158,42 @@ describe('the sandbox kubeadm', () => {
     expect((await join(w, 'w0', { address: '10.4.0.4' })).stderr).toMatch(/connection refused/);
     await cps.vmStopped(m1.instanceId);
     expect(cps.list()).toEqual([]);
+  });
+
+  it('joins with tokens and certificates written later through the API (bootstrap token Secrets, kubeadm-certs), and not once they expired', async () => {
+    await initMaster0();
+    const secrets = '/api/v1/namespaces/kube-system/secrets';
+    // a fresh, short-lived token for one join, as the platform makes one per join
+    const fresh = newBootstrapToken();
+    expect((await post('198.51.100.1', secrets, bootstrapTokenSecret(fresh, new Date(Date.now() + 600_000), 'join'))).status).toBe(201);
+    const expired = newBootstrapToken();
+    expect((await post('198.51.100.1', secrets, bootstrapTokenSecret(expired, new Date(Date.now() - 1000), 'join'))).status).toBe(201);
+    const w = vm('i-worker0', '10.10.0.5', '198.51.100.2');
+    expect((await join(w, 'w0', { address: '10.4.0.4', token: expired })).stderr).toMatch(/could not find a JWS signature .* token ID/);
+    expect(await join(w, 'w0', { address: '10.4.0.4', token: fresh })).toMatchObject({ code: 0 });
+    // certificates re-uploaded with a new key, owned by a token: a master joins with the new key; once the owner has
+    // expired, kubeadm-certs is as good as gone
+    const del = await new Promise<number>((resolve, reject) => {
+      const target = cps.route('198.51.100.1', 6443)!;
+      https.request({ method: 'DELETE', host: target.host, port: target.port, path: `${secrets}/kubeadm-certs`, ca: pki.caCertificate, cert: pki.adminCertificate, key: pki.adminKey, servername: 'kubernetes' }, (res) => { res.resume(); resolve(res.statusCode ?? 0); }).on('error', reject).end();
+    });
+    expect(del).toBe(200);
+    const key = newCertificateKey();
+    const ownerToken = newBootstrapToken();
+    const owner = await post('198.51.100.1', secrets, bootstrapTokenSecret(ownerToken, new Date(Date.now() + 600_000), 'Proxy for managing TTL for the kubeadm-certs secret'));
+    const meta = owner.body.metadata as { name: string; uid: string };
+    const files = { 'ca.crt': pki.caCertificate, 'ca.key': pki.caKey, 'sa.key': pki.secrets.serviceAccountKey, 'sa.pub': pki.public.serviceAccountPublicKey };
+    expect((await post('198.51.100.1', secrets, kubeadmCertsSecret(files, key, meta))).status).toBe(201);
+    const m1 = vm('i-master1', '10.10.0.6', '198.51.100.4');
+    expect((await join(m1, 'm1', { address: '10.4.0.2', token: fresh, certificateKey: pki.secrets.certificateKey })).stderr).toMatch(/message authentication failed/);
+    expect(await join(m1, 'm1', { address: '10.4.0.2', token: fresh, certificateKey: key })).toMatchObject({ code: 0 });
+    const m2 = vm('i-master2', '10.10.0.7', '198.51.100.5');
+    const ownerGone = await new Promise<number>((resolve, reject) => {
+      const target = cps.route('198.51.100.1', 6443)!;
+      https.request({ method: 'DELETE', host: target.host, port: target.port, path: `${secrets}/${meta.name}`, ca: pki.caCertificate, cert: pki.adminCertificate, key: pki.adminKey, servername: 'kubernetes' }, (res) => { res.resume(); resolve(res.statusCode ?? 0); }).on('error', reject).end();
+    });
+    expect(ownerGone).toBe(200);
+    expect((await join(m2, 'm2', { address: '10.4.0.3', token: fresh, certificateKey: key })).stderr).toMatch(/Secret "kubeadm-certs" was not found/);
   });
 
   it('upgrade apply changes the cluster version; upgrade node the kubelet version', async () => {

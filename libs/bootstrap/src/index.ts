@@ -10,6 +10,7 @@ export * from './kubernetes';
 export * from './pki';
 export * from './kubeadm';
 export * from './kubeconfig';
+export * from './bootstrap-tokens';
 export * from './install-script';
 export * from './node-scripts';
 export * from './versions';
