@@ -20,6 +20,7 @@ import { createOrganisation } from '@skyweave/tools/bootstrap-org';
 import { ApiClient } from '@skyweave/tools/stack/api';
 import { IsNull } from 'typeorm';
 import { freshDatabase } from '../support/db';
+import { SandboxKube, startSandboxKube } from '../support/sandbox-kube';
 
 const log = pino({ level: 'silent' });
 
@@ -31,10 +32,13 @@ describe('api-gateway on a real database', () => {
   let anon: ApiClient;
   let orgId: string;
   const box = new SecretBox(randomBytes(32).toString('base64'));
+  // a worker's join writes its bootstrap token into the cluster through its API: master-0's kubeadm init makes one
+  let kube: SandboxKube;
 
   beforeAll(async () => {
     db = await freshDatabase();
-    app = await createGateway({ ds: db.ds, box, endpoints: {}, log, joinLongPollMs: 300, meshLongPollMs: 5000 });
+    kube = await startSandboxKube();
+    app = await createGateway({ ds: db.ds, box, endpoints: kube.endpoints, log, joinLongPollMs: 300, meshLongPollMs: 5000 });
     await app.listen(0, '127.0.0.1');
     const url = await app.getUrl();
     const a = await createOrganisation(db.ds, 'acme');
@@ -51,6 +55,7 @@ describe('api-gateway on a real database', () => {
   });
   afterAll(async () => {
     await app.close();
+    await kube.close();
     await db.drop();
   });
 
@@ -213,7 +218,9 @@ describe('api-gateway on a real database', () => {
     it('orders joins: the first master initialises, a worker waits, then joins', async () => {
       const w = { nodeToken: workerAgentToken };
       expect(((await (await agent(w.nodeToken)(`${workerId}/join`)).json()) as { action: string }).action).toBe('wait');
-      expect(((await (await agent(masterToken)(`${masterId}/join`)).json()) as { action: string }).action).toBe('initialise');
+      const init = (await (await agent(masterToken)(`${masterId}/join`)).json()) as { action: string; kubeadmConfig?: string; files?: { path: string; content: string; mode?: number }[] };
+      expect(init.action).toBe('initialise');
+      await kube.init(init, { instanceId: masterId, privateIp: '10.10.0.4' });
       expect((await agent(masterToken)(`${masterId}/joined`)).status).toBe(204);
       const join = (await (await agent(w.nodeToken)(`${workerId}/join`)).json()) as { action: string; controlPlaneEndpoint: string; podSubnet: string; serviceSubnet: string };
       expect(join).toMatchObject({ action: 'join', controlPlaneEndpoint: '10.4.0.1:6443', podSubnet: '10.217.0.0/16', serviceSubnet: '10.96.0.0/12' });
@@ -399,7 +406,7 @@ describe('api-gateway on a real database', () => {
         kubernetesVersion: null, upgradeControlPlane: false, timeoutSeconds: 60, state: 'Pending', message: null, deadlineAt: new Date(Date.now() + 90_000), finishedAt: null,
       });
       const got = (await (await held).json()) as AgentApi.OperationsResponse;
-      expect(got.operations).toEqual([{ id: opId, kind: 'drain', targetNodeName: worker.name, timeoutSeconds: 60 }]);
+      expect(got.operations).toEqual([{ id: opId, kind: 'drain', targetNodeName: worker.name, timeoutSeconds: 60, deleteNode: true }]);
       expect((await db.ds.getRepository(NodeOperationEntity).findOneByOrFail({ id: opId })).state).toBe('Running');
       expect((await post(masterToken, `${masterId}/operations/${opId}`, { state: 'Done' })).status).toBe(422);
       expect((await post(masterToken, `${masterId}/operations/${randomUUID()}`, { state: 'Succeeded' })).status).toBe(404);

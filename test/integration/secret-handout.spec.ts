@@ -8,6 +8,7 @@ import { Reconciler } from '@skyweave/reconciler/src/reconciler';
 import { createOrganisation } from '@skyweave/tools/bootstrap-org';
 import { ApiClient } from '@skyweave/tools/stack/api';
 import { freshDatabase } from '../support/db';
+import { SandboxKube, startSandboxKube } from '../support/sandbox-kube';
 
 const log = pino({ level: 'silent' });
 
@@ -24,10 +25,15 @@ describe('secrets handed out once (issue 10, finding 5)', () => {
   let api: ApiClient;
   let orgId: string;
   const box = new SecretBox(randomBytes(32).toString('base64'));
+  // joins write their token (and a master's certificates) into the cluster through its API: master-0's kubeadm init
+  // makes one (the sandbox's, in this process)
+  let kube: SandboxKube;
+  let publicIps = 0;
 
   beforeAll(async () => {
     db = await freshDatabase();
-    app = await createGateway({ ds: db.ds, box, endpoints: {}, log, joinLongPollMs: 200, meshLongPollMs: 200 });
+    kube = await startSandboxKube();
+    app = await createGateway({ ds: db.ds, box, endpoints: kube.endpoints, log, joinLongPollMs: 200, meshLongPollMs: 200 });
     await app.listen(0, '127.0.0.1');
     const org = await createOrganisation(db.ds, 'secrets');
     orgId = org.organisationId;
@@ -38,6 +44,7 @@ describe('secrets handed out once (issue 10, finding 5)', () => {
   }, 60_000);
   afterAll(async () => {
     await app?.close();
+    await kube?.close();
     await db?.drop();
   });
 
@@ -51,9 +58,18 @@ describe('secrets handed out once (issue 10, finding 5)', () => {
     for (const n of nodes) {
       const t = 'swnt_' + randomBytes(32).toString('base64url');
       tokens.set(n.id, t);
-      await db.ds.getRepository(NodeEntity).update({ id: n.id }, { agentTokenHash: hashToken(t), phase: 'Registered', privateIp: '10.10.0.9' });
+      // master-0 with a public IP of its own: the gateway reaches its API server there
+      await db.ds.getRepository(NodeEntity).update({ id: n.id }, { agentTokenHash: hashToken(t), phase: 'Registered', privateIp: '10.10.0.9', ...(n.role === 'master' && n.ordinal === 0 ? { publicIp: `198.51.100.${++publicIps}` } : {}) });
     }
     return { id, nodes, tokens };
+  };
+  /** master-0's agent: initialise (kubeadm init in the sandbox), then `joined`. */
+  const initialise = async (call: ReturnType<typeof agent>, master0: NodeEntity) => {
+    const answer = await call<JoinAnswer & { files?: { path: string; content: string; mode?: number }[] }>(master0.id, 'join');
+    expect(answer.body.action).toBe('initialise');
+    const row = await db.ds.getRepository(NodeEntity).findOneByOrFail({ id: master0.id });
+    await kube.init(answer.body, { instanceId: master0.id, privateIp: row.privateIp ?? '', publicIp: row.publicIp ?? undefined });
+    expect((await call(master0.id, 'joined')).status).toBe(204);
   };
   const agent = (tokens: Map<string, string>) => async <T>(nodeId: string, p: string): Promise<{ status: number; body: T; text: string; headers: Headers }> => {
     const r = await fetch(`${api.baseUrl}/agent/v1/nodes/${nodeId}/${p}`, {
@@ -93,32 +109,39 @@ describe('secrets handed out once (issue 10, finding 5)', () => {
     }
   });
 
-  it("gives a joining master the certificate key and a worker the bootstrap token only before each has joined", async () => {
+  it("gives a joining master the certificate key and each join a fresh bootstrap token, only before the node has joined", async () => {
     const { id, nodes, tokens } = await registeredCluster('join-once');
     const call = agent(tokens);
     const [master0, master1, master2, worker] = nodes;
     expect([master1.role, master2.role, worker.role]).toEqual(['master', 'master', 'worker']);
     const secrets = openPkiSecrets(box, (await db.ds.getRepository(ClusterEntity).findOneByOrFail({ id })).pkiSealed!);
-    expect((await call<JoinAnswer>(master0.id, 'join')).body.action).toBe('initialise');
-    expect((await call(master0.id, 'joined')).status).toBe(204);
+    await initialise(call, master0);
+    const tokenOf = (config: string | undefined) => /token: "?([a-z0-9]{6}\.[a-z0-9]{16})/.exec(config ?? '')?.[1];
+    const handedOut = new Set<string>();
 
-    for (const [node, secret] of [[master1, secrets.certificateKey], [worker, secrets.bootstrapToken]] as const) {
+    for (const [node, secret] of [[master1, secrets.certificateKey], [worker, undefined]] as const) {
       const join = await call<JoinAnswer>(node.id, 'join');
       expect([node.name, join.status, join.body.action]).toEqual([node.name, 200, 'join']);
-      expect(join.body.kubeadmConfig).toContain(secret);
+      if (secret) expect(join.body.kubeadmConfig).toContain(secret);
+      // a token of its own, not kubeadm init's 24 h one
+      const token = tokenOf(join.body.kubeadmConfig);
+      expect(token).toBeDefined();
+      expect(token).not.toBe(secrets.bootstrapToken);
+      expect(handedOut.has(token ?? '')).toBe(false);
+      handedOut.add(token ?? '');
       expect(join.text).not.toMatch(/PRIVATE KEY/);
       expect((await call(node.id, 'joined')).status).toBe(204);
       const after = await call<Problem>(node.id, 'join');
       expect([node.name, after.status]).toEqual([node.name, 409]);
       expect(after.body.type).toMatch(/already-joined$/);
-      expect(after.text).not.toContain(secrets.bootstrapToken);
+      for (const t of handedOut) expect(after.text).not.toContain(t);
       expect(after.text).not.toContain(secrets.certificateKey);
     }
     // a node whose VM was lost goes back to Pending and registers anew from a new VM: that one needs them again
     await db.ds.getRepository(NodeEntity).update({ id: worker.id }, { phase: 'Registered', joinedAt: null });
     const rejoin = await call<JoinAnswer>(worker.id, 'join');
     expect([rejoin.status, rejoin.body.action]).toEqual([200, 'join']);
-    expect(rejoin.body.kubeadmConfig).toContain(secrets.bootstrapToken);
+    expect(handedOut.has(tokenOf(rejoin.body.kubeadmConfig) ?? '')).toBe(false);
     // a node being removed never gets them either
     await db.ds.getRepository(NodeEntity).update({ id: master2.id }, { phase: 'Terminating' });
     const removed = await call<Problem>(master2.id, 'join');

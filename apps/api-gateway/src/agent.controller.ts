@@ -9,7 +9,8 @@ import { Problem } from './problem';
 import { AgentNode, bearer } from './agent-auth';
 import { LongPolls } from './long-polls';
 import { meshConfigFor, readMeshRows } from './mesh-config';
-import { CHANGE_FEED, DATA_SOURCE, JOIN_LONG_POLL, LONG_POLLS, SECRET_BOX } from './tokens';
+import { CHANGE_FEED, DATA_SOURCE, JOIN_LONG_POLL, JOIN_SECRETS, LONG_POLLS, SECRET_BOX } from './tokens';
+import { ClusterApiUnavailable, JoinSecrets } from './join-secrets';
 import { clusterConfiguration, controlPlaneEndpoint, initConfiguration, joinConfiguration, nodeLabels, pkiFiles, renderKubeadmConfig } from '@skyweave/bootstrap';
 import {
   apiServerCertificateFits, apiServerSans, caCertHash, fromPkiColumn, issueApiServerCertificate, openPkiSecrets, sealPkiSecrets, toPkiColumn,
@@ -53,6 +54,7 @@ export class AgentController {
     @Inject(SECRET_BOX) private readonly box: SecretBox,
     @Inject(CHANGE_FEED) private readonly feed: ChangeFeed,
     @Inject(LONG_POLLS) private readonly polls: LongPolls,
+    @Inject(JOIN_SECRETS) private readonly joinSecrets: JoinSecrets,
   ) {
     this.repos = new Repositories(ds);
   }
@@ -177,8 +179,28 @@ export class AgentController {
     let answer: AgentApi.JoinResponse;
     if (action === 'join') {
       const secrets = openPkiSecrets(this.box, pkiSealed);
+      // through the cluster's own API: a fresh token for this join, and (a master) the control-plane certificates
+      // uploaded again when they expire soon, so the cluster stays joinable for years, not for kubeadm init's 24 h / 2 h
+      const apiHost = first.publicIp ?? first.privateIp;
+      if (!apiHost || !cluster.adminCertificate || !cluster.adminKeySealed) throw new Problem(503, 'cluster-api-unavailable', 'Cluster API unavailable', `${first.name} has no address yet`);
+      const access = { clusterName: cluster.name, caCertificate, adminCertificate: cluster.adminCertificate, adminKey: this.box.open(cluster.adminKeySealed), apiHost };
+      let bootstrapToken: string;
+      try {
+        bootstrapToken = await this.joinSecrets.tokenForJoin(access, me.name);
+        if (me.role === 'master') {
+          const pub = fromPkiColumn(cluster.pki);
+          await this.joinSecrets.ensureCertificatesUploaded(access, {
+            'ca.crt': caCertificate, 'ca.key': this.box.open(caKeySealed), 'sa.key': secrets.serviceAccountKey, 'sa.pub': pub.serviceAccountPublicKey,
+            'front-proxy-ca.crt': pub.frontProxyCaCertificate, 'front-proxy-ca.key': secrets.frontProxyCaKey,
+            'etcd/ca.crt': pub.etcdCaCertificate, 'etcd/ca.key': secrets.etcdCaKey,
+          }, secrets.certificateKey);
+        }
+      } catch (e) {
+        if (e instanceof ClusterApiUnavailable) throw new Problem(503, 'cluster-api-unavailable', 'Cluster API unavailable', e.message);
+        throw e;
+      }
       const kubeadmConfig = renderKubeadmConfig([joinConfiguration({
-        node: self, controlPlaneEndpoint: endpoint, bootstrapToken: secrets.bootstrapToken, caCertHash: caCertHash(caCertificate),
+        node: self, controlPlaneEndpoint: endpoint, bootstrapToken, caCertHash: caCertHash(caCertificate),
         ...(me.role === 'master' ? { certificateKey: secrets.certificateKey } : {}),
       })]);
       answer = { action, controlPlaneEndpoint: endpoint, kubeadmConfig, ...base };

@@ -29,7 +29,8 @@ import { Problem, ProblemFilter, toViolations } from './problem';
 import { PgRateLimitStore, RateLimitGuard, throttlerOptions } from './rate-limit';
 import { RegionsController } from './regions.controller';
 import { type RouteEntry, controllerRoutes, methodNotAllowed } from './routes';
-import { CHANGE_FEED, CLOUD_ENDPOINTS, DATA_SOURCE, GATEWAY_LIMITS, JOIN_LONG_POLL, LONG_POLLS, MESH_LONG_POLL, SECRET_BOX } from './tokens';
+import { CHANGE_FEED, CLOUD_ENDPOINTS, DATA_SOURCE, GATEWAY_LIMITS, JOIN_LONG_POLL, JOIN_SECRETS, LONG_POLLS, MESH_LONG_POLL, SECRET_BOX } from './tokens';
+import { JoinSecrets } from './join-secrets';
 import { MESH_LONG_POLL_MS, MeshController } from './mesh.controller';
 import { OperationsController } from './operations.controller';
 
@@ -141,6 +142,7 @@ class AppModule {
         { provide: SECRET_BOX, useValue: deps.box },
         { provide: CLOUD_ENDPOINTS, useValue: deps.endpoints },
         { provide: JOIN_LONG_POLL, useValue: deps.joinLongPollMs ?? JOIN_LONG_POLL_MS },
+        { provide: JOIN_SECRETS, useValue: new JoinSecrets(deps.endpoints) },
         { provide: MESH_LONG_POLL, useValue: deps.meshLongPollMs ?? MESH_LONG_POLL_MS },
         // one listening connection per process; started and stopped with the app (onModuleInit/onModuleDestroy)
         { provide: CHANGE_FEED, useFactory: () => ChangeFeed.forDataSource(deps.ds, { log: deps.log }) },

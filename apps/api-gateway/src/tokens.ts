@@ -10,3 +10,5 @@ export const CHANGE_FEED = Symbol('CHANGE_FEED');
 export const LONG_POLLS = Symbol('LONG_POLLS');
 /** The process's GatewayLimits (limits.ts). */
 export const GATEWAY_LIMITS = Symbol('GATEWAY_LIMITS');
+/** How a join's secrets get into the cluster (JoinSecrets: through the cluster's own Kubernetes API). */
+export const JOIN_SECRETS = Symbol('JOIN_SECRETS');

@@ -1,0 +1,52 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { SandboxKubernetes } from '@skyweave/cloud-emulator/src/core/kube';
+
+/** What an `initialise` answer of `/agent/v1/nodes/{id}/join` carries. */
+export interface InitialiseAnswer {
+  kubeadmConfig?: string;
+  files?: { path: string; content: string; mode?: number }[];
+}
+
+/**
+ * The sandbox's Kubernetes for tests that play node-agents against an in-process gateway: the control planes and the
+ * CONNECT proxy the sandbox cloud runs (apps/cloud-emulator/src/core/kube.ts), without VMs. `init` does what master-0's
+ * agent does with an `initialise` answer: writes the files and the kubeadm configuration, runs `kubeadm init`. Give
+ * the gateway `endpoints` so that it reaches the API servers as it would in the sandbox.
+ */
+export interface SandboxKube {
+  endpoints: { kubernetes: { proxyUrl: string } };
+  /** `vm`: the master's instance id and addresses (the API server is routed by its public IP, else its private IP). @throws when kubeadm init fails. */
+  init(answer: InitialiseAnswer, vm: { instanceId: string; privateIp: string; publicIp?: string }): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startSandboxKube(): Promise<SandboxKube> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sw-kube-'));
+  const kube = new SandboxKubernetes({ kubeadmCommand: ['false'], imageBin: path.join(dir, '.image', 'bin'), kubectl: null });
+  await kube.listen('127.0.0.1', 0, '127.0.0.1', 'http://127.0.0.1:1');
+  return {
+    endpoints: { kubernetes: { proxyUrl: kube.proxyUrl ?? '' } },
+    async init(answer, vm) {
+      const fsRoot = path.join(dir, vm.instanceId, 'fs');
+      const write = (file: string, content: string, mode = 0o600) => {
+        const p = path.join(fsRoot, file);
+        mkdirSync(path.dirname(p), { recursive: true });
+        writeFileSync(p, content, { mode });
+        return p;
+      };
+      for (const f of answer.files ?? []) write(f.path, f.content, f.mode);
+      const config = write('/etc/kubernetes/kubeadm.yaml', answer.kubeadmConfig ?? '');
+      const r = await kube.controlPlanes.kubeadm(
+        { cloud: 'aws', instanceId: vm.instanceId, privateIp: vm.privateIp, ...(vm.publicIp ? { publicIp: vm.publicIp } : {}), fsRoot, vcpu: 2, memoryMiB: 4096, instanceType: 't3.medium', arch: 'amd64' },
+        ['init', '--config', config, '--upload-certs'],
+      );
+      if (r.code !== 0) throw new Error(`kubeadm init: ${r.stderr}`);
+    },
+    async close() {
+      await kube.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
