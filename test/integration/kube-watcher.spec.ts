@@ -55,7 +55,7 @@ async function patch(store: MemoryKubeStore, key: typeof NODES, name: string, fn
 }
 
 const settings = (replica: string, over: Partial<KubeWatcherSettings> = {}): KubeWatcherSettings => ({
-  replica, flushIntervalMs: 200, notReadyThresholdMs: 1500, pollIntervalMs: 300, leaseSeconds: 3, resyncMs: 0, backoffBaseMs: 100, backoffCapMs: 400, ...over,
+  replica, flushIntervalMs: 200, notReadyThresholdMs: 1500, pollIntervalMs: 300, leaseSeconds: 3, resyncMs: 0, backoffBaseMs: 100, backoffCapMs: 400, connectTimeoutMs: 5000, ...over,
 });
 
 describe('kube-watcher (issue 12, item 4)', () => {
@@ -94,10 +94,11 @@ describe('kube-watcher (issue 12, item 4)', () => {
     return { id, nodes };
   }
 
-  function watcher(replica: string, resolve: Record<string, string> | undefined, over: Partial<KubeWatcherSettings> = {}, proxyUrl?: string): KubeWatcher {
+  /** A watcher replica; `resolve`: cluster id → API server URLs (tests' servers listen on 127.0.0.1), else the production resolver. */
+  function watcher(replica: string, resolve: Record<string, string | string[]> | undefined, over: Partial<KubeWatcherSettings> = {}, proxyUrl?: string): KubeWatcher {
     const w = new KubeWatcher({
       repo: new KubeStatusRepository(db.ds), box, log, settings: settings(replica, over), proxyUrl,
-      ...(resolve ? { resolveServers: (c) => (resolve[c.id] ? [resolve[c.id]] : []) } : {}),
+      ...(resolve ? { resolveServers: (c) => [resolve[c.id] ?? []].flat() } : {}),
     });
     closers.push(() => w.stop());
     return w;
@@ -234,6 +235,25 @@ describe('kube-watcher (issue 12, item 4)', () => {
       expect(up.reason).toBe('Watching');
       await until(async () => ((await view(c.id))?.pendingPods === 0 ? true : undefined), 'pending pods after the relist');
     });
+  });
+
+  it('a master that accepts connections but never answers times out, and the next master is used', async () => {
+    const pki = await generateClusterPki();
+    const server = await apiServer(pki);
+    closers.push(() => server.close());
+    const held = new Set<Socket>();
+    const silent = createServer();
+    silent.on('connection', (s: Socket) => { held.add(s); });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    closers.push(() => new Promise((r) => { for (const s of held) s.destroy(); silent.close(r); }));
+    const c = await cluster(pki, { workers: 0 });
+    await server.store.create(NODES, kubeNode('m0', c.nodes[0].id));
+    // master-0 silent, master-1 the real server
+    const w = watcher('replica-t', { [c.id]: [`https://127.0.0.1:${(silent.address() as AddressInfo).port}`, server.url] }, { connectTimeoutMs: 700 });
+    w.start();
+    await until(async () => ((await view(c.id))?.nodes[0]?.kubernetes ? true : undefined), 'status via the second master');
+    expect(await condition(c.id)).toMatchObject({ status: 'True', message: `watching nodes and pods at ${server.url}` });
+    await w.stop();
   });
 
   it('a client certificate from another CA is refused by the API server, and the watcher reports it', async () => {

@@ -27,6 +27,7 @@ export function readSettings(env: NodeJS.ProcessEnv): KubeWatcherSettings {
     resyncMs: num('SKYWEAVE_KUBE_RESYNC_SECONDS', d.resyncMs / 1000) * 1000,
     backoffBaseMs: num('SKYWEAVE_KUBE_BACKOFF_MS', d.backoffBaseMs),
     backoffCapMs: num('SKYWEAVE_KUBE_BACKOFF_CAP_MS', d.backoffCapMs),
+    connectTimeoutMs: num('SKYWEAVE_KUBE_CONNECT_TIMEOUT_SECONDS', d.connectTimeoutMs / 1000) * 1000,
   };
   if (s.leaseSeconds * 1000 <= s.pollIntervalMs) throw new Error('SKYWEAVE_KUBE_LEASE_SECONDS must be longer than SKYWEAVE_KUBE_POLL_SECONDS (leases are renewed every poll)');
   return s;

@@ -12,6 +12,7 @@ import { KubeWatcherModule } from './app.module';
  * - `SKYWEAVE_KUBE_POLL_SECONDS` (5): clusters to watch read and leases renewed; `SKYWEAVE_KUBE_LEASE_SECONDS` (30);
  * - `SKYWEAVE_KUBE_RESYNC_SECONDS` (300): full relist of each cluster's nodes and pods;
  * - `SKYWEAVE_KUBE_BACKOFF_MS` (1000), `SKYWEAVE_KUBE_BACKOFF_CAP_MS` (30000): reconnection backoff;
+ * - `SKYWEAVE_KUBE_CONNECT_TIMEOUT_SECONDS` (15): a connection whose lists have not answered by then fails (next master);
  * - `SKYWEAVE_CLOUD_ENDPOINTS_FILE`: its `kubernetes.proxyUrl` is the HTTP CONNECT proxy API servers are dialled through;
  * - `SKYWEAVE_HTTP_PORT` (0 = none): `/health`, `/ready`, `/metrics` as the other workers.
  */

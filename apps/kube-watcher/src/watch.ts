@@ -20,6 +20,8 @@ export interface ClusterWatchOptions {
   backoff: { baseMs: number; capMs: number };
   /** A fresh list of nodes and pods (relist) this often, ms; 0 = never. */
   resyncMs: number;
+  /** A (re)connection whose lists have not answered in this long fails (ms; default 15 000). */
+  connectTimeoutMs?: number;
   /** Called on each failure (for logs: the error's class and message, never credentials). */
   onError?: (e: { server: string; reason: string; message: string }) => void;
 }
@@ -64,7 +66,6 @@ export class ClusterWatch {
   private stopped = true;
   private timer: NodeJS.Timeout | undefined;
   private informers: { nodes: Watched<V1Node>; pods: Watched<V1Pod> } | undefined;
-  private connecting: Promise<void> | undefined;
 
   constructor(private readonly o: ClusterWatchOptions) {}
 
@@ -75,14 +76,15 @@ export class ClusterWatch {
     this.schedule(0);
   }
 
-  /** Stops the informers and any pending reconnection; resolves when a connection in progress has settled. */
+  /**
+   * Stops the informers and any pending reconnection. Does not wait for a connection attempt in progress (a list to an
+   * unreachable address can hang for minutes): that attempt sees it is stale when it returns and stops its informers.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     this.generation++;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    await this.stopInformers();
-    await this.connecting?.catch(() => undefined);
     await this.stopInformers();
   }
 
@@ -97,7 +99,7 @@ export class ClusterWatch {
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.connecting = this.connect().finally(() => { this.connecting = undefined; });
+      void this.connect();
     }, ms);
   }
 
@@ -141,16 +143,24 @@ export class ClusterWatch {
     pods.on('delete', (p) => { if (live()) view.deletePod(p); });
     nodes.on('error', onError);
     pods.on('error', onError);
+    // a list to an address that drops packets waits for the OS's TCP timeout: give up earlier (the late answer is ignored)
+    const timeout = setTimeout(() => onError(new Error(`no answer in ${this.o.connectTimeoutMs ?? 15_000} ms`)), this.o.connectTimeoutMs ?? 15_000);
+    const abandon = async () => {
+      clearTimeout(timeout);
+      if (this.informers?.nodes === nodes) this.informers = undefined;
+      await Promise.allSettled([nodes.stop(), pods.stop()]); // an informer whose list returned after stop() still opened its watch
+    };
     try {
       // start() lists, then opens the watch; a failure is reported through 'error', not thrown
       await nodes.start();
-      if (failed || !live()) return;
+      if (failed || !live()) return await abandon();
       await pods.start();
-      if (failed || !live()) return;
+      if (failed || !live()) return await abandon();
     } catch (e) {
       onError(e);
-      return;
+      return await abandon();
     }
+    clearTimeout(timeout);
     // what the lists returned replaces the view (objects gone while the watch was down disappear)
     view.replaceNodes(nodes.list());
     view.replacePods(pods.list());

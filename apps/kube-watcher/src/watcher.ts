@@ -21,11 +21,13 @@ export interface KubeWatcherSettings {
   /** Reconnection backoff, ms: base (default 1000) doubling to the cap (default 30 000). */
   backoffBaseMs: number;
   backoffCapMs: number;
+  /** A connection whose lists have not answered in this long fails and the next master is tried, ms (default 15 000). */
+  connectTimeoutMs: number;
 }
 
 export const DEFAULT_WATCHER_SETTINGS: Omit<KubeWatcherSettings, 'replica'> = {
   flushIntervalMs: 1000, notReadyThresholdMs: 120_000, pollIntervalMs: 5000, leaseSeconds: 30, resyncMs: 300_000,
-  backoffBaseMs: 1000, backoffCapMs: 30_000,
+  backoffBaseMs: 1000, backoffCapMs: 30_000, connectTimeoutMs: 15_000,
 };
 
 /** The few log calls the watcher makes (a pino logger fits). */
@@ -145,6 +147,7 @@ export class KubeWatcher {
       e.watch = new ClusterWatch({
         clusterId: c.id, servers: () => this.resolve(e.cluster), caCertificate: c.caCertificate, client, proxyUrl: this.d.proxyUrl, view,
         backoff: { baseMs: this.d.settings.backoffBaseMs, capMs: this.d.settings.backoffCapMs }, resyncMs: this.d.settings.resyncMs,
+        connectTimeoutMs: this.d.settings.connectTimeoutMs,
         onError: (x) => this.d.log.warn({ clusterId: c.id, server: x.server, reason: x.reason, err: x.message }, 'Kubernetes API watch failed'),
       });
       e.watch.start();
