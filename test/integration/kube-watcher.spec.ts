@@ -8,6 +8,7 @@ import { startKubeApiServer, type KubeApiServer } from '@skyweave/kube-sandbox/s
 import { MemoryKubeStore } from '@skyweave/kube-sandbox/src/store';
 import type { KubeObject } from '@skyweave/kube-sandbox/src/types';
 import { KubeWatcher, type KubeWatcherSettings } from '@skyweave/kube-watcher/src/watcher';
+import { ClustersService } from '@skyweave/api-gateway/src/clusters.service';
 import { createOrganisation } from '@skyweave/tools/bootstrap-org';
 import { freshDatabase } from '../support/db';
 import { nodeManifest, until } from '../kube/support';
@@ -151,6 +152,12 @@ describe('kube-watcher (issue 12, item 4)', () => {
       expect(byName.get(c.nodes[1].name)).toMatchObject({ requestedCpuMillicores: 750, requestedMemoryMiB: 256 + 1024, pods: 2, allocatableMemoryMiB: 8192 });
       expect(byName.get(c.nodes[2].name)).toBeNull();
       expect(await until(async () => ((await condition(c.id))?.status === 'True' ? condition(c.id) : undefined), 'condition True')).toMatchObject({ reason: 'Watching' });
+      // what GET /v1/clusters/{id} answers (api-gateway ClustersService.get, on the same prepared statement)
+      const api = await new ClustersService(db.ds, box, { maxClusters: 20, maxNodes: 200 }).get(organisationId, c.id);
+      expect(api.pendingPods).toBe(2);
+      expect(api.nodes.find((n) => n.id === c.nodes[1].id)?.kubernetes).toMatchObject({ ready: 'True', unschedulable: false, requestedCpuMillicores: 750, pods: 2 });
+      expect(api.nodes.find((n) => n.id === c.nodes[2].id)?.kubernetes).toBeNull();
+      expect(api.conditions.find((x) => x.type === 'KubernetesApiReachable')).toMatchObject({ status: 'True', reason: 'Watching' });
       // the in-process read API (for the autoscaler)
       expect(a.view(c.id)?.pendingPods()).toBe(2);
       expect(a.view(c.id)?.nodes().find((n) => n.name === 'ip-10-255-1-1')?.requested).toEqual({ cpuMillicores: 750, memoryMiB: 1280 });
