@@ -325,4 +325,24 @@ describe('kube-watcher (issue 12, item 4)', () => {
     await until(async () => (w.clusterIds().length === 0 ? true : undefined), 'watch stopped');
     await w.stop();
   });
+
+  it('live replicas share the clusters out (fair share), and the rest take over when one stops', async () => {
+    // every earlier cluster is being deleted by now (the proxy test): only these four are watchable
+    const pki = await generateClusterPki();
+    const ids = [];
+    for (let i = 0; i < 4; i++) ids.push((await cluster(pki, { workers: 0 })).id);
+    const p = watcher('replica-p1', {});
+    const q = watcher('replica-p2', {});
+    p.start();
+    q.start();
+    const split = await until(async () => (p.clusterIds().length === 2 && q.clusterIds().length === 2 ? [p.clusterIds(), q.clusterIds()] : undefined), 'two clusters each', 20_000);
+    expect([...split[0], ...split[1]].sort()).toEqual([...ids].sort());
+    await new Promise((r) => setTimeout(r, 1000)); // more polls: no cluster changes hands while both live
+    expect([p.clusterIds(), q.clusterIds()]).toEqual(split);
+    const leases = (await db.ds.query(`SELECT "clusterId", "watcher" FROM "cluster_kube_status" WHERE "clusterId" = ANY($1::uuid[])`, [ids])) as { clusterId: string; watcher: string }[];
+    expect(Object.fromEntries(leases.map((l) => [l.clusterId, l.watcher]))).toEqual(Object.fromEntries([...split[0].map((id) => [id, 'replica-p1']), ...split[1].map((id) => [id, 'replica-p2'])]));
+    await p.stop();
+    await until(async () => (q.clusterIds().length === 4 ? true : undefined), 'the other replica holds all four', 20_000);
+    await q.stop();
+  });
 });

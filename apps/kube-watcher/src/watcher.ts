@@ -67,7 +67,8 @@ interface Entry {
 
 /**
  * The platform's watch of every cluster's Kubernetes API. Every poll it claims (lease per cluster, KubeStatusRepository
- * `claim`) the clusters whose control plane exists and starts, for each newly held one: its own client certificate
+ * `claim`: its fair share of the clusters whose control plane exists, among the live replicas) and starts, for each
+ * newly held one: its own client certificate
  * (CN `skyweave:kube-watcher`, issued from the cluster CA, in memory only), a {@link ClusterKubeView} seeded from what
  * was recorded, a {@link ClusterWatch} (node and pod informers) and a flush timer. A cluster no longer held (left the
  * watchable phases, deleted, or taken by another replica after this one lost its lease) is stopped.
@@ -100,12 +101,16 @@ export class KubeWatcher {
     loop();
   }
 
-  /** Stops polling, every watch and flush timer, and gives the leases up (so another replica takes over at once). */
+  /**
+   * Stops polling, every watch and flush timer, gives the leases up and leaves the live replicas (so the others take
+   * the clusters over at their next poll).
+   */
   async stop(): Promise<void> {
     this.running = false;
     if (this.pollTimer) clearTimeout(this.pollTimer);
     await this.polling;
     await Promise.all([...this.entries.keys()].map((id) => this.drop(id, true)));
+    await this.d.repo.leave(systemScope('kube-watcher: this replica stops'), this.d.settings.replica).catch(() => undefined);
   }
 
   /** The in-process view of a cluster this replica watches (for the autoscaler), or undefined. */

@@ -6,6 +6,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  *   until `leaseExpiresAt`; every write of the watcher is fenced by it) and the cluster's pending pods.
  * - `node_kube_status`: one row per Skyweave node the watcher found in Kubernetes — Ready, cordon, allocatable and
  *   requested resources, pod count, kubelet version, since when NotReady and whether that episode was reported.
+ * - `kube_watcher_replicas`: each watcher replica's last poll (the live ones share the clusters out).
  */
 export class KubeStatus1764400000000 implements MigrationInterface {
   name = 'KubeStatus1764400000000';
@@ -39,9 +40,11 @@ export class KubeStatus1764400000000 implements MigrationInterface {
       "observedAt" timestamptz NOT NULL
     )`);
     await q.query(`CREATE INDEX "node_kube_status_cluster" ON "node_kube_status" ("clusterId")`);
+    await q.query(`CREATE TABLE "kube_watcher_replicas" ("replica" text PRIMARY KEY, "seenAt" timestamptz NOT NULL)`);
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TABLE "kube_watcher_replicas"`);
     await q.query(`DROP TABLE "node_kube_status"`);
     await q.query(`DROP TABLE "cluster_kube_status"`);
   }

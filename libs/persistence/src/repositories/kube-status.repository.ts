@@ -88,26 +88,46 @@ const WATCHABLE_SQL = `SELECT c."id", c."organisationId" FROM "clusters" c
  * The watcher's tables, `cluster_kube_status` and `node_kube_status` (migration KubeStatus1764400000000).
  *
  * Ownership across replicas: a lease per cluster on its `cluster_kube_status` row (`watcher`, `leaseExpiresAt`). A
- * replica takes clusters whose lease is free or expired and renews its own ({@link claim}); every write ({@link flush})
+ * replica takes clusters whose lease is free or expired up to its fair share, gives up any above it and renews its own
+ * ({@link claim}); every write ({@link flush})
  * first locks that row and checks the lease is still its own, so a replica that lost a cluster (paused, partitioned)
  * writes nothing, and two replicas never both write one cluster. Lock order in a flush: the `cluster_kube_status`
  * row, then the cluster row (condition patch); nothing else locks the former.
  */
 export class KubeStatusRepository extends BaseRepository {
   /**
-   * Across organisations (the watcher's sweep): makes a lease row for every watchable cluster, takes the free or
-   * expired leases and renews this replica's own, until now + `leaseSeconds`, in one transaction.
+   * Across organisations (the watcher's sweep), in one transaction: records this replica as alive, makes a lease row
+   * for every watchable cluster, renews this replica's own leases, and evens the clusters out among the live replicas
+   * (those seen within `leaseSeconds`): with a fair share of ceil(watchable / live replicas), a replica above it gives
+   * the excess up (they are taken by the others at their next poll) and one below it takes free or expired leases up to
+   * it. Leases run until now + `leaseSeconds`.
    * @returns every watchable cluster this replica now holds, with its CA and nodes (by role, then ordinal).
    */
   async claim(_scope: SystemScope, replica: string, leaseSeconds: number, em?: EntityManager): Promise<WatchedCluster[]> {
     const run = async (m: EntityManager): Promise<WatchedCluster[]> => {
+      await m.query(`INSERT INTO "kube_watcher_replicas" ("replica", "seenAt") VALUES ($1, now()) ON CONFLICT ("replica") DO UPDATE SET "seenAt" = now()`, [replica]);
+      await m.query(`DELETE FROM "kube_watcher_replicas" WHERE "seenAt" < now() - $1 * interval '10 second'`, [leaseSeconds]);
       await m.query(`INSERT INTO "cluster_kube_status" ("clusterId", "organisationId") SELECT w."id", w."organisationId" FROM (${WATCHABLE_SQL}) w
         ON CONFLICT ("clusterId") DO NOTHING`);
-      const held = (await m.query(`UPDATE "cluster_kube_status" s SET "watcher" = $1, "leaseExpiresAt" = now() + $2 * interval '1 second'
-        FROM (${WATCHABLE_SQL}) w WHERE s."clusterId" = w."id"
-          AND (s."watcher" = $1 OR s."leaseExpiresAt" IS NULL OR s."leaseExpiresAt" < now())
-        RETURNING s."clusterId"`, [replica, leaseSeconds])) as [{ clusterId: string }[], number];
-      const ids = held[0].map((r) => r.clusterId);
+      const [{ total, replicas }] = (await m.query(`SELECT (SELECT count(*) FROM (${WATCHABLE_SQL}) w)::int AS "total",
+        (SELECT count(*) FROM "kube_watcher_replicas" WHERE "seenAt" >= now() - $1 * interval '1 second')::int AS "replicas"`, [leaseSeconds])) as { total: number; replicas: number }[];
+      const share = Math.ceil(total / Math.max(1, replicas));
+      const renewed = (await m.query(`UPDATE "cluster_kube_status" s SET "leaseExpiresAt" = now() + $2 * interval '1 second'
+        FROM (${WATCHABLE_SQL}) w WHERE s."clusterId" = w."id" AND s."watcher" = $1 RETURNING s."clusterId"`, [replica, leaseSeconds])) as [{ clusterId: string }[], number];
+      let ids = renewed[0].map((r) => r.clusterId).sort();
+      if (ids.length > share) {
+        const excess = ids.slice(share);
+        await m.query(`UPDATE "cluster_kube_status" SET "watcher" = NULL, "leaseExpiresAt" = NULL WHERE "clusterId" = ANY($1::uuid[]) AND "watcher" = $2`, [excess, replica]);
+        ids = ids.slice(0, share);
+      } else if (ids.length < share) {
+        const taken = (await m.query(`UPDATE "cluster_kube_status" s SET "watcher" = $1, "leaseExpiresAt" = now() + $2 * interval '1 second'
+          WHERE s."clusterId" IN (SELECT f."clusterId" FROM "cluster_kube_status" f JOIN (${WATCHABLE_SQL}) w ON w."id" = f."clusterId"
+            WHERE f."watcher" IS NULL OR f."leaseExpiresAt" IS NULL OR f."leaseExpiresAt" < now()
+            ORDER BY f."clusterId" LIMIT $3 FOR UPDATE OF f SKIP LOCKED)
+            AND (s."watcher" IS NULL OR s."leaseExpiresAt" IS NULL OR s."leaseExpiresAt" < now())
+          RETURNING s."clusterId"`, [replica, leaseSeconds, share - ids.length])) as [{ clusterId: string }[], number];
+        ids = [...ids, ...taken[0].map((r) => r.clusterId)];
+      }
       if (ids.length === 0) return [];
       return (await m.query(`SELECT c."id", c."organisationId", c."caCertificate", c."caKeySealed",
           COALESCE((SELECT json_agg(json_build_object('id', n."id", 'name', n."name", 'role', n."role", 'ordinal', n."ordinal",
@@ -117,6 +137,12 @@ export class KubeStatusRepository extends BaseRepository {
         FROM "clusters" c WHERE c."id" = ANY($1::uuid[]) ORDER BY c."id"`, [ids])) as WatchedCluster[];
     };
     return em ? run(em) : this.ds.transaction(run);
+  }
+
+  /** Across organisations: this replica stops (its record goes, so the others' fair share grows at once). @returns rows deleted. */
+  async leave(_scope: SystemScope, replica: string, em?: EntityManager): Promise<number> {
+    const r = (await this.m(em).query(`DELETE FROM "kube_watcher_replicas" WHERE "replica" = $1`, [replica])) as [unknown[], number];
+    return r[1];
   }
 
   /** Gives up this replica's lease on the organisation's cluster (another replica may take it at once). @returns rows changed (0 or 1). */
