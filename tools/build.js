@@ -30,6 +30,8 @@ const PROJECTS = {
   reconciler: { entries: { main: 'apps/reconciler/src/main.ts' } },
   'network-provisioner': { entries: { main: 'apps/network-provisioner/src/main.ts' } },
   'node-provisioner': { entries: { main: 'apps/node-provisioner/src/main.ts' } },
+  // the platform's informer-based view of every cluster's Kubernetes API (docs/kube-watcher.md)
+  'kube-watcher': { entries: { main: 'apps/kube-watcher/src/main.ts' } },
   // the WAN relay runs inside the netns fabric's hub namespace (apps/cloud-emulator/src/core/netns.ts)
   'cloud-emulator': { entries: { main: 'apps/cloud-emulator/src/main.ts', 'wan-main': 'apps/cloud-emulator/src/wan-main.ts' } },
   // the sandbox cluster's Kubernetes API server (docs/kube-sandbox.md)

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import type { ClusterSpec } from '@skyweave/domain';
 import {
-  ClusterEntity, ClusterNetworkEntity, LeakCandidateEntity, NodeEntity, NodeOperationEntity, OrgScope, Repositories, orgScope, systemScope,
+  ClusterEntity, ClusterNetworkEntity, KubeNodeStatusRow, LeakCandidateEntity, NodeEntity, NodeOperationEntity, OrgScope, Repositories, orgScope, systemScope,
 } from '@skyweave/persistence';
 import { createOrganisation } from '@skyweave/tools/bootstrap-org';
 import { freshDatabase } from '../support/db';
@@ -225,6 +225,42 @@ describe('organisation scope of the repositories (issue 9, item 4)', () => {
     foreign: (u) => expect(u).toEqual({ clusters: 1, nodes: 0 }), own: (u) => expect(u).toEqual({ clusters: 1, nodes: 2 }),
   });
 
+  // the kube watcher's status (apps/kube-watcher): A's cluster made watchable and its lease taken by `probe-replica`
+  // inside the probe's (rolled-back) transaction, then each OrgScope method called
+  const watchedByProbe = async (em: EntityManager) => {
+    await em.query(`UPDATE "clusters" SET "caCertificate" = 'ca', "caKeySealed" = 'sealed' WHERE "id" = $1`, [a.clusterId]);
+    await repos.kubeStatus.claim(systemScope('org-scope probe'), 'probe-replica', 60, em);
+  };
+  const kubeRow = (): KubeNodeStatusRow => ({
+    nodeId: a.workerId, kubeNodeName: 'w', ready: 'True', readyReason: 'KubeletReady', unschedulable: false, allocatableCpuMillicores: 1930,
+    allocatableMemoryMiB: 2972, allocatablePods: 110, requestedCpuMillicores: 100, requestedMemoryMiB: 128, pods: 1, kubeletVersion: 'v1.32.0',
+    notReadySince: null, notReadyReportedAt: null, observedAt: new Date().toISOString(),
+  });
+  probe('kubeStatus.flush', {
+    call: async (s, em) => {
+      await watchedByProbe(em);
+      return repos.kubeStatus.flush(s, a.clusterId, 'probe-replica', {
+        upsert: [kubeRow()], remove: [], pendingPods: 3, condition: { type: 'KubernetesApiReachable', status: 'True', reason: 'Watching', message: 'probe' }, events: [],
+      }, em);
+    },
+    foreign: (r) => expect(r).toBe(false), own: (r) => expect(r).toBe(true),
+  });
+  probe('kubeStatus.nodeStatuses', {
+    call: async (s, em) => {
+      await watchedByProbe(em);
+      await repos.kubeStatus.flush(a.scope, a.clusterId, 'probe-replica', { upsert: [kubeRow()], remove: [], events: [] }, em);
+      return repos.kubeStatus.nodeStatuses(s, a.clusterId, em);
+    },
+    foreign: empty, own: (r) => expect(r).toHaveLength(1),
+  });
+  probe('kubeStatus.release', {
+    call: async (s, em) => {
+      await watchedByProbe(em);
+      return repos.kubeStatus.release(s, a.clusterId, 'probe-replica', em);
+    },
+    foreign: zero, own: one,
+  });
+
   it.each(Object.keys(probes))('%s: organisation B neither reads nor changes organisation A\'s rows; A does', async (name) => {
     const p = probes[name];
     const before = await snapshot(a);
@@ -269,7 +305,7 @@ describe('organisation scope of the repositories (issue 9, item 4)', () => {
     // writes that create the organisation's own rows (used by seed above), and the SystemScope sweeps and lookups
     const creators = ['clusters.insert', 'nodes.insertMany', 'networks.insertMany', 'operations.insert', 'reconciles.start', 'events.record',
       'credentials.insert', 'leakCandidates.insert', 'idempotencyKeys.claim'];
-    const system = ['clusters.unsettled', 'clusters.dueForFullReconcile', 'clusters.liveIds', 'nodes.findForAgent', 'credentials.accounts'];
+    const system = ['clusters.unsettled', 'clusters.dueForFullReconcile', 'clusters.liveIds', 'nodes.findForAgent', 'credentials.accounts', 'kubeStatus.claim', 'kubeStatus.leave'];
     const all = Object.entries(repos).filter(([k]) => k !== 'ds').flatMap(([k, repo]) =>
       Object.getOwnPropertyNames(Object.getPrototypeOf(repo)).filter((m) => m !== 'constructor').map((m) => `${k}.${m}`));
     expect(all).toEqual(expect.arrayContaining(['clusters.findById', 'nodes.update', 'organisations.usage', ...creators, ...system]));

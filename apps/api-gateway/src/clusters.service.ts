@@ -7,7 +7,7 @@ import {
 } from '@skyweave/domain';
 import { Subjects } from '@skyweave/contracts';
 import {
-  ClusterEntity, ClusterViewRepository, NewNode, NodeEntity, OrgScope, Repositories, SecretBox, enqueue, orgScope, recordEvent,
+  ClusterEntity, ClusterViewNodeKubernetes, ClusterViewRepository, NewNode, NodeEntity, OrgScope, Repositories, SecretBox, enqueue, orgScope, recordEvent,
 } from '@skyweave/persistence';
 import type { AddNodesDto, CreateClusterDto, UpdateClusterDto } from './dtos';
 import { Problem, Violation } from './problem';
@@ -53,7 +53,13 @@ export interface ClusterView {
   spec: ClusterSpec;
   conditions: ClusterEntity['conditions'];
   networks: { cloud: string; phase: string; region?: string; vpcId?: string; vpcCidr?: string; subnetCidr?: string; message: string | null; waiting: WaitingView | null; resources: { kind: string; id: string; name?: string }[] }[];
-  nodes: { id: string; name: string; cloud: string; role: string; phase: string; instanceType: string; instanceId: string | null; privateIp: string | null; publicIp: string | null; wireguardAddress: string | null; removalRequested: boolean; kubernetesVersion: string | null; message: string | null; waiting: WaitingView | null }[];
+  /**
+   * Each node; `kubernetes`: what the cluster's Kubernetes API says about it (apps/kube-watcher; cpu millicores,
+   * memory MiB, timestamps ISO-8601), null until the watcher has seen the node.
+   */
+  nodes: { id: string; name: string; cloud: string; role: string; phase: string; instanceType: string; instanceId: string | null; privateIp: string | null; publicIp: string | null; wireguardAddress: string | null; removalRequested: boolean; kubernetesVersion: string | null; message: string | null; waiting: WaitingView | null; kubernetes: ClusterViewNodeKubernetes | null }[];
+  /** Pods Kubernetes cannot place (Pending without a node, or PodScheduled=False `Unschedulable`); null until the watcher counted them. */
+  pendingPods: number | null;
   /**
    * What the cluster's nodes are built from at `spec.kubernetesVersion` (libs/bootstrap versions.ts): the image, the
    * pkgs.k8s.io repository and the pinned kubelet/kubeadm/kubectl package version, containerd and crictl. Computed,
@@ -203,7 +209,8 @@ export class ClustersService {
         cloud: n.cloud, phase: n.phase, message: n.message, waiting: waiting(n), region: n.status?.region, vpcId: n.status?.vpcId, vpcCidr: n.status?.vpcCidr, subnetCidr: n.status?.subnetCidr,
         resources: (n.status?.resources ?? []).map((r) => ({ kind: r.kind, id: r.id, name: r.name })),
       })),
-      nodes: c.nodes.map((n) => ({ id: n.id, name: n.name, cloud: n.cloud, role: n.role, phase: n.phase, instanceType: n.instanceType, instanceId: n.instanceId, privateIp: n.privateIp, publicIp: n.publicIp, wireguardAddress: n.wireguardAddress, removalRequested: n.removalRequestedAt !== null, kubernetesVersion: n.kubernetesVersion, message: n.message, waiting: waiting(n) })),
+      nodes: c.nodes.map((n) => ({ id: n.id, name: n.name, cloud: n.cloud, role: n.role, phase: n.phase, instanceType: n.instanceType, instanceId: n.instanceId, privateIp: n.privateIp, publicIp: n.publicIp, wireguardAddress: n.wireguardAddress, removalRequested: n.removalRequestedAt !== null, kubernetesVersion: n.kubernetesVersion, message: n.message, waiting: waiting(n), kubernetes: n.kubernetes ?? null })),
+      pendingPods: c.pendingPods ?? null,
       software: softwareOf(c.spec.kubernetesVersion),
       reconcile: { reconciling: (c.reconcileLeaseExpiresAt?.getTime() ?? 0) > Date.now(), lastReconciledAt: c.lastReconciledAt, nextReconcileAt: c.nextReconcileAt },
     };

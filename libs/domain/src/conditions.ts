@@ -38,6 +38,12 @@ export const ConditionType = {
   Upgraded: 'Upgraded',
   /** The last full reconcile found the clouds as declared (False `Repairing` with what it found while repairs run). */
   InSync: 'InSync',
+  /**
+   * The platform's Kubernetes view (apps/kube-watcher) reaches the cluster's API server: True `Watching` while its node
+   * and pod watches run; False with why (`Unreachable`, `Unauthorized`, `Forbidden`, `ApiError`) and the error's
+   * message; Unknown `Connecting` before the first attempt's outcome.
+   */
+  KubernetesApiReachable: 'KubernetesApiReachable',
 } as const;
 export type ConditionTypeName = (typeof ConditionType)[keyof typeof ConditionType];
 
@@ -82,6 +88,13 @@ export const ConditionReason = {
   WithinBudget: 'WithinBudget',
   OverBudget: 'OverBudget',
   NotMeasured: 'NotMeasured',
+  // KubernetesApiReachable
+  Watching: 'Watching',
+  Connecting: 'Connecting',
+  Unreachable: 'Unreachable',
+  Unauthorized: 'Unauthorized',
+  Forbidden: 'Forbidden',
+  ApiError: 'ApiError',
 } as const;
 export type ConditionReasonName = (typeof ConditionReason)[keyof typeof ConditionReason];
 
@@ -110,14 +123,15 @@ export const WAITING_CONDITION: Record<WaitingReasonName, ConditionTypeName> = {
 };
 
 /** The writers of cluster conditions. */
-export type ConditionWriter = 'reconciler' | 'full-reconcile' | 'mesh';
+export type ConditionWriter = 'reconciler' | 'full-reconcile' | 'mesh' | 'kube-watcher';
 
 /**
  * Which writer owns which condition types (one owner per type):
  * - `reconciler` (apps/reconciler/src/plan.ts, applied by reconciler.ts): the state machine's conditions, derived from
  *   the rows (phases, waiting reasons, agent operations) at each level-triggered pass;
  * - `full-reconcile` (apps/reconciler/src/full.ts): what the last full reconcile found;
- * - `mesh` (api-gateway's mesh controller): the measured cross-cloud latency.
+ * - `mesh` (api-gateway's mesh controller): the measured cross-cloud latency;
+ * - `kube-watcher` (apps/kube-watcher): whether the cluster's Kubernetes API answers its watches.
  */
 export const CONDITION_OWNERS: Record<ConditionWriter, readonly ConditionTypeName[]> = {
   reconciler: [
@@ -127,6 +141,7 @@ export const CONDITION_OWNERS: Record<ConditionWriter, readonly ConditionTypeNam
   ],
   'full-reconcile': [ConditionType.InSync],
   mesh: [ConditionType.CrossCloudLatency],
+  'kube-watcher': [ConditionType.KubernetesApiReachable],
 };
 
 /** The owner of a condition type; undefined for a type no writer owns any more (left by an older version). */

@@ -62,6 +62,8 @@ export const EventReason = {
   InstanceLaunched: 'InstanceLaunched',
   InstanceAdopted: 'InstanceAdopted',
   InstanceTerminated: 'InstanceTerminated',
+  // kube-watcher: a Joined node that Kubernetes has said is not Ready for longer than the threshold (once per episode)
+  NodeNotReady: 'NodeNotReady',
   // a cloud's permanent refusal (a Warning naming the waiting reason, retried with backoff): every WaitingReason
   ...WaitingReason,
 } as const;

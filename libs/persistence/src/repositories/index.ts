@@ -9,6 +9,7 @@ import { NodesRepository } from './nodes.repository';
 import { NodeOperationsRepository } from './operations.repository';
 import { OrganisationsRepository } from './organisations.repository';
 import { ReconcilesRepository } from './reconciles.repository';
+import { KubeStatusRepository } from './kube-status.repository';
 
 export * from './scope';
 export * from './clusters.repository';
@@ -24,6 +25,7 @@ export * from './organisations.repository';
 export * from './cluster-view.repository';
 export * from './api-keys.repository';
 export * from './rate-limit-counters.repository';
+export * from './kube-status.repository';
 
 /** Every repository over one data source (they hold no state beyond it: cheap to make per service). */
 export class Repositories {
@@ -37,6 +39,7 @@ export class Repositories {
   readonly idempotencyKeys: IdempotencyKeysRepository;
   readonly events: ClusterEventsRepository;
   readonly organisations: OrganisationsRepository;
+  readonly kubeStatus: KubeStatusRepository;
 
   constructor(readonly ds: DataSource) {
     this.clusters = new ClustersRepository(ds);
@@ -49,5 +52,6 @@ export class Repositories {
     this.idempotencyKeys = new IdempotencyKeysRepository(ds);
     this.events = new ClusterEventsRepository(ds);
     this.organisations = new OrganisationsRepository(ds);
+    this.kubeStatus = new KubeStatusRepository(ds);
   }
 }
