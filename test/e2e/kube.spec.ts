@@ -11,8 +11,9 @@ import { KubectlNode, kubectl, nodeReady, waitForNodes } from '@skyweave/tools/s
 import { ensureLocalServices } from '@skyweave/tools/stack/services';
 import { Stack, startStack } from '@skyweave/tools/stack/stack';
 
-interface NodeView { id: string; name: string; cloud: CloudId; role: string; phase: string; instanceId: string | null }
-interface ClusterView { id: string; phase: string; nodes: NodeView[] }
+interface NodeKubernetes { kubeNodeName: string; ready: string; unschedulable: boolean; pods: number; requestedCpuMillicores: number; allocatableCpuMillicores: number }
+interface NodeView { id: string; name: string; cloud: CloudId; role: string; phase: string; instanceId: string | null; kubernetes: NodeKubernetes | null }
+interface ClusterView { id: string; phase: string; nodes: NodeView[]; pendingPods: number | null; conditions: { type: string; status: string; reason: string }[] }
 interface ReconcileRecord { id: string; finishedAt: string | null; found: string[]; changed: string[] }
 interface PodList { items: { metadata: { name: string; labels?: Record<string, string>; deletionTimestamp?: string }; spec: { nodeName?: string }; status: { phase?: string } }[] }
 
@@ -140,7 +141,31 @@ describe('every sandbox cluster answers kubectl', () => {
     expect(await k('drain', worker, '--ignore-daemonsets', '--delete-emptydir-data', '--timeout=60s')).toMatch(/drained/);
     const after = await running(20, [...masters, worker]);
     expect(new Set(after.map((p) => p.spec.nodeName)).size).toBe(2);
+    // the platform's own view (kube-watcher, its own credential): the API reachable, the cordoned node, the pods per node
+    const seen = await waitFor('the platform to see the drained node', async () => {
+      const c = await get();
+      const reachable = c.conditions.find((x) => x.type === 'KubernetesApiReachable')?.status === 'True';
+      const drained = c.nodes.find((n) => n.name === worker)?.kubernetes;
+      const total = c.nodes.reduce((sum, n) => sum + (n.kubernetes?.pods ?? 0), 0);
+      return reachable && drained?.unschedulable && drained.pods === 0 && total === 20 && c.pendingPods === 0 && c;
+    }, 30_000);
+    for (const n of seen.nodes) {
+      expect(n.kubernetes).toMatchObject({ kubeNodeName: n.name, ready: 'True' });
+      if (n.role === 'master') expect(n.kubernetes?.pods).toBe(0);
+      else if (n.name !== worker) expect(n.kubernetes?.requestedCpuMillicores).toBe(50 * (n.kubernetes?.pods ?? 0));
+    }
     await k('uncordon', worker);
+    // pods that fit nowhere are pending, as an autoscaler would read them
+    const huge = path.join(dir, 'huge.yaml');
+    writeFileSync(huge, [
+      'apiVersion: apps/v1', 'kind: Deployment', 'metadata: { name: huge }',
+      'spec:', '  replicas: 2', '  selector: { matchLabels: { app: huge } }',
+      '  template:', '    metadata: { labels: { app: huge } }',
+      '    spec: { containers: [{ name: c, image: nginx, resources: { requests: { cpu: "64" } } }] }', '',
+    ].join('\n'));
+    await k('apply', '-f', huge);
+    await waitFor('2 pending pods in the platform\'s view', async () => (await get()).pendingPods === 2, 30_000);
+    await k('delete', 'deployment', 'huge');
     const node = JSON.parse(await k('get', 'node', worker, '-o', 'json')) as KubectlNode;
     expect(node.spec.unschedulable).toBeUndefined();
   });
