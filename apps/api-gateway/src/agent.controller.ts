@@ -186,15 +186,15 @@ export class AgentController {
       const access = { clusterName: cluster.name, caCertificate, adminCertificate: cluster.adminCertificate, adminKey: this.box.open(cluster.adminKeySealed), apiHost };
       let bootstrapToken: string;
       try {
-        bootstrapToken = await this.joinSecrets.tokenForJoin(access, me.name);
-        if (me.role === 'master') {
-          const pub = fromPkiColumn(cluster.pki);
-          await this.joinSecrets.ensureCertificatesUploaded(access, {
+        const pub = fromPkiColumn(cluster.pki);
+        [bootstrapToken] = await Promise.all([
+          this.joinSecrets.tokenForJoin(access, me.name),
+          me.role === 'master' ? this.joinSecrets.ensureCertificatesUploaded(access, {
             'ca.crt': caCertificate, 'ca.key': this.box.open(caKeySealed), 'sa.key': secrets.serviceAccountKey, 'sa.pub': pub.serviceAccountPublicKey,
             'front-proxy-ca.crt': pub.frontProxyCaCertificate, 'front-proxy-ca.key': secrets.frontProxyCaKey,
             'etcd/ca.crt': pub.etcdCaCertificate, 'etcd/ca.key': secrets.etcdCaKey,
-          }, secrets.certificateKey);
-        }
+          }, secrets.certificateKey) : undefined,
+        ]);
       } catch (e) {
         if (e instanceof ClusterApiUnavailable) throw new Problem(503, 'cluster-api-unavailable', 'Cluster API unavailable', e.message);
         throw e;

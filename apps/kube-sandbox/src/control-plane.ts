@@ -255,8 +255,10 @@ export class SandboxControlPlanes {
     sim.start();
     this.clusters.set(caHash, cp);
     try {
+      // certificates are made on the thread pool: the kubelet's while the API server starts
+      const kubeletCred = this.kubeletCredential(cp, reg);
       await this.startMaster(cp, vm, nodeName, advertiseAddress, { certificate: pki('apiserver.crt'), key: pki('apiserver.key') });
-      await this.startKubelet(cp, vm, reg, true);
+      await this.startKubelet(cp, vm, reg, true, kubeletCred);
     } catch (e) {
       for (const m of cp.masters.values()) await m.server.close();
       cp.masters.clear();
@@ -287,6 +289,8 @@ export class SandboxControlPlanes {
     if (!bootstrapTokenValid(await this.secret(cp, `bootstrap-token-${id}`), token)) {
       fail(`error execution phase preflight: couldn't validate the identity of the API Server: could not find a JWS signature in the cluster-info ConfigMap for token ID "${id}"`);
     }
+    const kubeletCred = this.kubeletCredential(cp, reg);
+    kubeletCred.catch(() => undefined); // awaited below; a join refused before then must not leave it unhandled
     if (controlPlane) {
       const key = str(controlPlane['certificateKey']) ?? fail('controlPlane.certificateKey is required to download the certificates');
       // kubeadm-certs goes with the token that owns it (the token cleaner deletes expired tokens, the garbage collector the rest)
@@ -311,7 +315,7 @@ export class SandboxControlPlanes {
       await this.startMaster(cp, vm, nodeName, advertiseAddress, serving);
     }
     this.vms.set(vm.instanceId, cp.caHash);
-    await this.startKubelet(cp, vm, reg, !!controlPlane);
+    await this.startKubelet(cp, vm, reg, !!controlPlane, kubeletCred);
     this.log(`${nodeName} (${vm.cloud}/${vm.instanceId}) joined ${cp.clusterName}${controlPlane ? ' as a control-plane node' : ''}`);
     return `[preflight] Running pre-flight checks\n...\nThis node has joined the cluster${controlPlane ? ' and a new control plane instance was created' : ''}.\n`;
   }
@@ -340,6 +344,7 @@ export class SandboxControlPlanes {
   }
 
   private async startMaster(cp: ClusterControlPlane, vm: SandboxMachine, nodeName: string, advertiseAddress: string, serving: { certificate: string; key: string }): Promise<void> {
+    const adminCert = issueClientCertificate({ certificate: cp.caCertificate, key: cp.caKey }, { commonName: 'kubernetes-admin', organizations: ['kubeadm:cluster-admins'] });
     const server = await startKubeApiServer({
       port: 0, host: this.opts.host ?? '127.0.0.1', tlsCert: serving.certificate, tlsKey: serving.key, clientCa: cp.caCertificate, store: cp.store,
       version: () => cp.kubernetesVersion,
@@ -349,16 +354,21 @@ export class SandboxControlPlanes {
     this.advertiseAddresses.set(vm.instanceId, advertiseAddress);
     this.vms.set(vm.instanceId, cp.caHash);
     this.writeVmFile(vm, API_SERVER_MANIFEST, `# kube-apiserver: served by the sandbox at ${server.url} (docs/kube-sandbox.md)\n`);
-    const admin = await issueClientCertificate({ certificate: cp.caCertificate, key: cp.caKey }, { commonName: 'kubernetes-admin', organizations: ['kubeadm:cluster-admins'] });
+    const admin = await adminCert;
     this.writeVmFile(vm, ADMIN_CONF, renderKubeconfig({ clusterName: cp.clusterName, server: `https://${cp.controlPlaneEndpoint}`, caCertificatePem: cp.caCertificate, adminCertificatePem: admin.certificate, adminKeyPem: admin.key, userName: 'kubernetes-admin' }));
   }
 
   /** kubelet: its kubeconfig (`system:node:<name>`), then the Node registered with its labels, pod range and machine. */
-  private async startKubelet(cp: ClusterControlPlane, vm: SandboxMachine, reg: Doc, controlPlane: boolean): Promise<void> {
+  /** kubelet's client certificate (`system:node:<name>`, group `system:nodes`), as kubeadm's kubelet.conf has it. */
+  private kubeletCredential(cp: ClusterControlPlane, reg: Doc): Promise<{ certificate: string; key: string }> {
+    return issueClientCertificate({ certificate: cp.caCertificate, key: cp.caKey }, { commonName: `system:node:${str(reg['name']) ?? ''}`, organizations: ['system:nodes'] });
+  }
+
+  private async startKubelet(cp: ClusterControlPlane, vm: SandboxMachine, reg: Doc, controlPlane: boolean, credential?: Promise<{ certificate: string; key: string }>): Promise<void> {
     const nodeName = str(reg['name']) ?? fail('nodeRegistration.name is required');
     const args = kubeletArgs(reg);
     const labels = parseLabels(args['node-labels']);
-    const cred = await issueClientCertificate({ certificate: cp.caCertificate, key: cp.caKey }, { commonName: `system:node:${nodeName}`, organizations: ['system:nodes'] });
+    const cred = await (credential ?? this.kubeletCredential(cp, reg));
     this.writeVmFile(vm, KUBELET_CONF, renderKubeconfig({ clusterName: cp.clusterName, server: `https://${cp.controlPlaneEndpoint}`, caCertificatePem: cp.caCertificate, adminCertificatePem: cred.certificate, adminKeyPem: cred.key, userName: `system:node:${nodeName}` }));
     const known = new Set(['node.kubernetes.io/instance-type', 'topology.kubernetes.io/region', 'topology.kubernetes.io/zone', 'skyweave.io/cloud', 'skyweave.io/node-id']);
     await cp.sim.joinNode({

@@ -162,9 +162,15 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
  * @returns the CIDR; `undefined` when not known yet; `null` when the executor only records (never knowable).
  */
 async function readPodCidr(ex: Executor, nodeName: string): Promise<string | null | undefined> {
-  const r = await ex.capture(['kubectl', '--kubeconfig', '/etc/kubernetes/kubelet.conf', 'get', 'node', nodeName, '-o', 'jsonpath={.spec.podCIDR}'].map((a) => (a === '/etc/kubernetes/kubelet.conf' ? ex.path(a) : a)));
+  // `get --raw`: one GET of the Node, without kubectl's API discovery (a dozen requests and a cache on first use)
+  const r = await ex.capture(['kubectl', '--kubeconfig', ex.path('/etc/kubernetes/kubelet.conf'), 'get', '--raw', `/api/v1/nodes/${encodeURIComponent(nodeName)}`]);
   if (r === null) return null;
-  const cidr = r.code === 0 ? r.stdout.trim() : '';
+  let cidr = '';
+  try {
+    cidr = r.code === 0 ? String((JSON.parse(r.stdout) as { spec?: { podCIDR?: unknown } }).spec?.podCIDR ?? '') : '';
+  } catch {
+    cidr = '';
+  }
   return /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(cidr) ? cidr : undefined;
 }
 

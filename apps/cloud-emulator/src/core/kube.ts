@@ -186,7 +186,9 @@ export class SandboxKubernetes implements VmGuest {
       res.writeHead(400, { 'content-type': 'application/problem+json' }).end(JSON.stringify({ type: 'about:blank', title: 'Bad request', status: 400, detail: 'argv must be an array of strings', 'invalid-params': [{ name: 'argv', reason: 'must be an array of strings' }] }));
       return;
     }
+    const started = Date.now();
     const result = await this.controlPlanes.kubeadm(this.machineOf(vm), argv);
+    this.opts.log?.(`kubeadm ${argv.slice(0, 2).join(' ')} on ${vm.instanceId}: exit ${result.code} in ${Date.now() - started} ms`);
     if (result.code === 0 && vm.netns) await this.ensureForwarder(vm.instanceId, vm.netns);
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(result));
   }
