@@ -4,7 +4,7 @@ import * as ipaddr from 'ipaddr.js';
 import { parseAllDocuments } from 'yaml';
 import {
   KUBEADM_CERTS_SECRET, KUBEADM_CERTS_TTL_MS, SHARED_CONTROL_PLANE_FILES, apiServerSans, bootstrapTokenSecret, bootstrapTokenValid, caCertHash,
-  issueApiServerCertificate, issueClientCertificate, kubeadmCertsSecret, newBootstrapToken, openKubeadmCertsSecret, renderKubeconfig,
+  NODE_IMAGE, issueApiServerCertificate, issueClientCertificate, kubeadmCertsSecret, newBootstrapToken, openKubeadmCertsSecret, renderKubeconfig,
 } from '@skyweave/bootstrap';
 import { KubeSim, KubeSimOptions, SystemClock } from '@skyweave/kube-sim';
 import { ObjectApi } from './objects';
@@ -384,6 +384,8 @@ export class SandboxControlPlanes {
       internalIP: args['node-ip'] ?? vm.privateIp,
       podCIDR: this.podCidr(cp, nodeName),
       kubeletVersion: cp.kubernetesVersion,
+      // what the platform's image and user-data install (libs/bootstrap versions.ts), as kubelet would report them
+      osImage: `${NODE_IMAGE.distribution} ${NODE_IMAGE.release} LTS`,
       ...(vm.providerID ? { providerID: vm.providerID } : {}),
     });
     cp.kubelets.set(vm.instanceId, nodeName);

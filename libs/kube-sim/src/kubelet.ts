@@ -70,6 +70,10 @@ export interface KubeletMachine {
   maxPods?: number;
   /** More labels from kubelet's `--node-labels` (added to, never replacing, the ones above). */
   extraLabels?: Record<string, string>;
+  /** `status.nodeInfo.osImage` (the VM image's PRETTY_NAME), default `Debian GNU/Linux 13 (trixie)`. */
+  osImage?: string;
+  /** `status.nodeInfo.containerRuntimeVersion`, default `containerd://1.7.24`. */
+  containerRuntimeVersion?: string;
 }
 
 export interface KubeletOptions {
@@ -145,9 +149,9 @@ export function nodeFor(m: KubeletMachine, reservation: Reservation, nowIso: str
       nodeInfo: {
         architecture: m.arch ?? 'amd64',
         operatingSystem: 'linux',
-        osImage: 'Debian GNU/Linux 13 (trixie)',
+        osImage: m.osImage ?? 'Debian GNU/Linux 13 (trixie)',
         kernelVersion: '6.12.0-skyweave-sandbox',
-        containerRuntimeVersion: 'containerd://1.7.24',
+        containerRuntimeVersion: m.containerRuntimeVersion ?? 'containerd://1.7.24',
         kubeletVersion: m.kubeletVersion ?? 'v1.34.2',
         kubeProxyVersion: '',
         machineID: m.nodeId.replace(/-/g, ''),
