@@ -15,7 +15,7 @@ describe('join secrets through the cluster\'s Kubernetes API', () => {
   let kube: SandboxKube;
   let pki: ClusterPki;
   let files: SharedControlPlaneFiles;
-  const access = () => ({ clusterName: 'c', caCertificate: pki.caCertificate, adminCertificate: pki.adminCertificate, adminKey: pki.adminKey, apiHost: '198.51.100.7' });
+  const access = () => ({ clusterName: 'c', caCertificate: pki.caCertificate, adminCertificate: pki.adminCertificate, adminKey: pki.adminKey, apiHosts: ['198.51.100.7'] });
 
   beforeAll(async () => {
     kube = await startSandboxKube();
@@ -76,8 +76,11 @@ describe('join secrets through the cluster\'s Kubernetes API', () => {
     expect(openKubeadmCertsSecret(after as { data?: Record<string, string> }, pki.secrets.certificateKey)).toEqual(files);
   });
 
-  it('says when the API cannot be reached (the agent then gets a 503 and asks again)', async () => {
+  it('tries the next master when one cannot be reached, and says when none can (the agent then gets a 503 and asks again)', async () => {
     const js = new JoinSecrets(kube.endpoints);
-    await expect(js.tokenForJoin({ ...access(), apiHost: '198.51.100.99' }, 'w-3')).rejects.toBeInstanceOf(ClusterApiUnavailable);
+    // master-0's VM gone (nothing listens there any more): the next master serves the join
+    await expect(js.tokenForJoin({ ...access(), apiHosts: ['198.51.100.99', '198.51.100.7'] }, 'w-3')).resolves.toMatch(/^[a-z0-9]{6}\./);
+    await expect(js.tokenForJoin({ ...access(), apiHosts: ['198.51.100.99'] }, 'w-4')).rejects.toBeInstanceOf(ClusterApiUnavailable);
+    await expect(js.tokenForJoin({ ...access(), apiHosts: [] }, 'w-5')).rejects.toBeInstanceOf(ClusterApiUnavailable);
   });
 });

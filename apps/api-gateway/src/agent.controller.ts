@@ -181,9 +181,11 @@ export class AgentController {
       const secrets = openPkiSecrets(this.box, pkiSealed);
       // through the cluster's own API: a fresh token for this join, and (a master) the control-plane certificates
       // uploaded again when they expire soon, so the cluster stays joinable for years, not for kubeadm init's 24 h / 2 h
-      const apiHost = first.publicIp ?? first.privateIp;
-      if (!apiHost || !cluster.adminCertificate || !cluster.adminKeySealed) throw new Problem(503, 'cluster-api-unavailable', 'Cluster API unavailable', `${first.name} has no address yet`);
-      const access = { clusterName: cluster.name, caCertificate, adminCertificate: cluster.adminCertificate, adminKey: this.box.open(cluster.adminKeySealed), apiHost };
+      // the joined masters' API servers, the join's endpoint first
+      const apiHosts = [first, ...all.filter((n) => n.role === 'master' && n.phase === 'Joined' && n.id !== first.id)]
+        .map((n) => n.publicIp ?? n.privateIp).filter((h): h is string => !!h);
+      if (!apiHosts.length || !cluster.adminCertificate || !cluster.adminKeySealed) throw new Problem(503, 'cluster-api-unavailable', 'Cluster API unavailable', `${first.name} has no address yet`);
+      const access = { clusterName: cluster.name, caCertificate, adminCertificate: cluster.adminCertificate, adminKey: this.box.open(cluster.adminKeySealed), apiHosts };
       let bootstrapToken: string;
       try {
         const pub = fromPkiColumn(cluster.pki);

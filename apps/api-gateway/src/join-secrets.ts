@@ -11,21 +11,30 @@ export const JOIN_TOKEN_TTL_MS = 3600_000;
 /** Uploaded certificates with less than this left are uploaded again before a master joins, ms. */
 const CERTS_MIN_LEFT_MS = 30 * 60_000;
 
-/** What the join secrets writer needs of a cluster: its name, CA and admin credential, and a live master's address. */
+/** What the join secrets writer needs of a cluster: its name, CA and admin credential, and its masters' addresses. */
 export interface ClusterApiAccess {
   clusterName: string;
   caCertificate: string;
   adminCertificate: string;
   adminKey: string;
-  /** `host` of a live API server: a master's public IP, else its private IP. */
-  apiHost: string;
+  /**
+   * Hosts of the cluster's API servers, tried in order until one answers (a master whose VM is gone but not yet
+   * replaced refuses connections): each joined master's public IP, else its private IP.
+   */
+  apiHosts: string[];
 }
 
 /** The control-plane files a joining master downloads (path under /etc/kubernetes/pki → PEM). */
 export type SharedControlPlaneFiles = Record<(typeof SHARED_CONTROL_PLANE_FILES)[number], string>;
 
 /** A failure to reach or write the cluster's API; the agent's /join then gets a 503 and asks again. */
-export class ClusterApiUnavailable extends Error {}
+export class ClusterApiUnavailable extends Error {
+  /** The HTTP status the API answered with; undefined when it could not be reached at all. */
+  constructor(message: string, readonly httpStatus?: number) {
+    super(message);
+    this.name = 'ClusterApiUnavailable';
+  }
+}
 
 /**
  * Writes what one join needs into the cluster, through its own Kubernetes API (issue 11, item 4: the cluster stays
@@ -41,11 +50,11 @@ export class ClusterApiUnavailable extends Error {}
 export class JoinSecrets {
   constructor(private readonly endpoints: CloudEndpoints, private readonly now: () => number = Date.now) {}
 
-  private api(c: ClusterApiAccess): CoreV1Api {
+  private api(c: ClusterApiAccess, host: string): CoreV1Api {
     const kc = new KubeConfig();
     kc.loadFromOptions({
       clusters: [{
-        name: c.clusterName, server: `https://${c.apiHost}:${API_SERVER_PORT}`, caData: Buffer.from(c.caCertificate).toString('base64'), skipTLSVerify: false,
+        name: c.clusterName, server: `https://${host}:${API_SERVER_PORT}`, caData: Buffer.from(c.caCertificate).toString('base64'), skipTLSVerify: false,
         ...(this.endpoints.kubernetes?.proxyUrl ? { proxyUrl: this.endpoints.kubernetes.proxyUrl } : {}),
       }],
       users: [{ name: 'skyweave', certData: Buffer.from(c.adminCertificate).toString('base64'), keyData: Buffer.from(c.adminKey).toString('base64') }],
@@ -56,15 +65,31 @@ export class JoinSecrets {
   }
 
   /**
+   * Runs `work` against the first of the cluster's API servers that can be reached: a transport failure (refused,
+   * reset, TLS) moves on to the next host; an HTTP answer is the cluster's and ends the search.
+   */
+  private async withApi<T>(c: ClusterApiAccess, work: (api: CoreV1Api) => Promise<T>): Promise<T> {
+    let last: unknown = new ClusterApiUnavailable('the cluster has no master with an address');
+    for (const host of c.apiHosts) {
+      try {
+        return await work(this.api(c, host));
+      } catch (e) {
+        if (!(e instanceof ClusterApiUnavailable) || e.httpStatus !== undefined) throw e;
+        last = e;
+      }
+    }
+    throw last;
+  }
+
+  /**
    * Creates a fresh bootstrap token for one join.
    * @returns the token (`<id>.<secret>`). @throws ClusterApiUnavailable when the API cannot be reached or refuses.
    */
   async tokenForJoin(c: ClusterApiAccess, nodeName: string): Promise<string> {
-    const api = this.api(c);
     const token = newBootstrapToken();
-    await call(`create the bootstrap token for ${nodeName}`, () => api.createNamespacedSecret({
+    await this.withApi(c, (api) => call(`create the bootstrap token for ${nodeName}`, () => api.createNamespacedSecret({
       namespace: BOOTSTRAP_TOKEN_NAMESPACE, body: bootstrapTokenSecret(token, new Date(this.now() + JOIN_TOKEN_TTL_MS), `Skyweave: join of ${nodeName}`),
-    }));
+    })));
     return token;
   }
 
@@ -73,7 +98,10 @@ export class JoinSecrets {
    * them again (with a new 2 h owner token) when not. @throws ClusterApiUnavailable.
    */
   async ensureCertificatesUploaded(c: ClusterApiAccess, files: SharedControlPlaneFiles, certificateKey: string): Promise<void> {
-    const api = this.api(c);
+    await this.withApi(c, (api) => this.ensureUploadedOn(api, files, certificateKey));
+  }
+
+  private async ensureUploadedOn(api: CoreV1Api, files: SharedControlPlaneFiles, certificateKey: string): Promise<void> {
     const current = await readSecret(api, KUBEADM_CERTS_SECRET);
     const owner = current?.metadata?.ownerReferences?.[0];
     const ownerSecret = owner ? await readSecret(api, owner.name) : undefined;
@@ -114,6 +142,6 @@ async function call<T>(what: string, work: () => Promise<T>, tolerated: number[]
   } catch (e) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'number' && tolerated.includes(code)) return undefined;
-    throw new ClusterApiUnavailable(`the cluster's Kubernetes API: could not ${what}: ${typeof code === 'number' ? `HTTP ${code}` : (e as Error).message}`);
+    throw new ClusterApiUnavailable(`the cluster's Kubernetes API: could not ${what}: ${typeof code === 'number' ? `HTTP ${code}` : (e as Error).message}`, typeof code === 'number' ? code : undefined);
   }
 }
