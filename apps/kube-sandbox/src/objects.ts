@@ -49,6 +49,18 @@ export function successStatus(code: number, details?: StatusBody['details']): St
   return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', ...(details ? { details } : {}), code };
 }
 
+/**
+ * A Secret's `stringData` is write-only: merged into `data` (base64), its values winning, and never stored (API
+ * reference, Secret v1: "stringData … is merged into the data field on write, overwriting any existing values").
+ */
+function foldStringData(t: ResourceType, o: KubeObject): void {
+  if (t.group || t.resource !== 'secrets' || !isRecord(o['stringData'])) return;
+  const data: Record<string, unknown> = { ...rec(o['data']) };
+  for (const [k, v] of Object.entries(o['stringData'])) data[k] = Buffer.from(String(v), 'utf8').toString('base64');
+  o['data'] = data;
+  delete o['stringData'];
+}
+
 export class ObjectApi {
   constructor(private readonly store: KubeStore, private readonly registry: ResourceRegistry) {}
 
@@ -89,6 +101,7 @@ export class ObjectApi {
     meta.creationTimestamp = rfc3339();
     meta.generation = 1;
     await this.defaults(t, o);
+    foldStringData(t, o);
     this.validate(t, o);
     if (opts.dryRun) return o;
     return this.store.create(keyOf(t), o);
@@ -162,6 +175,7 @@ export class ObjectApi {
         if (current['status'] === undefined) delete out['status'];
         else out['status'] = current['status'];
       }
+      foldStringData(t, out);
       out.metadata.generation = (current.metadata.generation ?? 1) + (withoutMetaStatus(out) === withoutMetaStatus(current) ? 0 : 1);
       this.validate(t, out);
     }
