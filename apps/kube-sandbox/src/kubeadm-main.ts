@@ -1,5 +1,6 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
+import { splice } from './splice';
 
 /**
  * `kubeadm` of the sandbox's VM image (docs/kube-sandbox.md, "On the sandbox's VMs"). The image has no kubelet,
@@ -23,16 +24,7 @@ if (argv[0] === '--sandbox-apiserver-forward') {
     process.stderr.write('usage: --sandbox-apiserver-forward <host:port> <unix socket>\n');
     process.exit(2);
   }
-  const server = net.createServer((c) => {
-    const upstream = net.connect(socket);
-    c.pipe(upstream).pipe(c);
-    const end = () => {
-      c.destroy();
-      upstream.destroy();
-    };
-    c.on('error', end).on('close', end);
-    upstream.on('error', end).on('close', end);
-  });
+  const server = net.createServer((c) => splice(c, net.connect(socket)));
   server.on('error', (e) => {
     process.stderr.write(`apiserver forward: ${e.message}\n`);
     process.exit(1);

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import type { KubeSimOptions } from '@skyweave/kube-sim';
 import { SandboxControlPlanes, SandboxMachine } from '@skyweave/kube-sandbox/src/control-plane';
+import { splice } from '@skyweave/kube-sandbox/src/splice';
 
 /** The machine a VM runs on: its instance type's size and architecture, and the provider id a cloud controller would set. */
 export interface VmMachine {
@@ -239,16 +240,7 @@ export class SandboxKubernetes implements VmGuest {
     if (!target) return;
     const url = new URL(target.url);
     const socket = path.join(this.opts.imageBin, '..', `apiserver-${randomBytes(6).toString('hex')}.sock`);
-    const server = net.createServer((c) => {
-      const upstream = net.connect(Number(url.port), url.hostname);
-      c.pipe(upstream).pipe(c);
-      const end = () => {
-        c.destroy();
-        upstream.destroy();
-      };
-      c.on('error', end).on('close', end);
-      upstream.on('error', end).on('close', end);
-    });
+    const server = net.createServer((c) => splice(c, net.connect(Number(url.port), url.hostname)));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(socket, () => resolve());
