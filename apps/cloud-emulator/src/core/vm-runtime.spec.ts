@@ -4,12 +4,15 @@ import * as path from 'node:path';
 import { VmRuntime } from './vm-runtime';
 import type { VmAddressing, VmNetwork, VmNetworkFabric } from './netns';
 
-/** A VM image whose agent writes its environment to `<root>/env.json` and `<root>/terminated` on SIGTERM. */
+/**
+ * A VM image whose agent writes its environment to `<root>/env.json` (whole, by rename: a test that sees the file reads
+ * all of it; written in place, a loaded machine let one read it empty) and `<root>/terminated` on SIGTERM.
+ */
 const AGENT = [
   process.execPath,
   '-e',
   `const fs = require('fs'); const root = process.env.SKYWEAVE_ROOT;
-   fs.writeFileSync(root + '/env.json', JSON.stringify(process.env));
+   fs.writeFileSync(root + '/env.json.tmp', JSON.stringify(process.env)); fs.renameSync(root + '/env.json.tmp', root + '/env.json');
    process.on('SIGTERM', () => { fs.writeFileSync(root + '/terminated', ''); process.exit(0); });
    setInterval(() => {}, 1000);`,
 ];
