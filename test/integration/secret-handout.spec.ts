@@ -3,7 +3,8 @@ import type { INestApplication } from '@nestjs/common';
 import pino from 'pino';
 import { CloudCredentialEntity, ClusterEntity, ClusterNetworkEntity, MIGRATIONS, NodeEntity, SecretBox, hashToken } from '@skyweave/persistence';
 import { createGateway } from '@skyweave/api-gateway/src/app';
-import { openPkiSecrets } from '@skyweave/bootstrap';
+import { X509Certificate } from 'node:crypto';
+import { issueClientCertificate, openPkiSecrets } from '@skyweave/bootstrap';
 import { Reconciler } from '@skyweave/reconciler/src/reconciler';
 import { createOrganisation } from '@skyweave/tools/bootstrap-org';
 import { ApiClient } from '@skyweave/tools/stack/api';
@@ -208,5 +209,25 @@ describe('secrets handed out once (issue 10, finding 5)', () => {
     expect(r.status).toBe(200);
     expect(String(r.body)).toContain('client-key-data');
     expect(r.headers.get('cache-control')).toBe('no-store');
+  });
+
+  it('renews the admin certificate before it is handed out when under 30 days are left, once, with an event', async () => {
+    const { id } = await registeredCluster('admin-renewal');
+    const row = await db.ds.getRepository(ClusterEntity).findOneByOrFail({ id });
+    // an admin certificate issued 350 days ago: 15 days left
+    const old = await issueClientCertificate({ certificate: row.caCertificate!, key: box.open(row.caKeySealed!) }, { commonName: 'kubernetes-admin', organizations: ['system:masters'] }, new Date(Date.now() - 350 * 86400_000));
+    await db.ds.getRepository(ClusterEntity).update({ id }, { phase: 'Ready', adminCertificate: old.certificate, adminKeySealed: box.seal(old.key) });
+    const certOf = (yaml: string) => Buffer.from(/client-certificate-data: (\S+)/.exec(yaml)?.[1] ?? '', 'base64').toString();
+    const [a, b] = await Promise.all([api.call<string>('GET', `/v1/clusters/${id}/kubeconfig`), api.call<string>('GET', `/v1/clusters/${id}/kubeconfig`)]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    const served = new X509Certificate(certOf(String(a.body)));
+    expect(certOf(String(b.body))).toBe(certOf(String(a.body)));
+    expect(served.subject).toContain('CN=kubernetes-admin');
+    expect(new Date(served.validTo).getTime() - Date.now()).toBeGreaterThan(300 * 86400_000);
+    expect(served.checkIssued(new X509Certificate(row.caCertificate!))).toBe(true);
+    const stored = await db.ds.getRepository(ClusterEntity).findOneByOrFail({ id });
+    expect(stored.adminCertificate).toBe(certOf(String(a.body)));
+    const events = (await api.ok<{ items: { reason: string }[] }>('GET', `/v1/clusters/${id}/events?limit=200`)).items;
+    expect(events.filter((e) => e.reason === 'AdminCertificateRenewed')).toHaveLength(1);
   });
 });

@@ -11,6 +11,7 @@ import { LongPolls } from './long-polls';
 import { meshConfigFor, readMeshRows } from './mesh-config';
 import { CHANGE_FEED, DATA_SOURCE, JOIN_LONG_POLL, JOIN_SECRETS, LONG_POLLS, SECRET_BOX } from './tokens';
 import { ClusterApiUnavailable, JoinSecrets } from './join-secrets';
+import { adminCredential } from './admin-credential';
 import { clusterConfiguration, controlPlaneEndpoint, initConfiguration, joinConfiguration, nodeLabels, pkiFiles, renderKubeadmConfig } from '@skyweave/bootstrap';
 import {
   apiServerCertificateFits, apiServerSans, caCertHash, fromPkiColumn, issueApiServerCertificate, openPkiSecrets, sealPkiSecrets, toPkiColumn,
@@ -184,8 +185,10 @@ export class AgentController {
       // the joined masters' API servers, the join's endpoint first
       const apiHosts = [first, ...all.filter((n) => n.role === 'master' && n.phase === 'Joined' && n.id !== first.id)]
         .map((n) => n.publicIp ?? n.privateIp).filter((h): h is string => !!h);
-      if (!apiHosts.length || !cluster.adminCertificate || !cluster.adminKeySealed) throw new Problem(503, 'cluster-api-unavailable', 'Cluster API unavailable', `${first.name} has no address yet`);
-      const access = { clusterName: cluster.name, caCertificate, adminCertificate: cluster.adminCertificate, adminKey: this.box.open(cluster.adminKeySealed), apiHosts };
+      const admin = await adminCredential(this.ds, this.box, cluster);
+      if (!admin) throw new Problem(409, 'cluster-pki-missing', 'No PKI', 'this cluster has no admin credential');
+      if (!apiHosts.length) throw new Problem(503, 'cluster-api-unavailable', 'Cluster API unavailable', `${first.name} has no address yet`);
+      const access = { clusterName: cluster.name, caCertificate, adminCertificate: admin.certificate, adminKey: admin.key, apiHosts };
       let bootstrapToken: string;
       try {
         const pub = fromPkiColumn(cluster.pki);

@@ -10,6 +10,7 @@ import { Problem } from './problem';
 import { CLOUD_ENDPOINTS, DATA_SOURCE, SECRET_BOX } from './tokens';
 import type { CloudEndpoints } from '@skyweave/cloud-adapters';
 import { renderKubeconfig } from '@skyweave/bootstrap';
+import { adminCredential } from './admin-credential';
 
 @ApiTags('clusters')
 @ApiBearerAuth()
@@ -61,10 +62,12 @@ export class ClustersController {
     if (!c || c.phase === 'Deleted') throw Problem.notFound(`cluster ${id}`);
     if (c.phase !== 'Ready') throw new Problem(409, 'cluster-not-ready', 'Cluster not ready', `the kubeconfig is available once the cluster is Ready (it is ${c.phase})`);
     const master = await repos.nodes.findByOrdinal(scope, id, 'master', 0);
-    if (!c.caCertificate || !c.adminCertificate || !c.adminKeySealed) throw new Problem(409, 'cluster-pki-missing', 'No PKI', 'this cluster has no certificate authority');
+    // renewed first when under 30 days are left
+    const admin = c.caCertificate ? await adminCredential(this.ds, this.box, c) : undefined;
+    if (!c.caCertificate || !admin) throw new Problem(409, 'cluster-pki-missing', 'No PKI', 'this cluster has no certificate authority');
     res.type('application/yaml').send(renderKubeconfig({
       clusterName: c.name, server: `https://${master?.publicIp ?? master?.privateIp}:6443`,
-      caCertificatePem: c.caCertificate, adminCertificatePem: c.adminCertificate, adminKeyPem: this.box.open(c.adminKeySealed),
+      caCertificatePem: c.caCertificate, adminCertificatePem: admin.certificate, adminKeyPem: admin.key,
       ...(this.endpoints.kubernetes?.proxyUrl ? { proxyUrl: this.endpoints.kubernetes.proxyUrl } : {}),
     }));
   }

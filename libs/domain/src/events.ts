@@ -25,6 +25,7 @@ export const EventReason = {
   // api-gateway: what node agents report
   NodeRegistered: 'NodeRegistered',
   ApiServerCertificateIssued: 'ApiServerCertificateIssued',
+  AdminCertificateRenewed: 'AdminCertificateRenewed',
   ControlPlaneInitialising: 'ControlPlaneInitialising',
   NodeJoining: 'NodeJoining',
   NodeJoined: 'NodeJoined',
