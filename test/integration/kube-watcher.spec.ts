@@ -158,6 +158,11 @@ describe('kube-watcher (issue 12, item 4)', () => {
       expect(api.nodes.find((n) => n.id === c.nodes[1].id)?.kubernetes).toMatchObject({ ready: 'True', unschedulable: false, requestedCpuMillicores: 750, pods: 2 });
       expect(api.nodes.find((n) => n.id === c.nodes[2].id)?.kubernetes).toBeNull();
       expect(api.conditions.find((x) => x.type === 'KubernetesApiReachable')).toMatchObject({ status: 'True', reason: 'Watching' });
+      // before watching, the watcher granted its own user read access (what a real API server's RBAC needs)
+      const role = (await store.get({ group: 'rbac.authorization.k8s.io', resource: 'clusterroles' }, '', 'skyweave:kube-watcher')) as unknown as { rules: unknown } | undefined;
+      expect(role?.rules).toEqual([{ apiGroups: [''], resources: ['nodes', 'pods'], verbs: ['get', 'list', 'watch'] }]);
+      const binding = (await store.get({ group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings' }, '', 'skyweave:kube-watcher')) as unknown as { subjects: unknown; roleRef: unknown } | undefined;
+      expect(binding).toMatchObject({ roleRef: { kind: 'ClusterRole', name: 'skyweave:kube-watcher' }, subjects: [{ kind: 'User', name: 'skyweave:kube-watcher' }] });
       // the in-process read API (for the autoscaler)
       expect(a.view(c.id)?.pendingPods()).toBe(2);
       expect(a.view(c.id)?.nodes().find((n) => n.name === 'ip-10-255-1-1')?.requested).toEqual({ cpuMillicores: 750, memoryMiB: 1280 });

@@ -360,7 +360,12 @@ export class ObjectApi {
   private validate(t: ResourceType, o: KubeObject): void {
     const name = o.metadata.name ?? '';
     const causes: { field: string; message: string }[] = [];
-    if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) {
+    if (t.group === 'rbac.authorization.k8s.io') {
+      // RBAC names are path segments (ValidateRBACName: `system:node`, `skyweave:kube-watcher`), not DNS subdomains
+      if (!name || name === '.' || name === '..' || /[/%]/.test(name)) {
+        causes.push({ field: 'metadata.name', message: `Invalid value: "${name}": may not be '.' or '..' and may not contain '/' or '%'` });
+      }
+    } else if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) {
       causes.push({ field: 'metadata.name', message: `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character` });
     }
     const spec = rec(o['spec']);

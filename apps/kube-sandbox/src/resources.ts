@@ -78,6 +78,10 @@ export const BUILTIN_TYPES: readonly ResourceType[] = [
   builtin('events.k8s.io', 'v1', 'events', 'Event', { shortNames: ['ev'], fieldLabels: EVENT_FIELDS }),
   builtin('coordination.k8s.io', 'v1', 'leases', 'Lease'),
   builtin('discovery.k8s.io', 'v1', 'endpointslices', 'EndpointSlice', { fieldLabels: ['addressType'] }),
+  builtin('rbac.authorization.k8s.io', 'v1', 'clusterroles', 'ClusterRole', { namespaced: false }),
+  builtin('rbac.authorization.k8s.io', 'v1', 'clusterrolebindings', 'ClusterRoleBinding', { namespaced: false }),
+  builtin('rbac.authorization.k8s.io', 'v1', 'roles', 'Role'),
+  builtin('rbac.authorization.k8s.io', 'v1', 'rolebindings', 'RoleBinding'),
   builtin('policy', 'v1', 'poddisruptionbudgets', 'PodDisruptionBudget', { shortNames: ['pdb'], subresources: ['status'] }),
   builtin('apiextensions.k8s.io', 'v1', 'customresourcedefinitions', 'CustomResourceDefinition', { namespaced: false, shortNames: ['crd', 'crds'], categories: ['api-extensions'], subresources: ['status'] }),
 ];

@@ -1,4 +1,4 @@
-import { CoreV1Api, KubeConfig, makeInformer, type Informer, type KubernetesObject, type ObjectCache, type V1Node, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api, makeInformer, type Informer, type KubernetesObject, type ObjectCache, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import type { ClusterKubeView } from './view';
 
 /** The watcher's Kubernetes user: its own client certificate, not the admin's (RBAC: get/list/watch nodes and pods). */
@@ -13,6 +13,11 @@ export interface ClusterWatchOptions {
   caCertificate: string;
   /** The watcher's client certificate and key (issued by the cluster CA, CN `skyweave:kube-watcher`); kept in memory only. */
   client: { certificate: string; key: string };
+  /**
+   * An admin credential (kept in memory only) with which the watcher's read access is granted once, before the first
+   * watch (see `grantWatcherAccess`); absent ⇒ the access is assumed granted.
+   */
+  admin?: { certificate: string; key: string };
   /** An HTTP CONNECT proxy every API server is dialled through (`CloudEndpoints.kubernetes.proxyUrl`); absent ⇒ direct. */
   proxyUrl?: string;
   view: ClusterKubeView;
@@ -27,6 +32,29 @@ export interface ClusterWatchOptions {
 }
 
 type Watched<T extends KubernetesObject> = Informer<T> & ObjectCache<T>;
+
+/** The ClusterRole and ClusterRoleBinding that let WATCHER_USER read nodes and pods (and nothing else). */
+export const WATCHER_CLUSTER_ROLE = {
+  apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: WATCHER_USER, labels: { 'app.kubernetes.io/managed-by': 'skyweave' } },
+  rules: [{ apiGroups: [''], resources: ['nodes', 'pods'], verbs: ['get', 'list', 'watch'] }],
+};
+export const WATCHER_CLUSTER_ROLE_BINDING = {
+  apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: WATCHER_USER, labels: { 'app.kubernetes.io/managed-by': 'skyweave' } },
+  roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: WATCHER_USER },
+  subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: WATCHER_USER }],
+};
+
+/**
+ * Grants WATCHER_USER its read access in the cluster (a real kube-apiserver authorizes with RBAC: without it every list
+ * is 403): creates WATCHER_CLUSTER_ROLE and WATCHER_CLUSTER_ROLE_BINDING, leaving ones that exist (409) as they are.
+ * @throws the API's error for anything else (the watch then backs off and tries again).
+ */
+export async function grantWatcherAccess(kc: KubeConfig): Promise<void> {
+  const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
+  const exists = (e: unknown) => (e as { code?: unknown }).code === 409;
+  await rbac.createClusterRole({ body: WATCHER_CLUSTER_ROLE }).catch((e: unknown) => { if (!exists(e)) throw e; });
+  await rbac.createClusterRoleBinding({ body: WATCHER_CLUSTER_ROLE_BINDING }).catch((e: unknown) => { if (!exists(e)) throw e; });
+}
 
 /** The condition reason and message for a failed list or watch (status codes from the API, else a connection failure). */
 export function describeError(err: unknown): { reason: 'Unauthorized' | 'Forbidden' | 'ApiError' | 'Unreachable'; message: string } {
@@ -103,17 +131,19 @@ export class ClusterWatch {
     }, ms);
   }
 
-  private kubeConfig(server: string): KubeConfig {
+  private kubeConfig(server: string, user: { certificate: string; key: string } = this.o.client): KubeConfig {
     const kc = new KubeConfig();
     const b64 = (s: string) => Buffer.from(s).toString('base64');
     kc.loadFromOptions({
       clusters: [{ name: this.o.clusterId, server, caData: b64(this.o.caCertificate), skipTLSVerify: false, ...(this.o.proxyUrl ? { proxyUrl: this.o.proxyUrl } : {}) }],
-      users: [{ name: WATCHER_USER, certData: b64(this.o.client.certificate), keyData: b64(this.o.client.key) }],
-      contexts: [{ name: 'watcher', cluster: this.o.clusterId, user: WATCHER_USER }],
+      users: [{ name: 'user', certData: b64(user.certificate), keyData: b64(user.key) }],
+      contexts: [{ name: 'watcher', cluster: this.o.clusterId, user: 'user' }],
       currentContext: 'watcher',
     });
     return kc;
   }
+
+  private accessGranted = false;
 
   private async connect(): Promise<void> {
     const gen = ++this.generation;
@@ -122,6 +152,24 @@ export class ClusterWatch {
     if (!server) {
       this.fail(gen, '', new Error('no master has an address yet'));
       return;
+    }
+    if (this.o.admin && !this.accessGranted) {
+      const limitMs = this.o.connectTimeoutMs ?? 15_000;
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        // bounded like the lists: a master that accepts connections but never answers must not hold the watch
+        await Promise.race([
+          grantWatcherAccess(this.kubeConfig(server, this.o.admin)),
+          new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer in ${limitMs} ms`)), limitMs); }),
+        ]);
+        this.accessGranted = true;
+      } catch (e) {
+        this.fail(gen, server, e);
+        return;
+      } finally {
+        clearTimeout(timer);
+      }
+      if (gen !== this.generation || this.stopped) return;
     }
     const kc = this.kubeConfig(server);
     const core = kc.makeApiClient(CoreV1Api);

@@ -147,10 +147,15 @@ export class KubeWatcher {
       const scope = orgScope(c.organisationId);
       view.seed(await this.d.repo.nodeStatuses(scope, c.id));
       view.setSkyweaveNodes(c.nodes);
-      const client = await issueClientCertificate({ certificate: c.caCertificate, key: this.d.box.open(c.caKeySealed) }, { commonName: WATCHER_USER, organizations: [] });
+      const ca = { certificate: c.caCertificate, key: this.d.box.open(c.caKeySealed) };
+      // its own user for the watches; an admin one, in memory only, to grant that user its read access first
+      const [client, admin] = await Promise.all([
+        issueClientCertificate(ca, { commonName: WATCHER_USER, organizations: [] }),
+        issueClientCertificate(ca, { commonName: 'skyweave:kube-watcher-bootstrap', organizations: ['system:masters'] }),
+      ]);
       if (e.stopped) return;
       e.watch = new ClusterWatch({
-        clusterId: c.id, servers: () => this.resolve(e.cluster), caCertificate: c.caCertificate, client, proxyUrl: this.d.proxyUrl, view,
+        clusterId: c.id, servers: () => this.resolve(e.cluster), caCertificate: c.caCertificate, client, admin, proxyUrl: this.d.proxyUrl, view,
         backoff: { baseMs: this.d.settings.backoffBaseMs, capMs: this.d.settings.backoffCapMs }, resyncMs: this.d.settings.resyncMs,
         connectTimeoutMs: this.d.settings.connectTimeoutMs,
         onError: (x) => this.d.log.warn({ clusterId: c.id, server: x.server, reason: x.reason, err: x.message }, 'Kubernetes API watch failed'),

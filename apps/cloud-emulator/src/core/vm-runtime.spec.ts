@@ -6,14 +6,16 @@ import type { VmAddressing, VmNetwork, VmNetworkFabric } from './netns';
 
 /**
  * A VM image whose agent writes its environment to `<root>/env.json` (whole, by rename: a test that sees the file reads
- * all of it; written in place, a loaded machine let one read it empty) and `<root>/terminated` on SIGTERM.
+ * all of it; written in place, a loaded machine let one read it empty) and `<root>/terminated` on SIGTERM. The SIGTERM
+ * handler is installed before env.json appears: a test that stops the agent once it sees the file must find it
+ * handled (in CI under load, a SIGTERM between the two killed the agent without a trace).
  */
 const AGENT = [
   process.execPath,
   '-e',
   `const fs = require('fs'); const root = process.env.SKYWEAVE_ROOT;
-   fs.writeFileSync(root + '/env.json.tmp', JSON.stringify(process.env)); fs.renameSync(root + '/env.json.tmp', root + '/env.json');
    process.on('SIGTERM', () => { fs.writeFileSync(root + '/terminated', ''); process.exit(0); });
+   fs.writeFileSync(root + '/env.json.tmp', JSON.stringify(process.env)); fs.renameSync(root + '/env.json.tmp', root + '/env.json');
    setInterval(() => {}, 1000);`,
 ];
 const USER_DATA = `#cloud-config
