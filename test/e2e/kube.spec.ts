@@ -98,9 +98,11 @@ describe('every sandbox cluster answers kubectl', () => {
     const res = await api.call<string>('GET', `/v1/clusters/${clusterId}/kubeconfig`);
     expect(res.status).toBe(200);
     writeFileSync(kubeconfig, res.body, { mode: 0o600 });
-    const kc = parseYaml(res.body) as { clusters: { cluster: { server: string; 'proxy-url'?: string } }[] };
+    const kc = parseYaml(res.body) as { clusters: { cluster: { server: string; 'proxy-url'?: string; 'tls-server-name'?: string } }[] };
     const master = ready.nodes.find((n) => n.role === 'master')!;
     expect(kc.clusters[0].cluster['proxy-url']).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    // verified as `kubernetes`, a name every master's certificate has (a replaced master-0's new IP is in none)
+    expect(kc.clusters[0].cluster['tls-server-name']).toBe('kubernetes');
 
     const nodes = await waitForNodes(kubeconfig, (ns) => ns.length === 4 && ns.every(nodeReady), 30_000);
     const byName = new Map(nodes.map((n) => [n.metadata.name, n]));

@@ -1,5 +1,5 @@
 import {
-  ClusterPki, KUBEADM_CERTS_TTL_MS, apiServerSans, clusterConfiguration, generateClusterPki, initConfiguration, issueApiServerCertificate, pkiFiles, renderKubeadmConfig,
+  ClusterPki, KUBEADM_CERTS_TTL_MS, apiServerSans, caCertHash, joinConfiguration, clusterConfiguration, generateClusterPki, initConfiguration, issueApiServerCertificate, pkiFiles, renderKubeadmConfig,
 } from '@skyweave/bootstrap';
 import { ClusterApiUnavailable, JOIN_TOKEN_TTL_MS, JoinSecrets, SharedControlPlaneFiles } from '@skyweave/api-gateway/src/join-secrets';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
@@ -74,6 +74,16 @@ describe('join secrets through the cluster\'s Kubernetes API', () => {
     expect(after.metadata?.uid).not.toBe(before.metadata?.uid);
     expect(after.metadata?.ownerReferences?.[0]?.uid).not.toBe(before.metadata?.ownerReferences?.[0]?.uid);
     expect(openKubeadmCertsSecret(after as { data?: Record<string, string> }, pki.secrets.certificateKey)).toEqual(files);
+  });
+
+  it('reaches a master whose certificate does not name the address it is dialled at (verified as `kubernetes`)', async () => {
+    // master-1 joins the control plane: kubeadm's certificate for it names the endpoint, its overlay address and
+    // `kubernetes`, not its public IP
+    await kube.join(renderKubeadmConfig([joinConfiguration({
+      node: { name: 'm1', address: '10.4.0.2' }, controlPlaneEndpoint: '10.4.0.1:6443', bootstrapToken: pki.secrets.bootstrapToken,
+      caCertHash: caCertHash(pki.caCertificate), certificateKey: pki.secrets.certificateKey,
+    })]), { instanceId: 'i-m1', privateIp: '10.10.0.5', publicIp: '198.51.100.8' });
+    await expect(new JoinSecrets(kube.endpoints).tokenForJoin({ ...access(), apiHosts: ['198.51.100.8'] }, 'w-6')).resolves.toMatch(/^[a-z0-9]{6}\./);
   });
 
   it('tries the next master when one cannot be reached, and says when none can (the agent then gets a 503 and asks again)', async () => {

@@ -19,6 +19,8 @@ export interface SandboxKube {
   endpoints: { kubernetes: { proxyUrl: string } };
   /** `vm`: the master's instance id and addresses (the API server is routed by its public IP, else its private IP). @throws when kubeadm init fails. */
   init(answer: InitialiseAnswer, vm: { instanceId: string; privateIp: string; publicIp?: string }): Promise<void>;
+  /** What a joining node's agent does with a `join` answer: `kubeadm join --config` with its kubeadm configuration. @throws when it fails. */
+  join(kubeadmConfig: string, vm: { instanceId: string; privateIp: string; publicIp?: string }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -26,24 +28,27 @@ export async function startSandboxKube(): Promise<SandboxKube> {
   const dir = mkdtempSync(path.join(tmpdir(), 'sw-kube-'));
   const kube = new SandboxKubernetes({ kubeadmCommand: ['false'], imageBin: path.join(dir, '.image', 'bin'), kubectl: null });
   await kube.listen('127.0.0.1', 0, '127.0.0.1', 'http://127.0.0.1:1');
+  /** Writes the files and the kubeadm configuration on the VM and runs `kubeadm <command> --config <it>`. */
+  const run = async (command: string[], kubeadmConfig: string, vm: { instanceId: string; privateIp: string; publicIp?: string }, files: { path: string; content: string; mode?: number }[]) => {
+    const fsRoot = path.join(dir, vm.instanceId, 'fs');
+    const write = (file: string, content: string, mode = 0o600) => {
+      const p = path.join(fsRoot, file);
+      mkdirSync(path.dirname(p), { recursive: true });
+      writeFileSync(p, content, { mode });
+      return p;
+    };
+    for (const f of files) write(f.path, f.content, f.mode);
+    const config = write('/etc/kubernetes/kubeadm.yaml', kubeadmConfig);
+    const r = await kube.controlPlanes.kubeadm(
+      { cloud: 'aws', instanceId: vm.instanceId, privateIp: vm.privateIp, ...(vm.publicIp ? { publicIp: vm.publicIp } : {}), fsRoot, vcpu: 2, memoryMiB: 4096, instanceType: 't3.medium', arch: 'amd64' },
+      [command[0], '--config', config, ...command.slice(1)],
+    );
+    if (r.code !== 0) throw new Error(`kubeadm ${command[0]}: ${r.stderr}`);
+  };
   return {
     endpoints: { kubernetes: { proxyUrl: kube.proxyUrl ?? '' } },
-    async init(answer, vm) {
-      const fsRoot = path.join(dir, vm.instanceId, 'fs');
-      const write = (file: string, content: string, mode = 0o600) => {
-        const p = path.join(fsRoot, file);
-        mkdirSync(path.dirname(p), { recursive: true });
-        writeFileSync(p, content, { mode });
-        return p;
-      };
-      for (const f of answer.files ?? []) write(f.path, f.content, f.mode);
-      const config = write('/etc/kubernetes/kubeadm.yaml', answer.kubeadmConfig ?? '');
-      const r = await kube.controlPlanes.kubeadm(
-        { cloud: 'aws', instanceId: vm.instanceId, privateIp: vm.privateIp, ...(vm.publicIp ? { publicIp: vm.publicIp } : {}), fsRoot, vcpu: 2, memoryMiB: 4096, instanceType: 't3.medium', arch: 'amd64' },
-        ['init', '--config', config, '--upload-certs'],
-      );
-      if (r.code !== 0) throw new Error(`kubeadm init: ${r.stderr}`);
-    },
+    init: (answer, vm) => run(['init', '--upload-certs'], answer.kubeadmConfig ?? '', vm, answer.files ?? []),
+    join: (kubeadmConfig, vm) => run(['join'], kubeadmConfig, vm, []),
     async close() {
       await kube.close();
       rmSync(dir, { recursive: true, force: true });

@@ -9,7 +9,7 @@ import { ClustersService } from './clusters.service';
 import { Problem } from './problem';
 import { CLOUD_ENDPOINTS, DATA_SOURCE, SECRET_BOX } from './tokens';
 import type { CloudEndpoints } from '@skyweave/cloud-adapters';
-import { renderKubeconfig } from '@skyweave/bootstrap';
+import { API_SERVER_NAME, renderKubeconfig } from '@skyweave/bootstrap';
 import { adminCredential } from './admin-credential';
 
 @ApiTags('clusters')
@@ -69,6 +69,8 @@ export class ClustersController {
       clusterName: c.name, server: `https://${master?.publicIp ?? master?.privateIp}:6443`,
       caCertificatePem: c.caCertificate, adminCertificatePem: admin.certificate, adminKeyPem: admin.key,
       ...(this.endpoints.kubernetes?.proxyUrl ? { proxyUrl: this.endpoints.kubernetes.proxyUrl } : {}),
+      // a replaced master-0's new public IP is in no certificate; `kubernetes` is in every one
+      tlsServerName: API_SERVER_NAME,
     }));
   }
 

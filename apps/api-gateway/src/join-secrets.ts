@@ -4,7 +4,7 @@ import {
   BOOTSTRAP_TOKEN_NAMESPACE, KUBEADM_CERTS_SECRET, KUBEADM_CERTS_TTL_MS, SHARED_CONTROL_PLANE_FILES, bootstrapTokenSecret, bootstrapTokenValid,
   kubeadmCertsSecret, newBootstrapToken, openKubeadmCertsSecret,
 } from '@skyweave/bootstrap';
-import { API_SERVER_PORT } from '@skyweave/bootstrap';
+import { API_SERVER_NAME, API_SERVER_PORT } from '@skyweave/bootstrap';
 
 /** How long a join's bootstrap token lives, ms: long enough for one kubeadm join, short enough not to matter if it leaks. */
 export const JOIN_TOKEN_TTL_MS = 3600_000;
@@ -54,7 +54,8 @@ export class JoinSecrets {
     const kc = new KubeConfig();
     kc.loadFromOptions({
       clusters: [{
-        name: c.clusterName, server: `https://${host}:${API_SERVER_PORT}`, caData: Buffer.from(c.caCertificate).toString('base64'), skipTLSVerify: false,
+        // every API server's certificate names `kubernetes` (kubeadm's); not every one names its master's public IP
+        name: c.clusterName, server: `https://${host}:${API_SERVER_PORT}`, caData: Buffer.from(c.caCertificate).toString('base64'), skipTLSVerify: false, tlsServerName: API_SERVER_NAME,
         ...(this.endpoints.kubernetes?.proxyUrl ? { proxyUrl: this.endpoints.kubernetes.proxyUrl } : {}),
       }],
       users: [{ name: 'skyweave', certData: Buffer.from(c.adminCertificate).toString('base64'), keyData: Buffer.from(c.adminKey).toString('base64') }],

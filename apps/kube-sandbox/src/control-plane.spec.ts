@@ -1,5 +1,6 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import * as https from 'node:https';
+import { X509Certificate } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -147,6 +148,10 @@ describe('the sandbox kubeadm', () => {
     expect((await join(m1, 'm1', { address: '10.4.0.2', certificateKey: 'ab'.repeat(32) })).stderr).toMatch(/message authentication failed/);
     expect(await join(m1, 'm1', { address: '10.4.0.2', certificateKey: pki.secrets.certificateKey })).toMatchObject({ code: 0 });
     expect(readFileSync(path.join(m1.fsRoot, 'etc/kubernetes/pki/ca.key'), 'utf8')).toBe(pki.caKey);
+    // its own serving certificate names what kubeadm's would: the endpoint, its advertise address, `kubernetes`, not
+    // its VM's public IP (a client dialling a master other than master-0 by IP verifies `kubernetes` instead)
+    const served = new X509Certificate(readFileSync(path.join(m1.fsRoot, 'etc/kubernetes/pki/apiserver.crt'), 'utf8'));
+    expect([served.checkIP('10.4.0.1'), served.checkIP('10.4.0.2'), served.checkHost('kubernetes'), served.checkIP('198.51.100.4')]).toEqual(['10.4.0.1', '10.4.0.2', 'kubernetes', undefined]);
     // master-1 serves what master-0 wrote; master-0's loss loses nothing
     expect((await get('198.51.100.4', '/api/v1/nodes')).body.items).toHaveLength(2);
     await cps.vmStopped(m0.instanceId);

@@ -76,6 +76,8 @@ interface ClusterControlPlane {
   clusterName: string;
   kubernetesVersion: string;
   controlPlaneEndpoint: string;
+  /** ClusterConfiguration `apiServer.certSANs`: the extra names every master's API server certificate carries. */
+  certSans: string[];
   /** `networking.podSubnet`: node pod ranges are /24s of it, handed out in order (kube-controller-manager's range allocator). */
   podSubnet: string;
   podCidrs: Map<string, string>;
@@ -236,6 +238,7 @@ export class SandboxControlPlanes {
       clusterName: str(clusterCfg['clusterName']) ?? 'kubernetes',
       kubernetesVersion: str(clusterCfg['kubernetesVersion']) ?? 'v1.32.0',
       controlPlaneEndpoint,
+      certSans: (Array.isArray(rec(clusterCfg['apiServer'])['certSANs']) ? (rec(clusterCfg['apiServer'])['certSANs'] as unknown[]) : []).map(String),
       podSubnet: str(rec(clusterCfg['networking'])['podSubnet']) ?? '10.244.0.0/16',
       podCidrs: new Map(),
       store, api, sim, masters: new Map(), kubelets: new Map(),
@@ -307,8 +310,11 @@ export class SandboxControlPlanes {
       }
       for (const [f, content] of Object.entries(files)) this.writeVmFile(vm, `${PKI}/${f}`, content, f.endsWith('.key') ? 0o600 : 0o644);
       const advertiseAddress = str(rec(controlPlane['localAPIEndpoint'])['advertiseAddress']) ?? vm.privateIp;
-      // kubeadm makes this master's own serving certificate from the downloaded CA
-      const sans = apiServerSans({ nodeName, masterAddresses: [advertiseAddress, cp.controlPlaneEndpoint.split(':')[0]], extraIps: [vm.privateIp, vm.publicIp] });
+      // kubeadm makes this master's own serving certificate from the downloaded CA, with what kubeadm puts in it
+      // (certs.GetAPIServerAltNames): the kubernetes names, the node name, the service IP, the advertise address, the
+      // control-plane endpoint and the ClusterConfiguration's certSANs — not the VM's own private or public IPs
+      const sans = apiServerSans({ nodeName, masterAddresses: [advertiseAddress, cp.controlPlaneEndpoint.split(':')[0]], extraIps: cp.certSans.filter((x) => ipaddr.isValid(x)) });
+      sans.dnsNames.push(...cp.certSans.filter((x) => !ipaddr.isValid(x) && !sans.dnsNames.includes(x)));
       const serving = await issueApiServerCertificate({ certificate: cp.caCertificate, key: cp.caKey }, sans);
       this.writeVmFile(vm, `${PKI}/apiserver.crt`, serving.certificate, 0o644);
       this.writeVmFile(vm, `${PKI}/apiserver.key`, serving.key);

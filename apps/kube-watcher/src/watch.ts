@@ -1,4 +1,5 @@
 import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api, makeInformer, type Informer, type KubernetesObject, type ObjectCache, type V1Node, type V1Pod } from '@kubernetes/client-node';
+import { API_SERVER_NAME } from '@skyweave/bootstrap';
 import type { ClusterKubeView } from './view';
 
 /** The watcher's Kubernetes user: its own client certificate, not the admin's (RBAC: get/list/watch nodes and pods). */
@@ -135,7 +136,8 @@ export class ClusterWatch {
     const kc = new KubeConfig();
     const b64 = (s: string) => Buffer.from(s).toString('base64');
     kc.loadFromOptions({
-      clusters: [{ name: this.o.clusterId, server, caData: b64(this.o.caCertificate), skipTLSVerify: false, ...(this.o.proxyUrl ? { proxyUrl: this.o.proxyUrl } : {}) }],
+      // any master, dialled by an IP its certificate may not name, is verified as `kubernetes` (every one names it)
+      clusters: [{ name: this.o.clusterId, server, caData: b64(this.o.caCertificate), skipTLSVerify: false, tlsServerName: API_SERVER_NAME, ...(this.o.proxyUrl ? { proxyUrl: this.o.proxyUrl } : {}) }],
       users: [{ name: 'user', certData: b64(user.certificate), keyData: b64(user.key) }],
       contexts: [{ name: 'watcher', cluster: this.o.clusterId, user: 'user' }],
       currentContext: 'watcher',

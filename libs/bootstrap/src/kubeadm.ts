@@ -18,6 +18,12 @@ export const PKI_DIR = '/etc/kubernetes/pki';
 export const ENCRYPTION_ALGORITHM = 'ECDSA-P256';
 /** The port every API server binds and advertises (kubeadm's default). */
 export const API_SERVER_PORT = 6443;
+/**
+ * A name every API server certificate of a kubeadm cluster carries (certs.GetAPIServerAltNames), whatever address the
+ * master was dialled at: clients that dial a master by an IP its certificate may not name (another master's public IP)
+ * verify this name instead (kubeconfig `tls-server-name`).
+ */
+export const API_SERVER_NAME = 'kubernetes';
 
 /** A v1beta4 `Arg`: one command-line flag without its dashes (extra args are lists since v1beta4). */
 export interface KubeadmArg { name: string; value: string }
