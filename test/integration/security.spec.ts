@@ -10,6 +10,7 @@ import { CloudCredentialEntity, ClusterEntity, NodeEntity, SecretBox, hashToken 
 import type { CloudCredentials } from '@skyweave/cloud-adapters';
 import { createGateway } from '@skyweave/api-gateway/src/app';
 import { RunningEmulator, startEmulator } from '@skyweave/cloud-emulator/src/emulator';
+import { generateClusterPki } from '@skyweave/bootstrap';
 import { createOrganisation } from '@skyweave/tools/bootstrap-org';
 import { ApiClient } from '@skyweave/tools/stack/api';
 import { freshDatabase } from '../support/db';
@@ -190,9 +191,11 @@ describe('api-gateway under attack (issue 10)', () => {
     });
 
     it('finding 7: serves the kubeconfig with Cache-Control: no-store', async () => {
+      // a real PKI: the admin certificate is read (and renewed when it nears expiry) before it is handed out
+      const pki = await generateClusterPki();
       await db.ds.getRepository(ClusterEntity).update({ id: clusterId }, {
-        phase: 'Ready', caCertificate: '-----BEGIN CERTIFICATE-----\nca\n-----END CERTIFICATE-----\n',
-        adminCertificate: '-----BEGIN CERTIFICATE-----\nadmin\n-----END CERTIFICATE-----\n', adminKeySealed: box.seal('-----BEGIN PRIVATE KEY-----\nk\n-----END PRIVATE KEY-----\n'),
+        phase: 'Ready', caCertificate: pki.caCertificate, caKeySealed: box.seal(pki.caKey),
+        adminCertificate: pki.adminCertificate, adminKeySealed: box.seal(pki.adminKey),
       });
       const r = await api.call('GET', `/v1/clusters/${clusterId}/kubeconfig`);
       expect(r.status).toBe(200);
