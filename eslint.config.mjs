@@ -18,10 +18,14 @@ function boundaries(allow) {
       // the sandbox cluster's scheduler, controllers and kubelets: plain TypeScript over its own KubeObjects port
       { sourceTag: 'type:kube-sim', onlyDependOnLibsWithTags: ['type:kube-sim'], bannedExternalImports: ['@nestjs/*', 'typeorm', '@nats-io/*'] },
       { sourceTag: 'type:cloud', onlyDependOnLibsWithTags: ['type:domain', 'type:cloud'] },
+      // the autoscaler's decisions (packing, prices, scale-down simulation): pure functions over domain and kube-sim's scheduling rules
+      { sourceTag: 'type:autoscaling', onlyDependOnLibsWithTags: ['type:domain', 'type:kube-sim', 'type:autoscaling'], bannedExternalImports: ['@nestjs/*', 'typeorm', '@nats-io/*'] },
+      // the informer-based view of every cluster's Kubernetes API (hosted by kube-watcher and by the autoscaler)
+      { sourceTag: 'type:kube-view', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:bootstrap', 'type:cloud', 'type:data', 'type:service-kit', 'type:kube-sim', 'type:kube-view'] },
       { sourceTag: 'type:data', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:cloud', 'type:data'] },
       { sourceTag: 'type:service-kit', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:cloud', 'type:data'] },
       // services may use kube-sim's pure Kubernetes rules (quantities, pod requests): kube-watcher does, rather than its own copy
-      { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:bootstrap', 'type:cloud', 'type:data', 'type:service-kit', 'type:kube-sim'] },
+      { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:bootstrap', 'type:cloud', 'type:data', 'type:service-kit', 'type:kube-sim', 'type:kube-view', 'type:autoscaling'] },
       { sourceTag: 'type:agent', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts'] },
       // the sandbox cloud runs its clusters' control planes (kube-sandbox) when their VMs run kubeadm
       { sourceTag: 'type:emulator', onlyDependOnLibsWithTags: ['type:domain', 'type:cloud', 'type:kube-sim', 'type:kube-sandbox', 'type:bootstrap'] },
@@ -31,8 +35,8 @@ function boundaries(allow) {
       // tools/: build script, stack launcher, demo, chaos — libraries only, never an app's source
       { sourceTag: 'type:tools', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:bootstrap', 'type:cloud', 'type:data', 'type:service-kit'] },
       // test/ (integration, end-to-end) and bench/ may reach into everything, apps included (see the test/bench block)
-      { sourceTag: 'type:bench', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:bootstrap', 'type:cloud', 'type:data', 'type:service-kit', 'type:service', 'type:emulator', 'type:kube-sim', 'type:kube-sandbox', 'type:agent', 'type:tools'] },
-      { sourceTag: 'type:test', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:bootstrap', 'type:cloud', 'type:data', 'type:service-kit', 'type:service', 'type:emulator', 'type:kube-sim', 'type:agent', 'type:tools', 'type:bench', 'type:kube-sandbox'] },
+      { sourceTag: 'type:bench', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:bootstrap', 'type:cloud', 'type:data', 'type:service-kit', 'type:service', 'type:emulator', 'type:kube-sim', 'type:kube-sandbox', 'type:agent', 'type:tools', 'type:kube-view', 'type:autoscaling'] },
+      { sourceTag: 'type:test', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:bootstrap', 'type:cloud', 'type:data', 'type:service-kit', 'type:service', 'type:emulator', 'type:kube-sim', 'type:agent', 'type:tools', 'type:bench', 'type:kube-sandbox', 'type:kube-view', 'type:autoscaling'] },
     ],
   }];
 }
