@@ -6,8 +6,8 @@ import { apiServerSans, generateClusterPki, issueApiServerCertificate, issueClie
 import { startKubeApiServer } from '@skyweave/kube-sandbox/src/server';
 import { MemoryKubeStore } from '@skyweave/kube-sandbox/src/store';
 import type { KubeObject } from '@skyweave/kube-sandbox/src/types';
-import { ClusterKubeView } from '@skyweave/kube-watcher/src/view';
-import { ClusterWatch, WATCHER_USER } from '@skyweave/kube-watcher/src/watch';
+import { ClusterKubeView } from '@skyweave/kube-view';
+import { ClusterWatch, WATCHER_USER } from '@skyweave/kube-view';
 
 /**
  * npm run bench:kube-view [-- --clusters 100 --nodes 50 --pods-per-node 20 --samples 200 --idle-seconds 10]

@@ -7,7 +7,7 @@ import { ClusterEntity, ClusterViewRepository, KubeStatusRepository, NodeEntity,
 import { startKubeApiServer, type KubeApiServer } from '@skyweave/kube-sandbox/src/server';
 import { MemoryKubeStore } from '@skyweave/kube-sandbox/src/store';
 import type { KubeObject } from '@skyweave/kube-sandbox/src/types';
-import { KubeWatcher, type KubeWatcherSettings } from '@skyweave/kube-watcher/src/watcher';
+import { KubeWatcher, type KubeWatcherSettings } from '@skyweave/kube-view';
 import { ClustersService } from '@skyweave/api-gateway/src/clusters.service';
 import { createOrganisation } from '@skyweave/tools/bootstrap-org';
 import { freshDatabase } from '../support/db';

@@ -1,5 +1,5 @@
 import { runWorker } from '@skyweave/service-kit';
-import { KubeWatcherModule } from './app.module';
+import { KubeWatcherModule } from '@skyweave/kube-view';
 
 /**
  * The kube-watcher service (issue 12, item 4; docs/kube-watcher.md): an informer-based view of the Nodes and Pods of

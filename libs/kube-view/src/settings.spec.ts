@@ -1,4 +1,4 @@
-import { readSettings } from './app.module';
+import { readSettings } from './module';
 
 describe('kube-watcher settings', () => {
   it('defaults: one flush per second, 120 s NotReady threshold, 5 s poll, 30 s lease, 300 s relist, 1-30 s backoff, 15 s connect timeout', () => {
