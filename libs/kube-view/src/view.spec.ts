@@ -172,4 +172,41 @@ describe('ClusterKubeView', () => {
     expect(view.nodes().map((n) => [n.name, n.requested.cpuMillicores, n.pods])).toEqual([['c-worker-1', 100, 1]]);
     expect(view.pendingPods()).toBe(0);
   });
+
+  it('gives the autoscaler each node\'s labels, taints and do-not-disrupt, the pods bound to it (DaemonSet, mirror, do-not-disrupt) and the pending pods\' constraints', () => {
+    const n = node('c-worker-0', { id: 'id-w0' });
+    n.metadata!.labels!['skyweave.io/cloud'] = 'aws';
+    n.metadata!.annotations = { 'autoscaling.skyweave.io/do-not-disrupt': 'true' };
+    n.spec!.taints = [{ key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }];
+    view.upsertNode(n);
+    const ds = pod('ds-1', { node: 'c-worker-0', cpu: '100m' });
+    ds.metadata!.ownerReferences = [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'ds', uid: 'u1', controller: true }];
+    const mirror = pod('etcd', { node: 'c-worker-0' });
+    mirror.metadata!.annotations = { 'kubernetes.io/config.mirror': 'abc' };
+    const keep = pod('keep', { node: 'c-worker-0', cpu: '200m', memory: '64Mi' });
+    keep.metadata!.annotations = { 'autoscaling.skyweave.io/do-not-disrupt': 'true' };
+    const done = pod('done', { node: 'c-worker-0', phase: 'Succeeded' });
+    const waiting = pod('web', { cpu: '3', unschedulable: true });
+    waiting.spec!.nodeSelector = { 'skyweave.io/cloud': 'gcp' };
+    waiting.spec!.tolerations = [{ key: 'dedicated', operator: 'Exists' }];
+    waiting.spec!.affinity = { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/arch', operator: 'In', values: ['arm64'] }] }] } } };
+    for (const p of [ds, mirror, keep, done, waiting]) view.upsertPod(p);
+
+    const [d] = view.nodeDetails();
+    expect(d.labels['skyweave.io/cloud']).toBe('aws');
+    expect(d.taints).toEqual([{ key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }]);
+    expect(d.doNotDisrupt).toBe(true);
+    expect(view.podsOn('c-worker-0').map((p) => [p.name, p.daemonSet, p.mirror, p.doNotDisrupt])).toEqual([
+      ['ds-1', true, false, false], ['etcd', false, true, false], ['keep', false, false, true],
+    ]);
+    expect(view.podsOn('c-worker-0')[2].requests).toEqual({ cpuMillicores: 200, memoryMiB: 64 });
+    const [pending] = view.pendingPodList();
+    expect(pending).toMatchObject({ name: 'web', nodeSelector: { 'skyweave.io/cloud': 'gcp' }, tolerations: [{ key: 'dedicated', operator: 'Exists' }] });
+    expect(pending.requiredNodeAffinity).toEqual([{ matchExpressions: [{ key: 'kubernetes.io/arch', operator: 'In', values: ['arm64'] }] }]);
+
+    // a pod that moves off the node, or is deleted, leaves its list
+    view.deletePod(keep);
+    view.upsertPod(pod('ds-1', { cpu: '100m' }));
+    expect(view.podsOn('c-worker-0').map((p) => p.name)).toEqual(['etcd']);
+  });
 });

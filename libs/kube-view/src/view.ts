@@ -1,11 +1,15 @@
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import type { Condition, NodePhase } from '@skyweave/domain';
-import { holdsResources, nodeAllocatable, podRequests, type Node as SimNode, type Pod as SimPod, type Requests } from '@skyweave/kube-sim';
+import { holdsResources, nodeAllocatable, podRequests, type Node as SimNode, type NodeSelectorTerm, type Pod as SimPod, type Requests, type Taint, type Toleration } from '@skyweave/kube-sim';
 import type { KubeNodeStatusRow, KubeStatusFlush } from '@skyweave/persistence';
 
 const MiB = 1024 * 1024;
 /** The label kube-sim's kubelet (and Skyweave's node-agent) puts on a Node: the Skyweave node's id. */
 export const NODE_ID_LABEL = 'skyweave.io/node-id';
+/** On a Node or a Pod: the autoscaler never disrupts it (value "true"; issue 13, as Karpenter's `karpenter.sh/do-not-disrupt`). */
+export const DO_NOT_DISRUPT_ANNOTATION = 'autoscaling.skyweave.io/do-not-disrupt';
+/** Static pods' mirror pods carry this annotation (kubelet; k8s.io/kubernetes pkg/kubelet/types). */
+export const MIRROR_POD_ANNOTATION = 'kubernetes.io/config.mirror';
 
 /** A Kubernetes `Ready` status. */
 export type ReadyStatus = 'True' | 'False' | 'Unknown';
@@ -35,14 +39,45 @@ export interface KubeNodeUsage {
   pods: number;
 }
 
+/** What the scheduler matches a pod against a node with (kube-sim's types, the API's JSON shape). */
+export interface PodPlacement {
+  nodeSelector?: Record<string, string>;
+  /** `spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms` (ORed). */
+  requiredNodeAffinity?: NodeSelectorTerm[];
+  tolerations?: Toleration[];
+}
+
 /** A pod Kubernetes has not placed (cpu millicores, memory MiB rounded up). */
-export interface PendingPod {
+export interface PendingPod extends PodPlacement {
   namespace: string;
   name: string;
   requests: { cpuMillicores: number; memoryMiB: number };
   /** The scheduler said it cannot place it (PodScheduled=False, reason Unschedulable), with its message. */
   unschedulable: boolean;
   message: string | null;
+}
+
+/** A pod bound to a node, as the autoscaler's scale-down sees it (cpu millicores, memory MiB rounded up). */
+export interface BoundPod extends PodPlacement {
+  namespace: string;
+  name: string;
+  requests: { cpuMillicores: number; memoryMiB: number };
+  /** Owned by a DaemonSet (it goes with its node; never moved). */
+  daemonSet: boolean;
+  /** A static pod's mirror (never moved). */
+  mirror: boolean;
+  /** Annotated `autoscaling.skyweave.io/do-not-disrupt: "true"`. */
+  doNotDisrupt: boolean;
+  /** Being deleted (`metadata.deletionTimestamp`). */
+  deleting: boolean;
+}
+
+/** A Node's labels, taints and annotations the autoscaler matches pods and policies against. */
+export interface KubeNodeDetail extends KubeNodeUsage {
+  labels: Record<string, string>;
+  taints: Taint[];
+  /** Annotated `autoscaling.skyweave.io/do-not-disrupt: "true"`. */
+  doNotDisrupt: boolean;
 }
 
 /** Whether the cluster's API server answers the watches (the `KubernetesApiReachable` condition, without its time). */
@@ -58,6 +93,9 @@ interface NodeState {
   unschedulable: boolean;
   allocatable: Requests & { pods: number };
   kubeletVersion: string | null;
+  labels: Record<string, string>;
+  taints: Taint[];
+  doNotDisrupt: boolean;
 }
 
 interface PodState {
@@ -67,6 +105,11 @@ interface PodState {
   pending: boolean;
   unschedulable: boolean;
   message: string | null;
+  placement: PodPlacement;
+  daemonSet: boolean;
+  mirror: boolean;
+  doNotDisrupt: boolean;
+  deleting: boolean;
 }
 
 interface Usage { milliCPU: number; memory: number; pods: number }
@@ -103,6 +146,17 @@ const safeRequests = (pod: V1Pod): Requests => {
 
 const podKey = (p: V1Pod) => `${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}`;
 
+/** The pod's scheduling constraints, only the fields set (client-node's objects are the API's JSON). */
+const placementOf = (p: V1Pod): PodPlacement => {
+  const out: PodPlacement = {};
+  const spec = p.spec;
+  if (spec?.nodeSelector && Object.keys(spec.nodeSelector).length) out.nodeSelector = { ...spec.nodeSelector };
+  const terms = spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
+  if (terms?.length) out.requiredNodeAffinity = terms as unknown as NodeSelectorTerm[];
+  if (spec?.tolerations?.length) out.tolerations = spec.tolerations as unknown as Toleration[];
+  return out;
+};
+
 /**
  * The watcher's view of one cluster's Kubernetes API: its Nodes and Pods as the informers deliver them, reduced to what
  * the platform records (per node: Ready, cordon, allocatable, requested, pods, kubelet version; per cluster: pending
@@ -117,6 +171,8 @@ export class ClusterKubeView {
   private readonly pods = new Map<string, PodState>();
   private readonly usage = new Map<string, Usage>();
   private readonly pending = new Set<string>();
+  /** Node name → keys of the pods bound to it (terminal ones included). */
+  private readonly byNode = new Map<string, Set<string>>();
   private skyweave: SkyweaveNodeRef[] = [];
   private reach: Reachability = { status: 'Unknown', reason: 'Connecting', message: 'the watcher has not reached the API server yet' };
   private readonly episodes = new Map<string, Episode>();
@@ -158,6 +214,9 @@ export class ClusterKubeView {
       unschedulable: n.spec?.unschedulable === true,
       allocatable,
       kubeletVersion: n.status?.nodeInfo?.kubeletVersion ?? null,
+      labels: { ...(n.metadata?.labels ?? {}) },
+      taints: (n.spec?.taints ?? []) as unknown as Taint[],
+      doNotDisrupt: n.metadata?.annotations?.[DO_NOT_DISRUPT_ANNOTATION] === 'true',
     });
     this.changed();
   }
@@ -181,8 +240,18 @@ export class ClusterKubeView {
       pending: (p.status?.phase === 'Pending' && !nodeName) || unschedulable,
       unschedulable,
       message: unschedulable ? sched?.message ?? null : null,
+      placement: placementOf(p),
+      daemonSet: (p.metadata?.ownerReferences ?? []).some((o) => o.kind === 'DaemonSet' && o.controller === true),
+      mirror: p.metadata?.annotations?.[MIRROR_POD_ANNOTATION] !== undefined,
+      doNotDisrupt: p.metadata?.annotations?.[DO_NOT_DISRUPT_ANNOTATION] === 'true',
+      deleting: !!p.metadata?.deletionTimestamp,
     };
     this.pods.set(key, s);
+    if (nodeName) {
+      let set = this.byNode.get(nodeName);
+      if (!set) this.byNode.set(nodeName, (set = new Set()));
+      set.add(key);
+    }
     if (s.holds && nodeName) {
       const u = this.usage.get(nodeName) ?? { milliCPU: 0, memory: 0, pods: 0 };
       u.milliCPU += s.requests.milliCPU;
@@ -252,8 +321,33 @@ export class ClusterKubeView {
     return [...this.pending].sort().map((key) => {
       const p = this.pods.get(key) as PodState;
       const [namespace, name] = splitKey(key);
-      return { namespace, name, requests: { cpuMillicores: p.requests.milliCPU, memoryMiB: Math.ceil(p.requests.memory / MiB) }, unschedulable: p.unschedulable, message: p.message };
+      return { namespace, name, requests: { cpuMillicores: p.requests.milliCPU, memoryMiB: Math.ceil(p.requests.memory / MiB) }, unschedulable: p.unschedulable, message: p.message, ...p.placement };
     });
+  }
+
+  /** Every Kubernetes Node as {@link nodes} gives it, with its labels, taints and do-not-disrupt annotation. */
+  nodeDetails(): KubeNodeDetail[] {
+    const byName = new Map([...this.kubeNodes.values()].map((n) => [n.name, n]));
+    return this.nodes().map((u) => {
+      const n = byName.get(u.name) as NodeState;
+      return { ...u, labels: { ...n.labels }, taints: [...n.taints], doNotDisrupt: n.doNotDisrupt };
+    });
+  }
+
+  /** The non-terminal pods bound to Kubernetes Node `nodeName`, by namespace/name. */
+  podsOn(nodeName: string): BoundPod[] {
+    const keys = [...(this.byNode.get(nodeName) ?? [])].sort();
+    const out: BoundPod[] = [];
+    for (const key of keys) {
+      const p = this.pods.get(key);
+      if (!p || !p.holds) continue;
+      const [namespace, name] = splitKey(key);
+      out.push({
+        namespace, name, requests: { cpuMillicores: p.requests.milliCPU, memoryMiB: Math.ceil(p.requests.memory / MiB) },
+        daemonSet: p.daemonSet, mirror: p.mirror, doNotDisrupt: p.doNotDisrupt, deleting: p.deleting, ...p.placement,
+      });
+    }
+    return out;
   }
 
   /** Every Kubernetes Node with allocatable and requested resources, by name. */
@@ -360,6 +454,11 @@ export class ClusterKubeView {
     if (!old) return false;
     this.pods.delete(key);
     this.pending.delete(key);
+    if (old.nodeName) {
+      const set = this.byNode.get(old.nodeName);
+      set?.delete(key);
+      if (set && !set.size) this.byNode.delete(old.nodeName);
+    }
     if (old.holds && old.nodeName) {
       const u = this.usage.get(old.nodeName);
       if (u) {
