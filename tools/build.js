@@ -32,6 +32,8 @@ const PROJECTS = {
   'node-provisioner': { entries: { main: 'apps/node-provisioner/src/main.ts' } },
   // the platform's informer-based view of every cluster's Kubernetes API (docs/kube-watcher.md)
   'kube-watcher': { entries: { main: 'apps/kube-watcher/src/main.ts' } },
+  // the autoscaler hosts that view and decides nodes from it (docs/autoscaler.md); the stacks run it instead of kube-watcher
+  autoscaler: { entries: { main: 'apps/autoscaler/src/main.ts' } },
   // the WAN relay runs inside the netns fabric's hub namespace (apps/cloud-emulator/src/core/netns.ts)
   'cloud-emulator': { entries: { main: 'apps/cloud-emulator/src/main.ts', 'wan-main': 'apps/cloud-emulator/src/wan-main.ts' } },
   // the sandbox cluster's Kubernetes API server (docs/kube-sandbox.md)

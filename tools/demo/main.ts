@@ -46,7 +46,8 @@ function table(rows: string[][]): string {
 
 const opts = new Command('demo')
   .option('--faults', 'inject 10% throttling and 5% server errors into every call of every cloud (in each cloud\'s own error shape)', false)
-  .parse().opts<{ faults: boolean }>();
+  .option('--autoscale', 'enable the autoscaling policy, run a deployment that does not fit, watch nodes added on the cheapest clouds, scale it to 0 and watch them removed', false)
+  .parse().opts<{ faults: boolean; autoscale: boolean }>();
 
 /** Arms the sandbox's rate faults: every call of every cloud throttled 10% of the time and failed (5xx) 5% of the time. */
 /**
@@ -73,6 +74,55 @@ async function armFaults(adminUrl: string): Promise<void> {
       if (!res.ok) throw new Error(`arming ${kind} on ${cloud}: ${res.status} ${await res.text()}`);
     }
   }
+}
+
+interface AutoscalerView { hourlyCostUsd: number; costByCloud: Record<string, number>; pendingPods: unknown[]; inFlight: unknown[]; lastDecision: { summary: string } | null }
+
+/**
+ * `--autoscale`: turns the cluster's autoscaling policy on (empty nodes removed after 10 s), creates a deployment of 6
+ * pods asking 1.5 vCPU and 2 GiB each (more than the workers have), follows the autoscaler's decisions until every pod
+ * runs, shows the nodes, scales the deployment to 0 and follows the scale-down until only the original nodes are left.
+ */
+async function autoscale(api: ApiClient, id: string, kubeconfig: string, original: number, cursor: { after?: string }): Promise<void> {
+  if (!kubectlInstalled()) throw new Error('--autoscale needs kubectl (apt-get install kubectl, or see https://kubernetes.io/docs/tasks/tools/)');
+  const k = async (...args: string[]) => {
+    const r = await kubectl(kubeconfig, args);
+    if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr.trim()}`);
+    return r.stdout;
+  };
+  const policy = await api.ok<{ version: number; policy: Record<string, unknown> }>('GET', `/v1/clusters/${id}/policies`);
+  await api.ok('PUT', `/v1/clusters/${id}/policies`, {
+    ...policy.policy, enabled: true, clusterLimits: { cpu: { minCores: 0, maxCores: 48 } },
+    nodeDownscaler: { enabled: true, emptyNodes: { enabled: true, delaySeconds: 10 }, underutilized: { enabled: false, thresholdPercent: 50, delaySeconds: 600 } },
+  });
+  say('autoscaling enabled: at most 48 worker vCPU; empty workers removed after 10 s');
+  await k('create', 'deployment', 'burst', '--image=nginx', '--replicas=6');
+  await k('set', 'resources', 'deployment', 'burst', '--requests=cpu=1500m,memory=2Gi');
+  say('kubectl create deployment burst --replicas=6 (1.5 vCPU, 2 GiB each): more than the workers can hold');
+  const running = async () => {
+    const pods = JSON.parse(await k('get', 'pods', '-l', 'app=burst', '-o', 'json')) as { items: { status: { phase?: string } }[] };
+    return pods.items.filter((p) => p.status.phase === 'Running').length;
+  };
+  const wait = async (what: string, ok: () => Promise<boolean>, timeoutMs: number) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await ok())) {
+      const ev = await api.ok<{ items: EventItem[]; next: string | null }>('GET', `/v1/clusters/${id}/events${cursor.after ? `?after=${cursor.after}` : ''}`);
+      for (const e of ev.items) if (e.reason.startsWith('Autoscal') || e.reason === 'NodeJoined' || e.reason === 'InstanceTerminated') say(`${e.type === 'Warning' ? '⚠ ' : ''}${e.reason}: ${e.message}`);
+      if (ev.next) cursor.after = ev.next;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  };
+  await wait('6 burst pods Running', async () => (await running()) === 6, 180_000);
+  const up = await api.ok<AutoscalerView>('GET', `/v1/clusters/${id}/autoscaler`);
+  say(`every burst pod runs; the cluster costs $${up.hourlyCostUsd.toFixed(4)}/h (${Object.entries(up.costByCloud).map(([c, v]) => `${c} $${v.toFixed(4)}`).join(', ')})`);
+  const view = await api.ok<ClusterView>('GET', `/v1/clusters/${id}`);
+  await showKubectlNodes(kubeconfig, view.nodes.filter((n) => n.phase !== 'Terminated').length, say);
+  await k('scale', 'deployment', 'burst', '--replicas=0');
+  say('kubectl scale deployment burst --replicas=0: the added nodes are now empty');
+  await wait(`the cluster back to ${original} nodes`, async () => (await api.ok<ClusterView>('GET', `/v1/clusters/${id}`)).nodes.filter((n) => n.phase !== 'Terminated').length === original, 180_000);
+  const down = await api.ok<AutoscalerView>('GET', `/v1/clusters/${id}/autoscaler`);
+  say(`scaled back down: $${down.hourlyCostUsd.toFixed(4)}/h`);
 }
 
 async function main(): Promise<number> {
@@ -129,6 +179,7 @@ async function main(): Promise<number> {
     writeFileSync(kcFile, kc.body, { mode: 0o600 });
     say(`kubeconfig written to ${path.relative(process.cwd(), kcFile)}`);
     await showKubectlNodes(kcFile, ready.nodes.length, say);
+    if (opts.autoscale) await autoscale(api, created.id, kcFile, ready.nodes.length, cursor);
 
     await api.ok('DELETE', `/v1/clusters/${created.id}`);
     say('delete requested: terminating every VM tagged for the cluster, then the networks');

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 const ROOT = path.resolve(__dirname, '../..');
 
 /** The apps a running installation needs, built by `node tools/build.js <app>` (Nx target `build`). */
-export const BUILT_APPS = ['api-gateway', 'reconciler', 'network-provisioner', 'node-provisioner', 'kube-watcher', 'cloud-emulator', 'node-agent', 'kube-sandbox'] as const;
+export const BUILT_APPS = ['api-gateway', 'reconciler', 'network-provisioner', 'node-provisioner', 'kube-watcher', 'autoscaler', 'cloud-emulator', 'node-agent', 'kube-sandbox'] as const;
 export type BuiltApp = (typeof BUILT_APPS)[number];
 
 /** Absolute path of an app's built entry point, `dist/apps/<app>/<entry>.js` (entry `main`, `wan-main` for the WAN relay, `kubeadm` for the VM image's kubeadm). */

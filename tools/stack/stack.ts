@@ -14,7 +14,7 @@ import { distEntry, ensureBuilt } from './build';
 const ROOT = path.resolve(__dirname, '../..');
 
 /** The services of a Skyweave installation, each its own process. */
-export const SERVICES = ['api-gateway', 'reconciler', 'network-provisioner', 'node-provisioner', 'kube-watcher'] as const;
+export const SERVICES = ['api-gateway', 'reconciler', 'network-provisioner', 'node-provisioner', 'autoscaler'] as const;
 export type ServiceName = (typeof SERVICES)[number];
 
 export interface StackOptions {

@@ -65,6 +65,13 @@ export const EventReason = {
   InstanceTerminated: 'InstanceTerminated',
   // kube-watcher: a Joined node that Kubernetes has said is not Ready for longer than the threshold (once per episode)
   NodeNotReady: 'NodeNotReady',
+  // autoscaler (issue 13): nodes added for unschedulable pods, removed when empty or underutilized, a launch the cloud
+  // refused (quota, capacity: the next cheapest choice follows), pods no allowed node can hold, a drain a budget blocks
+  AutoscalerScaleUp: 'AutoscalerScaleUp',
+  AutoscalerScaleDown: 'AutoscalerScaleDown',
+  AutoscalerLaunchRefused: 'AutoscalerLaunchRefused',
+  AutoscalerNoFit: 'AutoscalerNoFit',
+  AutoscalerDrainBlocked: 'AutoscalerDrainBlocked',
   // a cloud's permanent refusal (a Warning naming the waiting reason, retried with backoff): every WaitingReason
   ...WaitingReason,
 } as const;

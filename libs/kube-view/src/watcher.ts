@@ -118,6 +118,11 @@ export class KubeWatcher {
     return this.entries.get(clusterId)?.view;
   }
 
+  /** The cluster row as last polled (organisation, CA, nodes) of a cluster this replica watches, or undefined. */
+  watched(clusterId: string): WatchedCluster | undefined {
+    return this.entries.get(clusterId)?.cluster;
+  }
+
   /** Ids of the clusters this replica watches now. */
   clusterIds(): string[] {
     return [...this.entries.keys()].sort();

@@ -6,3 +6,4 @@ export * from './locks';
 export * from './lifecycle';
 export * from './change-feed';
 export * from './repositories';
+export * from './scaling';
