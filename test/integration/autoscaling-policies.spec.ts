@@ -3,7 +3,9 @@ import type { INestApplication } from '@nestjs/common';
 import pino from 'pino';
 import { DEFAULT_AUTOSCALING_POLICY } from '@skyweave/domain';
 import { Subjects } from '@skyweave/contracts';
-import { AutoscalingRepository, CloudCredentialEntity, ClusterEntity, OutboxEntity, SecretBox, orgScope } from '@skyweave/persistence';
+import { Client } from 'pg';
+import { DataSource } from 'typeorm';
+import { AutoscalingRepository, CloudCredentialEntity, ClusterEntity, MIGRATIONS, OutboxEntity, SecretBox, orgScope } from '@skyweave/persistence';
 import { createGateway } from '@skyweave/api-gateway/src/app';
 import { createOrganisation } from '@skyweave/tools/bootstrap-org';
 import { ApiClient } from '@skyweave/tools/stack/api';
@@ -216,5 +218,42 @@ describe('autoscaling policies and status (api-gateway)', () => {
     const doc = await api.ok<{ paths: Record<string, Record<string, unknown>> }>('GET', '/docs/openapi.json');
     expect(Object.keys(doc.paths['/v1/clusters/{id}/policies']).sort()).toEqual(['get', 'put']);
     expect(Object.keys(doc.paths['/v1/clusters/{id}/autoscaler'])).toEqual(['get']);
+  });
+
+  it('migrates existing nodes: masters and workers made with their cluster are spec, the others user', async () => {
+    const PG = process.env.SKYWEAVE_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432';
+    const name = `skyweave_test_${randomBytes(4).toString('hex')}`;
+    const admin = new Client({ connectionString: `${PG}/postgres` });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE "${name}"`);
+    const last = MIGRATIONS[MIGRATIONS.length - 1];
+    expect(last.name).toBe('Autoscaling1764500000000');
+    const before = new DataSource({ type: 'postgres', url: `${PG}/${name}`, migrations: MIGRATIONS.slice(0, -1) });
+    const after = new DataSource({ type: 'postgres', url: `${PG}/${name}`, migrations: MIGRATIONS });
+    try {
+      await before.initialize();
+      await before.runMigrations({ transaction: 'all' });
+      const [org, cluster] = [randomUUID(), randomUUID()];
+      await before.query(`INSERT INTO "organisations" ("id", "name") VALUES ($1, 'old')`, [org]);
+      await before.query(`INSERT INTO "clusters" ("id", "organisationId", "name", "spec", "phase", "version", "createdAt") VALUES ($1, $2, 'old', '{}', 'Ready', 1, '2026-01-01T00:00:00Z')`, [cluster, org]);
+      const node = (ordinal: number, role: string, createdAt: string) => before.query(`INSERT INTO "nodes" ("id", "organisationId", "clusterId", "cloud", "role", "ordinal", "name", "instanceType", "phase", "version", "createdAt")
+        VALUES ($1, $2, $3, 'aws', $4, $5, $6, 't3.medium', 'Joined', 1, $7)`, [randomUUID(), org, cluster, role, ordinal, `n-${role}-${ordinal}`, createdAt]);
+      await node(0, 'master', '2026-01-01T00:00:00Z');
+      await node(0, 'worker', '2026-01-01T00:00:00Z');
+      await node(1, 'worker', '2026-01-02T00:00:00Z');
+      await before.destroy();
+      await after.initialize();
+      await after.runMigrations({ transaction: 'all' });
+      const rows = (await after.query(`SELECT "name", "origin" FROM "nodes" ORDER BY "name"`)) as { name: string; origin: string }[];
+      expect(rows).toEqual([{ name: 'n-master-0', origin: 'spec' }, { name: 'n-worker-0', origin: 'spec' }, { name: 'n-worker-1', origin: 'user' }]);
+      await expect(after.query(`UPDATE "nodes" SET "origin" = 'robot'`)).rejects.toThrow(/nodes_origin_check/);
+      // and back down
+      await after.undoLastMigration({ transaction: 'all' });
+      expect(await after.query(`SELECT to_regclass('autoscaling_policies') AS t`)).toEqual([{ t: null }]);
+    } finally {
+      for (const ds of [before, after]) if (ds.isInitialized) await ds.destroy();
+      await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await admin.end();
+    }
   });
 });
