@@ -139,6 +139,7 @@ describe('autoscaling policies and status (api-gateway)', () => {
     ['an unknown field', { enabled: true, autoscale: 'yes' }, 'autoscale', 'unknown-field'],
     ['an unknown nested field', { nodeDownscaler: { emptyNodes: { delay: 5 } } }, 'nodeDownscaler.emptyNodes.delay', 'unknown-field'],
     ['a body that is a list', [1, 2], '(body)', 'object'],
+    ['no body at all', undefined, '(body)', 'object'],
   ])('refuses %s with a 422 naming the field and rule, changing nothing', async (_what, body, field, rule) => {
     const r = await api.call<ProblemBody>('PUT', policies(), body);
     expect(r.status).toBe(422);
