@@ -91,7 +91,10 @@ describe('autoscaling policies and status (api-gateway)', () => {
     expect(second.body.policy.unschedulablePods).toEqual({
       enabled: true, headroom: { cpuPercentage: 10, memoryPercentage: 0 }, nodeConstraints: {}, clouds: ['gcp'], instanceFamilies: { exclude: ['t3'] },
     });
-    expect((await api.ok<PolicyView>('GET', policies())).version).toBe(2);
+    const read = await api.ok<PolicyView>('GET', policies());
+    expect(read.version).toBe(2);
+    // in the type's field order (jsonb keeps its own)
+    expect(Object.keys(read.policy)).toEqual(['enabled', 'clusterLimits', 'unschedulablePods', 'nodeDownscaler']);
     expect((await events()).map((e) => e.message)).toContain(
       'Autoscaling policy version 2: clusterLimits.cpu.minCores: 0 → 2; unschedulablePods.headroom.cpuPercentage: 0 → 10; unschedulablePods.clouds: unset → ["gcp"]; '
       + 'unschedulablePods.instanceFamilies: unset → {"exclude":["t3"]}',
@@ -213,6 +216,16 @@ describe('autoscaling policies and status (api-gateway)', () => {
     expect(await repo.upsertStatus(orgScope(orgId), randomUUID(), { pendingPods: [] })).toBe(false);
     expect(await repo.getStatus(orgScope(otherOrgId), clusterId)).toBeNull();
     expect((await repo.getStatus(orgScope(orgId), clusterId))?.inFlight).toEqual(inFlight);
+  });
+
+  it('lets one of two concurrent PUTs based on the same version through; the other gets 412', async () => {
+    const put = (maxCores: number) => api.call<PolicyView>('PUT', policies(), { clusterLimits: { cpu: { maxCores } } }, { 'if-match': '"3"' });
+    const answers = await Promise.all([put(10), put(20)]);
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 412]);
+    const won = answers.find((a) => a.status === 200)!.body;
+    expect(won.version).toBe(4);
+    expect(await api.ok<PolicyView>('GET', policies())).toEqual(won);
+    expect((await outbox()).map((o) => (o.payload as { version: number }).version)).toEqual([1, 2, 3, 4]);
   });
 
   it('lists the endpoints in the OpenAPI document', async () => {

@@ -41,8 +41,15 @@ export function ifMatchAccepts(header: string, version: number): boolean {
   return v.split(',').map((t) => t.trim()).some((t) => t === policyETag(version) || t === String(version));
 }
 
-const view = (stored: StoredAutoscalingPolicy | null): AutoscalingPolicyView =>
-  stored ? { version: stored.version, policy: stored.policy, updatedAt: stored.updatedAt } : { version: 0, policy: structuredClone(DEFAULT_AUTOSCALING_POLICY), updatedAt: null };
+/**
+ * The view of a stored policy (the defaults at version 0 without one). The stored policy is read through
+ * validateAutoscalingPolicy again: fields in the type's order (jsonb keeps its own), and defaults for any field added
+ * since it was stored; one that no longer passes (a rule added since) is shown as stored.
+ */
+function view(stored: StoredAutoscalingPolicy | null, clusterClouds: readonly CloudId[]): AutoscalingPolicyView {
+  if (!stored) return { version: 0, policy: structuredClone(DEFAULT_AUTOSCALING_POLICY), updatedAt: null };
+  return { version: stored.version, policy: validateAutoscalingPolicy(stored.policy, clusterClouds).policy ?? stored.policy, updatedAt: stored.updatedAt };
+}
 
 /**
  * A cluster's autoscaling policy and the autoscaler's status (issue 13). Scoped like every cluster endpoint: another
@@ -59,8 +66,9 @@ export class AutoscalingService {
   /** The cluster's policy (the defaults at version 0 when none was ever stored). @throws Problem 404. */
   async getPolicy(organisationId: string, clusterId: string): Promise<AutoscalingPolicyView> {
     const scope = orgScope(organisationId);
-    if (!(await this.repos.clusters.findById(scope, clusterId))) throw Problem.notFound(`cluster ${clusterId}`);
-    return view(await this.repos.autoscaling.getPolicy(scope, clusterId));
+    const c = await this.repos.clusters.findById(scope, clusterId);
+    if (!c) throw Problem.notFound(`cluster ${clusterId}`);
+    return view(await this.repos.autoscaling.getPolicy(scope, clusterId), c.spec.clouds);
   }
 
   /**
@@ -87,8 +95,8 @@ export class AutoscalingService {
       }
       const { policy, violations } = validateAutoscalingPolicy(body, c.spec.clouds);
       if (!policy) throw Problem.validation(violations);
-      const changes = diffAutoscalingPolicies(stored?.policy ?? DEFAULT_AUTOSCALING_POLICY, policy);
-      if (changes.length === 0) return view(stored);
+      const changes = diffAutoscalingPolicies(view(stored, c.spec.clouds).policy, policy);
+      if (changes.length === 0) return view(stored, c.spec.clouds);
       const version = current + 1;
       if (!(await this.repos.autoscaling.putPolicy(scope, clusterId, version, policy, em))) {
         // cannot happen under the cluster row's lock; refused rather than overwritten
@@ -97,16 +105,17 @@ export class AutoscalingService {
       const listed = changes.slice(0, MAX_LISTED_CHANGES).join('; ') + (changes.length > MAX_LISTED_CHANGES ? `; … and ${changes.length - MAX_LISTED_CHANGES} more` : '');
       await recordEvent(em, { organisationId, clusterId, reason: EventReason.AutoscalingPolicyChanged, message: `Autoscaling policy version ${version}: ${listed}` });
       await enqueue(em, Subjects.AutoscalingPolicyChanged, { organisationId, clusterId, version });
-      return view(await this.repos.autoscaling.getPolicy(scope, clusterId, em));
+      return view(await this.repos.autoscaling.getPolicy(scope, clusterId, em), c.spec.clouds);
     });
   }
 
   /** The policy in force and what the autoscaler last reported (empty lists and maps before its first report). @throws Problem 404. */
   async autoscaler(organisationId: string, clusterId: string): Promise<AutoscalerView> {
     const scope = orgScope(organisationId);
-    if (!(await this.repos.clusters.findById(scope, clusterId))) throw Problem.notFound(`cluster ${clusterId}`);
+    const c = await this.repos.clusters.findById(scope, clusterId);
+    if (!c) throw Problem.notFound(`cluster ${clusterId}`);
     const [stored, status] = await Promise.all([this.repos.autoscaling.getPolicy(scope, clusterId), this.repos.autoscaling.getStatus(scope, clusterId)]);
-    const p = view(stored);
+    const p = view(stored, c.spec.clouds);
     const costByCloud = status?.costByCloud ?? {};
     const sum = Object.values(costByCloud).reduce<number>((s, v) => s + (typeof v === 'number' && Number.isFinite(v) ? v : 0), 0);
     return {

@@ -310,7 +310,8 @@ export function diffAutoscalingPolicies(before: AutoscalingPolicy, after: Autosc
   const walk = (a: unknown, b: unknown, path: string) => {
     // instanceFamilies is one choice (include or exclude): shown whole
     if (isObj(a) && isObj(b) && !path.endsWith('instanceFamilies')) {
-      const keys = [...Object.keys(a), ...Object.keys(b).filter((k) => !(k in a))];
+      // in the order of `after` (a validated policy's is the type's), then what only `before` has
+      const keys = [...Object.keys(b), ...Object.keys(a).filter((k) => !(k in b))];
       for (const k of keys) walk(a[k], b[k], join(path, k));
       return;
     }
