@@ -34,6 +34,7 @@ const BODIES: Record<string, (o: Org) => unknown> = {
   'post /v1/clusters/{id}/nodes': () => ({ cloud: 'gcp', count: 1 }),
   'put /v1/cloud-credentials/{id}': (o) => ({ credentials: o.freshAwsCredentials }),
   'post /v1/clusters/{id}/reconcile': () => undefined,
+  'put /v1/clusters/{id}/policies': () => ({ enabled: true, clusterLimits: { cpu: { maxCores: 32 } } }),
 };
 /** Agent routes: bodies for the ones that take one beyond `{}`. */
 const AGENT_BODIES: Record<string, unknown> = {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
-import type { ClusterSpec } from '@skyweave/domain';
+import { DEFAULT_AUTOSCALING_POLICY, type ClusterSpec } from '@skyweave/domain';
 import {
   ClusterEntity, ClusterNetworkEntity, KubeNodeStatusRow, LeakCandidateEntity, NodeEntity, NodeOperationEntity, OrgScope, Repositories, orgScope, systemScope,
 } from '@skyweave/persistence';
@@ -260,6 +260,22 @@ describe('organisation scope of the repositories (issue 9, item 4)', () => {
     },
     foreign: zero, own: one,
   });
+
+  // the autoscaler's tables (issue 13): A's policy and status written as A inside the probe's (rolled-back) transaction
+  const yes = (r: unknown) => expect(r).toBe(true);
+  const no = (r: unknown) => expect(r).toBe(false);
+  const policyOfA = (em: EntityManager) => repos.autoscaling.putPolicy(a.scope, a.clusterId, 1, DEFAULT_AUTOSCALING_POLICY, em);
+  const statusOfA = (em: EntityManager) => repos.autoscaling.upsertStatus(a.scope, a.clusterId, { costByCloud: { gcp: 0.1 } }, em);
+  probe('autoscaling.putPolicy', { call: (s, em) => repos.autoscaling.putPolicy(s, a.clusterId, 1, { ...DEFAULT_AUTOSCALING_POLICY, enabled: true }, em), foreign: no, own: yes });
+  probe('autoscaling.putPolicy (next version)', {
+    call: async (s, em) => (await policyOfA(em)) && repos.autoscaling.putPolicy(s, a.clusterId, 2, { ...DEFAULT_AUTOSCALING_POLICY, enabled: true }, em), foreign: no, own: yes,
+  });
+  probe('autoscaling.getPolicy', { call: async (s, em) => (await policyOfA(em)) && repos.autoscaling.getPolicy(s, a.clusterId, em), foreign: none, own: some });
+  probe('autoscaling.upsertStatus', { call: (s, em) => repos.autoscaling.upsertStatus(s, a.clusterId, { pendingPods: [] }, em), foreign: no, own: yes });
+  probe('autoscaling.upsertStatus (over a row)', {
+    call: async (s, em) => (await statusOfA(em)) && repos.autoscaling.upsertStatus(s, a.clusterId, { costByCloud: { gcp: 99 } }, em), foreign: no, own: yes,
+  });
+  probe('autoscaling.getStatus', { call: async (s, em) => (await statusOfA(em)) && repos.autoscaling.getStatus(s, a.clusterId, em), foreign: none, own: some });
 
   it.each(Object.keys(probes))('%s: organisation B neither reads nor changes organisation A\'s rows; A does', async (name) => {
     const p = probes[name];

@@ -15,6 +15,8 @@ import { ApiKeysRepository, ChangeFeed, pingDatabase, type SecretBox } from '@sk
 import type { Logger } from '@skyweave/service-kit';
 import { AgentController, JOIN_LONG_POLL_MS } from './agent.controller';
 import { API_KEYS, ApiKeyGuard } from './auth';
+import { AutoscalingController } from './autoscaling.controller';
+import { AutoscalingService } from './autoscaling.service';
 import { ClustersController } from './clusters.controller';
 import { ClustersService } from './clusters.service';
 import { corsPolicy } from './cors';
@@ -46,7 +48,8 @@ class HealthController {
 
 /** Every controller of the gateway, public (`/v1`, `/health`, `/metrics`) and agent (`/agent/v1`). */
 export const GATEWAY_CONTROLLERS: readonly Type[] = [
-  HealthController, MetricsController, RegionsController, CredentialsController, ClustersController, AgentController, MeshController, OperationsController,
+  HealthController, MetricsController, RegionsController, CredentialsController, ClustersController, AutoscalingController, AgentController, MeshController,
+  OperationsController,
 ];
 
 /**
@@ -154,6 +157,7 @@ class AppModule {
         ApiKeyGuard,
         { provide: APP_GUARD, useClass: RateLimitGuard },
         ClustersService,
+        AutoscalingService,
       ],
     };
   }

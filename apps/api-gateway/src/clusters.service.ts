@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import {
   CLOUD_NAMES, CloudId, ClusterSpec, DEFAULT_INSTANCE_TYPE, MAX_CROSS_CLOUD_LATENCY_MS, MAX_TOTAL_WORKERS, REGIONS, findInstanceType, findRegion, resourcePrefix, worstCrossCloudLatency, allocateWireguardAddresses,
-  comparePatchUpgrade, DEFAULT_KUBERNETES_VERSION, EventReason,
+  comparePatchUpgrade, DEFAULT_KUBERNETES_VERSION, EventReason, NodeOrigin,
 } from '@skyweave/domain';
 import { Subjects } from '@skyweave/contracts';
 import {
@@ -54,10 +54,10 @@ export interface ClusterView {
   conditions: ClusterEntity['conditions'];
   networks: { cloud: string; phase: string; region?: string; vpcId?: string; vpcCidr?: string; subnetCidr?: string; message: string | null; waiting: WaitingView | null; resources: { kind: string; id: string; name?: string }[] }[];
   /**
-   * Each node; `kubernetes`: what the cluster's Kubernetes API says about it (apps/kube-watcher; cpu millicores,
+   * Each node; `origin`: who made it (`spec` with the cluster, `user` by POST …/nodes, `autoscaler`); `kubernetes`: what the cluster's Kubernetes API says about it (apps/kube-watcher; cpu millicores,
    * memory MiB, timestamps ISO-8601), null until the watcher has seen the node.
    */
-  nodes: { id: string; name: string; cloud: string; role: string; phase: string; instanceType: string; instanceId: string | null; privateIp: string | null; publicIp: string | null; wireguardAddress: string | null; removalRequested: boolean; kubernetesVersion: string | null; message: string | null; waiting: WaitingView | null; kubernetes: ClusterViewNodeKubernetes | null }[];
+  nodes: { id: string; name: string; cloud: string; role: string; origin: NodeOrigin; phase: string; instanceType: string; instanceId: string | null; privateIp: string | null; publicIp: string | null; wireguardAddress: string | null; removalRequested: boolean; kubernetesVersion: string | null; message: string | null; waiting: WaitingView | null; kubernetes: ClusterViewNodeKubernetes | null }[];
   /** Pods Kubernetes cannot place (Pending without a node, or PodScheduled=False `Unschedulable`); null until the watcher counted them. */
   pendingPods: number | null;
   /**
@@ -174,7 +174,7 @@ export class ClustersService {
         }
         // WireGuard addresses are allocated with the rows (same transaction): masters first, so master-0 is 10.4.0.1.
         const addresses = allocateWireguardAddresses([], nodes.length);
-        await this.repos.nodes.insertMany(scope, nodes.map((n, i): NewNode => ({ ...n, id: randomUUID(), clusterId: id, phase: 'Pending', wireguardAddress: addresses[i], kubernetesVersion: spec.kubernetesVersion })), em);
+        await this.repos.nodes.insertMany(scope, nodes.map((n, i): NewNode => ({ ...n, id: randomUUID(), clusterId: id, phase: 'Pending', wireguardAddress: addresses[i], kubernetesVersion: spec.kubernetesVersion, origin: 'spec' })), em);
         await recordEvent(em, { organisationId, clusterId: id, reason: EventReason.Created, message: `Cluster ${spec.name} created in ${spec.region}: ${spec.controlPlane.count} master(s) on ${CLOUD_NAMES[spec.controlPlane.cloud]}, ${totalWorkers} worker(s) on ${spec.clouds.map((c) => CLOUD_NAMES[c]).join(', ')}` });
         await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId: id, reason: 'created' });
       });
@@ -209,7 +209,7 @@ export class ClustersService {
         cloud: n.cloud, phase: n.phase, message: n.message, waiting: waiting(n), region: n.status?.region, vpcId: n.status?.vpcId, vpcCidr: n.status?.vpcCidr, subnetCidr: n.status?.subnetCidr,
         resources: (n.status?.resources ?? []).map((r) => ({ kind: r.kind, id: r.id, name: r.name })),
       })),
-      nodes: c.nodes.map((n) => ({ id: n.id, name: n.name, cloud: n.cloud, role: n.role, phase: n.phase, instanceType: n.instanceType, instanceId: n.instanceId, privateIp: n.privateIp, publicIp: n.publicIp, wireguardAddress: n.wireguardAddress, removalRequested: n.removalRequestedAt !== null, kubernetesVersion: n.kubernetesVersion, message: n.message, waiting: waiting(n), kubernetes: n.kubernetes ?? null })),
+      nodes: c.nodes.map((n) => ({ id: n.id, name: n.name, cloud: n.cloud, role: n.role, origin: n.origin, phase: n.phase, instanceType: n.instanceType, instanceId: n.instanceId, privateIp: n.privateIp, publicIp: n.publicIp, wireguardAddress: n.wireguardAddress, removalRequested: n.removalRequestedAt !== null, kubernetesVersion: n.kubernetesVersion, message: n.message, waiting: waiting(n), kubernetes: n.kubernetes ?? null })),
       pendingPods: c.pendingPods ?? null,
       software: softwareOf(c.spec.kubernetesVersion),
       reconcile: { reconciling: (c.reconcileLeaseExpiresAt?.getTime() ?? 0) > Date.now(), lastReconciledAt: c.lastReconciledAt, nextReconcileAt: c.nextReconcileAt },
@@ -321,7 +321,7 @@ export class ClustersService {
         const id = randomUUID();
         ids.push(id);
         const o = ordinal++;
-        return { id, clusterId, cloud: dto.cloud, role: 'worker' as const, ordinal: o, name: `${prefix}-worker-${o}`, instanceType: type, phase: 'Pending' as const, wireguardAddress: address, kubernetesVersion: c.spec.kubernetesVersion };
+        return { id, clusterId, cloud: dto.cloud, role: 'worker' as const, ordinal: o, name: `${prefix}-worker-${o}`, instanceType: type, phase: 'Pending' as const, wireguardAddress: address, kubernetesVersion: c.spec.kubernetesVersion, origin: 'user' as const };
       });
       await this.repos.nodes.insertMany(scope, rows, em);
       const specWorkers = c.spec.workers.map((w) => ({ ...w }));

@@ -17,6 +17,11 @@ export const Subjects = {
   NodeLaunch: 'skyweave.v1.node.launch',
   /** Command → node-provisioner: terminate one node's VM. */
   NodeTerminate: 'skyweave.v1.node.terminate',
+  /**
+   * Event → autoscaler: the cluster's autoscaling policy has a new version (PUT /v1/clusters/{id}/policies). The
+   * policy itself is read from `autoscaling_policies` (a newer version may be stored by then).
+   */
+  AutoscalingPolicyChanged: 'skyweave.v1.autoscaling.policy-changed',
 } as const;
 export type Subject = (typeof Subjects)[keyof typeof Subjects];
 
@@ -24,6 +29,8 @@ export interface ClusterChanged { organisationId: string; clusterId: string; rea
 export interface ClusterReconcile { organisationId: string; clusterId: string }
 export interface NetworkCommand { organisationId: string; clusterId: string; cloud: CloudId }
 export interface NodeCommand { organisationId: string; clusterId: string; nodeId: string }
+/** `version`: the policy version stored (1, 2, 3 …). */
+export interface AutoscalingPolicyChanged { organisationId: string; clusterId: string; version: number }
 
 /** Payload type per subject. */
 export interface Payloads {
@@ -33,6 +40,7 @@ export interface Payloads {
   [Subjects.NetworkDelete]: NetworkCommand;
   [Subjects.NodeLaunch]: NodeCommand;
   [Subjects.NodeTerminate]: NodeCommand;
+  [Subjects.AutoscalingPolicyChanged]: AutoscalingPolicyChanged;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -62,6 +70,9 @@ export function parsePayload<S extends Subject>(subject: S, raw: unknown): Paylo
     case Subjects.NodeLaunch:
     case Subjects.NodeTerminate:
       need('nodeId', uuid);
+      break;
+    case Subjects.AutoscalingPolicyChanged:
+      need('version', (v) => typeof v === 'number' && Number.isInteger(v) && v >= 1);
       break;
   }
   return o as unknown as Payloads[S];

@@ -22,6 +22,8 @@ export const EventReason = {
   UpgradeRequested: 'UpgradeRequested',
   ReconcileRequested: 'ReconcileRequested',
   CredentialsReplaced: 'CredentialsReplaced',
+  /** PUT /v1/clusters/{id}/policies stored a new version; the message lists each change (`path: before → after`). */
+  AutoscalingPolicyChanged: 'AutoscalingPolicyChanged',
   // api-gateway: what node agents report
   NodeRegistered: 'NodeRegistered',
   ApiServerCertificateIssued: 'ApiServerCertificateIssued',

@@ -11,3 +11,4 @@ export * from './conditions';
 export * from './events';
 export * from './lifecycle';
 export * from './kubernetes-releases';
+export * from './autoscaling-policy';

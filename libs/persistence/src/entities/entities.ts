@@ -1,7 +1,10 @@
 import {
   Column, CreateDateColumn, Entity, Index, PrimaryColumn, PrimaryGeneratedColumn, UpdateDateColumn, VersionColumn,
 } from 'typeorm';
-import type { CloudId, ClusterPhase, ClusterSpec, Condition, NetworkPhase, NodePhase, NodeRole } from '@skyweave/domain';
+import type {
+  AutoscalerDecision, AutoscalerInFlightNode, AutoscalerPendingPod, AutoscalerPriceSource, AutoscalingPolicy, CloudId, ClusterPhase, ClusterSpec, Condition,
+  NetworkPhase, NodeOrigin, NodePhase, NodeRole,
+} from '@skyweave/domain';
 import type { NetworkStatus } from '@skyweave/cloud-adapters';
 
 /** A tenant. Every other row belongs to exactly one organisation and every query is scoped by it. */
@@ -146,6 +149,11 @@ export class NodeEntity {
   @Column('text', { nullable: true }) waitingReason!: string | null;
   /** The Kubernetes version the node runs (`1.31.4`), set when it joins and after each upgrade. */
   @Column('text', { nullable: true }) kubernetesVersion!: string | null;
+  /**
+   * Who made the node: `spec` (with the cluster, POST /v1/clusters), `user` (POST /v1/clusters/{id}/nodes; the
+   * column's default) or `autoscaler` (apps/autoscaler, which removes only its own).
+   */
+  @Column('text', { default: 'user' }) origin!: NodeOrigin;
   @VersionColumn() version!: number;
   @CreateDateColumn({ type: 'timestamptz' }) createdAt!: Date;
   @UpdateDateColumn({ type: 'timestamptz' }) updatedAt!: Date;
@@ -242,7 +250,38 @@ export class LeakCandidateEntity {
   @Column('jsonb', { default: () => "'[]'" }) resources!: string[];
 }
 
+/**
+ * A cluster's autoscaling policy (issue 13), stored whole: version 1, 2, 3 … per cluster, written under the cluster
+ * row's lock (PUT /v1/clusters/{id}/policies). No row: DEFAULT_AUTOSCALING_POLICY at version 0.
+ */
+@Entity('autoscaling_policies')
+export class AutoscalingPolicyEntity {
+  @PrimaryColumn('uuid') clusterId!: string;
+  @Column('uuid') organisationId!: string;
+  @Column('int') version!: number;
+  @Column('jsonb') policy!: AutoscalingPolicy;
+  @Column('timestamptz', { default: () => 'now()' }) updatedAt!: Date;
+}
+
+/**
+ * What the autoscaler (apps/autoscaler) last reported about a cluster, one row per cluster, replaced piecewise
+ * (AutoscalingRepository.upsertStatus); read by GET /v1/clusters/{id}/autoscaler.
+ */
+@Entity('autoscaler_status')
+export class AutoscalerStatusEntity {
+  @PrimaryColumn('uuid') clusterId!: string;
+  @Column('uuid') organisationId!: string;
+  @Column('jsonb', { default: () => "'[]'" }) pendingPods!: AutoscalerPendingPod[];
+  @Column('jsonb', { default: () => "'[]'" }) inFlight!: AutoscalerInFlightNode[];
+  @Column('jsonb', { nullable: true }) lastDecision!: AutoscalerDecision | null;
+  /** USD per hour of the cluster's nodes, by cloud. */
+  @Column('jsonb', { default: () => "'{}'" }) costByCloud!: Partial<Record<CloudId, number>>;
+  @Column('jsonb', { default: () => "'{}'" }) prices!: Partial<Record<CloudId, AutoscalerPriceSource>>;
+  @Column('timestamptz', { default: () => 'now()' }) updatedAt!: Date;
+}
+
 export const ENTITIES = [
   OrganisationEntity, ApiKeyEntity, CloudCredentialEntity, ClusterEntity, ClusterNetworkEntity, NodeEntity,
   ClusterEventEntity, OutboxEntity, IdempotencyKeyEntity, ClusterReconcileEntity, NodeOperationEntity, LeakCandidateEntity,
+  AutoscalingPolicyEntity, AutoscalerStatusEntity,
 ];

@@ -17,7 +17,7 @@ export type ClusterViewNodeKubernetes = Omit<KubeNodeStatusRow, 'nodeId' | 'notR
  * One node of a cluster in its view (`removalRequestedAt` ISO-8601 or null; `kubernetes` null until the watcher has
  * seen the node in the cluster's Kubernetes API).
  */
-export type ClusterViewNode = Pick<NodeEntity, 'id' | 'name' | 'cloud' | 'role' | 'phase' | 'instanceType' | 'instanceId' | 'privateIp' | 'publicIp' | 'wireguardAddress' | 'kubernetesVersion' | 'message'>
+export type ClusterViewNode = Pick<NodeEntity, 'id' | 'name' | 'cloud' | 'role' | 'phase' | 'instanceType' | 'instanceId' | 'privateIp' | 'publicIp' | 'wireguardAddress' | 'kubernetesVersion' | 'message' | 'origin'>
   & ClusterViewWaiting & { removalRequestedAt: string | null; kubernetes: ClusterViewNodeKubernetes | null };
 /**
  * What the public view of a cluster is made of: the cluster row's view columns (timestamps as Date), its networks by
@@ -36,7 +36,7 @@ const CLUSTER_VIEW_SQL = `
              'waitingReason', w."waitingReason", 'retryAt', w."retryAt", 'attempts', w."attempts") ORDER BY w."cloud")
            FROM "cluster_networks" w WHERE w."clusterId" = c."id" AND w."organisationId" = c."organisationId"), '[]') AS "networks",
          COALESCE((SELECT json_agg(json_build_object(
-             'id', n."id", 'name', n."name", 'cloud', n."cloud", 'role', n."role", 'phase', n."phase",
+             'id', n."id", 'name', n."name", 'cloud', n."cloud", 'role', n."role", 'origin', n."origin", 'phase', n."phase",
              'instanceType', n."instanceType", 'instanceId', n."instanceId", 'privateIp', n."privateIp", 'publicIp', n."publicIp",
              'wireguardAddress', n."wireguardAddress", 'removalRequestedAt', n."removalRequestedAt",
              'kubernetesVersion', n."kubernetesVersion", 'message', n."message",

@@ -10,6 +10,7 @@ import { NodeOperationsRepository } from './operations.repository';
 import { OrganisationsRepository } from './organisations.repository';
 import { ReconcilesRepository } from './reconciles.repository';
 import { KubeStatusRepository } from './kube-status.repository';
+import { AutoscalingRepository } from './autoscaling.repository';
 
 export * from './scope';
 export * from './clusters.repository';
@@ -26,6 +27,7 @@ export * from './cluster-view.repository';
 export * from './api-keys.repository';
 export * from './rate-limit-counters.repository';
 export * from './kube-status.repository';
+export * from './autoscaling.repository';
 
 /** Every repository over one data source (they hold no state beyond it: cheap to make per service). */
 export class Repositories {
@@ -40,6 +42,7 @@ export class Repositories {
   readonly events: ClusterEventsRepository;
   readonly organisations: OrganisationsRepository;
   readonly kubeStatus: KubeStatusRepository;
+  readonly autoscaling: AutoscalingRepository;
 
   constructor(readonly ds: DataSource) {
     this.clusters = new ClustersRepository(ds);
@@ -53,5 +56,6 @@ export class Repositories {
     this.events = new ClusterEventsRepository(ds);
     this.organisations = new OrganisationsRepository(ds);
     this.kubeStatus = new KubeStatusRepository(ds);
+    this.autoscaling = new AutoscalingRepository(ds);
   }
 }

@@ -5,8 +5,12 @@ import type { NodePhase, NodeRole } from '@skyweave/domain';
 import { NodeEntity } from '../entities/entities';
 import { BaseRepository, OrgScope, SystemScope } from './scope';
 
-/** The columns a new node row is written with (the organisation comes from the scope; the rest take their defaults). */
-export type NewNode = Pick<NodeEntity, 'id' | 'clusterId' | 'cloud' | 'role' | 'ordinal' | 'name' | 'instanceType' | 'phase' | 'wireguardAddress' | 'kubernetesVersion'>;
+/**
+ * The columns a new node row is written with (the organisation comes from the scope; the rest take their defaults;
+ * `origin` defaults to `user`).
+ */
+export type NewNode = Pick<NodeEntity, 'id' | 'clusterId' | 'cloud' | 'role' | 'ordinal' | 'name' | 'instanceType' | 'phase' | 'wireguardAddress' | 'kubernetesVersion'>
+  & Partial<Pick<NodeEntity, 'origin'>>;
 
 /** Columns a caller may write with `update` (phases move only through LifecycleRepository). */
 export type NodeUpdate = Omit<QueryDeepPartialEntity<NodeEntity>, 'phase' | 'organisationId' | 'id' | 'clusterId'>;
