@@ -500,6 +500,27 @@ function prepare(input: ScaleUpInput): Prepared {
   });
   pods.sort(bySize);
 
+  const byClass = classes.map((_, c) => allowed.filter((t) => t.compat[c] === 1));
+  // frontier: drop an offering when another with the same compatibility is no dearer and at least as large
+  const sig = new Map<T, string>(allowed.map((t) => [t, Array.from(t.compat).join('')]));
+  const dominated = new Set<T>();
+  for (const a of allowed) {
+    for (const b of allowed) {
+      if (a === b || sig.get(a) !== sig.get(b)) continue;
+      if (b.price <= a.price && b.cpu >= a.cpu && b.mem >= a.mem && b.pods >= a.pods && b.vcpu <= a.vcpu && (b.price < a.price || b.cpu > a.cpu || b.mem > a.mem || byPriceKey(b, a) < 0)) {
+        dominated.add(a);
+        break;
+      }
+    }
+  }
+  const frontier = byClass.map((list) => list.filter((t) => !dominated.has(t)));
+  const maxCpuUpTo: number[] = [];
+  const maxMemUpTo: number[] = [];
+  allowed.forEach((t, k) => {
+    maxCpuUpTo.push(Math.max(t.cpu, k ? maxCpuUpTo[k - 1] : 0));
+    maxMemUpTo.push(Math.max(t.mem, k ? maxMemUpTo[k - 1] : 0));
+  });
+
   // existing and in-flight capacity first (first fit, nodes by name)
   const nodes = [...input.nodes].sort((a, b) => cmpStr(a.name, b.name));
   const nodeObjs: Node[] = nodes.map((n) => nodeObject(n));
@@ -507,7 +528,10 @@ function prepare(input: ScaleUpInput): Prepared {
   const admitCache = new Map<string, boolean>();
   const onExisting = new Map<string, string[]>();
   const rest: P[] = [];
-  for (const p of pods) {
+  // pods no allowed offering can hold go first: existing capacity is their only chance
+  const hasHolder = (p: P): boolean => byClass[p.cls].some((t) => p.cpu <= t.cpu && p.mem <= t.mem);
+  const firstOrder = [...pods.filter((p) => !hasHolder(p)), ...pods.filter(hasHolder)];
+  for (const p of firstOrder) {
     let placed = false;
     for (let i = 0; i < nodes.length; i++) {
       const f = free[i];
@@ -530,27 +554,7 @@ function prepare(input: ScaleUpInput): Prepared {
     }
     if (!placed) rest.push(p);
   }
-
-  const byClass = classes.map((_, c) => allowed.filter((t) => t.compat[c] === 1));
-  // frontier: drop an offering when another with the same compatibility is no dearer and at least as large
-  const sig = new Map<T, string>(allowed.map((t) => [t, Array.from(t.compat).join('')]));
-  const dominated = new Set<T>();
-  for (const a of allowed) {
-    for (const b of allowed) {
-      if (a === b || sig.get(a) !== sig.get(b)) continue;
-      if (b.price <= a.price && b.cpu >= a.cpu && b.mem >= a.mem && b.pods >= a.pods && b.vcpu <= a.vcpu && (b.price < a.price || b.cpu > a.cpu || b.mem > a.mem || byPriceKey(b, a) < 0)) {
-        dominated.add(a);
-        break;
-      }
-    }
-  }
-  const frontier = byClass.map((list) => list.filter((t) => !dominated.has(t)));
-  const maxCpuUpTo: number[] = [];
-  const maxMemUpTo: number[] = [];
-  allowed.forEach((t, k) => {
-    maxCpuUpTo.push(Math.max(t.cpu, k ? maxCpuUpTo[k - 1] : 0));
-    maxMemUpTo.push(Math.max(t.mem, k ? maxMemUpTo[k - 1] : 0));
-  });
+  rest.sort(bySize);
 
   const unplaceable: { pod: string; reason: string }[] = [];
   const toPack: P[] = [];
