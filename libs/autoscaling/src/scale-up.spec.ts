@@ -1,5 +1,5 @@
 import { DEFAULT_MAX_PODS, gkeReservation, nodeFor, nodeLabels as kubeletLabels } from '@skyweave/kube-sim';
-import { allocatableOf, baselineScaleUp, decideScaleUp, nodeLabelsFor, offeringKey, type CapacityNode, type Offering, type PodToPlace, type ScaleUpInput, type ScaleUpPolicy } from './index';
+import { allocatableOf, baselineScaleUp, decideScaleUp, nodeLabelsFor, offeringKey, type CapacityNode, type PodToPlace, type ScaleUpInput, type ScaleUpPolicy } from './index';
 import { offering, pod, violations } from './testing';
 
 const M5L = offering({ instanceType: 'm5.large', vcpu: 2, memoryMiB: 8192, usdPerHour: 0.096 });
