@@ -7,7 +7,7 @@ import {
 } from '@skyweave/domain';
 import { Subjects } from '@skyweave/contracts';
 import {
-  ClusterEntity, ClusterViewNodeKubernetes, ClusterViewRepository, NewNode, NodeEntity, OrgScope, Repositories, SecretBox, enqueue, orgScope, recordEvent,
+  ClusterEntity, ClusterViewNodeKubernetes, ClusterViewRepository, NewNode, NodeEntity, OrgScope, Repositories, SecretBox, addWorkers, enqueue, orgScope, recordEvent, removeWorker,
 } from '@skyweave/persistence';
 import type { AddNodesDto, CreateClusterDto, UpdateClusterDto } from './dtos';
 import { Problem, Violation } from './problem';
@@ -267,13 +267,7 @@ export class ClustersService {
       }
       if (n.removalRequestedAt) return;
       assertNotReconciling(c);
-      await this.repos.nodes.update(scope, n.id, { removalRequestedAt: new Date() }, em);
-      const workers = c.spec.workers.map((w) => ({ ...w }));
-      const entry = workers.find((w) => w.cloud === n.cloud && w.instanceType === n.instanceType && w.count > 0);
-      if (entry) entry.count -= 1;
-      await this.repos.clusters.update(scope, c.id, { spec: { ...c.spec, workers: workers.filter((w) => w.count > 0) } }, em);
-      await recordEvent(em, { organisationId, clusterId, reason: EventReason.NodeRemovalRequested, object: `node/${n.name}`, message: `Removal of worker ${n.name} requested` });
-      await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId, reason: `node ${n.name} removal requested` });
+      await removeWorker(em, this.repos, scope, c, n, { reason: EventReason.NodeRemovalRequested, message: `Removal of worker ${n.name} requested` });
     });
     const view = await this.get(organisationId, clusterId);
     const node = view.nodes.find((x) => x.id === nodeId);
@@ -314,23 +308,11 @@ export class ClustersService {
       if (v.length) throw Problem.validation(v);
       if (c.phase !== 'Ready') throw new Problem(409, 'cluster-not-ready', 'Cluster not ready', `workers can be added once the cluster is Ready (it is ${c.phase})`);
       await this.checkQuota(em, scope, { clusters: 0, nodes: dto.count });
-      const prefix = resourcePrefix(c.id);
-      let ordinal = Math.max(-1, ...all.filter((n) => n.role === 'worker').map((n) => n.ordinal)) + 1;
-      const addresses = allocateWireguardAddresses(all.filter((n) => n.phase !== 'Terminated' && n.wireguardAddress).map((n) => n.wireguardAddress as string), dto.count);
-      const rows = addresses.map((address) => {
-        const id = randomUUID();
-        ids.push(id);
-        const o = ordinal++;
-        return { id, clusterId, cloud: dto.cloud, role: 'worker' as const, ordinal: o, name: `${prefix}-worker-${o}`, instanceType: type, phase: 'Pending' as const, wireguardAddress: address, kubernetesVersion: c.spec.kubernetesVersion, origin: 'user' as const };
+      const rows = await addWorkers(em, this.repos, scope, c, {
+        cloud: dto.cloud, instanceType: type, count: dto.count, origin: 'user',
+        event: { reason: EventReason.NodesAdded, message: (names) => `${dto.count} ${type} worker(s) added on ${CLOUD_NAMES[dto.cloud]}: ${names.join(', ')}` },
       });
-      await this.repos.nodes.insertMany(scope, rows, em);
-      const specWorkers = c.spec.workers.map((w) => ({ ...w }));
-      const entry = specWorkers.find((w) => w.cloud === dto.cloud && w.instanceType === type);
-      if (entry) entry.count += dto.count;
-      else specWorkers.push({ cloud: dto.cloud, count: dto.count, instanceType: type });
-      await this.repos.clusters.update(scope, c.id, { spec: { ...c.spec, workers: specWorkers } }, em);
-      await recordEvent(em, { organisationId, clusterId, reason: EventReason.NodesAdded, message: `${dto.count} ${type} worker(s) added on ${CLOUD_NAMES[dto.cloud]}: ${rows.map((r) => r.name).join(', ')}` });
-      await enqueue(em, Subjects.ClusterChanged, { organisationId, clusterId, reason: `${dto.count} worker(s) added` });
+      ids.push(...rows.map((r) => r.id));
     });
     const view = await this.get(organisationId, clusterId);
     return { nodes: view.nodes.filter((n) => ids.includes(n.id)) };

@@ -2,7 +2,7 @@ import {
   allocatableOf, decideScaleUp, isRemovableEmpty, nodeLabelsFor, offeringKey, planUnderutilized,
   type CapacityNode, type DownscaleCandidate, type Offering, type PodToPlace, type Resources,
 } from '@skyweave/autoscaling';
-import { CLOUD_NAMES, EventReason, findRegion, type AutoscalingPolicy, type CloudId } from '@skyweave/domain';
+import { CLOUD_NAMES, EventReason, findRegion, type AutoscalerDecision, type AutoscalingPolicy, type CloudId } from '@skyweave/domain';
 import type { BoundPod, ClusterKubeView, KubeNodeDetail, PendingPod } from '@skyweave/kube-view';
 import type { WatchedCluster } from '@skyweave/persistence';
 import type { KubeActions } from './kube-actions';
@@ -73,7 +73,7 @@ interface ClusterState {
   drain: Drain | null;
   /** Nodes whose drain was abandoned: not tried again before (ms). */
   skipUntil: Map<string, number>;
-  lastDecision: Record<string, unknown> | null;
+  lastDecision: AutoscalerDecision | null;
   /** The last unplaceable report (so it is an event once, not every tick). */
   lastUnplaceable: string;
   statusKey: string;
@@ -164,7 +164,7 @@ export class Autoscaler {
     const snap = await this.d.store.cluster(org, id);
     if (!snap || snap.cluster.deleting) return;
     const { cluster, nodes } = snap;
-    const { version, policy } = await this.d.store.policy(org, id);
+    const { version, policy } = await this.d.store.policy(org, id, cluster.spec.clouds);
     const st = this.state(id);
     const now = this.clock();
     const prices = await this.catalogue(cluster);
@@ -414,7 +414,7 @@ export class Autoscaler {
     }
     const status: AutoscalerStatus = {
       pendingPods: ctx.view.pendingPodList().slice(0, 100).map((p) => ({ namespace: p.namespace, name: p.name, cpuMillicores: p.requests.cpuMillicores, memoryMiB: p.requests.memoryMiB, message: p.message })),
-      inFlight: ctx.inFlight().map((n) => ({ nodeId: n.id, name: n.name, cloud: n.cloud, instanceType: n.instanceType, usdPerHour: ctx.offeringOf(n)?.usdPerHour ?? null, since: n.createdAt.toISOString() })),
+      inFlight: ctx.inFlight().map((n) => ({ nodeId: n.id, name: n.name, cloud: n.cloud, instanceType: n.instanceType, usdPerHour: ctx.offeringOf(n)?.usdPerHour ?? 0, since: n.createdAt.toISOString() })),
       lastDecision: st.lastDecision, costByCloud, prices,
     };
     const key = JSON.stringify(status);

@@ -1,4 +1,4 @@
-import type { AutoscalingPolicy, CloudId, ClusterPhase, ClusterSpec, EventReasonName, NodePhase } from '@skyweave/domain';
+import type { AutoscalerDecision, AutoscalerInFlightNode, AutoscalerPendingPod, AutoscalerPriceSource, AutoscalingPolicy, CloudId, ClusterPhase, ClusterSpec, EventReasonName, NodeOrigin, NodePhase } from '@skyweave/domain';
 
 /** A cluster as the autoscaler decides for it. */
 export interface ClusterSnapshot {
@@ -19,7 +19,7 @@ export interface NodeRow {
   cloud: CloudId;
   instanceType: string;
   phase: NodePhase;
-  origin: 'spec' | 'user' | 'autoscaler';
+  origin: NodeOrigin;
   removalRequested: boolean;
   /** The VM's id once launched. */
   instanceId: string | null;
@@ -32,12 +32,13 @@ export interface NodeRow {
 
 /** What the autoscaler shows in `GET /v1/clusters/{id}/autoscaler` (the `autoscaler_status` row). */
 export interface AutoscalerStatus {
-  pendingPods: { namespace: string; name: string; cpuMillicores: number; memoryMiB: number; message: string | null }[];
-  inFlight: { nodeId: string; name: string; cloud: CloudId; instanceType: string; usdPerHour: number | null; since: string }[];
-  lastDecision: Record<string, unknown> | null;
+  pendingPods: AutoscalerPendingPod[];
+  /** `usdPerHour` 0 when the cloud's prices could not be read. */
+  inFlight: AutoscalerInFlightNode[];
+  lastDecision: AutoscalerDecision | null;
   /** USD/hour of the cluster's live nodes (masters included) by cloud, at the last known prices. */
   costByCloud: Partial<Record<CloudId, number>>;
-  prices: Partial<Record<CloudId, { source: string; pricedAt: string; stale: boolean }>>;
+  prices: Partial<Record<CloudId, AutoscalerPriceSource>>;
 }
 
 /** An event on the cluster (cluster_events). */
@@ -51,7 +52,7 @@ export interface AutoscalerStore {
   /** The cluster and its nodes (not Terminated), or null when it is gone. */
   cluster(organisationId: string, clusterId: string): Promise<{ cluster: ClusterSnapshot; nodes: NodeRow[] } | null>;
   /** The cluster's policy (defaults at version 0 when never set). */
-  policy(organisationId: string, clusterId: string): Promise<{ version: number; policy: AutoscalingPolicy }>;
+  policy(organisationId: string, clusterId: string, clouds: readonly CloudId[]): Promise<{ version: number; policy: AutoscalingPolicy }>;
   /**
    * Adds one worker (origin `autoscaler`) through the same path as `POST /v1/clusters/{id}/nodes`, under the cluster's
    * row lock: refused (not thrown) when the cluster is not Ready, being deleted or reconciled, or the organisation's

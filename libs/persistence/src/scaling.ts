@@ -1,16 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { Subjects } from '@skyweave/contracts';
-import { allocateWireguardAddresses, resourcePrefix, type CloudId, type EventReasonName } from '@skyweave/domain';
+import { allocateWireguardAddresses, resourcePrefix, type CloudId, type EventReasonName, type NodeOrigin } from '@skyweave/domain';
 import type { ClusterEntity, NodeEntity } from './entities/entities';
 import { enqueue, recordEvent } from './events';
 import type { Repositories } from './repositories';
 import type { NewNode, OrgScope } from './repositories';
 
-/**
- * Who asked for a node: `spec` (with the cluster), `user` (POST /v1/clusters/{id}/nodes), `autoscaler` (issue 13).
- */
-export type NodeOrigin = 'spec' | 'user' | 'autoscaler';
 
 /**
  * The one path by which workers are added to a cluster (seeds: no node pools, nodes one by one), shared by the
@@ -32,7 +28,7 @@ export async function addWorkers(
     const o = ordinal++;
     return {
       id: randomUUID(), clusterId: c.id, cloud: req.cloud, role: 'worker' as const, ordinal: o, name: `${prefix}-worker-${o}`, instanceType: req.instanceType,
-      phase: 'Pending' as const, wireguardAddress: address, kubernetesVersion: c.spec.kubernetesVersion, /* MERGE: origin */
+      phase: 'Pending' as const, wireguardAddress: address, kubernetesVersion: c.spec.kubernetesVersion, origin: req.origin,
     };
   });
   await repos.nodes.insertMany(scope, rows, em);
@@ -65,7 +61,7 @@ export async function removeWorker(
   if (entry) entry.count -= 1;
   c.spec = { ...c.spec, workers: workers.filter((w) => w.count > 0) };
   await repos.clusters.update(scope, c.id, { spec: c.spec }, em);
-  await recordEvent(em, { organisationId: c.organisationId, clusterId: c.id, reason: event.reason, type: event.type, object: `node/${n.name}`, message: event.message });
+  await recordEvent(em, { organisationId: c.organisationId, clusterId: c.id, reason: event.reason, type: event.type ?? 'Normal', object: `node/${n.name}`, message: event.message });
   await enqueue(em, Subjects.ClusterChanged, { organisationId: c.organisationId, clusterId: c.id, reason: `node ${n.name} removal requested` });
   return true;
 }
