@@ -180,8 +180,11 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     return {
       endpoints: {
         aws: `http://${advertised}:${awsPort}`,
+        // the price APIs share their cloud's listener (Price List, Billing Catalog, Retail Prices: docs/pricing.md)
+        awsPricing: `http://${advertised}:${awsPort}`,
         gcp: `http://${advertised}:${gcpPort}`,
-        azure: { arm: azureBase, authorityHost: azureBase, caPem: pems.cert, pollIntervalMs: opts.azurePollIntervalMs ?? AZURE_SANDBOX_POLL_MS },
+        gcpBilling: `http://${advertised}:${gcpPort}`,
+        azure: { arm: azureBase, authorityHost: azureBase, caPem: pems.cert, pollIntervalMs: opts.azurePollIntervalMs ?? AZURE_SANDBOX_POLL_MS, retailPrices: azureBase },
         digitalocean: `http://${advertised}:${doPort}/v2`,
         ...(kubernetes?.proxyUrl ? { kubernetes: { proxyUrl: kubernetes.proxyUrl } } : {}),
       },

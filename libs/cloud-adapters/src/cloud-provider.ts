@@ -29,18 +29,27 @@ export type CloudCredentials =
  * - gcp: Compute base URL (`http://127.0.0.1:4567`) — also serves the OAuth2 token endpoint
  * - azure: ARM base URL (`https://127.0.0.1:4568`), AAD authority host, and the PEM CA to trust
  * - digitalocean: API v2 base URL, e.g. `http://127.0.0.1:4569/v2`
+ * - awsPricing / gcpBilling / azure.retailPrices: the clouds' price APIs (libs/cloud-adapters/src/pricing, docs/pricing.md):
+ *   the AWS Price List Query API (`https://api.pricing.us-east-1.amazonaws.com`), the Cloud Billing Catalog API
+ *   (`https://cloudbilling.googleapis.com`) and the Azure Retail Prices API's origin (`https://prices.azure.com`).
+ *   Absent ⇒ `aws` / `gcp` / `azure.arm` when those are set (the sandbox serves each on the same endpoint), else the
+ *   real one. DigitalOcean's sizes and prices come from `digitalocean` (`GET /v2/sizes`).
  * - kubernetes: how the clusters' API servers are reached. `proxyUrl`: an HTTP CONNECT proxy (`http://127.0.0.1:4570`)
  *   through which `https://<master address>:6443` is dialled, as a private control plane is through a bastion; the
  *   sandbox's VMs are not on the host's network. Absent ⇒ dialled directly.
  */
 export interface CloudEndpoints {
   aws?: string;
+  /** AWS Price List Query API base URL (see above). */
+  awsPricing?: string;
   gcp?: string;
+  /** Cloud Billing Catalog API base URL (see above); OAuth tokens still come from `gcp`'s token endpoint when that is set. */
+  gcpBilling?: string;
   /**
    * `pollIntervalMs`: how often to poll long-running operations, ms, when the endpoint says (a sandbox whose clock runs
    * faster than Azure's); absent ⇒ 250 against an overridden endpoint, the SDK's default (2000) on Azure.
    */
-  azure?: { arm: string; authorityHost: string; caPem?: string; pollIntervalMs?: number };
+  azure?: { arm: string; authorityHost: string; caPem?: string; pollIntervalMs?: number; retailPrices?: string };
   digitalocean?: string;
   kubernetes?: { proxyUrl: string };
 }

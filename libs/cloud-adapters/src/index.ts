@@ -7,3 +7,4 @@ export * from './network-spec';
 export { GOOGLE_TOKEN_URL, allowedTokenUris, isAllowedTokenUri } from './gcp/gcp-auth';
 export * from './retry';
 export { CLOUD_METRICS } from './metrics';
+export * from './pricing';

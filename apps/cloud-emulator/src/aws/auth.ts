@@ -6,7 +6,7 @@ import { HttpRequest } from '@smithy/protocol-http';
 import { Ec2Error } from './errors';
 
 /**
- * AWS Signature Version 4 checking for the EC2 endpoint, following "Signing AWS API requests" (SigV4, header form):
+ * AWS Signature Version 4 checking for the EC2 endpoint (and the Price List API's, service name `pricing`), following "Signing AWS API requests" (SigV4, header form):
  * the `Authorization` header is parsed, the account is found by access key, and the signature is recomputed with
  * the account's secret over exactly the headers the client signed (`@smithy/signature-v4`), then compared.
  */
@@ -56,6 +56,7 @@ export async function verifySigV4<A>(
   lookup: (accessKeyId: string) => { account: A; secretAccessKey: string } | undefined,
   knownRegion: (region: string) => boolean,
   now: Date = new Date(),
+  expectedService = 'ec2',
 ): Promise<VerifiedCaller<A>> {
   const auth = headerValue(req.headers, 'authorization');
   if (!auth) {
@@ -71,7 +72,7 @@ export async function verifySigV4<A>(
 
   const found = lookup(accessKeyId);
   if (!found) throw new Ec2Error(401, 'AuthFailure', 'AWS was not able to validate the provided access credentials');
-  if (service !== 'ec2') throw new Ec2Error(401, 'AuthFailure', `Credential should be scoped to correct service: 'ec2'.`);
+  if (service !== expectedService) throw new Ec2Error(401, 'AuthFailure', `Credential should be scoped to correct service: '${expectedService}'.`);
   if (!knownRegion(region)) throw new Ec2Error(401, 'AuthFailure', `Credential should be scoped to a valid region, not '${region}'.`);
 
   if (headerValue(req.headers, 'x-amz-security-token') !== undefined) {
@@ -118,11 +119,11 @@ export async function verifySigV4<A>(
   const signer = new SignatureV4({
     credentials: { accessKeyId, secretAccessKey: found.secretAccessKey },
     region,
-    service: 'ec2',
+    service: expectedService,
     sha256: Hash.bind(null, 'sha256'),
     applyChecksum: false,
   });
-  const signed = await signer.sign(toSign, { signingDate, signingRegion: region, signingService: 'ec2', signableHeaders: new Set(signedHeaders) });
+  const signed = await signer.sign(toSign, { signingDate, signingRegion: region, signingService: expectedService, signableHeaders: new Set(signedHeaders) });
   const expected = /Signature=([0-9a-f]{64})/.exec(String(signed.headers['authorization']))?.[1] ?? '';
   const expectedHeaders = /SignedHeaders=([^,]+)/.exec(String(signed.headers['authorization']))?.[1] ?? '';
   if (expectedHeaders !== signedHeadersRaw || expected.length !== signature.length || !timingSafeEqual(Buffer.from(expected), Buffer.from(signature))) {

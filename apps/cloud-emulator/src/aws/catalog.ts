@@ -34,32 +34,92 @@ export interface InstanceTypeInfo {
   architecture: 'x86_64' | 'arm64';
 }
 
-const family = (prefix: string, arch: 'x86_64' | 'arm64', sizes: [string, number, number][]): [string, InstanceTypeInfo][] =>
-  sizes.map(([size, vcpu, mem]) => [`${prefix}.${size}`, { vcpu, memoryMiB: mem, architecture: arch }]);
+/** A size of a family: name, vCPUs, memory (MiB), on-demand Linux USD/hour in us-east-1. */
+type Size = [string, number, number, number];
 
-const BURST: [string, number, number][] = [
-  ['nano', 2, 512], ['micro', 2, 1024], ['small', 2, 2048], ['medium', 2, 4096], ['large', 2, 8192], ['xlarge', 4, 16384], ['2xlarge', 8, 32768],
+/** What the Price List API says of a family (product attributes). */
+export interface FamilyInfo {
+  instanceFamily: 'General purpose' | 'Compute optimized' | 'Memory optimized';
+  physicalProcessor: string;
+  clockSpeed: string;
+  currentGeneration: 'Yes' | 'No';
+}
+
+const FAMILIES: Record<string, FamilyInfo & { arch: 'x86_64' | 'arm64' }> = {};
+/** Instance type → its on-demand Linux price in us-east-1 (USD/hour). */
+const LIST_PRICES = new Map<string, number>();
+
+const family = (prefix: string, arch: 'x86_64' | 'arm64', info: FamilyInfo, sizes: Size[]): [string, InstanceTypeInfo][] => {
+  FAMILIES[prefix] = { ...info, arch };
+  return sizes.map(([size, vcpu, mem, usd]) => {
+    LIST_PRICES.set(`${prefix}.${size}`, usd);
+    return [`${prefix}.${size}`, { vcpu, memoryMiB: mem, architecture: arch }];
+  });
+};
+
+/** Burstable sizes priced from the family's `nano` price (each size doubles it; xlarge and 2xlarge double vCPUs too). */
+const burst = (nano: number): Size[] => [
+  ['nano', 2, 512, nano], ['micro', 2, 1024, nano * 2], ['small', 2, 2048, nano * 4], ['medium', 2, 4096, nano * 8],
+  ['large', 2, 8192, nano * 16], ['xlarge', 4, 16384, nano * 32], ['2xlarge', 8, 32768, nano * 64],
 ];
-const GENERAL: [string, number, number][] = [['large', 2, 8192], ['xlarge', 4, 16384], ['2xlarge', 8, 32768], ['4xlarge', 16, 65536]];
-const COMPUTE: [string, number, number][] = [['large', 2, 4096], ['xlarge', 4, 8192], ['2xlarge', 8, 16384], ['4xlarge', 16, 32768]];
-const MEMORY: [string, number, number][] = [['large', 2, 16384], ['xlarge', 4, 32768], ['2xlarge', 8, 65536]];
+/** Sizes from `large` up, the price doubling with each (vCPUs and memory too), as EC2's fixed-performance families are priced. */
+const scaled = (memPerVcpuMiB: number, large: number, upTo: '2xlarge' | '4xlarge'): Size[] =>
+  (['large', 'xlarge', '2xlarge', '4xlarge'] as const).slice(0, upTo === '2xlarge' ? 3 : 4).map((size, i) => [size, 2 << i, (2 << i) * memPerVcpuMiB, large * (1 << i)]);
 
+const GP = (physicalProcessor: string, clockSpeed: string, currentGeneration: 'Yes' | 'No' = 'Yes'): FamilyInfo => ({ instanceFamily: 'General purpose', physicalProcessor, clockSpeed, currentGeneration });
+const CO = (physicalProcessor: string, clockSpeed: string): FamilyInfo => ({ instanceFamily: 'Compute optimized', physicalProcessor, clockSpeed, currentGeneration: 'Yes' });
+const MO = (physicalProcessor: string, clockSpeed: string): FamilyInfo => ({ instanceFamily: 'Memory optimized', physicalProcessor, clockSpeed, currentGeneration: 'Yes' });
+
+/**
+ * Instance types the sandbox's EC2 launches, and their prices. Sizes and processors follow "Amazon EC2 instance
+ * types" (docs.aws.amazon.com/ec2/latest/instancetypes); prices are AWS's public on-demand Linux list prices in
+ * us-east-1 (aws.amazon.com/ec2/pricing/on-demand, 2025), e.g. t3.medium $0.0416, m5.large $0.096, m6g.large $0.077.
+ */
 export const INSTANCE_TYPES: ReadonlyMap<string, InstanceTypeInfo> = new Map([
-  // RunInstances' documented default when InstanceType is omitted.
-  ['m1.small', { vcpu: 1, memoryMiB: 1740, architecture: 'x86_64' }],
-  ...family('t2', 'x86_64', [['micro', 1, 1024], ['small', 1, 2048], ['medium', 2, 4096], ['large', 2, 8192]]),
-  ...family('t3', 'x86_64', BURST),
-  ...family('t3a', 'x86_64', BURST),
-  ...family('t4g', 'arm64', BURST),
-  ...family('m5', 'x86_64', GENERAL),
-  ...family('m6i', 'x86_64', GENERAL),
-  ...family('m7i', 'x86_64', GENERAL),
-  ...family('m6g', 'arm64', GENERAL),
-  ...family('c5', 'x86_64', COMPUTE),
-  ...family('c6i', 'x86_64', COMPUTE),
-  ...family('r5', 'x86_64', MEMORY),
-  ...family('r6i', 'x86_64', MEMORY),
+  // RunInstances' documented default when InstanceType is omitted (previous generation).
+  ...family('m1', 'x86_64', GP('Intel Xeon Family', 'Unknown', 'No'), [['small', 1, 1740, 0.044]]),
+  ...family('t2', 'x86_64', GP('Intel Xeon Family', 'Up to 3.3 GHz', 'Yes'), [['micro', 1, 1024, 0.0116], ['small', 1, 2048, 0.023], ['medium', 2, 4096, 0.0464], ['large', 2, 8192, 0.0928]]),
+  ...family('t3', 'x86_64', GP('Intel Skylake E5 2686 v5', '3.1 GHz'), burst(0.0052)),
+  ...family('t3a', 'x86_64', GP('AMD EPYC 7571', '2.5 GHz'), burst(0.0047)),
+  ...family('t4g', 'arm64', GP('AWS Graviton2 Processor', '2.5 GHz'), burst(0.0042)),
+  ...family('m5', 'x86_64', GP('Intel Xeon Platinum 8175', '3.1 GHz'), scaled(4096, 0.096, '4xlarge')),
+  ...family('m6i', 'x86_64', GP('Intel Xeon 8375C (Ice Lake)', '3.5 GHz'), scaled(4096, 0.096, '4xlarge')),
+  ...family('m7i', 'x86_64', GP('Intel Xeon Scalable (Sapphire Rapids)', '3.2 GHz'), scaled(4096, 0.1008, '4xlarge')),
+  ...family('m6g', 'arm64', GP('AWS Graviton2 Processor', '2.5 GHz'), scaled(4096, 0.077, '4xlarge')),
+  ...family('m7g', 'arm64', GP('AWS Graviton3 Processor', '2.6 GHz'), scaled(4096, 0.0816, '4xlarge')),
+  ...family('c5', 'x86_64', CO('Intel Xeon Platinum 8124M', '3.4 GHz'), scaled(2048, 0.085, '4xlarge')),
+  ...family('c6i', 'x86_64', CO('Intel Xeon 8375C (Ice Lake)', '3.5 GHz'), scaled(2048, 0.085, '4xlarge')),
+  ...family('c6g', 'arm64', CO('AWS Graviton2 Processor', '2.5 GHz'), scaled(2048, 0.068, '4xlarge')),
+  ...family('c7g', 'arm64', CO('AWS Graviton3 Processor', '2.6 GHz'), scaled(2048, 0.0725, '4xlarge')),
+  ...family('r5', 'x86_64', MO('Intel Xeon Platinum 8175', '3.1 GHz'), scaled(8192, 0.126, '2xlarge')),
+  ...family('r6i', 'x86_64', MO('Intel Xeon 8375C (Ice Lake)', '3.5 GHz'), scaled(8192, 0.126, '2xlarge')),
+  ...family('r6g', 'arm64', MO('AWS Graviton2 Processor', '2.5 GHz'), scaled(8192, 0.1008, '2xlarge')),
 ]);
+
+/** The Price List attributes of an instance type's family (`m5` of `m5.large`). */
+export const familyInfo = (instanceType: string): FamilyInfo | undefined => FAMILIES[instanceType.split('.')[0]];
+
+/** An instance type's on-demand Linux list price in us-east-1, USD/hour (rounded as AWS writes it). */
+export const listPrice = (instanceType: string): number | undefined => {
+  const p = LIST_PRICES.get(instanceType);
+  return p === undefined ? undefined : Math.round(p * 1e4) / 1e4;
+};
+
+/**
+ * Per region: the Price List `location` name, the `usagetype` prefix, and the factor of its prices over us-east-1's
+ * (read off the public on-demand prices of m5.large: us-east-2 and us-west-2 $0.096, eu-north-1 $0.102, eu-west-1
+ * $0.107, us-west-1 $0.112, eu-central-1 $0.115, ap-southeast-1 $0.12).
+ */
+export const REGION_PRICING: Readonly<Record<string, { location: string; usagePrefix: string; factor: number }>> = {
+  'us-east-1': { location: 'US East (N. Virginia)', usagePrefix: '', factor: 1 },
+  'us-east-2': { location: 'US East (Ohio)', usagePrefix: 'USE2-', factor: 1 },
+  'us-west-1': { location: 'US West (N. California)', usagePrefix: 'USW1-', factor: 1.1667 },
+  'us-west-2': { location: 'US West (Oregon)', usagePrefix: 'USW2-', factor: 1 },
+  'eu-central-1': { location: 'EU (Frankfurt)', usagePrefix: 'EUC1-', factor: 1.1979 },
+  'eu-west-1': { location: 'EU (Ireland)', usagePrefix: 'EU-', factor: 1.1146 },
+  'eu-north-1': { location: 'EU (Stockholm)', usagePrefix: 'EUN1-', factor: 1.0625 },
+  'ap-southeast-1': { location: 'Asia Pacific (Singapore)', usagePrefix: 'APS1-', factor: 1.25 },
+};
 
 /** A public image. */
 export interface ImageInfo {

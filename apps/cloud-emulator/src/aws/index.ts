@@ -10,6 +10,7 @@ import { INSTANCE_ACTIONS } from './instances';
 import { META_ACTIONS } from './meta';
 import { NETWORK_ACTIONS } from './network';
 import { Params } from './params';
+import { createAwsPricing, PRICING_REGIONS, PricingError } from './pricing';
 import { SECURITY_GROUP_ACTIONS } from './security-groups';
 import { Account, newRequestId, RegionState } from './state';
 import { tagsToRecord } from './tags';
@@ -28,6 +29,9 @@ import { errorDocument, responseDocument } from './xml';
  * CreateRouteTable, CreateRoute, AssociateRouteTable, DisassociateRouteTable, DeleteRouteTable, DescribeRouteTables;
  * CreateSecurityGroup, DescribeSecurityGroups, DeleteSecurityGroup, AuthorizeSecurityGroupIngress,
  * RevokeSecurityGroupIngress; RunInstances, DescribeInstances, TerminateInstances.
+ *
+ * The same endpoint serves the AWS Price List Query API (requests carrying `X-Amz-Target: AWSPriceListService.*`,
+ * signed for the service `pricing`; see pricing.ts), counted as `pricing.GetProducts`.
  *
  * Every request is counted under its Action (core/calls.ts). With eventual consistency on (core/consistency.ts),
  * Describe* calls do not see resources younger than the window (`Invalid…ID.NotFound` by id, left out of lists and
@@ -108,6 +112,57 @@ export function createAwsCloud(ctx: CloudContext): CloudModule {
     },
   };
 
+  const pricing = createAwsPricing();
+
+  /** A Price List Query API request (JSON 1.1, `X-Amz-Target: AWSPriceListService.<Operation>`), see pricing.ts. */
+  async function handlePricing(req: IncomingMessage, res: ServerResponse, target: string, body: string, requestId: string): Promise<void> {
+    const send = (status: number, doc: unknown, errorType?: string) => {
+      res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': requestId, ...(errorType ? { 'x-amzn-errortype': errorType } : {}) });
+      res.end(JSON.stringify(doc));
+    };
+    const operation = target.slice('AWSPriceListService.'.length);
+    ctx.countCall?.('aws', `pricing.${operation === 'GetProducts' ? operation : UNKNOWN_CALL}`);
+    try {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const query: Record<string, string | string[]> = {};
+      for (const [k, v] of url.searchParams) query[k] = v;
+      try {
+        await verifySigV4(
+          { method: req.method ?? 'POST', path: url.pathname, query, headers: req.headers, body },
+          (accessKeyId) => {
+            const a = accounts.get(accessKeyId);
+            return a && { account: a, secretAccessKey: a.secretAccessKey };
+          },
+          (region) => PRICING_REGIONS.includes(region),
+          new Date(),
+          'pricing',
+        );
+      } catch (e) {
+        if (!(e instanceof Ec2Error)) throw e;
+        // the JSON services' own names for the same refusals
+        const code = ({ AuthFailure: 'UnrecognizedClientException', SignatureDoesNotMatch: 'InvalidSignatureException', MissingAuthenticationToken: 'MissingAuthenticationTokenException', IncompleteSignature: 'IncompleteSignatureException', RequestExpired: 'InvalidSignatureException' } as Record<string, string>)[e.code] ?? e.code;
+        throw new PricingError(e.code === 'MissingAuthenticationToken' || e.code === 'SignatureDoesNotMatch' ? 403 : 400, code, e.message);
+      }
+      if (req.method !== 'POST') throw new PricingError(400, 'UnknownOperationException', 'Only POST is accepted.');
+      if (operation !== 'GetProducts') throw new PricingError(400, 'UnknownOperationException', `The operation ${operation} is not served by the sandbox's Price List API (GetProducts only).`);
+      const fault = ctx.takeFault('aws', 'read');
+      if (fault === 'throttle') throw new PricingError(400, 'ThrottlingException', 'Rate exceeded');
+      if (fault) throw new PricingError(500, 'InternalErrorException', 'An internal error has occurred');
+      await ctx.delay('read');
+      let parsed: unknown;
+      try {
+        parsed = body === '' ? {} : JSON.parse(body);
+      } catch {
+        throw new PricingError(400, 'SerializationException', 'Request body is not valid JSON.');
+      }
+      send(200, pricing.getProducts(parsed));
+    } catch (e) {
+      if (e instanceof PricingError) return send(e.status, { __type: e.code, Message: e.message }, e.code);
+      console.error('aws sandbox: pricing internal error', e);
+      send(500, { __type: 'InternalErrorException', Message: 'An internal error has occurred' }, 'InternalErrorException');
+    }
+  }
+
   const regionState = (account: Account, region: string): RegionState => {
     let rs = account.regions.get(region);
     if (!rs) {
@@ -132,6 +187,11 @@ export function createAwsCloud(ctx: CloudContext): CloudModule {
     };
     try {
       const body = await readBody(req);
+      const target = req.headers['x-amz-target'];
+      if (typeof target === 'string' && target.startsWith('AWSPriceListService.')) {
+        counted = true;
+        return await handlePricing(req, res, target, body, requestId);
+      }
       const url = new URL(req.url ?? '/', 'http://localhost');
       const entries: [string, string][] = [...url.searchParams];
       const contentType = String(req.headers['content-type'] ?? '');
@@ -189,6 +249,8 @@ export function createAwsCloud(ctx: CloudContext): CloudModule {
     handler: (req, res) => {
       void handle(req, res);
     },
+
+    prices: pricing.admin,
 
     createAccount() {
       let accessKeyId: string;

@@ -1,26 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { ArmError, invalidParameter, resourceNotFound } from './arm-error';
 import { Call, Env, Reply, asyncOperationUrl, deleteAccepted, eqi, page, seen, startOperation, tagsField } from './common';
+import { findVmSize, VM_SIZE_LIST } from './catalog';
 import { removeNetwork } from './network';
 import { ARM_TYPES, AT_ACCEPTANCE, Disk, Nic, ResourceGroup, Vm, VmNicRef, provisioningState } from './state';
-import { ZONES, isObject, optEnum, optString, optStringArray, parseTags, requireBody, requireLocation } from './validate';
+import { LOCATIONS, ZONES, isObject, optEnum, optString, optStringArray, parseTags, requireBody, requireLocation } from './validate';
 
 const NS = 'Microsoft.Compute';
 
-/** VM sizes the sandbox offers, with their vCPUs (for the regional cores quota). */
-export const VM_SIZES: Record<string, number> = {
-  Standard_B1s: 1, Standard_B1ms: 1, Standard_B2s: 2, Standard_B2ms: 2, Standard_B4ms: 4, Standard_B8ms: 8,
-  Standard_D2s_v3: 2, Standard_D4s_v3: 4, Standard_D8s_v3: 8,
-  Standard_D2s_v5: 2, Standard_D4s_v5: 4, Standard_D8s_v5: 8, Standard_D16s_v5: 16,
-  Standard_D2as_v5: 2, Standard_D4as_v5: 4, Standard_E2s_v5: 2, Standard_E4s_v5: 4, Standard_F2s_v2: 2, Standard_F4s_v2: 4,
-};
-/** Memory of each VM size, MiB (Azure's size pages: B-series, Dv3, Dsv5, Dasv5, Esv5, Fsv2). */
-export const VM_SIZE_MEMORY_MIB: Record<string, number> = {
-  Standard_B1s: 1024, Standard_B1ms: 2048, Standard_B2s: 4096, Standard_B2ms: 8192, Standard_B4ms: 16384, Standard_B8ms: 32768,
-  Standard_D2s_v3: 8192, Standard_D4s_v3: 16384, Standard_D8s_v3: 32768,
-  Standard_D2s_v5: 8192, Standard_D4s_v5: 16384, Standard_D8s_v5: 32768, Standard_D16s_v5: 65536,
-  Standard_D2as_v5: 8192, Standard_D4as_v5: 16384, Standard_E2s_v5: 16384, Standard_E4s_v5: 32768, Standard_F2s_v2: 4096, Standard_F4s_v2: 8192,
-};
+/** VM sizes the sandbox offers (catalog.ts), with their vCPUs (for the regional cores quota). */
+export const VM_SIZES: Record<string, number> = Object.fromEntries(VM_SIZE_LIST.map((v) => [v.name, v.vcpu]));
+/** Memory of each VM size, MiB (catalog.ts). */
+export const VM_SIZE_MEMORY_MIB: Record<string, number> = Object.fromEntries(VM_SIZE_LIST.map((v) => [v.name, v.memoryMiB]));
 /** "Total Regional Cores" quota per subscription and region. */
 export const REGIONAL_CORES_QUOTA = 100;
 
@@ -391,7 +382,7 @@ function boot(env: Env, created: Vm): void {
     privateIp: cfg?.privateIp ?? '',
     ...(pip?.kind === 'pip' && pip.ipAddress ? { publicIp: pip.ipAddress } : {}),
     // cloud-provider-azure's provider id: azure:// + the VM's ARM id
-    machine: { instanceType: vm.vmSize, vcpu: VM_SIZES[vm.vmSize] ?? 2, memoryMiB: VM_SIZE_MEMORY_MIB[vm.vmSize] ?? 4096, arch: 'amd64', providerID: `azure://${vm.id}` },
+    machine: { instanceType: vm.vmSize, vcpu: VM_SIZES[vm.vmSize] ?? 2, memoryMiB: VM_SIZE_MEMORY_MIB[vm.vmSize] ?? 4096, arch: findVmSize(vm.vmSize)?.arch === 'Arm64' ? 'arm64' : 'amd64', providerID: `azure://${vm.id}` },
   });
 }
 
@@ -502,3 +493,24 @@ export async function listVmsAll(env: Env, call: Call): Promise<Reply> {
 }
 
 export { NS as COMPUTE_NS };
+
+/**
+ * `GET /subscriptions/{sub}/providers/Microsoft.Compute/locations/{location}/vmSizes` (VirtualMachineSizes_List): every
+ * size offered in the location, `{value: [{name, numberOfCores, osDiskSizeInMB, resourceDiskSizeInMB, memoryInMB,
+ * maxDataDiskCount}]}`, not paged.
+ */
+export async function listVmSizes(env: Env, location: string): Promise<Reply> {
+  const loc = location.toLowerCase();
+  if (!(LOCATIONS as readonly string[]).includes(loc)) {
+    throw new ArmError(400, 'LocationNotAvailableForResourceType', `The provided location '${location}' is not available for resource type 'Microsoft.Compute/locations/vmSizes'. List of available regions for the resource type is '${LOCATIONS.join(',')}'.`);
+  }
+  await env.ctx.delay('read');
+  return {
+    status: 200,
+    body: {
+      value: VM_SIZE_LIST.map((s) => ({
+        name: s.name, numberOfCores: s.vcpu, osDiskSizeInMB: 1047552, resourceDiskSizeInMB: s.resourceDiskMiB, memoryInMB: s.memoryMiB, maxDataDiskCount: s.maxDataDisks,
+      })),
+    },
+  };
+}

@@ -7,7 +7,8 @@ import { stampNow } from '../core/consistency';
 import { Aad } from './aad';
 import { ArmError, resourceGroupNotFound } from './arm-error';
 import { Call, Env, Reply, eqi, seen } from './common';
-import { COMPUTE_NS, coresQuotaError, handleCompute, listVmsAll } from './compute';
+import { COMPUTE_NS, coresQuotaError, handleCompute, listVmSizes, listVmsAll } from './compute';
+import { createRetailPrices } from './retail-prices';
 import { NETWORK_NS, NETWORK_TYPES, handleNetwork, listNetworkAll, networkOperation } from './network';
 import { groupOperationResult, handleGroup, listGroups, listResources, renderSubscription, rpOperation } from './resources';
 import { AzureState, Resource } from './state';
@@ -32,6 +33,7 @@ type Route =
   | { kind: 'groupOperation'; token: string }
   | { kind: 'rpOperation'; ns: string; id: string; result: boolean }
   | { kind: 'rpListAll'; ns: string; type: string }
+  | { kind: 'vmSizes'; ns: string; location: string }
   | { kind: 'rpResource'; ns: string; rg: string; type: string; name?: string; rest: string[] };
 
 const notFoundPath = (path: string) => new ArmError(404, 'NotFound', `The requested path '${path}' was not found.`);
@@ -60,6 +62,7 @@ function route(segs: string[], path: string): { route: Route; sub?: string } {
       return { route: { kind: 'rpOperation', ns, id: segs[7], result: l[6] === 'operationresults' }, sub };
     }
     if (segs.length === 5) return { route: { kind: 'rpListAll', ns, type: segs[4] }, sub };
+    if (segs.length === 7 && l[4] === 'locations' && l[6] === 'vmsizes') return { route: { kind: 'vmSizes', ns, location: segs[5] }, sub };
   }
   throw notFoundPath(path);
 }
@@ -88,6 +91,7 @@ function armCallName(method: string, r: Route): string {
     case 'groupOperation': return `${method} Microsoft.Resources/operationResults`;
     case 'rpOperation': return `${method} ${canon(r.ns)}/locations/${r.result ? 'operationResults' : 'operations'}`;
     case 'rpListAll': return `${m(true)} ${canon(r.ns)}/${canon(r.type)}`;
+    case 'vmSizes': return `${m(true)} ${canon(r.ns)}/locations/vmSizes`;
     case 'rpResource': {
       const children = r.rest.filter((_, i) => i % 2 === 0).map(canon);
       const collection = r.name === undefined || r.rest.length % 2 === 1;
@@ -96,7 +100,7 @@ function armCallName(method: string, r: Route): string {
   }
 }
 
-const namespaceOf = (r: Route): string => (r.kind === 'rpOperation' || r.kind === 'rpListAll' || r.kind === 'rpResource' ? r.ns.toLowerCase() : 'microsoft.resources');
+const namespaceOf = (r: Route): string => (r.kind === 'rpOperation' || r.kind === 'rpListAll' || r.kind === 'rpResource' || r.kind === 'vmSizes' ? r.ns.toLowerCase() : 'microsoft.resources');
 
 /** The latency/fault operation of a call. */
 function operationOf(method: string, r: Route): LatencyOp {
@@ -152,7 +156,8 @@ function faultError(kind: FaultKind, op: LatencyOp, r: Route, call: { account: {
 }
 
 /**
- * Sandbox Azure: Microsoft Entra ID token endpoint and Azure Resource Manager (Resources, Network, Compute).
+ * Sandbox Azure: Microsoft Entra ID token endpoint, Azure Resource Manager (Resources, Network, Compute, with
+ * `Microsoft.Compute/locations/{location}/vmSizes`) and the Retail Prices API (`GET /api/retail/prices`, no auth).
  * Calls are counted as `<METHOD> <resource type>` (`LIST` for collections; see armCallName). With eventual consistency
  * on, GET/HEAD and lists do not see resource groups and resources younger than the window (404
  * `ResourceGroupNotFound` / `ResourceNotFound`, left out of lists) — nor do the SDK pollers' final GETs.
@@ -221,6 +226,13 @@ export function createAzureCloud(ctx: CloudContext): CloudModule {
     const r = await aad.token(String(req.params.tenant), form, basic);
     res.setHeader('Cache-Control', 'no-store, no-cache');
     res.status(r.status).json(r.body);
+  });
+
+  // --- Azure Retail Prices API (prices.azure.com: unauthenticated, OData $filter; retail-prices.ts) -------------------
+  const retail = createRetailPrices(ctx);
+  app.all('/api/retail/prices', (req: Request, res: Response, next: NextFunction) => {
+    count(res, 'GET /api/retail/prices');
+    retail.handle(req, res).catch(next);
   });
 
   // --- Azure Resource Manager --------------------------------------------------------------------------------------
@@ -297,6 +309,7 @@ export function createAzureCloud(ctx: CloudContext): CloudModule {
   return {
     cloud: 'azure',
     handler: app,
+    prices: retail.admin,
     createAccount() {
       const tenantId = randomUUID();
       const acct = { tenantId, clientId: randomUUID(), clientSecret: `${randomBytes(3).toString('hex')}8Q~${randomBytes(24).toString('base64url')}`, principalId: randomUUID(), subscriptionId: randomUUID() };
@@ -347,6 +360,10 @@ async function dispatch(env: Env, call: Call, r: Route): Promise<Reply> {
     case 'rpOperation':
       onlyGet();
       return rpOperation(env, call, r.ns, r.id, r.result);
+    case 'vmSizes':
+      onlyGet();
+      if (!eqi(r.ns, COMPUTE_NS)) throw new ArmError(404, 'InvalidResourceType', `The resource type 'locations/vmSizes' could not be found in the namespace '${r.ns}' for api version '${call.apiVersion}'.`);
+      return listVmSizes(env, r.location);
     case 'rpListAll': {
       onlyGet();
       if (eqi(r.ns, COMPUTE_NS) && eqi(r.type, 'virtualMachines')) return listVmsAll(env, call);

@@ -71,6 +71,18 @@ export interface AdminDeps {
  * - `PUT /admin/wan` `{clouds: {"aws|gcp": 3}, pairs?: {"<public ip>|<public ip>": 14}}` — round trips in milliseconds
  *   that the `netns` VM network's WAN relay adds between public addresses (409 in the `process` VM network).
  *
+ * Instance prices (core/prices.ts; what the clouds' price APIs answer: AWS GetProducts, GCP Billing Catalog SKUs, Azure
+ * Retail Prices, DigitalOcean `/v2/sizes`). `usdPerHour` is the on-demand Linux price, 0 < usd ≤ 1000.
+ * - `PUT /admin/prices` `{cloud, region?, instanceType, usdPerHour}` → 200 `{cloud, changed: [{region, instanceType,
+ *   usdPerHour, overridden}], note?}`. With `region`: that region's price; without: the reference region's (us-east-1,
+ *   us-central1, eastus), which every region without its own override follows with its price factor. GCP prices
+ *   vCPUs and memory, not machines: the machine type's family core and RAM SKUs (in the region's price location, or
+ *   everywhere) are scaled so that this machine costs `usdPerHour` — its whole family changes in proportion.
+ *   DigitalOcean prices sizes, not regions: `region` is refused there.
+ * - `GET /admin/prices?cloud=aws[&region=eu-west-1]` → 200 `{cloud, region, referenceRegion, prices: [{region,
+ *   instanceType, usdPerHour, overridden}], count}` — every priced type's effective price (default the reference region)
+ * - `DELETE /admin/prices[?cloud=aws]` → 204 — back to the list prices
+ *
  * Kubernetes (core/kube.ts; 404 when the sandbox runs none)
  * - `GET /admin/kubernetes` → 200 `{ controlPlanes: [{clusterName, caHash, kubernetesVersion, masters: [{nodeName,
  *   instanceId, advertiseAddress, url}], nodes: [name]}] }` — each cluster whose VMs ran `kubeadm init`, while a master lives
@@ -191,6 +203,40 @@ export function createAdminHandler(deps: AdminDeps): express.Express {
   });
   app.get('/admin/consistency', (_req, res) => {
     res.json({ delayMs: deps.consistency.settings() });
+  });
+
+  app.put('/admin/prices', (req, res) => {
+    const body: unknown = req.body;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return problem(res, 400, 'body must be a JSON object {cloud, region?, instanceType, usdPerHour}', 'body');
+    const { cloud, region, instanceType, usdPerHour, ...rest } = body as Record<string, unknown>;
+    const extra = Object.keys(rest);
+    if (extra.length) return problem(res, 400, `unknown field ${extra.map((k) => JSON.stringify(k)).join(', ')}: the fields are cloud, region, instanceType, usdPerHour`, extra[0]);
+    if (!isCloudId(cloud)) return problem(res, 400, `cloud must be one of ${CLOUDS.join(', ')} (got ${JSON.stringify(cloud)})`, 'cloud');
+    if (region !== undefined && (typeof region !== 'string' || region === '')) return problem(res, 400, `region must be a region name when given (got ${JSON.stringify(region)})`, 'region');
+    if (typeof instanceType !== 'string' || instanceType === '') return problem(res, 400, `instanceType must be the cloud's instance type name (got ${JSON.stringify(instanceType)})`, 'instanceType');
+    if (typeof usdPerHour !== 'number') return problem(res, 400, `usdPerHour must be a number of US dollars per hour (got ${JSON.stringify(usdPerHour)})`, 'usdPerHour');
+    const admin = deps.modules[cloud].prices;
+    if (!admin) return problem(res, 404, `the sandbox's ${cloud} has no price API`);
+    const r = admin.set({ ...(region !== undefined ? { region: region as string } : {}), instanceType, usdPerHour });
+    if (!r.ok) return problem(res, 400, r.detail, r.field);
+    res.json({ cloud, changed: r.changed, ...(r.note ? { note: r.note } : {}) });
+  });
+  app.get('/admin/prices', (req, res) => {
+    const cloud = cloudQuery(req, res);
+    if (cloud === false) return;
+    if (cloud === undefined) return problem(res, 400, 'cloud is required: GET /admin/prices?cloud=<cloud>[&region=<region>]', 'cloud');
+    const admin = deps.modules[cloud].prices;
+    if (!admin) return problem(res, 404, `the sandbox's ${cloud} has no price API`);
+    const region = typeof req.query.region === 'string' ? req.query.region : undefined;
+    const prices = admin.list(region);
+    if (!prices) return problem(res, 400, `region ${JSON.stringify(region)} is not a region the sandbox's ${cloud} prices`, 'region');
+    res.json({ cloud, region: region ?? admin.referenceRegion, referenceRegion: admin.referenceRegion, prices, count: prices.length });
+  });
+  app.delete('/admin/prices', (req, res) => {
+    const cloud = cloudQuery(req, res);
+    if (cloud === false) return;
+    for (const c of cloud ? [cloud] : CLOUDS) deps.modules[c].prices?.reset();
+    res.status(204).end();
   });
 
   app.get('/admin/calls', (req, res) => {

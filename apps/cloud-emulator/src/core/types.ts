@@ -1,3 +1,4 @@
+import type { PriceAdmin } from './prices';
 import type { RequestListener } from 'node:http';
 import type { CloudId } from '@skyweave/domain';
 import type { CloudCredentials } from '@skyweave/cloud-adapters';
@@ -97,4 +98,6 @@ export interface CloudModule {
   createAccount(): CloudCredentials;
   /** Every live resource of every account. */
   inventory(): InventoryItem[];
+  /** The cloud's instance prices, for the admin price API (core/prices.ts). */
+  readonly prices?: PriceAdmin;
 }

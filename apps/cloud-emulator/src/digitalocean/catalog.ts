@@ -56,6 +56,9 @@ const REGION_NAMES: Record<string, string> = {
   atl1: 'Atlanta 1',
 };
 
+/** `price_hourly` of a monthly price (÷ 672 hours, 5 decimals, as DigitalOcean writes it). */
+export const hourlyOf = (monthly: number): number => Math.round((monthly / 672) * 100000) / 100000;
+
 const size = (slug: string, vcpus: number, memory: number, disk: number, transfer: number, monthly: number, description: string): DoSize => ({
   slug,
   memory,
@@ -63,25 +66,74 @@ const size = (slug: string, vcpus: number, memory: number, disk: number, transfe
   disk,
   transfer,
   price_monthly: monthly,
-  price_hourly: Math.round((monthly / 672) * 100000) / 100000,
+  price_hourly: hourlyOf(monthly),
   regions: Object.keys(REGION_NAMES),
   available: true,
   description,
 });
 
-/** Droplet sizes (slugs and list prices as DigitalOcean publishes them). */
+/**
+ * Droplet sizes: slugs, vCPUs, memory (MiB), disk (GB), transfer (TB) and monthly list prices as DigitalOcean publishes
+ * them (digitalocean.com/pricing/droplets and `GET /v2/sizes`, 2025). The hourly price is the monthly one over 672 hours
+ * (DigitalOcean caps a month at 672 billed hours), as `price_hourly` is on the real API. Prices do not vary by region.
+ */
 export const SIZES: readonly DoSize[] = [
+  // Basic (shared CPU): regular, and Premium AMD / Intel
   size('s-1vcpu-512mb-10gb', 1, 512, 10, 0.5, 4, 'Basic'),
   size('s-1vcpu-1gb', 1, 1024, 25, 1, 6, 'Basic'),
+  size('s-1vcpu-1gb-amd', 1, 1024, 25, 1, 7, 'Premium AMD'),
+  size('s-1vcpu-1gb-intel', 1, 1024, 25, 1, 7, 'Premium Intel'),
   size('s-1vcpu-2gb', 1, 2048, 50, 2, 12, 'Basic'),
+  size('s-1vcpu-2gb-amd', 1, 2048, 50, 2, 14, 'Premium AMD'),
+  size('s-1vcpu-2gb-intel', 1, 2048, 50, 2, 14, 'Premium Intel'),
   size('s-2vcpu-2gb', 2, 2048, 60, 3, 18, 'Basic'),
+  size('s-2vcpu-2gb-amd', 2, 2048, 60, 3, 21, 'Premium AMD'),
+  size('s-2vcpu-2gb-intel', 2, 2048, 60, 3, 21, 'Premium Intel'),
   size('s-2vcpu-4gb', 2, 4096, 80, 4, 24, 'Basic'),
+  size('s-2vcpu-4gb-amd', 2, 4096, 80, 4, 28, 'Premium AMD'),
+  size('s-2vcpu-4gb-intel', 2, 4096, 80, 4, 28, 'Premium Intel'),
+  size('s-2vcpu-8gb-amd', 2, 8192, 100, 5, 42, 'Premium AMD'),
+  size('s-2vcpu-8gb-160gb-intel', 2, 8192, 160, 5, 42, 'Premium Intel'),
   size('s-4vcpu-8gb', 4, 8192, 160, 5, 48, 'Basic'),
+  size('s-4vcpu-8gb-amd', 4, 8192, 160, 5, 56, 'Premium AMD'),
+  size('s-4vcpu-8gb-intel', 4, 8192, 160, 5, 56, 'Premium Intel'),
+  size('s-4vcpu-16gb-amd', 4, 16384, 200, 8, 84, 'Premium AMD'),
+  size('s-4vcpu-16gb-320gb-intel', 4, 16384, 320, 8, 84, 'Premium Intel'),
   size('s-8vcpu-16gb', 8, 16384, 320, 6, 96, 'Basic'),
+  size('s-8vcpu-16gb-amd', 8, 16384, 320, 6, 112, 'Premium AMD'),
+  size('s-8vcpu-16gb-intel', 8, 16384, 320, 6, 112, 'Premium Intel'),
+  size('s-8vcpu-32gb-amd', 8, 32768, 400, 10, 168, 'Premium AMD'),
+  size('s-8vcpu-32gb-640gb-intel', 8, 32768, 640, 10, 168, 'Premium Intel'),
+  // General Purpose (dedicated CPU)
+  size('g-2vcpu-8gb', 2, 8192, 25, 4, 63, 'General Purpose'),
+  size('g-4vcpu-16gb', 4, 16384, 50, 5, 126, 'General Purpose'),
+  size('g-8vcpu-32gb', 8, 32768, 100, 6, 252, 'General Purpose'),
+  size('g-16vcpu-64gb', 16, 65536, 200, 7, 504, 'General Purpose'),
+  size('g-32vcpu-128gb', 32, 131072, 400, 8, 1008, 'General Purpose'),
+  size('gd-2vcpu-8gb', 2, 8192, 50, 4, 68, 'General Purpose'),
+  size('gd-4vcpu-16gb', 4, 16384, 100, 5, 136, 'General Purpose'),
+  size('gd-8vcpu-32gb', 8, 32768, 200, 6, 272, 'General Purpose'),
+  // CPU-Optimized (dedicated CPU)
   size('c-2', 2, 4096, 25, 4, 42, 'CPU-Optimized'),
   size('c-4', 4, 8192, 50, 5, 84, 'CPU-Optimized'),
-  size('g-2vcpu-8gb', 2, 8192, 25, 4, 63, 'General Purpose'),
+  size('c-8', 8, 16384, 100, 6, 168, 'CPU-Optimized'),
+  size('c-16', 16, 32768, 200, 7, 336, 'CPU-Optimized'),
+  size('c-32', 32, 65536, 400, 9, 672, 'CPU-Optimized'),
+  size('c2-2vcpu-4gb', 2, 4096, 50, 4, 47, 'CPU-Optimized 2x SSD'),
+  size('c2-4vcpu-8gb', 4, 8192, 100, 5, 94, 'CPU-Optimized 2x SSD'),
+  size('c2-8vcpu-16gb', 8, 16384, 200, 6, 188, 'CPU-Optimized 2x SSD'),
+  // Memory-Optimized (dedicated CPU)
   size('m-2vcpu-16gb', 2, 16384, 50, 4, 84, 'Memory-Optimized'),
+  size('m-4vcpu-32gb', 4, 32768, 100, 6, 168, 'Memory-Optimized'),
+  size('m-8vcpu-64gb', 8, 65536, 200, 7, 336, 'Memory-Optimized'),
+  size('m-16vcpu-128gb', 16, 131072, 400, 8, 672, 'Memory-Optimized'),
+  size('m3-2vcpu-16gb', 2, 16384, 150, 4, 104, 'Memory-Optimized 3x SSD'),
+  size('m3-4vcpu-32gb', 4, 32768, 300, 6, 208, 'Memory-Optimized 3x SSD'),
+  // Storage-Optimized (dedicated CPU)
+  size('so-2vcpu-16gb', 2, 16384, 300, 4, 131, 'Storage-Optimized'),
+  size('so-4vcpu-32gb', 4, 32768, 600, 6, 262, 'Storage-Optimized'),
+  size('so1_5-2vcpu-16gb', 2, 16384, 450, 4, 163, 'Storage-Optimized 1.5x SSD'),
+  size('so1_5-4vcpu-32gb', 4, 32768, 900, 6, 326, 'Storage-Optimized 1.5x SSD'),
 ];
 
 export const REGIONS: readonly DoRegion[] = Object.entries(REGION_NAMES).map(([slug, name]) => ({

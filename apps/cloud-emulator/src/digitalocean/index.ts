@@ -2,7 +2,8 @@ import express from 'express';
 import { randomUUID } from 'node:crypto';
 import type { CloudContext, CloudModule, Operation } from '../core/types';
 import { UNKNOWN_CALL } from '../core/calls';
-import { REGIONS, SIZES } from './catalog';
+import { checkUsd, PriceAdmin } from '../core/prices';
+import { findSize, REGIONS, SIZES } from './catalog';
 import { DoApiError, faultError, notFound, serverError, tooManyRequests, unauthorized } from './errors';
 import { paginate, queryParam, RateLimiter } from './http';
 import { Account, FirewallRec, renderDroplet, renderFirewall, renderTag, renderVpc } from './model';
@@ -46,6 +47,25 @@ export function createDigitalOceanCloud(ctx: CloudContext, opts: DigitalOceanClo
   // Every request is counted once, as `<METHOD> <route pattern>` (core/calls.ts) — before authentication, so refused
   // requests count too. The patterns are the routes registered below with `route`.
   const patterns: { method: string; pattern: string; re: RegExp }[] = [];
+  /** Admin price overrides: size slug → USD/hour (DigitalOcean prices sizes, the same in every region). */
+  const priceOverrides = new Map<string, number>();
+  const prices: PriceAdmin = {
+    referenceRegion: '',
+    list(region) {
+      if (region !== undefined && region !== '' && !REGIONS.some((r) => r.slug === region)) return undefined;
+      return SIZES.map((s) => ({ region: region ?? '', instanceType: s.slug, usdPerHour: priceOverrides.get(s.slug) ?? s.price_hourly, overridden: priceOverrides.has(s.slug) }));
+    },
+    set({ region, instanceType, usdPerHour }) {
+      if (region !== undefined) return { ok: false, field: 'region', detail: 'DigitalOcean prices Droplet sizes, not regions: leave region out' };
+      if (!findSize(instanceType)) return { ok: false, field: 'instanceType', detail: `instanceType ${JSON.stringify(instanceType)} is not a Droplet size slug the sandbox offers` };
+      const bad = checkUsd(usdPerHour);
+      if (bad) return bad;
+      priceOverrides.set(instanceType, usdPerHour);
+      return { ok: true, changed: [{ region: '', instanceType, usdPerHour, overridden: true }], note: 'price_monthly follows as 672 × price_hourly' };
+    },
+    reset: () => priceOverrides.clear(),
+  };
+
   const route = (method: 'get' | 'post' | 'put' | 'delete', pattern: string, handler: express.RequestHandler) => {
     patterns.push({ method: method.toUpperCase(), pattern, re: new RegExp(`^${pattern.replace(/:[A-Za-z_]+/g, '[^/]+')}/?$`, 'i') });
     app[method](pattern, handler);
@@ -108,7 +128,11 @@ export function createDigitalOceanCloud(ctx: CloudContext, opts: DigitalOceanClo
     });
   }));
   route('get', '/v2/regions', op('read', (req, res) => res.json(paginate(req, 'regions', REGIONS, (r) => r))));
-  route('get', '/v2/sizes', op('read', (req, res) => res.json(paginate(req, 'sizes', SIZES, (s) => s))));
+  // sizes with this emulator's admin price overrides (PUT /admin/prices): the hourly price set, the monthly one 672 × it
+  route('get', '/v2/sizes', op('read', (req, res) => res.json(paginate(req, 'sizes', SIZES, (s) => {
+    const usd = priceOverrides.get(s.slug);
+    return usd === undefined ? s : { ...s, price_hourly: usd, price_monthly: Math.round(usd * 672 * 100) / 100 };
+  }))));
 
   // ---- VPCs ----
   route('post', '/v2/vpcs', op('network.create', (req, res, a) => {
@@ -197,6 +221,7 @@ export function createDigitalOceanCloud(ctx: CloudContext, opts: DigitalOceanClo
   return {
     cloud: CLOUD,
     handler: app,
+    prices,
     createAccount: () => ({ cloud: 'digitalocean', digitalocean: { token: sandbox.createAccount().token } }),
     inventory: () => sandbox.inventory(),
   };

@@ -1,4 +1,4 @@
-import { createPublicKey, generateKeyPairSync, KeyObject, randomBytes, randomInt } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, KeyObject, randomBytes, randomInt, verify as verifySignature } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
 import type { GcpCredentials } from '@skyweave/cloud-adapters';
@@ -111,14 +111,42 @@ export class GcpAuth {
   }
 
   /**
-   * The account behind a request's bearer token, checked for the Compute scopes.
+   * A self-signed JWT used directly as the bearer token, as Google's client libraries send one to the APIs that
+   * accept it (https://google.aip.dev/auth/4111; `@google-cloud/billing` does): RS256, signed with a sandbox
+   * service account's key (`kid` = its private_key_id), `iss` = `sub` = the account, lifetime ≤ 1 h and not expired,
+   * with a `scope` claim (or an `aud` of `https://<api>.googleapis.com/`, which grants cloud-platform). Undefined when
+   * the token is not one (the caller answers 401).
+   */
+  private selfSignedJwt(token: string): AccessToken | undefined {
+    const parts = token.split('.');
+    if (parts.length !== 3) return undefined;
+    try {
+      const header = JSON.parse(Buffer.from(parts[0], 'base64url').toString('utf8')) as { alg?: unknown; kid?: unknown };
+      const payload = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8')) as Record<string, unknown>;
+      const account = typeof payload.iss === 'string' ? this.accounts.get(payload.iss) : undefined;
+      if (!account || header.alg !== 'RS256' || (header.kid !== undefined && header.kid !== account.privateKeyId)) return undefined;
+      if (payload.sub !== undefined && payload.sub !== payload.iss) return undefined;
+      if (!verifySignature('RSA-SHA256', Buffer.from(`${parts[0]}.${parts[1]}`), account.publicKey, Buffer.from(parts[2], 'base64url'))) return undefined;
+      const { iat, exp } = payload;
+      const now = Date.now() / 1000;
+      if (typeof iat !== 'number' || typeof exp !== 'number' || exp <= iat || exp - iat > 3600 || exp < now - 60 || iat > now + 60) return undefined;
+      const scopes = typeof payload.scope === 'string' ? payload.scope.split(/\s+/).filter(Boolean)
+        : typeof payload.aud === 'string' && /^https:\/\/[a-z0-9-]+\.googleapis\.com\/$/.test(payload.aud) ? [SCOPE_CLOUD_PLATFORM] : [];
+      return scopes.length ? { account, scopes, expiresAt: exp * 1000 } : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * The account behind a request's bearer token (an access token from `/token`, or a self-signed JWT), checked for the Compute scopes.
    * @throws GcpHttpError 401 `UNAUTHENTICATED` (missing/unknown/expired token), 403 insufficient scopes.
    */
   authenticate(headers: IncomingHttpHeaders, readOnly: boolean): ServiceAccount {
     const h = headers.authorization;
     if (!h) throw loginRequired();
     const m = /^Bearer\s+(\S+)$/i.exec(h);
-    const t = m ? this.tokens.get(m[1]) : undefined;
+    const t = m ? (this.tokens.get(m[1]) ?? this.selfSignedJwt(m[1])) : undefined;
     if (!t || t.expiresAt < Date.now()) throw invalidCredentials();
     const ok = t.scopes.includes(SCOPE_CLOUD_PLATFORM) || t.scopes.includes(SCOPE_COMPUTE) || (readOnly && t.scopes.includes(SCOPE_COMPUTE_RO));
     if (!ok) throw insufficientScopes();

@@ -32,32 +32,75 @@ export function regionOfZone(zone: string): string | undefined {
   return REGIONS.find((r) => REGION_ZONES[r].includes(zone));
 }
 
-/** Machine types offered in every zone of the sandbox: name → vCPUs and memory (MiB). */
-export const MACHINE_TYPES: Readonly<Record<string, { cpus: number; memoryMb: number }>> = {
-  'e2-micro': { cpus: 2, memoryMb: 1024 },
-  'e2-small': { cpus: 2, memoryMb: 2048 },
-  'e2-medium': { cpus: 2, memoryMb: 4096 },
-  'e2-standard-2': { cpus: 2, memoryMb: 8192 },
-  'e2-standard-4': { cpus: 4, memoryMb: 16384 },
-  'e2-standard-8': { cpus: 8, memoryMb: 32768 },
-  'e2-standard-16': { cpus: 16, memoryMb: 65536 },
-  'e2-standard-32': { cpus: 32, memoryMb: 131072 },
-  'e2-highmem-2': { cpus: 2, memoryMb: 16384 },
-  'e2-highmem-4': { cpus: 4, memoryMb: 32768 },
-  'e2-highcpu-2': { cpus: 2, memoryMb: 2048 },
-  'e2-highcpu-4': { cpus: 4, memoryMb: 4096 },
-  'n1-standard-1': { cpus: 1, memoryMb: 3840 },
-  'n1-standard-2': { cpus: 2, memoryMb: 7680 },
-  'n1-standard-4': { cpus: 4, memoryMb: 15360 },
-  'n2-standard-2': { cpus: 2, memoryMb: 8192 },
-  'n2-standard-4': { cpus: 4, memoryMb: 16384 },
-  'n2-standard-8': { cpus: 8, memoryMb: 32768 },
-  'n2d-standard-2': { cpus: 2, memoryMb: 8192 },
-  'n2d-standard-4': { cpus: 4, memoryMb: 16384 },
-  'c3-standard-4': { cpus: 4, memoryMb: 16384 },
-  't2d-standard-1': { cpus: 1, memoryMb: 4096 },
-  't2d-standard-2': { cpus: 2, memoryMb: 8192 },
+/** A machine type's size; `arch` ARM64 for Arm families (the Compute API's `architecture`), else X86_64. */
+export interface MachineTypeInfo { cpus: number; memoryMb: number; arch: 'X86_64' | 'ARM64'; sharedCpu?: boolean }
+
+const series = (family: string, shape: string, memPerCpuMb: number, cpus: number[], arch: 'X86_64' | 'ARM64' = 'X86_64'): [string, MachineTypeInfo][] =>
+  cpus.map((n) => [`${family}-${shape}-${n}`, { cpus: n, memoryMb: Math.round(n * memPerCpuMb), arch }]);
+
+/**
+ * Machine types offered in every zone of the sandbox: name → vCPUs and memory (MiB), as Compute's `machineTypes` list
+ * them (https://cloud.google.com/compute/docs/general-purpose-machines, …/compute-optimized-machines).
+ */
+export const MACHINE_TYPES: Readonly<Record<string, MachineTypeInfo>> = Object.fromEntries<MachineTypeInfo>([
+  ['e2-micro', { cpus: 2, memoryMb: 1024, arch: 'X86_64', sharedCpu: true }],
+  ['e2-small', { cpus: 2, memoryMb: 2048, arch: 'X86_64', sharedCpu: true }],
+  ['e2-medium', { cpus: 2, memoryMb: 4096, arch: 'X86_64', sharedCpu: true }],
+  ...series('e2', 'standard', 4096, [2, 4, 8, 16, 32]),
+  ...series('e2', 'highmem', 8192, [2, 4, 8, 16]),
+  ...series('e2', 'highcpu', 1024, [2, 4, 8, 16, 32]),
+  ...series('n1', 'standard', 3840, [1, 2, 4, 8, 16]),
+  ...series('n1', 'highmem', 6656, [2, 4, 8]),
+  ...series('n1', 'highcpu', 921.6, [2, 4, 8, 16]),
+  ...series('n2', 'standard', 4096, [2, 4, 8, 16, 32]),
+  ...series('n2', 'highmem', 8192, [2, 4, 8]),
+  ...series('n2', 'highcpu', 1024, [2, 4, 8, 16]),
+  ...series('n2d', 'standard', 4096, [2, 4, 8, 16]),
+  ...series('n2d', 'highmem', 8192, [2, 4]),
+  ...series('n2d', 'highcpu', 1024, [2, 4]),
+  ...series('c3', 'standard', 4096, [4, 8, 22, 44]),
+  ...series('c3', 'highcpu', 2048, [4, 8]),
+  ...series('t2d', 'standard', 4096, [1, 2, 4, 8, 16]),
+  ...series('t2a', 'standard', 4096, [1, 2, 4, 8, 16], 'ARM64'),
+]);
+
+/**
+ * vCPUs billed for the shared-core E2 types (https://cloud.google.com/compute/vm-instance-pricing#e2_sharedcore_machine_types):
+ * e2-micro is billed 0.25 of a core, e2-small 0.5, e2-medium 1 (their `guestCpus` is 2).
+ */
+export const SHARED_CORE_FRACTION: Readonly<Record<string, number>> = { 'e2-micro': 0.25, 'e2-small': 0.5, 'e2-medium': 1 };
+
+/**
+ * The Cloud Billing Catalog's Compute Engine SKUs per machine family: description prefix, resource group, and the
+ * on-demand list prices in us-central1 (USD per vCPU-hour and per GiB-hour; cloud.google.com/compute/vm-instance-pricing,
+ * 2025: e2-standard-2 = 2 × 0.021811 + 8 × 0.002923 = $0.067006/h, n2-standard-2 $0.097118/h, t2a-standard-1 $0.0385/h).
+ */
+export const FAMILY_SKUS: Readonly<Record<string, { description: string; resourceGroup: [string, string]; core: number; ram: number }>> = {
+  e2: { description: 'E2 Instance', resourceGroup: ['CPU', 'RAM'], core: 0.021811, ram: 0.002923 },
+  n1: { description: 'N1 Predefined Instance', resourceGroup: ['N1Standard', 'N1Standard'], core: 0.031611, ram: 0.004237 },
+  n2: { description: 'N2 Instance', resourceGroup: ['CPU', 'RAM'], core: 0.031611, ram: 0.004237 },
+  n2d: { description: 'N2D AMD Instance', resourceGroup: ['CPU', 'RAM'], core: 0.027502, ram: 0.003686 },
+  c3: { description: 'C3 Instance', resourceGroup: ['CPU', 'RAM'], core: 0.03398, ram: 0.00456 },
+  t2d: { description: 'T2D AMD Instance', resourceGroup: ['CPU', 'RAM'], core: 0.027502, ram: 0.003686 },
+  t2a: { description: 'T2A Arm Instance', resourceGroup: ['CPU', 'RAM'], core: 0.0275, ram: 0.00275 },
 };
+
+/**
+ * The SKUs' price locations: the name in the SKU description ("… running in Americas"), its regions, and the
+ * factor of its prices over us-central1's (from the public prices of e2-standard-2: us-east4 $0.075468, europe-west1
+ * $0.073750, europe-north1 $0.073770, europe-west3 $0.086476, asia-southeast1 $0.082533).
+ */
+export const PRICE_LOCATIONS: readonly { name: string; regions: string[]; factor: number }[] = [
+  { name: 'Americas', regions: ['us-central1', 'us-east1', 'us-west1'], factor: 1 },
+  { name: 'Virginia', regions: ['us-east4'], factor: 1.1263 },
+  { name: 'Belgium', regions: ['europe-west1'], factor: 1.1006 },
+  { name: 'Finland', regions: ['europe-north1'], factor: 1.1009 },
+  { name: 'Frankfurt', regions: ['europe-west3'], factor: 1.2906 },
+  { name: 'Singapore', regions: ['asia-southeast1'], factor: 1.2317 },
+];
+
+/** The family of a machine type (`n2d-standard-4` → `n2d`). */
+export const machineFamily = (machineType: string): string => machineType.split('-')[0];
 
 /** Public image projects: image families, and the pattern of their dated image names. Size in GB of each image. */
 const IMAGE_PROJECTS: Readonly<Record<string, { families: readonly string[]; names: RegExp; sizeGb: number }>> = {

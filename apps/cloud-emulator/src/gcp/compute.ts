@@ -187,6 +187,39 @@ export function createComputeRouter(deps: ComputeDeps): express.Router {
   route('get', '/projects/:project/regions', { op: 'read', permission: 'compute.regions.list', query: LIST_PARAMS }, (c) =>
     list(c, 'Region', Object.keys(REGION_ZONES), (r) => c.project.renderRegion(r), 'compute#regionList', 'regions'));
 
+  // ---------- machine types ----------
+
+  const renderMachineType = (c: Call, z: string, name: string): Record<string, unknown> => {
+    const m = MACHINE_TYPES[name];
+    const gb = m.memoryMb / 1024;
+    return {
+      kind: 'compute#machineType',
+      id: String(800000 + Object.keys(MACHINE_TYPES).indexOf(name)),
+      creationTimestamp: '1969-12-31T16:00:00.000-08:00',
+      name,
+      description: m.sharedCpu ? `${name === 'e2-micro' ? 'Efficient Instance, 2 vCPU (1/8 shared physical core) and' : name === 'e2-small' ? 'Efficient Instance, 2 vCPU (1/4 shared physical core) and' : 'Efficient Instance, 2 vCPU (1/2 shared physical core) and'} ${gb} GB RAM` : `${m.cpus} vCPU${m.cpus > 1 ? 's' : ''}, ${Number.isInteger(gb) ? gb : gb.toFixed(2).replace(/0+$/, '')} GB RAM`,
+      guestCpus: m.cpus,
+      memoryMb: m.memoryMb,
+      imageSpaceGb: 0,
+      maximumPersistentDisks: m.sharedCpu ? 16 : 128,
+      maximumPersistentDisksSizeGb: m.sharedCpu ? '3072' : '263168',
+      zone: z,
+      selfLink: `${API_BASE}projects/${c.project.id}/zones/${z}/machineTypes/${name}`,
+      isSharedCpu: m.sharedCpu === true,
+      architecture: m.arch,
+    };
+  };
+  route('get', '/projects/:project/zones/:zone/machineTypes/:machineType', { op: 'read', permission: 'compute.machineTypes.get' }, (c) => {
+    const z = zone(String(c.req.params.zone));
+    const name = String(c.req.params.machineType);
+    if (!MACHINE_TYPES[name]) throw notFound(`projects/${c.project.id}/zones/${z}/machineTypes/${name}`);
+    return renderMachineType(c, z, name);
+  });
+  route('get', '/projects/:project/zones/:zone/machineTypes', { op: 'read', permission: 'compute.machineTypes.list', query: LIST_PARAMS }, (c) => {
+    const z = zone(String(c.req.params.zone));
+    return list(c, 'MachineType', Object.keys(MACHINE_TYPES), (n) => renderMachineType(c, z, n), 'compute#machineTypeList', `zones/${z}/machineTypes`);
+  });
+
   // ---------- operations ----------
 
   const findOp = (c: Call, scope: OpScope, name: string): OperationRec => {

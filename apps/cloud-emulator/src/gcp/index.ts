@@ -5,6 +5,7 @@ import type { CloudContext, CloudModule, InventoryItem } from '../core/types';
 import { UNKNOWN_CALL } from '../core/calls';
 import { GcpAuth, OAuthError } from './auth';
 import { regionOfZone } from './catalog';
+import { createBilling } from './billing';
 import { createComputeRouter } from './compute';
 import { GcpHttpError, backendError, badJson } from './errors';
 import { ProjectState } from './state';
@@ -16,8 +17,9 @@ function tagsFromDescription(description: string | undefined): Record<string, st
 }
 
 /**
- * The sandbox's Google Cloud: Compute Engine v1 REST (JSON) under `/compute/v1/projects/{project}/…` and the OAuth 2.0
- * token endpoint at `POST /token`.
+ * The sandbox's Google Cloud: Compute Engine v1 REST (JSON) under `/compute/v1/projects/{project}/…`, the Cloud
+ * Billing Catalog API v1 under `/v1/services…` (Compute Engine's SKUs, billing.ts) and the OAuth 2.0 token endpoint
+ * at `POST /token`.
  *
  * - Accounts: `createAccount()` makes a project with a service account and returns its key file (RSA key made here;
  *   `token_uri` is Google's, as in real key files — this endpoint serves it at `/token`, see CloudEndpoints.gcp).
@@ -57,6 +59,8 @@ export function createGcpCloud(ctx: CloudContext): CloudModule {
   });
 
   // strict: false — the REST clients send `""` as the body of calls that have none (operations.wait).
+  const billing = createBilling(ctx, auth);
+  app.use('/v1', billing.router);
   app.use('/compute/v1', express.json({ limit: '1mb', strict: false }), createComputeRouter({ ctx, auth, projects, ips }));
 
   app.use((req: Request, res: Response) => {
@@ -83,6 +87,7 @@ export function createGcpCloud(ctx: CloudContext): CloudModule {
   return {
     cloud: 'gcp',
     handler: app,
+    prices: billing.admin,
     createAccount() {
       const { account, key } = auth.createServiceAccount();
       projects.set(account.projectId, new ProjectState(account));

@@ -1,0 +1,94 @@
+/**
+ * The VM sizes the sandbox's Azure offers, and their retail prices.
+ *
+ * Sizes (vCPUs, memory) follow Azure's size pages (learn.microsoft.com/azure/virtual-machines/sizes: B-series, Dv3/Dsv3,
+ * Dsv5, Dasv5, Dpsv5, Dlsv5, Esv5, Easv5, Epsv5, Fsv2). Prices are the Azure Retail Prices API's pay-as-you-go Linux
+ * prices in eastus (prices.azure.com, 2025; e.g. Standard_B2s $0.0416, Standard_D2s_v5 $0.096, Standard_D2ps_v5 $0.077).
+ * A `p` in the size's feature letters marks an Arm64 (Ampere Altra) size, as Azure's naming convention says.
+ */
+export interface VmSizeInfo {
+  name: string;
+  vcpu: number;
+  memoryMiB: number;
+  /** `x64` or `Arm64` (the resource SKU capability `CpuArchitectureType`). */
+  arch: 'x64' | 'Arm64';
+  /** The Retail Prices API's product name (`Virtual Machines Dsv5 Series`) and on-demand Linux USD/hour in eastus. */
+  productName: string;
+  usd: number;
+  /** Temporary (resource) disk, MiB; 0 for sizes without one. */
+  resourceDiskMiB: number;
+  maxDataDisks: number;
+}
+
+const series = (productSeries: string, sizes: [string, number, number, number][], resourceDiskPerVcpuMiB = 0): VmSizeInfo[] =>
+  sizes.map(([name, vcpu, memGiB, usd]) => ({
+    name,
+    vcpu,
+    memoryMiB: Math.round(memGiB * 1024),
+    arch: /^Standard_[A-Z]+\d+[a-z]*p[a-z]*_v\d+$/.test(name) ? 'Arm64' : 'x64',
+    productName: `Virtual Machines ${productSeries} Series`,
+    usd,
+    resourceDiskMiB: resourceDiskPerVcpuMiB * vcpu,
+    maxDataDisks: Math.min(32, vcpu * 4),
+  }));
+
+/** Linux price per vCPU-hour of a series, times its sizes (the size pages' vCPU × GiB grid). */
+const grid = (prefix: string, suffix: string, memPerVcpu: number, perVcpu: number, vcpus: number[]): [string, number, number, number][] =>
+  vcpus.map((n) => [`Standard_${prefix}${n}${suffix}`, n, n * memPerVcpu, Math.round(n * perVcpu * 10000) / 10000]);
+
+export const VM_SIZE_LIST: readonly VmSizeInfo[] = [
+  ...series('BS', [
+    ['Standard_B1ls', 1, 0.5, 0.0052], ['Standard_B1s', 1, 1, 0.0104], ['Standard_B1ms', 1, 2, 0.0207], ['Standard_B2s', 2, 4, 0.0416],
+    ['Standard_B2ms', 2, 8, 0.0832], ['Standard_B4ms', 4, 16, 0.166], ['Standard_B8ms', 8, 32, 0.333], ['Standard_B12ms', 12, 48, 0.499],
+    ['Standard_B16ms', 16, 64, 0.666], ['Standard_B20ms', 20, 80, 0.832],
+  ], 4096),
+  ...series('DSv3', grid('D', 's_v3', 4, 0.048, [2, 4, 8, 16, 32]), 8192),
+  ...series('Dsv5', grid('D', 's_v5', 4, 0.048, [2, 4, 8, 16, 32, 48, 64])),
+  ...series('Dasv5', grid('D', 'as_v5', 4, 0.043, [2, 4, 8, 16, 32])),
+  ...series('Dpsv5', grid('D', 'ps_v5', 4, 0.0385, [2, 4, 8, 16, 32])),
+  ...series('Dlsv5', grid('D', 'ls_v5', 2, 0.0425, [2, 4, 8, 16])),
+  ...series('Esv5', grid('E', 's_v5', 8, 0.063, [2, 4, 8, 16, 32])),
+  ...series('Easv5', grid('E', 'as_v5', 8, 0.0565, [2, 4, 8, 16])),
+  ...series('Epsv5', grid('E', 'ps_v5', 8, 0.0505, [2, 4, 8])),
+  ...series('FSv2', grid('F', 's_v2', 2, 0.0423, [2, 4, 8, 16, 32]), 8192),
+];
+
+export const findVmSize = (name: string): VmSizeInfo | undefined => VM_SIZE_LIST.find((s) => s.name.toLowerCase() === name.toLowerCase());
+
+/**
+ * The Retail Prices API's location name per ARM region and the factor of its prices over eastus's (read off the
+ * public Linux price of Standard_D2s_v5 in each region, 2025; regions without a close figure get the price of
+ * their geography's usual premium).
+ */
+export const REGION_PRICING: Readonly<Record<string, { location: string; factor: number }>> = {
+  eastus: { location: 'US East', factor: 1 },
+  eastus2: { location: 'US East 2', factor: 1 },
+  centralus: { location: 'US Central', factor: 1.1 },
+  northcentralus: { location: 'US North Central', factor: 1.0 },
+  southcentralus: { location: 'US South Central', factor: 1.1 },
+  westcentralus: { location: 'US West Central', factor: 1.1 },
+  westus: { location: 'US West', factor: 1.1 },
+  westus2: { location: 'US West 2', factor: 1.0 },
+  westus3: { location: 'US West 3', factor: 1.0 },
+  canadacentral: { location: 'CA Central', factor: 1.1 },
+  brazilsouth: { location: 'BR South', factor: 1.5 },
+  northeurope: { location: 'EU North', factor: 1.0938 },
+  westeurope: { location: 'EU West', factor: 1.1458 },
+  uksouth: { location: 'UK South', factor: 1.1667 },
+  ukwest: { location: 'UK West', factor: 1.1667 },
+  francecentral: { location: 'FR Central', factor: 1.1979 },
+  germanywestcentral: { location: 'DE West Central', factor: 1.1979 },
+  swedencentral: { location: 'SE Central', factor: 1.0938 },
+  switzerlandnorth: { location: 'CH North', factor: 1.3125 },
+  norwayeast: { location: 'NO East', factor: 1.2396 },
+  polandcentral: { location: 'PL Central', factor: 1.1979 },
+  italynorth: { location: 'IT North', factor: 1.1979 },
+  japaneast: { location: 'JA East', factor: 1.2917 },
+  koreacentral: { location: 'KR Central', factor: 1.2083 },
+  australiaeast: { location: 'AU East', factor: 1.25 },
+  southeastasia: { location: 'AP Southeast', factor: 1.1979 },
+  eastasia: { location: 'AP East', factor: 1.4167 },
+  centralindia: { location: 'IN Central', factor: 1.0208 },
+  southafricanorth: { location: 'ZA North', factor: 1.2292 },
+  uaenorth: { location: 'AE North', factor: 1.2083 },
+};
