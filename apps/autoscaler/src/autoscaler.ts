@@ -77,6 +77,8 @@ interface ClusterState {
   /** The last unplaceable report (so it is an event once, not every tick). */
   lastUnplaceable: string;
   statusKey: string;
+  /** A launch was refused: decide the pending pods at the next look without waiting for the batch window. */
+  decideNow: boolean;
 }
 
 const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
@@ -149,7 +151,7 @@ export class Autoscaler {
   private state(id: string): ClusterState {
     let s = this.states.get(id);
     if (!s) {
-      s = { batch: null, unavailable: new Map(), emptySince: new Map(), under: null, drain: null, skipUntil: new Map(), lastDecision: null, lastUnplaceable: '', statusKey: '' };
+      s = { batch: null, unavailable: new Map(), emptySince: new Map(), under: null, drain: null, skipUntil: new Map(), lastDecision: null, lastUnplaceable: '', statusKey: '', decideNow: false };
       this.states.set(id, s);
     }
     return s;
@@ -218,7 +220,7 @@ export class Autoscaler {
       });
       n.removalRequested = true;
       this.d.metrics?.removed(n.cloud, 'launch-refused');
-      if (st.batch) st.batch.lastChangeAt = -Infinity; // decide again now
+      st.decideNow = true; // the pods it was for are decided again at once, not after a new batch window
     }
   }
 
@@ -226,6 +228,7 @@ export class Autoscaler {
     const pending = ctx.view.pendingPodList().filter((p) => p.unschedulable);
     if (!pending.length) {
       st.batch = null;
+      st.decideNow = false;
       return;
     }
     const key = pending.map((p) => `${p.namespace}/${p.name}`).join('\n');
@@ -235,8 +238,9 @@ export class Autoscaler {
       st.batch.lastChangeAt = Math.max(st.batch.lastChangeAt, now);
     }
     const b = st.batch;
-    if (now - b.lastChangeAt < this.d.settings.batchIdleMs && now - b.firstAt < this.d.settings.batchMaxMs) return;
+    if (!st.decideNow && now - b.lastChangeAt < this.d.settings.batchIdleMs && now - b.firstAt < this.d.settings.batchMaxMs) return;
     st.batch = null;
+    st.decideNow = false;
 
     const started = process.hrtime.bigint();
     const pu = policy.unschedulablePods;
