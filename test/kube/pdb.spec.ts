@@ -205,6 +205,9 @@ describe('PodDisruptionBudgets with kube-sim\'s disruption controller, and kubec
     await policy.createNamespacedPodDisruptionBudget({ namespace: 'default', body: { metadata: { name: 'web' }, spec: { maxUnavailable: 1, selector: { matchLabels: { app: 'web' } } } } });
     await until(async () => ((await status('web'))?.disruptionsAllowed === 1 ? true : undefined), 'web PDB allowing one disruption');
     expect(await status('web')).toMatchObject({ expectedPods: 2, currentHealthy: 2, desiredHealthy: 1, disruptionsAllowed: 1, observedGeneration: 1 });
+    const table = (await h.kubectl('get', 'pdb', 'web')).stdout.trim().split('\n').map((l) => l.trim().split(/\s{2,}/));
+    expect(table[0]).toEqual(['NAME', 'MIN AVAILABLE', 'MAX UNAVAILABLE', 'ALLOWED DISRUPTIONS', 'AGE']);
+    expect(table[1].slice(0, 4)).toEqual(['web', 'N/A', '1', '1']);
 
     const r = await h.kubectl('drain', 'worker-a', '--ignore-daemonsets', '--delete-emptydir-data', '--timeout=90s');
     expect(r.code).toBe(0);
