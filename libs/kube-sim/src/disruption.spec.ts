@@ -106,6 +106,17 @@ describe('disruption controller arithmetic (computePdbStatus)', () => {
     expect(status).toMatchObject({ expectedPods: 0, currentHealthy: 0, desiredHealthy: 0, disruptionsAllowed: 0, observedGeneration: 3 });
   });
 
+  it('a StatefulSet counts with its scale; an absent selector selects no pod, an empty one every pod of the namespace', () => {
+    const ssPods = ['db-0', 'db-1'].map((n) => ({ ...pod(n), metadata: { ...pod(n).metadata, labels: { app: 'db' }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', uid: 'ss-uid', controller: true }] } }));
+    const ss = { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'db', namespace: 'default', uid: 'ss-uid' }, spec: { replicas: 3, selector: { matchLabels: { app: 'db' } }, template: { spec: { containers: [] } } } };
+    const dbPdb: PodDisruptionBudget = { ...pdb({ maxUnavailable: 1 }), spec: { maxUnavailable: 1, selector: { matchLabels: { app: 'db' } } } };
+    expect(computePdbStatus(dbPdb, ssPods, { ...workloads, statefulsets: [ss] }, T0).status).toMatchObject({ expectedPods: 3, desiredHealthy: 2, currentHealthy: 2, disruptionsAllowed: 0 });
+    const none: PodDisruptionBudget = { ...pdb({ minAvailable: 1 }), spec: { minAvailable: 1 } };
+    expect(computePdbStatus(none, five(), workloads, T0).status).toMatchObject({ expectedPods: 0, currentHealthy: 0 });
+    const all: PodDisruptionBudget = { ...pdb({ minAvailable: 1 }), spec: { minAvailable: 1, selector: {} } };
+    expect(computePdbStatus(all, [...five(), ...ssPods], workloads, T0).status).toMatchObject({ expectedPods: 7, currentHealthy: 7, disruptionsAllowed: 6 });
+  });
+
   it('pods without a controller are reported as unmanaged; a DaemonSet has no scale', () => {
     const r = computePdbStatus(pdb({ maxUnavailable: 1 }), [pod('web-a'), pod('loose', { owner: 'none' })], workloads, T0);
     expect(r.unmanaged).toEqual(['loose']);
