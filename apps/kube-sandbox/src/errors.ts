@@ -7,8 +7,8 @@ import { StatusBody } from './types';
  */
 export type StatusReason =
   | 'BadRequest' | 'Unauthorized' | 'Forbidden' | 'NotFound' | 'AlreadyExists' | 'Conflict' | 'Gone' | 'Expired' | 'Invalid'
-  | 'MethodNotAllowed' | 'NotAcceptable' | 'UnsupportedMediaType' | 'TooManyRequests' | 'InternalError' | 'Timeout' | 'Unknown'
-  /** No reason: a `Status` a handler returned as its result with status Failure (finisher.go turns it into the error as it is). */
+  | 'MethodNotAllowed' | 'NotAcceptable' | 'UnsupportedMediaType' | 'TooManyRequests' | 'InternalError' | 'Timeout'
+  /** No reason (StatusReasonUnknown): a Failure `Status` a handler returned as its result (finisher.go makes it the error), or an error that is no Status (ErrorToAPIStatus). */
   | '';
 
 /**

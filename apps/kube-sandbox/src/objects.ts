@@ -283,7 +283,7 @@ export class ObjectApi {
     const queryDry = request.dryRun ?? [];
     const bodyDry = raw && Array.isArray(raw['dryRun']) ? raw['dryRun'].map(String) : [];
     if (raw && bodyDry.length && queryDry.length && JSON.stringify(bodyDry) !== JSON.stringify(queryDry)) {
-      throw new KubeApiError(500, 'Unknown', `Non-matching dry-run options in request and content: [${queryDry.join(' ')}] and [${bodyDry.join(' ')}]`);
+      throw new KubeApiError(500, '', `Non-matching dry-run options in request and content: [${queryDry.join(' ')}] and [${bodyDry.join(' ')}]`);
     }
     const opts = readDeleteOptions({ ...raw, dryRun: bodyDry.length ? bodyDry : queryDry });
     const rvUnset = !opts.preconditions?.resourceVersion;
