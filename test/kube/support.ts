@@ -3,8 +3,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { apiServerSans, generateClusterPki, issueApiServerCertificate, renderKubeconfig } from '@skyweave/bootstrap';
+import { ObjectApi } from '@skyweave/kube-sandbox/src/objects';
+import { ResourceRegistry } from '@skyweave/kube-sandbox/src/resources';
 import { KubeApiServer, startKubeApiServer } from '@skyweave/kube-sandbox/src/server';
+import { ApiKubeObjects } from '@skyweave/kube-sandbox/src/sim-objects';
 import { MemoryKubeStore } from '@skyweave/kube-sandbox/src/store';
+import { KubeSim, KubeSimOptions, SystemClock } from '@skyweave/kube-sim';
 
 /**
  * A sandbox API server started in-process with a throwaway cluster PKI made by the product's own code
@@ -17,12 +21,14 @@ export interface KubeHarness {
   dir: string;
   kubeconfigPath: string;
   kubeconfig: string;
+  /** kube-sim (scheduler, controllers, kubelets) on the server's store, when asked for with `sim`; no nodes joined yet. */
+  sim?: KubeSim;
   /** Runs the real kubectl with this kubeconfig and its own discovery cache; never throws (exit code in `code`). */
   kubectl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
   close(): Promise<void>;
 }
 
-export async function startHarness(o: { bookmarkIntervalSeconds?: number; historySize?: number } = {}): Promise<KubeHarness> {
+export async function startHarness(o: { bookmarkIntervalSeconds?: number; historySize?: number; sim?: KubeSimOptions } = {}): Promise<KubeHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'skyweave-kube-'));
   const pki = await generateClusterPki();
   const cert = await issueApiServerCertificate({ certificate: pki.caCertificate, key: pki.caKey }, apiServerSans({ nodeName: 'localhost', masterAddresses: ['127.0.0.1'] }));
@@ -30,6 +36,9 @@ export async function startHarness(o: { bookmarkIntervalSeconds?: number; histor
   const server = await startKubeApiServer({
     port: 0, host: '127.0.0.1', tlsCert: cert.certificate, tlsKey: cert.key, clientCa: pki.caCertificate, store, bookmarkIntervalSeconds: o.bookmarkIntervalSeconds,
   });
+  // as the sandbox's control plane runs it: kube-sim through its own ObjectApi over the server's store
+  const sim = o.sim ? new KubeSim(new ApiKubeObjects(new ObjectApi(store, new ResourceRegistry()), store), new SystemClock(), o.sim) : undefined;
+  sim?.start();
   const kubeconfig = renderKubeconfig({ clusterName: 'sandbox', server: server.url, caCertificatePem: pki.caCertificate, adminCertificatePem: pki.adminCertificate, adminKeyPem: pki.adminKey });
   const kubeconfigPath = join(dir, 'kubeconfig');
   writeFileSync(kubeconfigPath, kubeconfig, { mode: 0o600 });
@@ -40,8 +49,9 @@ export async function startHarness(o: { bookmarkIntervalSeconds?: number; histor
     });
   });
   return {
-    server, store, dir, kubeconfigPath, kubeconfig, kubectl,
+    server, store, dir, kubeconfigPath, kubeconfig, kubectl, ...(sim ? { sim } : {}),
     close: async () => {
+      sim?.stop();
       await server.close();
       rmSync(dir, { recursive: true, force: true });
     },

@@ -7,7 +7,9 @@ import { StatusBody } from './types';
  */
 export type StatusReason =
   | 'BadRequest' | 'Unauthorized' | 'Forbidden' | 'NotFound' | 'AlreadyExists' | 'Conflict' | 'Gone' | 'Expired' | 'Invalid'
-  | 'MethodNotAllowed' | 'NotAcceptable' | 'UnsupportedMediaType' | 'TooManyRequests' | 'InternalError';
+  | 'MethodNotAllowed' | 'NotAcceptable' | 'UnsupportedMediaType' | 'TooManyRequests' | 'InternalError' | 'Timeout'
+  /** No reason (StatusReasonUnknown): a Failure `Status` a handler returned as its result (finisher.go makes it the error), or an error that is no Status (ErrorToAPIStatus). */
+  | '';
 
 /**
  * An error that the HTTP layer turns into a `Status` body with `code` and `reason`. Thrown by the store and the
@@ -19,9 +21,9 @@ export class KubeApiError extends Error {
     this.name = 'KubeApiError';
   }
 
-  /** The `Status` body (kind Status, status Failure). */
+  /** The `Status` body (kind Status, status Failure); no `reason` when it is ''. */
   toStatus(): StatusBody {
-    return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: this.message, reason: this.reason, ...(this.details ? { details: this.details } : {}), code: this.code };
+    return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: this.message, ...(this.reason ? { reason: this.reason } : {}), ...(this.details ? { details: this.details } : {}), code: this.code };
   }
 }
 

@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { isEmptySelector, matchesLabelSelector, MetaCondition, withDisruptionAllowed } from '@skyweave/kube-sim';
 import { KubeApiError, badRequest, conflict, invalid, notFound } from './errors';
 import { jsonPatch, mergePatch, strategicMerge } from './patch';
 import { BUILTIN_TYPES, CRD_TYPE, ResourceRegistry, ResourceType, apiVersionOf } from './resources';
@@ -12,8 +13,8 @@ import { KubeObject, StatusBody, clone, isRecord } from './types';
  * `creationTimestamp`, `generation`, defaults, the few validations kubectl users meet, graceful deletion of pods,
  * finalizers, owner-reference garbage collection, and the status/scale/binding/eviction subresources.
  *
- * Simplified (docs/kube-sandbox.md): validation is structural (names, pods' containers, workloads' selectors); no
- * admission, quotas, PodDisruptionBudget checks on eviction, or managedFields ownership for server-side apply;
+ * Simplified (docs/kube-sandbox.md): validation is structural (names, pods' containers, workloads' selectors,
+ * PodDisruptionBudget values); no admission, quotas, or managedFields ownership for server-side apply;
  * deleting a namespace removes its objects at once (no Terminating phase); `propagationPolicy: Foreground` behaves
  * as Background.
  */
@@ -250,16 +251,159 @@ export class ObjectApi {
   }
 
   /**
-   * `pods/eviction` (policy/v1 Eviction): deletes the pod with the eviction's deleteOptions (source: "API-initiated
-   * Eviction", https://kubernetes.io/docs/concepts/scheduling-eviction/api-eviction/). PodDisruptionBudgets are not
-   * consulted (no disruption controller computes their status here).
+   * `pods/eviction` (policy/v1 or v1beta1 Eviction), as kube-apiserver 1.32's eviction REST handler
+   * (pkg/registry/core/pod/storage/eviction.go, `EvictionREST.Create`; "API-initiated Eviction"):
+   * - the Eviction's name must be the pod's (400 "name in URL does not match name in Eviction object"); the request's
+   *   `dryRun` and the deleteOptions' must agree (`propagateDryRun`);
+   * - a pod that is Succeeded, Failed, Pending or already being deleted is deleted without consulting any
+   *   PodDisruptionBudget (`canIgnorePDB`; a Pending one with a resourceVersion precondition, so it cannot turn
+   *   Running in between), conflicts retried;
+   * - otherwise the PDBs of its namespace whose non-empty selector matches its labels: more than one → 500 "This pod
+   *   has more than one PodDisruptionBudget, which the eviction subresource does not support."; a pod that is not
+   *   Ready is deleted without decrementing when the PDB's `unhealthyPodEvictionPolicy` is AlwaysAllow or when
+   *   currentHealthy ≥ desiredHealthy > 0 (with the pod's resourceVersion as precondition: a conflict is a 429);
+   *   else `checkAndDecrement`: observedGeneration < generation → 429 "still being processed" (Retry-After 10);
+   *   disruptionsAllowed < 0 or more than 2000 disruptedPods → 403; disruptionsAllowed 0 → 429 "Cannot evict pod as it
+   *   would violate the pod's disruption budget." with a DisruptionBudget cause; else disruptionsAllowed − 1 and the pod
+   *   in `status.disruptedPods` are written with the PDB's resourceVersion (conflicts re-read and retried);
+   * - then the pod gets the `DisruptionTarget` condition (reason EvictionByEvictionAPI; not on dry runs) and is
+   *   deleted with the eviction's deleteOptions (`addConditionAndDeletePod`).
+   * Conflict retries are immediate (kube-apiserver waits 500 ms between its 20 attempts).
+   * @throws KubeApiError 400, 403, 404, 409, 429, 500, 504 as above.
    */
-  async evict(t: ResourceType, namespace: string, name: string, body: unknown): Promise<void> {
+  async evict(t: ResourceType, namespace: string, name: string, body: unknown, request: { dryRun?: string[] } = {}): Promise<void> {
     const b = rec(body);
     if (b['kind'] !== undefined && b['kind'] !== 'Eviction') throw badRequest(`expected kind Eviction, got ${String(b['kind'])}`);
-    const evictionName = rec(b['metadata'])['name'];
-    if (evictionName !== undefined && evictionName !== name) throw badRequest(`name in URL does not match name in Eviction object`);
-    await this.delete(t, namespace, name, readDeleteOptions(rec(b['deleteOptions'])));
+    if (b['apiVersion'] !== undefined && b['apiVersion'] !== 'policy/v1' && b['apiVersion'] !== 'policy/v1beta1') {
+      throw badRequest(`the API version in the data (${String(b['apiVersion'])}) does not match the expected API version (policy/v1)`);
+    }
+    if ((rec(b['metadata'])['name'] ?? '') !== name) throw badRequest('name in URL does not match name in Eviction object');
+    // propagateDryRun: the request's dryRun applies unless the deleteOptions carry their own, which must then agree
+    const raw = isRecord(b['deleteOptions']) ? b['deleteOptions'] : undefined;
+    const queryDry = request.dryRun ?? [];
+    const bodyDry = raw && Array.isArray(raw['dryRun']) ? raw['dryRun'].map(String) : [];
+    if (raw && bodyDry.length && queryDry.length && JSON.stringify(bodyDry) !== JSON.stringify(queryDry)) {
+      throw new KubeApiError(500, '', `Non-matching dry-run options in request and content: [${queryDry.join(' ')}] and [${bodyDry.join(' ')}]`);
+    }
+    const opts = readDeleteOptions({ ...raw, dryRun: bodyDry.length ? bodyDry : queryDry });
+    const rvUnset = !opts.preconditions?.resourceVersion;
+    const withRv = (rv: string | undefined): DeleteOptions => ({ ...opts, preconditions: { ...opts.preconditions, resourceVersion: rv } });
+
+    let pod: KubeObject | undefined;
+    for (let attempt = 1; ; attempt++) {
+      pod = await this.get(t, namespace, name);
+      if (!canIgnorePdb(pod)) break;
+      try {
+        await this.addConditionAndDeletePod(t, namespace, name, shouldEnforceResourceVersion(pod) && rvUnset ? withRv(pod.metadata.resourceVersion) : opts);
+        return;
+      } catch (e) {
+        if (!(isConflictError(e) && rvUnset && attempt < EVICTION_RETRIES)) throw e;
+      }
+    }
+
+    const pdbType = BUILTIN_TYPES.find((x) => x.group === 'policy' && x.resource === 'poddisruptionbudgets')!;
+    const labels = pod.metadata.labels ?? {};
+    const pdbs = (await this.store.list(keyOf(pdbType), namespace)).items.filter((p) => {
+      const selector = rec(p['spec'])['selector'];
+      return isRecord(selector) && !isEmptySelector(selector) && matchesLabelSelector(selector, labels);
+    });
+    if (pdbs.length > 1) {
+      // returned as a Failure Status, which the handler's finisher turns into the error: HTTP 500, no reason
+      throw new KubeApiError(500, '', 'This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.');
+    }
+    let pdbName = '';
+    let skipBudget = false;
+    if (pdbs.length === 1) {
+      let pdb = pdbs[0];
+      pdbName = pdb.metadata.name ?? '';
+      const status = rec(pdb['status']);
+      const current = num(status['currentHealthy']);
+      const desired = num(status['desiredHealthy']);
+      if (!isReady(pod) && (rec(pdb['spec'])['unhealthyPodEvictionPolicy'] === 'AlwaysAllow' || (current >= desired && desired > 0))) {
+        // the pod does not count as healthy: deleting it disrupts nothing, and decrements nothing
+        skipBudget = true;
+      } else {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await this.checkAndDecrement(pdbType, pdb, name, opts.dryRun === true);
+            break;
+          } catch (e) {
+            if (!isConflictError(e)) throw e;
+            if (attempt >= EVICTION_RETRIES) throw new KubeApiError(504, 'Timeout', `Timeout: couldn't update PodDisruptionBudget "${pdbName}" due to conflicts`, { retryAfterSeconds: 10 });
+            pdb = await this.get(pdbType, namespace, pdbName);
+          }
+        }
+      }
+    }
+    try {
+      // an unready pod deleted outside the budget must not have turned Ready since it was read
+      await this.addConditionAndDeletePod(t, namespace, name, skipBudget ? withRv(pod.metadata.resourceVersion) : opts);
+    } catch (e) {
+      if (isConflictError(e) && skipBudget && rvUnset) throw tooManyRequestsStillProcessing(pdbName);
+      throw e;
+    }
+  }
+
+  /**
+   * `checkAndDecrement` (eviction.go): refuses when the PDB's status is stale or allows no disruption, else writes
+   * disruptionsAllowed − 1 (and the DisruptionAllowed condition when it reaches 0) with the pod in
+   * `status.disruptedPods`, guarded by the PDB's resourceVersion. A dry run writes nothing.
+   * @throws KubeApiError 429, 403, or 409 Conflict (re-read the PDB and call again).
+   */
+  private async checkAndDecrement(pdbType: ResourceType, pdb: KubeObject, podName: string, dryRun: boolean): Promise<void> {
+    const name = pdb.metadata.name ?? '';
+    const status = rec(pdb['status']);
+    const allowed = num(status['disruptionsAllowed']);
+    if (num(status['observedGeneration']) < (pdb.metadata.generation ?? 0)) throw tooManyRequestsStillProcessing(name);
+    const forbidden = (why: string) => new KubeApiError(403, 'Forbidden', `poddisruptionbudget.policy "${name}" is forbidden: ${why}`, { name, group: 'policy', kind: 'poddisruptionbudget' });
+    if (allowed < 0) throw forbidden('pdb disruptions allowed is negative');
+    if (Object.keys(rec(status['disruptedPods'])).length > MAX_DISRUPTED_POD_SIZE) throw forbidden('DisruptedPods map too big - too many evictions not confirmed by PDB controller');
+    if (allowed === 0) {
+      throw new KubeApiError(429, 'TooManyRequests', "Cannot evict pod as it would violate the pod's disruption budget.", {
+        causes: [{ reason: 'DisruptionBudget', message: `The disruption budget ${name} needs ${num(status['desiredHealthy'])} healthy pods and has ${num(status['currentHealthy'])} currently` }],
+      });
+    }
+    if (dryRun) return;
+    const next: Record<string, unknown> = { ...status, disruptionsAllowed: allowed - 1, disruptedPods: { ...rec(status['disruptedPods']), [podName]: rfc3339() } };
+    if (allowed - 1 === 0) {
+      next['conditions'] = withDisruptionAllowed(Array.isArray(status['conditions']) ? (status['conditions'] as MetaCondition[]) : undefined, 0, num(status['observedGeneration']), rfc3339());
+    }
+    await this.replace(pdbType, pdb, { ...clone(pdb), status: next }, pdb.metadata.resourceVersion, 'status', {});
+  }
+
+  /**
+   * `addConditionAndDeletePod` (eviction.go): unless dry run, the latest pod (checked against the preconditions)
+   * gets `DisruptionTarget=True` (reason EvictionByEvictionAPI, message "Eviction API: evicting"; lastTransitionTime
+   * kept when it was already True) through its status, a resourceVersion precondition following that write; then
+   * the pod is deleted with `opts`.
+   */
+  private async addConditionAndDeletePod(t: ResourceType, namespace: string, name: string, opts: DeleteOptions): Promise<void> {
+    let options = opts;
+    if (!opts.dryRun) {
+      for (let attempt = 1; ; attempt++) {
+        const latest = await this.get(t, namespace, name);
+        const p = opts.preconditions ?? {};
+        const conflictOn = (why: string) => new KubeApiError(409, 'Conflict', `Operation cannot be fulfilled on Pod "${name}": ${why}`, { name, kind: 'Pod' });
+        if (p.uid && p.uid !== latest.metadata.uid) throw conflictOn(`the UID in the precondition (${p.uid}) does not match the UID in record (${latest.metadata.uid ?? ''}). The object might have been deleted and then recreated`);
+        if (p.resourceVersion && p.resourceVersion !== latest.metadata.resourceVersion) throw conflictOn(`the ResourceVersion in the precondition (${p.resourceVersion}) does not match the ResourceVersion in record (${latest.metadata.resourceVersion ?? ''}). The object might have been modified`);
+        const status = rec(latest['status']);
+        const conditions = (Array.isArray(status['conditions']) ? status['conditions'] : []).map((c) => clone(c as KubeObject) as unknown as Record<string, unknown>);
+        const i = conditions.findIndex((c) => c['type'] === 'DisruptionTarget');
+        const kept = i >= 0 && conditions[i]['status'] === 'True' ? conditions[i]['lastTransitionTime'] : undefined;
+        const condition = { type: 'DisruptionTarget', status: 'True', lastProbeTime: null, lastTransitionTime: kept ?? rfc3339(), reason: 'EvictionByEvictionAPI', message: 'Eviction API: evicting' };
+        if (i >= 0) conditions[i] = condition;
+        else conditions.push(condition);
+        try {
+          const updated = await this.replace(t, latest, { ...clone(latest), status: { ...status, conditions } }, latest.metadata.resourceVersion, 'status', {});
+          if (p.resourceVersion) options = { ...opts, preconditions: { ...p, resourceVersion: updated.metadata.resourceVersion } };
+          break;
+        } catch (e) {
+          // GuaranteedUpdate re-reads the latest pod on a conflict
+          if (!isConflictError(e) || attempt >= EVICTION_RETRIES) throw e;
+        }
+      }
+    }
+    await this.delete(t, namespace, name, options);
   }
 
   /** The autoscaling/v1 Scale of a workload (`.spec.replicas`, `.status.replicas`, `.spec.selector` as a string). */
@@ -340,6 +484,10 @@ export class ObjectApi {
       case 'apps/statefulsets':
         o['spec'] = { replicas: 1, ...spec };
         break;
+      case 'policy/poddisruptionbudgets':
+        // the PDB strategy's PrepareForCreate clears status: the disruption controller fills it in
+        o['status'] = { disruptionsAllowed: 0, currentHealthy: 0, desiredHealthy: 0, expectedPods: 0 };
+        break;
       case 'apiextensions.k8s.io/customresourcedefinitions': {
         const versions = Array.isArray(spec['versions']) ? spec['versions'].filter(isRecord) : [];
         const storage = versions.find((v) => v['storage'] === true) ?? versions[0];
@@ -387,6 +535,7 @@ export class ObjectApi {
       }
       if (spec['replicas'] !== undefined && (typeof spec['replicas'] !== 'number' || spec['replicas'] < 0)) causes.push({ field: 'spec.replicas', message: 'Invalid value: must be greater than or equal to 0' });
     }
+    if (id === 'policy/poddisruptionbudgets') causes.push(...pdbSpecCauses(spec));
     if (id === 'apiextensions.k8s.io/customresourcedefinitions') {
       const names = rec(spec['names']);
       if (name !== `${String(names['plural'])}.${String(spec['group'])}`) causes.push({ field: 'metadata.name', message: `Invalid value: "${name}": must be spec.names.plural+"."+spec.group` });
@@ -471,6 +620,64 @@ function sortKeys(v: unknown): unknown {
 function patchCarriesVersion(patch: unknown): boolean {
   if (Array.isArray(patch)) return patch.some((op) => isRecord(op) && op['path'] === '/metadata/resourceVersion');
   return typeof rec(rec(patch)['metadata'])['resourceVersion'] === 'string';
+}
+
+/**
+ * `ValidatePodDisruptionBudgetSpec` (pkg/apis/policy/validation): minAvailable and maxUnavailable exclusive, each a
+ * non-negative integer or a percentage of at most 100 %, a known unhealthyPodEvictionPolicy.
+ */
+function pdbSpecCauses(spec: Record<string, unknown>): { field: string; message: string }[] {
+  const causes: { field: string; message: string }[] = [];
+  if (spec['minAvailable'] !== undefined && spec['maxUnavailable'] !== undefined) causes.push({ field: 'spec', message: 'Invalid value: "object": minAvailable and maxUnavailable cannot be both set' });
+  for (const k of ['minAvailable', 'maxUnavailable']) {
+    const v = spec[k];
+    if (v === undefined) continue;
+    if (typeof v === 'number') {
+      if (!Number.isInteger(v) || v < 0) causes.push({ field: `spec.${k}`, message: `Invalid value: ${v}: must be greater than or equal to 0` });
+    } else if (typeof v !== 'string' || !/^[0-9]+%$/.test(v)) {
+      causes.push({ field: `spec.${k}`, message: `Invalid value: ${JSON.stringify(v)}: must be an integer or percentage (e.g '5%')` });
+    } else if (Number.parseInt(v, 10) > 100) {
+      causes.push({ field: `spec.${k}`, message: `Invalid value: "${v}": must not be greater than 100%` });
+    }
+  }
+  const policy = spec['unhealthyPodEvictionPolicy'];
+  if (policy !== undefined && policy !== 'AlwaysAllow' && policy !== 'IfHealthyBudget') {
+    causes.push({ field: 'spec.unhealthyPodEvictionPolicy', message: `Unsupported value: ${JSON.stringify(policy)}: supported values: "AlwaysAllow", "IfHealthyBudget"` });
+  }
+  return causes;
+}
+
+/** Conflict attempts of the eviction handler (`EvictionsRetry.Steps` in eviction.go). */
+const EVICTION_RETRIES = 20;
+/** `MaxDisruptedPodSize` (eviction.go): more unconfirmed evictions than this and the PDB refuses more. */
+const MAX_DISRUPTED_POD_SIZE = 2000;
+
+const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
+const isConflictError = (e: unknown): boolean => e instanceof KubeApiError && e.code === 409 && e.reason === 'Conflict';
+
+/** Whether the pod's Ready condition is True (podutil.IsPodReady). */
+function isReady(pod: KubeObject): boolean {
+  const conditions = rec(pod['status'])['conditions'];
+  return Array.isArray(conditions) && conditions.some((c) => rec(c)['type'] === 'Ready' && rec(c)['status'] === 'True');
+}
+
+/** `canIgnorePDB` (eviction.go): a terminal or Pending pod, or one already being deleted, is evicted without a budget. */
+function canIgnorePdb(pod: KubeObject): boolean {
+  const phase = rec(pod['status'])['phase'];
+  return phase === 'Succeeded' || phase === 'Failed' || phase === 'Pending' || !!pod.metadata.deletionTimestamp;
+}
+
+/** `shouldEnforceResourceVersion` (eviction.go): not for terminal pods or pods being deleted. */
+function shouldEnforceResourceVersion(pod: KubeObject): boolean {
+  const phase = rec(pod['status'])['phase'];
+  return !(phase === 'Succeeded' || phase === 'Failed' || pod.metadata.deletionTimestamp);
+}
+
+/** `createTooManyRequestsError` (eviction.go): 429 with Retry-After 10 while the PDB's status lags its spec. */
+function tooManyRequestsStillProcessing(pdbName: string): KubeApiError {
+  return new KubeApiError(429, 'TooManyRequests', "Cannot evict pod as it would violate the pod's disruption budget.", {
+    causes: [{ reason: 'DisruptionBudget', message: `The disruption budget ${pdbName} is still being processed by the server.` }], retryAfterSeconds: 10,
+  });
 }
 
 function ignoreNotFound(e: unknown): void {

@@ -89,7 +89,9 @@ export async function startKubeApiServer(o: KubeApiServerOptions): Promise<KubeA
       (e: unknown) => {
         const err = e instanceof KubeApiError ? e : new KubeApiError(500, 'InternalError', `Internal error occurred: ${(e as Error).message}`);
         o.log?.(`${req.method} ${req.url} ${err.code} ${err.message}`);
-        if (!res.headersSent) send(res, err.code, err.toStatus());
+        // a Status with retryAfterSeconds also sets Retry-After (responsewriters.ErrorNegotiated)
+        const retryAfter = err.details?.retryAfterSeconds;
+        if (!res.headersSent) send(res, err.code, err.toStatus(), retryAfter && retryAfter > 0 ? { 'Retry-After': String(retryAfter) } : {});
         else res.end();
       },
     );
@@ -121,9 +123,9 @@ interface Ctx {
   version?: () => string;
 }
 
-function send(res: ServerResponse, code: number, body: unknown): void {
+function send(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(code, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Content-Length': Buffer.byteLength(text) });
+  res.writeHead(code, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Content-Length': Buffer.byteLength(text), ...headers });
   res.end(text);
 }
 
@@ -247,7 +249,7 @@ async function handle(ctx: Ctx, req: IncomingMessage, res: ServerResponse): Prom
   if (sub === 'binding' || sub === 'eviction') {
     if (method !== 'POST' || type.group || type.resource !== 'pods') throw new KubeApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
     if (sub === 'binding') await ctx.api.bind(type, namespace ?? '', name, await body());
-    else await ctx.api.evict(type, namespace ?? '', name, await body());
+    else await ctx.api.evict(type, namespace ?? '', name, await body(), { dryRun: q.getAll('dryRun') });
     return send(res, 201, successStatus(201));
   }
   if (sub === 'log') throw new KubeApiError(404, 'NotFound', `the sandbox has no container logs for pod "${name}"`);

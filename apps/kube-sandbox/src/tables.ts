@@ -133,6 +133,15 @@ const TABLES: Record<string, { columns: PrinterColumn[]; row: Row }> = {
       col('Port(s)', 'string', 'The ports of the service.'), AGE, col('Selector', 'string', 'The selector of the service.', 1)],
     row: serviceRow,
   },
+  'policy/poddisruptionbudgets': {
+    columns: [NAME, col('Min Available', 'string', 'The minimum number of pods that must be available.'), col('Max Unavailable', 'string', 'The maximum number of pods that may be unavailable.'),
+      col('Allowed Disruptions', 'integer', 'Calculated number of pods that may be disrupted at this time.'), AGE],
+    row: (o) => {
+      const spec = rec(o['spec']);
+      const intOrString = (v: unknown) => (typeof v === 'number' || typeof v === 'string' ? String(v) : 'N/A');
+      return [o.metadata.name ?? '', intOrString(spec['minAvailable']), intOrString(spec['maxUnavailable']), num(rec(o['status'])['disruptionsAllowed']), age(o)];
+    },
+  },
   '/namespaces': {
     columns: [NAME, col('Status', 'string', 'The status of the namespace'), AGE],
     row: (o) => [o.metadata.name ?? '', str(rec(o['status'])['phase'], 'Active'), age(o)],

@@ -1,6 +1,7 @@
 export * from './clock';
 export * from './controller';
 export * from './deployment';
+export * from './disruption';
 export * from './kubelet';
 export * from './node-lifecycle';
 export * from './objects';

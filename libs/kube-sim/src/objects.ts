@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Clock } from './clock';
-import { Deployment, KubeEvent, KubeObject, Lease, Node, Pod, ReplicaSet } from './types';
+import { Deployment, KubeEvent, KubeObject, Lease, Node, Pod, PodDisruptionBudget, ReplicaSet, StatefulSet } from './types';
 
 /** The kinds kube-sim works on, with their API group/version and scope (Kubernetes API reference v1.34). */
 export const RESOURCES = {
@@ -10,6 +10,8 @@ export const RESOURCES = {
   leases: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', namespaced: true, statusSubresource: false },
   replicasets: { apiVersion: 'apps/v1', kind: 'ReplicaSet', namespaced: true, statusSubresource: true },
   deployments: { apiVersion: 'apps/v1', kind: 'Deployment', namespaced: true, statusSubresource: true },
+  statefulsets: { apiVersion: 'apps/v1', kind: 'StatefulSet', namespaced: true, statusSubresource: true },
+  poddisruptionbudgets: { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', namespaced: true, statusSubresource: true },
 } as const;
 
 /** The plural resource names of RESOURCES, as in the REST paths (`/api/v1/pods`). */
@@ -23,6 +25,8 @@ export interface ResourceObjects {
   leases: Lease;
   replicasets: ReplicaSet;
   deployments: Deployment;
+  statefulsets: StatefulSet;
+  poddisruptionbudgets: PodDisruptionBudget;
 }
 
 export interface ListOptions {

@@ -1,6 +1,7 @@
 import { Clock } from './clock';
 import { ErrorSink, every, Loop } from './controller';
 import { DeploymentController } from './deployment';
+import { DisruptionController } from './disruption';
 import { Kubelet, KubeletMachine, KubeletOptions, NODE_LEASE_NAMESPACE } from './kubelet';
 import { NodeLifecycleController, NodeLifecycleOptions } from './node-lifecycle';
 import { isNotFound, KubeObjects } from './objects';
@@ -21,8 +22,8 @@ export interface KubeSimOptions {
 
 /**
  * What runs next to the sandbox API server in place of kube-scheduler, kube-controller-manager and the kubelets:
- * the Scheduler, the ReplicaSet and Deployment controllers, the node lifecycle controller, and one Kubelet per
- * machine that joined. Everything goes through `objects` and `clock`; controllers react to watch events and the node
+ * the Scheduler, the ReplicaSet, Deployment and disruption (PodDisruptionBudget) controllers, the node lifecycle
+ * controller, and one Kubelet per machine that joined. Everything goes through `objects` and `clock`; controllers react to watch events and the node
  * lifecycle controller also runs every `monitorPeriodMs`.
  */
 export class KubeSim {
@@ -34,6 +35,7 @@ export class KubeSim {
   private readonly replicaSets: Loop;
   private readonly deployments: Loop;
   private readonly nodeLifecycle: Loop;
+  private readonly disruption: Loop;
   readonly lifecycle: NodeLifecycleController;
 
   constructor(
@@ -46,12 +48,14 @@ export class KubeSim {
     const rs = new ReplicaSetController(objects, clock, (ms) => this.requeueReplicaSets(ms));
     const deploy = new DeploymentController(objects, clock);
     this.lifecycle = new NodeLifecycleController(objects, clock, options.nodeLifecycle);
+    const disruption = new DisruptionController(objects, clock, (ms) => this.requeueDisruption(ms));
     const batchMs = options.batchMs ?? 100;
     this.scheduler = new Loop('scheduler', async () => void (await scheduler.schedulePending()), clock, this.onError, 1000, batchMs);
     this.replicaSets = new Loop('replicaset-controller', () => rs.syncAll(), clock, this.onError, 1000, batchMs);
     this.deployments = new Loop('deployment-controller', () => deploy.syncAll(), clock, this.onError, 1000, batchMs);
     this.nodeLifecycle = new Loop('node-lifecycle-controller', () => this.lifecycle.monitor(), clock, this.onError, 1000, batchMs);
-    this.loops = [this.scheduler, this.replicaSets, this.deployments, this.nodeLifecycle];
+    this.disruption = new Loop('disruption-controller', () => disruption.syncAll(), clock, this.onError, 1000, batchMs);
+    this.loops = [this.scheduler, this.replicaSets, this.deployments, this.nodeLifecycle, this.disruption];
   }
 
   private requeueAt: number | undefined;
@@ -69,6 +73,21 @@ export class KubeSim {
     });
   }
 
+  private disruptionRequeueAt: number | undefined;
+  private cancelDisruptionRequeue: (() => void) | undefined;
+
+  /** One timer for the earliest expiry of a PDB's `status.disruptedPods` entry. */
+  private requeueDisruption(ms: number): void {
+    const at = this.clock.now() + ms;
+    if (this.disruptionRequeueAt !== undefined && this.disruptionRequeueAt <= at) return;
+    this.cancelDisruptionRequeue?.();
+    this.disruptionRequeueAt = at;
+    this.cancelDisruptionRequeue = this.clock.after(ms, () => {
+      this.disruptionRequeueAt = undefined;
+      this.disruption.kick();
+    });
+  }
+
   /** Starts the controllers (watches and the node monitor period). */
   start(): void {
     const kick = (...loops: Loop[]) => () => loops.forEach((l) => l.kick());
@@ -78,10 +97,13 @@ export class KubeSim {
         const p = e.object;
         if (!p.spec.nodeName || e.type === 'DELETED' || p.metadata.deletionTimestamp || p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') this.scheduler.kick();
         if (p.metadata.ownerReferences?.some((r) => r.kind === 'ReplicaSet')) this.replicaSets.kick();
+        this.disruption.kick();
       }),
+      this.objects.watch('poddisruptionbudgets', kick(this.disruption)),
+      this.objects.watch('statefulsets', kick(this.disruption)),
       this.objects.watch('nodes', kick(this.scheduler, this.nodeLifecycle)),
-      this.objects.watch('replicasets', kick(this.replicaSets, this.deployments)),
-      this.objects.watch('deployments', kick(this.deployments)),
+      this.objects.watch('replicasets', kick(this.replicaSets, this.deployments, this.disruption)),
+      this.objects.watch('deployments', kick(this.deployments, this.disruption)),
       every(this.clock, this.lifecycle.options.monitorPeriodMs, kick(this.nodeLifecycle)),
     );
     for (const l of this.loops) l.kick();
@@ -91,6 +113,7 @@ export class KubeSim {
   stop(): void {
     for (const s of this.stops.splice(0)) s();
     this.cancelRequeue?.();
+    this.cancelDisruptionRequeue?.();
     for (const l of this.loops) l.stop();
     for (const k of this.kubelets.values()) k.stop();
   }

@@ -244,3 +244,40 @@ export interface Deployment extends KubeObject {
     conditions?: Condition[];
   };
 }
+
+export interface StatefulSet extends KubeObject {
+  spec: { replicas?: number; selector: LabelSelector; template: PodTemplateSpec; [field: string]: unknown };
+  status?: { replicas?: number; readyReplicas?: number; observedGeneration?: number; [field: string]: unknown };
+}
+
+/** A metav1.Condition (PodDisruptionBudget's `status.conditions`): `reason`, `message` and `lastTransitionTime` are required. */
+export interface MetaCondition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  observedGeneration?: number;
+  lastTransitionTime: string;
+  reason: string;
+  message: string;
+}
+
+/** policy/v1 PodDisruptionBudget (Kubernetes API reference v1.34). */
+export interface PodDisruptionBudget extends KubeObject {
+  spec: {
+    /** An absolute number or a percentage string ("50%"); exclusive with maxUnavailable. */
+    minAvailable?: IntOrPercent;
+    maxUnavailable?: IntOrPercent;
+    /** policy/v1: an empty selector ({}) selects every pod of the namespace; absent selects none. */
+    selector?: LabelSelector;
+    unhealthyPodEvictionPolicy?: 'IfHealthyBudget' | 'AlwaysAllow';
+  };
+  status?: {
+    observedGeneration?: number;
+    /** Pod name → RFC 3339 time the eviction API admitted its eviction (not yet seen deleting by the controller). */
+    disruptedPods?: Record<string, string>;
+    disruptionsAllowed: number;
+    currentHealthy: number;
+    desiredHealthy: number;
+    expectedPods: number;
+    conditions?: MetaCondition[];
+  };
+}
