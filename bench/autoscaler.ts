@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { violations } from '@skyweave/autoscaling/src/testing';
 import type { CloudId } from '@skyweave/domain';
 import { baselineScaleUp, constraintClassKey, decideScaleUp, nodeLabelsFor, offeringKey, podObject, admits, nodeObject, usableCapacity, type Offering, type PodToPlace, type ScaleUpDecision, type ScaleUpInput } from '@skyweave/autoscaling';
 
@@ -291,10 +292,12 @@ const median = (xs: number[]): number => {
 };
 const pad = (s: string | number, n: number): string => String(s).padStart(n);
 
-/** Checks the engine's own invariants on a batch, so a wrong "cheap" answer cannot pass as a good ratio. */
+/** Every pod placed and no placement breaking a rule (the spec's independent checker), so a wrong "cheap" answer cannot pass as a good ratio. */
 function placedAll(input: ScaleUpInput, d: ScaleUpDecision): boolean {
   const placed = d.launches.reduce((s, l) => s + l.pods.length, 0) + d.onExisting.reduce((s, e) => s + e.pods.length, 0);
-  return placed === input.pods.length && d.unplaceable.length === 0;
+  const wrong = violations(input, d);
+  if (wrong.length) console.log(`!! invalid decision: ${wrong.slice(0, 3).join('; ')}`);
+  return placed === input.pods.length && d.unplaceable.length === 0 && wrong.length === 0;
 }
 
 async function main(): Promise<void> {
@@ -327,6 +330,7 @@ async function main(): Promise<void> {
     if (ex.status !== 'Optimal') notOptimal++;
     // an unfinished MIP's incumbent is an upper bound of the optimum: the ratio is then a lower estimate
     const opt = Math.min(ex.status === 'Optimal' || Number.isFinite(ex.cost) ? ex.cost : d.costUsdPerHour, d.costUsdPerHour);
+    if (ex.status === 'Optimal' && d.costUsdPerHour < ex.cost - 1e-6) console.log(`!! batch ${b}: decision $${d.costUsdPerHour} below the MIP optimum $${ex.cost}: the MIP model is wrong`);
     ratios.push(d.costUsdPerHour / opt);
     baseRatios.push(base.costUsdPerHour / opt);
     if (o.verbose) console.log(`${pad(b, 5)} ${pad(pods.length, 4)} ${pad(new Set(pods.map((p) => `${constraintClassKey(p)}${p.requests.cpuMillicores}/${p.requests.memoryMiB}`)).size, 5)} ${pad(opt.toFixed(4), 11)} ${pad(d.costUsdPerHour.toFixed(4), 9)} ${pad(base.costUsdPerHour.toFixed(4), 9)} ${pad(ex.vars, 6)} ${pad(ex.ms.toFixed(0), 7)} ${ex.status}`);
