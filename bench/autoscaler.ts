@@ -346,28 +346,35 @@ async function main(): Promise<void> {
   if (notOptimal) console.log(`(${notOptimal} MIP(s) hit the time limit: their incumbent is used, so those ratios are lower estimates)`);
   if (broken) console.log(`!! ${broken} batch(es) left pods unplaced`);
 
-  // timing
+  // timing: the headline size, and two small batches (which get the full polishing: every pair and triple of nodes out)
   const tr = rng(o.seed + 1);
   const offerings = offeringSubset(tr, o.types);
+  const workloadFor = (n: number): PodToPlace[] => workload(rng(o.seed + 2 + n), n, offerings, `big${n}`);
   const pods = workload(tr, o.pods, offerings, 'big');
-  const input: ScaleUpInput = { pods, offerings, nodes: [], policy: { maxCores: null, workerCores: 0 }, daemonSetOverhead: DAEMONSETS };
-  for (let i = 0; i < 3; i++) decideScaleUp(input);
-  const times: number[] = [];
-  let last: ScaleUpDecision | null = null;
-  for (let i = 0; i < o.runs; i++) {
+  const timeIt = (ps: PodToPlace[], runs: number): { ms: number; d: ScaleUpDecision; baseMs: number; base: ScaleUpDecision } => {
+    const input: ScaleUpInput = { pods: ps, offerings, nodes: [], policy: { maxCores: null, workerCores: 0 }, daemonSetOverhead: DAEMONSETS };
+    for (let i = 0; i < 3; i++) decideScaleUp(input);
+    const times: number[] = [];
+    let d = decideScaleUp(input);
+    for (let i = 0; i < runs; i++) {
+      const t0 = performance.now();
+      d = decideScaleUp(input);
+      times.push(performance.now() - t0);
+    }
     const t0 = performance.now();
-    last = decideScaleUp(input);
-    times.push(performance.now() - t0);
-  }
-  const baseT0 = performance.now();
-  const base = baselineScaleUp(input);
-  const baseMs = performance.now() - baseT0;
-  const ms = median(times);
-  console.log(`\ndecision time: ${o.pods} pods (${new Set(pods.map((p) => `${constraintClassKey(p)}${p.requests.cpuMillicores}/${p.requests.memoryMiB}`)).size} distinct) x ${offerings.length} offerings, median of ${o.runs} runs after 3 warm-ups`);
-  console.log(`| decision      | ms     | pods/s    | nodes | $/h      |`);
-  console.log(`|---------------|--------|-----------|-------|----------|`);
-  console.log(`| decideScaleUp | ${pad(ms.toFixed(1), 6)} | ${pad(Math.round((o.pods * 1000) / ms), 9)} | ${pad(last?.launches.length ?? 0, 5)} | ${pad((last?.costUsdPerHour ?? 0).toFixed(3), 8)} |`);
-  console.log(`| baseline FFD  | ${pad(baseMs.toFixed(1), 6)} | ${pad(Math.round((o.pods * 1000) / baseMs), 9)} | ${pad(base.launches.length, 5)} | ${pad(base.costUsdPerHour.toFixed(3), 8)} |`);
+    const base = baselineScaleUp(input);
+    return { ms: median(times), d, baseMs: performance.now() - t0, base };
+  };
+  const main = timeIt(pods, o.runs);
+  const ms = main.ms;
+  const loadavg = (await import('node:os')).loadavg()[0];
+  console.log(`\ndecision time against ${offerings.length} offerings (${o.pods} pods: ${new Set(pods.map((p) => `${constraintClassKey(p)}${p.requests.cpuMillicores}/${p.requests.memoryMiB}`)).size} distinct), median of ${o.runs} runs after 3 warm-ups; load average ${loadavg.toFixed(1)} on ${(await import('node:os')).cpus().length} cores`);
+  console.log(`| pods  | decision ms | pods/s    | nodes | $/h      | baseline ms | baseline nodes | baseline $/h |`);
+  console.log(`|-------|-------------|-----------|-------|----------|-------------|----------------|--------------|`);
+  const row = (n: number, r: ReturnType<typeof timeIt>): void =>
+    console.log(`| ${pad(n, 5)} | ${pad(r.ms.toFixed(1), 11)} | ${pad(Math.round((n * 1000) / r.ms), 9)} | ${pad(r.d.launches.length, 5)} | ${pad(r.d.costUsdPerHour.toFixed(3), 8)} | ${pad(r.baseMs.toFixed(1), 11)} | ${pad(r.base.launches.length, 14)} | ${pad(r.base.costUsdPerHour.toFixed(3), 12)} |`);
+  for (const n of [50, 200]) if (n < o.pods) row(n, timeIt(workloadFor(n), o.runs));
+  row(o.pods, main);
 
   const failures: string[] = [];
   if (o.maxMedian !== undefined && med > Number(o.maxMedian)) failures.push(`median ${med.toFixed(3)} > ${o.maxMedian}`);

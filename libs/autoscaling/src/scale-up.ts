@@ -272,10 +272,12 @@ interface Effort {
   mergeUse: number;
   /** consolidate groups of nodes when the plan has at most this many */
   consolidateUpTo: number;
+  /** try every three nodes out when the plan has at most this many */
+  triplesUpTo: number;
 }
 
-const FULL: Effort = { pairsUpTo: 16, rounds: 4, victimUse: Infinity, mergeUse: Infinity, consolidateUpTo: 40 };
-const LIGHT: Effort = { pairsUpTo: 0, rounds: 2, victimUse: 0.8, mergeUse: 0.5, consolidateUpTo: 0 };
+const FULL: Effort = { pairsUpTo: 16, rounds: 4, victimUse: Infinity, mergeUse: Infinity, consolidateUpTo: 40, triplesUpTo: 12 };
+const LIGHT: Effort = { pairsUpTo: 0, rounds: 2, victimUse: 0.8, mergeUse: 0.5, consolidateUpTo: 0, triplesUpTo: 0 };
 
 const use = (b: Bin): number => Math.max(b.cpu / Math.max(b.t.cpu, 1), b.mem / Math.max(b.t.mem, 1), b.pods.length / Math.max(b.t.pods, 1));
 
@@ -417,6 +419,23 @@ function improve(ctx: Ctx, plan: Plan, choosers: Chooser[], effort: Effort): Pla
           bins = [...rest, ...fresh];
           improved = true;
           j = bins.length; // indices moved: restart from the next i
+        }
+      }
+    }
+    // three nodes out, for small plans
+    if (round === 0 && bins.length <= effort.triplesUpTo) {
+      triples: for (let i = 0; i < bins.length; i++) {
+        for (let j = i + 1; j < bins.length; j++) {
+          for (let k = j + 1; k < bins.length; k++) {
+            const out = [bins[i], bins[j], bins[k]];
+            const rest = bins.filter((b) => !out.includes(b));
+            const pods = out.flatMap((b) => b.pods).sort(bySize);
+            const fresh = repack(ctx, pods, choosers, ctx.budget - sumVcpu(rest));
+            if (!fresh || sumPrice(fresh) >= sumPrice(out) - 1e-9) continue;
+            bins = [...rest, ...fresh];
+            improved = true;
+            break triples;
+          }
         }
       }
     }
@@ -748,9 +767,23 @@ function strategies(ctx: Ctx, toPack: P[], mode: Mode): Plan[] {
   // estimates, affordable for small batches, catch it
   const ranked = small ? [...new Set([...rank(fractionalNodesOf, 6), ...rank(nodesOf, 6)])] : rank(fractionalNodesOf, 4);
   for (const t of ranked) raw.push(pack(ctx, toPack, fixedChooser(t, sum)));
+  if (small) {
+    // other orders than the dominant share: cpu first, memory first
+    const byCpu = [...toPack].sort((a, b) => b.cpu - a.cpu || b.mem - a.mem || cmpStr(a.key, b.key));
+    const byMem = [...toPack].sort((a, b) => b.mem - a.mem || b.cpu - a.cpu || cmpStr(a.key, b.key));
+    raw.push(pack(ctx, byCpu, sum), pack(ctx, byMem, sum), pack(ctx, byCpu, dom), pack(ctx, byMem, dom));
+  }
   // polish the best raw plans (all of them for small batches); the raw baseline stays a candidate
-  const order = raw.map((p, i) => ({ p, i })).sort((a, b) => a.p.unplaced.length - b.p.unplaced.length || a.p.cost - b.p.cost || a.i - b.i);
-  const polished = order.slice(0, small ? order.length : 2).map(({ p }) => improve(ctx, p, [sum, cheapestChooser(ctx)], small ? FULL : LIGHT));
+  // identical raw plans (strategies often agree) are polished once
+  const seen = new Set<string>();
+  const unique = raw.filter((p) => {
+    const sig = p.bins.map((b) => `${b.t.key}/${b.t.o.zone}:${b.pods.map((x) => x.key).join(',')}`).sort().join('|');
+    if (seen.has(sig)) return false;
+    seen.add(sig);
+    return true;
+  });
+  const order = unique.map((p, i) => ({ p, i })).sort((a, b) => a.p.unplaced.length - b.p.unplaced.length || a.p.cost - b.p.cost || a.i - b.i);
+  const polished = order.slice(0, small ? 5 : 2).map(({ p }) => improve(ctx, p, [sum, cheapestChooser(ctx)], small ? FULL : LIGHT));
   return [baseline, ...polished];
 }
 
