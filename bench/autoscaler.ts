@@ -18,6 +18,7 @@ import { baselineScaleUp, constraintClassKey, decideScaleUp, nodeLabelsFor, offe
  *    Median and worst of decision/optimum, and the baseline's (first-fit decreasing, cheapest type per opening node).
  * 2. Decision time for 1,000 pending pods against 200 offerings (50 per cloud): median of `--runs` after warm-up.
  *
+ * `--verbose` prints every batch; `--explain <batch>` prints its decision and the optimum's nodes.
  * Last line: `autoscaler: cost/optimum median X.XXX worst Y.YYY; 1000 pods x 200 types in Z ms`. With --max-* flags
  * the script exits 1 when a figure is above its limit (a CI guard: `--batches 10 --max-median 1.05 --max-worst 1.15
  * --max-ms 500`).
@@ -34,8 +35,9 @@ const o = new Command('bench:autoscaler')
   .option('--max-worst <x>', 'fail when the worst cost/optimum is above')
   .option('--max-ms <x>', 'fail when the 1000-pod decision takes longer (ms)')
   .option('--verbose', 'print every batch')
+  .option('--explain <batch>', "print a batch's decision and the MIP's optimal nodes")
   .parse()
-  .opts<{ batches: number; seed: number; runs: number; pods: number; types: number; timeLimit: number; maxMedian?: string; maxWorst?: string; maxMs?: string; verbose?: boolean }>();
+  .opts<{ batches: number; seed: number; runs: number; pods: number; types: number; timeLimit: number; maxMedian?: string; maxWorst?: string; maxMs?: string; verbose?: boolean; explain?: string }>();
 
 /** mulberry32: a small seeded PRNG, so the corpus is the same on every machine. */
 function rng(seed: number): () => number {
@@ -277,7 +279,7 @@ function optimum(highs: Highs, input: ScaleUpInput, upper: number, timeLimit: nu
   const lp = ['Minimize', ` obj: ${obj.join(' + ')}`, 'Subject To', ...rows.map((r) => ` ${r}`), 'Bounds', ...bounds.map((b) => ` ${b}`), 'General', ` ${general.join(' ')}`, 'Binary', ` ${bins.join(' ')}`, 'End', ''].join('\n');
   const t0 = performance.now();
   const res = highs.solve(lp, { time_limit: timeLimit, mip_rel_gap: 0, mip_abs_gap: 1e-7, output_flag: false }) as ReturnType<Highs['solve']> & { Columns?: Record<string, { Primal: number }> };
-  if (process.env.DEBUG_LP && Number(process.env.DEBUG_LP) === debugBatch) {
+  if (o.explain !== undefined && Number(o.explain) === debugBatch) {
     for (const [name, c] of Object.entries(res.Columns ?? {})) if (c.Primal > 0.5) { const [, ti, , i] = name.split('_'); console.log(name, c.Primal, name.startsWith('y') ? `${offeringKey(types[Number(ti)].o)} ${types[Number(ti)].o.usdPerHour} cap ${types[Number(ti)].cpu}/${types[Number(ti)].mem}` : JSON.stringify(its[Number(i)].pod)); }
   }
   return { cost: res.ObjectiveValue, status: res.Status, vars: bins.length + general.length, ms: performance.now() - t0 };
@@ -318,7 +320,7 @@ async function main(): Promise<void> {
     const input: ScaleUpInput = { pods, offerings, nodes: [], policy: { maxCores: null, workerCores: 0 }, daemonSetOverhead: DAEMONSETS };
     debugBatch = b;
     const d = decideScaleUp(input);
-    if (process.env.DEBUG_LP && Number(process.env.DEBUG_LP) === b) {
+    if (o.explain !== undefined && Number(o.explain) === b) {
       for (const l of d.launches) console.log('launch', offeringKey(l.offering), l.offering.usdPerHour, l.pods.map((k) => { const p = pods.find((x) => x.key === k) as PodToPlace; return `${p.requests.cpuMillicores}/${p.requests.memoryMiB}${p.nodeSelector ? JSON.stringify(p.nodeSelector) : ''}`; }).join(' '));
     }
     const base = baselineScaleUp(input);
