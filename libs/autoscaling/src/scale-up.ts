@@ -361,10 +361,10 @@ function consolidate(ctx: Ctx, bins: Bin[]): boolean {
 }
 
 /**
- * Improves a plan without ever raising its cost: re-size each node to the cheapest offering holding its pods; empty
- * nodes into the others' free room; merge two nodes into one cheaper node; and (large-neighbourhood search) take one
- * node, or two when the plan is small, out and re-pack its pods — first into the others' free room, the rest onto new
- * nodes with the choosers — keeping the result when cheaper.
+ * Improves a plan without ever raising its cost (nor its vCPU past maxCores): re-size each node to the cheapest
+ * offering holding its pods; merge two nodes into one cheaper node; (large-neighbourhood search) take one node out and
+ * re-pack its pods — first into the others' free room, the rest onto new nodes with the choosers — keeping the result
+ * when cheaper; for small plans also every pair and (first round) every triple of nodes out, and consolidation.
  */
 function improve(ctx: Ctx, plan: Plan, choosers: Chooser[], effort: Effort): Plan {
   let bins = plan.bins.map(cloneBin);
