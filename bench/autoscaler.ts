@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { violations } from '@skyweave/autoscaling/src/testing';
 import type { CloudId } from '@skyweave/domain';
 import { baselineScaleUp, constraintClassKey, decideScaleUp, nodeLabelsFor, offeringKey, podObject, admits, nodeObject, usableCapacity, type Offering, type PodToPlace, type ScaleUpDecision, type ScaleUpInput } from '@skyweave/autoscaling';
 
@@ -17,6 +18,7 @@ import { baselineScaleUp, constraintClassKey, decideScaleUp, nodeLabelsFor, offe
  *    Median and worst of decision/optimum, and the baseline's (first-fit decreasing, cheapest type per opening node).
  * 2. Decision time for 1,000 pending pods against 200 offerings (50 per cloud): median of `--runs` after warm-up.
  *
+ * `--verbose` prints every batch; `--explain <batch>` prints its decision and the optimum's nodes.
  * Last line: `autoscaler: cost/optimum median X.XXX worst Y.YYY; 1000 pods x 200 types in Z ms`. With --max-* flags
  * the script exits 1 when a figure is above its limit (a CI guard: `--batches 10 --max-median 1.05 --max-worst 1.15
  * --max-ms 500`).
@@ -33,8 +35,9 @@ const o = new Command('bench:autoscaler')
   .option('--max-worst <x>', 'fail when the worst cost/optimum is above')
   .option('--max-ms <x>', 'fail when the 1000-pod decision takes longer (ms)')
   .option('--verbose', 'print every batch')
+  .option('--explain <batch>', "print a batch's decision and the MIP's optimal nodes")
   .parse()
-  .opts<{ batches: number; seed: number; runs: number; pods: number; types: number; timeLimit: number; maxMedian?: string; maxWorst?: string; maxMs?: string; verbose?: boolean }>();
+  .opts<{ batches: number; seed: number; runs: number; pods: number; types: number; timeLimit: number; maxMedian?: string; maxWorst?: string; maxMs?: string; verbose?: boolean; explain?: string }>();
 
 /** mulberry32: a small seeded PRNG, so the corpus is the same on every machine. */
 function rng(seed: number): () => number {
@@ -276,7 +279,7 @@ function optimum(highs: Highs, input: ScaleUpInput, upper: number, timeLimit: nu
   const lp = ['Minimize', ` obj: ${obj.join(' + ')}`, 'Subject To', ...rows.map((r) => ` ${r}`), 'Bounds', ...bounds.map((b) => ` ${b}`), 'General', ` ${general.join(' ')}`, 'Binary', ` ${bins.join(' ')}`, 'End', ''].join('\n');
   const t0 = performance.now();
   const res = highs.solve(lp, { time_limit: timeLimit, mip_rel_gap: 0, mip_abs_gap: 1e-7, output_flag: false }) as ReturnType<Highs['solve']> & { Columns?: Record<string, { Primal: number }> };
-  if (process.env.DEBUG_LP && Number(process.env.DEBUG_LP) === debugBatch) {
+  if (o.explain !== undefined && Number(o.explain) === debugBatch) {
     for (const [name, c] of Object.entries(res.Columns ?? {})) if (c.Primal > 0.5) { const [, ti, , i] = name.split('_'); console.log(name, c.Primal, name.startsWith('y') ? `${offeringKey(types[Number(ti)].o)} ${types[Number(ti)].o.usdPerHour} cap ${types[Number(ti)].cpu}/${types[Number(ti)].mem}` : JSON.stringify(its[Number(i)].pod)); }
   }
   return { cost: res.ObjectiveValue, status: res.Status, vars: bins.length + general.length, ms: performance.now() - t0 };
@@ -291,10 +294,12 @@ const median = (xs: number[]): number => {
 };
 const pad = (s: string | number, n: number): string => String(s).padStart(n);
 
-/** Checks the engine's own invariants on a batch, so a wrong "cheap" answer cannot pass as a good ratio. */
+/** Every pod placed and no placement breaking a rule (the spec's independent checker), so a wrong "cheap" answer cannot pass as a good ratio. */
 function placedAll(input: ScaleUpInput, d: ScaleUpDecision): boolean {
   const placed = d.launches.reduce((s, l) => s + l.pods.length, 0) + d.onExisting.reduce((s, e) => s + e.pods.length, 0);
-  return placed === input.pods.length && d.unplaceable.length === 0;
+  const wrong = violations(input, d);
+  if (wrong.length) console.log(`!! invalid decision: ${wrong.slice(0, 3).join('; ')}`);
+  return placed === input.pods.length && d.unplaceable.length === 0 && wrong.length === 0;
 }
 
 async function main(): Promise<void> {
@@ -315,7 +320,7 @@ async function main(): Promise<void> {
     const input: ScaleUpInput = { pods, offerings, nodes: [], policy: { maxCores: null, workerCores: 0 }, daemonSetOverhead: DAEMONSETS };
     debugBatch = b;
     const d = decideScaleUp(input);
-    if (process.env.DEBUG_LP && Number(process.env.DEBUG_LP) === b) {
+    if (o.explain !== undefined && Number(o.explain) === b) {
       for (const l of d.launches) console.log('launch', offeringKey(l.offering), l.offering.usdPerHour, l.pods.map((k) => { const p = pods.find((x) => x.key === k) as PodToPlace; return `${p.requests.cpuMillicores}/${p.requests.memoryMiB}${p.nodeSelector ? JSON.stringify(p.nodeSelector) : ''}`; }).join(' '));
     }
     const base = baselineScaleUp(input);
@@ -327,6 +332,7 @@ async function main(): Promise<void> {
     if (ex.status !== 'Optimal') notOptimal++;
     // an unfinished MIP's incumbent is an upper bound of the optimum: the ratio is then a lower estimate
     const opt = Math.min(ex.status === 'Optimal' || Number.isFinite(ex.cost) ? ex.cost : d.costUsdPerHour, d.costUsdPerHour);
+    if (ex.status === 'Optimal' && d.costUsdPerHour < ex.cost - 1e-6) console.log(`!! batch ${b}: decision $${d.costUsdPerHour} below the MIP optimum $${ex.cost}: the MIP model is wrong`);
     ratios.push(d.costUsdPerHour / opt);
     baseRatios.push(base.costUsdPerHour / opt);
     if (o.verbose) console.log(`${pad(b, 5)} ${pad(pods.length, 4)} ${pad(new Set(pods.map((p) => `${constraintClassKey(p)}${p.requests.cpuMillicores}/${p.requests.memoryMiB}`)).size, 5)} ${pad(opt.toFixed(4), 11)} ${pad(d.costUsdPerHour.toFixed(4), 9)} ${pad(base.costUsdPerHour.toFixed(4), 9)} ${pad(ex.vars, 6)} ${pad(ex.ms.toFixed(0), 7)} ${ex.status}`);
@@ -342,28 +348,35 @@ async function main(): Promise<void> {
   if (notOptimal) console.log(`(${notOptimal} MIP(s) hit the time limit: their incumbent is used, so those ratios are lower estimates)`);
   if (broken) console.log(`!! ${broken} batch(es) left pods unplaced`);
 
-  // timing
+  // timing: the headline size, and two small batches (which get the full polishing: every pair and triple of nodes out)
   const tr = rng(o.seed + 1);
   const offerings = offeringSubset(tr, o.types);
+  const workloadFor = (n: number): PodToPlace[] => workload(rng(o.seed + 2 + n), n, offerings, `big${n}`);
   const pods = workload(tr, o.pods, offerings, 'big');
-  const input: ScaleUpInput = { pods, offerings, nodes: [], policy: { maxCores: null, workerCores: 0 }, daemonSetOverhead: DAEMONSETS };
-  for (let i = 0; i < 3; i++) decideScaleUp(input);
-  const times: number[] = [];
-  let last: ScaleUpDecision | null = null;
-  for (let i = 0; i < o.runs; i++) {
+  const timeIt = (ps: PodToPlace[], runs: number): { ms: number; d: ScaleUpDecision; baseMs: number; base: ScaleUpDecision } => {
+    const input: ScaleUpInput = { pods: ps, offerings, nodes: [], policy: { maxCores: null, workerCores: 0 }, daemonSetOverhead: DAEMONSETS };
+    for (let i = 0; i < 3; i++) decideScaleUp(input);
+    const times: number[] = [];
+    let d = decideScaleUp(input);
+    for (let i = 0; i < runs; i++) {
+      const t0 = performance.now();
+      d = decideScaleUp(input);
+      times.push(performance.now() - t0);
+    }
     const t0 = performance.now();
-    last = decideScaleUp(input);
-    times.push(performance.now() - t0);
-  }
-  const baseT0 = performance.now();
-  const base = baselineScaleUp(input);
-  const baseMs = performance.now() - baseT0;
-  const ms = median(times);
-  console.log(`\ndecision time: ${o.pods} pods (${new Set(pods.map((p) => `${constraintClassKey(p)}${p.requests.cpuMillicores}/${p.requests.memoryMiB}`)).size} distinct) x ${offerings.length} offerings, median of ${o.runs} runs after 3 warm-ups`);
-  console.log(`| decision      | ms     | pods/s    | nodes | $/h      |`);
-  console.log(`|---------------|--------|-----------|-------|----------|`);
-  console.log(`| decideScaleUp | ${pad(ms.toFixed(1), 6)} | ${pad(Math.round((o.pods * 1000) / ms), 9)} | ${pad(last?.launches.length ?? 0, 5)} | ${pad((last?.costUsdPerHour ?? 0).toFixed(3), 8)} |`);
-  console.log(`| baseline FFD  | ${pad(baseMs.toFixed(1), 6)} | ${pad(Math.round((o.pods * 1000) / baseMs), 9)} | ${pad(base.launches.length, 5)} | ${pad(base.costUsdPerHour.toFixed(3), 8)} |`);
+    const base = baselineScaleUp(input);
+    return { ms: median(times), d, baseMs: performance.now() - t0, base };
+  };
+  const main = timeIt(pods, o.runs);
+  const ms = main.ms;
+  const loadavg = (await import('node:os')).loadavg()[0];
+  console.log(`\ndecision time against ${offerings.length} offerings (${o.pods} pods: ${new Set(pods.map((p) => `${constraintClassKey(p)}${p.requests.cpuMillicores}/${p.requests.memoryMiB}`)).size} distinct), median of ${o.runs} runs after 3 warm-ups; load average ${loadavg.toFixed(1)} on ${(await import('node:os')).cpus().length} cores`);
+  console.log(`| pods  | decision ms | pods/s    | nodes | $/h      | baseline ms | baseline nodes | baseline $/h |`);
+  console.log(`|-------|-------------|-----------|-------|----------|-------------|----------------|--------------|`);
+  const row = (n: number, r: ReturnType<typeof timeIt>): void =>
+    console.log(`| ${pad(n, 5)} | ${pad(r.ms.toFixed(1), 11)} | ${pad(Math.round((n * 1000) / r.ms), 9)} | ${pad(r.d.launches.length, 5)} | ${pad(r.d.costUsdPerHour.toFixed(3), 8)} | ${pad(r.baseMs.toFixed(1), 11)} | ${pad(r.base.launches.length, 14)} | ${pad(r.base.costUsdPerHour.toFixed(3), 12)} |`);
+  for (const n of [50, 200]) if (n < o.pods) row(n, timeIt(workloadFor(n), o.runs));
+  row(o.pods, main);
 
   const failures: string[] = [];
   if (o.maxMedian !== undefined && med > Number(o.maxMedian)) failures.push(`median ${med.toFixed(3)} > ${o.maxMedian}`);

@@ -165,7 +165,7 @@ describe('decideScaleUp properties', () => {
           expect(a.refusedBecause).not.toBe('');
         }
       }),
-      { seed: SEED, numRuns: 500 },
+      { seed: SEED, numRuns: 250 },
     );
   });
 
@@ -176,7 +176,7 @@ describe('decideScaleUp properties', () => {
         const shuffled: ScaleUpInput = { ...input, pods: [...input.pods].reverse(), offerings: [...input.offerings].reverse(), nodes: [...input.nodes].reverse() };
         expect(decideScaleUp(shuffled)).toEqual(d);
       }),
-      { seed: SEED + 1, numRuns: 150 },
+      { seed: SEED + 1, numRuns: 100 },
     );
   });
 
@@ -187,7 +187,7 @@ describe('decideScaleUp properties', () => {
         const d = decideScaleUp(free);
         expect(d.unplaceable.every((u) => !/maxCores/.test(u.reason))).toBe(true);
       }),
-      { seed: SEED + 2, numRuns: 150 },
+      { seed: SEED + 2, numRuns: 100 },
     );
   });
 });

@@ -270,10 +270,14 @@ interface Effort {
   victimUse: number;
   /** merge two nodes only when one of them is used below this */
   mergeUse: number;
+  /** consolidate groups of nodes when the plan has at most this many */
+  consolidateUpTo: number;
+  /** try every three nodes out when the plan has at most this many */
+  triplesUpTo: number;
 }
 
-const FULL: Effort = { pairsUpTo: 16, rounds: 4, victimUse: Infinity, mergeUse: Infinity };
-const LIGHT: Effort = { pairsUpTo: 0, rounds: 2, victimUse: 0.8, mergeUse: 0.5 };
+const FULL: Effort = { pairsUpTo: 16, rounds: 4, victimUse: Infinity, mergeUse: Infinity, consolidateUpTo: 40, triplesUpTo: 12 };
+const LIGHT: Effort = { pairsUpTo: 0, rounds: 2, victimUse: 0.8, mergeUse: 0.5, consolidateUpTo: 0, triplesUpTo: 0 };
 
 const use = (b: Bin): number => Math.max(b.cpu / Math.max(b.t.cpu, 1), b.mem / Math.max(b.t.mem, 1), b.pods.length / Math.max(b.t.pods, 1));
 
@@ -319,10 +323,48 @@ function repack(ctx: Ctx, pods: P[], choosers: Chooser[], vcpuLeft: number): Bin
 }
 
 /**
- * Improves a plan without ever raising its cost: re-size each node to the cheapest offering holding its pods; empty
- * nodes into the others' free room; merge two nodes into one cheaper node; and (large-neighbourhood search) take one
- * node, or two when the plan is small, out and re-pack its pods — first into the others' free room, the rest onto new
- * nodes with the choosers — keeping the result when cheaper.
+ * Consolidation: for each offering, the nodes whose pods it admits are added to one node of it (the dearest first,
+ * while they fit); the offering whose node replaces the most expensive group, net of its own price, wins. Escapes what
+ * pair moves cannot: seven 16-vCPU nodes each holding one 8-vCPU pod become one 72-vCPU node.
+ */
+function consolidate(ctx: Ctx, bins: Bin[]): boolean {
+  const vcpuAll = sumVcpu(bins);
+  const order = [...bins].sort((a, b) => b.t.price - a.t.price || b.cpu - a.cpu || b.mem - a.mem || cmpStr(a.t.key, b.t.key));
+  let best: { group: Bin[]; t: T; gain: number } | null = null;
+  for (const t of ctx.allowed) {
+    const group: Bin[] = [];
+    let cpu = 0;
+    let mem = 0;
+    let n = 0;
+    let price = 0;
+    let vcpu = 0;
+    next: for (const b of order) {
+      if (cpu + b.cpu > t.cpu || mem + b.mem > t.mem || n + b.pods.length > t.pods) continue;
+      for (const c of b.classes.keys()) if (t.compat[c] !== 1) continue next;
+      group.push(b);
+      cpu += b.cpu;
+      mem += b.mem;
+      n += b.pods.length;
+      price += b.t.price;
+      vcpu += b.t.vcpu;
+    }
+    const gain = price - t.price;
+    if (group.length < 2 || gain <= (best?.gain ?? 1e-9) || t.vcpu - vcpu > ctx.budget - vcpuAll) continue;
+    best = { group, t, gain };
+  }
+  if (!best) return false;
+  const { group, t } = best;
+  const merged = binOf(t, group.flatMap((b) => b.pods));
+  const rest = bins.filter((b) => !group.includes(b));
+  bins.splice(0, bins.length, ...rest, merged);
+  return true;
+}
+
+/**
+ * Improves a plan without ever raising its cost (nor its vCPU past maxCores): re-size each node to the cheapest
+ * offering holding its pods; merge two nodes into one cheaper node; (large-neighbourhood search) take one node out and
+ * re-pack its pods — first into the others' free room, the rest onto new nodes with the choosers — keeping the result
+ * when cheaper; for small plans also every pair and (first round) every triple of nodes out, and consolidation.
  */
 function improve(ctx: Ctx, plan: Plan, choosers: Chooser[], effort: Effort): Plan {
   let bins = plan.bins.map(cloneBin);
@@ -380,7 +422,25 @@ function improve(ctx: Ctx, plan: Plan, choosers: Chooser[], effort: Effort): Pla
         }
       }
     }
+    // three nodes out, for small plans
+    if (round === 0 && bins.length <= effort.triplesUpTo) {
+      triples: for (let i = 0; i < bins.length; i++) {
+        for (let j = i + 1; j < bins.length; j++) {
+          for (let k = j + 1; k < bins.length; k++) {
+            const out = [bins[i], bins[j], bins[k]];
+            const rest = bins.filter((b) => !out.includes(b));
+            const pods = out.flatMap((b) => b.pods).sort(bySize);
+            const fresh = repack(ctx, pods, choosers, ctx.budget - sumVcpu(rest));
+            if (!fresh || sumPrice(fresh) >= sumPrice(out) - 1e-9) continue;
+            bins = [...rest, ...fresh];
+            improved = true;
+            break triples;
+          }
+        }
+      }
+    }
     if (mergePairs(ctx, bins, outside, effort.mergeUse)) improved = true;
+    if (bins.length <= effort.consolidateUpTo) for (let k = 0; k < 8 && consolidate(ctx, bins); k++) improved = true;
     if (!improved) break;
   }
   resizeAll(ctx, bins, outside);
@@ -637,6 +697,49 @@ function explain(p: P, all: T[], input: ScaleUpInput): string {
   return `needs ${fmtCpu(p.cpu)} and ${fmtMem(p.mem)} together; no allowed offering holds both${overhead}`;
 }
 
+/** How many nodes of `t` the pods it admits and holds would need, in fractions (total demand over capacity). */
+function fractionalNodesOf(ctx: Ctx, t: T): { units: number; cnt: number } {
+  let cpu = 0;
+  let mem = 0;
+  let cnt = 0;
+  for (const it of ctx.items) {
+    if (t.compat[it.cls] !== 1 || it.cpu > t.cpu || it.mem > t.mem) continue;
+    cpu += it.cpu * it.count;
+    mem += it.mem * it.count;
+    cnt += it.count;
+  }
+  return { units: Math.max(cpu / t.cpu, mem / t.mem, cnt / t.pods), cnt };
+}
+
+/** How many whole nodes of `t` the pods it admits and holds would need, filling each greedily (largest first). */
+function nodesOf(ctx: Ctx, t: T): { units: number; cnt: number } {
+  const left = ctx.items.map((it) => (t.compat[it.cls] === 1 && it.cpu <= t.cpu && it.mem <= t.mem ? it.count : 0));
+  const cnt = left.reduce((s, c) => s + c, 0);
+  let todo = cnt;
+  let nodes = 0;
+  while (todo > 0 && nodes < 10_000) {
+    nodes++;
+    let cpu = 0;
+    let mem = 0;
+    let k = 0;
+    for (let i = 0; i < ctx.items.length && k < t.pods; i++) {
+      const it = ctx.items[i];
+      let c = left[i];
+      if (c <= 0) continue;
+      if (it.cpu > 0) c = Math.min(c, Math.floor((t.cpu - cpu) / it.cpu));
+      if (it.mem > 0) c = Math.min(c, Math.floor((t.mem - mem) / it.mem));
+      c = Math.min(c, t.pods - k);
+      if (c <= 0) continue;
+      left[i] -= c;
+      todo -= c;
+      cpu += c * it.cpu;
+      mem += c * it.mem;
+      k += c;
+    }
+  }
+  return { units: nodes, cnt };
+}
+
 /** Which plans to try: the baseline, look-ahead packings and one packing per promising "node type"; the best few polished. */
 function strategies(ctx: Ctx, toPack: P[], mode: Mode): Plan[] {
   const baseline = pack(ctx, toPack, cheapestChooser(ctx));
@@ -649,28 +752,38 @@ function strategies(ctx: Ctx, toPack: P[], mode: Mode): Plan[] {
   const raw: Plan[] = [baseline, pack(ctx, toPack, sum), pack(ctx, toPack, dom)];
   // "the" node type: the few offerings that would carry the whole batch cheapest on their own
   const n = toPack.length;
-  const ranked = ctx.allowed
-    .filter((t) => t.cpu > 0 && t.mem > 0 && toPack.some((p) => fitsAlone(t, p)))
-    .map((t) => {
-      let cpu = 0;
-      let mem = 0;
-      let cnt = 0;
-      for (const it of ctx.items) {
-        if (t.compat[it.cls] !== 1) continue;
-        cpu += it.cpu * it.count;
-        mem += it.mem * it.count;
-        cnt += it.count;
-      }
-      const units = Math.max(cpu / t.cpu, mem / t.mem, cnt / t.pods);
-      return { t, score: (t.price * Math.max(units, 1e-9)) / Math.max(cnt / n, 1e-9) };
-    })
-    .sort((a, b) => a.score - b.score || byPriceKey(a.t, b.t))
-    .slice(0, toPack.length <= 200 ? 6 : 4);
-  for (const { t } of ranked) raw.push(pack(ctx, toPack, fixedChooser(t, sum)));
+  const small = n <= 200;
+  const usable = ctx.allowed.filter((t) => t.cpu > 0 && t.mem > 0 && toPack.some((p) => fitsAlone(t, p)));
+  const rank = (estimate: (ctx: Ctx, t: T) => { units: number; cnt: number }, k: number): T[] =>
+    usable
+      .map((t) => {
+        const { units, cnt } = estimate(ctx, t);
+        return { t, score: (t.price * Math.max(units, 1e-9)) / Math.max(cnt / n, 1e-9) };
+      })
+      .sort((a, b) => a.score - b.score || byPriceKey(a.t, b.t))
+      .slice(0, k)
+      .map((r) => r.t);
+  // fractional estimates (demand over capacity) miss granularity (one 8-vCPU pod per 16-vCPU node); whole-node
+  // estimates, affordable for small batches, catch it
+  const ranked = small ? [...new Set([...rank(fractionalNodesOf, 6), ...rank(nodesOf, 6)])] : rank(fractionalNodesOf, 4);
+  for (const t of ranked) raw.push(pack(ctx, toPack, fixedChooser(t, sum)));
+  if (small) {
+    // other orders than the dominant share: cpu first, memory first
+    const byCpu = [...toPack].sort((a, b) => b.cpu - a.cpu || b.mem - a.mem || cmpStr(a.key, b.key));
+    const byMem = [...toPack].sort((a, b) => b.mem - a.mem || b.cpu - a.cpu || cmpStr(a.key, b.key));
+    raw.push(pack(ctx, byCpu, sum), pack(ctx, byMem, sum), pack(ctx, byCpu, dom), pack(ctx, byMem, dom));
+  }
   // polish the best raw plans (all of them for small batches); the raw baseline stays a candidate
-  const small = toPack.length <= 200;
-  const order = raw.map((p, i) => ({ p, i })).sort((a, b) => a.p.unplaced.length - b.p.unplaced.length || a.p.cost - b.p.cost || a.i - b.i);
-  const polished = order.slice(0, small ? order.length : 2).map(({ p }) => improve(ctx, p, [sum, cheapestChooser(ctx)], small ? FULL : LIGHT));
+  // identical raw plans (strategies often agree) are polished once
+  const seen = new Set<string>();
+  const unique = raw.filter((p) => {
+    const sig = p.bins.map((b) => `${b.t.key}/${b.t.o.zone}:${b.pods.map((x) => x.key).join(',')}`).sort().join('|');
+    if (seen.has(sig)) return false;
+    seen.add(sig);
+    return true;
+  });
+  const order = unique.map((p, i) => ({ p, i })).sort((a, b) => a.p.unplaced.length - b.p.unplaced.length || a.p.cost - b.p.cost || a.i - b.i);
+  const polished = order.slice(0, small ? 5 : 2).map(({ p }) => improve(ctx, p, [sum, cheapestChooser(ctx)], small ? FULL : LIGHT));
   return [baseline, ...polished];
 }
 
