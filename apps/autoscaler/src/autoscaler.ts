@@ -531,7 +531,7 @@ class Context {
         name: d.name, labels: d.labels, taints: d.taints, allocatable: d.allocatable, vcpu: o?.vcpu ?? Math.round(d.allocatable.cpuMillicores / 1000),
         usdPerHour: o?.usdPerHour ?? null, movablePods: movable.map(toPlace),
         requested: { cpuMillicores: d.requested.cpuMillicores, memoryMiB: d.requested.memoryMiB, pods: d.pods },
-        doNotDisrupt: d.doNotDisrupt || pods.some((p) => p.doNotDisrupt), master: false,
+        doNotDisrupt: d.doNotDisrupt || pods.some((p) => p.doNotDisrupt), master: false, unschedulable: d.unschedulable,
       });
     }
     return out;

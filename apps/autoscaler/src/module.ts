@@ -56,7 +56,7 @@ class AutoscalerLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
         const settings = readAutoscalerSettings(process.env);
         return new Autoscaler({
           views: watcher, store: new PgAutoscalerStore(ds), kube: new ClientNodeKubeActions(box, config.cloudEndpoints.kubernetes?.proxyUrl),
-          offerings: new PriceOfferingSource(ds, box, config.cloudEndpoints, { refreshMs: settings.priceRefreshMs, log: (m: string) => log.warn({}, m) }),
+          offerings: new PriceOfferingSource(ds, box, config.cloudEndpoints, { refreshMs: settings.priceRefreshMs, log: (m: string) => log.info({}, m) }),
           log, settings, metrics: AutoscalerMetrics.get(),
         });
       },
