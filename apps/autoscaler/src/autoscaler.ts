@@ -314,7 +314,8 @@ export class Autoscaler {
     let workerCores = ctx.workerCores();
     const seen = new Set<string>();
     if (ds.emptyNodes.enabled) {
-      for (const c of candidates) {
+      // the dearest first: when minCores keeps some empty workers, the cheapest ones stay
+      for (const c of [...candidates].sort((x, y) => (y.usdPerHour ?? 0) - (x.usdPerHour ?? 0) || x.name.localeCompare(y.name))) {
         if (c.movablePods.length || (st.skipUntil.get(c.name) ?? 0) > now) continue;
         if (!isRemovableEmpty(c, { minCores, workerCores })) continue;
         seen.add(c.name);
