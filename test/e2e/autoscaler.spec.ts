@@ -8,6 +8,7 @@ import { ApiClient, sandboxAccount, sandboxResources } from '@skyweave/tools/sta
 import { kubectl } from '@skyweave/tools/stack/kubectl';
 import { ensureLocalServices } from '@skyweave/tools/stack/services';
 import { Stack, startStack } from '@skyweave/tools/stack/stack';
+import { waitFor } from '../support/wait';
 
 interface NodeView { id: string; name: string; cloud: CloudId; role: string; origin: string; phase: string; instanceType: string; removalRequested: boolean }
 interface ClusterView { id: string; phase: string; nodes: NodeView[] }
@@ -42,20 +43,6 @@ describe('the autoscaler scales a cluster across clouds at the lowest price', ()
     const r = await kubectl(kubeconfig, args);
     if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} exited with ${r.code}: ${r.stderr}`);
     return r.stdout;
-  };
-  const waitFor = async <T>(what: string, fn: () => Promise<T | undefined | false | null>, timeoutMs = 90_000): Promise<T> => {
-    const deadline = Date.now() + timeoutMs;
-    let last: unknown;
-    for (;;) {
-      try {
-        const v = await fn();
-        if (v) return v;
-      } catch (e) {
-        last = e;
-      }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
   };
   const runningPods = async (app: string) => (JSON.parse(await k('get', 'pods', '-l', `app=${app}`, '-o', 'json')) as PodList).items.filter((p) => p.status.phase === 'Running' && !p.metadata.deletionTimestamp);
   const live = (c: ClusterView) => c.nodes.filter((n) => n.phase !== 'Terminated' && !n.removalRequested);

@@ -10,6 +10,7 @@ import { ApiClient, sandboxAccount } from '@skyweave/tools/stack/api';
 import { KubectlNode, kubectl, nodeReady, waitForNodes } from '@skyweave/tools/stack/kubectl';
 import { ensureLocalServices } from '@skyweave/tools/stack/services';
 import { Stack, startStack } from '@skyweave/tools/stack/stack';
+import { waitFor } from '../support/wait';
 
 interface NodeKubernetes { kubeNodeName: string; ready: string; unschedulable: boolean; pods: number; requestedCpuMillicores: number; allocatableCpuMillicores: number }
 interface NodeView { id: string; name: string; cloud: CloudId; role: string; phase: string; instanceId: string | null; kubernetes: NodeKubernetes | null }
@@ -38,20 +39,6 @@ describe('every sandbox cluster answers kubectl', () => {
     return r.stdout;
   };
   const pods = async () => (JSON.parse(await k('get', 'pods', '-l', 'app=web', '-o', 'json')) as PodList).items;
-  const waitFor = async <T>(what: string, fn: () => Promise<T | undefined | false | null>, timeoutMs = 90_000): Promise<T> => {
-    const deadline = Date.now() + timeoutMs;
-    let last: unknown;
-    for (;;) {
-      try {
-        const v = await fn();
-        if (v) return v;
-      } catch (e) {
-        last = e;
-      }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-      await new Promise((r) => setTimeout(r, 300));
-    }
-  };
   /**
    * `count` pods of the deployment Running, none of them on `avoid`. Pods being deleted are left out unless
    * `terminating` is false: an unreachable node's evicted pods stay Terminating until its kubelet returns (or the Node
