@@ -234,4 +234,21 @@ describe('Autoscaler', () => {
     expect(store.nodes.find((n) => n.id === 'w1')?.removalRequested).toBe(true);
     expect(store.events.at(-1)?.message).toMatch(/c-worker-1 drained in \d+ s .*; removed/);
   });
+
+  it('removes the dearest empty worker first, so the cheapest stays when minCores keeps one', async () => {
+    store.policyValue = { ...store.policyValue, clusterLimits: { cpu: { minCores: 4, maxCores: 64 } }, nodeDownscaler: { enabled: true, emptyNodes: { enabled: true, delaySeconds: 10 }, underutilized: { enabled: false, thresholdPercent: 50, delaySeconds: 600 } } };
+    view.deletePod(pod('keep', { node: 'c-worker-0' }));
+    store.nodes.push(row('w1', 'c-worker-1', 'aws', 'm5.xlarge'), row('w2', 'c-worker-2', 'gcp', 'e2-standard-4'));
+    view.upsertNode(kubeNode('c-worker-1', 'w1', 'aws', 'm5.xlarge', { cpu: '3920m' }));
+    view.upsertNode(kubeNode('c-worker-2', 'w2', 'gcp', 'e2-standard-4', { cpu: '3920m' }));
+    await a.tick();
+    now += 10_000;
+    await a.tick();
+    // 10 vCPU of workers, minCores 4: dearest first, the m5.xlarge ($0.192) goes (6 left); the e2-standard-4 ($0.134)
+    // would leave 2, so it stays; the t3.medium ($0.0416) goes (4 left): the cheapest set holding minCores remains
+    expect(store.nodes.filter((n) => n.removalRequested).map((n) => n.id).sort()).toEqual(['w0', 'w1']);
+    now += 10_000;
+    await a.tick();
+    expect(store.nodes.filter((n) => n.removalRequested).map((n) => n.id).sort()).toEqual(['w0', 'w1']);
+  });
 });
