@@ -1,8 +1,15 @@
 import type { FuzzResponse, SentRequest } from './target';
 
+/** A 5xx that is the gateway's fault: any, except a 503 carrying `Retry-After` (unavailable for now, retry then). */
+export function isServerError(res: Pick<FuzzResponse, 'status' | 'headers'>): boolean {
+  return res.status >= 500 && !(res.status === 503 && res.headers['retry-after'] !== undefined);
+}
+
 /**
  * What every answer of the gateway must satisfy, whatever was asked (issue 10, "tests that attack"):
- * - no 5xx;
+ * - no 5xx, except a 503 with `Retry-After` (RFC 9110 §15.6.4: a dependency — e.g. the cluster's own Kubernetes API,
+ *   which the fuzz target's clusters do not have — is unavailable and the client is told when to retry), which must be
+ *   a problem like a 4xx ({@link isServerError});
  * - every 4xx is an RFC 9457 problem: `content-type: application/problem+json`, a JSON body with string `type` and
  *   `title` and `status` equal to the HTTP status (HEAD answers have no body: the content type alone);
  * - a 401 carries `WWW-Authenticate` (RFC 9110 §11.6.1);
@@ -14,8 +21,8 @@ import type { FuzzResponse, SentRequest } from './target';
 export function violations(req: SentRequest, res: FuzzResponse, served: Set<string>): string[] {
   const out: string[] = [];
   const { status } = res;
-  if (status >= 500) out.push(`answered ${status}`);
-  if (status >= 400 && status < 500) {
+  if (isServerError(res)) out.push(`answered ${status}`);
+  if ((status >= 400 && status < 500) || status === 503) {
     const type = String(res.headers['content-type'] ?? '');
     if (!type.startsWith('application/problem+json')) out.push(`${status} with content-type "${type}", not application/problem+json`);
     else if (req.method !== 'HEAD') {

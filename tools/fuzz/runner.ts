@@ -1,7 +1,7 @@
 import * as http from 'node:http';
 import fc from 'fast-check';
 import { type FuzzCase, requestArbitrary } from './arbitraries';
-import { violations } from './properties';
+import { isServerError, violations } from './properties';
 import { type FuzzRoute, type OpenApiDocument, methodsAt, routesFromOpenApi } from './routes';
 import { type FuzzResponse, type FuzzTarget, type SentRequest, materialise, send } from './target';
 
@@ -86,7 +86,7 @@ export async function runFuzz(target: FuzzTarget, o: FuzzOptions): Promise<FuzzR
       report.requests++;
       report.perRoute.set(c.route, (report.perRoute.get(c.route) ?? 0) + 1);
       const { request, res, rules } = await attempt(c);
-      if (res && res.status >= 500) report.fiveXx++;
+      if (res && isServerError(res)) report.fiveXx++;
       report.perStatus.set(res?.status ?? 0, (report.perStatus.get(res?.status ?? 0) ?? 0) + 1);
       if (rules.length && report.failures.length < keep) {
         const f: FuzzFailure = { run: index, request, status: res?.status ?? 0, responseBody: res?.body ?? '', rules };

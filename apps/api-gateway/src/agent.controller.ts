@@ -187,7 +187,8 @@ export class AgentController {
         .map((n) => n.publicIp ?? n.privateIp).filter((h): h is string => !!h);
       const admin = await adminCredential(this.ds, this.box, cluster);
       if (!admin) throw new Problem(409, 'cluster-pki-missing', 'No PKI', 'this cluster has no admin credential');
-      if (!apiHosts.length) throw new Problem(503, 'cluster-api-unavailable', 'Cluster API unavailable', `${first.name} has no address yet`);
+      // 503 + Retry-After: the agent retries (it retries 5xx and 429, not other 4xx); the control plane is on its way
+      if (!apiHosts.length) throw new Problem(503, 'cluster-api-unavailable', 'Cluster API unavailable', `${first.name} has no address yet`, undefined, { 'retry-after': '5' });
       const access = { clusterName: cluster.name, caCertificate, adminCertificate: admin.certificate, adminKey: admin.key, apiHosts };
       let bootstrapToken: string;
       try {
@@ -201,7 +202,7 @@ export class AgentController {
           }, secrets.certificateKey) : undefined,
         ]);
       } catch (e) {
-        if (e instanceof ClusterApiUnavailable) throw new Problem(503, 'cluster-api-unavailable', 'Cluster API unavailable', e.message);
+        if (e instanceof ClusterApiUnavailable) throw new Problem(503, 'cluster-api-unavailable', 'Cluster API unavailable', e.message, undefined, { 'retry-after': '5' });
         throw e;
       }
       const kubeadmConfig = renderKubeadmConfig([joinConfiguration({
