@@ -92,13 +92,15 @@ async function autoscale(api: ApiClient, id: string, kubeconfig: string, origina
   };
   const policy = await api.ok<{ version: number; policy: Record<string, unknown> }>('GET', `/v1/clusters/${id}/policies`);
   await api.ok('PUT', `/v1/clusters/${id}/policies`, {
-    ...policy.policy, enabled: true, clusterLimits: { cpu: { minCores: 0, maxCores: 48 } },
+    ...policy.policy, enabled: true, clusterLimits: { cpu: { minCores: 8, maxCores: 48 } },
     nodeDownscaler: { enabled: true, emptyNodes: { enabled: true, delaySeconds: 10 }, underutilized: { enabled: false, thresholdPercent: 50, delaySeconds: 600 } },
   });
-  say('autoscaling enabled: at most 48 worker vCPU; empty workers removed after 10 s');
-  await k('create', 'deployment', 'burst', '--image=nginx', '--replicas=6');
+  say('autoscaling enabled: workers between 8 and 48 vCPU in all; empty workers removed after 10 s');
+  // created empty, given its requests, then scaled: no pod ever runs without them
+  await k('create', 'deployment', 'burst', '--image=nginx', '--replicas=0');
   await k('set', 'resources', 'deployment', 'burst', '--requests=cpu=1500m,memory=2Gi');
-  say('kubectl create deployment burst --replicas=6 (1.5 vCPU, 2 GiB each): more than the workers can hold');
+  await k('scale', 'deployment', 'burst', '--replicas=6');
+  say('kubectl create deployment burst, 6 replicas of 1.5 vCPU and 2 GiB: more than the workers can hold');
   const running = async () => {
     const pods = JSON.parse(await k('get', 'pods', '-l', 'app=burst', '-o', 'json')) as { items: { status: { phase?: string } }[] };
     return pods.items.filter((p) => p.status.phase === 'Running').length;
@@ -114,15 +116,18 @@ async function autoscale(api: ApiClient, id: string, kubeconfig: string, origina
     }
   };
   await wait('6 burst pods Running', async () => (await running()) === 6, 180_000);
+  await wait('the autoscaler\'s prices', async () => Object.keys((await api.ok<AutoscalerView>('GET', `/v1/clusters/${id}/autoscaler`)).costByCloud).length > 0, 30_000);
   const up = await api.ok<AutoscalerView>('GET', `/v1/clusters/${id}/autoscaler`);
   say(`every burst pod runs; the cluster costs $${up.hourlyCostUsd.toFixed(4)}/h (${Object.entries(up.costByCloud).map(([c, v]) => `${c} $${v.toFixed(4)}`).join(', ')})`);
   const view = await api.ok<ClusterView>('GET', `/v1/clusters/${id}`);
   await showKubectlNodes(kubeconfig, view.nodes.filter((n) => n.phase !== 'Terminated').length, say);
   await k('scale', 'deployment', 'burst', '--replicas=0');
   say('kubectl scale deployment burst --replicas=0: the added nodes are now empty');
+  // back to 8 worker vCPU (minCores): the dearest empty workers go first, so the cheapest four 2-vCPU workers stay
   await wait(`the cluster back to ${original} nodes`, async () => (await api.ok<ClusterView>('GET', `/v1/clusters/${id}`)).nodes.filter((n) => n.phase !== 'Terminated').length === original, 180_000);
+  await wait('the status updated', async () => (await api.ok<AutoscalerView>('GET', `/v1/clusters/${id}/autoscaler`)).hourlyCostUsd < up.hourlyCostUsd, 30_000);
   const down = await api.ok<AutoscalerView>('GET', `/v1/clusters/${id}/autoscaler`);
-  say(`scaled back down: $${down.hourlyCostUsd.toFixed(4)}/h`);
+  say(`scaled back down to minCores, the cheapest workers kept: $${down.hourlyCostUsd.toFixed(4)}/h (${Object.entries(down.costByCloud).map(([c, v]) => `${c} $${v.toFixed(4)}`).join(', ')})`);
 }
 
 async function main(): Promise<number> {

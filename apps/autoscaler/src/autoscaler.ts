@@ -189,20 +189,21 @@ export class Autoscaler {
   /** Offerings of every cloud of the cluster (a cloud whose prices cannot be read is left out and logged). */
   private async catalogue(c: ClusterSnapshot): Promise<{ offerings: Offering[]; meta: AutoscalerStatus['prices'] }> {
     const region = findRegion(c.spec.region);
-    const offerings: Offering[] = [];
     const meta: AutoscalerStatus['prices'] = {};
-    for (const cloud of c.spec.clouds) {
+    // the clouds' price lists are read side by side (a cold start reads four price APIs)
+    const lists = await Promise.all(c.spec.clouds.map(async (cloud) => {
       const place = region?.clouds[cloud];
-      if (!place) continue;
+      if (!place) return [];
       try {
         const r = await this.d.offerings.offerings(c.organisationId, cloud, place.region, place.zone);
-        offerings.push(...r.offerings);
         meta[cloud] = { source: r.source, pricedAt: r.pricedAt, stale: r.stale };
+        return r.offerings;
       } catch (e) {
         this.d.log.warn({ clusterId: c.id, cloud, err: (e as Error).message }, 'autoscaler: no prices for this cloud (left out of decisions)');
+        return [];
       }
-    }
-    return { offerings, meta };
+    }));
+    return { offerings: lists.flat(), meta };
   }
 
   /** Launches the cloud refused for quota or capacity: the node goes, its offering is avoided, the pods are decided again. */
