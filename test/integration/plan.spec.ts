@@ -9,6 +9,7 @@ import type { DataSource } from 'typeorm';
 import { CloudCredentialEntity, SecretBox } from '@skyweave/persistence';
 import { createGateway, type GatewayDeps } from '@skyweave/api-gateway/src/app';
 import type { ClusterPlan } from '@skyweave/api-gateway/src/plan.service';
+import { GatewayPrices, type PriceAnswer } from '@skyweave/api-gateway/src/prices';
 import { createCloudProvider, createPriceReaderFor, networkSpecFor, type CloudCredentials, type CloudEndpoints, type InstanceOffering } from '@skyweave/cloud-adapters';
 import { CLOUDS, CloudId, FIREWALL_PLAN, MAX_CROSS_CLOUD_LATENCY_MS, resourcePrefix } from '@skyweave/domain';
 import { RunningEmulator, startEmulator } from '@skyweave/cloud-emulator/src/emulator';
@@ -267,4 +268,42 @@ describe('POST /v1/clusters/plan (issue 14, item 1)', () => {
       expect.arrayContaining([expect.stringContaining('did not answer within')]),
     );
   }, 60_000);
+
+  it('warns about an instance type the price list lacks (that cloud\'s cost and the total unknown) and about a stale list', async () => {
+    /** The sandbox's lists, but GCP's without e2-standard-2 and Azure's marked stale (its last refresh failed). */
+    class Doctored extends GatewayPrices {
+      override async list(cloud: CloudId, region: string, sealed: string): Promise<PriceAnswer> {
+        const a = await super.list(cloud, region, sealed);
+        if (!('list' in a)) return a;
+        if (cloud === 'gcp') return { list: { ...a.list, offerings: a.list.offerings.filter((o) => o.instanceType !== 'e2-standard-2') } };
+        if (cloud === 'azure') return { list: { ...a.list, stale: true, error: 'refresh failed' } };
+        return a;
+      }
+    }
+    const doctored = new ApiClient(await gateway({ prices: new Doctored(box, emu.endpoints) }), api.apiKey);
+    const r = await doctored.call<ClusterPlan>('POST', '/v1/clusters/plan', fourClouds);
+    expect(r.status).toBe(200);
+    const gcp = r.body.clouds.find((c) => c.cloud === 'gcp');
+    expect(gcp?.nodes[0]).toMatchObject({ instanceType: 'e2-standard-2', usdPerHour: null, vcpu: 2, memoryMiB: 8192 });
+    expect(gcp?.cost).toMatchObject({ usdPerHour: null, usdPerMonth: null, price: { stale: false }, reason: expect.stringContaining('e2-standard-2 is not in GCP\'s price list for us-east4') });
+    const azure = r.body.clouds.find((c) => c.cloud === 'azure');
+    expect(azure?.cost.price?.stale).toBe(true);
+    expect(azure?.cost.usdPerHour).toBe(plan.clouds.find((c) => c.cloud === 'azure')?.cost.usdPerHour);
+    expect(r.body.cost).toEqual({ usdPerHour: null, usdPerMonth: null });
+    expect(r.body.warnings.map((w) => [w.code, w.cloud])).toEqual([
+      ['instance-type-unpriced', 'gcp'], ['price-list-stale', 'azure'], ['latency-near-budget', undefined],
+    ]);
+  }, 60_000);
+
+  it('is in the OpenAPI document: the create body in, the plan out', async () => {
+    const doc = await (await fetch(`${api.baseUrl}/docs/openapi.json`)).json() as {
+      paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { $ref: string } }> }; responses: Record<string, { content?: Record<string, { schema: { $ref: string } }> }> }>>;
+      components: { schemas: Record<string, { properties: Record<string, unknown> }> };
+    };
+    const op = doc.paths['/v1/clusters/plan']?.post;
+    expect(op?.requestBody?.content['application/json'].schema.$ref).toBe('#/components/schemas/CreateClusterDto');
+    expect(op?.responses['200']?.content?.['application/json'].schema.$ref).toBe('#/components/schemas/ClusterPlanDto');
+    expect(Object.keys(doc.components.schemas.ClusterPlanDto.properties)).toEqual(['name', 'region', 'spec', 'namePrefix', 'clouds', 'latency', 'cost', 'warnings']);
+    expect(Object.keys(doc.components.schemas.PlanCloudDto.properties)).toEqual(['cloud', 'region', 'zone', 'network', 'firewall', 'nodes', 'cost']);
+  });
 });

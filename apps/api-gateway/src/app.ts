@@ -81,6 +81,8 @@ export interface GatewayDeps {
   priceRefreshMs?: number;
   /** How long a plan waits for one cloud's price list before answering without it, ms (default PRICE_WAIT_MS). */
   priceWaitMs?: number;
+  /** The price source of plans (default a GatewayPrices with priceRefreshMs and priceWaitMs; tests give their own). */
+  prices?: GatewayPrices;
 }
 
 /**
@@ -164,7 +166,7 @@ class AppModule {
         ApiKeyGuard,
         { provide: APP_GUARD, useClass: RateLimitGuard },
         // one price cache per process (POST /v1/clusters/plan)
-        { provide: PRICES, useValue: new GatewayPrices(deps.box, deps.endpoints, { refreshMs: deps.priceRefreshMs, waitMs: deps.priceWaitMs, log: (m: string) => deps.log.info({}, m) }) },
+        { provide: PRICES, useValue: deps.prices ?? new GatewayPrices(deps.box, deps.endpoints, { refreshMs: deps.priceRefreshMs, waitMs: deps.priceWaitMs, log: (m: string) => deps.log.info({}, m) }) },
         ClustersService,
         PlanService,
         AutoscalingService,
