@@ -23,15 +23,17 @@ import { corsPolicy } from './cors';
 import { problemsForClientErrors } from './client-errors';
 import { CredentialsController } from './credentials.controller';
 import { agentAuthentication, bodyParsers, noStore } from './http-hardening';
-import { IdempotencyInterceptor } from './idempotency';
+import { IdempotencyInterceptor, READ_LIKE } from './idempotency';
 import { DEFAULT_LIMITS, GatewayLimits, LimitedExpressAdapter } from './limits';
 import { LongPolls } from './long-polls';
 import { MetricsController, httpMetrics } from './metrics';
 import { Problem, ProblemFilter, toViolations } from './problem';
 import { PgRateLimitStore, RateLimitGuard, throttlerOptions } from './rate-limit';
 import { RegionsController } from './regions.controller';
+import { PlanService } from './plan.service';
+import { GatewayPrices } from './prices';
 import { type RouteEntry, controllerRoutes, methodNotAllowed } from './routes';
-import { CHANGE_FEED, CLOUD_ENDPOINTS, DATA_SOURCE, GATEWAY_LIMITS, JOIN_LONG_POLL, JOIN_SECRETS, LONG_POLLS, MESH_LONG_POLL, SECRET_BOX } from './tokens';
+import { CHANGE_FEED, CLOUD_ENDPOINTS, DATA_SOURCE, GATEWAY_LIMITS, JOIN_LONG_POLL, JOIN_SECRETS, LONG_POLLS, MESH_LONG_POLL, PRICES, SECRET_BOX } from './tokens';
 import { JoinSecrets } from './join-secrets';
 import { MESH_LONG_POLL_MS, MeshController } from './mesh.controller';
 import { OperationsController } from './operations.controller';
@@ -75,6 +77,12 @@ export interface GatewayDeps {
   rateLimitClock?: () => number;
   /** How long a stop waits for requests in flight before closing their connections, ms (default SHUTDOWN_GRACE_MS). */
   shutdownGraceMs?: number;
+  /** How often a cached price list is read again from the cloud's price API, ms (default DEFAULT_PRICE_REFRESH_MS, 1 h). */
+  priceRefreshMs?: number;
+  /** How long a plan waits for one cloud's price list before answering without it, ms (default PRICE_WAIT_MS). */
+  priceWaitMs?: number;
+  /** The price source of plans (default a GatewayPrices with priceRefreshMs and priceWaitMs; tests give their own). */
+  prices?: GatewayPrices;
 }
 
 /**
@@ -113,18 +121,19 @@ class GracefulStop implements BeforeApplicationShutdown, OnApplicationShutdown {
   }
 }
 
-/** The HTTP methods that write, whose handlers get IdempotencyInterceptor (RequestMethod values of @nestjs/common). */
+/** The HTTP methods that write, whose handlers get IdempotencyInterceptor (RequestMethod values of @nestjs/common), unless marked ReadLike. */
 const WRITE_METHODS = new Set([RequestMethod.POST, RequestMethod.PUT, RequestMethod.PATCH, RequestMethod.DELETE]);
 
 /**
- * Puts `interceptor` on every write handler (POST, PUT, PATCH, DELETE) of `controllers`, as `@UseInterceptors` on each
- * would, and nowhere else: reads do not pay for it (an interceptor is an RxJS pipeline per request). Idempotent.
+ * Puts `interceptor` on every write handler (POST, PUT, PATCH, DELETE) of `controllers` but those marked ReadLike, as
+ * `@UseInterceptors` on each would, and nowhere else: reads do not pay for it (an interceptor is an RxJS pipeline per request). Idempotent.
  */
 function interceptWrites(controllers: readonly Type[], interceptor: Type): void {
   for (const controller of controllers) {
     for (const name of Object.getOwnPropertyNames(controller.prototype)) {
       const handler = Object.getOwnPropertyDescriptor(controller.prototype, name)?.value as unknown;
       if (typeof handler !== 'function' || !WRITE_METHODS.has(Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod)) continue;
+      if (Reflect.getMetadata(READ_LIKE, handler) === true) continue;
       const present = (Reflect.getMetadata(INTERCEPTORS_METADATA, handler) as unknown[] | undefined) ?? [];
       if (!present.includes(interceptor)) Reflect.defineMetadata(INTERCEPTORS_METADATA, [...present, interceptor], handler);
     }
@@ -156,7 +165,10 @@ class AppModule {
         { provide: API_KEYS, useFactory: () => new ApiKeysRepository(deps.ds) },
         ApiKeyGuard,
         { provide: APP_GUARD, useClass: RateLimitGuard },
+        // one price cache per process (POST /v1/clusters/plan)
+        { provide: PRICES, useValue: deps.prices ?? new GatewayPrices(deps.box, deps.endpoints, { refreshMs: deps.priceRefreshMs, waitMs: deps.priceWaitMs, log: (m: string) => deps.log.info({}, m) }) },
         ClustersService,
+        PlanService,
         AutoscalingService,
       ],
     };

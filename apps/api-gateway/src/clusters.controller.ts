@@ -1,11 +1,14 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Query, Res, UseGuards, Inject } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiProduces, ApiTags, ApiUnprocessableEntityResponse } from '@nestjs/swagger';
 import type { Response } from 'express';
 import type { DataSource } from 'typeorm';
 import { Repositories, SecretBox, orgScope } from '@skyweave/persistence';
 import { ApiKeyGuard, CallerOrg } from './auth';
 import { AddNodesDto, CreateClusterDto, EventsQueryDto, ListQueryDto, UpdateClusterDto } from './dtos';
 import { ClustersService } from './clusters.service';
+import { ReadLike } from './idempotency';
+import { ClusterPlanDto } from './plan.dtos';
+import { ClusterPlan, PlanService } from './plan.service';
 import { Problem } from './problem';
 import { CLOUD_ENDPOINTS, DATA_SOURCE, SECRET_BOX } from './tokens';
 import type { CloudEndpoints } from '@skyweave/cloud-adapters';
@@ -19,6 +22,7 @@ import { adminCredential } from './admin-credential';
 export class ClustersController {
   constructor(
     private readonly clusters: ClustersService,
+    private readonly plans: PlanService,
     @Inject(DATA_SOURCE) private readonly ds: DataSource,
     @Inject(SECRET_BOX) private readonly box: SecretBox,
     @Inject(CLOUD_ENDPOINTS) private readonly endpoints: CloudEndpoints,
@@ -29,6 +33,23 @@ export class ClustersController {
   @HttpCode(202)
   create(@CallerOrg() org: string, @Body() dto: CreateClusterDto) {
     return this.clusters.create(org, dto);
+  }
+
+  /**
+   * What `POST /v1/clusters` would build for the same body, and its cost, creating nothing: per cloud the network
+   * (CIDRs, the parts network-provisioner makes, firewall rules per role) and the VMs, the worst cross-cloud latency
+   * against the budget, and the hourly and monthly (730 h) cost per cloud and in total from each cloud's price API
+   * (source and time of each price list). The same rules and 422s as create; a price list that cannot be read gives
+   * that cloud a null cost and a warning. Writes nothing; an `Idempotency-Key` is ignored.
+   */
+  @Post('plan')
+  @HttpCode(200)
+  @ReadLike()
+  @ApiBody({ type: CreateClusterDto })
+  @ApiOkResponse({ type: ClusterPlanDto })
+  @ApiUnprocessableEntityResponse({ description: '`validation-failed`: `errors` lists each field and rule, as for POST /v1/clusters' })
+  plan(@CallerOrg() org: string, @Body() dto: CreateClusterDto): Promise<ClusterPlan> {
+    return this.plans.plan(org, dto);
   }
 
   @Get()

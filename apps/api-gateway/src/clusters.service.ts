@@ -2,8 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import {
-  CLOUD_NAMES, CloudId, ClusterSpec, DEFAULT_INSTANCE_TYPE, MAX_CROSS_CLOUD_LATENCY_MS, MAX_TOTAL_WORKERS, REGIONS, findInstanceType, findRegion, resourcePrefix, worstCrossCloudLatency, allocateWireguardAddresses,
-  comparePatchUpgrade, DEFAULT_KUBERNETES_VERSION, EventReason, NodeOrigin,
+  CLOUD_NAMES, ClusterSpec, DEFAULT_INSTANCE_TYPE, findInstanceType, resourcePrefix, allocateWireguardAddresses, comparePatchUpgrade, EventReason, NodeOrigin,
 } from '@skyweave/domain';
 import { Subjects } from '@skyweave/contracts';
 import {
@@ -11,6 +10,7 @@ import {
 } from '@skyweave/persistence';
 import type { AddNodesDto, CreateClusterDto, UpdateClusterDto } from './dtos';
 import { Problem, Violation } from './problem';
+import { validateClusterRequest } from './cluster-request';
 import type { GatewayLimits } from './limits';
 import { DATA_SOURCE, GATEWAY_LIMITS, SECRET_BOX } from './tokens';
 import { NodeSoftware, generateClusterPki, nodeSoftware, sealPkiSecrets, toPkiColumn } from '@skyweave/bootstrap';
@@ -111,48 +111,15 @@ export class ClustersService {
   }
 
   /**
-   * Validates a cluster request against the domain rules (region mapping per cloud, credentials per cloud,
-   * control-plane cloud among the clouds, instance types, latency budget) and stores it with its networks, nodes
+   * Validates a cluster request against the domain rules (validateClusterRequest: region mapping per cloud,
+   * credentials per cloud, control-plane cloud among the clouds, instance types, latency budget) and stores it with its networks, nodes
    * and a `cluster.changed` outbox row in one transaction, within the organisation's quotas (checkQuota).
    * @throws Problem 422 naming each broken rule; 409 on a duplicate name; 403 `quota-exceeded`.
    */
   async create(organisationId: string, dto: CreateClusterDto): Promise<ClusterView> {
-    const v: Violation[] = [];
-    const region = findRegion(dto.region);
-    if (!region) v.push({ field: 'region', rule: 'known-region', message: `unknown region ${dto.region}; known: ${REGIONS.map((r) => r.id).join(', ')}` });
-    dto.clouds.forEach((c, i) => {
-      if (region && !region.clouds[c]) v.push({ field: `clouds[${i}]`, rule: 'region-available', message: `region ${region.id} is not available on ${CLOUD_NAMES[c]}` });
-    });
-    const servedClouds = region ? dto.clouds.filter((c) => region.clouds[c]) : [];
-    const worst = region ? worstCrossCloudLatency(region, servedClouds) : undefined;
-    if (worst && worst.ms > MAX_CROSS_CLOUD_LATENCY_MS) {
-      const [a, b] = worst.pair.split('|') as [CloudId, CloudId];
-      v.push({ field: 'clouds', rule: 'latency-budget', message: `${CLOUD_NAMES[a]} and ${CLOUD_NAMES[b]} are ${worst.ms} ms apart in ${region?.id}, above the ${MAX_CROSS_CLOUD_LATENCY_MS} ms cross-cloud budget` });
-    }
-    if (!dto.clouds.includes(dto.controlPlane.cloud)) v.push({ field: 'controlPlane.cloud', rule: 'cloud-in-cluster', message: `${dto.controlPlane.cloud} is not one of the cluster's clouds` });
-    const cpType = dto.controlPlane.instanceType ?? DEFAULT_INSTANCE_TYPE[dto.controlPlane.cloud];
-    if (!findInstanceType(dto.controlPlane.cloud, cpType)) v.push({ field: 'controlPlane.instanceType', rule: 'known-instance-type', message: `${cpType} is not offered on ${CLOUD_NAMES[dto.controlPlane.cloud]}` });
-    dto.workers.forEach((w, i) => {
-      if (!dto.clouds.includes(w.cloud)) v.push({ field: `workers[${i}].cloud`, rule: 'cloud-in-cluster', message: `${w.cloud} is not one of the cluster's clouds` });
-      const t = w.instanceType ?? DEFAULT_INSTANCE_TYPE[w.cloud];
-      if (!findInstanceType(w.cloud, t)) v.push({ field: `workers[${i}].instanceType`, rule: 'known-instance-type', message: `${t} is not offered on ${CLOUD_NAMES[w.cloud]}` });
-    });
-    const totalWorkers = dto.workers.reduce((s, w) => s + w.count, 0);
-    if (totalWorkers > MAX_TOTAL_WORKERS) v.push({ field: 'workers', rule: 'max-total', message: `at most ${MAX_TOTAL_WORKERS} workers at creation (asked for ${totalWorkers})` });
     const scope = orgScope(organisationId);
-    const creds = await this.repos.credentials.findByClouds(scope, dto.clouds);
-    dto.clouds.forEach((c, i) => {
-      if (!creds.some((k) => k.cloud === c)) v.push({ field: `clouds[${i}]`, rule: 'credentials-present', message: `no ${CLOUD_NAMES[c]} credentials in this organisation; add them with POST /v1/cloud-credentials` });
-    });
-    if (v.length) throw Problem.validation(v);
-
-    const spec: ClusterSpec = {
-      name: dto.name, region: dto.region, clouds: dto.clouds,
-      controlPlane: { cloud: dto.controlPlane.cloud, count: dto.controlPlane.count, instanceType: cpType },
-      workers: dto.workers.map((w) => ({ cloud: w.cloud, count: w.count, instanceType: w.instanceType ?? DEFAULT_INSTANCE_TYPE[w.cloud] })),
-      kubernetesVersion: dto.kubernetesVersion ?? DEFAULT_KUBERNETES_VERSION,
-      mesh: dto.mesh ?? 'full',
-    };
+    // the same rules, and the same 422s, as POST /v1/clusters/plan
+    const { spec, totalWorkers } = await validateClusterRequest(this.repos, scope, dto);
     const id = randomUUID();
     const prefix = resourcePrefix(id);
     const pki = await generateClusterPki();

@@ -1,4 +1,4 @@
-import { CallHandler, ExecutionContext, Inject, Injectable, NestInterceptor } from '@nestjs/common';
+import { CallHandler, ExecutionContext, Inject, Injectable, NestInterceptor, SetMetadata } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { createHash } from 'node:crypto';
 import { Observable, from, map, of, switchMap, catchError, throwError } from 'rxjs';
@@ -7,6 +7,16 @@ import { IdempotencyKeysRepository, orgScope } from '@skyweave/persistence';
 import type { Caller } from './auth';
 import { Problem } from './problem';
 import { DATA_SOURCE } from './tokens';
+
+/** Metadata key of {@link ReadLike}. */
+export const READ_LIKE = 'skyweave:read-like';
+
+/**
+ * Marks a POST handler that writes nothing (`POST /v1/clusters/plan`): it gets no IdempotencyInterceptor (app.ts
+ * interceptWrites), so an `Idempotency-Key` on it is ignored and stores no answer. The guards (rate limits, API key)
+ * are the same as on any route.
+ */
+export const ReadLike = () => SetMetadata(READ_LIKE, true);
 
 /** Replays are kept this long, in hours. */
 export const IDEMPOTENCY_TTL_HOURS = 24;

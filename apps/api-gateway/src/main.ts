@@ -5,9 +5,12 @@ import { gatewayLimitsFromEnv } from './limits';
 /** Port and address of the public API (env `PORT`, default 8080; `HOST`, default 127.0.0.1). */
 const PORT = Number(process.env.PORT ?? 8080);
 const HOST = process.env.HOST ?? '127.0.0.1';
+/** How often the plan's cached price lists are read again (env `SKYWEAVE_PRICE_REFRESH_SECONDS`, default 3600, as the autoscaler's). */
+const PRICE_REFRESH_SECONDS = Number(process.env.SKYWEAVE_PRICE_REFRESH_SECONDS ?? 3600);
+if (!Number.isFinite(PRICE_REFRESH_SECONDS) || PRICE_REFRESH_SECONDS <= 0) throw new Error(`SKYWEAVE_PRICE_REFRESH_SECONDS must be a positive number of seconds (got ${process.env.SKYWEAVE_PRICE_REFRESH_SECONDS})`);
 
 runService('api-gateway', async (rt) => {
-  const app = await createGateway({ ds: rt.ds, box: rt.box, endpoints: rt.config.cloudEndpoints, log: rt.log, limits: gatewayLimitsFromEnv(process.env) });
+  const app = await createGateway({ ds: rt.ds, box: rt.box, endpoints: rt.config.cloudEndpoints, log: rt.log, limits: gatewayLimitsFromEnv(process.env), priceRefreshMs: PRICE_REFRESH_SECONDS * 1000 });
   await app.listen(PORT, HOST);
   rt.log.info({ port: PORT }, 'listening');
   return () => app.close();

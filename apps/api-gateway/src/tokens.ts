@@ -12,3 +12,5 @@ export const LONG_POLLS = Symbol('LONG_POLLS');
 export const GATEWAY_LIMITS = Symbol('GATEWAY_LIMITS');
 /** How a join's secrets get into the cluster (JoinSecrets: through the cluster's own Kubernetes API). */
 export const JOIN_SECRETS = Symbol('JOIN_SECRETS');
+/** The process's GatewayPrices (prices.ts): the clouds' price lists, cached, for POST /v1/clusters/plan. */
+export const PRICES = Symbol('PRICES');
