@@ -107,8 +107,9 @@ describe('the autoscaler scales a cluster across clouds at the lowest price', ()
       nodeDownscaler: { enabled: true, emptyNodes: { enabled: true, delaySeconds: 5 }, underutilized: { enabled: false, thresholdPercent: 50, delaySeconds: 600 } },
     });
     const added = await waitFor('an autoscaler node', async () => live(await get()).find((n) => n.origin === 'autoscaler'), 30_000);
-    // the cheapest offering whose allocatable holds 2.5 vCPU and 2 GiB, across every cloud's price API
-    const fits = (await offerings()).filter((o) => allocatableOf(o).cpuMillicores >= 2500 && allocatableOf(o).memoryMiB >= 2048);
+    // the cheapest amd64 offering (the pod names no architecture) whose allocatable holds 2.5 vCPU and 2 GiB, across
+    // every cloud's price API
+    const fits = (await offerings()).filter((o) => o.architecture === 'amd64' && allocatableOf(o).cpuMillicores >= 2500 && allocatableOf(o).memoryMiB >= 2048);
     const cheapest = Math.min(...fits.map((o) => o.usdPerHour));
     const chosen = fits.find((o) => o.cloud === added.cloud && o.instanceType === added.instanceType);
     expect(chosen?.usdPerHour).toBe(cheapest);

@@ -3,7 +3,7 @@ import type { Offering } from '@skyweave/autoscaling';
 import { DEFAULT_AUTOSCALING_POLICY, type AutoscalingPolicy, type CloudId } from '@skyweave/domain';
 import { ClusterKubeView, NODE_ID_LABEL } from '@skyweave/kube-view';
 import type { WatchedCluster } from '@skyweave/persistence';
-import { Autoscaler, DEFAULT_AUTOSCALER_SETTINGS, type OfferingSource } from './autoscaler';
+import { Autoscaler, DEFAULT_AUTOSCALER_SETTINGS, withDefaultArchitecture, type OfferingSource } from './autoscaler';
 import type { EvictionOutcome, KubeActions } from './kube-actions';
 import type { AutoscalerEvent, AutoscalerStatus, AutoscalerStore, ClusterSnapshot, LaunchOutcome, NodeRow } from './store';
 
@@ -13,7 +13,9 @@ const ORG = 'o1';
 const offering = (cloud: CloudId, instanceType: string, vcpu: number, memoryMiB: number, usdPerHour: number): Offering => ({
   cloud, region: cloud === 'aws' ? 'us-east-1' : 'us-east4', zone: cloud === 'aws' ? 'us-east-1a' : 'us-east4-a', instanceType, family: instanceType.split(/[.-]/)[0], vcpu, memoryMiB, architecture: 'amd64', usdPerHour,
 });
+const arm = (o: Offering): Offering => ({ ...o, architecture: 'arm64' });
 const OFFERINGS = [
+  arm(offering('aws', 't4g.medium', 2, 4096, 0.0336)),
   offering('aws', 't3.medium', 2, 4096, 0.0416), offering('aws', 'm5.xlarge', 4, 16384, 0.192),
   offering('gcp', 'e2-standard-2', 2, 8192, 0.067), offering('gcp', 'e2-standard-4', 4, 16384, 0.134),
 ];
@@ -250,5 +252,16 @@ describe('Autoscaler', () => {
     now += 10_000;
     await a.tick();
     expect(store.nodes.filter((n) => n.removalRequested).map((n) => n.id).sort()).toEqual(['w0', 'w1']);
+  });
+
+  it('buys amd64 for a pod that says nothing of its architecture, arm64 when the pod allows it', async () => {
+    view.upsertPod(pod('any', { cpu: '1500m' }));
+    const armPod = pod('arm', { cpu: '1500m', selector: { 'kubernetes.io/arch': 'arm64' } });
+    view.upsertPod(armPod);
+    await a.tick();
+    now += 1000;
+    await a.tick();
+    expect(store.nodes.filter((n) => n.origin === 'autoscaler').map((n) => n.instanceType).sort()).toEqual(['t3.medium', 't4g.medium']);
+    expect(withDefaultArchitecture({ key: 'a/b', requests: { cpuMillicores: 1, memoryMiB: 1 }, requiredNodeAffinity: [{ matchExpressions: [{ key: 'kubernetes.io/arch', operator: 'In', values: ['amd64', 'arm64'] }] }] }).nodeSelector).toBeUndefined();
   });
 });

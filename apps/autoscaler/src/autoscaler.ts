@@ -247,7 +247,7 @@ export class Autoscaler {
     const pu = policy.unschedulablePods;
     const unavailable = new Set(st.unavailable.keys());
     const decision = decideScaleUp({
-      pods: pending.map(toPlace),
+      pods: pending.map((p) => withDefaultArchitecture(toPlace(p))),
       offerings: ctx.offerings,
       nodes: ctx.capacity(),
       policy: {
@@ -436,6 +436,21 @@ const toPlace = (p: PendingPod | BoundPod): PodToPlace => ({
   ...(p.requiredNodeAffinity ? { requiredNodeAffinity: p.requiredNodeAffinity } : {}),
   ...(p.tolerations ? { tolerations: p.tolerations } : {}),
 });
+
+/** The label of a node's CPU architecture (kubelet). */
+const ARCH_LABEL = 'kubernetes.io/arch';
+
+/**
+ * A pod that says nothing of `kubernetes.io/arch` is bought an amd64 node: most images are built for amd64 only, and an
+ * arm64 node (Graviton, Ampere, Cobalt) would leave such a pod crash-looping with `exec format error`. A pod that names
+ * the label (nodeSelector, or any required node-affinity expression on it) is taken at its word: `arm64` (or both) lets
+ * the cheaper arm64 offerings in. (Karpenter's default NodePool does the same with `kubernetes.io/arch In [amd64]`.)
+ */
+export function withDefaultArchitecture(p: PodToPlace): PodToPlace {
+  const named = p.nodeSelector?.[ARCH_LABEL] !== undefined
+    || (p.requiredNodeAffinity ?? []).some((t) => (t.matchExpressions ?? []).some((e) => e.key === ARCH_LABEL));
+  return named ? p : { ...p, nodeSelector: { ...p.nodeSelector, [ARCH_LABEL]: 'amd64' } };
+}
 
 /** One tick's joined picture of a cluster: its rows, its Kubernetes view and its offerings. */
 class Context {
