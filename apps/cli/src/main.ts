@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import { CommanderError } from 'commander';
 import { buildProgram, Io } from './program';
 import { CliError, ExitCode } from './errors';
+import { waitingOn } from './wait';
 
 /**
  * `skyweave`: the command-line client of the Skyweave API (docs/cli.md). Output goes to stdout, progress and errors to
@@ -57,7 +58,8 @@ const io: Io = {
 };
 
 process.once('SIGINT', () => {
-  process.stderr.write('\ninterrupted: an operation already sent goes on in the platform (skyweave cluster get / events --follow)\n');
+  const id = waitingOn.clusterId;
+  process.stderr.write(id ? `\nstopped waiting; the operation goes on in the platform: skyweave cluster get ${id}\n` : '\n');
   process.exit(130);
 });
 

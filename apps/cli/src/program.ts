@@ -411,15 +411,17 @@ Examples:
           if (format === 'json') io.out(`${JSON.stringify(e)}\n`);
           else if (format === 'yaml') io.out(`---\n${stringify(e)}`);
           else {
-            io.out(`${eventsTable([e], header).split('\n').slice(header ? 0 : 1).join('\n')}\n`);
+            // streamed: fixed columns, the header once
+            if (header) io.out(`${streamRow(['TIME', 'TYPE', 'REASON', 'OBJECT', 'MESSAGE'])}\n`);
             header = false;
+            io.out(`${streamRow([eventTime(e), e.type, e.reason, e.object ?? '-', e.message])}\n`);
           }
           all.push(e);
           if (e.reason === 'Deleted') return;
         }
         await sleep(interval);
       }
-      print(format, all, () => eventsTable(all, true), io.out);
+      print(format, all, () => eventsTable(all), io.out);
     });
 
   // ---------------------------------------------------------------- completion
@@ -507,9 +509,13 @@ function nodesTable(list: NodeView[]): string {
     list.map((n) => [n.name, n.id, n.role, n.cloud, n.instanceType, n.removalRequested && n.phase !== 'Terminated' ? `${n.phase} (removing)` : n.phase, n.privateIp, n.publicIp, n.kubernetesVersion, n.waiting ? `waiting: ${n.waiting.reason}` : n.message]));
 }
 
-function eventsTable(list: ClusterEvent[], header: boolean): string {
-  const t = table(['time', 'type', 'reason', 'object', 'message'], list.map((e) => [new Date(e.createdAt).toISOString().slice(0, 19).replace('T', ' '), e.type, e.reason, e.object, e.message]));
-  return header ? t : t.split('\n').slice(1).join('\n');
+const eventTime = (e: ClusterEvent) => new Date(e.createdAt).toISOString().slice(0, 19).replace('T', ' ');
+function eventsTable(list: ClusterEvent[]): string {
+  return table(['time', 'type', 'reason', 'object', 'message'], list.map((e) => [eventTime(e), e.type, e.reason, e.object, e.message]));
+}
+/** One line of `events --follow`: columns of fixed width (rows come one by one). */
+function streamRow(c: string[]): string {
+  return [c[0].padEnd(19), c[1].padEnd(7), c[2].padEnd(28), c[3].padEnd(28), c[4]].join('   ');
 }
 
 function clusterTable(v: ClusterView): string {

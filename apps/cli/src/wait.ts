@@ -30,7 +30,8 @@ const waitingText = (w: { reason: string; attempts: number } | null, message: st
  */
 export function changes(prev: ClusterView | undefined, next: ClusterView, nodes?: ReadonlySet<string>): string[] {
   const out: string[] = [];
-  if (prev?.phase !== next.phase) out.push(`cluster ${next.name}: ${next.phase}`);
+  // nodes add/remove: the cluster's phase only when it changes during the wait (not the Ready it already had)
+  if (prev ? prev.phase !== next.phase : !nodes) out.push(`cluster ${next.name}: ${next.phase}`);
   if (!nodes) {
     for (const n of next.networks) {
       const p = prev?.networks.find((x) => x.cloud === n.cloud);
@@ -75,6 +76,9 @@ export interface WatchOptions {
   pollMs?: number;
 }
 
+/** The cluster a --wait follows (what Ctrl-C tells the user to look at: the operation goes on without the CLI). */
+export const waitingOn: { clusterId?: string } = {};
+
 /** The last event id of a cluster now (the start of a watch). */
 export async function lastEventId(api: Api, clusterId: string): Promise<string | null> {
   let after: string | null = null;
@@ -91,6 +95,7 @@ export async function lastEventId(api: Api, clusterId: string): Promise<string |
  * @throws CliError exit 5 after `timeoutMs`, exit 1 on a refusal condition (unless `failOnRefusal` is false)
  */
 export async function watchCluster(api: Api, clusterId: string, o: WatchOptions): Promise<{ outcome: string; view: ClusterView | undefined }> {
+  waitingOn.clusterId = clusterId;
   let prev: ClusterView | undefined;
   let after = o.events?.after ?? null;
   const deadline = Date.now() + o.timeoutMs;
@@ -115,7 +120,7 @@ export async function watchCluster(api: Api, clusterId: string, o: WatchOptions)
       throw new CliError(`${refused}\nthe platform keeps retrying; fix the cause (e.g. \`skyweave credentials add … --replace\`) and follow it with \`skyweave events ${clusterId} --follow\``, ExitCode.Failure);
     }
     if (Date.now() > deadline) {
-      throw new CliError(`timed out after ${Math.round(o.timeoutMs / 1000)} s${view ? ` (cluster ${view.name} is ${view.phase})` : ''}; the operation goes on: \`skyweave cluster get ${clusterId}\``, ExitCode.Timeout);
+      throw new CliError(`timed out after ${Math.round(o.timeoutMs / 100) / 10} s${view ? ` (cluster ${view.name} is ${view.phase})` : ''}; the operation goes on: \`skyweave cluster get ${clusterId}\``, ExitCode.Timeout);
     }
     prev = view ?? prev;
     await new Promise((r) => setTimeout(r, o.pollMs ?? 1000));
