@@ -195,12 +195,19 @@ describe('the skyweave CLI against a running installation', () => {
     expect((parseYaml(readFileSync(path.join(dir, 'cli.kubeconfig'), 'utf8')) as { 'current-context': string })['current-context']).toBe('skyweave-cli');
   });
 
-  it('adds a worker with --wait, runs a full reconcile, and removes the worker with --wait', async () => {
+  it('adds a worker with --wait, gives up a wait with exit 5, runs a full reconcile, and removes the worker with --wait', async () => {
     const add = await ok(['nodes', 'add', 'cli', '--cloud', 'azure', '--count', '1', '--wait', '--timeout', '3m', '-o', 'json']);
     const added = JSON.parse(add.stdout) as NodeView[];
     expect(added).toEqual([expect.objectContaining({ cloud: 'azure', role: 'worker', phase: 'Joined' })]);
     expect(add.stderr).toMatch(new RegExp(`\\] node ${added[0].name} \\(azure worker\\): Joined`));
     expect(add.stderr).toMatch(/\] 1 worker\(s\) joined in \d+\.\ds\n$/);
+
+    // a wait that gives up is exit 5; the operation goes on, and `cluster get --wait` follows it until settled
+    const late = await cli(['nodes', 'add', 'cli', '--cloud', 'gcp', '--wait', '--timeout', '1ms']);
+    expect(late.code).toBe(5);
+    expect(late.stderr).toMatch(/error: timed out after 0 s \(cluster cli is Ready\); the operation goes on: `skyweave cluster get [0-9a-f-]{36}`/);
+    const settled = await json<ClusterView>(['cluster', 'get', 'cli', '--wait', '--timeout', '3m']);
+    expect(settled.nodes.filter((n) => n.cloud === 'gcp').map((n) => n.phase)).toEqual(['Joined', 'Joined']);
 
     const rec = await ok(['cluster', 'reconcile', 'cli', '--wait', '--timeout', '3m', '-o', 'json']);
     expect(rec.stderr).toMatch(/\] Reconciled/);
@@ -224,7 +231,7 @@ describe('the skyweave CLI against a running installation', () => {
     const events = await follow;
     expect(events.code).toBe(0);
     const reasons = events.stdout.trim().split('\n').map((l) => (JSON.parse(l) as ClusterEvent).reason);
-    expect(reasons).toEqual(expect.arrayContaining(['Created', 'ClusterReady', 'NodesAdded', 'NodeRemovalRequested', 'DeleteRequested', 'Deleted']));
+    expect(reasons).toEqual(expect.arrayContaining(['Created', 'ClusterReady', 'NodesAdded', 'ReconcileStarted', 'Reconciled', 'NodeRemovalRequested', 'DeleteRequested', 'Deleted']));
     expect(reasons[reasons.length - 1]).toBe('Deleted');
     expect(await json<unknown[]>(['cluster', 'list'])).toEqual([]);
   }, 360_000);
