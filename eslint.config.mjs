@@ -32,11 +32,13 @@ function boundaries(allow) {
       // the sandbox cluster's Kubernetes API server (a product component run on sandbox masters): plain Node, no NestJS
       // (its sandbox kubeadm makes the certificates kubeadm would with the product's own PKI code)
       { sourceTag: 'type:kube-sandbox', onlyDependOnLibsWithTags: ['type:domain', 'type:kube-sim', 'type:bootstrap'], bannedExternalImports: ['@nestjs/*', 'typeorm', '@nats-io/*'] },
+      // the `skyweave` CLI (apps/cli) talks to the platform only through the public API over HTTP: no workspace library at all
+      { sourceTag: 'type:cli', onlyDependOnLibsWithTags: [], bannedExternalImports: ['@nestjs/*', 'typeorm', '@nats-io/*', 'pg', '@aws-sdk/*', '@azure/*', '@google-cloud/*'] },
       // tools/: build script, stack launcher, demo, chaos — libraries only, never an app's source
       { sourceTag: 'type:tools', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:bootstrap', 'type:cloud', 'type:data', 'type:service-kit'] },
       // test/ (integration, end-to-end) and bench/ may reach into everything, apps included (see the test/bench block)
       { sourceTag: 'type:bench', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:bootstrap', 'type:cloud', 'type:data', 'type:service-kit', 'type:service', 'type:emulator', 'type:kube-sim', 'type:kube-sandbox', 'type:agent', 'type:tools', 'type:kube-view', 'type:autoscaling'] },
-      { sourceTag: 'type:test', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:bootstrap', 'type:cloud', 'type:data', 'type:service-kit', 'type:service', 'type:emulator', 'type:kube-sim', 'type:agent', 'type:tools', 'type:bench', 'type:kube-sandbox', 'type:kube-view', 'type:autoscaling'] },
+      { sourceTag: 'type:test', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:bootstrap', 'type:cloud', 'type:data', 'type:service-kit', 'type:service', 'type:emulator', 'type:kube-sim', 'type:agent', 'type:tools', 'type:bench', 'type:kube-sandbox', 'type:kube-view', 'type:autoscaling', 'type:cli'] },
     ],
   }];
 }

@@ -39,6 +39,8 @@ const PROJECTS = {
   // the sandbox cluster's Kubernetes API server (docs/kube-sandbox.md)
   'kube-sandbox': { entries: { main: 'apps/kube-sandbox/src/main.ts', kubeadm: 'apps/kube-sandbox/src/kubeadm-main.ts' } },
   'node-agent': { entries: { main: 'apps/node-agent/src/main.ts' }, selfContained: true, banner: '#!/usr/bin/env node' },
+  // the `skyweave` command-line client (docs/cli.md): one self-contained file, the package's bin
+  cli: { entries: { main: 'apps/cli/src/main.ts' }, selfContained: true, banner: '#!/usr/bin/env node' },
   // the installer's one-shot commands (docker compose's migrate service): schema, first organisation
   tools: { entries: { migrate: 'tools/migrate.ts', 'bootstrap-org': 'tools/bootstrap-org.ts' }, outdir: 'dist/tools' },
 };
