@@ -137,18 +137,19 @@ describe('the skyweave CLI against a running installation', () => {
     expect(missing.stderr).toContain('has no profile [staging] (profiles: default, sandbox)');
   });
 
-  it('plans a cluster from -f cluster.yaml (or says clearly that this API has no planning), and names broken rules', async () => {
+  it('plans a cluster from -f cluster.yaml (JSON and a table with each cloud\'s cost), and names broken rules', async () => {
     writeFileSync(path.join(dir, 'cluster.yaml'), [
       'name: cli', 'region: us-east', 'clouds: [aws, gcp, azure, digitalocean]', 'controlPlane: {cloud: aws, count: 1}',
       'workers:', '  - {cloud: gcp, count: 1}', '  - {cloud: digitalocean, count: 1}', '',
     ].join('\n'));
-    const plan = await cli(['cluster', 'plan', '-f', 'cluster.yaml', '-o', 'json']);
-    if (plan.code === 0) {
-      expect(JSON.parse(plan.stdout)).toBeInstanceOf(Object);
-    } else {
-      expect(plan.code).toBe(4);
-      expect(plan.stderr).toMatch(/this Skyweave API has no cluster planning: POST \/v1\/clusters\/plan answered 40[45]/);
-    }
+    const plan = JSON.parse((await ok(['cluster', 'plan', '-f', 'cluster.yaml', '-o', 'json'])).stdout) as { clouds: { cloud: string; cost: { usdPerHour: number } }[]; cost: { usdPerHour: number } };
+    expect(plan.clouds.map((c) => c.cloud).sort()).toEqual(['aws', 'azure', 'digitalocean', 'gcp']);
+    expect(plan.cost.usdPerHour).toBeCloseTo(plan.clouds.reduce((a, c) => a + c.cost.usdPerHour, 0), 6);
+    expect(plan.cost.usdPerHour).toBeGreaterThan(0);
+    const shown = (await ok(['cluster', 'plan', '-f', 'cluster.yaml'])).stdout;
+    expect(shown).toMatch(/^plan for cli in .* \(nothing is created\)/);
+    expect(shown).toMatch(/\ntotal\s+\$\d+\.\d{4}\s+\$\d+\.\d{2}/);
+    expect(shown).toMatch(/worst cross-cloud latency: .* ms \(budget 10 ms/);
     const bad = await cli(['cluster', 'create', '-f', 'cluster.yaml', '--control-plane', 'aws:2']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('The request is not valid (422, POST /v1/clusters)\n  controlPlane.count: count must be 1 or 3 (etcd quorum)  [isIn]');

@@ -12,7 +12,7 @@ import {
 import { CliError, ExitCode } from './errors';
 import { defaultKubeconfigPath, mergeKubeconfig, readKubeconfig, renamed, writeKubeconfig } from './kubeconfig';
 import { OUTPUT_FORMATS, OutputFormat, age, outputFormat, parseDuration, print, table } from './output';
-import type { ClusterEvent, ClusterSummary, ClusterView, EventPage, NodeView } from './views';
+import type { ClusterEvent, ClusterPlan, ClusterSummary, ClusterView, EventPage, NodeView } from './views';
 import { Progress, eventLine, lastEventId, watchCluster } from './wait';
 
 /** Where the CLI writes and reads; replaced by tests. */
@@ -162,16 +162,16 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 not logged in / refused key, 4 not found
     .addHelpText('after', '\nExample:\n  skyweave cluster plan --name prod --region us-east --control-plane aws:3 --worker gcp:2 --worker azure'))
     .action(async (o: ClusterFlags & { output: OutputFormat }) => {
       const body = clusterRequest(o, io.stdin);
-      let plan: unknown;
+      let plan: ClusterPlan;
       try {
-        plan = await api().request('POST', '/v1/clusters/plan', { body });
+        plan = await api().request<ClusterPlan>('POST', '/v1/clusters/plan', { body });
       } catch (e) {
         if (e instanceof ApiError && (e.status === 404 || e.status === 405)) {
           throw new CliError(`this Skyweave API has no cluster planning: POST /v1/clusters/plan answered ${e.status} (${e.problem?.title ?? 'not found'}); upgrade the installation, or use \`cluster create\``, ExitCode.NotFound);
         }
         throw e;
       }
-      print(outputFormat(o.output), plan, () => stringify(plan).trimEnd(), io.out);
+      print(outputFormat(o.output), plan, () => planTable(plan), io.out);
     });
   waitOptions(specOptions(cluster.command('create')
     .description('create a cluster from flags or -f cluster.yaml; --wait follows it to Ready')
@@ -540,3 +540,25 @@ function clusterTable(v: ClusterView): string {
     nodesTable(live),
   ].join('\n');
 }
+
+/**
+ * A plan as a person reads it: per cloud its region, network ranges, VMs and cost (USD per hour and per 730-hour
+ * month, with the price list's source), the total, the worst cross-cloud latency against the budget, and warnings.
+ */
+export function planTable(p: ClusterPlan): string {
+  const usd = (x: number | null, digits = 4) => (x === null ? 'unknown' : `$${x.toFixed(digits)}`);
+  const rows = p.clouds.map((c) => [
+    c.cloud, `${c.region} (${c.zone})`, c.network.vpcCidr ?? '(at create)', c.network.subnetCidr ?? '',
+    c.nodes.map((n) => `${n.count}× ${n.instanceType} ${n.role}`).join(', ') || '-', usd(c.cost.usdPerHour), usd(c.cost.usdPerMonth, 2),
+    c.cost.price ? `${c.cost.price.source}${c.cost.price.stale ? ' (stale)' : ''}` : c.cost.reason ?? '',
+  ]);
+  rows.push(['total', '', '', '', '', usd(p.cost.usdPerHour), usd(p.cost.usdPerMonth, 2), '']);
+  const lines = [
+    `plan for ${p.name} in ${p.region.name} (nothing is created)`,
+    table(['CLOUD', 'REGION', 'VPC', 'SUBNET', 'NODES', '$/HOUR', '$/MONTH', 'PRICES'], rows).trimEnd(),
+    p.latency.worst ? `worst cross-cloud latency: ${p.latency.worst.pair} ${p.latency.worst.ms} ms (budget ${p.latency.budgetMs} ms${p.latency.withinBudget ? '' : ', EXCEEDED'})` : 'one cloud: no cross-cloud latency',
+    ...p.warnings.map((w) => `warning: ${w.message}`),
+  ];
+  return lines.join('\n');
+}
+

@@ -14,3 +14,18 @@ export interface ClusterView {
 export interface ClusterSummary { id: string; name: string; phase: string; region: string; clouds: string[]; createdAt: string }
 export interface ClusterEvent { id: string; type: string; reason: string; object: string | null; message: string; createdAt: string }
 export interface EventPage { items: ClusterEvent[]; next: string | null }
+
+/** `POST /v1/clusters/plan` (docs/plan.md): what a create would build and cost, per cloud; USD. */
+export interface ClusterPlan {
+  name: string;
+  region: { id: string; name: string };
+  clouds: {
+    cloud: string; region: string; zone: string;
+    network: { vpcCidr: string | null; subnetCidr: string | null; resources: { kind: string; name: string }[] };
+    nodes: { role: string; count: number; instanceType: string; vcpu: number; memoryMiB: number; usdPerHour: number | null }[];
+    cost: { usdPerHour: number | null; usdPerMonth: number | null; price: { source: string; pricedAt: string; stale: boolean } | null; reason?: string };
+  }[];
+  latency: { worst: { pair: string; ms: number } | null; budgetMs: number; withinBudget: boolean };
+  cost: { usdPerHour: number | null; usdPerMonth: number | null };
+  warnings: { code: string; cloud?: string; message: string }[];
+}
