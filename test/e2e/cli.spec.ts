@@ -148,7 +148,7 @@ describe('the skyweave CLI against a running installation', () => {
     expect(plan.cost.usdPerHour).toBeGreaterThan(0);
     const shown = (await ok(['cluster', 'plan', '-f', 'cluster.yaml'])).stdout;
     expect(shown).toMatch(/^plan for cli in .* \(nothing is created\)/);
-    expect(shown).toMatch(/\ntotal\s+\$\d+\.\d{4}\s+\$\d+\.\d{2}/);
+    expect(shown).toMatch(/\ntotal[\s-]+\$\d+\.\d{4}\s+\$\d+\.\d{2}/);
     expect(shown).toMatch(/worst cross-cloud latency: .* ms \(budget 10 ms/);
     const bad = await cli(['cluster', 'create', '-f', 'cluster.yaml', '--control-plane', 'aws:2']);
     expect(bad.code).toBe(1);
