@@ -281,9 +281,13 @@ async function main(): Promise<number> {
     }, 120_000);
     const left = (await sandboxResources(stack.adminUrl)).filter((r) => r.tags['skyweave-cluster'] === created.id);
     check(left.length === 0, 'cluster deleted; nothing tagged for it left in the sandbox');
-    const { stdout: netns } = await run('ip', ['netns', 'list']);
-    const mine = nodes.filter((n) => netns.includes(n.netns));
-    check(mine.length === 0, 'every VM namespace is gone');
+    // the sandbox's hypervisor tears a terminated VM's namespace down after the cloud API says it is terminated (as a
+    // real cloud frees a host after the API call returns): wait for it rather than race it
+    const gone = await waitUntil('every VM namespace to go', async () => {
+      const { stdout: netns } = await run('ip', ['netns', 'list']);
+      return nodes.every((n) => !netns.includes(n.netns)) ? true : undefined;
+    }, 15_000).catch(() => false);
+    check(gone === true, 'every VM namespace is gone');
   } catch (e) {
     process.stdout.write(`\nFAILED: ${(e as Error).message}\n(logs in ${stack.workDir})\n`);
     await stack.stop();
