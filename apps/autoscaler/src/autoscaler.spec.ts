@@ -98,6 +98,8 @@ describe('Autoscaler', () => {
   let view: ClusterKubeView;
   let a: Autoscaler;
   let offerings: Offering[];
+  let priceCalls: CloudId[];
+  let failing: Set<CloudId>;
   const watched: WatchedCluster = { id: CLUSTER, organisationId: ORG, caCertificate: '', caKeySealed: '', nodes: [] };
 
   beforeEach(() => {
@@ -106,7 +108,15 @@ describe('Autoscaler', () => {
     kube = new FakeKube();
     view = new ClusterKubeView(() => now);
     offerings = [...OFFERINGS];
-    const source: OfferingSource = { offerings: async (_o, cloud) => ({ offerings: offerings.filter((x) => x.cloud === cloud), source: `${cloud} price API`, pricedAt: '2026-12-03T00:00:00Z', stale: false }) };
+    priceCalls = [];
+    failing = new Set();
+    const source: OfferingSource = {
+      offerings: async (_o, cloud) => {
+        priceCalls.push(cloud);
+        if (failing.has(cloud)) throw new Error(`AccessDeniedException: not authorized to perform pricing:GetProducts`);
+        return { offerings: offerings.filter((x) => x.cloud === cloud), source: `${cloud} price API`, pricedAt: '2026-12-03T00:00:00Z', stale: false };
+      },
+    };
     a = new Autoscaler({
       views: { clusterIds: () => [CLUSTER], view: () => view, watched: () => watched },
       store, offerings: source, kube, log: { info: () => undefined, warn: () => undefined }, settings: DEFAULT_AUTOSCALER_SETTINGS, clock: () => now,
@@ -263,5 +273,24 @@ describe('Autoscaler', () => {
     await a.tick();
     expect(store.nodes.filter((n) => n.origin === 'autoscaler').map((n) => n.instanceType).sort()).toEqual(['t3.medium', 't4g.medium']);
     expect(withDefaultArchitecture({ key: 'a/b', requests: { cpuMillicores: 1, memoryMiB: 1 }, requiredNodeAffinity: [{ matchExpressions: [{ key: 'kubernetes.io/arch', operator: 'In', values: ['amd64', 'arm64'] }] }] }).nodeSelector).toBeUndefined();
+  });
+
+  it('leaves a cloud whose price API refuses out of decisions, and asks it again after a minute, not every tick', async () => {
+    failing.add('aws');
+    view.upsertPod(pod('web-1', { cpu: '1500m' }));
+    await a.tick();
+    now += 1000;
+    await a.tick();
+    expect(store.nodes.filter((n) => n.origin === 'autoscaler').map((n) => n.cloud)).toEqual(['gcp']);
+    expect(priceCalls.filter((c) => c === 'aws')).toHaveLength(1);
+    for (let i = 0; i < 30; i++) {
+      now += 1000;
+      await a.tick();
+    }
+    expect(priceCalls.filter((c) => c === 'aws')).toHaveLength(1);
+    now += 30_000;
+    await a.tick();
+    expect(priceCalls.filter((c) => c === 'aws')).toHaveLength(2);
+    expect((store.statuses.at(-1) as AutoscalerStatus).prices).toEqual({ gcp: expect.objectContaining({ source: 'gcp price API' }) });
   });
 });

@@ -54,6 +54,9 @@ export interface AutoscalerDeps {
   clock?: () => number;
 }
 
+/** A cloud whose price list could not be read is asked again after this long (ms). */
+const PRICE_RETRY_MS = 60_000;
+
 /** How long a joined worker whose Kubernetes Node is not Ready yet still counts as on its way (ms). */
 const JOIN_GRACE_MS = 120_000;
 
@@ -103,6 +106,8 @@ const list = (xs: readonly string[], max = 5) => xs.length <= max ? xs.join(', '
  */
 export class Autoscaler {
   private readonly states = new Map<string, ClusterState>();
+  /** organisation/cloud/region whose price list could not be read → not asked again before (ms). */
+  private readonly priceFailures = new Map<string, number>();
   private readonly clock: () => number;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -169,7 +174,7 @@ export class Autoscaler {
     const { version, policy } = await this.d.store.policy(org, id, cluster.spec.clouds);
     const st = this.state(id);
     const now = this.clock();
-    const prices = await this.catalogue(cluster);
+    const prices = await this.catalogue(cluster, now);
     const ctx = new Context(cluster, nodes, view, prices.offerings, now);
 
     if (policy.enabled && cluster.phase === 'Ready') {
@@ -186,20 +191,28 @@ export class Autoscaler {
     await this.writeStatus(st, ctx, prices.meta, policy.enabled ? { version } : null);
   }
 
-  /** Offerings of every cloud of the cluster (a cloud whose prices cannot be read is left out and logged). */
-  private async catalogue(c: ClusterSnapshot): Promise<{ offerings: Offering[]; meta: AutoscalerStatus['prices'] }> {
+  /**
+   * Offerings of every cloud of the cluster. A cloud whose price list cannot be read at all (no list was ever read:
+   * e.g. an AWS account without `pricing:GetProducts`) is left out of decisions, logged once, and not asked again for
+   * PRICE_RETRY_MS — never every tick. (A list that was read once and fails to refresh is served stale by the catalogue.)
+   */
+  private async catalogue(c: ClusterSnapshot, now: number): Promise<{ offerings: Offering[]; meta: AutoscalerStatus['prices'] }> {
     const region = findRegion(c.spec.region);
     const meta: AutoscalerStatus['prices'] = {};
     // the clouds' price lists are read side by side (a cold start reads four price APIs)
     const lists = await Promise.all(c.spec.clouds.map(async (cloud) => {
       const place = region?.clouds[cloud];
       if (!place) return [];
+      const key = `${c.organisationId}/${cloud}/${place.region}`;
+      if ((this.priceFailures.get(key) ?? 0) > now) return [];
       try {
         const r = await this.d.offerings.offerings(c.organisationId, cloud, place.region, place.zone);
+        this.priceFailures.delete(key);
         meta[cloud] = { source: r.source, pricedAt: r.pricedAt, stale: r.stale };
         return r.offerings;
       } catch (e) {
-        this.d.log.warn({ clusterId: c.id, cloud, err: (e as Error).message }, 'autoscaler: no prices for this cloud (left out of decisions)');
+        this.priceFailures.set(key, now + PRICE_RETRY_MS);
+        this.d.log.warn({ clusterId: c.id, cloud, err: (e as Error).message }, `autoscaler: no prices for this cloud (left out of decisions; asked again in ${PRICE_RETRY_MS / 1000} s)`);
         return [];
       }
     }));
