@@ -171,7 +171,7 @@ export class Autoscaler {
     const snap = await this.d.store.cluster(org, id);
     if (!snap || snap.cluster.deleting) return;
     const { cluster, nodes } = snap;
-    const { version, policy } = await this.d.store.policy(org, id, cluster.spec.clouds);
+    const { policy } = await this.d.store.policy(org, id, cluster.spec.clouds);
     const st = this.state(id);
     const now = this.clock();
     const prices = await this.catalogue(cluster, now);
@@ -188,7 +188,7 @@ export class Autoscaler {
       st.emptySince.clear();
       st.under = null;
     }
-    await this.writeStatus(st, ctx, prices.meta, policy.enabled ? { version } : null);
+    await this.writeStatus(st, ctx, prices.meta);
   }
 
   /**
@@ -424,7 +424,7 @@ export class Autoscaler {
     await this.d.store.event(ctx.cluster.organisationId, ctx.cluster.id, { type: 'Warning', reason: EventReason.AutoscalerDrainBlocked, object: `node/${dr.node}`, message: `Scale-down of ${dr.node} abandoned: ${why}; uncordoned` });
   }
 
-  private async writeStatus(st: ClusterState, ctx: Context, prices: AutoscalerStatus['prices'], _policy: { version: number } | null): Promise<void> {
+  private async writeStatus(st: ClusterState, ctx: Context, prices: AutoscalerStatus['prices']): Promise<void> {
     const costByCloud: AutoscalerStatus['costByCloud'] = {};
     for (const n of ctx.nodes) {
       if (n.removalRequested || n.phase === 'Terminated') continue;
