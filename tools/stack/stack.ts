@@ -39,6 +39,11 @@ export interface StackOptions {
    * before they are evicted (300 s).
    */
   kube?: { nodeGraceSeconds?: number; tolerationSeconds?: number };
+  /**
+   * Calls the sandbox does not implement (`<cloud> <operation>`, or `true` for any) that `stop()` accepts; default
+   * none: `stop()` rejects, after stopping everything, when a process asked the sandbox for one (issue 15).
+   */
+  allowUnimplemented?: boolean | string[];
 }
 
 /** A running installation: the sandbox cloud, every service, its own database and NATS namespace, and one organisation. */
@@ -59,6 +64,11 @@ export interface Stack {
    * (`<name>#<replica>` in `processes`, log `<name>-<replica>.log`); `env` adds to its environment.
    */
   startService(name: ServiceName, opts?: { replica?: string; env?: Record<string, string> }): ChildProcess;
+  /**
+   * Stops every process and removes the database and the NATS stream.
+   * @throws Error after stopping, naming them, when the sandbox answered calls it does not implement (501) that
+   *   `allowUnimplemented` does not cover.
+   */
   stop(): Promise<void>;
 }
 
@@ -184,6 +194,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   return {
     namespace, apiUrl, adminUrl, databaseUrl, workDir, vmRoot, apiKey, organisationId, ds, processes, startService,
     async stop() {
+      // read before the sandbox stops: which calls it could not serve (GET /admin/calls, `unimplemented`)
+      const unimplemented = await fetch(`${adminUrl}/admin/calls`)
+        .then(async (r) => (r.ok ? ((await r.json()) as { unimplemented?: { cloud: string; call: string; count: number }[] }).unimplemented ?? [] : []))
+        .catch(() => []);
       const children = [...processes.values()].filter((c) => c.exitCode === null && c.signalCode === null);
       await Promise.all(children.map((c) => new Promise<void>((r) => {
         const t = setTimeout(() => { c.kill('SIGKILL'); }, 5000);
@@ -199,6 +213,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       await a.connect();
       await a.query(`DROP DATABASE IF EXISTS "skyweave_${namespace}" WITH (FORCE)`).catch(() => undefined);
       await a.end();
+      const allow = opts.allowUnimplemented;
+      const unexpected = allow === true ? [] : unimplemented.filter((u) => !(allow || []).includes(`${u.cloud} ${u.call}`));
+      if (unexpected.length > 0) {
+        throw new Error(`the sandbox was asked for calls it does not implement (answered 501): ${unexpected.map((u) => `${u.cloud} ${u.call} ×${u.count}`).join(', ')}`);
+      }
     },
   };
 }

@@ -1,4 +1,5 @@
 import * as http from 'node:http';
+import { sendUnimplemented } from '../src/core/unimplemented';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { FIREWALL_PLAN, resourcePrefix, ruleKeys } from '@skyweave/domain';
@@ -32,6 +33,7 @@ async function startSandbox(opts: DigitalOceanCloudOptions = {}, latency: Partia
     takeFault: (cloud, op) => faults.take(cloud, op),
     vms: { boot: (vm) => booted.push(vm), stop: (id) => stopped.push(id) },
     publicIps: new PublicIpAllocator(),
+    unimplemented: (res, cloud, operation) => sendUnimplemented(res, cloud, operation),
   };
   const mod = createDigitalOceanCloud(ctx, opts);
   const server = http.createServer(mod.handler);

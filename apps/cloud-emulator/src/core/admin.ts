@@ -61,7 +61,8 @@ export interface AdminDeps {
  * - `GET /admin/consistency` → 200 `{ delayMs: {aws, gcp, azure, digitalocean} }`
  *
  * Call counter (every request reaching a cloud endpoint, by call name — see core/calls.ts for the names)
- * - `GET /admin/calls[?cloud=aws]` → 200 `{ calls: [{cloud, call, count}], total, byCloud: {aws: n, …} }`
+ * - `GET /admin/calls[?cloud=aws]` → 200 `{ calls: [{cloud, call, count}], total, byCloud: {aws: n, …}, unimplemented: [{cloud, call, count}] }`
+ *   (`unimplemented`: calls of a real cloud API the sandbox answered 501, core/unimplemented.ts)
  * - `DELETE /admin/calls[?cloud=aws]` → 204 — resets all counts, or that cloud's
  *
  * VMs and the WAN

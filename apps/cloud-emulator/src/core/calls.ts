@@ -14,6 +14,11 @@ export interface CallSnapshot {
   total: number;
   /** Requests per cloud (every cloud of the snapshot, 0 when none). */
   byCloud: Partial<Record<CloudId, number>>;
+  /**
+   * Calls of a cloud's real API that the sandbox does not implement (answered 501, core/unimplemented.ts), by
+   * operation; also counted in `calls`. Empty when every call was served.
+   */
+  unimplemented: CallCount[];
 }
 
 /** Name under which requests that match no call of the cloud's API are counted (unknown path, action …). */
@@ -33,14 +38,15 @@ export const UNKNOWN_CALL = '(unknown)';
  */
 export class CallCounter {
   private readonly counts = new Map<CloudId, Map<string, number>>();
+  private readonly missing = new Map<CloudId, Map<string, number>>();
+
+  /** Records one call the sandbox answered 501 (does not implement); `count` is called separately. */
+  unimplemented(cloud: CloudId, operation: string): void {
+    bump(this.missing, cloud, operation);
+  }
 
   count(cloud: CloudId, call: string): void {
-    let m = this.counts.get(cloud);
-    if (!m) {
-      m = new Map();
-      this.counts.set(cloud, m);
-    }
-    m.set(call, (m.get(call) ?? 0) + 1);
+    bump(this.counts, cloud, call);
   }
 
   /** How often `call` was made on `cloud` since the last reset. */
@@ -60,12 +66,32 @@ export class CallCounter {
         byCloud[c] = (byCloud[c] ?? 0) + count;
       }
     }
-    return { calls, total: calls.reduce((a, c) => a + c.count, 0), byCloud };
+    const unimplemented: CallCount[] = [];
+    for (const c of clouds) for (const [call, count] of sorted(this.missing.get(c))) unimplemented.push({ cloud: c, call, count });
+    return { calls, total: calls.reduce((a, c) => a + c.count, 0), byCloud, unimplemented };
   }
 
   /** Forgets every count, or one cloud's. */
   reset(cloud?: CloudId): void {
-    if (cloud === undefined) this.counts.clear();
-    else this.counts.delete(cloud);
+    if (cloud === undefined) {
+      this.counts.clear();
+      this.missing.clear();
+    } else {
+      this.counts.delete(cloud);
+      this.missing.delete(cloud);
+    }
   }
+}
+
+function bump(counts: Map<CloudId, Map<string, number>>, cloud: CloudId, call: string): void {
+  let m = counts.get(cloud);
+  if (!m) {
+    m = new Map();
+    counts.set(cloud, m);
+  }
+  m.set(call, (m.get(call) ?? 0) + 1);
+}
+
+function sorted(m: Map<string, number> | undefined): [string, number][] {
+  return [...(m ?? new Map<string, number>())].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }

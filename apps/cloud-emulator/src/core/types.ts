@@ -1,5 +1,5 @@
 import type { PriceAdmin } from './prices';
-import type { RequestListener } from 'node:http';
+import type { RequestListener, ServerResponse } from 'node:http';
 import type { CloudId } from '@skyweave/domain';
 import type { CloudCredentials } from '@skyweave/cloud-adapters';
 import type { PublicIpAllocator } from './public-ips';
@@ -77,6 +77,12 @@ export interface CloudContext {
   consistency?: ConsistencyView;
   /** Counts one request on a cloud endpoint under its call name (see core/calls.ts). Absent ⇒ not counted. */
   countCall?(cloud: CloudId, call: string): void;
+  /**
+   * Answers a call of the cloud's real API that the sandbox does not implement: 501 in the sandbox's own shape,
+   * logged and counted (core/unimplemented.ts). Modules call it (or throw `SandboxUnimplemented` into their error
+   * path, which calls it) instead of answering the cloud's "not found" or "invalid action".
+   */
+  unimplemented(res: ServerResponse, cloud: CloudId, operation: string): void;
 }
 
 /** Boots VMs the way cloud-init would on a real one (see vm-runtime.ts). */
