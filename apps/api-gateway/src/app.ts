@@ -33,10 +33,11 @@ import { RegionsController } from './regions.controller';
 import { PlanService } from './plan.service';
 import { GatewayPrices } from './prices';
 import { type RouteEntry, controllerRoutes, methodNotAllowed } from './routes';
-import { CHANGE_FEED, CLOUD_ENDPOINTS, DATA_SOURCE, GATEWAY_LIMITS, JOIN_LONG_POLL, JOIN_SECRETS, LONG_POLLS, MESH_LONG_POLL, PRICES, SECRET_BOX } from './tokens';
+import { AGENT_PACKAGES, CHANGE_FEED, CLOUD_ENDPOINTS, DATA_SOURCE, GATEWAY_LIMITS, JOIN_LONG_POLL, JOIN_SECRETS, LONG_POLLS, MESH_LONG_POLL, PRICES, SECRET_BOX } from './tokens';
 import { JoinSecrets } from './join-secrets';
 import { MESH_LONG_POLL_MS, MeshController } from './mesh.controller';
 import { OperationsController } from './operations.controller';
+import { AgentPackagesController, ServedAgentPackages } from './agent-packages.controller';
 
 @Controller('health')
 class HealthController {
@@ -51,7 +52,7 @@ class HealthController {
 /** Every controller of the gateway, public (`/v1`, `/health`, `/metrics`) and agent (`/agent/v1`). */
 export const GATEWAY_CONTROLLERS: readonly Type[] = [
   HealthController, MetricsController, RegionsController, CredentialsController, ClustersController, AutoscalingController, AgentController, MeshController,
-  OperationsController,
+  OperationsController, AgentPackagesController,
 ];
 
 /**
@@ -83,6 +84,8 @@ export interface GatewayDeps {
   priceWaitMs?: number;
   /** The price source of plans (default a GatewayPrices with priceRefreshMs and priceWaitMs; tests give their own). */
   prices?: GatewayPrices;
+  /** The node-agent packages served at `/v1/agent-packages` (main.ts: SKYWEAVE_AGENT_PACKAGES_DIR); absent ⇒ 404 there. */
+  agentPackages?: ServedAgentPackages;
 }
 
 /**
@@ -159,6 +162,7 @@ class AppModule {
         // one listening connection per process; started and stopped with the app (onModuleInit/onModuleDestroy)
         { provide: CHANGE_FEED, useFactory: () => ChangeFeed.forDataSource(deps.ds, { log: deps.log }) },
         { provide: GATEWAY_LIMITS, useValue: limits },
+        ...(deps.agentPackages ? [{ provide: AGENT_PACKAGES, useValue: deps.agentPackages }] : []),
         { provide: LONG_POLLS, useValue: new LongPolls(limits.maxLongPolls) },
         { provide: SHUTDOWN_GRACE, useValue: deps.shutdownGraceMs ?? SHUTDOWN_GRACE_MS },
         GracefulStop,

@@ -1,4 +1,5 @@
 import { runService } from '@skyweave/service-kit';
+import { agentPackagesFromEnv } from '@skyweave/bootstrap/src/agent-packages';
 import { createGateway } from './app';
 import { gatewayLimitsFromEnv } from './limits';
 
@@ -10,7 +11,13 @@ const PRICE_REFRESH_SECONDS = Number(process.env.SKYWEAVE_PRICE_REFRESH_SECONDS 
 if (!Number.isFinite(PRICE_REFRESH_SECONDS) || PRICE_REFRESH_SECONDS <= 0) throw new Error(`SKYWEAVE_PRICE_REFRESH_SECONDS must be a positive number of seconds (got ${process.env.SKYWEAVE_PRICE_REFRESH_SECONDS})`);
 
 runService('api-gateway', async (rt) => {
-  const app = await createGateway({ ds: rt.ds, box: rt.box, endpoints: rt.config.cloudEndpoints, log: rt.log, limits: gatewayLimitsFromEnv(process.env), priceRefreshMs: PRICE_REFRESH_SECONDS * 1000 });
+  // SKYWEAVE_AGENT_PACKAGES_DIR: the node-agent packages VMs download (served at /v1/agent-packages)
+  const agentPackages = agentPackagesFromEnv(process.env);
+  if (!agentPackages) rt.log.warn({}, 'SKYWEAVE_AGENT_PACKAGES_DIR is not set: no node-agent packages are served, so only images that ship the agent can join');
+  const app = await createGateway({
+    ds: rt.ds, box: rt.box, endpoints: rt.config.cloudEndpoints, log: rt.log, limits: gatewayLimitsFromEnv(process.env), priceRefreshMs: PRICE_REFRESH_SECONDS * 1000,
+    ...(agentPackages ? { agentPackages } : {}),
+  });
   await app.listen(PORT, HOST);
   rt.log.info({ port: PORT }, 'listening');
   return () => app.close();

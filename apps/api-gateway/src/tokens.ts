@@ -14,3 +14,5 @@ export const GATEWAY_LIMITS = Symbol('GATEWAY_LIMITS');
 export const JOIN_SECRETS = Symbol('JOIN_SECRETS');
 /** The process's GatewayPrices (prices.ts): the clouds' price lists, cached, for POST /v1/clusters/plan. */
 export const PRICES = Symbol('PRICES');
+/** The node-agent packages served at /v1/agent-packages (agent-packages.controller.ts), when SKYWEAVE_AGENT_PACKAGES_DIR is set. */
+export const AGENT_PACKAGES = Symbol('AGENT_PACKAGES');

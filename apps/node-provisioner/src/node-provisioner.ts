@@ -8,7 +8,8 @@ import {
 } from '@skyweave/persistence';
 import { RetryLater } from '@skyweave/messaging';
 import { CredentialVault, Logger, MissingCredentialsError } from '@skyweave/service-kit';
-import { renderUserData } from '@skyweave/bootstrap/src/user-data';
+import { AgentPackage, renderUserData } from '@skyweave/bootstrap/src/user-data';
+import type { AgentArchitecture } from '@skyweave/bootstrap/src/install-script';
 
 /** How long a bootstrap token is valid, in seconds (DESIGN §6: minutes). */
 export const BOOTSTRAP_TOKEN_TTL_SECONDS = 15 * 60;
@@ -35,6 +36,8 @@ export class NodeProvisioner {
     private readonly apiUrl: string,
     /** Seals the bootstrap token of a launch under way (so a re-entered launch sends the same user-data). */
     private readonly box: SecretBox,
+    /** The node-agent package per architecture, URL and SHA-256, put in every user-data (absent: the image must ship the agent). */
+    private readonly agentPackages?: Partial<Record<AgentArchitecture, AgentPackage>>,
   ) {
     this.repos = new Repositories(ds);
   }
@@ -87,7 +90,7 @@ export class NodeProvisioner {
       }
       const instance = await provider.createInstance({
         clusterId, nodeId, idempotencyToken: attempt.launchToken, name: node.name, role: node.role, instanceType: node.instanceType, network: network.status,
-        userData: renderUserData({ apiUrl: this.apiUrl, clusterId, nodeId, nodeName: node.name, role: node.role, bootstrapToken: attempt.token, kubernetesVersion: cluster.spec.kubernetesVersion }),
+        userData: renderUserData({ apiUrl: this.apiUrl, clusterId, nodeId, nodeName: node.name, role: node.role, bootstrapToken: attempt.token, kubernetesVersion: cluster.spec.kubernetesVersion, ...(this.agentPackages ? { agentPackages: this.agentPackages } : {}) }),
       });
       await this.recordLaunched(node, await this.withAddresses(provider, region, instance), false);
     } catch (e) {

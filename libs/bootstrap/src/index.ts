@@ -1,5 +1,5 @@
 /*
- * Cluster bootstrap rendering, pure and without I/O: the cluster PKI (pki.ts), kubeadm configuration (kubeadm.ts),
+ * Cluster bootstrap rendering, pure and without I/O (but agentPackagesFromEnv, which reads the agent package manifest): the cluster PKI (pki.ts), kubeadm configuration (kubeadm.ts),
  * the admin kubeconfig (kubeconfig.ts) and a VM's cloud-init user-data with its node-agent install script
  * (user-data.ts, install-script.ts, node-scripts.ts) with the versions it installs (versions.ts). api-gateway renders the first three, node-provisioner the user-data.
  *
@@ -15,3 +15,4 @@ export * from './install-script';
 export * from './node-scripts';
 export * from './versions';
 export * from './user-data';
+export * from './agent-packages';

@@ -5,13 +5,30 @@ export const AGENT_INSTALL_ROOT = '/opt/skyweave/node-agent';
 /** The executable inside a node-agent package, relative to the package root. */
 export const PACKAGE_AGENT_BINARY = 'bin/skyweave-node-agent';
 
-/** Environment variables the install script reads (runcmd passes the package ones; tests override the paths). */
+/** The CPU architectures node-agent packages are built for, as Debian (`dpkg --print-architecture`) and Kubernetes name them. */
+export const AGENT_ARCHITECTURES = ['amd64', 'arm64'] as const;
+export type AgentArchitecture = (typeof AGENT_ARCHITECTURES)[number];
+
+/**
+ * Environment variables the install script reads (runcmd passes the package ones; tests override the paths and the
+ * architecture). `packageUrl` / `packageSha256` name one package for whatever the VM is; the per-architecture pairs
+ * (`SKYWEAVE_AGENT_PACKAGE_URL_AMD64` …, see packageEnv) let one user-data serve an instance type of either
+ * architecture, the VM picking its own — the platform need not know every cloud's architecture of every type.
+ */
 export const INSTALL_ENV = {
   packageUrl: 'SKYWEAVE_AGENT_PACKAGE_URL',
   packageSha256: 'SKYWEAVE_AGENT_PACKAGE_SHA256',
   binary: 'SKYWEAVE_AGENT_BINARY',
   installRoot: 'SKYWEAVE_AGENT_INSTALL_ROOT',
+  /** The VM's architecture (default: `dpkg --print-architecture`, else `uname -m` mapped to amd64/arm64). */
+  architecture: 'SKYWEAVE_AGENT_ARCH',
 } as const;
+
+/** The URL and SHA-256 variables of one architecture's package (`SKYWEAVE_AGENT_PACKAGE_URL_ARM64` …). */
+export const packageEnv = (arch: AgentArchitecture): { url: string; sha256: string } => ({
+  url: `${INSTALL_ENV.packageUrl}_${arch.toUpperCase()}`,
+  sha256: `${INSTALL_ENV.packageSha256}_${arch.toUpperCase()}`,
+});
 
 /**
  * The POSIX shell script that installs node-agent on a VM; cloud-init's runcmd runs it, as root, before the agent's
@@ -19,7 +36,8 @@ export const INSTALL_ENV = {
  * checksum reach it as environment variables, so no quoting of values into shell source is ever needed.
  *
  * - If the agent binary is installed already (images that ship it, like the sandbox's), it does nothing.
- * - Otherwise it downloads the node-agent package — a gzip tarball whose root holds `bin/skyweave-node-agent` and
+ * - Otherwise it picks the package for the VM's architecture (SKYWEAVE_AGENT_PACKAGE_URL_<ARCH> and _SHA256_<ARCH>,
+ *   the architecture from `dpkg --print-architecture`; SKYWEAVE_AGENT_PACKAGE_URL/_SHA256, when set, win) and downloads the node-agent package — a gzip tarball whose root holds `bin/skyweave-node-agent` and
  *   whatever that needs — with curl (or wget), checks it with `sha256sum -c`, unpacks it into a staging folder next
  *   to the install root, renames that into place and links the binary to the agent's path.
  * - Without a package URL (and no binary) it fails: a message on stderr (cloud-init logs it to
@@ -41,8 +59,12 @@ export function installNodeAgentScript(defaults: { agentBinary: string; installR
 # root and links the binary.
 #
 # Environment:
-#   ${INSTALL_ENV.packageUrl}     package URL (http or https); required when the binary is missing
-#   ${INSTALL_ENV.packageSha256}  the package's SHA-256 (64 hex digits); required with the URL
+#   ${INSTALL_ENV.packageUrl}_<ARCH>     the package URL (http or https) for the architecture <ARCH>
+#                                       (AMD64, ARM64); one is required when the binary is missing
+#   ${INSTALL_ENV.packageSha256}_<ARCH>  that package's SHA-256 (64 hex digits); required with its URL
+#   ${INSTALL_ENV.packageUrl}, ${INSTALL_ENV.packageSha256}
+#                                       one package whatever the architecture (wins when set)
+#   ${INSTALL_ENV.architecture}  the VM's architecture (default: dpkg --print-architecture, else uname -m)
 #   ${INSTALL_ENV.binary}          the agent binary's path (default ${defaults.agentBinary})
 #   ${INSTALL_ENV.installRoot}    where the package is unpacked (default ${defaults.installRoot})
 set -eu
@@ -67,7 +89,18 @@ if [ -x "$agent_binary" ]; then
 fi
 
 if [ -z "$package_url" ]; then
-  fail "$agent_binary is not installed and no node-agent package was given (set ${INSTALL_ENV.packageUrl} and ${INSTALL_ENV.packageSha256})"
+  arch="\${${INSTALL_ENV.architecture}:-}"
+  if [ -z "$arch" ]; then
+    arch="$(dpkg --print-architecture 2>/dev/null || uname -m)"
+  fi
+  case "$arch" in
+    amd64 | x86_64) arch=amd64; package_url="\${${packageEnv('amd64').url}:-}"; package_sha256="\${${packageEnv('amd64').sha256}:-}" ;;
+    arm64 | aarch64) arch=arm64; package_url="\${${packageEnv('arm64').url}:-}"; package_sha256="\${${packageEnv('arm64').sha256}:-}" ;;
+    *) fail "no node-agent package is built for the architecture $arch (amd64 and arm64 are)" ;;
+  esac
+  if [ -z "$package_url" ]; then
+    fail "$agent_binary is not installed and no node-agent package was given for $arch (set ${INSTALL_ENV.packageUrl}_<ARCH> and ${INSTALL_ENV.packageSha256}_<ARCH>)"
+  fi
 fi
 case "$package_sha256" in
   *[!0-9a-fA-F]*) fail "${INSTALL_ENV.packageSha256} must be 64 hex digits" ;;

@@ -18,10 +18,11 @@ interface CloudConfig {
   apt: { sources: Record<string, { source: string }> }; runcmd: (string | string[])[];
 }
 
-const agentOf = ({ kubernetesVersion: _v, agentPackage: _p, ...agent }: UserDataInput) => agent;
+const agentOf = ({ kubernetesVersion: _v, agentPackages: _p, ...agent }: UserDataInput) => agent;
 const master: UserDataInput = { apiUrl: 'http://api', clusterId: 'c', nodeId: 'n', nodeName: 'sw-1-master-0', role: 'master', bootstrapToken: 'swbt_secret', kubernetesVersion: '1.36.4' };
 const pkg = { url: 'https://downloads.example/node-agent-1.2.3.tar.gz?X-Sig=a%2Fb;c=(d)&e=*#f', sha256: 'AB'.repeat(32) };
-const worker: UserDataInput = { ...master, nodeId: 'w', nodeName: 'sw-1-worker-0', role: 'worker', agentPackage: pkg };
+const pkgArm = { url: 'https://downloads.example/node-agent-1.2.3-arm64.tar.gz', sha256: 'cd'.repeat(32) };
+const worker: UserDataInput = { ...master, nodeId: 'w', nodeName: 'sw-1-worker-0', role: 'worker', agentPackages: { amd64: pkg, arm64: pkgArm } };
 /** A cluster on a minor that still runs containerd 1.x (Ubuntu's package). */
 const older: UserDataInput = { ...master, kubernetesVersion: '1.35.9' };
 
@@ -168,7 +169,8 @@ describe('renderUserData', () => {
     expect(JSON.parse(file(d, AGENT_CONFIG_PATH).content)).toEqual({ ...agentOf(master), nodeId: 'w', nodeName: 'sw-1-worker-0', role: 'worker' });
     const install = d.runcmd.filter((c) => Array.isArray(c) && c.includes(INSTALL_SCRIPT_PATH));
     expect(install).toEqual([[
-      'env', `SKYWEAVE_AGENT_PACKAGE_URL=${pkg.url}`, `SKYWEAVE_AGENT_PACKAGE_SHA256=${pkg.sha256.toLowerCase()}`, INSTALL_SCRIPT_PATH,
+      'env', `SKYWEAVE_AGENT_PACKAGE_URL_AMD64=${pkg.url}`, `SKYWEAVE_AGENT_PACKAGE_SHA256_AMD64=${pkg.sha256.toLowerCase()}`,
+      `SKYWEAVE_AGENT_PACKAGE_URL_ARM64=${pkgArm.url}`, `SKYWEAVE_AGENT_PACKAGE_SHA256_ARM64=${pkgArm.sha256}`, INSTALL_SCRIPT_PATH,
     ]]);
     // kernel settings, containerd, then the agent's install and its unit.
     const at = (pred: (c: string[]) => boolean) => d.runcmd.findIndex((c) => Array.isArray(c) && pred(c));
@@ -184,11 +186,11 @@ describe('renderUserData', () => {
   });
 
   it('rejects an agent package it cannot pass safely', () => {
-    expect(() => render({ ...master, agentPackage: { url: 'file:///tmp/x.tgz', sha256: 'a'.repeat(64) } })).toThrow(/http/);
+    expect(() => render({ ...master, agentPackages: { amd64: { url: 'file:///tmp/x.tgz', sha256: 'a'.repeat(64) } } })).toThrow(/http/);
     for (const url of ['https://x/a b', "https://x/a'b", 'https://x/$(id)', 'https://x/`id`', 'https://x/a\nb', 'https://x/a"b']) {
-      expect(() => render({ ...master, agentPackage: { url, sha256: 'a'.repeat(64) } })).toThrow(/http/);
+      expect(() => render({ ...master, agentPackages: { arm64: { url, sha256: 'a'.repeat(64) } } })).toThrow(/http/);
     }
-    expect(() => render({ ...master, agentPackage: { url: 'https://x/a', sha256: 'abc' } })).toThrow(/sha256/);
+    expect(() => render({ ...master, agentPackages: { amd64: { url: 'https://x/a', sha256: 'abc' } } })).toThrow(/sha256/);
   });
 
   describe('with the real tools', () => {
@@ -394,6 +396,29 @@ describe('renderUserData', () => {
       expect(again.code).toBe(0);
       expect(again.stderr).toContain('installed already; nothing to do');
       expect(requests).toBe(before);
+    });
+
+    it("picks the package of the VM's architecture among the per-architecture ones, and refuses an architecture without one", async () => {
+      const perArch = (arch: string) => ({
+        SKYWEAVE_AGENT_ARCH: arch,
+        // the other architecture's package is broken: picking it would fail the checksum
+        SKYWEAVE_AGENT_PACKAGE_URL_AMD64: `${base}/node-agent.tar.gz`, SKYWEAVE_AGENT_PACKAGE_SHA256_AMD64: arch === 'x86_64' ? sha256 : '0'.repeat(64),
+        SKYWEAVE_AGENT_PACKAGE_URL_ARM64: `${base}/node-agent.tar.gz`, SKYWEAVE_AGENT_PACKAGE_SHA256_ARM64: arch === 'aarch64' ? sha256 : '0'.repeat(64),
+      });
+      for (const arch of ['x86_64', 'aarch64']) {
+        const vm = vmRoot(`arch-${arch}`);
+        const r = await run(vm, perArch(arch));
+        expect(r).toMatchObject({ code: 0 });
+        expect(spawnSync(vm.binary, [], { encoding: 'utf8' }).stdout.trim()).toBe(agentOutput);
+      }
+      const amd64Only = vmRoot('arch-arm64-missing');
+      const missing = await run(amd64Only, { SKYWEAVE_AGENT_ARCH: 'arm64', SKYWEAVE_AGENT_PACKAGE_URL_AMD64: `${base}/node-agent.tar.gz`, SKYWEAVE_AGENT_PACKAGE_SHA256_AMD64: sha256 });
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toContain('no node-agent package was given for arm64');
+      const odd = await run(vmRoot('arch-riscv'), { SKYWEAVE_AGENT_ARCH: 'riscv64', SKYWEAVE_AGENT_PACKAGE_URL_AMD64: `${base}/node-agent.tar.gz`, SKYWEAVE_AGENT_PACKAGE_SHA256_AMD64: sha256 });
+      expect(odd.code).toBe(1);
+      expect(odd.stderr).toContain('no node-agent package is built for the architecture riscv64');
+      expect(readdirSync(amd64Only.root)).toEqual([]);
     });
 
     it('does nothing, and needs no package, when the image ships the binary', async () => {

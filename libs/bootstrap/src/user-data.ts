@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import { AGENT_INSTALL_ROOT, INSTALL_ENV, INSTALL_SCRIPT_PATH, installNodeAgentScript } from './install-script';
+import { AGENT_ARCHITECTURES, AGENT_INSTALL_ROOT, AgentArchitecture, INSTALL_SCRIPT_PATH, installNodeAgentScript, packageEnv } from './install-script';
 import { CONFIGURE_CONTAINERD_SCRIPT_PATH, DISABLE_SWAP_SCRIPT_PATH, configureContainerdScript, disableSwapScript } from './node-scripts';
 import { CRICTL, KUBERNETES_PACKAGES, containerdSourceFor, nodeSoftware } from './versions';
 
@@ -35,10 +35,12 @@ export interface UserDataInput extends AgentConfig {
    */
   kubernetesVersion: string;
   /**
-   * The node-agent package to install when the image has no AGENT_BINARY. Not part of the agent's configuration
-   * file. Absent: the image must ship the binary (the install script fails the boot's runcmd otherwise).
+   * The node-agent packages, per architecture, to install when the image has no AGENT_BINARY: the VM picks its own
+   * (install-script.ts), so one user-data serves an instance type of either architecture. Not part of the agent's
+   * configuration file. Absent, or no package for the VM's architecture: the image must ship the binary (the install
+   * script fails the boot's runcmd otherwise).
    */
-  agentPackage?: AgentPackage;
+  agentPackages?: Partial<Record<AgentArchitecture, AgentPackage>>;
 }
 
 export const AGENT_CONFIG_PATH = '/etc/skyweave/node-agent.json';
@@ -88,8 +90,8 @@ export const FETCH_KEY_SCRIPT = 'test -s "$1" || { curl -fsSL --retry 5 --output
  * - `runcmd` (final stage, after packages), argv arrays (cloud-init single-quotes each argument, so the shell expands
  *   nothing): `apt-mark hold` the three; the swap script; `sysctl --system`; the containerd script (systemd cgroup
  *   driver, restart); `systemctl enable --now kubelet` (it restarts until kubeadm init/join configures it); then, as
- *   before, the agent's install script (with the package URL and SHA-256 in its environment when `agentPackage` is
- *   given), `systemctl daemon-reload` and `systemctl enable --now` the agent's unit.
+ *   before, the agent's install script (with each architecture's package URL and SHA-256 in its environment when
+ *   `agentPackages` are given), `systemctl daemon-reload` and `systemctl enable --now` the agent's unit.
  *
  * A real VM (cloud-init) does all of it as root. The sandbox's VM image (apps/cloud-emulator VmRuntime) only writes
  * `write_files` under the VM's folder and records `runcmd` in its cloud-init-output.log; of the commands it acts only
@@ -172,7 +174,7 @@ export function renderUserData(input: UserDataInput): string {
       ['sysctl', '--system'],
       [CONFIGURE_CONTAINERD_SCRIPT_PATH],
       ['systemctl', 'enable', '--now', 'kubelet'],
-      installCommand(input.agentPackage),
+      installCommand(input.agentPackages),
       ['systemctl', 'daemon-reload'],
       ['systemctl', 'enable', '--now', AGENT_UNIT],
     ],
@@ -181,13 +183,18 @@ export function renderUserData(input: UserDataInput): string {
   return `#cloud-config\n${stringify(doc, { blockQuote: 'literal', lineWidth: 0 })}`;
 }
 
-/** The runcmd entry that runs the install script: via `env` with the package's URL and SHA-256 when there is one. */
-function installCommand(pkg: AgentPackage | undefined): string[] {
-  if (!pkg) return [INSTALL_SCRIPT_PATH];
-  // RFC 3986 characters only, less ' and $ (percent-encode them): nothing a reader of the runcmd could take for shell.
-  if (!/^https?:\/\/[A-Za-z0-9._~:/?#[\]@!&()*+,;=%-]+$/.test(pkg.url)) {
-    throw new Error(`agentPackage.url must be an http(s) URL of RFC 3986 characters except ' and $: ${pkg.url}`);
+/** The runcmd entry that runs the install script: via `env` with each architecture's package URL and SHA-256 when there are packages. */
+function installCommand(packages: Partial<Record<AgentArchitecture, AgentPackage>> | undefined): string[] {
+  const vars: string[] = [];
+  for (const arch of AGENT_ARCHITECTURES) {
+    const pkg = packages?.[arch];
+    if (!pkg) continue;
+    // RFC 3986 characters only, less ' and $ (percent-encode them): nothing a reader of the runcmd could take for shell.
+    if (!/^https?:\/\/[A-Za-z0-9._~:/?#[\]@!&()*+,;=%-]+$/.test(pkg.url)) {
+      throw new Error(`agentPackages.${arch}.url must be an http(s) URL of RFC 3986 characters except ' and $: ${pkg.url}`);
+    }
+    if (!/^[0-9a-fA-F]{64}$/.test(pkg.sha256)) throw new Error(`agentPackages.${arch}.sha256 must be 64 hex digits`);
+    vars.push(`${packageEnv(arch).url}=${pkg.url}`, `${packageEnv(arch).sha256}=${pkg.sha256.toLowerCase()}`);
   }
-  if (!/^[0-9a-fA-F]{64}$/.test(pkg.sha256)) throw new Error('agentPackage.sha256 must be 64 hex digits');
-  return ['env', `${INSTALL_ENV.packageUrl}=${pkg.url}`, `${INSTALL_ENV.packageSha256}=${pkg.sha256.toLowerCase()}`, INSTALL_SCRIPT_PATH];
+  return vars.length > 0 ? ['env', ...vars, INSTALL_SCRIPT_PATH] : [INSTALL_SCRIPT_PATH];
 }
