@@ -144,14 +144,14 @@ describe('DigitalOcean sandbox: API v2 strictness', () => {
       expect((await s.call('POST', '/vpcs', { name: 'a', region: 'nyc1', ip_range: '10.100.0.0/20' }, s.newToken())).status).toBe(201);
     });
 
-    it('refuses to delete a VPC with members (409) and lists its members', async () => {
+    it('refuses to delete a VPC with members (403 forbidden, as the reference says) and lists its members', async () => {
       const vpc = (await s.call('POST', '/vpcs', { name: 'a', region: 'nyc1', ip_range: '10.100.0.0/20' })).body.vpc as { id: string };
       const d = (await s.call('POST', '/droplets', droplet({ vpc_uuid: vpc.id }))).body.droplet as { id: number };
       const members = await s.call('GET', `/vpcs/${vpc.id}/members`);
       expect(members.body).toMatchObject({ members: [{ urn: `do:droplet:${d.id}`, name: 'node-1' }], meta: { total: 1 } });
       const del = await s.call('DELETE', `/vpcs/${vpc.id}`);
-      expect(del.status).toBe(409);
-      expect(del.body).toMatchObject({ message: 'Can not delete VPC with members' });
+      expect(del.status).toBe(403);
+      expect(del.body).toMatchObject({ id: 'forbidden', message: 'Can not delete VPC with members' });
       expect((await s.call('DELETE', `/droplets/${d.id}`)).status).toBe(204);
       expect((await s.call('DELETE', `/vpcs/${vpc.id}`)).status).toBe(204);
       expect((await s.call('DELETE', `/vpcs/${vpc.id}`)).status).toBe(404);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { findRegion } from './catalog';
-import { conflict, forbidden, notFound, unprocessable } from './errors';
+import { forbidden, notFound, unprocessable } from './errors';
 import { RouteContext, RouteTable, bodyOf, page, query } from './context';
 import { Account, DropletRec, renderVpc, VpcRec } from './model';
 import { intToIp, ipToInt, Ipv4Range, isRfc1918, parseIpv4Network, rangesOverlap } from './net';
@@ -97,13 +97,14 @@ export const VPC_ROUTES: RouteTable = {
       return page(c, 'members', members, memberOf);
     },
   },
-  // Refused for a region's default VPC (403) and for a VPC that still has members (409).
+  // Refused with 403 for a region's default VPC and for a VPC that still has members ("Attempting to delete a region's
+  // default VPC or a VPC that still has members will result in a 403 Forbidden error response": reference, vpcs_delete).
   'DELETE /v2/vpcs/:id': {
     op: 'network.delete',
     run: (c) => {
       const v = vpcOf(c.account, c.params.id);
       if (v.isDefault) throw forbidden('Can not delete the default VPC network of a region');
-      if ([...c.account.droplets.values()].some((d) => d.vpcUuid === v.id)) throw conflict('Can not delete VPC with members');
+      if ([...c.account.droplets.values()].some((d) => d.vpcUuid === v.id)) throw forbidden('Can not delete VPC with members');
       c.account.vpcs.delete(v.id);
       return {};
     },
