@@ -403,6 +403,9 @@ describe('DigitalOcean sandbox: gaps, catalogue, actions, keys, projects (issue 
     }
     // Authentication still comes first.
     expect((await s.call('POST', '/volumes', {}, 'dop_v1_nope')).status).toBe(401);
+    // A variant of a served call the sandbox lacks: several Droplets at once.
+    const multi = await s.call('POST', '/droplets', { ...droplet(), name: undefined, names: ['a', 'b'] });
+    expect([multi.status, multi.body.operation]).toEqual([501, 'POST /v2/droplets (names[]: multiple Droplets)']);
   });
 
   it('serves images (distribution list, by slug and by id) and a complete region list', async () => {

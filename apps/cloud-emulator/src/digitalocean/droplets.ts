@@ -1,3 +1,4 @@
+import { SandboxUnimplemented } from '../core/unimplemented';
 import { findImage, findRegion, findSize } from './catalog';
 import { findKey } from './account';
 import { notFound, unprocessable } from './errors';
@@ -47,7 +48,8 @@ function checkSshKeys(a: Account, raw: unknown[] | undefined): void {
 /** `POST /v2/droplets` (single Droplet). Reference: https://docs.digitalocean.com/reference/api/api-reference/#operation/droplets_create */
 function createDroplet(s: DoState, a: Account, c: RouteContext): { d: DropletRec; action: ActionRec } {
   const body = bodyOf(c);
-  if (body.names !== undefined) throw unprocessable('creating multiple Droplets with names[] is not supported by this sandbox');
+  // Several Droplets at once is a call of the real API the sandbox does not serve (501, never a 422 of DigitalOcean's).
+  if (body.names !== undefined) throw new SandboxUnimplemented('digitalocean', 'POST /v2/droplets (names[]: multiple Droplets)');
   const name = reqString(body, 'name', 'name is required');
   if (!DROPLET_NAME_RE.test(name)) throw unprocessable('Only valid hostname characters are allowed. (a-z, A-Z, 0-9, . and -)');
   const sizeSlug = reqString(body, 'size', 'You specified an invalid size for Droplet creation.');

@@ -2,6 +2,7 @@ import express from 'express';
 import { randomUUID } from 'node:crypto';
 import type { CloudContext, CloudModule } from '../core/types';
 import { UNKNOWN_CALL } from '../core/calls';
+import { SandboxUnimplemented } from '../core/unimplemented';
 import { checkUsd, PriceAdmin } from '../core/prices';
 import { ACCOUNT_ROUTES } from './account';
 import { DO_API_ROUTES } from './api-routes';
@@ -190,6 +191,7 @@ export function createDigitalOceanCloud(ctx: CloudContext, opts: DigitalOceanClo
 
   // Every failure in DigitalOcean's shape: {"id", "message", "request_id"}.
   app.use((err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    if (err instanceof SandboxUnimplemented) return ctx.unimplemented(res, CLOUD, err.operation);
     let e: DoApiError;
     if (err instanceof DoApiError) e = err;
     else if (isBodyParserError(err) && err.type === 'entity.parse.failed') e = new DoApiError(400, 'bad_request', `invalid JSON in request body: ${err.message}`);
