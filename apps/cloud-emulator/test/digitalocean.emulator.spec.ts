@@ -144,14 +144,14 @@ describe('DigitalOcean sandbox: API v2 strictness', () => {
       expect((await s.call('POST', '/vpcs', { name: 'a', region: 'nyc1', ip_range: '10.100.0.0/20' }, s.newToken())).status).toBe(201);
     });
 
-    it('refuses to delete a VPC with members (409) and lists its members', async () => {
+    it('refuses to delete a VPC with members (403 forbidden, as the reference says) and lists its members', async () => {
       const vpc = (await s.call('POST', '/vpcs', { name: 'a', region: 'nyc1', ip_range: '10.100.0.0/20' })).body.vpc as { id: string };
       const d = (await s.call('POST', '/droplets', droplet({ vpc_uuid: vpc.id }))).body.droplet as { id: number };
       const members = await s.call('GET', `/vpcs/${vpc.id}/members`);
       expect(members.body).toMatchObject({ members: [{ urn: `do:droplet:${d.id}`, name: 'node-1' }], meta: { total: 1 } });
       const del = await s.call('DELETE', `/vpcs/${vpc.id}`);
-      expect(del.status).toBe(409);
-      expect(del.body).toMatchObject({ message: 'Can not delete VPC with members' });
+      expect(del.status).toBe(403);
+      expect(del.body).toMatchObject({ id: 'forbidden', message: 'Can not delete VPC with members' });
       expect((await s.call('DELETE', `/droplets/${d.id}`)).status).toBe(204);
       expect((await s.call('DELETE', `/vpcs/${vpc.id}`)).status).toBe(204);
       expect((await s.call('DELETE', `/vpcs/${vpc.id}`)).status).toBe(404);
@@ -372,5 +372,102 @@ describe('DigitalOcean adapter over the sandbox: beyond the contract', () => {
     const d = (await s.call('GET', `/droplets/${inst.id}`)).body.droplet as { tags: string[] };
     expect(d.tags).toEqual(expect.arrayContaining(fw.tags));
     expect(inst.tags).toMatchObject({ 'skyweave-cluster': clusterId, 'skyweave-role': 'master', 'skyweave-master': clusterId });
+  });
+});
+
+describe('DigitalOcean sandbox: gaps, catalogue, actions, keys, projects (issue 15)', () => {
+  let s: Sandbox;
+  const pub = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKBDJ+j3EWfBy13ypxcft8iinlUmxapGSy+Pzu4VNBJg me@host';
+  beforeEach(async () => {
+    s = await startSandbox();
+  });
+  afterEach(async () => {
+    await s.close();
+  });
+
+  it('answers a real API route it does not serve with the sandbox\'s 501, and a path that is no route with 404 not_found', async () => {
+    for (const [method, path, op] of [
+      ['POST', '/volumes', 'POST /v2/volumes'],
+      ['GET', '/kubernetes/clusters', 'GET /v2/kubernetes/clusters'],
+      ['POST', '/droplets/123/actions', 'POST /v2/droplets/:droplet_id/actions'],
+      ['PATCH', '/vpcs/abc', 'PATCH /v2/vpcs/:vpc_id'],
+      ['GET', '/droplets/autoscale', 'GET /v2/droplets/autoscale'],
+    ] as const) {
+      const r = await s.call(method, path);
+      expect([method, path, r.status, r.headers.get('x-skyweave-sandbox-unimplemented')]).toEqual([method, path, 501, op]);
+      expect(r.body).toMatchObject({ sandbox: 'skyweave-cloud-emulator', error: 'NotImplementedBySandbox', cloud: 'digitalocean', operation: op });
+    }
+    for (const [method, path] of [['GET', '/nothing-here'], ['GET', '/droplets/1/nonsense'], ['POST', '/regions']] as const) {
+      const r = await s.call(method, path);
+      expect([method, path, r.status, r.body.id]).toEqual([method, path, 404, 'not_found']);
+    }
+    // Authentication still comes first.
+    expect((await s.call('POST', '/volumes', {}, 'dop_v1_nope')).status).toBe(401);
+    // A variant of a served call the sandbox lacks: several Droplets at once.
+    const multi = await s.call('POST', '/droplets', { ...droplet(), name: undefined, names: ['a', 'b'] });
+    expect([multi.status, multi.body.operation]).toEqual([501, 'POST /v2/droplets (names[]: multiple Droplets)']);
+  });
+
+  it('serves images (distribution list, by slug and by id) and a complete region list', async () => {
+    const list = await s.call('GET', '/images?type=distribution&per_page=200');
+    const images = list.body.images as { slug: string; id: number; distribution: string; type: string }[];
+    expect(images.map((i) => i.slug)).toEqual(expect.arrayContaining(['ubuntu-24-04-x64', 'ubuntu-22-04-x64', 'debian-12-x64']));
+    expect((await s.call('GET', '/images?private=true')).body).toMatchObject({ images: [], meta: { total: 0 } });
+    const bySlug = (await s.call('GET', '/images/ubuntu-24-04-x64')).body.image as { id: number; distribution: string };
+    expect(bySlug.distribution).toBe('Ubuntu');
+    expect((await s.call('GET', `/images/${bySlug.id}`)).body.image).toMatchObject({ slug: 'ubuntu-24-04-x64' });
+    expect((await s.call('GET', '/images/ubuntu-10-04-x64')).status).toBe(404);
+    const regions = (await s.call('GET', '/regions?per_page=200')).body.regions as { slug: string; available: boolean }[];
+    expect(regions.filter((r) => r.available).length).toBe(12);
+    expect(regions.find((r) => r.slug === 'nyc2')).toMatchObject({ available: false });
+    expect((await s.call('POST', '/droplets', droplet({ region: 'nyc2' }))).status).toBe(422);
+    expect(((await s.call('GET', '/sizes?per_page=200')).body.sizes as unknown[]).length).toBeGreaterThanOrEqual(50);
+  });
+
+  it('follows a Droplet\'s life in its actions: create in-progress → completed, destroy completed', async () => {
+    const created = await s.call('POST', '/droplets', droplet());
+    const d = created.body.droplet as { id: number };
+    const link = (created.body.links as { actions: { id: number; href: string }[] }).actions[0];
+    expect(link.href).toMatch(new RegExp(`/v2/actions/${link.id}$`));
+    expect((await s.call('GET', `/actions/${link.id}`)).body.action).toMatchObject({ id: link.id, type: 'create', status: 'in-progress', resource_id: d.id, resource_type: 'droplet', region_slug: 'nyc1', completed_at: null });
+    await new Promise((r) => setTimeout(r, 120));
+    expect((await s.call('GET', `/actions/${link.id}`)).body.action).toMatchObject({ status: 'completed' });
+    expect((await s.call('GET', `/droplets/${d.id}/actions`)).body).toMatchObject({ actions: [{ id: link.id }], meta: { total: 1 } });
+    expect((await s.call('GET', `/droplets/${d.id}/actions/${link.id}`)).status).toBe(200);
+    expect((await s.call('DELETE', `/droplets/${d.id}`)).status).toBe(204);
+    const all = (await s.call('GET', '/actions')).body.actions as { type: string; status: string; resource_id: number }[];
+    expect(all.map((x) => [x.type, x.status, x.resource_id])).toEqual([['destroy', 'completed', d.id], ['create', 'completed', d.id]]);
+    expect((await s.call('GET', '/actions/1')).status).toBe(404);
+    expect((await s.call('GET', `/actions/${link.id}`, undefined, s.newToken())).status).toBe(404);
+  });
+
+  it('keeps SSH keys by id and fingerprint, refuses duplicates and invalid keys, and checks a Droplet\'s ssh_keys', async () => {
+    const made = await s.call('POST', '/account/keys', { name: 'me', public_key: pub });
+    expect(made.status).toBe(201);
+    const key = made.body.ssh_key as { id: number; fingerprint: string };
+    expect(key).toMatchObject({ name: 'me', public_key: pub, fingerprint: '01:98:5c:cb:ff:cf:e6:23:65:d6:be:81:a0:6b:c2:81' });
+    expect((await s.call('POST', '/account/keys', { name: 'again', public_key: pub })).body).toMatchObject({ id: 'unprocessable_entity', message: 'SSH Key is already in use on your account' });
+    expect((await s.call('POST', '/account/keys', { name: 'bad', public_key: 'ssh-rsa nope' })).status).toBe(422);
+    expect((await s.call('GET', `/account/keys/${key.fingerprint}`)).body.ssh_key).toMatchObject({ id: key.id });
+    expect((await s.call('PUT', `/account/keys/${key.id}`, { name: 'renamed' })).body.ssh_key).toMatchObject({ name: 'renamed' });
+    expect((await s.call('GET', '/account/keys')).body.meta).toEqual({ total: 1 });
+    expect((await s.call('POST', '/droplets', droplet({ ssh_keys: [key.id, key.fingerprint] }))).status).toBe(202);
+    const bad = await s.call('POST', '/droplets', droplet({ name: 'n2', ssh_keys: [12345] }));
+    expect(bad.body).toMatchObject({ id: 'unprocessable_entity', message: '12345 are invalid key identifiers for Droplet creation.' });
+    expect((await s.call('DELETE', `/account/keys/${key.fingerprint}`)).status).toBe(204);
+    expect((await s.call('GET', `/account/keys/${key.id}`)).status).toBe(404);
+  });
+
+  it('gives every account its default project, which is no leftover, and answers empty account-wide lists', async () => {
+    const projects = (await s.call('GET', '/projects')).body.projects as { id: string; is_default: boolean }[];
+    expect(projects).toHaveLength(1);
+    expect(projects[0].is_default).toBe(true);
+    expect((await s.call('GET', '/projects/default')).body.project).toMatchObject({ id: projects[0].id, is_default: true });
+    expect((await s.call('GET', `/projects/${projects[0].id}`)).status).toBe(200);
+    expect(s.inventory()).toEqual([]);
+    for (const [path, key] of [['/volumes', 'volumes'], ['/load_balancers', 'load_balancers'], ['/domains', 'domains'], ['/reserved_ips', 'reserved_ips'], ['/floating_ips', 'floating_ips']]) {
+      expect((await s.call('GET', path)).body).toEqual({ [key]: [], links: {}, meta: { total: 0 } });
+    }
+    expect((await s.call('GET', '/volumes/506f78a4-e098-11e5-ad9f-000f53306ae1')).status).toBe(404);
   });
 });

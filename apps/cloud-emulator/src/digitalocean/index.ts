@@ -1,14 +1,23 @@
 import express from 'express';
 import { randomUUID } from 'node:crypto';
-import type { CloudContext, CloudModule, Operation } from '../core/types';
+import type { CloudContext, CloudModule } from '../core/types';
 import { UNKNOWN_CALL } from '../core/calls';
+import { SandboxUnimplemented } from '../core/unimplemented';
 import { checkUsd, PriceAdmin } from '../core/prices';
+import { ACCOUNT_ROUTES } from './account';
+import { DO_API_ROUTES } from './api-routes';
 import { findSize, REGIONS, SIZES } from './catalog';
+import { CATALOGUE_ROUTES } from './catalogue';
+import { RouteContext, RouteDef, RouteTable } from './context';
+import { DROPLET_ROUTES } from './droplets';
 import { DoApiError, faultError, notFound, serverError, tooManyRequests, unauthorized } from './errors';
-import { paginate, queryParam, RateLimiter } from './http';
-import { Account, FirewallRec, renderDroplet, renderFirewall, renderTag, renderVpc } from './model';
-import { DoSandbox } from './sandbox';
-import { asBody } from './validation';
+import { FIREWALL_ROUTES } from './firewalls';
+import { RateLimiter } from './http';
+import { LIST_ROUTES } from './lists';
+import type { Account } from './model';
+import { DoState } from './state';
+import { TAG_ROUTES } from './tags';
+import { VPC_ROUTES } from './vpcs';
 
 export interface DigitalOceanCloudOptions {
   /**
@@ -19,20 +28,89 @@ export interface DigitalOceanCloudOptions {
   rateLimit?: { perHour?: number; perMinute?: number; enforce?: boolean };
 }
 
-type Handler = (req: express.Request, res: express.Response, account: Account) => unknown | Promise<unknown>;
-
 const CLOUD = 'digitalocean';
+
+/** Every call the sandbox serves, keyed by `<METHOD> <route pattern>` as DigitalOcean's reference names the route. */
+export const ROUTES: RouteTable = {
+  ...ACCOUNT_ROUTES,
+  ...CATALOGUE_ROUTES,
+  ...VPC_ROUTES,
+  ...FIREWALL_ROUTES,
+  ...DROPLET_ROUTES,
+  ...TAG_ROUTES,
+  ...LIST_ROUTES,
+};
+
+interface CompiledRoute {
+  /** `<METHOD> <route pattern>`: the call name (core/calls.ts). */
+  key: string;
+  method: string;
+  re: RegExp;
+  names: string[];
+  def?: RouteDef;
+}
+
+function compile(key: string, def?: RouteDef): CompiledRoute {
+  const [method, pattern] = key.split(' ');
+  const names: string[] = [];
+  const src = pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:([A-Za-z_]+)/g, (_m, n: string) => {
+    names.push(n);
+    return '([^/]+)';
+  });
+  return { key, method, re: new RegExp(`^${src}/?$`), names, def };
+}
+
+const SERVED = Object.entries(ROUTES).map(([k, d]) => compile(k, d));
+const KNOWN = DO_API_ROUTES.filter((k) => !Object.prototype.hasOwnProperty.call(ROUTES, k)).map((k) => compile(k));
+
+/**
+ * The route a request is for: of the served and the known-but-unserved routes that match, the most specific one
+ * (fewest path parameters; a served route wins a tie), so `GET /v2/projects/default` is not `GET /v2/projects/:id`.
+ */
+function resolve(method: string, path: string): { route: CompiledRoute; params: Record<string, string> } | undefined {
+  let best: { route: CompiledRoute; m: RegExpExecArray } | undefined;
+  for (const r of [...SERVED, ...KNOWN]) {
+    if (r.method !== method) continue;
+    const m = r.re.exec(path);
+    if (m && (!best || r.names.length < best.route.names.length)) best = { route: r, m };
+  }
+  if (!best) return undefined;
+  const params: Record<string, string> = {};
+  best.route.names.forEach((n, i) => {
+    try {
+      params[n] = decodeURIComponent(best.m[i + 1]);
+    } catch {
+      params[n] = best.m[i + 1];
+    }
+  });
+  return { route: best.route, params };
+}
 
 /**
  * The sandbox's DigitalOcean API v2 (JSON under `/v2`, bearer-token auth, `page`/`per_page` pagination, `tag_name`
- * filters, `{"id","message"}` errors, `ratelimit-*` headers). Serves what `dots-wrapper` calls for accounts, VPCs and
- * their members, firewalls, Droplets, tags, regions and sizes.
+ * filters, `{"id","message","request_id"}` errors, `ratelimit-*` headers), laid out as an action table: `ROUTES` maps
+ * `<METHOD> <route pattern>` to a small handler over the shared state (state.ts), one file per family.
+ *
+ * Served calls:
+ * - account (account.ts): `GET /v2/account`; SSH keys `GET/POST /v2/account/keys`, `GET/PUT/DELETE /v2/account/keys/:key`
+ *   (id or fingerprint); projects `GET /v2/projects`, `GET /v2/projects/default`, `GET /v2/projects/:id`, and their
+ *   `/resources`;
+ * - catalogue (catalogue.ts): `GET /v2/regions`, `GET /v2/sizes` (the price API), `GET /v2/images`, `GET /v2/images/:id`;
+ * - VPCs (vpcs.ts): `POST/GET /v2/vpcs`, `GET/DELETE /v2/vpcs/:id`, `GET /v2/vpcs/:id/members`;
+ * - firewalls (firewalls.ts): `POST/GET /v2/firewalls`, `GET/PUT/DELETE /v2/firewalls/:id`;
+ * - Droplets and actions (droplets.ts): `POST/GET /v2/droplets`, `DELETE /v2/droplets?tag_name=`,
+ *   `GET/DELETE /v2/droplets/:id`, `GET /v2/droplets/:id/actions[/:action_id]`, `GET /v2/actions[/:id]`;
+ * - tags (tags.ts): `POST/GET /v2/tags`, `GET/DELETE /v2/tags/:name`;
+ * - account-wide lists, empty (lists.ts): volumes, load_balancers, domains, reserved_ips, floating_ips, snapshots,
+ *   certificates (list and get by id).
+ * Any other route of the real API (api-routes.ts) answers 501 through `ctx.unimplemented`; a path that is no route of
+ * DigitalOcean's answers 404 `not_found`, as DigitalOcean does.
  * Calls are counted as `<METHOD> <route pattern>` (`GET /v2/droplets/:id`). With eventual consistency on, gets answer
  * 404 `not_found` and lists leave out VPCs, firewalls and Droplets younger than the window.
  * Reference: https://docs.digitalocean.com/reference/api/api-reference/
  */
 export function createDigitalOceanCloud(ctx: CloudContext, opts: DigitalOceanCloudOptions = {}): CloudModule {
-  const sandbox = new DoSandbox(ctx);
+  const state = new DoState(ctx);
   const limiter = new RateLimiter({
     perHour: opts.rateLimit?.perHour ?? 5000,
     perMinute: opts.rateLimit?.perMinute ?? 250,
@@ -44,43 +122,38 @@ export function createDigitalOceanCloud(ctx: CloudContext, opts: DigitalOceanClo
   app.disable('x-powered-by');
   app.set('etag', false);
 
-  // Every request is counted once, as `<METHOD> <route pattern>` (core/calls.ts) — before authentication, so refused
-  // requests count too. The patterns are the routes registered below with `route`.
-  const patterns: { method: string; pattern: string; re: RegExp }[] = [];
-  /** Admin price overrides: size slug → USD/hour (DigitalOcean prices sizes, the same in every region). */
-  const priceOverrides = new Map<string, number>();
   const prices: PriceAdmin = {
     referenceRegion: '',
     list(region) {
       if (region !== undefined && region !== '' && !REGIONS.some((r) => r.slug === region)) return undefined;
-      return SIZES.map((s) => ({ region: region ?? '', instanceType: s.slug, usdPerHour: priceOverrides.get(s.slug) ?? s.price_hourly, overridden: priceOverrides.has(s.slug) }));
+      return SIZES.map((s) => ({ region: region ?? '', instanceType: s.slug, usdPerHour: state.priceOverrides.get(s.slug) ?? s.price_hourly, overridden: state.priceOverrides.has(s.slug) }));
     },
     set({ region, instanceType, usdPerHour }) {
       if (region !== undefined) return { ok: false, field: 'region', detail: 'DigitalOcean prices Droplet sizes, not regions: leave region out' };
       if (!findSize(instanceType)) return { ok: false, field: 'instanceType', detail: `instanceType ${JSON.stringify(instanceType)} is not a Droplet size slug the sandbox offers` };
       const bad = checkUsd(usdPerHour);
       if (bad) return bad;
-      priceOverrides.set(instanceType, usdPerHour);
+      state.priceOverrides.set(instanceType, usdPerHour);
       return { ok: true, changed: [{ region: '', instanceType, usdPerHour, overridden: true }], note: 'price_monthly follows as 672 × price_hourly' };
     },
-    reset: () => priceOverrides.clear(),
+    reset: () => state.priceOverrides.clear(),
   };
 
-  const route = (method: 'get' | 'post' | 'put' | 'delete', pattern: string, handler: express.RequestHandler) => {
-    patterns.push({ method: method.toUpperCase(), pattern, re: new RegExp(`^${pattern.replace(/:[A-Za-z_]+/g, '[^/]+')}/?$`, 'i') });
-    app[method](pattern, handler);
-  };
+  const resolved = new WeakMap<express.Request, NonNullable<ReturnType<typeof resolve>>>();
+
+  // Every request is counted once, as `<METHOD> <route pattern>` (core/calls.ts) — before authentication, so refused
+  // requests count too. Routes of the real API the sandbox does not serve count under their own name as well.
   app.use((req, _res, next) => {
-    const method = req.method === 'HEAD' ? 'GET' : req.method;
-    const hit = patterns.find((p) => p.method === method && p.re.test(req.path));
-    ctx.countCall?.(CLOUD, hit ? `${hit.method} ${hit.pattern}` : UNKNOWN_CALL);
+    const hit = resolve(req.method === 'HEAD' ? 'GET' : req.method, req.path);
+    if (hit) resolved.set(req, hit);
+    ctx.countCall?.(CLOUD, hit ? hit.route.key : UNKNOWN_CALL);
     next();
   });
 
   // Authentication and rate limiting come before anything else, as on the real API.
   app.use('/v2', (req, res, next) => {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '');
-    const account = sandbox.authenticate(m?.[1]);
+    const account = state.authenticate(m?.[1]);
     if (!account) throw unauthorized();
     const rate = limiter.hit(account.token);
     res.set(rate.headers);
@@ -90,115 +163,27 @@ export function createDigitalOceanCloud(ctx: CloudContext, opts: DigitalOceanClo
   });
   app.use(express.json({ limit: '1mb' }));
 
-  /** Wraps a handler: injected fault first (in DigitalOcean's shape), then the operation's latency, then the work. */
-  const op = (operation: Operation | undefined, fn: Handler): express.RequestHandler => async (req, res) => {
+  // Dispatch: injected fault first (in DigitalOcean's shape), then the operation's latency, then the handler.
+  app.use(async (req, res, next) => {
+    const hit = resolved.get(req);
     const account = accountOf.get(req);
-    if (!account) throw unauthorized();
-    if (operation) {
-      const fault = ctx.takeFault(CLOUD, operation);
-      if (fault) throw faultError(fault, operation);
-      await ctx.delay(operation);
+    if (!hit || !account) return next();
+    const { route, params } = hit;
+    if (!route.def) return ctx.unimplemented(res, CLOUD, route.key);
+    try {
+      if (route.def.op) {
+        const fault = ctx.takeFault(CLOUD, route.def.op);
+        if (fault) throw faultError(fault, route.def.op);
+        await ctx.delay(route.def.op);
+      }
+      const c: RouteContext = { req, account, state, params };
+      const reply = route.def.run(c);
+      if (reply.body === undefined) res.status(reply.status ?? 204).end();
+      else res.status(reply.status ?? 200).json(reply.body);
+    } catch (e) {
+      next(e);
     }
-    await fn(req, res, account);
-  };
-
-  /** A create/update answers `waiting` (rules being applied); the sandbox applies them at once, so reads say `succeeded`. */
-  const renderApplying = (f: FirewallRec) => {
-    const out = renderFirewall(f);
-    f.status = 'succeeded';
-    return out;
-  };
-
-  // ---- account, regions, sizes ----
-  route('get', '/v2/account', op('read', (_req, res, a) => {
-    res.json({
-      account: {
-        droplet_limit: a.dropletLimit,
-        floating_ip_limit: 3,
-        reserved_ip_limit: 3,
-        volume_limit: 100,
-        email: a.email,
-        name: 'Sandbox User',
-        uuid: a.uuid,
-        email_verified: true,
-        status: 'active',
-        status_message: '',
-        team: { uuid: a.uuid, name: 'My Team' },
-      },
-    });
-  }));
-  route('get', '/v2/regions', op('read', (req, res) => res.json(paginate(req, 'regions', REGIONS, (r) => r))));
-  // sizes with this emulator's admin price overrides (PUT /admin/prices): the hourly price set, the monthly one 672 × it
-  route('get', '/v2/sizes', op('read', (req, res) => res.json(paginate(req, 'sizes', SIZES, (s) => {
-    const usd = priceOverrides.get(s.slug);
-    return usd === undefined ? s : { ...s, price_hourly: usd, price_monthly: Math.round(usd * 672 * 100) / 100 };
-  }))));
-
-  // ---- VPCs ----
-  route('post', '/v2/vpcs', op('network.create', (req, res, a) => {
-    res.status(201).json({ vpc: renderVpc(sandbox.createVpc(a, asBody(req.body))) });
-  }));
-  route('get', '/v2/vpcs', op('read', (req, res, a) => res.json(paginate(req, 'vpcs', sandbox.listVpcs(a), renderVpc))));
-  route('get', '/v2/vpcs/:id', op('read', (req, res, a) => res.json({ vpc: renderVpc(sandbox.getVpc(a, String(req.params.id))) })));
-  route('get', '/v2/vpcs/:id/members', op('read', (req, res, a) => {
-    const members = sandbox.vpcMembers(a, String(req.params.id), queryParam(req, 'resource_type'));
-    res.json(paginate(req, 'members', members, (d) => ({ urn: `do:droplet:${d.id}`, name: d.name, created_at: d.createdAt })));
-  }));
-  route('delete', '/v2/vpcs/:id', op('network.delete', (req, res, a) => {
-    sandbox.deleteVpc(a, String(req.params.id));
-    res.status(204).end();
-  }));
-
-  // ---- firewalls ----
-  route('post', '/v2/firewalls', op('firewall.create', (req, res, a) => {
-    res.status(202).json({ firewall: renderApplying(sandbox.createFirewall(a, asBody(req.body))) });
-  }));
-  route('get', '/v2/firewalls', op('read', (req, res, a) => res.json(paginate(req, 'firewalls', sandbox.listFirewalls(a), renderFirewall))));
-  route('get', '/v2/firewalls/:id', op('read', (req, res, a) => res.json({ firewall: renderFirewall(sandbox.getFirewall(a, String(req.params.id))) })));
-  route('put', '/v2/firewalls/:id', op('firewall.create', (req, res, a) => {
-    res.json({ firewall: renderApplying(sandbox.updateFirewall(a, String(req.params.id), asBody(req.body))) });
-  }));
-  route('delete', '/v2/firewalls/:id', op('network.delete', (req, res, a) => {
-    sandbox.deleteFirewall(a, String(req.params.id));
-    res.status(204).end();
-  }));
-
-  // ---- Droplets ----
-  route('post', '/v2/droplets', op('instance.create', (req, res, a) => {
-    const d = sandbox.createDroplet(a, asBody(req.body));
-    const actionId = Math.floor(Math.random() * 2 ** 31);
-    res.status(202).json({
-      droplet: renderDroplet(d, false),
-      links: { actions: [{ id: actionId, rel: 'create', href: `${req.protocol}://${req.get('host')}/v2/actions/${actionId}` }] },
-    });
-  }));
-  route('get', '/v2/droplets', op('read', (req, res, a) => {
-    const droplets = sandbox.listDroplets(a, { tagName: queryParam(req, 'tag_name'), name: queryParam(req, 'name') });
-    res.json(paginate(req, 'droplets', droplets, (d) => renderDroplet(d)));
-  }));
-  route('get', '/v2/droplets/:id', op('read', (req, res, a) => res.json({ droplet: renderDroplet(sandbox.getDroplet(a, String(req.params.id))) })));
-  route('delete', '/v2/droplets/:id', op('instance.delete', (req, res, a) => {
-    sandbox.deleteDroplet(a, String(req.params.id));
-    res.status(204).end();
-  }));
-  route('delete', '/v2/droplets', op('instance.delete', (req, res, a) => {
-    const tag = queryParam(req, 'tag_name');
-    if (!tag) throw notFound();
-    sandbox.deleteDropletsByTag(a, tag);
-    res.status(204).end();
-  }));
-
-  // ---- tags (no sandbox operation: tag writes take no latency and no faults) ----
-  route('post', '/v2/tags', op(undefined, (req, res, a) => {
-    const t = sandbox.createTag(a, asBody(req.body));
-    res.status(201).json({ tag: renderTag(t, a.droplets.values()) });
-  }));
-  route('get', '/v2/tags', op('read', (req, res, a) => res.json(paginate(req, 'tags', sandbox.listTags(a), (t) => renderTag(t, a.droplets.values())))));
-  route('get', '/v2/tags/:name', op('read', (req, res, a) => res.json({ tag: renderTag(sandbox.getTag(a, String(req.params.name)), a.droplets.values()) })));
-  route('delete', '/v2/tags/:name', op(undefined, (req, res, a) => {
-    sandbox.deleteTag(a, String(req.params.name));
-    res.status(204).end();
-  }));
+  });
 
   app.use(() => {
     throw notFound();
@@ -206,11 +191,15 @@ export function createDigitalOceanCloud(ctx: CloudContext, opts: DigitalOceanClo
 
   // Every failure in DigitalOcean's shape: {"id", "message", "request_id"}.
   app.use((err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    if (err instanceof SandboxUnimplemented) return ctx.unimplemented(res, CLOUD, err.operation);
     let e: DoApiError;
     if (err instanceof DoApiError) e = err;
     else if (isBodyParserError(err) && err.type === 'entity.parse.failed') e = new DoApiError(400, 'bad_request', `invalid JSON in request body: ${err.message}`);
     else if (isBodyParserError(err) && err.type === 'entity.too.large') e = new DoApiError(413, 'request_entity_too_large', 'request body is too large');
-    else e = serverError();
+    else {
+      console.error('digitalocean sandbox: internal error', err);
+      e = serverError();
+    }
     if (e.status === 429) {
       res.set({ 'ratelimit-remaining': '0', 'ratelimit-reset': String(Math.ceil(Date.now() / 1000) + 60) });
       if (!res.get('ratelimit-limit')) res.set('ratelimit-limit', '5000');
@@ -222,8 +211,8 @@ export function createDigitalOceanCloud(ctx: CloudContext, opts: DigitalOceanClo
     cloud: CLOUD,
     handler: app,
     prices,
-    createAccount: () => ({ cloud: 'digitalocean', digitalocean: { token: sandbox.createAccount().token } }),
-    inventory: () => sandbox.inventory(),
+    createAccount: () => ({ cloud: 'digitalocean', digitalocean: { token: state.createAccount().token } }),
+    inventory: () => state.inventory(),
   };
 }
 

@@ -73,15 +73,58 @@ export interface TagRec {
   createdAt: string;
 }
 
+/** An SSH public key of the account (`/v2/account/keys`). */
+export interface KeyRec {
+  id: number;
+  name: string;
+  /** As uploaded, trimmed. */
+  publicKey: string;
+  /** MD5 of the decoded key blob, as colon-separated lowercase hex (`3b:16:bf:…`), as DigitalOcean computes it. */
+  fingerprint: string;
+}
+
+/** A project (`/v2/projects`); every account has one default project. */
+export interface ProjectRec {
+  id: string;
+  name: string;
+  description: string;
+  purpose: string;
+  environment: 'Development' | 'Staging' | 'Production';
+  isDefault: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type ActionType = 'create' | 'destroy';
+export type ActionStatus = 'in-progress' | 'completed' | 'errored';
+
+/** An action (`/v2/actions`): what DigitalOcean records for an event on a resource, e.g. a Droplet's create. */
+export interface ActionRec {
+  id: number;
+  type: ActionType;
+  status: ActionStatus;
+  startedAt: string;
+  completedAt: string | null;
+  resourceId: number;
+  resourceType: 'droplet';
+  region: DoRegion;
+}
+
 export interface Account {
   uuid: string;
   token: string;
   email: string;
   dropletLimit: number;
+  /** When the account was made (ISO 8601, seconds). */
+  createdAt: string;
   vpcs: Map<string, VpcRec>;
   firewalls: Map<string, FirewallRec>;
   droplets: Map<number, DropletRec>;
   tags: Map<string, TagRec>;
+  keys: Map<number, KeyRec>;
+  projects: Map<string, ProjectRec>;
+  /** Every action of the account, in the order they started. */
+  actions: Map<number, ActionRec>;
 }
 
 // ---- JSON renderings, as API v2 answers them ----
@@ -143,6 +186,39 @@ export const renderDroplet = (d: DropletRec, includeNetworks = true) => ({
   region: d.region,
   tags: [...d.tags],
   vpc_uuid: d.vpcUuid,
+});
+
+/** An SSH key. Reference: https://docs.digitalocean.com/reference/api/api-reference/#tag/SSH-Keys */
+export const renderKey = (k: KeyRec) => ({ id: k.id, fingerprint: k.fingerprint, public_key: k.publicKey, name: k.name });
+
+/** A project. Reference: https://docs.digitalocean.com/reference/api/api-reference/#tag/Projects */
+export const renderProject = (p: ProjectRec, a: Account) => ({
+  id: p.id,
+  owner_uuid: a.uuid,
+  owner_id: ownerIdOf(a),
+  name: p.name,
+  description: p.description,
+  purpose: p.purpose,
+  environment: p.environment,
+  is_default: p.isDefault,
+  created_at: p.createdAt,
+  updated_at: p.updatedAt,
+});
+
+/** The account's numeric owner id (DigitalOcean's `owner_id`): stable, derived from its uuid. */
+export const ownerIdOf = (a: Account): number => parseInt(a.uuid.replace(/-/g, '').slice(0, 7), 16);
+
+/** An action. Reference: https://docs.digitalocean.com/reference/api/api-reference/#tag/Actions */
+export const renderAction = (x: ActionRec) => ({
+  id: x.id,
+  status: x.status,
+  type: x.type,
+  started_at: x.startedAt,
+  completed_at: x.completedAt,
+  resource_id: x.resourceId,
+  resource_type: x.resourceType,
+  region: x.region,
+  region_slug: x.region.slug,
 });
 
 export const renderTag = (t: TagRec, droplets: Iterable<DropletRec>) => {
