@@ -1,6 +1,6 @@
 import type { ActionContext, ActionDef } from './context';
 import { visibleMap } from './context';
-import { ImageInfo, RegionInfo, REGIONS } from './catalog';
+import { ImageInfo, OPT_IN_REGIONS, RegionInfo, REGIONS } from './catalog';
 import { clientError, invalidParameterValue } from './errors';
 import { compileFilters, readFilters } from './filters';
 import { paginate } from './paging';
@@ -76,21 +76,29 @@ function tagRows(c: ActionContext): TagRow[] {
 const OWNER_ALIASES = ['self', 'amazon', 'aws-marketplace', 'aws-backup-vault'];
 
 export const META_ACTIONS: Record<string, ActionDef> = {
+  /**
+   * The account's enabled regions (the 17 enabled by default, `opt-in-not-required`); with `AllRegions=true` also the
+   * opt-in regions, as `not-opted-in` (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeRegions.html).
+   */
   DescribeRegions: {
     op: 'read',
     params: ['DryRun', 'RegionName', 'Filter', 'AllRegions'],
     run(c) {
-      c.p.bool('AllRegions');
+      const all = c.p.bool('AllRegions') ?? false;
+      const rows = [
+        ...REGIONS.map((r) => ({ name: r.name, optIn: 'opt-in-not-required' })),
+        ...(all ? OPT_IN_REGIONS.map((name) => ({ name, optIn: 'not-opted-in' })) : []),
+      ];
       const names = c.p.strList('RegionName');
-      const unknown = names.filter((n) => !REGIONS.some((r) => r.name === n));
+      const unknown = names.filter((n) => !rows.some((r) => r.name === n));
       if (unknown.length) throw invalidParameterValue(`Invalid region name(s): ${unknown.join(', ')}`);
-      const match = compileFilters<RegionInfo>(readFilters(c.p), {
+      const match = compileFilters<{ name: string; optIn: string }>(readFilters(c.p), {
         endpoint: (r) => [`ec2.${r.name}.amazonaws.com`],
         'region-name': (r) => [r.name],
-        'opt-in-status': () => ['opt-in-not-required'],
+        'opt-in-status': (r) => [r.optIn],
       });
-      const regions = REGIONS.filter((r) => (names.length === 0 || names.includes(r.name)) && match(r));
-      return { regionInfo: regions.map((r) => ({ regionName: r.name, regionEndpoint: `ec2.${r.name}.amazonaws.com`, optInStatus: 'opt-in-not-required' })) };
+      const regions = rows.filter((r) => (names.length === 0 || names.includes(r.name)) && match(r));
+      return { regionInfo: regions.map((r) => ({ regionName: r.name, regionEndpoint: `ec2.${r.name}.amazonaws.com`, optInStatus: r.optIn })) };
     },
   },
 
