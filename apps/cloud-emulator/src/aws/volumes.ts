@@ -83,6 +83,7 @@ export function readBlockDeviceMappings(p: Params, image: ImageInfo): VolumeSpec
     }
     const type = (typeRaw as VolumeType | undefined) ?? (isRoot ? root.type : 'gp2');
     const limits = TYPES[type];
+    if (isRoot && !limits.root) throw clientError('InvalidBlockDeviceMapping', `Volume type ${type} is not supported as a root (boot) volume`);
     const snapshotId = ebs.str('SnapshotId') ?? (isRoot ? image.snapshotId : undefined);
     if (snapshotId !== undefined && snapshotId !== image.snapshotId) {
       if (!isWellFormedId('snap', snapshotId)) throw clientError('InvalidSnapshotID.Malformed', `Invalid id: "${snapshotId}" (expecting "snap-...")`);
@@ -96,7 +97,6 @@ export function readBlockDeviceMappings(p: Params, image: ImageInfo): VolumeSpec
     if (size < limits.min || size > limits.max) {
       throw invalidParameterValue(`Volume of ${size}GiB is ${size < limits.min ? 'too small' : 'too large'} for volume type ${type}; ${size < limits.min ? `minimum is ${limits.min}` : `maximum is ${limits.max}`}GiB`);
     }
-    if (isRoot && !limits.root) throw clientError('InvalidBlockDeviceMapping', `Volume type ${type} is not supported as a root (boot) volume`);
     let iops = ebs.int('Iops');
     let throughput = ebs.int('Throughput');
     if (!limits.iops && iops !== undefined) throw invalidParameterCombination(`The parameter iops is not supported for ${type} volumes.`);
