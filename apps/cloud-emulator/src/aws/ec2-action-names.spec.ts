@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { EC2_ACTION_NAMES, EC2_SDK_VERSION } from './ec2-action-names';
 
@@ -8,7 +8,7 @@ describe('EC2_ACTION_NAMES', () => {
     const sdk = readdirSync(path.join(pkgDir, 'dist-types/commands'))
       .filter((f) => f.endsWith('Command.d.ts'))
       .map((f) => f.slice(0, -'Command.d.ts'.length));
-    const version = (require(path.join(pkgDir, 'package.json')) as { version: string }).version;
+    const version = (JSON.parse(readFileSync(path.join(pkgDir, 'package.json'), 'utf8')) as { version: string }).version;
     const listed = [...EC2_ACTION_NAMES];
     expect({ version, added: sdk.filter((n) => !EC2_ACTION_NAMES.has(n)), gone: listed.filter((n) => !sdk.includes(n)) }).toEqual({ version: EC2_SDK_VERSION, added: [], gone: [] });
     expect(EC2_ACTION_NAMES.has('DescribeInstanceTypes')).toBe(true);
