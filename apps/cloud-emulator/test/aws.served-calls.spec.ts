@@ -1,5 +1,10 @@
 import {
+  CreateDefaultVpcCommand,
   CreateKeyPairCommand,
+  DeleteInternetGatewayCommand,
+  DeleteSubnetCommand,
+  DeleteVpcCommand,
+  DetachInternetGatewayCommand,
   DeleteKeyPairCommand,
   DeleteVolumeCommand,
   DescribeAccountAttributesCommand,
@@ -113,6 +118,23 @@ describe('EC2 sandbox: a fresh account', () => {
     const attrs = (await ec2.send(new DescribeAccountAttributesCommand({ AttributeNames: ['default-vpc'] }))).AccountAttributes;
     expect(attrs).toEqual([{ AttributeName: 'default-vpc', AttributeValues: [{ AttributeValue: vpcId }] }]);
     expect((await ec2.send(new DescribeAddressesCommand({}))).Addresses).toEqual([]);
+    expect(emu.modules.aws.inventory()).toEqual([]);
+  });
+
+  it('lets the default VPC be deleted (then RunInstances needs a subnet) and made again with CreateDefaultVpc', async () => {
+    const vpcId = (await ec2.send(new DescribeVpcsCommand({}))).Vpcs?.[0].VpcId as string;
+    expect(await failure(ec2.send(new DeleteVpcCommand({ VpcId: vpcId })))).toMatchObject({ name: 'DependencyViolation' });
+    for (const s of (await ec2.send(new DescribeSubnetsCommand({}))).Subnets ?? []) await ec2.send(new DeleteSubnetCommand({ SubnetId: s.SubnetId }));
+    for (const g of (await ec2.send(new DescribeInternetGatewaysCommand({}))).InternetGateways ?? []) {
+      await ec2.send(new DetachInternetGatewayCommand({ InternetGatewayId: g.InternetGatewayId, VpcId: vpcId }));
+      await ec2.send(new DeleteInternetGatewayCommand({ InternetGatewayId: g.InternetGatewayId }));
+    }
+    await ec2.send(new DeleteVpcCommand({ VpcId: vpcId }));
+    expect((await ec2.send(new DescribeSecurityGroupsCommand({}))).SecurityGroups).toEqual([]);
+    expect(await failure(ec2.send(new RunInstancesCommand({ ImageId: await image(), MinCount: 1, MaxCount: 1 })))).toMatchObject({ name: 'VPCIdNotSpecified' });
+    const again = await ec2.send(new CreateDefaultVpcCommand({}));
+    expect(again.Vpc).toMatchObject({ CidrBlock: '172.31.0.0/16', IsDefault: true });
+    expect(await failure(ec2.send(new CreateDefaultVpcCommand({})))).toMatchObject({ name: 'DefaultVpcAlreadyExists' });
     expect(emu.modules.aws.inventory()).toEqual([]);
   });
 

@@ -1,5 +1,7 @@
 import type { RegionInfo } from './catalog';
-import { createVpcWithDefaults } from './network';
+import type { ActionDef } from './context';
+import { clientError } from './errors';
+import { createVpcWithDefaults, renderVpc } from './network';
 import { Account, newId, RegionState } from './state';
 
 /**
@@ -36,3 +38,22 @@ export function createDefaultVpc(rs: RegionState, account: Account, region: Regi
 
 /** The region's default VPC, if the account still has it. */
 export const defaultVpcOf = (rs: RegionState) => [...rs.vpcs.values()].find((v) => v.isDefault);
+
+export const DEFAULT_VPC_ACTIONS: Record<string, ActionDef> = {
+  /**
+   * Makes the region's default VPC again after it was deleted
+   * (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateDefaultVpc.html); `DefaultVpcAlreadyExists` while
+   * one exists. Counts against the VPC quota like any VPC.
+   */
+  CreateDefaultVpc: {
+    op: 'network.create',
+    params: ['DryRun'],
+    run(c) {
+      if (defaultVpcOf(c.rs)) throw clientError('DefaultVpcAlreadyExists', 'A Default VPC already exists for this account in this region.');
+      if (c.rs.vpcs.size >= 5) throw clientError('VpcLimitExceeded', 'The maximum number of VPCs has been reached.');
+      createDefaultVpc(c.rs, c.account, c.region);
+      const vpc = defaultVpcOf(c.rs);
+      return { vpc: vpc ? renderVpc(c.account, vpc, 'pending') : undefined };
+    },
+  },
+};

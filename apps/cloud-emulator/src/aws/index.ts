@@ -7,7 +7,7 @@ import { verifySigV4 } from './auth';
 import { findRegion, ImageInfo, regionImages } from './catalog';
 import { ActionContext, ActionDef, Ec2Shared } from './context';
 import { EC2_ACTION_NAMES } from './ec2-action-names';
-import { createDefaultVpc } from './default-vpc';
+import { createDefaultVpc, DEFAULT_VPC_ACTIONS } from './default-vpc';
 import { Ec2Error } from './errors';
 import { ACCOUNT_ACTIONS } from './account';
 import { CATALOG_ACTIONS } from './catalog-actions';
@@ -40,7 +40,7 @@ import { errorDocument, responseDocument } from './xml';
  *   ModifySubnetAttribute (MapPublicIpOnLaunch), DeleteSubnet; CreateInternetGateway, AttachInternetGateway,
  *   DetachInternetGateway, DeleteInternetGateway, DescribeInternetGateways; CreateRouteTable, CreateRoute,
  *   ReplaceRoute, AssociateRouteTable, DisassociateRouteTable, DeleteRouteTable, DescribeRouteTables — and every
- *   region's default VPC (default-vpc.ts), made with the account;
+ *   region's default VPC (default-vpc.ts: made with the account; CreateDefaultVpc after a delete);
  * - security groups (security-groups.ts): CreateSecurityGroup, DescribeSecurityGroups, DeleteSecurityGroup,
  *   AuthorizeSecurityGroupIngress, RevokeSecurityGroupIngress, DescribeSecurityGroupRules;
  * - instances (instances.ts, instance-status.ts, network-interfaces.ts, volumes.ts, keys.ts): RunInstances,
@@ -62,6 +62,7 @@ const MAX_BODY = 1024 * 1024;
 
 const ACTIONS: Record<string, ActionDef> = {
   ...NETWORK_ACTIONS,
+  ...DEFAULT_VPC_ACTIONS,
   ...SECURITY_GROUP_ACTIONS,
   ...INSTANCE_ACTIONS,
   ...INSTANCE_STATUS_ACTIONS,

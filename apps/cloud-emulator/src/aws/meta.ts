@@ -69,7 +69,13 @@ function tagRows(c: ActionContext): TagRow[] {
   for (const g of rs.securityGroups.values()) add('security-group', g.id, g.tags);
   for (const g of rs.internetGateways.values()) add('internet-gateway', g.id, g.tags);
   for (const t of rs.routeTables.values()) add('route-table', t.id, t.tags);
-  for (const i of rs.instances.values()) if (i.state !== 'terminated') add('instance', i.id, i.tags);
+  for (const i of rs.instances.values()) {
+    if (i.state === 'terminated') continue;
+    add('instance', i.id, i.tags);
+    add('network-interface', i.networkInterfaceId, i.eniTags);
+  }
+  for (const v of visibleMap(c, c.rs.volumes).values()) add('volume', v.id, v.tags);
+  for (const k of visibleMap(c, c.rs.keyPairs).values()) add('key-pair', k.id, k.tags);
   return rows.sort((a, b) => a.resourceId.localeCompare(b.resourceId) || a.key.localeCompare(b.key));
 }
 
