@@ -90,12 +90,13 @@ export const META_ACTIONS: Record<string, ActionDef> = {
     op: 'read',
     params: ['DryRun', 'RegionName', 'Filter', 'AllRegions'],
     run(c) {
-      const all = c.p.bool('AllRegions') ?? false;
+      const names = c.p.strList('RegionName');
+      // a disabled region named explicitly is listed too (as not-opted-in)
+      const all = (c.p.bool('AllRegions') ?? false) || names.length > 0;
       const rows = [
         ...REGIONS.map((r) => ({ name: r.name, optIn: 'opt-in-not-required' })),
         ...(all ? OPT_IN_REGIONS.map((name) => ({ name, optIn: 'not-opted-in' })) : []),
       ];
-      const names = c.p.strList('RegionName');
       const unknown = names.filter((n) => !rows.some((r) => r.name === n));
       if (unknown.length) throw invalidParameterValue(`Invalid region name(s): ${unknown.join(', ')}`);
       const match = compileFilters<{ name: string; optIn: string }>(readFilters(c.p), {
