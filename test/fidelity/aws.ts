@@ -168,7 +168,8 @@ export const checks: FidelityCheck[] = [
 
   read('DescribeInternetGateways', 'DescribeInternetGateways', async (f) => {
     const igws = (await ec2(f).send(new DescribeInternetGatewaysCommand({}))).InternetGateways ?? [];
-    check(igws.length === 2 && igws.every((g) => g.Attachments?.[0]?.State === 'available'), `${igws.length} gateways (default VPC's and the cluster's)`);
+    // an attached internet gateway's state is `available` on EC2 (outside the SDK's AttachmentStatus enum)
+    check(igws.length === 2 && igws.every((g) => String(g.Attachments?.[0]?.State) === 'available'), `${igws.length} gateways (default VPC's and the cluster's)`);
   }),
 
   read('DescribeRouteTables', 'DescribeRouteTables', async (f) => {
@@ -204,7 +205,7 @@ export const checks: FidelityCheck[] = [
     await waitUntilInstanceRunning({ client: ec2(f), maxWaitTime: 10, minDelay: 1, maxDelay: 1 }, { InstanceIds: [f.instance.id] });
     const i = (await ec2(f).send(new DescribeInstancesCommand({ InstanceIds: [f.instance.id] }))).Reservations?.[0]?.Instances?.[0];
     check(i?.State?.Name === 'running' && i.SubnetId === f.network.subnetId, 'running in the cluster subnet');
-    check(i.BlockDeviceMappings?.[0]?.DeviceName === i.RootDeviceName && i.BlockDeviceMappings[0].Ebs?.VolumeId?.startsWith('vol-'), 'root volume named');
+    check(i.BlockDeviceMappings?.[0]?.DeviceName === i.RootDeviceName && i.BlockDeviceMappings?.[0]?.Ebs?.VolumeId?.startsWith('vol-'), 'root volume named');
     check(i.NetworkInterfaces?.[0]?.NetworkInterfaceId?.startsWith('eni-') && i.NetworkInterfaces[0].Attachment?.DeviceIndex === 0, 'primary ENI named');
   }),
 
