@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { EC2_ACTION_NAMES, EC2_SDK_VERSION } from './ec2-action-names';
+import { SERVED_ACTIONS } from './index';
 
 describe('EC2_ACTION_NAMES', () => {
   it('is every *Command of the installed @aws-sdk/client-ec2 (regenerate the list after an SDK upgrade)', () => {
@@ -13,5 +14,10 @@ describe('EC2_ACTION_NAMES', () => {
     expect({ version, added: sdk.filter((n) => !EC2_ACTION_NAMES.has(n)), gone: listed.filter((n) => !sdk.includes(n)) }).toEqual({ version: EC2_SDK_VERSION, added: [], gone: [] });
     expect(EC2_ACTION_NAMES.has('DescribeInstanceTypes')).toBe(true);
     expect(EC2_ACTION_NAMES.has('DescribeNothing')).toBe(false);
+  });
+
+  it('holds every action the sandbox serves (a served name that is no EC2 action would be a typo)', () => {
+    expect(SERVED_ACTIONS.length).toBeGreaterThanOrEqual(45);
+    expect(SERVED_ACTIONS.filter((a) => !EC2_ACTION_NAMES.has(a))).toEqual([]);
   });
 });

@@ -74,6 +74,9 @@ const ACTIONS: Record<string, ActionDef> = {
   ...META_ACTIONS,
 };
 
+/** The EC2 actions the sandbox serves (each one a real EC2 action: ec2-action-names.spec.ts). */
+export const SERVED_ACTIONS: readonly string[] = Object.keys(ACTIONS);
+
 const UPPER_ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 const SECRET_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const randomString = (n: number, alphabet: string): string => Array.from({ length: n }, () => alphabet[randomInt(alphabet.length)]).join('');
