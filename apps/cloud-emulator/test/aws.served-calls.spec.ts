@@ -174,6 +174,7 @@ describe('EC2 sandbox: what an instance brings along', () => {
     const run = await ec2.send(
       new RunInstancesCommand({
         ImageId: ami, MinCount: 1, MaxCount: 1, InstanceType: 't3.small', KeyName: 'me',
+        UserData: Buffer.from('#cloud-config\nruncmd:\n  - [echo, hello]\n').toString('base64'),
         BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: { VolumeSize: 20, VolumeType: 'gp3' } }, { DeviceName: '/dev/sdf', Ebs: { VolumeSize: 10, DeleteOnTermination: false } }],
         TagSpecifications: [{ ResourceType: 'volume', Tags: [{ Key: 'team', Value: 'x' }] }],
       }),
@@ -193,7 +194,10 @@ describe('EC2 sandbox: what an instance brings along', () => {
     expect(vols.every((v) => v.Tags?.[0]?.Value === 'x')).toBe(true);
 
     const console = await ec2.send(new GetConsoleOutputCommand({ InstanceId: id }));
-    expect(Buffer.from(console.Output as string, 'base64').toString()).toContain(`instance ${id} (t3.small`);
+    const text = Buffer.from(console.Output as string, 'base64').toString();
+    expect(text).toContain(`instance ${id} (t3.small`);
+    // what the VM runtime did with the user data, as cloud-init lines
+    expect(text).toMatch(/cloud-init\[1\]: runcmd: echo hello/);
 
     await ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
     for (let n = 0; n < 100 && ((await ec2.send(new DescribeNetworkInterfacesCommand({}))).NetworkInterfaces ?? []).length; n++) await new Promise((r) => setTimeout(r, 20));

@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import type { VmHost } from '../core/types';
 import type { ActionDef } from './context';
 import { KINDS, lookup, lookupAll, visibleMap } from './context';
 import { compileFilters, readFilters } from './filters';
@@ -12,10 +15,42 @@ import type { XmlValue } from './xml';
  *   and attached-EBS checks are `ok` (reachability `passed`) — the sandbox has no `initializing` phase —, any other
  *   state's are `not-applicable`. This is what the SDK's `waitUntilInstanceStatusOk` / `waitUntilSystemStatusOk` poll.
  * - GetConsoleOutput (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_GetConsoleOutput.html): the instance's
- *   console so far, base64 (as EC2 returns it; the SDK hands it over still encoded), with the time of its last line.
- *   The sandbox writes it as the instance goes (launch, boot with its user data in the VM runtime, shutdown): an honest
- *   cloud-init-like log of what the sandbox did, not a kernel's boot log. A pending instance has no output yet.
+ *   console so far, base64 (as EC2 returns it; the SDK hands it over still encoded), with the time of its last line;
+ *   at most the last 64 KiB, as EC2 keeps. The sandbox writes it as the instance goes (launch, boot, shutdown) and
+ *   adds, as `cloud-init[1]:` lines, what the VM runtime logged while applying the user data
+ *   (`<vm fs>/var/log/cloud-init-output.log`: write_files, runcmd, units started, network): an honest cloud-init-like
+ *   log of what the sandbox did, not a kernel's boot log. A pending instance has no output yet.
  */
+
+/** EC2 keeps the most recent 64 KiB of console output. */
+const CONSOLE_MAX = 64 * 1024;
+
+/**
+ * The VM runtime's cloud-init log of the instance, if it has one. The runtime (core/vm-runtime.ts) has `fsRoot(id)`;
+ * `VmHost` does not promise it, so a host without it (a test double) simply gives none.
+ */
+function vmBootLog(vms: VmHost, instanceId: string): string[] {
+  const root = (vms as VmHost & { fsRoot?: (id: string) => string }).fsRoot?.(instanceId);
+  if (!root) return [];
+  try {
+    return readFileSync(path.join(root, 'var/log/cloud-init-output.log'), 'utf8').split('\n').filter((l) => l !== '');
+  } catch {
+    return [];
+  }
+}
+
+/** The console text: the instance's own lines with the VM runtime's cloud-init lines before cloud-init's `finished`. */
+function consoleText(i: Instance, vmLines: string[]): string {
+  const lines = [...i.console];
+  const finished = lines.findIndex((l) => l.includes('Cloud-init v. sandbox finished'));
+  if (finished >= 0 && vmLines.length) {
+    const stamp = lines[finished].slice(0, lines[finished].indexOf(']') + 1);
+    lines.splice(finished, 0, ...vmLines.map((l) => `${stamp} cloud-init[1]: ${l}`));
+  }
+  const text = lines.length ? `${lines.join('\r\n')}\r\n` : '';
+  const bytes = Buffer.from(text, 'utf8');
+  return bytes.length > CONSOLE_MAX ? bytes.subarray(bytes.length - CONSOLE_MAX).toString('utf8') : text;
+}
 
 /** Appends a console line with a `[   12.345678]`-style offset from launch, as a Linux console prints them. */
 export function consoleLine(i: Instance, text: string, now = Date.now()): void {
@@ -83,7 +118,7 @@ export const INSTANCE_STATUS_ACTIONS: Record<string, ActionDef> = {
     run(c) {
       c.p.bool('Latest');
       const i = lookup(visibleMap(c, c.rs.instances), c.p.reqStr('InstanceId'), KINDS.instance);
-      const text = i.console.length ? `${i.console.join('\r\n')}\r\n` : '';
+      const text = i.console.length ? consoleText(i, vmBootLog(c.shared.ctx.vms, i.id)) : '';
       return {
         instanceId: i.id,
         timestamp: i.consoleUpdatedAt ?? new Date().toISOString().replace(/\.\d{3}Z$/, '.000Z'),
