@@ -181,6 +181,9 @@ function instanceFilters(account: Account): FilterFields<Instance> {
     'network-interface.subnet-id': (i) => [i.state === 'terminated' ? undefined : i.subnetId],
     'network-interface.vpc-id': (i) => [i.state === 'terminated' ? undefined : i.vpcId],
     'metadata-options.http-tokens': (i) => [i.metadataOptions.httpTokens],
+    'network-interface.network-interface-id': (i) => [i.state === 'terminated' ? undefined : i.networkInterfaceId],
+    'block-device-mapping.volume-id': (i) => (i.state === 'terminated' ? [] : i.blockDevices.map((d) => d.volumeId)),
+    'block-device-mapping.device-name': (i) => (i.state === 'terminated' ? [] : i.blockDevices.map((d) => d.deviceName)),
   };
 }
 

@@ -11,6 +11,10 @@ export interface Page<T> {
   nextToken?: string;
 }
 
+/**
+ * One page of `all`. `min`/`max`: the action's MaxResults range; `idsParam`: the id list that cannot be combined with
+ * MaxResults; `defaultMax`: the page size without MaxResults (absent: everything in one page).
+ */
 export function paginate<T>(
   all: T[],
   p: Params,
