@@ -153,7 +153,9 @@ describe('EC2 sandbox: Query protocol', () => {
   it('answers in the EC2 XML namespace with a requestId', async () => {
     const ok = await raw({ Action: 'DescribeVpcs' });
     expect(ok.status).toBe(200);
-    expect(ok.body).toMatch(/<DescribeVpcsResponse xmlns="http:\/\/ec2.amazonaws.com\/doc\/2016-11-15\/"><requestId>[0-9a-f-]{36}<\/requestId><vpcSet\/>/);
+    // a fresh account holds its region's default VPC (172.31.0.0/16)
+    expect(ok.body).toMatch(/<DescribeVpcsResponse xmlns="http:\/\/ec2.amazonaws.com\/doc\/2016-11-15\/"><requestId>[0-9a-f-]{36}<\/requestId><vpcSet><item><vpcId>vpc-[0-9a-f]{17}<\/vpcId>/);
+    expect(ok.body).toContain('<isDefault>true</isDefault>');
   });
 
   it('serves signed GET requests with the parameters in the query string', async () => {
@@ -192,8 +194,8 @@ describe('EC2 sandbox: VPC validation and dependencies', () => {
     expect(await failure(ec2.send(new DescribeVpcsCommand({ VpcIds: ['vpc-nope'] })))).toMatchObject({ name: 'InvalidVpcID.Malformed' });
   });
 
-  it('enforces the default quota of 5 VPCs per region', async () => {
-    for (let i = 0; i < 5; i++) await ec2.send(new CreateVpcCommand({ CidrBlock: `10.${i}.0.0/16` }));
+  it('enforces the default quota of 5 VPCs per region (the default VPC counts)', async () => {
+    for (let i = 0; i < 4; i++) await ec2.send(new CreateVpcCommand({ CidrBlock: `10.${i}.0.0/16` }));
     expect(await failure(ec2.send(new CreateVpcCommand({ CidrBlock: '10.9.0.0/16' })))).toMatchObject({ name: 'VpcLimitExceeded' });
   });
 
@@ -273,7 +275,11 @@ describe('EC2 sandbox: security groups', () => {
       name: 'InvalidPermission.NotFound',
     });
     expect(await failure(ec2.send(new CreateSecurityGroupCommand({ VpcId: vpc, GroupName: `g-${vpc}`, Description: 'again' })))).toMatchObject({ name: 'InvalidGroup.Duplicate' });
-    expect(await failure(ec2.send(new CreateSecurityGroupCommand({ GroupName: 'x', Description: 'no vpc' })))).toMatchObject({ name: 'VPCIdNotSpecified' });
+    // without VpcId: the default VPC's, as on EC2 (VPCIdNotSpecified once it is deleted)
+    const inDefault = (await ec2.send(new CreateSecurityGroupCommand({ GroupName: 'x', Description: 'no vpc' }))).GroupId as string;
+    const defaultVpc = (await ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: 'is-default', Values: ['true'] }] }))).Vpcs?.[0].VpcId;
+    expect((await ec2.send(new DescribeSecurityGroupsCommand({ GroupNames: ['x'] }))).SecurityGroups?.map((g) => [g.GroupId, g.VpcId])).toEqual([[inDefault, defaultVpc]]);
+    await ec2.send(new DeleteSecurityGroupCommand({ GroupName: 'x' }));
     expect(await failure(ec2.send(new CreateSecurityGroupCommand({ VpcId: vpc, GroupName: 'sg-1', Description: 'x' })))).toMatchObject({ name: 'InvalidParameterValue' });
 
     const group = (await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [sg] }))).SecurityGroups?.[0];
@@ -298,7 +304,10 @@ describe('EC2 sandbox: instances', () => {
     expect(await failure(launch(image, 'subnet-0123456789abcdef0', sg))).toMatchObject({ name: 'InvalidSubnetID.NotFound' });
     expect(await failure(launch(image, subnet, 'sg-0123456789abcdef0'))).toMatchObject({ name: 'InvalidGroup.NotFound' });
     expect(await failure(launch(image, subnet, sg, { KeyName: 'mine' }))).toMatchObject({ name: 'InvalidKeyPair.NotFound' });
-    expect(await failure(ec2.send(new RunInstancesCommand({ ImageId: image, MinCount: 1, MaxCount: 1 })))).toMatchObject({ name: 'VPCIdNotSpecified' });
+    expect(await failure(launch(image, subnet, sg, { BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: { VolumeSize: 4 } }] }))).toMatchObject({ name: 'InvalidBlockDeviceMapping' });
+    expect(await failure(launch(image, subnet, sg, { BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: { VolumeType: 'gp2', Iops: 3000 } }] }))).toMatchObject({ name: 'InvalidParameterCombination' });
+    expect(await failure(launch(image, subnet, sg, { BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: { VolumeType: 'st1' } }] }))).toMatchObject({ name: 'InvalidBlockDeviceMapping' });
+    expect(await failure(launch(image, subnet, sg, { BlockDeviceMappings: [{ DeviceName: 'sdz!', Ebs: { VolumeSize: 10 } }] }))).toMatchObject({ name: 'InvalidBlockDeviceMapping' });
   });
 
   it('honours ClientToken: same reservation for the same request, IdempotentParameterMismatch for another', async () => {

@@ -2,11 +2,20 @@ import { randomInt } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CloudContext, CloudModule, FaultKind, InventoryItem, Operation } from '../core/types';
 import { UNKNOWN_CALL } from '../core/calls';
+import { SandboxUnimplemented } from '../core/unimplemented';
 import { verifySigV4 } from './auth';
 import { findRegion, ImageInfo, regionImages } from './catalog';
 import { ActionContext, ActionDef, Ec2Shared } from './context';
+import { EC2_ACTION_NAMES } from './ec2-action-names';
+import { createDefaultVpc, DEFAULT_VPC_ACTIONS } from './default-vpc';
 import { Ec2Error } from './errors';
+import { ACCOUNT_ACTIONS } from './account';
+import { CATALOG_ACTIONS } from './catalog-actions';
+import { INSTANCE_STATUS_ACTIONS } from './instance-status';
 import { INSTANCE_ACTIONS } from './instances';
+import { KEY_ACTIONS } from './keys';
+import { NETWORK_INTERFACE_ACTIONS } from './network-interfaces';
+import { VOLUME_ACTIONS } from './volumes';
 import { META_ACTIONS } from './meta';
 import { NETWORK_ACTIONS } from './network';
 import { Params } from './params';
@@ -23,12 +32,23 @@ import { errorDocument, responseDocument } from './xml';
  * `<Response><Errors><Error>…` with EC2's codes and HTTP statuses. The region is the one in the signature's credential
  * scope; state is per account and region.
  *
- * Served actions: DescribeRegions, DescribeAvailabilityZones, DescribeImages, DescribeTags; CreateVpc, DescribeVpcs,
- * DeleteVpc; CreateSubnet, DescribeSubnets, ModifySubnetAttribute (MapPublicIpOnLaunch), DeleteSubnet;
- * CreateInternetGateway, AttachInternetGateway, DetachInternetGateway, DeleteInternetGateway, DescribeInternetGateways;
- * CreateRouteTable, CreateRoute, AssociateRouteTable, DisassociateRouteTable, DeleteRouteTable, DescribeRouteTables;
- * CreateSecurityGroup, DescribeSecurityGroups, DeleteSecurityGroup, AuthorizeSecurityGroupIngress,
- * RevokeSecurityGroupIngress; RunInstances, DescribeInstances, TerminateInstances.
+ * Served actions (one table per family, merged into `ACTIONS`):
+ * - catalogue and account (meta.ts, catalog-actions.ts, account.ts): DescribeRegions (the 17 default-enabled regions;
+ *   opt-in ones with AllRegions), DescribeAvailabilityZones, DescribeImages, DescribeTags, DescribeInstanceTypes,
+ *   DescribeAddresses, DescribeAccountAttributes;
+ * - VPC networking (network.ts): CreateVpc, DescribeVpcs, DeleteVpc; CreateSubnet, DescribeSubnets,
+ *   ModifySubnetAttribute (MapPublicIpOnLaunch), DeleteSubnet; CreateInternetGateway, AttachInternetGateway,
+ *   DetachInternetGateway, DeleteInternetGateway, DescribeInternetGateways; CreateRouteTable, CreateRoute,
+ *   ReplaceRoute, AssociateRouteTable, DisassociateRouteTable, DeleteRouteTable, DescribeRouteTables — and every
+ *   region's default VPC (default-vpc.ts: made with the account; CreateDefaultVpc after a delete);
+ * - security groups (security-groups.ts): CreateSecurityGroup, DescribeSecurityGroups, DeleteSecurityGroup,
+ *   AuthorizeSecurityGroupIngress, RevokeSecurityGroupIngress, DescribeSecurityGroupRules;
+ * - instances (instances.ts, instance-status.ts, network-interfaces.ts, volumes.ts, keys.ts): RunInstances,
+ *   DescribeInstances, TerminateInstances, DescribeInstanceStatus, GetConsoleOutput, DescribeNetworkInterfaces,
+ *   DescribeVolumes, DeleteVolume, CreateKeyPair, ImportKeyPair, DescribeKeyPairs, DeleteKeyPair.
+ * Any other action of the real EC2 API (ec2-action-names.ts, from `@aws-sdk/client-ec2`) answers HTTP 501 in the
+ * sandbox's own shape (core/unimplemented.ts), counted under its name; a name that is no EC2 action answers EC2's
+ * `InvalidAction`.
  *
  * The same endpoint serves the AWS Price List Query API (requests carrying `X-Amz-Target: AWSPriceListService.*`,
  * signed for the service `pricing`; see pricing.ts), counted as `pricing.GetProducts`.
@@ -40,7 +60,22 @@ import { errorDocument, responseDocument } from './xml';
 const API_VERSION = '2016-11-15';
 const MAX_BODY = 1024 * 1024;
 
-const ACTIONS: Record<string, ActionDef> = { ...NETWORK_ACTIONS, ...SECURITY_GROUP_ACTIONS, ...INSTANCE_ACTIONS, ...META_ACTIONS };
+const ACTIONS: Record<string, ActionDef> = {
+  ...NETWORK_ACTIONS,
+  ...DEFAULT_VPC_ACTIONS,
+  ...SECURITY_GROUP_ACTIONS,
+  ...INSTANCE_ACTIONS,
+  ...INSTANCE_STATUS_ACTIONS,
+  ...NETWORK_INTERFACE_ACTIONS,
+  ...VOLUME_ACTIONS,
+  ...KEY_ACTIONS,
+  ...CATALOG_ACTIONS,
+  ...ACCOUNT_ACTIONS,
+  ...META_ACTIONS,
+};
+
+/** The EC2 actions the sandbox serves (each one a real EC2 action: ec2-action-names.spec.ts). */
+export const SERVED_ACTIONS: readonly string[] = Object.keys(ACTIONS);
 
 const UPPER_ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 const SECRET_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
@@ -168,6 +203,8 @@ export function createAwsCloud(ctx: CloudContext): CloudModule {
     if (!rs) {
       rs = new RegionState(region);
       account.regions.set(region, rs);
+      const info = findRegion(region);
+      if (info) createDefaultVpc(rs, account, info);
     }
     return rs;
   };
@@ -197,7 +234,7 @@ export function createAwsCloud(ctx: CloudContext): CloudModule {
       const contentType = String(req.headers['content-type'] ?? '');
       if (req.method === 'POST' && contentType.startsWith('application/x-www-form-urlencoded')) entries.push(...new URLSearchParams(body));
       const named = entries.find(([k]) => k === 'Action')?.[1];
-      count(named !== undefined && Object.prototype.hasOwnProperty.call(ACTIONS, named) ? named : UNKNOWN_CALL);
+      count(named !== undefined && (Object.prototype.hasOwnProperty.call(ACTIONS, named) || EC2_ACTION_NAMES.has(named)) ? named : UNKNOWN_CALL);
       const query: Record<string, string | string[]> = {};
       for (const [k, v] of url.searchParams) {
         const prev = query[k];
@@ -220,7 +257,11 @@ export function createAwsCloud(ctx: CloudContext): CloudModule {
       if (!version) throw new Ec2Error(400, 'MissingParameter', 'The request must contain the parameter Version');
       if (version !== API_VERSION) throw new Ec2Error(400, 'NoSuchVersion', `The requested version (${version}) of service AmazonEC2 does not exist`);
       const def = Object.prototype.hasOwnProperty.call(ACTIONS, action) ? ACTIONS[action] : undefined;
-      if (!def) throw new Ec2Error(400, 'InvalidAction', `The action ${action} is not valid for this web service.`);
+      if (!def) {
+        // A real EC2 action the sandbox does not serve is the sandbox's gap, never EC2's "invalid action".
+        if (EC2_ACTION_NAMES.has(action)) return ctx.unimplemented(res, 'aws', action);
+        throw new Ec2Error(400, 'InvalidAction', `The action ${action} is not valid for this web service.`);
+      }
 
       const fault = ctx.takeFault('aws', def.op);
       if (fault) throw faultError(fault, def.op, p);
@@ -235,6 +276,7 @@ export function createAwsCloud(ctx: CloudContext): CloudModule {
       send(200, responseDocument(action, requestId, def.run(c)));
     } catch (e) {
       count(UNKNOWN_CALL);
+      if (e instanceof SandboxUnimplemented) return ctx.unimplemented(res, e.cloud, e.operation);
       if (e instanceof Ec2Error) {
         send(e.status, errorDocument(e.code, e.message, requestId));
       } else {
@@ -279,13 +321,17 @@ export function createAwsCloud(ctx: CloudContext): CloudModule {
             name: name ?? tags.get('Name'),
             tags: tagsToRecord(tags),
           });
-          for (const v of rs.vpcs.values()) out.push(item('vpc', v.id, v.tags));
-          for (const s of rs.subnets.values()) out.push(item('subnet', s.id, s.tags));
-          for (const g of rs.internetGateways.values()) out.push(item('internet-gateway', g.id, g.tags));
+          // The default VPC, its default subnets and internet gateway come with the account (default-vpc.ts).
+          for (const v of rs.vpcs.values()) if (!v.isDefault) out.push(item('vpc', v.id, v.tags));
+          for (const s of rs.subnets.values()) if (!s.defaultForAz) out.push(item('subnet', s.id, s.tags));
+          for (const g of rs.internetGateways.values()) if (!g.isDefault) out.push(item('internet-gateway', g.id, g.tags));
           // A VPC's main route table and `default` security group are part of the VPC (made and deleted with it).
           for (const t of rs.routeTables.values()) if (!t.main) out.push(item('route-table', t.id, t.tags));
           for (const g of rs.securityGroups.values()) if (!g.isDefault) out.push(item('security-group', g.id, g.tags, g.name));
           for (const i of rs.instances.values()) if (i.state !== 'terminated') out.push(item('instance', i.id, i.tags));
+          // Volumes that outlived their instance (DeleteOnTermination false); attached ones go with the instance.
+          for (const v of rs.volumes.values()) if (!v.attachment) out.push(item('volume', v.id, v.tags));
+          for (const k of rs.keyPairs.values()) out.push(item('key-pair', k.id, k.tags, k.name));
         }
       }
       return out;

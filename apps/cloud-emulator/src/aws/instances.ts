@@ -7,7 +7,11 @@ import { compileFilters, FilterFields, readFilters } from './filters';
 import { paginate } from './paging';
 import type { Params } from './params';
 import { Account, Instance, InstanceStateName, newId, RegionState, STATE_CODES, Subnet } from './state';
+import { defaultVpcOf } from './default-vpc';
+import { consoleLine } from './instance-status';
+import { privateDnsName } from './network-interfaces';
 import { readTagSpecifications, renderTags } from './tags';
+import { createVolumes, readBlockDeviceMappings, releaseVolumes } from './volumes';
 import type { XmlValue } from './xml';
 
 /**
@@ -16,7 +20,10 @@ import type { XmlValue } from './xml';
  * TerminateInstances → `shutting-down` → `terminated` after the delete latency, when its addresses are released.
  * Terminated instances stay visible to DescribeInstances for an hour, as on EC2. `ClientToken` makes RunInstances
  * idempotent: the same token returns the same reservation; the same token with other arguments is
- * `IdempotentParameterMismatch`.
+ * `IdempotentParameterMismatch`. Each instance gets its primary network interface (network-interfaces.ts) and its EBS
+ * volumes from `BlockDeviceMapping` (volumes.ts), deleted with it unless `DeleteOnTermination=false`; `KeyName` must
+ * name a key pair of the region (keys.ts); without a subnet it launches into the default VPC (default-vpc.ts). Its
+ * console (GetConsoleOutput) is written as it boots and stops (instance-status.ts).
  */
 
 /** How long terminated instances stay visible (EC2: "about an hour"). */
@@ -26,10 +33,6 @@ const USER_DATA_MAX = 16384;
 
 const isBase64 = (s: string): boolean => s.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(s);
 
-function privateDnsName(region: string, ip: string): string {
-  const host = `ip-${ip.replace(/\./g, '-')}`;
-  return region === 'us-east-1' ? `${host}.ec2.internal` : `${host}.${region}.compute.internal`;
-}
 
 /** Subnet addresses usable for instances: all but the network address, the first three and the broadcast (AWS reserves 5). */
 function allocatePrivateIp(s: Subnet, wanted?: string): string | undefined {
@@ -93,7 +96,10 @@ export function renderInstance(account: Account, rs: RegionState, i: Instance): 
     rootDeviceName: i.rootDeviceName,
     blockDeviceMapping: gone
       ? []
-      : [{ deviceName: i.rootDeviceName, ebs: { volumeId: i.volumeId, status: 'attached', attachTime: i.launchTime, deleteOnTermination: true } }],
+      : i.blockDevices.map((d) => {
+          const v = rs.volumes.get(d.volumeId);
+          return { deviceName: d.deviceName, ebs: { volumeId: d.volumeId, status: v?.attachment?.state ?? 'attached', attachTime: i.launchTime, deleteOnTermination: v?.attachment?.deleteOnTermination ?? true } };
+        }),
     virtualizationType: 'hvm',
     clientToken: i.clientToken ?? '',
     tagSet: renderTags(i.tags),
@@ -175,6 +181,9 @@ function instanceFilters(account: Account): FilterFields<Instance> {
     'network-interface.subnet-id': (i) => [i.state === 'terminated' ? undefined : i.subnetId],
     'network-interface.vpc-id': (i) => [i.state === 'terminated' ? undefined : i.vpcId],
     'metadata-options.http-tokens': (i) => [i.metadataOptions.httpTokens],
+    'network-interface.network-interface-id': (i) => [i.state === 'terminated' ? undefined : i.networkInterfaceId],
+    'block-device-mapping.volume-id': (i) => (i.state === 'terminated' ? [] : i.blockDevices.map((d) => d.volumeId)),
+    'block-device-mapping.device-name': (i) => (i.state === 'terminated' ? [] : i.blockDevices.map((d) => d.deviceName)),
   };
 }
 
@@ -197,7 +206,12 @@ interface NetworkChoice {
   privateIp?: string;
 }
 
-function readNetwork(c: ActionContext): NetworkChoice {
+/**
+ * The launch's subnet and groups. Without a subnet (no `SubnetId`, no network interface) EC2 launches into the
+ * region's default VPC: the default subnet of `Placement.AvailabilityZone`, else of the first zone
+ * (`VPCIdNotSpecified` once the default VPC is deleted).
+ */
+function readNetwork(c: ActionContext, placementZone?: string): NetworkChoice {
   const p = c.p;
   const nics = p.structList('NetworkInterface');
   let subnetId = p.str('SubnetId');
@@ -223,7 +237,14 @@ function readNetwork(c: ActionContext): NetworkChoice {
     associatePublicIp = nic.bool('AssociatePublicIpAddress');
     privateIp = nic.str('PrivateIpAddress');
   }
-  if (!subnetId) throw clientError('VPCIdNotSpecified', 'No default VPC for this user');
+  if (!subnetId) {
+    const vpc = defaultVpcOf(c.rs);
+    const defaults = vpc ? [...c.rs.subnets.values()].filter((s) => s.vpcId === vpc.id && s.defaultForAz) : [];
+    if (!defaults.length) throw clientError('VPCIdNotSpecified', 'No default VPC for this user');
+    const chosen = placementZone !== undefined ? defaults.find((s) => s.zone === placementZone) : defaults[0];
+    if (!chosen) throw clientError('InvalidParameterValue', `Invalid availability zone: [${placementZone}]`);
+    subnetId = chosen.id;
+  }
   const [subnet] = lookupAll(c.rs.subnets, [subnetId], KINDS.subnet);
   if (groupIds.length === 0) {
     const vpc = c.rs.vpcs.get(subnet.vpcId);
@@ -298,7 +319,7 @@ function runInstances(c: ActionContext) {
     );
   }
 
-  const net = readNetwork(c);
+  const net = readNetwork(c, p.struct('Placement')?.str('AvailabilityZone'));
   if (net.privateIp !== undefined && maxCount > 1) throw invalidParameterCombination('A private IP address can only be specified when launching a single instance');
 
   const placement = p.struct('Placement');
@@ -317,7 +338,8 @@ function runInstances(c: ActionContext) {
   }
 
   const keyName = p.str('KeyName');
-  if (keyName !== undefined) throw clientError('InvalidKeyPair.NotFound', `The key pair '${keyName}' does not exist`);
+  if (keyName !== undefined && !rs.keyPairs.has(keyName)) throw clientError('InvalidKeyPair.NotFound', `The key pair '${keyName}' does not exist`);
+  const volumes = readBlockDeviceMappings(p, image);
 
   const userData = p.str('UserData');
   if (userData !== undefined) {
@@ -325,7 +347,8 @@ function runInstances(c: ActionContext) {
     if (Buffer.from(userData, 'base64').length > USER_DATA_MAX) throw invalidParameterValue(`User data is limited to ${USER_DATA_MAX} bytes`);
   }
   const metadataOptions = readMetadataOptions(p, image.imdsSupport === 'v2.0');
-  const tags = readTagSpecifications(p, ['instance', 'volume', 'network-interface']).get('instance') ?? new Map<string, string>();
+  const tagSpecs = readTagSpecifications(p, ['instance', 'volume', 'network-interface']);
+  const tags = tagSpecs.get('instance') ?? new Map<string, string>();
 
   const free = net.privateIp !== undefined ? 1 : 2 ** (32 - Number(net.subnet.cidr.split('/')[1])) - 5 - net.subnet.usedIps.size;
   if (free < minCount) {
@@ -363,26 +386,45 @@ function runInstances(c: ActionContext) {
       rootDeviceName: image.rootDeviceName,
       networkInterfaceId: newId('eni'),
       networkAttachmentId: newId('eni-attach'),
-      volumeId: newId('vol'),
+      volumeId: '',
+      blockDevices: [],
+      eniTags: new Map(tagSpecs.get('network-interface') ?? []),
+      console: [],
       macAddress: `0e:${randomBytes(5).toString('hex').match(/../g)?.join(':')}`,
       metadataOptions,
       tags: new Map(tags),
       timers: [],
     };
+    createVolumes(c, inst, volumes, tagSpecs.get('volume') ?? new Map());
     rs.instances.set(inst.id, inst);
     instances.push(inst);
-    scheduleBoot(c, inst);
+    scheduleBoot(c, inst, image.name);
   }
   rs.reservations.set(reservationId, { id: reservationId, ownerId: c.account.id, instanceIds: instances.map((i) => i.id) });
   if (token !== undefined) rs.clientTokens.set(`RunInstances:${token}`, { fingerprint, resourceId: reservationId });
   return renderReservation(c, reservationId, instances) as Record<string, XmlValue>;
 }
 
-function scheduleBoot(c: ActionContext, inst: Instance): void {
+/** Console lines of a boot: what the sandbox does for the instance, in cloud-init's words where it has them. */
+function bootConsole(c: ActionContext, inst: Instance, imageName: string): void {
+  const type = INSTANCE_TYPES.get(inst.instanceType);
+  const userData = inst.userData ? Buffer.from(inst.userData, 'base64').toString('utf8') : '';
+  const line = (t: string) => consoleLine(inst, t);
+  line(`Skyweave sandbox EC2: instance ${inst.id} (${inst.instanceType}: ${type?.vcpu ?? '?'} vCPU, ${type?.memoryMiB ?? '?'} MiB, ${inst.architecture}) in ${inst.zone}`);
+  line(`Booting image ${inst.imageId} (${imageName}); root device ${inst.rootDeviceName} on ${inst.volumeId}`);
+  line(`ci-info: eth0 ${inst.macAddress} ${inst.privateIp}${inst.publicIp ? ` (public ${inst.publicIp})` : ''} in ${inst.subnetId}`);
+  line(`Cloud-init v. sandbox running 'init' at ${new Date().toUTCString().replace('GMT', '+0000')}.`);
+  line(userData ? `cloud-init: user-data: ${Buffer.byteLength(userData)} bytes, ${userData.startsWith('#cloud-config') ? '#cloud-config' : 'not #cloud-config (not run as config)'}; handed to the sandbox VM runtime (write_files, runcmd, systemctl)` : 'cloud-init: no user-data');
+  if (inst.keyName) line(`ci-info: authorized key from key pair '${inst.keyName}' (${c.rs.keyPairs.get(inst.keyName)?.fingerprint ?? 'deleted since'})`);
+  line(`Cloud-init v. sandbox finished at ${new Date().toUTCString().replace('GMT', '+0000')}. Datasource DataSourceEc2Local.`);
+}
+
+function scheduleBoot(c: ActionContext, inst: Instance, imageName: string): void {
   const { ctx } = c.shared;
   const t = setTimeout(() => {
     if (inst.state !== 'pending') return;
     inst.state = 'running';
+    bootConsole(c, inst, imageName);
     ctx.vms.boot({
       cloud: 'aws',
       instanceId: inst.id,
@@ -411,9 +453,11 @@ function terminate(c: ActionContext, inst: Instance): void {
   inst.stateTransitionReason = `User initiated (${stamp})`;
   inst.stateReason = { code: 'Client.UserInitiatedShutdown', message: 'Client.UserInitiatedShutdown: User initiated shutdown' };
   ctx.vms.stop(inst.id);
+  if (inst.console.length) consoleLine(inst, 'reboot: Power down (instance terminated by the user)');
   const finish = () => {
     inst.state = 'terminated';
     inst.terminatedAt = Date.now();
+    releaseVolumes(c.rs.volumes, inst);
     c.rs.subnets.get(inst.subnetId)?.usedIps.delete(inst.privateIp);
     if (inst.publicIp) publicIps.release(inst.publicIp);
   };
@@ -430,7 +474,7 @@ export const INSTANCE_ACTIONS: Record<string, ActionDef> = {
     op: 'instance.create',
     params: [
       ...COMMON, 'ImageId', 'InstanceType', 'MinCount', 'MaxCount', 'ClientToken', 'SubnetId', 'SecurityGroupId', 'SecurityGroup',
-      'UserData', 'TagSpecification', 'KeyName', 'Placement', 'MetadataOptions', 'PrivateIpAddress', 'NetworkInterface',
+      'UserData', 'TagSpecification', 'KeyName', 'Placement', 'MetadataOptions', 'PrivateIpAddress', 'NetworkInterface', 'BlockDeviceMapping',
     ],
     run: runInstances,
   },

@@ -1,6 +1,6 @@
 import type { ActionContext, ActionDef } from './context';
 import { visibleMap } from './context';
-import { ImageInfo, RegionInfo, REGIONS } from './catalog';
+import { ImageInfo, OPT_IN_REGIONS, RegionInfo, REGIONS } from './catalog';
 import { clientError, invalidParameterValue } from './errors';
 import { compileFilters, readFilters } from './filters';
 import { paginate } from './paging';
@@ -69,28 +69,43 @@ function tagRows(c: ActionContext): TagRow[] {
   for (const g of rs.securityGroups.values()) add('security-group', g.id, g.tags);
   for (const g of rs.internetGateways.values()) add('internet-gateway', g.id, g.tags);
   for (const t of rs.routeTables.values()) add('route-table', t.id, t.tags);
-  for (const i of rs.instances.values()) if (i.state !== 'terminated') add('instance', i.id, i.tags);
+  for (const i of rs.instances.values()) {
+    if (i.state === 'terminated') continue;
+    add('instance', i.id, i.tags);
+    add('network-interface', i.networkInterfaceId, i.eniTags);
+  }
+  for (const v of visibleMap(c, c.rs.volumes).values()) add('volume', v.id, v.tags);
+  for (const k of visibleMap(c, c.rs.keyPairs).values()) add('key-pair', k.id, k.tags);
   return rows.sort((a, b) => a.resourceId.localeCompare(b.resourceId) || a.key.localeCompare(b.key));
 }
 
 const OWNER_ALIASES = ['self', 'amazon', 'aws-marketplace', 'aws-backup-vault'];
 
 export const META_ACTIONS: Record<string, ActionDef> = {
+  /**
+   * The account's enabled regions (the 17 enabled by default, `opt-in-not-required`); with `AllRegions=true` also the
+   * opt-in regions, as `not-opted-in` (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeRegions.html).
+   */
   DescribeRegions: {
     op: 'read',
     params: ['DryRun', 'RegionName', 'Filter', 'AllRegions'],
     run(c) {
-      c.p.bool('AllRegions');
       const names = c.p.strList('RegionName');
-      const unknown = names.filter((n) => !REGIONS.some((r) => r.name === n));
+      // a disabled region named explicitly is listed too (as not-opted-in)
+      const all = (c.p.bool('AllRegions') ?? false) || names.length > 0;
+      const rows = [
+        ...REGIONS.map((r) => ({ name: r.name, optIn: 'opt-in-not-required' })),
+        ...(all ? OPT_IN_REGIONS.map((name) => ({ name, optIn: 'not-opted-in' })) : []),
+      ];
+      const unknown = names.filter((n) => !rows.some((r) => r.name === n));
       if (unknown.length) throw invalidParameterValue(`Invalid region name(s): ${unknown.join(', ')}`);
-      const match = compileFilters<RegionInfo>(readFilters(c.p), {
+      const match = compileFilters<{ name: string; optIn: string }>(readFilters(c.p), {
         endpoint: (r) => [`ec2.${r.name}.amazonaws.com`],
         'region-name': (r) => [r.name],
-        'opt-in-status': () => ['opt-in-not-required'],
+        'opt-in-status': (r) => [r.optIn],
       });
-      const regions = REGIONS.filter((r) => (names.length === 0 || names.includes(r.name)) && match(r));
-      return { regionInfo: regions.map((r) => ({ regionName: r.name, regionEndpoint: `ec2.${r.name}.amazonaws.com`, optInStatus: 'opt-in-not-required' })) };
+      const regions = rows.filter((r) => (names.length === 0 || names.includes(r.name)) && match(r));
+      return { regionInfo: regions.map((r) => ({ regionName: r.name, regionEndpoint: `ec2.${r.name}.amazonaws.com`, optInStatus: r.optIn })) };
     },
   },
 

@@ -33,7 +33,7 @@ export function renderVpc(account: Account, v: Vpc, state = 'available'): XmlVal
     instanceTenancy: 'default',
     cidrBlockAssociationSet: [{ associationId: v.cidrAssociationId, cidrBlock: v.cidr, cidrBlockState: { state: 'associated' } }],
     ipv6CidrBlockAssociationSet: [],
-    isDefault: false,
+    isDefault: v.isDefault,
     blockPublicAccessStates: { internetGatewayBlockMode: 'off' },
     tagSet: renderTags(v.tags),
     state,
@@ -57,7 +57,7 @@ export function renderSubnet(account: Account, region: string, s: Subnet, state 
     availableIpAddressCount: availableIps(s),
     availabilityZone: s.zone,
     availabilityZoneId: s.zoneId,
-    defaultForAz: false,
+    defaultForAz: s.defaultForAz,
     mapPublicIpOnLaunch: s.mapPublicIpOnLaunch,
     mapCustomerOwnedIpOnLaunch: false,
     assignIpv6AddressOnCreation: false,
@@ -104,8 +104,11 @@ export function renderRouteTable(account: Account, rs: RegionState, rt: RouteTab
 
 // ---------------------------------------------------------------- helpers
 
-/** Creates a VPC with what EC2 gives every VPC: a main route table (local route) and a `default` security group. */
-function createVpcWithDefaults(rs: RegionState, account: Account, cidr: string, tags: Map<string, string>, createdAtMs: number): Vpc {
+/**
+ * Creates a VPC with what EC2 gives every VPC: a main route table (local route) and a `default` security group
+ * (inbound: all from the group itself; outbound: all to 0.0.0.0/0), both deleted with the VPC.
+ */
+export function createVpcWithDefaults(rs: RegionState, account: Account, cidr: string, tags: Map<string, string>, createdAtMs: number, isDefault = false): Vpc {
   const vpc: Vpc = {
     id: newId('vpc'),
     createdAtMs,
@@ -115,8 +118,9 @@ function createVpcWithDefaults(rs: RegionState, account: Account, cidr: string, 
     tags,
     mainRouteTableId: newId('rtb'),
     defaultSecurityGroupId: newId('sg'),
-    enableDnsHostnames: false,
+    enableDnsHostnames: isDefault,
     enableDnsSupport: true,
+    isDefault,
   };
   rs.vpcs.set(vpc.id, vpc);
   rs.routeTables.set(vpc.mainRouteTableId, {
@@ -157,7 +161,7 @@ function vpcFilters(account: Account): FilterFields<Vpc> {
     'cidr-block-association.association-id': (v) => [v.cidrAssociationId],
     'cidr-block-association.state': () => ['associated'],
     'dhcp-options-id': (v) => [v.dhcpOptionsId],
-    'is-default': () => ['false'],
+    'is-default': (v) => [String(v.isDefault)],
     'owner-id': () => [account.id],
     state: () => ['available'],
     'vpc-id': (v) => [v.id],
@@ -172,7 +176,7 @@ function subnetFilters(account: Account, region: string): FilterFields<Subnet> {
     'cidr-block': (s) => [s.cidr],
     cidr: (s) => [s.cidr],
     cidrBlock: (s) => [s.cidr],
-    'default-for-az': () => ['false'],
+    'default-for-az': (s) => [String(s.defaultForAz)],
     'map-public-ip-on-launch': (s) => [String(s.mapPublicIpOnLaunch)],
     'owner-id': () => [account.id],
     state: () => ['available'],
@@ -300,6 +304,7 @@ export const NETWORK_ACTIONS: Record<string, ActionDef> = {
         zone: zone.name,
         zoneId: zone.id,
         mapPublicIpOnLaunch: false,
+        defaultForAz: false,
         tags: tags.get('subnet') ?? new Map(),
         usedIps: new Set(),
       };

@@ -11,11 +11,15 @@ export interface Page<T> {
   nextToken?: string;
 }
 
+/**
+ * One page of `all`. `min`/`max`: the action's MaxResults range; `idsParam`: the id list that cannot be combined with
+ * MaxResults; `defaultMax`: the page size without MaxResults (absent: everything in one page).
+ */
 export function paginate<T>(
   all: T[],
   p: Params,
   action: string,
-  opts: { min: number; max: number; idsParam?: string; maxParam?: string; tokenParam?: string },
+  opts: { min: number; max: number; idsParam?: string; maxParam?: string; tokenParam?: string; defaultMax?: number },
 ): Page<T> {
   const maxParam = opts.maxParam ?? 'MaxResults';
   const tokenParam = opts.tokenParam ?? 'NextToken';
@@ -34,8 +38,9 @@ export function paginate<T>(
     if (!m || m[2] !== digest) throw clientError('InvalidPaginationToken', `The pagination token '${token}' is not valid or is expired.`);
     start = Number(m[1]);
   }
-  if (maxResults === undefined) return { items: all.slice(start) };
-  const end = start + maxResults;
+  const size = maxResults ?? opts.defaultMax;
+  if (size === undefined) return { items: all.slice(start) };
+  const end = start + size;
   const items = all.slice(start, end);
   return { items, nextToken: end < all.length ? Buffer.from(`${end}.${digest}`).toString('base64') : undefined };
 }

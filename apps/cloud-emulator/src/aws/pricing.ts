@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { checkUsd, PriceAdmin, PriceEntry, PriceOverrides } from '../core/prices';
-import { familyInfo, INSTANCE_TYPES, InstanceTypeInfo, listPrice, REGION_PRICING } from './catalog';
+import { familyInfo, INSTANCE_TYPES, InstanceTypeInfo, listPrice, networkPerformance, REGION_PRICING } from './catalog';
 
 /**
  * The sandbox's AWS Price List Query API (`AWSPriceListService`, API version 2017-10-15), as `@aws-sdk/client-pricing`
@@ -91,7 +91,7 @@ export function createAwsPricing(): { admin: PriceAdmin; getProducts(body: unkno
           clockSpeed: fam.clockSpeed,
           processorArchitecture: '64-bit',
           storage: 'EBS only',
-          networkPerformance: type.vcpu <= 4 ? 'Up to 10 Gigabit' : 'Up to 12500 Megabit',
+          networkPerformance: networkPerformance(instanceType),
           tenancy: v.tenancy,
           operatingSystem: v.os,
           licenseModel: 'No License required',

@@ -5,7 +5,8 @@ import { clientError, dependencyViolation, invalidParameterValue, missingParamet
 import { compileFilters, FilterFields, readFilters } from './filters';
 import { paginate } from './paging';
 import type { Params } from './params';
-import { Account, newId, RegionState, SecurityGroup, SgRule } from './state';
+import { defaultVpcOf } from './default-vpc';
+import { Account, isWellFormedId, newId, RegionState, SecurityGroup, SgRule } from './state';
 import { readTagSpecifications, renderTags } from './tags';
 import type { XmlValue } from './xml';
 
@@ -153,7 +154,7 @@ export function renderPermissions(account: Account, rules: SgRule[]): XmlValue[]
   });
 }
 
-function renderRule(account: Account, g: SecurityGroup, r: SgRule, isEgress: boolean): XmlValue {
+export function renderRule(account: Account, g: SecurityGroup, r: SgRule, isEgress: boolean): XmlValue {
   return {
     securityGroupRuleId: r.id,
     groupId: g.id,
@@ -202,12 +203,20 @@ function sgFilters(account: Account): FilterFields<SecurityGroup> {
   };
 }
 
-/** `GroupId`, or `GroupName` — which EC2 resolves only in the default VPC (the sandbox accounts have none). */
+/** A group by name, which EC2 resolves only in the region's default VPC (`InvalidGroup.NotFound` otherwise). */
+function groupByName(c: ActionContext, name: string, groups: Map<string, SecurityGroup> = c.rs.securityGroups): SecurityGroup {
+  const vpc = defaultVpcOf(c.rs);
+  const g = vpc && [...groups.values()].find((x) => x.vpcId === vpc.id && x.name === name);
+  if (!g) throw clientError('InvalidGroup.NotFound', `The security group '${name}' does not exist in default VPC '${vpc?.id ?? 'none'}'`);
+  return g;
+}
+
+/** `GroupId`, or `GroupName` — which EC2 resolves only in the default VPC. */
 function targetGroup(c: ActionContext): SecurityGroup {
   const id = c.p.str('GroupId');
   if (id) return lookup(c.rs.securityGroups, id, KINDS.sg);
   const name = c.p.str('GroupName');
-  if (name) throw clientError('InvalidGroup.NotFound', `The security group '${name}' does not exist in default VPC 'none'`);
+  if (name) return groupByName(c, name);
   throw missingParameter('GroupId');
 }
 
@@ -220,7 +229,7 @@ export const SECURITY_GROUP_ACTIONS: Record<string, ActionDef> = {
     run(c) {
       const name = c.p.reqStr('GroupName');
       const description = c.p.reqStr('GroupDescription');
-      const vpcId = c.p.str('VpcId');
+      const vpcId = c.p.str('VpcId') ?? defaultVpcOf(c.rs)?.id;
       if (!vpcId) throw clientError('VPCIdNotSpecified', 'No default VPC for this user');
       const vpc = lookup(c.rs.vpcs, vpcId, KINDS.vpc);
       if (name.length > 255 || !SG_TEXT.test(name)) throw invalidParameterValue(`Value (${name}) for parameter GroupName is invalid. Valid names are strings less than 256 characters from the following set:  ${SG_TEXT_SET}`);
@@ -255,10 +264,10 @@ export const SECURITY_GROUP_ACTIONS: Record<string, ActionDef> = {
     params: [...COMMON, 'GroupId', 'GroupName', 'Filter', 'MaxResults', 'NextToken'],
     run(c) {
       const names = c.p.strList('GroupName');
-      if (names.length) throw clientError('InvalidGroup.NotFound', `The security group '${names[0]}' does not exist in default VPC 'none'`);
       const ids = c.p.strList('GroupId');
       const visible = visibleMap(c, c.rs.securityGroups);
-      const all = ids.length ? lookupAll(visible, ids, KINDS.sg) : [...visible.values()];
+      const byName = names.map((n) => groupByName(c, n, visible));
+      const all = ids.length || names.length ? [...new Set([...(ids.length ? lookupAll(visible, ids, KINDS.sg) : []), ...byName])] : [...visible.values()];
       const match = compileFilters(readFilters(c.p), sgFilters(c.account), (g) => g.tags);
       const page = paginate(all.filter(match), c.p, c.action, { min: 5, max: 1000, idsParam: 'GroupId' });
       return { securityGroupInfo: page.items.map((g) => renderSecurityGroup(c.account, c.rs.region, g)), nextToken: page.nextToken };
@@ -338,6 +347,36 @@ export const SECURITY_GROUP_ACTIONS: Record<string, ActionDef> = {
           description: r.description,
         })),
       };
+    },
+  },
+
+  /**
+   * Every rule of the region's security groups, one row each, with its `securityGroupRuleId`
+   * (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeSecurityGroupRules.html): filters `group-id`,
+   * `security-group-rule-id`, `tag:`; `MaxResults` 5–1000.
+   */
+  DescribeSecurityGroupRules: {
+    op: 'read',
+    params: [...COMMON, 'SecurityGroupRuleId', 'Filter', 'MaxResults', 'NextToken'],
+    run(c) {
+      const ids = c.p.strList('SecurityGroupRuleId');
+      const rows: { g: SecurityGroup; r: SgRule; egress: boolean }[] = [];
+      for (const g of visibleMap(c, c.rs.securityGroups).values()) {
+        for (const r of g.ingress) rows.push({ g, r, egress: false });
+        for (const r of g.egress) rows.push({ g, r, egress: true });
+      }
+      for (const id of ids) {
+        if (!isWellFormedId('sgr', id)) throw clientError('InvalidSecurityGroupRuleId.Malformed', `The security group rule ID '${id}' is malformed`);
+      }
+      const missing = ids.filter((id) => !rows.some((x) => x.r.id === id));
+      if (missing.length) throw clientError('InvalidSecurityGroupRuleId.NotFound', `The security group rule ID '${missing[0]}' does not exist`);
+      const match = compileFilters<{ g: SecurityGroup; r: SgRule }>(readFilters(c.p), {
+        'group-id': (x) => [x.g.id],
+        'security-group-rule-id': (x) => [x.r.id],
+      }, () => new Map());
+      const list = rows.filter((x) => (ids.length === 0 || ids.includes(x.r.id)) && match(x));
+      const page = paginate(list, c.p, c.action, { min: 5, max: 1000, idsParam: 'SecurityGroupRuleId' });
+      return { securityGroupRuleSet: page.items.map((x) => renderRule(c.account, x.g, x.r, x.egress)), nextToken: page.nextToken };
     },
   },
 };

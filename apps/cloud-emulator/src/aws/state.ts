@@ -18,6 +18,8 @@ export interface Vpc {
   defaultSecurityGroupId: string;
   enableDnsHostnames: boolean;
   enableDnsSupport: boolean;
+  /** The region's default VPC (172.31.0.0/16), made with the account as EC2 makes it (default-vpc.ts). */
+  isDefault: boolean;
 }
 
 export interface Subnet {
@@ -29,6 +31,8 @@ export interface Subnet {
   zone: string;
   zoneId: string;
   mapPublicIpOnLaunch: boolean;
+  /** A default subnet of the default VPC (one per Availability Zone). */
+  defaultForAz: boolean;
   tags: Tags;
   /** Private addresses in use (instances), excluding the 5 AWS reserves. */
   usedIps: Set<string>;
@@ -40,6 +44,8 @@ export interface InternetGateway {
   createdAtMs: number;
   attachedVpcId?: string;
   tags: Tags;
+  /** The default VPC's internet gateway (part of the fresh account, not a leftover). */
+  isDefault?: boolean;
 }
 
 export interface Route {
@@ -131,12 +137,52 @@ export interface Instance {
   rootDeviceName: string;
   networkInterfaceId: string;
   networkAttachmentId: string;
+  /** The root EBS volume's id (in `RegionState.volumes`, attached at `rootDeviceName`). */
   volumeId: string;
+  /** Every EBS volume attached at launch (the root volume first): device name → volume id. */
+  blockDevices: { deviceName: string; volumeId: string }[];
+  /** Tags of the primary network interface (RunInstances `TagSpecification` of type `network-interface`). */
+  eniTags: Tags;
+  /** The instance's console output so far (GetConsoleOutput), one line per entry. */
+  console: string[];
+  /** When the console last got a line (ISO 8601), GetConsoleOutput's `timestamp`. */
+  consoleUpdatedAt?: string;
   macAddress: string;
   metadataOptions: { httpTokens: string; httpEndpoint: string; httpPutResponseHopLimit: number; instanceMetadataTags: string };
   tags: Tags;
   terminatedAt?: number;
   timers: NodeJS.Timeout[];
+}
+
+/** An EBS volume (DescribeVolumes); made by RunInstances' block device mappings. */
+export interface Volume {
+  id: string;
+  createdAtMs: number;
+  /** ISO 8601 with milliseconds, as EC2 writes `createTime`. */
+  createTime: string;
+  sizeGiB: number;
+  type: 'standard' | 'io1' | 'io2' | 'gp2' | 'gp3' | 'sc1' | 'st1';
+  iops?: number;
+  throughput?: number;
+  encrypted: boolean;
+  snapshotId: string;
+  zone: string;
+  zoneId: string;
+  attachment?: { instanceId: string; device: string; attachTime: string; deleteOnTermination: boolean; state: 'attached' | 'detaching' };
+  tags: Tags;
+}
+
+/** An EC2 key pair (CreateKeyPair / ImportKeyPair); the sandbox keeps the public key only. */
+export interface KeyPair {
+  id: string;
+  createdAtMs: number;
+  name: string;
+  type: 'rsa' | 'ed25519';
+  fingerprint: string;
+  /** OpenSSH public key line (`ssh-rsa AAAA… name`). */
+  publicKey: string;
+  createTime: string;
+  tags: Tags;
 }
 
 export interface Reservation {
@@ -154,6 +200,9 @@ export class RegionState {
   readonly securityGroups = new Map<string, SecurityGroup>();
   readonly instances = new Map<string, Instance>();
   readonly reservations = new Map<string, Reservation>();
+  readonly volumes = new Map<string, Volume>();
+  /** Key pairs by name (names are unique per region). */
+  readonly keyPairs = new Map<string, KeyPair>();
   /** Idempotency tokens: `${action}:${token}` → request fingerprint and the resource it made. */
   readonly clientTokens = new Map<string, { fingerprint: string; resourceId: string }>();
 
