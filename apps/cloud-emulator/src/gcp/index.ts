@@ -8,6 +8,7 @@ import { regionOfZone } from './catalog';
 import { createBilling } from './billing';
 import { createComputeRouter } from './compute';
 import { GcpHttpError, backendError, badJson } from './errors';
+import { createDefaultNetwork } from './networks';
 import { ProjectState } from './state';
 
 /** `skyweave-cluster=<id>` inside a description (GCP networks, subnetworks and firewalls have no labels). */
@@ -90,15 +91,20 @@ export function createGcpCloud(ctx: CloudContext): CloudModule {
     prices: billing.admin,
     createAccount() {
       const { account, key } = auth.createServiceAccount();
-      projects.set(account.projectId, new ProjectState(account));
+      const project = new ProjectState(account);
+      createDefaultNetwork(project);
+      projects.set(account.projectId, project);
       return { cloud: 'gcp', gcp: key };
     },
     inventory(): InventoryItem[] {
       const out: InventoryItem[] = [];
+      // The `default` network, its subnetworks and its four firewall rules are part of a new project (builtIn), not leftovers.
       for (const p of projects.values()) {
-        for (const n of p.networks.values()) out.push({ cloud: 'gcp', account: p.id, kind: 'network', id: n.name, name: n.name, tags: tagsFromDescription(n.description) });
-        for (const s of p.subnetworks.values()) out.push({ cloud: 'gcp', account: p.id, region: s.region, kind: 'subnetwork', id: s.name, name: s.name, tags: tagsFromDescription(s.description) });
-        for (const f of p.firewalls.values()) out.push({ cloud: 'gcp', account: p.id, kind: 'firewall', id: f.name, name: f.name, tags: tagsFromDescription(f.description) });
+        for (const n of p.networks.values()) if (!n.builtIn) out.push({ cloud: 'gcp', account: p.id, kind: 'network', id: n.name, name: n.name, tags: tagsFromDescription(n.description) });
+        for (const s of p.subnetworks.values()) if (!s.builtIn) out.push({ cloud: 'gcp', account: p.id, region: s.region, kind: 'subnetwork', id: s.name, name: s.name, tags: tagsFromDescription(s.description) });
+        for (const f of p.firewalls.values()) if (!f.builtIn) out.push({ cloud: 'gcp', account: p.id, kind: 'firewall', id: f.name, name: f.name, tags: tagsFromDescription(f.description) });
+        // A boot disk goes with its instance; only a detached disk (autoDelete off) is a resource of its own.
+        for (const d of p.disks.values()) if (!d.users.length) out.push({ cloud: 'gcp', account: p.id, region: regionOfZone(d.zone), kind: 'disk', id: d.name, name: d.name, tags: {} });
         for (const i of p.instances.values()) out.push({ cloud: 'gcp', account: p.id, region: regionOfZone(i.zone), kind: 'instance', id: i.name, name: i.name, tags: { ...i.labels } });
       }
       return out;

@@ -11,9 +11,14 @@ import { badJsonValue, unknownName } from './errors';
  */
 
 interface ProtoField { type: string; rule?: string; keyType?: string }
-interface ProtoType { fields?: Record<string, ProtoField>; values?: Record<string, number>; nested?: Record<string, ProtoType> }
+export interface ProtoType { fields?: Record<string, ProtoField>; values?: Record<string, number>; nested?: Record<string, ProtoType> }
 
 let v1: Record<string, ProtoType> | undefined;
+
+/** The `google.cloud.compute.v1` namespace of the published API description (messages and services), loaded once. */
+export function computeV1(): Record<string, ProtoType> {
+  return compute();
+}
 
 function compute(): Record<string, ProtoType> {
   if (!v1) {
