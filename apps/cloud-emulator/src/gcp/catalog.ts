@@ -134,9 +134,9 @@ export const FAMILY_SKUS: Readonly<Record<string, { description: string; resourc
   n2d: { description: 'N2D AMD Instance', resourceGroup: ['CPU', 'RAM'], core: 0.027502, ram: 0.003686 },
   n4: { description: 'N4 Instance', resourceGroup: ['CPU', 'RAM'], core: 0.031018, ram: 0.004159 },
   c3: { description: 'C3 Instance', resourceGroup: ['CPU', 'RAM'], core: 0.03398, ram: 0.00456 },
-  c3d: { description: 'C3D AMD Instance', resourceGroup: ['CPU', 'RAM'], core: 0.029563, ram: 0.003959 },
+  c3d: { description: 'C3D Instance', resourceGroup: ['CPU', 'RAM'], core: 0.029563, ram: 0.003959 },
   c4: { description: 'C4 Instance', resourceGroup: ['CPU', 'RAM'], core: 0.03465, ram: 0.003938 },
-  c4a: { description: 'C4A Arm Instance', resourceGroup: ['CPU', 'RAM'], core: 0.03086, ram: 0.003462 },
+  c4a: { description: 'C4A Instance', resourceGroup: ['CPU', 'RAM'], core: 0.03086, ram: 0.003462 },
   t2d: { description: 'T2D AMD Instance', resourceGroup: ['CPU', 'RAM'], core: 0.027502, ram: 0.003686 },
   t2a: { description: 'T2A Arm Instance', resourceGroup: ['CPU', 'RAM'], core: 0.0275, ram: 0.00275 },
 };
