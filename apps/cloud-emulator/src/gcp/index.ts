@@ -20,19 +20,35 @@ function tagsFromDescription(description: string | undefined): Record<string, st
 /**
  * The sandbox's Google Cloud: Compute Engine v1 REST (JSON) under `/compute/v1/projects/{project}/…`, the Cloud
  * Billing Catalog API v1 under `/v1/services…` (Compute Engine's SKUs, billing.ts) and the OAuth 2.0 token endpoint
- * at `POST /token`.
+ * at `POST /token`. Layout: compute.ts dispatches the operation table (`<collection>.<method>` → verb + path template
+ * → handler, context.ts), one file per family: networks.ts (networks, subnetworks, firewalls, the default network),
+ * instances.ts (instances, disks, serial port), catalog-api.ts (regions, zones, machine types, images; data in
+ * catalog.ts), operations.ts, account.ts (project, addresses, routes, routers); auth.ts, errors.ts, state.ts
+ * (records and rendering) shared. See docs/sandbox-cloud/gcp.md.
+ *
+ * Served (https://cloud.google.com/compute/docs/reference/rest/v1): projects.get; regions.get/list; zones.get/list;
+ * machineTypes.get/list/aggregatedList; images.get/list/getFromFamily (public project `ubuntu-os-cloud`);
+ * networks.get/list/insert/delete; subnetworks.get/list/aggregatedList/insert/delete;
+ * firewalls.get/list/insert/patch/delete; instances.get/list/aggregatedList/insert/delete/getSerialPortOutput;
+ * disks.get/list/aggregatedList/delete; addresses.list/aggregatedList; routes.list; routers.list;
+ * globalOperations/regionOperations/zoneOperations .get/.list/.wait. Any other real Compute v1 method (known from the
+ * `google.api.http` annotations in `@google-cloud/compute`'s protos.json, api-methods.ts) answers the sandbox's 501
+ * (`ctx.unimplemented`); a path no Compute method has answers Google's 404 `notFound`.
  *
  * - Accounts: `createAccount()` makes a project with a service account and returns its key file (RSA key made here;
  *   `token_uri` is Google's, as in real key files — this endpoint serves it at `/token`, see CloudEndpoints.gcp).
  *   Clients exchange a signed JWT for an access token; every Compute call needs a valid bearer token for its project.
+ *   A new project has the `default` network (auto mode, a subnet per region, four default-allow firewall rules), as
+ *   on Google; inventory() does not report it.
  * - Long-running operations: inserts, patches and deletes answer an Operation (global / regional / zonal) that
  *   completes after the operation's latency; `…/operations/{op}/wait` blocks until DONE (≤ 2 min, as the real one).
  *   `requestId` makes inserts and deletes idempotent (same id ⇒ same operation).
+ * - Timestamps are Pacific time with the date's offset (-08:00 / -07:00), as Compute writes them.
  * - Faults are answered as Compute does: throttle ⇒ 403 `rateLimitExceeded`; server error ⇒ 503 `backendError`;
  *   quota and capacity on creates ⇒ the operation ends with `QUOTA_EXCEEDED` / `ZONE_RESOURCE_POOL_EXHAUSTED`.
  * - Calls are counted as `<collection>.<method>` (`networks.insert`, `zoneOperations.wait` …; the token endpoint as
  *   `oauth2.token`). With eventual consistency on, gets answer 404 `notFound` and lists leave out networks,
- *   subnetworks, firewalls and instances younger than the window (counted from when their insert completed).
+ *   subnetworks, firewalls, instances and disks younger than the window (counted from when their insert completed).
  */
 export function createGcpCloud(ctx: CloudContext): CloudModule {
   const auth = new GcpAuth();
