@@ -1,6 +1,6 @@
 import {
   AddressesClient, DisksClient, FirewallsClient, GlobalOperationsClient, ImagesClient, InstancesClient, MachineTypesClient, NetworksClient,
-  RegionOperationsClient, RegionsClient, RoutersClient, RoutesClient, SubnetworksClient, ZoneOperationsClient, ZonesClient,
+  ProjectsClient, RegionOperationsClient, RegionsClient, RoutersClient, RoutesClient, SubnetworksClient, ZoneOperationsClient, ZonesClient,
 } from '@google-cloud/compute';
 import { computeClientOptions } from '@skyweave/cloud-adapters/src/gcp/gcp-client';
 import { check } from './types';
@@ -129,6 +129,16 @@ export const checks: FidelityCheck[] = [
     check(arm.length > 0 && arm.every((i) => i.architecture === 'ARM64'), 'architecture filter not applied');
   }),
 
+  read('images.get', 'images/get', async (f) => {
+    const [fam] = await new ImagesClient(opts(f)).getFromFamily({ project: 'ubuntu-os-cloud', family: 'ubuntu-2204-lts' });
+    const [img] = await new ImagesClient(opts(f)).get({ project: 'ubuntu-os-cloud', image: String(fam.name) });
+    check(img.id === fam.id && img.kind === 'compute#image' && img.architecture === 'X86_64' && Number(img.diskSizeGb) === 10, 'image not as documented');
+  }),
+  read('projects.get', 'projects/get', async (f) => {
+    const [p] = await new ProjectsClient(opts(f)).get({ project: project(f) });
+    check(p.kind === 'compute#project' && p.name === project(f) && p.selfLink === `${API}projects/${project(f)}`, `project ${p.name} ${p.selfLink}`);
+    check(/-compute@developer\.gserviceaccount\.com$/.test(String(p.defaultServiceAccount)), `defaultServiceAccount ${p.defaultServiceAccount}`);
+  }),
   // ---- the worker and what it references ----
   read('instances.get', 'instances/get', async (f) => {
     const [vm] = await new InstancesClient(opts(f)).get({ project: project(f), zone: f.zone, instance: vmName(f) });
@@ -172,6 +182,22 @@ export const checks: FidelityCheck[] = [
     check(names.includes('default') && names.includes(lastSegment(f.network.vpcId)), `networks ${names.join(',')}`);
     const def = nets.find((n) => n.name === 'default');
     check(def?.autoCreateSubnetworks === true && (def.subnetworks ?? []).length >= 40, 'default network not auto mode with a subnet per region');
+  }),
+  read('networks.get', 'networks/get', async (f) => {
+    const [n] = await new NetworksClient(opts(f)).get({ project: project(f), network: lastSegment(f.network.vpcId) });
+    check(n.kind === 'compute#network' && n.autoCreateSubnetworks === false && n.routingConfig?.routingMode === 'REGIONAL', 'network not as the adapter made it');
+    check((n.subnetworks ?? []).some((s) => s.endsWith(`/regions/${f.region}/subnetworks/${lastSegment(f.network.subnetId)}`)), 'network does not name its subnetwork');
+    check(PACIFIC_TS.test(String(n.creationTimestamp)), `creationTimestamp ${n.creationTimestamp}`);
+  }),
+  read('subnetworks.list', 'subnetworks/list', async (f) => {
+    const [subs] = await new SubnetworksClient(opts(f)).list({ project: project(f), region: f.region });
+    const names = subs.map((s) => s.name).sort();
+    check(names.includes('default') && names.includes(lastSegment(f.network.subnetId)), `subnetworks ${names.join(',')}`);
+    check(subs.every((s) => s.kind === 'compute#subnetwork' && String(s.region).endsWith(`/regions/${f.region}`)), 'kind/region');
+  }),
+  read('instances.list', 'instances/list', async (f) => {
+    const [vms] = await new InstancesClient(opts(f)).list({ project: project(f), zone: f.zone, filter: 'labels.skyweave-cluster:*' });
+    check(vms.length === 1 && vms[0].name === vmName(f) && vms[0].labels?.['skyweave-cluster'] === f.clusterId, `instances ${vms.map((v) => v.name).join(',')}`);
   }),
   read('subnetworks.aggregatedList', 'subnetworks/aggregatedList', async (f) => {
     const byScope = new Map<string, string[]>();
@@ -277,6 +303,14 @@ export const checks: FidelityCheck[] = [
       },
     }));
     expectError(e, 400, 'invalid', /^Invalid value for field 'resource\.machineType': .*Machine type with name 'n9-mega-1024' does not exist in zone/);
+  }),
+  error('regions.get', 'unknown region', 'regions/get', async (f) => {
+    const e = await failure(() => new RegionsClient(opts(f)).get({ project: project(f), region: 'mars-north1' }));
+    expectError(e, 404, 'notFound', `The resource 'projects/${project(f)}/regions/mars-north1' was not found`);
+  }),
+  error('subnetworks.list', 'unknown region in the path', 'subnetworks/list', async (f) => {
+    const e = await failure(() => new SubnetworksClient(opts(f)).list({ project: project(f), region: 'mars-north1' }, { autoPaginate: false }));
+    expectError(e, 400, 'invalid', "Invalid value for field 'region': 'mars-north1'. Unknown region.");
   }),
   error('instances.list', 'maxResults over 500', 'instances/list', async (f) => {
     const e = await failure(() => new InstancesClient(opts(f)).list({ project: project(f), zone: f.zone, maxResults: 501 }, { autoPaginate: false }));

@@ -1,5 +1,5 @@
-import { ImageInfo, MACHINE_TYPES, REGION_ZONES, ZONES, imageFromFamily, imageId, projectImages, regionOfZone } from './catalog';
-import { AGGREGATED_PARAMS, Call, LIST_PARAMS, OpTable, aggregated, list, region, zone } from './context';
+import { ImageInfo, MACHINE_TYPES, REGION_ZONES, ZONES, imageFromFamily, imageId, isRegion, projectImages, regionOfZone } from './catalog';
+import { AGGREGATED_PARAMS, Call, LIST_PARAMS, OpTable, aggregated, list, zone } from './context';
 import { notFound } from './errors';
 import { API_BASE, link } from './util';
 
@@ -89,7 +89,12 @@ function renderImage(i: ImageInfo): Record<string, unknown> {
 export const CATALOG_OPS: OpTable = {
   'regions.get': {
     method: 'GET', path: 'projects/{project}/regions/{region}', op: 'read', permission: 'compute.regions.get',
-    run: (c) => c.project.renderRegion(region(String(c.params.region))),
+    run: (c) => {
+      // the region is the resource here: an unknown one is 404 notFound (elsewhere a bad {region} is 400 invalid)
+      const r = String(c.params.region);
+      if (!isRegion(r)) throw notFound(`projects/${c.projectId}/regions/${r}`);
+      return c.project.renderRegion(r);
+    },
   },
   'regions.list': {
     method: 'GET', path: 'projects/{project}/regions', op: 'read', permission: 'compute.regions.list', query: LIST_PARAMS,
