@@ -2,6 +2,7 @@ import { apiMethods, realMethodOf } from './api-methods';
 import { MACHINE_TYPES, PRICE_LOCATIONS, REGION_ZONES, UBUNTU_IMAGES } from './catalog';
 import { COMPUTE_OPERATIONS } from './compute';
 import { AUTO_RANGES } from './networks';
+import { computeV1 } from './schema';
 import { timestamp } from './util';
 
 describe('gcp sandbox: the operation table against the published Compute v1 API', () => {
@@ -25,6 +26,21 @@ describe('gcp sandbox: the operation table against the published Compute v1 API'
       const real = apiMethods().find((m) => m.name === name && m.httpMethod === def.method);
       const shape = (t: string | undefined) => t?.replace(/\{[^}]+\}/g, '{}'); // the proto names parameters in snake_case
       expect({ name, template: shape(real?.template) }).toEqual({ name, template: shape(`/compute/v1/${def.path}`) });
+    }
+  });
+
+  it('takes exactly the query parameters of each method\'s request message (fields not in the path or body)', () => {
+    const v1 = computeV1() as Record<string, { methods?: Record<string, { requestType: string; options?: Record<string, string> }>; fields?: Record<string, unknown> }>;
+    const camel = (x: string) => x.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+    const upper = (x: string) => x.charAt(0).toUpperCase() + x.slice(1);
+    for (const [name, def] of Object.entries(COMPUTE_OPERATIONS)) {
+      const [collection, method] = name.split('.');
+      const m = v1[upper(collection)]?.methods?.[upper(method)];
+      const template = Object.entries(m?.options ?? {}).find(([k]) => /\.(get|post|put|patch|delete)$/.test(k))?.[1] ?? '';
+      const inPath = new Set([...template.matchAll(/\{([^}]+)\}/g)].map((x) => camel(x[1])));
+      const body = camel(m?.options?.['(google.api.http).body'] ?? '');
+      const expected = Object.keys(v1[m?.requestType ?? '']?.fields ?? {}).map(camel).filter((f) => !inPath.has(f) && f !== body).sort();
+      expect({ name, query: [...(def.query ?? [])].sort() }).toEqual({ name, query: expected });
     }
   });
 });

@@ -189,7 +189,7 @@ export const NETWORK_OPS: OpTable = {
     },
   },
   'subnetworks.get': {
-    method: 'GET', path: 'projects/{project}/regions/{region}/subnetworks/{subnetwork}', op: 'read', permission: 'compute.subnetworks.get',
+    method: 'GET', path: 'projects/{project}/regions/{region}/subnetworks/{subnetwork}', op: 'read', permission: 'compute.subnetworks.get', query: ['views'],
     run: (c) => {
       const r = region(String(c.params.region));
       const s = c.project.subnetworks.get(`${r}/${String(c.params.subnetwork)}`);
@@ -198,7 +198,7 @@ export const NETWORK_OPS: OpTable = {
     },
   },
   'subnetworks.list': {
-    method: 'GET', path: 'projects/{project}/regions/{region}/subnetworks', op: 'read', permission: 'compute.subnetworks.list', query: LIST_PARAMS,
+    method: 'GET', path: 'projects/{project}/regions/{region}/subnetworks', op: 'read', permission: 'compute.subnetworks.list', query: [...LIST_PARAMS, 'views'],
     run: (c) => {
       const r = region(String(c.params.region));
       const items = visible(c, c.project.subnetworks.values()).filter((s) => s.region === r);
@@ -206,7 +206,7 @@ export const NETWORK_OPS: OpTable = {
     },
   },
   'subnetworks.aggregatedList': {
-    method: 'GET', path: 'projects/{project}/aggregated/subnetworks', op: 'read', permission: 'compute.subnetworks.list', query: AGGREGATED_PARAMS,
+    method: 'GET', path: 'projects/{project}/aggregated/subnetworks', op: 'read', permission: 'compute.subnetworks.list', query: [...AGGREGATED_PARAMS, 'views'],
     run: (c) => {
       const rows = visible(c, c.project.subnetworks.values()).map((s) => c.project.renderSubnetwork(s));
       const scopeOf = (r: Record<string, unknown>) => `regions/${lastSegment(String(r.region))}`;
