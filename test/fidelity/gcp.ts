@@ -304,6 +304,17 @@ export const checks: FidelityCheck[] = [
     }));
     expectError(e, 400, 'invalid', /^Invalid value for field 'resource\.machineType': .*Machine type with name 'n9-mega-1024' does not exist in zone/);
   }),
+  error('instances.insert', 'x86_64 image on an Arm machine type', 'instances/insert', async (f) => {
+    const e = await failure(() => new InstancesClient(opts(f)).insert({
+      project: project(f), zone: f.zone,
+      instanceResource: {
+        name: 'arm-on-x86', machineType: `zones/${f.zone}/machineTypes/t2a-standard-2`,
+        disks: [{ boot: true, autoDelete: true, initializeParams: { sourceImage: 'projects/ubuntu-os-cloud/global/images/family/ubuntu-2404-lts-amd64' } }],
+        networkInterfaces: [{ network: 'global/networks/default' }],
+      },
+    }));
+    expectError(e, 400, 'invalid', "Invalid resource usage: 'Requested boot disk architecture (X86_64) is not compatible with machine type architecture (ARM64).'.");
+  }),
   error('regions.get', 'unknown region', 'regions/get', async (f) => {
     const e = await failure(() => new RegionsClient(opts(f)).get({ project: project(f), region: 'mars-north1' }));
     expectError(e, 404, 'notFound', `The resource 'projects/${project(f)}/regions/mars-north1' was not found`);

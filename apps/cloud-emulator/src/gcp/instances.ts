@@ -114,6 +114,9 @@ export const INSTANCE_OPS: OpTable = {
       if (sizeGb < image.sizeGb) throw invalid(`Invalid value for field 'resource.disks[0].initializeParams.diskSizeGb': '${sizeGb}'. Requested disk size cannot be smaller than the image size (${image.sizeGb} GB)`);
       if (sizeGb > 65536) throw invalidField('resource.disks[0].initializeParams.diskSizeGb', sizeGb, 'Disk size cannot be larger than 65536 GB.');
       const diskName = init.diskName === undefined ? name : checkName('resource.disks[0].initializeParams.diskName', init.diskName);
+      if (image.architecture !== MACHINE_TYPES[machineType].arch) {
+        throw invalid(`Invalid resource usage: 'Requested boot disk architecture (${image.architecture}) is not compatible with machine type architecture (${MACHINE_TYPES[machineType].arch}).'.`);
+      }
 
       // network interfaces: one NIC in a subnetwork of the zone's region
       const nicsIn = (body.networkInterfaces ?? []) as Record<string, unknown>[];
