@@ -12,6 +12,7 @@ describe('gcp sandbox: the operation table against the published Compute v1 API'
     expect(realMethodOf('POST', '/compute/v1/projects/p/zones/us-east4-a/instances/vm/setMetadata')?.name).toBe('instances.setMetadata');
     expect(realMethodOf('GET', '/compute/v1/projects/p/global/backendServices')?.name).toBe('backendServices.list');
     expect(realMethodOf('POST', '/compute/v1/projects/p/zones/z/operations/op/wait')?.name).toBe('zoneOperations.wait');
+    expect(realMethodOf('GET', '/compute/beta/projects/p/zones/z/instances')?.name).toBe('beta/instances.list');
   });
 
   it('tells bogus paths and verbs from real methods', () => {

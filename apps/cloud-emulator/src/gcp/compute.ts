@@ -2,7 +2,6 @@ import express from 'express';
 import type { Request, Response } from 'express';
 import type { FaultKind, Operation } from '../core/types';
 import { ACCOUNT_OPS } from './account';
-import { realMethodOf } from './api-methods';
 import { CATALOG_OPS } from './catalog-api';
 import { PUBLIC_IMAGE_PROJECTS } from './catalog';
 import type { Call, GcpShared, OpDef, OpTable } from './context';
@@ -10,8 +9,6 @@ import { backendError, forbidden, invalidField, quotaExceeded, rateLimitExceeded
 import { INSTANCE_OPS } from './instances';
 import { NETWORK_OPS } from './networks';
 import { OPERATION_OPS } from './operations';
-
-export type { GcpShared as ComputeDeps } from './context';
 
 /**
  * Every Compute v1 method the sandbox serves, keyed by its name in the REST reference (`<collection>.<method>`;
@@ -39,8 +36,8 @@ function faultFor(f: FaultKind, op: Operation, projectNumber: string): Call['fau
  * Compute Engine v1, mounted under `/compute/v1`: one route per entry of {@link COMPUTE_OPERATIONS}. Each call is
  * counted, authenticated (bearer token of the path's project; public image projects are readable by every caller for
  * `publicProject` methods), its query checked against the method's parameters, faults applied, then its handler
- * answers 200 with the JSON it returns. A path of a real Compute method that the table lacks answers 501
- * (`ctx.unimplemented`); any other path falls through to Google's 404 (index.ts).
+ * answers 200 with the JSON it returns. Other paths fall through to index.ts: a real Compute method the table lacks
+ * answers 501 (`ctx.unimplemented`), any other path Google's 404.
  */
 export function createComputeRouter(shared: GcpShared): express.Router {
   const { ctx, auth, projects } = shared;
@@ -78,17 +75,6 @@ export function createComputeRouter(shared: GcpShared): express.Router {
     const verb = def.method.toLowerCase() as 'get' | 'post' | 'delete' | 'patch';
     router[verb](path, handler(name, def));
   }
-
-  // A real Compute method the table lacks: the sandbox's 501, never Google's 404 (issue 15).
-  router.use((req: Request, res: Response, next) => {
-    const real = realMethodOf(req.method, `/compute/v1${req.path}`);
-    if (!real) return next();
-    if (!res.locals.callCounted) {
-      res.locals.callCounted = true;
-      ctx.countCall?.('gcp', real.name);
-    }
-    ctx.unimplemented(res, 'gcp', real.name);
-  });
 
   return router;
 }

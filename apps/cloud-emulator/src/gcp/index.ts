@@ -3,6 +3,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { TAG_CLUSTER } from '@skyweave/domain';
 import type { CloudContext, CloudModule, InventoryItem } from '../core/types';
 import { UNKNOWN_CALL } from '../core/calls';
+import { realMethodOf } from './api-methods';
 import { GcpAuth, OAuthError } from './auth';
 import { regionOfZone } from './catalog';
 import { createBilling } from './billing';
@@ -31,9 +32,9 @@ function tagsFromDescription(description: string | undefined): Record<string, st
  * networks.get/list/insert/delete; subnetworks.get/list/aggregatedList/insert/delete;
  * firewalls.get/list/insert/patch/delete; instances.get/list/aggregatedList/insert/delete/getSerialPortOutput;
  * disks.get/list/aggregatedList/delete; addresses.list/aggregatedList; routes.list; routers.list;
- * globalOperations/regionOperations/zoneOperations .get/.list/.wait. Any other real Compute v1 method (known from the
- * `google.api.http` annotations in `@google-cloud/compute`'s protos.json, api-methods.ts) answers the sandbox's 501
- * (`ctx.unimplemented`); a path no Compute method has answers Google's 404 `notFound`.
+ * globalOperations/regionOperations/zoneOperations .get/.list/.wait. Any other real Compute method, v1 or beta (known
+ * from the `google.api.http` annotations in `@google-cloud/compute`'s protos.json, api-methods.ts), answers the
+ * sandbox's 501 (`ctx.unimplemented`); a path no Compute method has answers Google's 404 `notFound`.
  *
  * - Accounts: `createAccount()` makes a project with a service account and returns its key file (RSA key made here;
  *   `token_uri` is Google's, as in real key files — this endpoint serves it at `/token`, see CloudEndpoints.gcp).
@@ -79,6 +80,14 @@ export function createGcpCloud(ctx: CloudContext): CloudModule {
   const billing = createBilling(ctx, auth);
   app.use('/v1', billing.router);
   app.use('/compute/v1', express.json({ limit: '1mb', strict: false }), createComputeRouter({ ctx, auth, projects, ips }));
+
+  // A real Compute method (v1 or beta) the sandbox does not serve: the sandbox's 501, never Google's 404 (issue 15).
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const real = req.path.startsWith('/compute/') ? realMethodOf(req.method, req.path) : undefined;
+    if (!real) return next();
+    count(res, real.name);
+    ctx.unimplemented(res, 'gcp', real.name);
+  });
 
   app.use((req: Request, res: Response) => {
     count(res, UNKNOWN_CALL);
