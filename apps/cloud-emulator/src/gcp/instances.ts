@@ -21,7 +21,7 @@ import { checkEnum, checkDescription, checkLabels, checkMetadataItems, checkName
 const instancePath = (c: Call, z: string, name: string) => `projects/${c.project.id}/zones/${z}/instances/${name}`;
 
 /** Appends a line to the instance's serial console, as a boot log would print it (`[   1.234567] …`). */
-function console1(inst: InstanceRec, line: string): void {
+function serialLine(inst: InstanceRec, line: string): void {
   const secs = ((Date.now() - inst.bootMs) / 1000).toFixed(6).padStart(12, ' ');
   inst.serial.push(`[${secs}] ${line}`);
 }
@@ -211,23 +211,23 @@ export const INSTANCE_OPS: OpTable = {
       inst.architecture = image.architecture;
       c.project.instances.set(`${z}/${name}`, inst);
       c.project.disks.set(`${z}/${diskName}`, bootDisk);
-      console1(inst, `Skyweave sandbox Compute Engine: instance ${name} (${machineType}: ${size.cpus} vCPU, ${size.memoryMb} MiB, ${size.arch}) in ${z}`);
-      console1(inst, `boot disk ${diskName}: ${sizeGb} GB ${bootDisk.type} from ${bootDisk.sourceImage} (${image.architecture})`);
-      console1(inst, `nic0: ${networkIP} in subnetwork ${subnet.name} (network ${subnet.network})${nic.accessConfig ? `, external ${nic.accessConfig.natIP}` : ''}`);
+      serialLine(inst, `Skyweave sandbox Compute Engine: instance ${name} (${machineType}: ${size.cpus} vCPU, ${size.memoryMb} MiB, ${size.arch}) in ${z}`);
+      serialLine(inst, `boot disk ${diskName}: ${sizeGb} GB ${bootDisk.type} from ${bootDisk.sourceImage} (${image.architecture})`);
+      serialLine(inst, `nic0: ${networkIP} in subnetwork ${subnet.name} (network ${subnet.network})${nic.accessConfig ? `, external ${nic.accessConfig.natIP}` : ''}`);
       inst.timers.push(later(c.shared.ctx.latencyMs('instance.create'), () => {
         if (inst.deleting) return;
         inst.status = 'STAGING';
         bootDisk.status = 'READY';
         bootDisk.lastAttachTimestamp = timestamp();
-        console1(inst, 'status PROVISIONING -> STAGING: disk attached, host allocated');
+        serialLine(inst, 'status PROVISIONING -> STAGING: disk attached, host allocated');
         c.project.finishOperation(op);
         inst.timers.push(later(c.shared.ctx.latencyMs('instance.boot'), () => {
           if (inst.deleting) return;
           inst.status = 'RUNNING';
           inst.lastStartTimestamp = timestamp();
           const userData = inst.metadata.find((m) => m.key === 'user-data')?.value;
-          console1(inst, 'status STAGING -> RUNNING');
-          console1(inst, userData === undefined ? 'no user-data in the metadata: cloud-init has nothing to do'
+          serialLine(inst, 'status STAGING -> RUNNING');
+          serialLine(inst, userData === undefined ? 'no user-data in the metadata: cloud-init has nothing to do'
             : `user-data: ${Buffer.byteLength(userData)} bytes handed to the sandbox VM runtime (cloud-init)`);
           c.shared.ctx.vms.boot({
             cloud: 'gcp', instanceId: inst.name, diskId: inst.id, userData: inst.metadata.find((m) => m.key === 'user-data')?.value ?? '', privateIp: nic.networkIP, publicIp: nic.accessConfig?.natIP,
@@ -252,7 +252,7 @@ export const INSTANCE_OPS: OpTable = {
       if (inst.deletionProtection) throw invalid(`Invalid resource usage: 'Resource cannot be deleted if it's protected against deletion.'.`);
       inst.deleting = true;
       inst.status = 'STOPPING';
-      console1(inst, 'status -> STOPPING: instances.delete');
+      serialLine(inst, 'status -> STOPPING: instances.delete');
       for (const t of inst.timers) clearTimeout(t);
       const insertOp = [...c.project.operations.values()].find((o) => !o.done && o.json.targetId === inst.id);
       const op = c.project.startOperation({ kind: 'zone', zone: z }, 'delete', `zones/${z}/instances/${name}`, inst.id);
