@@ -357,7 +357,7 @@ describe('eventual consistency (injected clock)', () => {
       const [netOp] = await g.networks.insert({ project: P, networkResource: { name: 'ec-net', autoCreateSubnetworks: false } });
       await gcpDone(g, netOp);
       await notFound(g.networks.get({ project: P, network: 'ec-net' }));
-      expect((await g.networks.list({ project: P }))[0].map((n) => n.name)).toEqual([]);
+      expect((await g.networks.list({ project: P }))[0].map((n) => n.name)).toEqual(['default']); // a new project's own network
       const network = `projects/${P}/global/networks/ec-net`;
       await gcpDone(g, (await g.subnetworks.insert({ project: P, region: 'us-central1', subnetworkResource: { name: 'ec-sub', network, ipCidrRange: '10.20.0.0/24' } }))[0]);
       await gcpDone(g, (await g.firewalls.insert({ project: P, firewallResource: { name: 'ec-fw', network, allowed: [{ IPProtocol: 'tcp', ports: ['22'] }], sourceRanges: ['0.0.0.0/0'] } }))[0]);
@@ -372,14 +372,14 @@ describe('eventual consistency (injected clock)', () => {
       await notFound(g.subnetworks.get({ project: P, region: 'us-central1', subnetwork: 'ec-sub' }));
       await notFound(g.firewalls.get({ project: P, firewall: 'ec-fw' }));
       await notFound(g.instances.get({ project: P, zone: 'us-central1-a', instance: 'ec-vm' }));
-      expect((await g.subnetworks.list({ project: P, region: 'us-central1' }))[0]).toEqual([]);
-      expect((await g.firewalls.list({ project: P }))[0]).toEqual([]);
+      expect((await g.subnetworks.list({ project: P, region: 'us-central1' }))[0].map((s) => s.name)).toEqual(['default']);
+      expect((await g.firewalls.list({ project: P }))[0].filter((f) => !f.name?.startsWith('default-'))).toEqual([]);
       expect((await g.instances.list({ project: P, zone: 'us-central1-a' }))[0]).toEqual([]);
 
       clock += DELAY;
       expect((await g.networks.get({ project: P, network: 'ec-net' }))[0].name).toBe('ec-net');
       expect((await g.subnetworks.get({ project: P, region: 'us-central1', subnetwork: 'ec-sub' }))[0].ipCidrRange).toBe('10.20.0.0/24');
-      expect((await g.firewalls.list({ project: P }))[0].map((f) => f.name)).toEqual(['ec-fw']);
+      expect((await g.firewalls.list({ project: P }))[0].map((f) => f.name).filter((n) => !n?.startsWith('default-'))).toEqual(['ec-fw']);
       expect((await g.instances.get({ project: P, zone: 'us-central1-a', instance: 'ec-vm' }))[0].name).toBe('ec-vm');
     } finally {
       await setDelay('gcp', 0);

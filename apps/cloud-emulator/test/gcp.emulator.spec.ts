@@ -48,7 +48,8 @@ describe('gcp sandbox: wire strictness', () => {
   const reason = (r: { body: Record<string, any> }) => r.body.error?.errors?.[0]?.reason; // eslint-disable-line @typescript-eslint/no-explicit-any
 
   beforeAll(async () => {
-    emu = await startEmulator({ ports: { aws: 0, gcp: 0, azure: 0, digitalocean: 0, admin: 0 }, latency: { 'instance.boot': 50 } });
+    // instances.setMetadata is probed on purpose: a real method the sandbox lacks (501)
+    emu = await startEmulator({ ports: { aws: 0, gcp: 0, azure: 0, digitalocean: 0, admin: 0 }, latency: { 'instance.boot': 50 }, allowUnimplemented: ['gcp instances.setMetadata'] });
     base = emu.endpoints.gcp ?? '';
     const c = emu.modules.gcp.createAccount();
     if (c.cloud !== 'gcp') throw new Error('expected gcp credentials');
@@ -97,6 +98,31 @@ describe('gcp sandbox: wire strictness', () => {
       expect(other.status).toBe(403);
       expect(reason(other)).toBe('forbidden');
       expect((await api('GET', `projects/${P}`)).body).toMatchObject({ kind: 'compute#project', name: P });
+    });
+  });
+
+  describe('gaps and defaults', () => {
+    it('answers a real Compute method it does not serve with the sandbox\'s 501, a bogus path with Google\'s 404', async () => {
+      const r = await fetch(`${base}/compute/v1/projects/${P}/zones/us-east4-a/instances/vm-x/setMetadata`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{}' });
+      expect(r.status).toBe(501);
+      expect(r.headers.get('x-skyweave-sandbox-unimplemented')).toBe('instances.setMetadata');
+      expect(await r.json()).toMatchObject({ sandbox: 'skyweave-cloud-emulator', cloud: 'gcp', operation: 'instances.setMetadata' });
+      const bogus = await api('GET', `projects/${P}/global/nonsense`);
+      expect(bogus.status).toBe(404);
+      expect(reason(bogus)).toBe('notFound');
+      const calls = (await (await fetch(`${emu.adminUrl}/admin/calls`)).json()) as { unimplemented: { cloud: string; call: string }[] };
+      expect(calls.unimplemented).toEqual([expect.objectContaining({ cloud: 'gcp', call: 'instances.setMetadata' })]);
+    });
+    it('starts a project with the default network (auto mode, a subnet per region, four firewall rules), not counted as leftovers', async () => {
+      const n = await api('GET', `projects/${P}/global/networks/default`);
+      expect(n.body).toMatchObject({ kind: 'compute#network', name: 'default', autoCreateSubnetworks: true });
+      expect(n.body.subnetworks.length).toBeGreaterThanOrEqual(40);
+      const sub = await api('GET', `projects/${P}/regions/us-central1/subnetworks/default`);
+      expect(sub.body).toMatchObject({ ipCidrRange: '10.128.0.0/20', gatewayAddress: '10.128.0.1' });
+      const fws = await api('GET', `projects/${P}/global/firewalls`);
+      expect(fws.body.items.map((f: { name: string }) => f.name)).toEqual(['default-allow-icmp', 'default-allow-internal', 'default-allow-rdp', 'default-allow-ssh']);
+      expect(n.body.creationTimestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}-0[78]:00$/);
+      expect(emu.modules.gcp.inventory()).toEqual([]);
     });
   });
 

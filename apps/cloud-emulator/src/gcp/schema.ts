@@ -11,14 +11,26 @@ import { badJsonValue, unknownName } from './errors';
  */
 
 interface ProtoField { type: string; rule?: string; keyType?: string }
-interface ProtoType { fields?: Record<string, ProtoField>; values?: Record<string, number>; nested?: Record<string, ProtoType> }
+export interface ProtoType { fields?: Record<string, ProtoField>; values?: Record<string, number>; nested?: Record<string, ProtoType> }
 
 let v1: Record<string, ProtoType> | undefined;
 
+/** The `google.cloud.compute.v1` namespace of the published API description (messages and services), loaded once. */
+export function computeV1(): Record<string, ProtoType> {
+  return compute();
+}
+
+const readRoot = () =>
+  JSON.parse(readFileSync(require.resolve('@google-cloud/compute/build/protos/protos.json'), 'utf8')) as { nested: Record<string, ProtoType> };
+
+/** Another version's namespace of the same description (`v1beta`), read afresh (callers keep what they need of it). */
+export function computeNamespace(version: string): Record<string, ProtoType> {
+  return readRoot().nested.google?.nested?.cloud?.nested?.compute?.nested?.[version]?.nested ?? {};
+}
+
 function compute(): Record<string, ProtoType> {
   if (!v1) {
-    const path = require.resolve('@google-cloud/compute/build/protos/protos.json');
-    const root = JSON.parse(readFileSync(path, 'utf8')) as { nested: Record<string, ProtoType> };
+    const root = readRoot();
     const ns = root.nested.google?.nested?.cloud?.nested?.compute?.nested?.v1?.nested;
     if (!ns) throw new Error('compute v1 schema not found');
     v1 = ns;

@@ -1,6 +1,6 @@
 import type { ServiceAccount } from './auth';
 import type { OperationFailure } from './errors';
-import { MACHINE_TYPES, REGION_ZONES } from './catalog';
+import { MACHINE_TYPES, REGION_ZONES, imageId } from './catalog';
 import { link, newId, operationName, timestamp } from './util';
 
 /** Where an operation lives: `global/operations`, `regions/{r}/operations` or `zones/{z}/operations`. */
@@ -47,6 +47,8 @@ export interface NetworkRec {
   routingMode: string;
   mtu: number;
   deleting: boolean;
+  /** Part of a new project (the `default` network): not a leftover of anyone's run. */
+  builtIn?: boolean;
 }
 
 export interface SubnetRec {
@@ -65,6 +67,8 @@ export interface SubnetRec {
   /** Made by an auto-mode network; removed with it. */
   auto: boolean;
   deleting: boolean;
+  /** A subnetwork of the project's `default` network. */
+  builtIn?: boolean;
 }
 
 export interface FirewallRec {
@@ -89,6 +93,8 @@ export interface FirewallRec {
   logEnabled: boolean;
   busy: boolean;
   deleting: boolean;
+  /** One of the `default` network's four rules. */
+  builtIn?: boolean;
 }
 
 export interface NicRec {
@@ -124,6 +130,35 @@ export interface InstanceRec {
   fingerprint: string;
   deleting: boolean;
   timers: NodeJS.Timeout[];
+  /** The boot image's architecture (`disks[0].architecture`). */
+  architecture?: 'X86_64' | 'ARM64';
+  /** When the instance was inserted (ms since the epoch): the serial console's clock. */
+  bootMs: number;
+  /** Serial port 1: the sandbox's boot log of the VM, one line each. */
+  serial: string[];
+}
+
+/** A zonal persistent disk (the sandbox makes boot disks only, with their instance). */
+export interface DiskRec {
+  id: string;
+  /** When reads may start to count it from, on the sandbox clock (eventual consistency: core/consistency.ts). */
+  createdAtMs: number;
+  name: string;
+  zone: string;
+  created: string;
+  sizeGb: number;
+  architecture: 'X86_64' | 'ARM64';
+  /** Full URL of the image the disk was made from (a family resolved to its current image). */
+  sourceImage: string;
+  sourceImageFamily?: string;
+  /** Disk type name (`pd-standard`, the API's default). */
+  type: string;
+  status: 'CREATING' | 'READY' | 'DELETING';
+  /** Names of the instances (same zone) it is attached to. */
+  users: string[];
+  labelFingerprint: string;
+  lastAttachTimestamp?: string;
+  lastDetachTimestamp?: string;
 }
 
 /** One sandbox project: everything one service account owns. */
@@ -134,6 +169,8 @@ export class ProjectState {
   readonly firewalls = new Map<string, FirewallRec>();
   /** key `${zone}/${name}` */
   readonly instances = new Map<string, InstanceRec>();
+  /** key `${zone}/${name}` */
+  readonly disks = new Map<string, DiskRec>();
   /** key `${scopePath}/${name}` */
   readonly operations = new Map<string, OperationRec>();
   readonly requestIds = new Map<string, OperationRec>();
@@ -286,7 +323,7 @@ export class ProjectState {
         autoDelete: i.bootDisk.autoDelete,
         interface: 'SCSI',
         diskSizeGb: String(i.bootDisk.sizeGb),
-        architecture: 'X86_64',
+        architecture: i.architecture ?? 'X86_64',
       }],
       metadata: { kind: 'compute#metadata', fingerprint: i.metadataFingerprint, ...(i.metadata.length ? { items: i.metadata } : {}) },
       ...(i.serviceAccounts.length ? { serviceAccounts: i.serviceAccounts } : {}),
@@ -299,6 +336,34 @@ export class ProjectState {
       deletionProtection: i.deletionProtection,
       fingerprint: i.fingerprint,
       ...(i.lastStartTimestamp ? { lastStartTimestamp: i.lastStartTimestamp } : {}),
+    };
+  }
+
+  /** https://cloud.google.com/compute/docs/reference/rest/v1/disks#resource:-disk */
+  renderDisk(d: DiskRec): Record<string, unknown> {
+    const image = d.sourceImage.split('/').pop() ?? '';
+    const lts = /^ubuntu-(?:minimal-)?(\d{4})/.exec(image);
+    return {
+      kind: 'compute#disk',
+      id: d.id,
+      creationTimestamp: d.created,
+      name: d.name,
+      sizeGb: String(d.sizeGb),
+      zone: link(this.id, `zones/${d.zone}`),
+      status: d.status,
+      selfLink: link(this.id, `zones/${d.zone}/disks/${d.name}`),
+      sourceImage: d.sourceImage,
+      sourceImageId: imageId(image),
+      type: link(this.id, `zones/${d.zone}/diskTypes/${d.type}`),
+      ...(lts ? { licenses: [`https://www.googleapis.com/compute/v1/projects/ubuntu-os-cloud/global/licenses/ubuntu-${lts[1]}-lts`] } : {}),
+      guestOsFeatures: [{ type: 'VIRTIO_SCSI_MULTIQUEUE' }, { type: 'SEV_CAPABLE' }, { type: 'UEFI_COMPATIBLE' }, { type: 'GVNIC' }],
+      ...(d.lastAttachTimestamp ? { lastAttachTimestamp: d.lastAttachTimestamp } : {}),
+      ...(d.lastDetachTimestamp ? { lastDetachTimestamp: d.lastDetachTimestamp } : {}),
+      ...(d.users.length ? { users: d.users.map((u) => link(this.id, `zones/${d.zone}/instances/${u}`)) } : {}),
+      labelFingerprint: d.labelFingerprint,
+      physicalBlockSizeBytes: '4096',
+      architecture: d.architecture,
+      satisfiesPzi: true,
     };
   }
 

@@ -9,10 +9,25 @@ export const link = (project: string, path: string) => `${API_BASE}projects/${pr
 /** A Compute numeric id (uint64, as a decimal string; 63 random bits, never 0). */
 export const newId = () => (BigInt.asUintN(63, randomBytes(8).readBigUInt64BE()) | 1n).toString();
 
-/** RFC 3339 with a -07:00 offset, as Compute writes timestamps. */
+const PACIFIC = new Intl.DateTimeFormat('en-US', {
+  timeZone: 'America/Los_Angeles', hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
+});
+
+/**
+ * RFC 3339 in US Pacific time with the offset of that instant, as Compute writes `creationTimestamp` and operation
+ * times (`2026-01-15T09:30:00.123-08:00` in winter, `…-07:00` in summer). The offset comes from the platform's time
+ * zone data (Intl, `America/Los_Angeles`), not from home-made DST rules.
+ */
 export function timestamp(d = new Date()): string {
-  const p = new Date(d.getTime() - 7 * 3600_000);
-  return `${p.toISOString().replace('Z', '')}-07:00`;
+  const parts: Record<string, string> = {};
+  for (const p of PACIFIC.formatToParts(d)) parts[p.type] = p.value;
+  const ms = d.getTime();
+  const wall = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second)) + (ms % 1000 + 1000) % 1000;
+  const offsetMin = Math.round((wall - ms) / 60_000);
+  const sign = offsetMin < 0 ? '-' : '+';
+  const abs = Math.abs(offsetMin);
+  const off = `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+  return `${new Date(wall).toISOString().replace('Z', '')}${off}`;
 }
 
 /** An 8-byte base64 fingerprint. */

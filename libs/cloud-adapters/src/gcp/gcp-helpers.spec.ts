@@ -3,7 +3,7 @@ import { isCloudError } from '../errors';
 import { describeFailure, operationFailure, toCloudError } from './gcp-errors';
 import { firewallToRules, planToFirewall, sameRules } from './gcp-firewall';
 import { descriptionFilter, firewallName, labelFilter, networkName, ownedBy, ownershipDescription, parseDescription, regionOfZone } from './gcp-naming';
-import { instanceState } from './gcp-provider';
+import { GCP_NODE_IMAGE, GCP_NODE_IMAGE_ARM64, gcpNodeImage, instanceState } from './gcp-provider';
 import { isAllowedTokenUri, tokenEndpoint } from './gcp-auth';
 
 const body = (status: number, reason: string, message = 'm') => ({
@@ -107,5 +107,14 @@ describe('gcp instance state and token endpoint', () => {
     expect(isAllowedTokenUri(undefined, {})).toBe(true);
     expect(isAllowedTokenUri('http://127.0.0.1:4567/token', { gcp: 'http://127.0.0.1:4567' })).toBe(true);
     expect(isAllowedTokenUri('http://127.0.0.1:4568/token', { gcp: 'http://127.0.0.1:4567' })).toBe(false);
+  });
+});
+
+describe('gcp node image', () => {
+  it('boots Arm machine types from the arm64 family, the others from amd64', () => {
+    expect(gcpNodeImage('t2a-standard-2')).toBe(GCP_NODE_IMAGE_ARM64);
+    expect(gcpNodeImage('c4a-highcpu-4')).toBe(GCP_NODE_IMAGE_ARM64);
+    expect(gcpNodeImage('e2-standard-2')).toBe(GCP_NODE_IMAGE);
+    expect(gcpNodeImage('t2d-standard-2')).toBe(GCP_NODE_IMAGE);
   });
 });

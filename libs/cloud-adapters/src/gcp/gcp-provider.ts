@@ -30,6 +30,14 @@ const ROLES: NodeRole[] = ['master', 'worker'];
 
 /** Boot image of every node: Ubuntu 24.04 LTS (amd64), by image family. */
 export const GCP_NODE_IMAGE = 'projects/ubuntu-os-cloud/global/images/family/ubuntu-2404-lts-amd64';
+/** The arm64 build of the same image, for Arm machine types (Compute refuses an x86_64 boot disk on them). */
+export const GCP_NODE_IMAGE_ARM64 = 'projects/ubuntu-os-cloud/global/images/family/ubuntu-2404-lts-arm64';
+
+/** Arm machine families of Compute Engine (T2A Ampere Altra, C4A and N4A Google Axion). */
+const ARM_MACHINE_FAMILIES = new Set(['t2a', 'c4a', 'n4a']);
+
+/** The node image for a machine type: arm64 for the Arm families, amd64 otherwise. */
+export const gcpNodeImage = (machineType: string): string => (ARM_MACHINE_FAMILIES.has(machineType.split('-')[0]) ? GCP_NODE_IMAGE_ARM64 : GCP_NODE_IMAGE);
 /** Boot disk size of every node, in GB. */
 export const GCP_BOOT_DISK_GB = 20;
 
@@ -321,7 +329,7 @@ export class GcpProvider implements CloudProvider {
    * `instances.insert` with `requestId = nodeId`, waiting for the zonal operation (so quota and capacity errors, which
    * GCP reports in the operation, surface here). The instance is tagged with the role's firewall name
    * (`spec.network.securityGroupIds[role]`, which is also that firewall's target tag), gets an ephemeral external IPv4,
-   * an Ubuntu 24.04 boot disk (GCP_NODE_IMAGE, GCP_BOOT_DISK_GB) and the user-data as metadata `user-data` (plain text).
+   * an Ubuntu 24.04 boot disk of the machine type's architecture (gcpNodeImage, GCP_BOOT_DISK_GB) and the user-data as metadata `user-data` (plain text).
    * A launch the label look-up cannot see yet (eventual consistency) is caught by the `requestId` (GCP answers the
    * first operation again) or by the name (`alreadyExists` ⇒ adopted when it carries this node's label); the instance
    * is then read back, retried while it is not visible (consistency window).
@@ -347,7 +355,7 @@ export class GcpProvider implements CloudProvider {
           labels: { [TAG_CLUSTER]: spec.clusterId, [TAG_NODE]: spec.nodeId, [TAG_ROLE]: spec.role },
           tags: { items: networkTag ? [networkTag] : [] },
           metadata: { items: [{ key: 'user-data', value: spec.userData }] },
-          disks: [{ boot: true, autoDelete: true, initializeParams: { sourceImage: GCP_NODE_IMAGE, diskSizeGb: GCP_BOOT_DISK_GB } }],
+          disks: [{ boot: true, autoDelete: true, initializeParams: { sourceImage: gcpNodeImage(spec.instanceType), diskSizeGb: GCP_BOOT_DISK_GB } }],
           networkInterfaces: [{
             subnetwork: `projects/${this.project}/regions/${region}/subnetworks/${spec.network.subnetId}`,
             accessConfigs: [{ type: 'ONE_TO_ONE_NAT', name: 'External NAT' }],

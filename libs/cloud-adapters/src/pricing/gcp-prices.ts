@@ -21,7 +21,11 @@ export const GCP_FAMILY_SKUS: Readonly<Record<string, string>> = {
   n1: 'N1 Predefined Instance',
   n2: 'N2 Instance',
   n2d: 'N2D AMD Instance',
+  n4: 'N4 Instance',
   c3: 'C3 Instance',
+  c3d: 'C3D Instance',
+  c4: 'C4 Instance',
+  c4a: 'C4A Instance',
   t2d: 'T2D AMD Instance',
   t2a: 'T2A Arm Instance',
 };
