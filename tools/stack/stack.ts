@@ -44,6 +44,13 @@ export interface StackOptions {
    * none: `stop()` rejects, after stopping everything, when a process asked the sandbox for one (issue 15).
    */
   allowUnimplemented?: boolean | string[];
+  /** VMs of these instance types boot on an external hypervisor (the emulator's `--vm-hypervisor-command`; npm run test:boot). */
+  hypervisor?: { command: string[]; instanceTypes: string[] };
+  /**
+   * The address node-agents reach the gateway at (SKYWEAVE_API_URL's host; default 127.0.0.1). When set the gateway
+   * binds every address (VMs on their own network, e.g. test:boot's, reach it through a host address).
+   */
+  apiHost?: string;
 }
 
 /** A running installation: the sandbox cloud, every service, its own database and NATS namespace, and one organisation. */
@@ -156,6 +163,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     ...(opts.bootMs !== undefined ? ['--boot-ms', String(opts.bootMs)] : []),
     ...(opts.realistic ? ['--realistic', String(opts.realistic)] : []),
     ...(opts.vmNetwork ? ['--vm-network', opts.vmNetwork] : []),
+    ...(opts.hypervisor ? ['--vm-hypervisor-command', JSON.stringify(opts.hypervisor.command), '--vm-hypervisor-instance-types', opts.hypervisor.instanceTypes.join(',')] : []),
   ], opts.env ?? {});
   // a start that fails part-way must not leave the processes it spawned running (they hold ports, namespaces and CPU)
   const abandon = async (e: unknown): Promise<never> => {
@@ -168,13 +176,15 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 
   const apiPort = await freePort();
   const apiUrl = `http://127.0.0.1:${apiPort}`;
+  const agentApiUrl = `http://${opts.apiHost ?? '127.0.0.1'}:${apiPort}`;
   const env: Record<string, string> = {
     DATABASE_URL: databaseUrl,
     NATS_URL: natsUrl,
     SKYWEAVE_NATS_NAMESPACE: namespace,
     SKYWEAVE_MASTER_KEY: randomBytes(32).toString('base64'),
     SKYWEAVE_CLOUD_ENDPOINTS_FILE: endpointsFile,
-    SKYWEAVE_API_URL: apiUrl,
+    SKYWEAVE_API_URL: agentApiUrl,
+    ...(opts.apiHost ? { HOST: '0.0.0.0' } : {}),
     SKYWEAVE_REDRIVE_SECONDS: String(opts.redriveSeconds ?? 5),
     PORT: String(apiPort),
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',

@@ -8,7 +8,7 @@ import { generate } from 'selfsigned';
 import type { CloudId } from '@skyweave/domain';
 import type { CloudEndpoints } from '@skyweave/cloud-adapters';
 import { FaultBook } from './core/faults';
-import { VmRuntime } from './core/vm-runtime';
+import { VmRuntime, type VmHypervisor } from './core/vm-runtime';
 import { NetnsFabric } from './core/netns';
 import { PublicIpAllocator } from './core/public-ips';
 import { CloudLatency, DEFAULT_LATENCY, LatencyProfile, latencyOf } from './core/latency';
@@ -74,6 +74,11 @@ export interface EmulatorOptions {
    * does not serve was made, so a test that caused one fails (issue 15) unless it says it expects it.
    */
   allowUnimplemented?: boolean | string[];
+  /**
+   * VMs of these instance types boot on an external hypervisor instead of the sandbox's image (core/vm-runtime.ts
+   * VmHypervisor; `npm run test:boot` boots them as Debian systems under systemd-nspawn).
+   */
+  hypervisor?: VmHypervisor;
 }
 
 export type VmNetworkMode = 'process' | 'netns';
@@ -140,6 +145,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     env: opts.vmEnv,
     fabric,
     ...(kubernetes ? { guest: kubernetes } : {}),
+    ...(opts.hypervisor ? { hypervisor: opts.hypervisor } : {}),
   });
   // One context per cloud: its latencies are the cloud's overrides over the shared profile, read at each call.
   const contextOf = (cloud: CloudId): CloudContext => ({

@@ -26,6 +26,9 @@ const AZURE_SDK_POLL_MS = 2000;
  *   --host H             address to bind (default 127.0.0.1); --advertise-host N: the name clients use (containers)
  *   --vm-network M       process (default): VMs are processes on the host network; netns: each VM is a network
  *                        namespace on a shared bridge (needs root and iproute2; see src/core/netns.ts)
+ *   --vm-hypervisor-command C, --vm-hypervisor-instance-types T1,T2
+ *                        VMs of these instance types boot on that external hypervisor (JSON argv, called with the
+ *                        instance id and its user-data file; tools/boot/nspawn-vm.sh for npm run test:boot)
  * SIGTERM / SIGINT close the emulator (in netns mode that removes every namespace it made) and exit.
  */
 const program = new Command('skyweave-cloud-emulator')
@@ -42,11 +45,13 @@ const program = new Command('skyweave-cloud-emulator')
   .option('--kube-pod-start-ms <n>')
   .option('--host <address>', 'address to bind', '127.0.0.1')
   .option('--advertise-host <name>', 'host name written in the endpoints')
+  .option('--vm-hypervisor-command <json>')
+  .option('--vm-hypervisor-instance-types <list>')
   .addOption(new Option('--vm-network <mode>', 'VM network: process or netns').choices(['process', 'netns']).default('process'))
   .parse();
 const o = program.opts<{
   endpointsFile?: string; basePort: string; bootMs?: string; realistic?: string; vmRoot?: string; agentCommand?: string; host: string; advertiseHost?: string; vmNetwork: VmNetworkMode;
-  kubeadmCommand?: string; kubernetes: boolean; kubeNodeGraceSeconds?: string; kubeTolerationSeconds?: string; kubePodStartMs?: string;
+  kubeadmCommand?: string; kubernetes: boolean; vmHypervisorCommand?: string; vmHypervisorInstanceTypes?: string; kubeNodeGraceSeconds?: string; kubeTolerationSeconds?: string; kubePodStartMs?: string;
 }>();
 
 void (async () => {
@@ -83,6 +88,9 @@ void (async () => {
     vmRoot: o.vmRoot,
     binaries: { '/usr/local/bin/skyweave-node-agent': agent },
     vmNetwork: o.vmNetwork,
+    ...(o.vmHypervisorCommand
+      ? { hypervisor: { command: JSON.parse(o.vmHypervisorCommand) as string[], instanceTypes: (o.vmHypervisorInstanceTypes ?? '').split(',').filter(Boolean) } }
+      : {}),
     ...(o.kubernetes ? {
       kubernetes: {
         kubeadmCommand: kubeadm,

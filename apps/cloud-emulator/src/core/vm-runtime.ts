@@ -1,5 +1,5 @@
 import { spawn, ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync, readFileSync, existsSync, appendFileSync, openSync, renameSync } from 'node:fs';
+import { mkdirSync, writeFileSync, readFileSync, existsSync, appendFileSync, openSync, closeSync, renameSync } from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { VmHost } from './types';
@@ -27,6 +27,15 @@ export interface BootedVm {
  * the file system is kept.
  */
 type VmSpec = { cloud: string; instanceId: string; userData: string; privateIp: string; publicIp?: string; diskId?: string; machine?: VmMachine };
+
+/**
+ * An external hypervisor for VMs of some instance types (`npm run test:boot`: a Debian system under systemd-nspawn
+ * that runs cloud-init and systemd for real, tools/boot/). `command` is an argv prefix; see VmRuntime.bootOnHypervisor.
+ */
+export interface VmHypervisor {
+  command: string[];
+  instanceTypes: readonly string[];
+}
 
 /** How long a VM's unit gets to exit after SIGTERM before SIGKILL, in the `netns` VM network (ms). */
 const AGENT_STOP_GRACE_MS = 3000;
@@ -68,6 +77,8 @@ export class VmRuntime implements VmHost {
       fabric?: VmNetworkFabric;
       /** What else runs on the VMs (the sandbox's Kubernetes, core/kube.ts): told of boots and stops; adds unit environment. */
       guest?: VmGuest;
+      /** VMs of these instance types boot on an external hypervisor instead of this image (see VmHypervisor). */
+      hypervisor?: VmHypervisor;
     },
   ) {}
 
@@ -114,6 +125,8 @@ export class VmRuntime implements VmHost {
   }
 
   boot(vm: VmSpec): void {
+    const hv = this.opts.hypervisor;
+    if (hv && vm.machine && hv.instanceTypes.includes(vm.machine.instanceType)) return this.bootOnHypervisor(vm, hv);
     if (this.opts.fabric) return this.bootInNamespace(vm, this.opts.fabric);
     if (this.procs.has(vm.instanceId)) return;
     this.freshDisk(vm);
@@ -122,6 +135,28 @@ export class VmRuntime implements VmHost {
     const log = this.logger(root);
     this.opts.guest?.booted(this.guestVm(vm, root));
     this.applyUserData(vm, root, log, (unit) => this.startUnit(vm, root, unit, log));
+  }
+
+  /**
+   * Boots a VM on the external hypervisor: its user-data is written to `<vmRoot>/<id>/user-data` and the command runs
+   * (`<command…> <instanceId> <user-data file>`, environment SKYWEAVE_VM_PRIVATE_IP, SKYWEAVE_VM_PUBLIC_IP,
+   * SKYWEAVE_VM_DIR), its output appended to `<vmRoot>/<id>/console.log` (the VM's console). `stop` sends it SIGTERM.
+   */
+  private bootOnHypervisor(vm: VmSpec, hv: VmHypervisor): void {
+    if (this.procs.has(vm.instanceId)) return;
+    const dir = path.dirname(this.fsRoot(vm.instanceId));
+    mkdirSync(dir, { recursive: true });
+    const userData = path.join(dir, 'user-data');
+    writeFileSync(userData, vm.userData, { mode: 0o600 });
+    const out = openSync(path.join(dir, 'console.log'), 'a');
+    const child = spawn(hv.command[0], [...hv.command.slice(1), vm.instanceId, userData], {
+      env: { ...process.env, SKYWEAVE_VM_PRIVATE_IP: vm.privateIp, SKYWEAVE_VM_PUBLIC_IP: vm.publicIp ?? '', SKYWEAVE_VM_DIR: dir },
+      stdio: ['ignore', out, out],
+    });
+    closeSync(out);
+    child.on('error', (e) => appendFileSync(path.join(dir, 'console.log'), `hypervisor: ${e.message}\n`));
+    this.procs.set(vm.instanceId, child);
+    this.booted.set(vm.instanceId, { cloud: vm.cloud, instanceId: vm.instanceId, privateIp: vm.privateIp, ...(vm.publicIp ? { publicIp: vm.publicIp } : {}) });
   }
 
   private guestVm(vm: { cloud: string; instanceId: string; privateIp: string; publicIp?: string; machine?: VmMachine }, root: string, net?: VmNetwork): GuestVm {
