@@ -1,12 +1,16 @@
 import { ArmError, resourceGroupNotFound } from './arm-error';
 import { Call, Env, Reply, eqi, groupId, page, seen } from './common';
-import { renderDiskGeneric } from './compute';
+import { ArmOperationTable, read } from './context';
+import { renderDiskGeneric } from './disks';
 import { isTagFilter, matchesFilter, parseListFilter } from './filter';
-import { networkInUse } from './network';
+import { networkInUse } from './network-common';
 import { ARM_TYPES, Operation, Resource, ResourceGroup, provisioningState } from './state';
 import { LOCATIONS, checkResourceGroupName, isObject, normaliseLocation, parseTags, requireBody } from './validate';
 
-const RESOURCES_API_NS = 'Microsoft.Resources';
+/**
+ * The ARM core (Microsoft.Resources): subscriptions, resource groups, the generic resource list, and the monitors of
+ * long-running operations (resource group deletion, the Network and Compute RPs' Azure-AsyncOperation / Location).
+ */
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Resource groups — https://learn.microsoft.com/rest/api/resources/resource-groups
@@ -288,4 +292,30 @@ export async function rpOperation(env: Env, call: Call, ns: string, id: string, 
   return { status: 200, body };
 }
 
-export { RESOURCES_API_NS };
+
+
+/** Resource group calls take the group's name from the path. */
+const rgName = (p: { rg?: string }): string => p.rg ?? '';
+
+export const RESOURCE_GROUP_OPERATIONS: ArmOperationTable = {
+  'LIST Microsoft.Resources/subscriptions': read(async ({ env, call }) => {
+    await env.ctx.delay('read');
+    return { status: 200, body: { value: [renderSubscription(call)], count: { type: 'Total', value: 1 } } };
+  }),
+  'GET Microsoft.Resources/subscriptions': read(async ({ env, call }) => {
+    await env.ctx.delay('read');
+    return { status: 200, body: renderSubscription(call) };
+  }),
+  'LIST Microsoft.Resources/resourceGroups': read(({ env, call }) => listGroups(env, call)),
+  'GET Microsoft.Resources/resourceGroups': read(({ env, call, path }) => handleGroup(env, call, rgName(path))),
+  'HEAD Microsoft.Resources/resourceGroups': read(({ env, call, path }) => handleGroup(env, call, rgName(path))),
+  'PUT Microsoft.Resources/resourceGroups': { op: 'network.create', run: ({ env, call, path }) => handleGroup(env, call, rgName(path)) },
+  'PATCH Microsoft.Resources/resourceGroups': { op: 'network.create', run: ({ env, call, path }) => handleGroup(env, call, rgName(path)) },
+  'DELETE Microsoft.Resources/resourceGroups': { op: 'network.delete', run: ({ env, call, path }) => handleGroup(env, call, rgName(path)) },
+  'LIST Microsoft.Resources/resources': read(({ env, call, path }) => listResources(env, call, path.rg)),
+  'GET Microsoft.Resources/operationResults': read(({ env, call, path }) => groupOperationResult(env, call, path.names[0])),
+  ...Object.fromEntries(['Microsoft.Network', 'Microsoft.Compute'].flatMap((ns) => [
+    [`GET ${ns}/locations/operations`, read(({ env, call, path }) => rpOperation(env, call, ns, path.names[1], false))],
+    [`GET ${ns}/locations/operationResults`, read(({ env, call, path }) => rpOperation(env, call, ns, path.names[1], true))],
+  ])),
+};
