@@ -101,7 +101,12 @@ const vmBody = (nicId: string, patch: (b: VmBody) => void = () => undefined): Vm
 };
 
 beforeAll(async () => {
-  emu = await startEmulator({ ports: { aws: 0, gcp: 0, azure: 0, digitalocean: 0, admin: 0 }, latency: { 'instance.boot': 50 } });
+  emu = await startEmulator({
+    ports: { aws: 0, gcp: 0, azure: 0, digitalocean: 0, admin: 0 },
+    latency: { 'instance.boot': 50 },
+    // probed on purpose by 'unimplemented calls' below
+    allowUnimplemented: ['azure POST Microsoft.Compute/virtualMachines/start', 'azure PUT Microsoft.Network/routeTables', 'azure LIST Microsoft.Storage/storageAccounts'],
+  });
   base = emu.endpoints.azure?.arm ?? '';
   ca = emu.endpoints.azure?.caPem ?? '';
   const c = emu.modules.azure.createAccount();
@@ -181,6 +186,33 @@ describe('ARM front door', () => {
     const r = await request('PUT', rgPath('badjson'), { body: '{"location": ' });
     expect(r.status).toBe(400);
     expect(err(r).code).toBe('InvalidRequestContent');
+  });
+});
+
+describe('unimplemented calls', () => {
+  it('answers a real ARM operation the sandbox lacks with 501 (never 404), and a type that does not exist with InvalidResourceType', async () => {
+    await request('PUT', rgPath('unimpl'), { body: { location: 'eastus' } });
+    const rt = await request('PUT', net('unimpl', 'routeTables', 'rt'), { body: { location: 'eastus' } });
+    expect(rt.status).toBe(501);
+    expect(rt.headers['x-skyweave-sandbox-unimplemented']).toBe('PUT Microsoft.Network/routeTables');
+    expect(rt.body).toMatchObject({ error: 'NotImplementedBySandbox', cloud: 'azure', operation: 'PUT Microsoft.Network/routeTables' });
+    const start = await request('POST', `${sub()}/resourceGroups/unimpl/providers/Microsoft.Compute/virtualMachines/vm/start?api-version=${COMP}`);
+    expect(start.status).toBe(501);
+    const storage = await request('GET', `${sub()}/providers/Microsoft.Storage/storageAccounts?api-version=2023-05-01`);
+    expect(storage.status).toBe(501);
+    // served reads of types the account has none of are empty lists, not 501
+    const lbs = await request('GET', `${sub()}/providers/Microsoft.Network/loadBalancers?api-version=${NET}`);
+    expect(lbs.status).toBe(200);
+    expect(lbs.body).toEqual({ value: [] });
+    // bogus types in an emulated provider keep ARM's answer
+    const bogus = await request('GET', net('unimpl', 'fooBars', 'x'));
+    expect(bogus.status).toBe(404);
+    expect(err(bogus).code).toBe('InvalidResourceType');
+    // a method a real type does not take
+    const post = await request('POST', `${sub()}/resourcegroups?api-version=${RES}`);
+    expect(post.status).toBe(405);
+    const calls = emu.calls.snapshot('azure').unimplemented.map((u) => u.call).sort();
+    expect(calls).toEqual(['LIST Microsoft.Storage/storageAccounts', 'POST Microsoft.Compute/virtualMachines/start', 'PUT Microsoft.Network/routeTables']);
   });
 });
 
