@@ -86,11 +86,24 @@ function faultError(kind: FaultKind, op: LatencyOp, r: ArmPath, call: { account:
 }
 
 /**
- * Sandbox Azure: Microsoft Entra ID token endpoint, Azure Resource Manager (Resources, Network, Compute, with
- * `Microsoft.Compute/locations/{location}/vmSizes`) and the Retail Prices API (`GET /api/retail/prices`, no auth).
- * Calls are counted as `<METHOD> <resource type>` (`LIST` for collections; see armCallName). With eventual consistency
- * on, GET/HEAD and lists do not see resource groups and resources younger than the window (404
- * `ResourceGroupNotFound` / `ResourceNotFound`, left out of lists) — nor do the SDK pollers' final GETs.
+ * Sandbox Azure: Microsoft Entra ID token endpoint, Azure Resource Manager and the Retail Prices API
+ * (`GET /api/retail/prices`, no auth). ARM calls go through one table, `ARM_OPERATIONS`, keyed by the call name
+ * `<METHOD> <resource type>` (route.ts; `LIST` for collections), each entry a small handler over the shared state
+ * (state.ts), by family:
+ * - resource-groups.ts: Subscriptions - List/Get; Resource Groups - PUT/GET/HEAD/PATCH/DELETE/List; Resources - List;
+ *   the LRO monitors (`…/operationresults/{token}`, `<ns>/locations/{loc}/operations|operationResults/{id}`);
+ * - providers.ts: Providers - List/Get;
+ * - virtual-networks.ts, security-groups.ts, interfaces.ts (network-common.ts): virtualNetworks (+ subnets),
+ *   networkSecurityGroups, publicIPAddresses, networkInterfaces — PUT/GET/PATCH/DELETE, List, List All; routeTables and
+ *   loadBalancers List/List All/GET (always empty);
+ * - virtual-machines.ts: virtualMachines PUT/GET/PATCH/DELETE, List, List All, Instance View; disks.ts: disks
+ *   GET/List/List By Resource Group; compute-catalog.ts: locations/vmSizes, skus, locations/publishers/… (images),
+ *   locations/usages.
+ * A real ARM operation (arm-operations.ts, from the SDKs) that the table lacks, or any call of a provider the sandbox
+ * does not emulate, answers 501 (`ctx.unimplemented`); a type no emulated provider has is ARM's 404
+ * `InvalidResourceType`. api-versions: api-versions.ts. With eventual consistency on, GET/HEAD and lists do not see
+ * resource groups and resources younger than the window (404 `ResourceGroupNotFound` / `ResourceNotFound`, left out of
+ * lists) — nor do the SDK pollers' final GETs. See docs/sandbox-cloud/azure.md.
  */
 export function createAzureCloud(ctx: CloudContext): CloudModule {
   const state = new AzureState(ctx.publicIps);
