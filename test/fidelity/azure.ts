@@ -276,6 +276,29 @@ const reads: FidelityCheck[] = [
   },
   {
     kind: 'read',
+    operation: 'Security Rules - List / Default Security Rules - List',
+    reference: `${REF}/virtualnetwork/security-rules/list`,
+    async run(f) {
+      const nsg = parseArmId(f.network.securityGroupIds.worker);
+      check(nsg, `NSG id ${f.network.securityGroupIds.worker}`);
+      const rules = await all(az(f).network.securityRules.list(nsg.resourceGroup, nsg.name));
+      check(rules.length > 0 && rules.every((r) => r.priority && r.direction && r.access && r.protocol && r.id?.includes('/securityRules/')), `rules: ${rules.length}`);
+      const defaults = await all(az(f).network.defaultSecurityRules.list(nsg.resourceGroup, nsg.name));
+      check(defaults.map((r) => r.name).sort().join() === 'AllowAzureLoadBalancerInBound,AllowInternetOutBound,AllowVnetInBound,AllowVnetOutBound,DenyAllInBound,DenyAllOutBound', `default rules: ${defaults.map((r) => r.name).join()}`);
+    },
+  },
+  {
+    kind: 'read',
+    operation: 'Virtual Machines - List Available Sizes',
+    reference: `${REF}/compute/virtual-machines/list-available-sizes`,
+    async run(f) {
+      const { rg, name } = vmOf(f);
+      const sizes = await all(az(f).compute.virtualMachines.listAvailableSizes(rg, name));
+      check(sizes.some((s) => s.name === 'Standard_B2s' && s.numberOfCores === 2), `${sizes.length} sizes, Standard_B2s missing`);
+    },
+  },
+  {
+    kind: 'read',
     operation: 'Network Interfaces - List All',
     reference: `${REF}/virtualnetwork/network-interfaces/list-all`,
     async run(f) {

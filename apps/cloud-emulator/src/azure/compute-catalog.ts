@@ -87,6 +87,11 @@ async function listSkus(c: OpContext): Promise<Reply> {
   return page(c.call, c.path.path, locs.flatMap((l) => VM_SIZE_LIST.map((s) => renderSku(s, l))));
 }
 
+/** A size as Virtual Machine Sizes - List (and Virtual Machines - List Available Sizes) renders it; memory in MiB. */
+export const renderVmSize = (s: VmSizeInfo): Record<string, unknown> => ({
+  name: s.name, numberOfCores: s.vcpu, osDiskSizeInMB: 1047552, resourceDiskSizeInMB: s.resourceDiskMiB, memoryInMB: s.memoryMiB, maxDataDiskCount: s.maxDataDisks,
+});
+
 /** `GET …/locations/{location}/vmSizes`: every size offered in the location, not paged. */
 async function listVmSizes(c: OpContext): Promise<Reply> {
   location(c.path.names[0], 'locations/vmSizes');
@@ -94,9 +99,7 @@ async function listVmSizes(c: OpContext): Promise<Reply> {
   return {
     status: 200,
     body: {
-      value: VM_SIZE_LIST.map((s) => ({
-        name: s.name, numberOfCores: s.vcpu, osDiskSizeInMB: 1047552, resourceDiskSizeInMB: s.resourceDiskMiB, memoryInMB: s.memoryMiB, maxDataDiskCount: s.maxDataDisks,
-      })),
+      value: VM_SIZE_LIST.map(renderVmSize),
     },
   };
 }

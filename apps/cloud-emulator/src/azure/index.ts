@@ -94,9 +94,11 @@ function faultError(kind: FaultKind, op: LatencyOp, r: ArmPath, call: { account:
  *   the LRO monitors (`…/operationresults/{token}`, `<ns>/locations/{loc}/operations|operationResults/{id}`);
  * - providers.ts: Providers - List/Get;
  * - virtual-networks.ts, security-groups.ts, interfaces.ts (network-common.ts): virtualNetworks (+ subnets),
- *   networkSecurityGroups, publicIPAddresses, networkInterfaces — PUT/GET/PATCH/DELETE, List, List All; routeTables and
+ *   networkSecurityGroups (+ securityRules / defaultSecurityRules reads), publicIPAddresses, networkInterfaces —
+ *   PUT/GET/PATCH/DELETE, List, List All; routeTables and
  *   loadBalancers List/List All/GET (always empty);
- * - virtual-machines.ts: virtualMachines PUT/GET/PATCH/DELETE, List, List All, Instance View; disks.ts: disks
+ * - virtual-machines.ts: virtualMachines PUT/GET/PATCH/DELETE, List, List All, Instance View, List Available Sizes;
+ *   disks.ts: disks
  *   GET/List/List By Resource Group; compute-catalog.ts: locations/vmSizes, skus, locations/publishers/… (images),
  *   locations/usages.
  * A real ARM operation (arm-operations.ts, from the SDKs) that the table lacks, or any call of a provider the sandbox

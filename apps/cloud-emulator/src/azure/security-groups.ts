@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { ArmError, invalidRequestFormat } from './arm-error';
-import { Call, Env, Reply, eqi, tagsField } from './common';
-import type { ArmOperationTable } from './context';
-import { registerRenderer, beginPut, created, networkTypeOperations, propsOf } from './network-common';
+import { ArmError, invalidRequestFormat, resourceNotFound } from './arm-error';
+import { Call, Env, Reply, eqi, page, seen, tagsField } from './common';
+import { ArmOperationTable, OpContext, groupOf, read } from './context';
+import { registerRenderer, resourceId, beginPut, created, networkTypeOperations, propsOf } from './network-common';
 import { ARM_TYPES, Nsg, ResourceGroup, SecurityRule, newEtag, provisioningState } from './state';
 import { checkNetworkName, isObject, isValidAddressPrefix, optEnum, optString, optStringArray, parsePortRange } from './validate';
 
@@ -159,4 +159,40 @@ export function putNsg(env: Env, call: Call, rg: ResourceGroup, name: string): R
 
 registerRenderer('nsg', renderNsg);
 
-export const NSG_OPERATIONS: ArmOperationTable = networkTypeOperations('nsg', putNsg, 'firewall.create', 'network.delete');
+/** The NSG a rule read names, as reads see it. @throws ArmError 404 ResourceNotFound */
+function seenNsg(c: OpContext): Nsg {
+  const g = groupOf(c);
+  const nsg = c.env.state.get(resourceId(c.call, g, 'nsg', c.path.names[0]));
+  if (nsg?.kind !== 'nsg' || !seen(c.env, nsg)) throw resourceNotFound(ARM_TYPES.nsg, c.path.names[0], g.name);
+  return nsg;
+}
+
+/**
+ * Security Rules / Default Security Rules - List and Get (https://learn.microsoft.com/rest/api/virtualnetwork/security-rules,
+ * …/default-security-rules): the NSG's rules as its GET renders them. Rules are written with the NSG's PUT; a rule's
+ * own PUT / DELETE is not served (501).
+ */
+function ruleReads(kind: 'securityRules' | 'defaultSecurityRules'): ArmOperationTable {
+  const rules = (n: Nsg) => (kind === 'securityRules' ? n.rules : DEFAULT_RULES);
+  return {
+    [`LIST Microsoft.Network/networkSecurityGroups/${kind}`]: read(async (c) => {
+      await c.env.ctx.delay('read');
+      const nsg = seenNsg(c);
+      const state = provisioningState(nsg, c.call.now);
+      return page(c.call, `${nsg.id}/${kind}`, rules(nsg).map((r) => renderRule(nsg, r, state, kind)));
+    }),
+    [`GET Microsoft.Network/networkSecurityGroups/${kind}`]: read(async (c) => {
+      await c.env.ctx.delay('read');
+      const nsg = seenNsg(c);
+      const rule = rules(nsg).find((r) => r.name.toLowerCase() === c.path.names[1].toLowerCase());
+      if (!rule) throw resourceNotFound(`${ARM_TYPES.nsg}/${kind}`, `${nsg.name}/${c.path.names[1]}`, groupOf(c).name);
+      return { status: 200, body: renderRule(nsg, rule, provisioningState(nsg, c.call.now), kind) };
+    }),
+  };
+}
+
+export const NSG_OPERATIONS: ArmOperationTable = {
+  ...networkTypeOperations('nsg', putNsg, 'firewall.create', 'network.delete'),
+  ...ruleReads('securityRules'),
+  ...ruleReads('defaultSecurityRules'),
+};

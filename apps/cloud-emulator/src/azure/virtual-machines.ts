@@ -3,7 +3,7 @@ import { ArmError, invalidParameter, resourceNotFound } from './arm-error';
 import { Call, Env, Reply, asyncOperationUrl, deleteAccepted, eqi, page, seen, startOperation, tagsField } from './common';
 import { ArmOperationTable, OpContext, groupOf, read } from './context';
 import { IMAGES, findVmSize, VM_SIZE_LIST } from './catalog';
-import { REGIONAL_CORES_QUOTA } from './compute-catalog';
+import { REGIONAL_CORES_QUOTA, renderVmSize } from './compute-catalog';
 import { removeNetwork } from './network-common';
 import { ARM_TYPES, AT_ACCEPTANCE, Disk, Nic, ResourceGroup, Vm, VmNicRef, provisioningState } from './state';
 import { ZONES, isObject, optEnum, optString, optStringArray, parseTags, requireBody, requireLocation } from './validate';
@@ -469,4 +469,13 @@ export const VM_OPERATIONS: ArmOperationTable = {
     },
   },
   'DELETE Microsoft.Compute/virtualMachines': { op: 'instance.delete', run: (c) => deleteVm(c.env, c.call, vmOf(c)) },
+  /** Virtual Machines - List Available Sizes: every size of the catalogue (the sandbox has no host constraints). */
+  'LIST Microsoft.Compute/virtualMachines/vmSizes': read(async (c) => {
+    await c.env.ctx.delay('read');
+    seenVm(c);
+    return {
+      status: 200,
+      body: { value: VM_SIZE_LIST.map(renderVmSize) },
+    };
+  }),
 };
