@@ -105,7 +105,7 @@ beforeAll(async () => {
     ports: { aws: 0, gcp: 0, azure: 0, digitalocean: 0, admin: 0 },
     latency: { 'instance.boot': 50 },
     // probed on purpose by 'unimplemented calls' below
-    allowUnimplemented: ['azure POST Microsoft.Compute/virtualMachines/start', 'azure PUT Microsoft.Network/routeTables', 'azure LIST Microsoft.Storage/storageAccounts'],
+    allowUnimplemented: ['azure POST Microsoft.Compute/virtualMachines/start', 'azure PUT Microsoft.Network/routeTables', 'azure LIST Microsoft.Storage/storageAccounts', 'azure PUT Microsoft.Resources/deployments'],
   });
   base = emu.endpoints.azure?.arm ?? '';
   ca = emu.endpoints.azure?.caPem ?? '';
@@ -200,6 +200,12 @@ describe('unimplemented calls', () => {
     expect(start.status).toBe(501);
     const storage = await request('GET', `${sub()}/providers/Microsoft.Storage/storageAccounts?api-version=2023-05-01`);
     expect(storage.status).toBe(501);
+    // Microsoft.Resources spans SDK packages not installed here (deployments …): unknown types there are 501 too
+    const deployment = await request('PUT', `${sub()}/resourcegroups/unimpl/providers/Microsoft.Resources/deployments/d?api-version=${RES}`, { body: { properties: {} } });
+    expect(deployment.status).toBe(501);
+    const locations = await request('GET', `${sub()}/locations?api-version=2022-12-01`);
+    expect(locations.status).toBe(200);
+    expect((locations.body as { value: { name: string; displayName: string }[] }).value).toContainEqual(expect.objectContaining({ name: 'eastus', displayName: 'East US' }));
     // served reads of types the account has none of are empty lists, not 501
     const lbs = await request('GET', `${sub()}/providers/Microsoft.Network/loadBalancers?api-version=${NET}`);
     expect(lbs.status).toBe(200);
@@ -212,7 +218,7 @@ describe('unimplemented calls', () => {
     const post = await request('POST', `${sub()}/resourcegroups?api-version=${RES}`);
     expect(post.status).toBe(405);
     const calls = emu.calls.snapshot('azure').unimplemented.map((u) => u.call).sort();
-    expect(calls).toEqual(['LIST Microsoft.Storage/storageAccounts', 'POST Microsoft.Compute/virtualMachines/start', 'PUT Microsoft.Network/routeTables']);
+    expect(calls).toEqual(['LIST Microsoft.Storage/storageAccounts', 'POST Microsoft.Compute/virtualMachines/start', 'PUT Microsoft.Network/routeTables', 'PUT Microsoft.Resources/deployments']);
   });
 });
 

@@ -37,8 +37,12 @@ const SERVED = new Map(Object.entries(ARM_OPERATIONS).map(([name, def]) => [name
 const KNOWN = new Map([...Object.keys(SDK_ARM_OPERATIONS), ...Object.keys(ARM_OPERATIONS)].map((k) => [k.toLowerCase(), k]));
 /** Real resource types (`ns/type`, lower case), whatever the method. */
 const KNOWN_TYPES = new Set([...KNOWN.keys()].map((k) => k.slice(k.indexOf(' ') + 1)));
-/** The resource providers the sandbox emulates: in them, a type no SDK knows is ARM's `InvalidResourceType`. */
-const EMULATED_NAMESPACES = new Set(['microsoft.resources', 'microsoft.network', 'microsoft.compute']);
+/**
+ * The resource providers whose every operation the pinned SDKs know (arm-network, arm-compute): in them, a type no SDK
+ * knows is ARM's `InvalidResourceType`. Microsoft.Resources is split over several SDK packages (deployments, template
+ * specs, subscriptions … are not installed), so an unknown type there answers 501 like any other provider's.
+ */
+const EMULATED_NAMESPACES = new Set(['microsoft.network', 'microsoft.compute']);
 
 const notFoundPath = (path: string) => new ArmError(404, 'NotFound', `The requested path '${path}' was not found.`);
 
@@ -201,7 +205,8 @@ export function createAzureCloud(ctx: CloudContext): CloudModule {
       const key = path.call.toLowerCase();
       const served = SERVED.get(key);
       const known = served?.name ?? KNOWN.get(key);
-      const emulated = EMULATED_NAMESPACES.has(path.ns.toLowerCase());
+      const core = eqi(path.ns, 'Microsoft.Resources') && !path.path.toLowerCase().includes('/providers/');
+      const emulated = EMULATED_NAMESPACES.has(path.ns.toLowerCase()) || core;
       count(res, known ?? (emulated ? UNKNOWN_CALL : path.call));
       const account = await aad.authenticate(req.headers);
       const apiVersion = query['api-version'];
@@ -210,7 +215,7 @@ export function createAzureCloud(ctx: CloudContext): CloudModule {
         if (known || !emulated) return ctx.unimplemented(res, 'azure', known ?? path.call);
         if (!apiVersion) throw new ArmError(400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.');
         if (KNOWN_TYPES.has(`${path.ns}/${path.type}`.toLowerCase())) throw new ArmError(405, 'MethodNotAllowed', `The requested resource does not support http method '${method}'.`);
-        if (eqi(path.ns, 'Microsoft.Resources') && !path.path.toLowerCase().includes('/providers/')) throw notFoundPath(url.pathname);
+        if (core) throw notFoundPath(url.pathname);
         throw new ArmError(404, 'InvalidResourceType', `The resource type '${path.type}' could not be found in the namespace '${path.ns}' for api version '${apiVersion}'.`);
       }
       if (!apiVersion) throw new ArmError(400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.');

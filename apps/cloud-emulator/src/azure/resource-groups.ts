@@ -5,7 +5,7 @@ import { renderDiskGeneric } from './disks';
 import { isTagFilter, matchesFilter, parseListFilter } from './filter';
 import { networkInUse } from './network-common';
 import { ARM_TYPES, Operation, Resource, ResourceGroup, provisioningState } from './state';
-import { LOCATIONS, checkResourceGroupName, isObject, normaliseLocation, parseTags, requireBody } from './validate';
+import { LOCATIONS, LOCATION_DISPLAY_NAMES, checkResourceGroupName, isObject, normaliseLocation, parseTags, requireBody } from './validate';
 
 /**
  * The ARM core (Microsoft.Resources): subscriptions, resource groups, the generic resource list, and the monitors of
@@ -305,6 +305,24 @@ export const RESOURCE_GROUP_OPERATIONS: ArmOperationTable = {
   'GET Microsoft.Resources/subscriptions': read(async ({ env, call }) => {
     await env.ctx.delay('read');
     return { status: 200, body: renderSubscription(call) };
+  }),
+  /** Subscriptions - List Locations: https://learn.microsoft.com/rest/api/resources/subscriptions/list-locations */
+  'LIST Microsoft.Resources/locations': read(async ({ env, call }) => {
+    await env.ctx.delay('read');
+    const sub = call.account.subscriptionId;
+    return {
+      status: 200,
+      body: {
+        value: LOCATIONS.map((l) => ({
+          id: `/subscriptions/${sub}/locations/${l}`,
+          name: l,
+          type: 'Region',
+          displayName: LOCATION_DISPLAY_NAMES[l],
+          regionalDisplayName: LOCATION_DISPLAY_NAMES[l],
+          metadata: { regionType: 'Physical', regionCategory: 'Recommended' },
+        })),
+      },
+    };
   }),
   'LIST Microsoft.Resources/resourceGroups': read(({ env, call }) => listGroups(env, call)),
   'GET Microsoft.Resources/resourceGroups': read(({ env, call, path }) => handleGroup(env, call, rgName(path))),
