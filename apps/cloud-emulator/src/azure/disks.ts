@@ -1,5 +1,5 @@
 import { resourceNotFound } from './arm-error';
-import { Reply, eqi, page, seen, tagsField } from './common';
+import { Reply, computeTime, eqi, page, seen, tagsField } from './common';
 import { ArmOperationTable, OpContext, groupOf, read } from './context';
 import { ARM_TYPES, Disk, provisioningState } from './state';
 
@@ -43,7 +43,7 @@ export function renderDisk(d: Disk, now: number): Record<string, unknown> {
       encryption: { type: 'EncryptionAtRestWithPlatformKey' },
       networkAccessPolicy: 'AllowAll',
       publicNetworkAccess: 'Enabled',
-      timeCreated: new Date(d.createdAt).toISOString(),
+      timeCreated: computeTime(d.createdAt),
       provisioningState: provisioningState(d, now),
       diskState: d.managedBy ? 'Attached' : 'Unattached',
       diskSizeBytes: d.sizeGB * 1024 ** 3,

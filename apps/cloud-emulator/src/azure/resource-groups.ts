@@ -1,5 +1,5 @@
 import { ArmError, resourceGroupNotFound } from './arm-error';
-import { Call, Env, Reply, eqi, groupId, page, seen } from './common';
+import { Call, Env, Reply, armTime, computeTime, eqi, groupId, page, seen } from './common';
 import { ArmOperationTable, read } from './context';
 import { renderDiskGeneric } from './disks';
 import { isTagFilter, matchesFilter, parseListFilter } from './filter';
@@ -190,8 +190,8 @@ function renderGeneric(r: Resource, withTags: boolean, expand: Set<string>, now:
       ...(Object.keys(r.tags).length ? { tags: { ...r.tags } } : {}),
     };
   if (!withTags) delete base.tags;
-  if (expand.has('createdtime')) base.createdTime = new Date(r.createdAt).toISOString();
-  if (expand.has('changedtime')) base.changedTime = new Date(r.createdAt).toISOString();
+  if (expand.has('createdtime')) base.createdTime = armTime(r.createdAt);
+  if (expand.has('changedtime')) base.changedTime = armTime(r.createdAt);
   if (expand.has('provisioningstate')) base.provisioningState = provisioningState(r, now);
   return base;
 }
@@ -286,7 +286,7 @@ export async function rpOperation(env: Env, call: Call, ns: string, id: string, 
   }
   const status = !done ? 'InProgress' : op.error ? 'Failed' : 'Succeeded';
   const body: Record<string, unknown> = compute
-    ? { startTime: new Date(op.startTime).toISOString(), ...(done ? { endTime: new Date(op.doneAt).toISOString() } : {}), status, name: op.id }
+    ? { startTime: computeTime(op.startTime), ...(done ? { endTime: computeTime(op.doneAt) } : {}), status, name: op.id }
     : { status };
   if (done && op.error) body.error = { code: op.error.code, message: op.error.message };
   return { status: 200, body };

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ArmError, invalidParameter, resourceNotFound } from './arm-error';
-import { Call, Env, Reply, asyncOperationUrl, deleteAccepted, eqi, page, seen, startOperation, tagsField } from './common';
+import { Call, Env, Reply, asyncOperationUrl, computeTime, deleteAccepted, eqi, page, seen, startOperation, tagsField } from './common';
 import { ArmOperationTable, OpContext, groupOf, read } from './context';
 import { IMAGES, findVmSize, VM_SIZE_LIST } from './catalog';
 import { REGIONAL_CORES_QUOTA, renderVmSize } from './compute-catalog';
@@ -46,17 +46,17 @@ export function instanceView(vm: Vm, now: number): Record<string, unknown> {
     vmAgent: {
       vmAgentVersion: running ? '2.13.1.1' : 'Unknown',
       statuses: running
-        ? [{ code: 'ProvisioningState/succeeded', level: 'Info', displayStatus: 'Ready', message: 'Guest Agent is running', time: new Date(vm.runningAt).toISOString() }]
-        : [{ code: 'ProvisioningState/Unavailable', level: 'Warning', displayStatus: 'Not Ready', message: 'VM status blob is found but not yet populated.', time: new Date(now).toISOString() }],
+        ? [{ code: 'ProvisioningState/succeeded', level: 'Info', displayStatus: 'Ready', message: 'Guest Agent is running', time: computeTime(vm.runningAt) }]
+        : [{ code: 'ProvisioningState/Unavailable', level: 'Warning', displayStatus: 'Not Ready', message: 'VM status blob is found but not yet populated.', time: computeTime(now) }],
     },
-    disks: [{ name: vm.osDisk.name, statuses: [{ code: 'ProvisioningState/succeeded', level: 'Info', displayStatus: 'Provisioning succeeded', time: new Date(vm.createdAt).toISOString() }] }],
+    disks: [{ name: vm.osDisk.name, statuses: [{ code: 'ProvisioningState/succeeded', level: 'Info', displayStatus: 'Provisioning succeeded', time: computeTime(vm.createdAt) }] }],
     hyperVGeneration: 'V2',
     statuses: [
       {
         code: `ProvisioningState/${ps.toLowerCase()}`,
         level: 'Info',
         displayStatus: ps === 'Succeeded' ? 'Provisioning succeeded' : ps,
-        ...(ps === 'Succeeded' ? { time: new Date(vm.busy?.until ?? vm.createdAt).toISOString() } : {}),
+        ...(ps === 'Succeeded' ? { time: computeTime(vm.busy?.until ?? vm.createdAt) } : {}),
       },
       { code: power.code, level: 'Info', displayStatus: power.display },
     ],
@@ -109,7 +109,7 @@ export function renderVm(vm: Vm, now: number, opts: { instanceView?: boolean; us
       },
       ...(opts.userData && vm.userData ? { userData: vm.userData } : {}),
       ...(opts.instanceView ? { instanceView: instanceView(vm, now) } : {}),
-      timeCreated: new Date(vm.createdAt).toISOString(),
+      timeCreated: computeTime(vm.createdAt),
     },
   };
 }
