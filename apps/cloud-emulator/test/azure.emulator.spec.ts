@@ -390,10 +390,20 @@ describe('Microsoft.Compute', () => {
     expect(entry.tags).toBeUndefined();
     const expandNoFilter = await request('GET', `${sub()}/providers/Microsoft.Compute/virtualMachines?api-version=${COMP}&$expand=instanceView`);
     expect(err(expandNoFilter).code).toBe('InvalidParameter');
+    // its managed OS disk, as Disks - Get and the instance view show it
+    const diskId = (view.body as { properties: { storageProfile: { osDisk: { managedDisk: { id: string } } } } }).properties.storageProfile.osDisk.managedDisk.id;
+    const disk = await request('GET', `${diskId}?api-version=2025-01-02`);
+    expect(disk.status).toBe(200);
+    expect(disk.body).toMatchObject({ id: diskId, managedBy: vmId, properties: { diskState: 'Attached', osType: 'Linux', diskSizeGB: 30 } });
+    expect((disk.body as { properties: { timeCreated: string } }).properties.timeCreated).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}\+00:00$/);
+    const iv = await request('GET', `${sub()}/resourceGroups/rg-vm/providers/Microsoft.Compute/virtualMachines/vm1/instanceView?api-version=${COMP}`);
+    expect((iv.body as { statuses: { code: string }[] }).statuses.map((s) => s.code)).toContain('PowerState/running');
+    expect((await request('GET', `${diskId}?api-version=${COMP}`)).status).toBe(400); // disks have their own api-version line
     const del = await request('DELETE', vmPath('rg-vm', 'vm1'));
     expect(del.status).toBe(202);
     await settle(del);
     expect((await request('GET', vmPath('rg-vm', 'vm1'))).status).toBe(404);
+    expect(err(await request('GET', `${diskId}?api-version=2025-01-02`)).code).toBe('ResourceNotFound'); // deleteOption: Delete
     expect((await request('GET', net('rg-vm', 'networkInterfaces', 'n'))).status).toBe(404);
     expect((await request('GET', net('rg-vm', 'publicIPAddresses', 'p'))).status).toBe(404);
     expect((await request('DELETE', vmPath('rg-vm', 'vm1'))).status).toBe(204);
