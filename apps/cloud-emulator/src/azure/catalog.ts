@@ -1,9 +1,9 @@
 /**
  * The VM sizes the sandbox's Azure offers, and their retail prices.
  *
- * Sizes (vCPUs, memory) follow Azure's size pages (learn.microsoft.com/azure/virtual-machines/sizes: B-series, Dv3/Dsv3,
+ * Sizes (vCPUs, memory) follow Azure's size pages (learn.microsoft.com/azure/virtual-machines/sizes: B-series, Bsv2, Bpsv2, Dv3/Dsv3,
  * Dsv5, Dasv5, Dpsv5, Dlsv5, Esv5, Easv5, Epsv5, Fsv2). Prices are the Azure Retail Prices API's pay-as-you-go Linux
- * prices in eastus (prices.azure.com, 2025; e.g. Standard_B2s $0.0416, Standard_D2s_v5 $0.096, Standard_D2ps_v5 $0.077).
+ * prices in eastus (prices.azure.com, 2025; e.g. Standard_B2s $0.0416, Standard_B2s_v2 $0.0832, Standard_D2s_v5 $0.096, Standard_D2ps_v5 $0.077).
  * A `p` in the size's feature letters marks an Arm64 (Ampere Altra) size, as Azure's naming convention says.
  */
 export interface VmSizeInfo {
@@ -45,6 +45,15 @@ export const VM_SIZE_LIST: readonly VmSizeInfo[] = [
     ['Standard_B2ms', 2, 8, 0.0832], ['Standard_B4ms', 4, 16, 0.166], ['Standard_B8ms', 8, 32, 0.333], ['Standard_B12ms', 12, 48, 0.499],
     ['Standard_B16ms', 16, 64, 0.666], ['Standard_B20ms', 20, 80, 0.832],
   ], 4096),
+  // Bsv2 / Bpsv2 (2023 burstable line; Bpsv2 on Ampere Altra Arm64)
+  ...series('BSv2', 'standardBsv2Family', [
+    ['Standard_B2ts_v2', 2, 1, 0.0104], ['Standard_B2ls_v2', 2, 4, 0.0416], ['Standard_B2s_v2', 2, 8, 0.0832], ['Standard_B4ls_v2', 4, 8, 0.0832],
+    ['Standard_B4s_v2', 4, 16, 0.1664], ['Standard_B8s_v2', 8, 32, 0.3328], ['Standard_B16s_v2', 16, 64, 0.6656],
+  ]),
+  ...series('Bpsv2', 'standardBpsv2Family', [
+    ['Standard_B2pts_v2', 2, 1, 0.0084], ['Standard_B2pls_v2', 2, 4, 0.0336], ['Standard_B2ps_v2', 2, 8, 0.0672], ['Standard_B4ps_v2', 4, 16, 0.1344],
+    ['Standard_B8ps_v2', 8, 32, 0.2688],
+  ]),
   ...series('DSv3', 'standardDSv3Family', grid('D', 's_v3', 4, 0.048, [2, 4, 8, 16, 32]), 8192),
   ...series('Dsv5', 'standardDSv5Family', grid('D', 's_v5', 4, 0.048, [2, 4, 8, 16, 32, 48, 64])),
   ...series('Dasv5', 'standardDASv5Family', grid('D', 'as_v5', 4, 0.043, [2, 4, 8, 16, 32])),

@@ -34,6 +34,7 @@ const gib = (mib: number): string => String(Math.round((mib / 1024) * 100) / 100
 /** Resource SKU capabilities of a VM size, as Resource Skus - List writes them (all values strings). */
 function capabilities(s: VmSizeInfo): { name: string; value: string }[] {
   const burstable = s.name.startsWith('Standard_B');
+  const burstableV1 = /^Standard_B\d+[a-z]*$/.test(s.name);
   const arm = s.arch === 'Arm64';
   const premium = /^Standard_[A-Z]+\d+[a-z]*s/.test(s.name) || burstable;
   return [
@@ -49,10 +50,10 @@ function capabilities(s: VmSizeInfo): { name: string; value: string }[] {
     ['PremiumIO', premium ? 'True' : 'False'],
     ['VMDeploymentTypes', 'IaaS'],
     ['vCPUsAvailable', String(s.vcpu)],
-    ['vCPUsPerCore', arm || burstable ? '1' : '2'],
+    ['vCPUsPerCore', arm || burstableV1 ? '1' : '2'],
     ['EphemeralOSDiskSupported', s.resourceDiskMiB > 0 ? 'True' : 'False'],
     ['EncryptionAtHostSupported', 'True'],
-    ['AcceleratedNetworkingEnabled', burstable && s.vcpu < 4 ? 'False' : 'True'],
+    ['AcceleratedNetworkingEnabled', burstableV1 && s.vcpu < 4 ? 'False' : 'True'],
     ['RdmaEnabled', 'False'],
     ['MaxNetworkInterfaces', String(Math.min(8, Math.max(2, s.vcpu / 2)))],
   ].map(([name, value]) => ({ name, value }));
