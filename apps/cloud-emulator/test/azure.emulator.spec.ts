@@ -101,7 +101,12 @@ const vmBody = (nicId: string, patch: (b: VmBody) => void = () => undefined): Vm
 };
 
 beforeAll(async () => {
-  emu = await startEmulator({ ports: { aws: 0, gcp: 0, azure: 0, digitalocean: 0, admin: 0 }, latency: { 'instance.boot': 50 } });
+  emu = await startEmulator({
+    ports: { aws: 0, gcp: 0, azure: 0, digitalocean: 0, admin: 0 },
+    latency: { 'instance.boot': 50 },
+    // probed on purpose by 'unimplemented calls' below
+    allowUnimplemented: ['azure POST Microsoft.Compute/virtualMachines/start', 'azure PUT Microsoft.Network/routeTables', 'azure LIST Microsoft.Storage/storageAccounts', 'azure PUT Microsoft.Resources/deployments'],
+  });
   base = emu.endpoints.azure?.arm ?? '';
   ca = emu.endpoints.azure?.caPem ?? '';
   const c = emu.modules.azure.createAccount();
@@ -181,6 +186,39 @@ describe('ARM front door', () => {
     const r = await request('PUT', rgPath('badjson'), { body: '{"location": ' });
     expect(r.status).toBe(400);
     expect(err(r).code).toBe('InvalidRequestContent');
+  });
+});
+
+describe('unimplemented calls', () => {
+  it('answers a real ARM operation the sandbox lacks with 501 (never 404), and a type that does not exist with InvalidResourceType', async () => {
+    await request('PUT', rgPath('unimpl'), { body: { location: 'eastus' } });
+    const rt = await request('PUT', net('unimpl', 'routeTables', 'rt'), { body: { location: 'eastus' } });
+    expect(rt.status).toBe(501);
+    expect(rt.headers['x-skyweave-sandbox-unimplemented']).toBe('PUT Microsoft.Network/routeTables');
+    expect(rt.body).toMatchObject({ error: 'NotImplementedBySandbox', cloud: 'azure', operation: 'PUT Microsoft.Network/routeTables' });
+    const start = await request('POST', `${sub()}/resourceGroups/unimpl/providers/Microsoft.Compute/virtualMachines/vm/start?api-version=${COMP}`);
+    expect(start.status).toBe(501);
+    const storage = await request('GET', `${sub()}/providers/Microsoft.Storage/storageAccounts?api-version=2023-05-01`);
+    expect(storage.status).toBe(501);
+    // Microsoft.Resources spans SDK packages not installed here (deployments …): unknown types there are 501 too
+    const deployment = await request('PUT', `${sub()}/resourcegroups/unimpl/providers/Microsoft.Resources/deployments/d?api-version=${RES}`, { body: { properties: {} } });
+    expect(deployment.status).toBe(501);
+    const locations = await request('GET', `${sub()}/locations?api-version=2022-12-01`);
+    expect(locations.status).toBe(200);
+    expect((locations.body as { value: { name: string; displayName: string }[] }).value).toContainEqual(expect.objectContaining({ name: 'eastus', displayName: 'East US' }));
+    // served reads of types the account has none of are empty lists, not 501
+    const lbs = await request('GET', `${sub()}/providers/Microsoft.Network/loadBalancers?api-version=${NET}`);
+    expect(lbs.status).toBe(200);
+    expect(lbs.body).toEqual({ value: [] });
+    // bogus types in an emulated provider keep ARM's answer
+    const bogus = await request('GET', net('unimpl', 'fooBars', 'x'));
+    expect(bogus.status).toBe(404);
+    expect(err(bogus).code).toBe('InvalidResourceType');
+    // a method a real type does not take
+    const post = await request('POST', `${sub()}/resourcegroups?api-version=${RES}`);
+    expect(post.status).toBe(405);
+    const calls = emu.calls.snapshot('azure').unimplemented.map((u) => u.call).sort();
+    expect(calls).toEqual(['LIST Microsoft.Storage/storageAccounts', 'POST Microsoft.Compute/virtualMachines/start', 'PUT Microsoft.Network/routeTables', 'PUT Microsoft.Resources/deployments']);
   });
 });
 
@@ -352,10 +390,20 @@ describe('Microsoft.Compute', () => {
     expect(entry.tags).toBeUndefined();
     const expandNoFilter = await request('GET', `${sub()}/providers/Microsoft.Compute/virtualMachines?api-version=${COMP}&$expand=instanceView`);
     expect(err(expandNoFilter).code).toBe('InvalidParameter');
+    // its managed OS disk, as Disks - Get and the instance view show it
+    const diskId = (view.body as { properties: { storageProfile: { osDisk: { managedDisk: { id: string } } } } }).properties.storageProfile.osDisk.managedDisk.id;
+    const disk = await request('GET', `${diskId}?api-version=2025-01-02`);
+    expect(disk.status).toBe(200);
+    expect(disk.body).toMatchObject({ id: diskId, managedBy: vmId, properties: { diskState: 'Attached', osType: 'Linux', diskSizeGB: 30 } });
+    expect((disk.body as { properties: { timeCreated: string } }).properties.timeCreated).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}\+00:00$/);
+    const iv = await request('GET', `${sub()}/resourceGroups/rg-vm/providers/Microsoft.Compute/virtualMachines/vm1/instanceView?api-version=${COMP}`);
+    expect((iv.body as { statuses: { code: string }[] }).statuses.map((s) => s.code)).toContain('PowerState/running');
+    expect((await request('GET', `${diskId}?api-version=${COMP}`)).status).toBe(400); // disks have their own api-version line
     const del = await request('DELETE', vmPath('rg-vm', 'vm1'));
     expect(del.status).toBe(202);
     await settle(del);
     expect((await request('GET', vmPath('rg-vm', 'vm1'))).status).toBe(404);
+    expect(err(await request('GET', `${diskId}?api-version=2025-01-02`)).code).toBe('ResourceNotFound'); // deleteOption: Delete
     expect((await request('GET', net('rg-vm', 'networkInterfaces', 'n'))).status).toBe(404);
     expect((await request('GET', net('rg-vm', 'publicIPAddresses', 'p'))).status).toBe(404);
     expect((await request('DELETE', vmPath('rg-vm', 'vm1'))).status).toBe(204);

@@ -11,7 +11,7 @@ import type { AwsCredentials, AzureCredentials, GcpCredentials } from '@skyweave
 import { startEmulator, RunningEmulator } from '../src/emulator';
 import { INSTANCE_TYPES } from '../src/aws/catalog';
 import { MACHINE_TYPES } from '../src/gcp/catalog';
-import { VM_SIZES } from '../src/azure/compute';
+import { VM_SIZES } from '../src/azure/virtual-machines';
 import { SIZES } from '../src/digitalocean/catalog';
 import { parseRetailFilter } from '../src/azure/retail-prices';
 

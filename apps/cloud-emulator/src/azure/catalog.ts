@@ -1,9 +1,9 @@
 /**
  * The VM sizes the sandbox's Azure offers, and their retail prices.
  *
- * Sizes (vCPUs, memory) follow Azure's size pages (learn.microsoft.com/azure/virtual-machines/sizes: B-series, Dv3/Dsv3,
+ * Sizes (vCPUs, memory) follow Azure's size pages (learn.microsoft.com/azure/virtual-machines/sizes: B-series, Bsv2, Bpsv2, Dv3/Dsv3,
  * Dsv5, Dasv5, Dpsv5, Dlsv5, Esv5, Easv5, Epsv5, Fsv2). Prices are the Azure Retail Prices API's pay-as-you-go Linux
- * prices in eastus (prices.azure.com, 2025; e.g. Standard_B2s $0.0416, Standard_D2s_v5 $0.096, Standard_D2ps_v5 $0.077).
+ * prices in eastus (prices.azure.com, 2025; e.g. Standard_B2s $0.0416, Standard_B2s_v2 $0.0832, Standard_D2s_v5 $0.096, Standard_D2ps_v5 $0.077).
  * A `p` in the size's feature letters marks an Arm64 (Ampere Altra) size, as Azure's naming convention says.
  */
 export interface VmSizeInfo {
@@ -18,10 +18,13 @@ export interface VmSizeInfo {
   /** Temporary (resource) disk, MiB; 0 for sizes without one. */
   resourceDiskMiB: number;
   maxDataDisks: number;
+  /** The quota family (resource SKU `family`, Usage - List `name.value`): `standardDSv5Family`. */
+  family: string;
 }
 
-const series = (productSeries: string, sizes: [string, number, number, number][], resourceDiskPerVcpuMiB = 0): VmSizeInfo[] =>
+const series = (productSeries: string, family: string, sizes: [string, number, number, number][], resourceDiskPerVcpuMiB = 0): VmSizeInfo[] =>
   sizes.map(([name, vcpu, memGiB, usd]) => ({
+    family,
     name,
     vcpu,
     memoryMiB: Math.round(memGiB * 1024),
@@ -37,20 +40,29 @@ const grid = (prefix: string, suffix: string, memPerVcpu: number, perVcpu: numbe
   vcpus.map((n) => [`Standard_${prefix}${n}${suffix}`, n, n * memPerVcpu, Math.round(n * perVcpu * 10000) / 10000]);
 
 export const VM_SIZE_LIST: readonly VmSizeInfo[] = [
-  ...series('BS', [
+  ...series('BS', 'standardBSFamily', [
     ['Standard_B1ls', 1, 0.5, 0.0052], ['Standard_B1s', 1, 1, 0.0104], ['Standard_B1ms', 1, 2, 0.0207], ['Standard_B2s', 2, 4, 0.0416],
     ['Standard_B2ms', 2, 8, 0.0832], ['Standard_B4ms', 4, 16, 0.166], ['Standard_B8ms', 8, 32, 0.333], ['Standard_B12ms', 12, 48, 0.499],
     ['Standard_B16ms', 16, 64, 0.666], ['Standard_B20ms', 20, 80, 0.832],
   ], 4096),
-  ...series('DSv3', grid('D', 's_v3', 4, 0.048, [2, 4, 8, 16, 32]), 8192),
-  ...series('Dsv5', grid('D', 's_v5', 4, 0.048, [2, 4, 8, 16, 32, 48, 64])),
-  ...series('Dasv5', grid('D', 'as_v5', 4, 0.043, [2, 4, 8, 16, 32])),
-  ...series('Dpsv5', grid('D', 'ps_v5', 4, 0.0385, [2, 4, 8, 16, 32])),
-  ...series('Dlsv5', grid('D', 'ls_v5', 2, 0.0425, [2, 4, 8, 16])),
-  ...series('Esv5', grid('E', 's_v5', 8, 0.063, [2, 4, 8, 16, 32])),
-  ...series('Easv5', grid('E', 'as_v5', 8, 0.0565, [2, 4, 8, 16])),
-  ...series('Epsv5', grid('E', 'ps_v5', 8, 0.0505, [2, 4, 8])),
-  ...series('FSv2', grid('F', 's_v2', 2, 0.0423, [2, 4, 8, 16, 32]), 8192),
+  // Bsv2 / Bpsv2 (2023 burstable line; Bpsv2 on Ampere Altra Arm64)
+  ...series('BSv2', 'standardBsv2Family', [
+    ['Standard_B2ts_v2', 2, 1, 0.0104], ['Standard_B2ls_v2', 2, 4, 0.0416], ['Standard_B2s_v2', 2, 8, 0.0832], ['Standard_B4ls_v2', 4, 8, 0.0832],
+    ['Standard_B4s_v2', 4, 16, 0.1664], ['Standard_B8s_v2', 8, 32, 0.3328], ['Standard_B16s_v2', 16, 64, 0.6656],
+  ]),
+  ...series('Bpsv2', 'standardBpsv2Family', [
+    ['Standard_B2pts_v2', 2, 1, 0.0084], ['Standard_B2pls_v2', 2, 4, 0.0336], ['Standard_B2ps_v2', 2, 8, 0.0672], ['Standard_B4ps_v2', 4, 16, 0.1344],
+    ['Standard_B8ps_v2', 8, 32, 0.2688],
+  ]),
+  ...series('DSv3', 'standardDSv3Family', grid('D', 's_v3', 4, 0.048, [2, 4, 8, 16, 32]), 8192),
+  ...series('Dsv5', 'standardDSv5Family', grid('D', 's_v5', 4, 0.048, [2, 4, 8, 16, 32, 48, 64])),
+  ...series('Dasv5', 'standardDASv5Family', grid('D', 'as_v5', 4, 0.043, [2, 4, 8, 16, 32])),
+  ...series('Dpsv5', 'standardDPSv5Family', grid('D', 'ps_v5', 4, 0.0385, [2, 4, 8, 16, 32])),
+  ...series('Dlsv5', 'standardDLSv5Family', grid('D', 'ls_v5', 2, 0.0425, [2, 4, 8, 16])),
+  ...series('Esv5', 'standardESv5Family', grid('E', 's_v5', 8, 0.063, [2, 4, 8, 16, 32])),
+  ...series('Easv5', 'standardEASv5Family', grid('E', 'as_v5', 8, 0.0565, [2, 4, 8, 16])),
+  ...series('Epsv5', 'standardEPSv5Family', grid('E', 'ps_v5', 8, 0.0505, [2, 4, 8])),
+  ...series('FSv2', 'standardFSv2Family', grid('F', 's_v2', 2, 0.0423, [2, 4, 8, 16, 32]), 8192),
 ];
 
 export const findVmSize = (name: string): VmSizeInfo | undefined => VM_SIZE_LIST.find((s) => s.name.toLowerCase() === name.toLowerCase());
@@ -92,3 +104,35 @@ export const REGION_PRICING: Readonly<Record<string, { location: string; factor:
   southafricanorth: { location: 'ZA North', factor: 1.2292 },
   uaenorth: { location: 'AE North', factor: 1.2083 },
 };
+
+/** A quota family's display name, as Usage - List writes it (`standardDSv5Family` → `Standard DSv5 Family vCPUs`). */
+export const familyDisplayName = (family: string): string => `Standard ${family.replace(/^standard/, '').replace(/Family$/, '')} Family vCPUs`;
+
+/**
+ * Marketplace images the sandbox knows (Virtual Machine Images - List Publishers/Offers/Skus/List): publisher, offer,
+ * its SKUs (with architecture and Hyper-V generation) and versions, oldest first; `latest` is the last. Names as
+ * Canonical and Debian publish them on Azure (`Canonical:ubuntu-24_04-lts:server:latest`, `…:server-arm64`).
+ */
+export interface MarketplaceImage {
+  publisher: string;
+  offer: string;
+  skus: string[];
+  /** Arm64 SKUs; the others are x64. */
+  arm64Skus: string[];
+  /** Hyper-V generation 1 SKUs; the others are V2. */
+  gen1Skus: string[];
+  versions: string[];
+  latest: string;
+}
+
+const image = (publisher: string, offer: string, skus: string[], versions: string[]): MarketplaceImage => ({
+  publisher, offer, skus, versions, latest: versions[versions.length - 1],
+  arm64Skus: skus.filter((s) => s.includes('arm64')),
+  gen1Skus: skus.filter((s) => s.includes('gen1') || s === '22_04-lts' || s === '12'),
+});
+
+export const IMAGES: readonly MarketplaceImage[] = [
+  image('Canonical', 'ubuntu-24_04-lts', ['server', 'server-gen1', 'minimal', 'server-arm64', 'minimal-arm64'], ['24.04.202508120', '24.04.202509090', '24.04.202510010']),
+  image('Canonical', '0001-com-ubuntu-server-jammy', ['22_04-lts', '22_04-lts-gen2', '22_04-lts-arm64'], ['22.04.202508120', '22.04.202509090', '22.04.202510010']),
+  image('Debian', 'debian-12', ['12', '12-gen2', '12-arm64'], ['0.20250806.2196', '0.20250902.2226', '0.20251001.2250']),
+];

@@ -84,3 +84,12 @@ export const eqi = (a: string | undefined, b: string | undefined): boolean =>
 
 /** Tags as ARM renders them: omitted when empty (Network/Compute RPs), or always (Resources). */
 export const tagsField = (tags: Record<string, string>): { tags?: Record<string, string> } => (Object.keys(tags).length ? { tags: { ...tags } } : {});
+
+/**
+ * A time as the Compute RP writes it (`timeCreated`, instance view `time`, LRO `startTime`): seven fractional digits
+ * and an explicit offset, `2025-10-01T12:34:56.1230000+00:00` (the sandbox clock has milliseconds).
+ */
+export const computeTime = (ms: number): string => new Date(ms).toISOString().replace(/\.(\d{3})Z$/, (_, f: string) => `.${f}0000+00:00`);
+
+/** A time as ARM's core writes it (Resources - List `createdTime`): seven fractional digits, `Z`. */
+export const armTime = (ms: number): string => new Date(ms).toISOString().replace(/\.(\d{3})Z$/, (_, f: string) => `.${f}0000Z`);

@@ -4,121 +4,55 @@ import type { Request, Response, NextFunction } from 'express';
 import type { CloudContext, CloudModule, FaultKind, InventoryItem, Operation as LatencyOp } from '../core/types';
 import { UNKNOWN_CALL } from '../core/calls';
 import { stampNow } from '../core/consistency';
+import { SandboxUnimplemented } from '../core/unimplemented';
 import { Aad } from './aad';
+import { apiVersionsFor } from './api-versions';
 import { ArmError, resourceGroupNotFound } from './arm-error';
+import { SDK_ARM_OPERATIONS } from './arm-operations';
 import { Call, Env, Reply, eqi, seen } from './common';
-import { COMPUTE_NS, coresQuotaError, handleCompute, listVmSizes, listVmsAll } from './compute';
+import { COMPUTE_CATALOG_OPERATIONS } from './compute-catalog';
+import type { ArmOperationTable } from './context';
+import { DISK_OPERATIONS } from './disks';
+import { INTERFACE_OPERATIONS } from './interfaces';
+import { EMPTY_NETWORK_OPERATIONS } from './network-common';
+import { PROVIDER_OPERATIONS } from './providers';
+import { RESOURCE_GROUP_OPERATIONS } from './resource-groups';
 import { createRetailPrices } from './retail-prices';
-import { NETWORK_NS, NETWORK_TYPES, handleNetwork, listNetworkAll, networkOperation } from './network';
-import { groupOperationResult, handleGroup, listGroups, listResources, renderSubscription, rpOperation } from './resources';
-import { AzureState, Resource } from './state';
+import { ArmPath, NotArmPath, parseArmPath, pathSegments } from './route';
+import { NSG_OPERATIONS } from './security-groups';
+import { AzureState, Resource, ResourceGroup } from './state';
+import { LOCATIONS } from './validate';
+import { COMPUTE_NS, VM_OPERATIONS, coresQuotaError } from './virtual-machines';
+import { VNET_OPERATIONS } from './virtual-networks';
 
-/**
- * api-versions accepted per resource provider namespace: the ones the pinned SDKs send (arm-resources 7.0.0 →
- * 2025-04-01, arm-network 36.0.0 → 2025-05-01, arm-compute 24.1.0 → 2026-03-01) and a few older stable ones.
- */
-export const API_VERSIONS: Record<string, string[]> = {
-  'microsoft.resources': ['2025-04-01', '2025-03-01', '2024-11-01', '2024-07-01', '2024-03-01', '2023-07-01', '2022-12-01', '2022-09-01', '2021-04-01', '2021-01-01', '2020-06-01', '2020-01-01', '2019-10-01', '2016-06-01'],
-  'microsoft.network': ['2025-05-01', '2025-03-01', '2025-01-01', '2024-10-01', '2024-07-01', '2024-05-01', '2024-03-01', '2024-01-01', '2023-11-01', '2023-09-01', '2023-06-01', '2023-05-01', '2023-04-01', '2023-02-01', '2022-11-01', '2022-09-01', '2022-07-01', '2022-05-01', '2022-01-01', '2021-08-01', '2021-05-01', '2021-03-01', '2021-02-01', '2020-11-01'],
-  'microsoft.compute': ['2026-03-01', '2025-04-01', '2024-11-01', '2024-07-01', '2024-03-01', '2023-09-01', '2023-07-01', '2023-03-01', '2022-11-01', '2022-08-01', '2022-03-01', '2021-11-01', '2021-07-01', '2021-04-01', '2021-03-01'],
+export { API_VERSIONS } from './api-versions';
+
+/** The operations the sandbox serves, keyed `<METHOD> <resource type>` (route.ts, core/calls.ts). */
+export const ARM_OPERATIONS: ArmOperationTable = {
+  ...RESOURCE_GROUP_OPERATIONS, ...PROVIDER_OPERATIONS, ...VNET_OPERATIONS, ...NSG_OPERATIONS, ...INTERFACE_OPERATIONS, ...EMPTY_NETWORK_OPERATIONS,
+  ...VM_OPERATIONS, ...DISK_OPERATIONS, ...COMPUTE_CATALOG_OPERATIONS,
 };
-
-type Route =
-  | { kind: 'subscriptions' }
-  | { kind: 'subscription' }
-  | { kind: 'groups' }
-  | { kind: 'group'; rg: string }
-  | { kind: 'groupResources'; rg: string }
-  | { kind: 'resources' }
-  | { kind: 'groupOperation'; token: string }
-  | { kind: 'rpOperation'; ns: string; id: string; result: boolean }
-  | { kind: 'rpListAll'; ns: string; type: string }
-  | { kind: 'vmSizes'; ns: string; location: string }
-  | { kind: 'rpResource'; ns: string; rg: string; type: string; name?: string; rest: string[] };
+const SERVED = new Map(Object.entries(ARM_OPERATIONS).map(([name, def]) => [name.toLowerCase(), { name, def }]));
+/** Real ARM operations (the SDKs' and the sandbox's own), lower-cased → canonical name. */
+const KNOWN = new Map([...Object.keys(SDK_ARM_OPERATIONS), ...Object.keys(ARM_OPERATIONS)].map((k) => [k.toLowerCase(), k]));
+/** Real resource types (`ns/type`, lower case), whatever the method. */
+const KNOWN_TYPES = new Set([...KNOWN.keys()].map((k) => k.slice(k.indexOf(' ') + 1)));
+/**
+ * The resource providers whose every operation the pinned SDKs know (arm-network, arm-compute): in them, a type no SDK
+ * knows is ARM's `InvalidResourceType`. Microsoft.Resources is split over several SDK packages (deployments, template
+ * specs, subscriptions … are not installed), so an unknown type there answers 501 like any other provider's.
+ */
+const EMULATED_NAMESPACES = new Set(['microsoft.network', 'microsoft.compute']);
 
 const notFoundPath = (path: string) => new ArmError(404, 'NotFound', `The requested path '${path}' was not found.`);
 
-function route(segs: string[], path: string): { route: Route; sub?: string } {
-  const l = segs.map((s) => s.toLowerCase());
-  if (l[0] !== 'subscriptions') throw notFoundPath(path);
-  if (segs.length === 1) return { route: { kind: 'subscriptions' } };
-  const sub = segs[1];
-  if (segs.length === 2) return { route: { kind: 'subscription' }, sub };
-  if (l[2] === 'resourcegroups') {
-    if (segs.length === 3) return { route: { kind: 'groups' }, sub };
-    const rg = segs[3];
-    if (segs.length === 4) return { route: { kind: 'group', rg }, sub };
-    if (segs.length === 5 && l[4] === 'resources') return { route: { kind: 'groupResources', rg }, sub };
-    if (l[4] === 'providers' && segs.length >= 7) {
-      return { route: { kind: 'rpResource', ns: segs[5], rg, type: segs[6], name: segs[7], rest: segs.slice(8) }, sub };
-    }
-    throw notFoundPath(path);
-  }
-  if (l[2] === 'resources' && segs.length === 3) return { route: { kind: 'resources' }, sub };
-  if (l[2] === 'operationresults' && segs.length === 4) return { route: { kind: 'groupOperation', token: segs[3] }, sub };
-  if (l[2] === 'providers' && segs.length >= 4) {
-    const ns = segs[3];
-    if (segs.length === 8 && l[4] === 'locations' && (l[6] === 'operations' || l[6] === 'operationresults')) {
-      return { route: { kind: 'rpOperation', ns, id: segs[7], result: l[6] === 'operationresults' }, sub };
-    }
-    if (segs.length === 5) return { route: { kind: 'rpListAll', ns, type: segs[4] }, sub };
-    if (segs.length === 7 && l[4] === 'locations' && l[6] === 'vmsizes') return { route: { kind: 'vmSizes', ns, location: segs[5] }, sub };
-  }
-  throw notFoundPath(path);
-}
-
-/** Canonical casing of the namespaces and resource types the sandbox serves (call names use it). */
-const CANONICAL: Record<string, string> = Object.fromEntries(
-  ['Microsoft.Resources', 'Microsoft.Network', 'Microsoft.Compute', 'virtualNetworks', 'subnets', 'networkSecurityGroups', 'publicIPAddresses', 'networkInterfaces', 'virtualMachines']
-    .map((s) => [s.toLowerCase(), s]),
-);
-const canon = (s: string): string => CANONICAL[s.toLowerCase()] ?? s;
-
-/**
- * The call name of an ARM request (core/calls.ts): `<METHOD> <resource type>`, with `LIST` for a GET of a collection —
- * `PUT Microsoft.Network/virtualNetworks`, `GET Microsoft.Compute/virtualMachines`, `LIST Microsoft.Resources/resourceGroups`,
- * `GET Microsoft.Network/locations/operations` (LRO status).
- */
-function armCallName(method: string, r: Route): string {
-  const m = (collection: boolean) => (method === 'GET' && collection ? 'LIST' : method);
-  switch (r.kind) {
-    case 'subscriptions': return `${m(true)} Microsoft.Resources/subscriptions`;
-    case 'subscription': return `${m(false)} Microsoft.Resources/subscriptions`;
-    case 'groups': return `${m(true)} Microsoft.Resources/resourceGroups`;
-    case 'group': return `${m(false)} Microsoft.Resources/resourceGroups`;
-    case 'groupResources':
-    case 'resources': return `${m(true)} Microsoft.Resources/resources`;
-    case 'groupOperation': return `${method} Microsoft.Resources/operationResults`;
-    case 'rpOperation': return `${method} ${canon(r.ns)}/locations/${r.result ? 'operationResults' : 'operations'}`;
-    case 'rpListAll': return `${m(true)} ${canon(r.ns)}/${canon(r.type)}`;
-    case 'vmSizes': return `${m(true)} ${canon(r.ns)}/locations/vmSizes`;
-    case 'rpResource': {
-      const children = r.rest.filter((_, i) => i % 2 === 0).map(canon);
-      const collection = r.name === undefined || r.rest.length % 2 === 1;
-      return `${m(collection)} ${[canon(r.ns), canon(r.type), ...children].join('/')}`;
-    }
-  }
-}
-
-const namespaceOf = (r: Route): string => (r.kind === 'rpOperation' || r.kind === 'rpListAll' || r.kind === 'rpResource' || r.kind === 'vmSizes' ? r.ns.toLowerCase() : 'microsoft.resources');
-
-/** The latency/fault operation of a call. */
-function operationOf(method: string, r: Route): LatencyOp {
-  if (method === 'GET' || method === 'HEAD') return 'read';
-  if (r.kind === 'group') return method === 'DELETE' ? 'network.delete' : 'network.create';
-  if (r.kind === 'rpResource') {
-    if (eqi(r.ns, COMPUTE_NS)) return method === 'DELETE' ? 'instance.delete' : 'instance.create';
-    const kind = NETWORK_TYPES[r.type.toLowerCase() as keyof typeof NETWORK_TYPES];
-    if (kind) return networkOperation(method, kind, r.rest.length > 0);
-  }
-  return 'read';
-}
-
 /** What a fault looks like on this call, in ARM's own error shapes. */
-function faultError(kind: FaultKind, op: LatencyOp, r: Route, call: { account: { subscriptionId: string }; location: string }): ArmError {
+function faultError(kind: FaultKind, op: LatencyOp, r: ArmPath, call: { account: { subscriptionId: string }; location: string }): ArmError {
   const trackingId = randomUUID();
-  const isVm = r.kind === 'rpResource' && eqi(r.ns, COMPUTE_NS);
-  const type = r.kind === 'rpResource' ? r.type.toLowerCase() : r.kind;
+  const inGroup = r.rg !== undefined && !eqi(r.ns, 'Microsoft.Resources');
+  const isVm = inGroup && eqi(r.ns, COMPUTE_NS);
+  const isGroup = eqi(r.ns, 'Microsoft.Resources') && eqi(r.type, 'resourceGroups');
+  const type = inGroup ? r.type.split('/')[0].toLowerCase() : r.type;
   switch (op === 'read' && (kind === 'quota' || kind === 'capacity') ? (kind === 'quota' ? 'throttle' : 'server-error') : kind) {
     case 'throttle':
     {
@@ -140,7 +74,7 @@ function faultError(kind: FaultKind, op: LatencyOp, r: Route, call: { account: {
     case 'quota':
       if (isVm) return coresQuotaError(call.location, 98, 2);
       if (type === 'publicipaddresses') return new ArmError(400, 'PublicIPCountLimitReached', `Cannot create more than 1000 public IP addresses for this subscription in this region.`);
-      if (r.kind === 'group') return new ArmError(400, 'ResourceGroupQuotaExceeded', `Creating the resource group will exceed the quota of '980'. The current resource group count is '980'. Please delete some resource groups before creating a new one.`);
+      if (isGroup) return new ArmError(400, 'ResourceGroupQuotaExceeded', `Creating the resource group will exceed the quota of '980'. The current resource group count is '980'. Please delete some resource groups before creating a new one.`);
       return new ArmError(400, 'QuotaExceeded', `Cannot create more than 1000 ${type} for this subscription in this region.`);
     case 'capacity':
     default:
@@ -156,11 +90,26 @@ function faultError(kind: FaultKind, op: LatencyOp, r: Route, call: { account: {
 }
 
 /**
- * Sandbox Azure: Microsoft Entra ID token endpoint, Azure Resource Manager (Resources, Network, Compute, with
- * `Microsoft.Compute/locations/{location}/vmSizes`) and the Retail Prices API (`GET /api/retail/prices`, no auth).
- * Calls are counted as `<METHOD> <resource type>` (`LIST` for collections; see armCallName). With eventual consistency
- * on, GET/HEAD and lists do not see resource groups and resources younger than the window (404
- * `ResourceGroupNotFound` / `ResourceNotFound`, left out of lists) — nor do the SDK pollers' final GETs.
+ * Sandbox Azure: Microsoft Entra ID token endpoint, Azure Resource Manager and the Retail Prices API
+ * (`GET /api/retail/prices`, no auth). ARM calls go through one table, `ARM_OPERATIONS`, keyed by the call name
+ * `<METHOD> <resource type>` (route.ts; `LIST` for collections), each entry a small handler over the shared state
+ * (state.ts), by family:
+ * - resource-groups.ts: Subscriptions - List/Get; Resource Groups - PUT/GET/HEAD/PATCH/DELETE/List; Resources - List;
+ *   the LRO monitors (`…/operationresults/{token}`, `<ns>/locations/{loc}/operations|operationResults/{id}`);
+ * - providers.ts: Providers - List/Get;
+ * - virtual-networks.ts, security-groups.ts, interfaces.ts (network-common.ts): virtualNetworks (+ subnets),
+ *   networkSecurityGroups (+ securityRules / defaultSecurityRules reads), publicIPAddresses, networkInterfaces —
+ *   PUT/GET/PATCH/DELETE, List, List All; routeTables and
+ *   loadBalancers List/List All/GET (always empty);
+ * - virtual-machines.ts: virtualMachines PUT/GET/PATCH/DELETE, List, List All, Instance View, List Available Sizes;
+ *   disks.ts: disks
+ *   GET/List/List By Resource Group; compute-catalog.ts: locations/vmSizes, skus, locations/publishers/… (images),
+ *   locations/usages.
+ * A real ARM operation (arm-operations.ts, from the SDKs) that the table lacks, or any call of a provider the sandbox
+ * does not emulate, answers 501 (`ctx.unimplemented`); a type no emulated provider has is ARM's 404
+ * `InvalidResourceType`. api-versions: api-versions.ts. With eventual consistency on, GET/HEAD and lists do not see
+ * resource groups and resources younger than the window (404 `ResourceGroupNotFound` / `ResourceNotFound`, left out of
+ * lists) — nor do the SDK pollers' final GETs. See docs/sandbox-cloud/azure.md.
  */
 export function createAzureCloud(ctx: CloudContext): CloudModule {
   const state = new AzureState(ctx.publicIps);
@@ -245,34 +194,44 @@ export function createAzureCloud(ctx: CloudContext): CloudModule {
     const query: Record<string, string | undefined> = {};
     for (const [k, v] of url.searchParams) if (!(k in query)) query[k] = v;
     try {
-      const segs = url.pathname.split('/').filter(Boolean).map((s) => decodeURIComponent(s));
-      let routed: ReturnType<typeof route>;
+      let path: ArmPath;
       try {
-        routed = route(segs, url.pathname);
+        path = parseArmPath(method, pathSegments(url.pathname), url.pathname);
       } catch (e) {
         count(res, UNKNOWN_CALL);
+        if (e instanceof NotArmPath) throw notFoundPath(url.pathname);
         throw e;
       }
-      const { route: r, sub } = routed;
-      count(res, armCallName(method, r));
+      const key = path.call.toLowerCase();
+      const served = SERVED.get(key);
+      const known = served?.name ?? KNOWN.get(key);
+      const core = eqi(path.ns, 'Microsoft.Resources') && !path.path.toLowerCase().includes('/providers/');
+      const emulated = EMULATED_NAMESPACES.has(path.ns.toLowerCase()) || core;
+      count(res, known ?? (emulated ? UNKNOWN_CALL : path.call));
       const account = await aad.authenticate(req.headers);
       const apiVersion = query['api-version'];
-      if (!apiVersion) throw new ArmError(400, 'MissingApiVersionParameter', "The api-version query parameter (?api-version=) is required for all requests.");
-      const ns = namespaceOf(r);
-      const supported = API_VERSIONS[ns];
-      if (!supported) {
-        throw new ArmError(400, 'InvalidResourceNamespace', `The resource namespace '${r.kind === 'rpResource' || r.kind === 'rpListAll' || r.kind === 'rpOperation' ? r.ns : ns}' is invalid.`);
+      if (!served) {
+        // A real ARM operation the sandbox lacks (or any call of a provider it does not emulate): 501, never a 404.
+        if (known || !emulated) return ctx.unimplemented(res, 'azure', known ?? path.call);
+        if (!apiVersion) throw new ArmError(400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.');
+        if (KNOWN_TYPES.has(`${path.ns}/${path.type}`.toLowerCase())) throw new ArmError(405, 'MethodNotAllowed', `The requested resource does not support http method '${method}'.`);
+        if (core) throw notFoundPath(url.pathname);
+        throw new ArmError(404, 'InvalidResourceType', `The resource type '${path.type}' could not be found in the namespace '${path.ns}' for api version '${apiVersion}'.`);
       }
+      if (!apiVersion) throw new ArmError(400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.');
+      const supported = apiVersionsFor(served.name, path.ns, path.type);
       if (!supported.includes(apiVersion)) {
-        if (r.kind === 'rpResource' || r.kind === 'rpListAll') {
+        if (path.path.toLowerCase().includes('/providers/') && !eqi(path.ns, 'Microsoft.Resources')) {
+          const location = path.rg !== undefined ? (state.group(account.subscriptionId, path.rg)?.location ?? 'global') : 'global';
           throw new ArmError(
             400,
             'NoRegisteredProviderFound',
-            `No registered resource provider found for location '${r.kind === 'rpResource' ? (state.group(account.subscriptionId, r.rg)?.location ?? 'global') : 'global'}' and API version '${apiVersion}' for type '${r.type}'. The supported api-versions are '${supported.join(', ')}'. The supported locations are 'eastus, westeurope, germanywestcentral, swedencentral'.`,
+            `No registered resource provider found for location '${location}' and API version '${apiVersion}' for type '${path.type.split('/')[0]}'. The supported api-versions are '${supported.join(', ')}'. The supported locations are '${LOCATIONS.join(', ')}'.`,
           );
         }
         throw new ArmError(400, 'InvalidApiVersionParameter', `The api-version '${apiVersion}' is invalid. The supported versions are '${supported.join(',')}'.`);
       }
+      const sub = path.sub;
       if (sub !== undefined && !eqi(sub, account.subscriptionId)) {
         const owner = state.accountBySubscription(sub);
         if (!owner) throw new ArmError(404, 'SubscriptionNotFound', `The subscription '${sub}' could not be found.`);
@@ -283,15 +242,26 @@ export function createAzureCloud(ctx: CloudContext): CloudModule {
         );
       }
       const call: Call = { method, base: base(req), url: req.originalUrl, apiVersion, query, body: req.body, account, now, clock: stampNow(ctx) };
-      const op = operationOf(method, r);
+      const op = served.def.op;
       const fault = ctx.takeFault('azure', op);
       if (fault) {
         const bodyLocation = typeof (req.body as { location?: unknown } | undefined)?.location === 'string' ? String((req.body as { location: string }).location) : undefined;
-        const location = bodyLocation ?? (r.kind === 'rpResource' || r.kind === 'group' ? state.group(account.subscriptionId, r.rg)?.location : undefined) ?? 'eastus';
-        throw faultError(fault, op, r, { account, location });
+        const location = bodyLocation ?? (path.rg !== undefined ? state.group(account.subscriptionId, path.rg)?.location : undefined) ?? 'eastus';
+        throw faultError(fault, op, path, { account, location });
       }
-      send(res, method, await dispatch(env, call, r));
+      let group: ResourceGroup | undefined;
+      if (path.rg !== undefined && !eqi(path.ns, 'Microsoft.Resources')) {
+        // A call in a resource group's provider path: the group must exist (and be seen by reads).
+        group = state.group(account.subscriptionId, path.rg);
+        if (!group) throw resourceGroupNotFound(path.rg);
+        if ((method === 'GET' || method === 'HEAD') && !seen(env, group)) throw resourceGroupNotFound(path.rg);
+        if (group.deleting && method !== 'GET' && method !== 'HEAD' && method !== 'DELETE') {
+          throw new ArmError(409, 'ResourceGroupBeingDeleted', `The resource group '${group.name}' is in deprovisioning state and cannot perform this operation.`);
+        }
+      }
+      send(res, method, await served.def.run({ env, call, path, group }));
     } catch (e) {
+      if (e instanceof SandboxUnimplemented) return ctx.unimplemented(res, 'azure', e.operation);
       if (e instanceof ArmError) return sendError(res, method, e);
       sendError(res, method, new ArmError(500, 'InternalServerError', `The sandbox failed to process the request: ${e instanceof Error ? e.message : String(e)}`));
     }
@@ -330,64 +300,3 @@ export function createAzureCloud(ctx: CloudContext): CloudModule {
   };
 }
 
-async function dispatch(env: Env, call: Call, r: Route): Promise<Reply> {
-  const onlyGet = () => {
-    if (call.method !== 'GET') throw new ArmError(405, 'MethodNotAllowed', `The requested resource does not support http method '${call.method}'.`);
-  };
-  switch (r.kind) {
-    case 'subscriptions':
-      onlyGet();
-      await env.ctx.delay('read');
-      return { status: 200, body: { value: [renderSubscription(call)], count: { type: 'Total', value: 1 } } };
-    case 'subscription':
-      onlyGet();
-      await env.ctx.delay('read');
-      return { status: 200, body: renderSubscription(call) };
-    case 'groups':
-      onlyGet();
-      return listGroups(env, call);
-    case 'group':
-      return handleGroup(env, call, r.rg);
-    case 'groupResources':
-      onlyGet();
-      return listResources(env, call, r.rg);
-    case 'resources':
-      onlyGet();
-      return listResources(env, call);
-    case 'groupOperation':
-      onlyGet();
-      return groupOperationResult(env, call, r.token);
-    case 'rpOperation':
-      onlyGet();
-      return rpOperation(env, call, r.ns, r.id, r.result);
-    case 'vmSizes':
-      onlyGet();
-      if (!eqi(r.ns, COMPUTE_NS)) throw new ArmError(404, 'InvalidResourceType', `The resource type 'locations/vmSizes' could not be found in the namespace '${r.ns}' for api version '${call.apiVersion}'.`);
-      return listVmSizes(env, r.location);
-    case 'rpListAll': {
-      onlyGet();
-      if (eqi(r.ns, COMPUTE_NS) && eqi(r.type, 'virtualMachines')) return listVmsAll(env, call);
-      const kind = eqi(r.ns, NETWORK_NS) ? NETWORK_TYPES[r.type.toLowerCase() as keyof typeof NETWORK_TYPES] : undefined;
-      if (kind) return listNetworkAll(env, call, kind);
-      throw new ArmError(404, 'InvalidResourceType', `The resource type '${r.type}' could not be found in the namespace '${r.ns}' for api version '${call.apiVersion}'.`);
-    }
-    case 'rpResource': {
-      const g = env.state.group(call.account.subscriptionId, r.rg);
-      if (!g) throw resourceGroupNotFound(r.rg);
-      // A read in a group that reads cannot see yet answers as ARM does for a group that does not exist.
-      if ((call.method === 'GET' || call.method === 'HEAD') && !seen(env, g)) throw resourceGroupNotFound(r.rg);
-      if (g.deleting && call.method !== 'GET' && call.method !== 'HEAD' && call.method !== 'DELETE') {
-        throw new ArmError(409, 'ResourceGroupBeingDeleted', `The resource group '${g.name}' is in deprovisioning state and cannot perform this operation.`);
-      }
-      if (eqi(r.ns, COMPUTE_NS)) return handleCompute(env, call, g, r.type, r.name, r.rest);
-      if (eqi(r.ns, NETWORK_NS)) {
-        const kind = NETWORK_TYPES[r.type.toLowerCase() as keyof typeof NETWORK_TYPES];
-        if (!kind) throw new ArmError(404, 'InvalidResourceType', `The resource type '${r.type}' could not be found in the namespace '${r.ns}' for api version '${call.apiVersion}'.`);
-        if (r.rest.length > 2) throw new ArmError(404, 'InvalidResourceType', `The resource type '${r.type}/${r.rest[0]}/${r.rest[2]}' could not be found in the namespace '${r.ns}' for api version '${call.apiVersion}'.`);
-        const child = r.rest.length ? { type: r.rest[0], name: r.rest[1] } : undefined;
-        return handleNetwork(env, call, g, kind, r.name, child);
-      }
-      throw new ArmError(404, 'InvalidResourceType', `The resource type '${r.type}' could not be found in the namespace '${r.ns}' for api version '${call.apiVersion}'.`);
-    }
-  }
-}

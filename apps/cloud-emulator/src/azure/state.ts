@@ -118,7 +118,17 @@ export interface Vm extends Base {
   /** The request body's shape, to refuse changes of immutable properties on a later PUT. */
   immutable: string;
 }
-export interface Disk extends Base { kind: 'disk'; managedBy?: string; sizeGB: number; sku: string; zones?: string[] }
+export interface Disk extends Base {
+  kind: 'disk';
+  managedBy?: string;
+  sizeGB: number;
+  sku: string;
+  zones?: string[];
+  /** The marketplace image version it was made from (`creationData.imageReference.id`). */
+  imageId?: string;
+  hyperVGeneration?: 'V1' | 'V2';
+  architecture?: 'x64' | 'Arm64';
+}
 
 export type Resource = VNet | Subnet | Nsg | PublicIp | Nic | Vm | Disk;
 

@@ -9,6 +9,17 @@ export const LOCATIONS = [
   'australiaeast', 'southeastasia', 'eastasia', 'centralindia', 'southafricanorth', 'uaenorth',
 ] as const;
 
+/** Display names of the regions (Locations - List `displayName`; Providers - List `resourceTypes[].locations`). */
+export const LOCATION_DISPLAY_NAMES: Record<(typeof LOCATIONS)[number], string> = {
+  eastus: 'East US', eastus2: 'East US 2', centralus: 'Central US', northcentralus: 'North Central US', southcentralus: 'South Central US',
+  westcentralus: 'West Central US', westus: 'West US', westus2: 'West US 2', westus3: 'West US 3', canadacentral: 'Canada Central',
+  brazilsouth: 'Brazil South', northeurope: 'North Europe', westeurope: 'West Europe', uksouth: 'UK South', ukwest: 'UK West',
+  francecentral: 'France Central', germanywestcentral: 'Germany West Central', swedencentral: 'Sweden Central', switzerlandnorth: 'Switzerland North',
+  norwayeast: 'Norway East', polandcentral: 'Poland Central', italynorth: 'Italy North', japaneast: 'Japan East', koreacentral: 'Korea Central',
+  australiaeast: 'Australia East', southeastasia: 'Southeast Asia', eastasia: 'East Asia', centralindia: 'Central India',
+  southafricanorth: 'South Africa North', uaenorth: 'UAE North',
+};
+
 /** Availability zones per region (regions not listed have none). */
 export const ZONES: Record<string, string[]> = Object.fromEntries(
   ['eastus', 'eastus2', 'centralus', 'southcentralus', 'westus2', 'westus3', 'canadacentral', 'brazilsouth', 'northeurope', 'westeurope',

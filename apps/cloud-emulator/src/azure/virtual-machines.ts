@@ -1,45 +1,41 @@
 import { randomUUID } from 'node:crypto';
 import { ArmError, invalidParameter, resourceNotFound } from './arm-error';
-import { Call, Env, Reply, asyncOperationUrl, deleteAccepted, eqi, page, seen, startOperation, tagsField } from './common';
-import { findVmSize, VM_SIZE_LIST } from './catalog';
-import { removeNetwork } from './network';
+import { Call, Env, Reply, asyncOperationUrl, computeTime, deleteAccepted, eqi, page, seen, startOperation, tagsField } from './common';
+import { ArmOperationTable, OpContext, groupOf, read } from './context';
+import { IMAGES, findVmSize, VM_SIZE_LIST } from './catalog';
+import { REGIONAL_CORES_QUOTA, renderVmSize } from './compute-catalog';
+import { removeNetwork } from './network-common';
 import { ARM_TYPES, AT_ACCEPTANCE, Disk, Nic, ResourceGroup, Vm, VmNicRef, provisioningState } from './state';
-import { LOCATIONS, ZONES, isObject, optEnum, optString, optStringArray, parseTags, requireBody, requireLocation } from './validate';
+import { ZONES, isObject, optEnum, optString, optStringArray, parseTags, requireBody, requireLocation } from './validate';
 
-const NS = 'Microsoft.Compute';
+/**
+ * Virtual machines (Microsoft.Compute/virtualMachines): rendering (model, instance view), validation, PUT (with the
+ * VM's managed OS disk, disks.ts), boot through the sandbox's VM host, DELETE (with what the delete options say goes
+ * along), and their table entries. Reference: https://learn.microsoft.com/rest/api/compute/virtual-machines
+ */
+export const NS = 'Microsoft.Compute';
+export { NS as COMPUTE_NS, REGIONAL_CORES_QUOTA };
 
 /** VM sizes the sandbox offers (catalog.ts), with their vCPUs (for the regional cores quota). */
 export const VM_SIZES: Record<string, number> = Object.fromEntries(VM_SIZE_LIST.map((v) => [v.name, v.vcpu]));
+
 /** Memory of each VM size, MiB (catalog.ts). */
 export const VM_SIZE_MEMORY_MIB: Record<string, number> = Object.fromEntries(VM_SIZE_LIST.map((v) => [v.name, v.memoryMiB]));
-/** "Total Regional Cores" quota per subscription and region. */
-export const REGIONAL_CORES_QUOTA = 100;
 
-/** Marketplace images the sandbox knows: publisher:offer → skus and the version `latest` resolves to. */
-const IMAGES: { publisher: string; offer: string; skus: string[]; latest: string }[] = [
-  { publisher: 'Canonical', offer: 'ubuntu-24_04-lts', skus: ['server', 'server-gen1', 'minimal', 'server-arm64'], latest: '24.04.202510010' },
-  { publisher: 'Canonical', offer: '0001-com-ubuntu-server-jammy', skus: ['22_04-lts', '22_04-lts-gen2', '22_04-lts-arm64'], latest: '22.04.202510010' },
-  { publisher: 'Debian', offer: 'debian-12', skus: ['12', '12-gen2', '12-arm64'], latest: '0.20251001.2250' },
-];
-
-const DISALLOWED_ADMIN_NAMES = new Set([
+export const DISALLOWED_ADMIN_NAMES = new Set([
   'administrator', 'admin', 'user', 'user1', 'test', 'user2', 'test1', 'user3', 'admin1', '1', '123', 'a', 'actuser', 'adm', 'admin2', 'aspnet',
   'backup', 'console', 'david', 'guest', 'john', 'owner', 'root', 'server', 'sql', 'support', 'support_388945a0', 'sys', 'test2', 'test3', 'user4', 'user5',
 ]);
 
-const vmIdOf = (call: Call, rg: ResourceGroup, name: string) => `/subscriptions/${call.account.subscriptionId}/resourceGroups/${rg.name}/providers/${NS}/virtualMachines/${name}`;
+export const vmIdOf = (call: Call, rg: ResourceGroup, name: string) => `/subscriptions/${call.account.subscriptionId}/resourceGroups/${rg.name}/providers/${NS}/virtualMachines/${name}`;
 
-// ---------------------------------------------------------------------------------------------------------------------
-// Rendering
-// ---------------------------------------------------------------------------------------------------------------------
-
-function powerState(vm: Vm, now: number): { code: string; display: string } {
+export function powerState(vm: Vm, now: number): { code: string; display: string } {
   if (vm.deleting) return { code: 'PowerState/stopping', display: 'VM stopping' };
   if (now >= vm.runningAt) return { code: 'PowerState/running', display: 'VM running' };
   return { code: 'PowerState/starting', display: 'VM starting' };
 }
 
-function instanceView(vm: Vm, now: number): Record<string, unknown> {
+export function instanceView(vm: Vm, now: number): Record<string, unknown> {
   const ps = provisioningState(vm, now);
   const power = powerState(vm, now);
   const running = power.code === 'PowerState/running';
@@ -50,24 +46,24 @@ function instanceView(vm: Vm, now: number): Record<string, unknown> {
     vmAgent: {
       vmAgentVersion: running ? '2.13.1.1' : 'Unknown',
       statuses: running
-        ? [{ code: 'ProvisioningState/succeeded', level: 'Info', displayStatus: 'Ready', message: 'Guest Agent is running', time: new Date(vm.runningAt).toISOString() }]
-        : [{ code: 'ProvisioningState/Unavailable', level: 'Warning', displayStatus: 'Not Ready', message: 'VM status blob is found but not yet populated.', time: new Date(now).toISOString() }],
+        ? [{ code: 'ProvisioningState/succeeded', level: 'Info', displayStatus: 'Ready', message: 'Guest Agent is running', time: computeTime(vm.runningAt) }]
+        : [{ code: 'ProvisioningState/Unavailable', level: 'Warning', displayStatus: 'Not Ready', message: 'VM status blob is found but not yet populated.', time: computeTime(now) }],
     },
-    disks: [{ name: vm.osDisk.name, statuses: [{ code: 'ProvisioningState/succeeded', level: 'Info', displayStatus: 'Provisioning succeeded', time: new Date(vm.createdAt).toISOString() }] }],
+    disks: [{ name: vm.osDisk.name, statuses: [{ code: 'ProvisioningState/succeeded', level: 'Info', displayStatus: 'Provisioning succeeded', time: computeTime(vm.createdAt) }] }],
     hyperVGeneration: 'V2',
     statuses: [
       {
         code: `ProvisioningState/${ps.toLowerCase()}`,
         level: 'Info',
         displayStatus: ps === 'Succeeded' ? 'Provisioning succeeded' : ps,
-        ...(ps === 'Succeeded' ? { time: new Date(vm.busy?.until ?? vm.createdAt).toISOString() } : {}),
+        ...(ps === 'Succeeded' ? { time: computeTime(vm.busy?.until ?? vm.createdAt) } : {}),
       },
       { code: power.code, level: 'Info', displayStatus: power.display },
     ],
   };
 }
 
-function renderVm(vm: Vm, now: number, opts: { instanceView?: boolean; userData?: boolean } = {}): Record<string, unknown> {
+export function renderVm(vm: Vm, now: number, opts: { instanceView?: boolean; userData?: boolean } = {}): Record<string, unknown> {
   return {
     name: vm.name,
     id: vm.id,
@@ -113,30 +109,21 @@ function renderVm(vm: Vm, now: number, opts: { instanceView?: boolean; userData?
       },
       ...(opts.userData && vm.userData ? { userData: vm.userData } : {}),
       ...(opts.instanceView ? { instanceView: instanceView(vm, now) } : {}),
-      timeCreated: new Date(vm.createdAt).toISOString(),
+      timeCreated: computeTime(vm.createdAt),
     },
   };
 }
 
-/** Disks as Resources - List shows them (there is no Disks API in the sandbox). */
-export function renderDiskGeneric(d: Disk): Record<string, unknown> {
-  return { id: d.id, name: d.name, type: ARM_TYPES.disk, sku: { name: d.sku, tier: d.sku.startsWith('Premium') ? 'Premium' : 'Standard' }, location: d.location, ...(d.zones ? { zones: d.zones } : {}), ...(d.managedBy ? { managedBy: d.managedBy } : {}), ...tagsField(d.tags) };
-}
+export const required = (path: string): ArmError => invalidParameter(`Required parameter '${path}' is missing (null).`, path);
 
-// ---------------------------------------------------------------------------------------------------------------------
-// Validation helpers
-// ---------------------------------------------------------------------------------------------------------------------
-
-const required = (path: string): ArmError => invalidParameter(`Required parameter '${path}' is missing (null).`, path);
-
-function obj(o: Record<string, unknown>, key: string, path: string): Record<string, unknown> | undefined {
+export function obj(o: Record<string, unknown>, key: string, path: string): Record<string, unknown> | undefined {
   const v = o[key];
   if (v === undefined || v === null) return undefined;
   if (!isObject(v)) throw invalidParameter(`The value of parameter ${path} is invalid.`, path);
   return v;
 }
 
-function isBase64(s: string): boolean {
+export function isBase64(s: string): boolean {
   return s.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(s);
 }
 
@@ -167,15 +154,11 @@ export function isValidSshPublicKey(keyData: string): boolean {
   return false;
 }
 
-function immutableShape(v: { computerName: string; adminUsername: string; customData?: string; image: unknown; zones?: string[] }): string {
+export function immutableShape(v: { computerName: string; adminUsername: string; customData?: string; image: unknown; zones?: string[] }): string {
   return JSON.stringify(v);
 }
 
-// ---------------------------------------------------------------------------------------------------------------------
-// PUT
-// ---------------------------------------------------------------------------------------------------------------------
-
-function putVm(env: Env, call: Call, rg: ResourceGroup, name: string): Reply {
+export function putVm(env: Env, call: Call, rg: ResourceGroup, name: string): Reply {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name) || /[.-]$/.test(name)) {
     throw new ArmError(400, 'InvalidParameter', `The VM name '${name}' is invalid. It can be 1–64 characters of letters, digits, '.', '-' and '_', must start with a letter or digit and cannot end with '.' or '-'.`, { target: 'vmName' });
   }
@@ -337,6 +320,8 @@ function putVm(env: Env, call: Call, rg: ResourceGroup, name: string): Reply {
     const disk: Disk = {
       kind: 'disk', id: diskId, subscriptionId: vm.subscriptionId, resourceGroup: rg.name, name: diskName, location, tags: {}, etag: '"1"',
       resourceGuid: randomUUID(), createdAt: call.now, createdAtMs: call.clock, managedBy: id, sizeGB: vm.osDisk.diskSizeGB, sku: storageAccountType, ...(zones ? { zones } : {}),
+      imageId: `/Subscriptions/${vm.subscriptionId}/Providers/Microsoft.Compute/Locations/${location}/Publishers/${image.publisher}/ArtifactTypes/VMImage/Offers/${image.offer}/Skus/${imageRef.sku}/Versions/${vm.image.exactVersion}`,
+      hyperVGeneration: image.gen1Skus.includes(imageRef.sku) ? 'V1' : 'V2', architecture: image.arm64Skus.includes(imageRef.sku) ? 'Arm64' : 'x64',
     };
     env.state.put(disk);
     const booting = vm;
@@ -365,7 +350,7 @@ export function coresQuotaError(location: string, used: number, extra: number): 
  * updated it meanwhile (tags, size: a client retrying its create) replaced the stored object but not the VM, which
  * boots all the same, as on Azure. A VM deleted (or deleted and made again: another `vmId`) does not.
  */
-function boot(env: Env, created: Vm): void {
+export function boot(env: Env, created: Vm): void {
   const vm = env.state.get(created.id);
   if (vm?.kind !== 'vm' || vm.vmId !== created.vmId || vm.deleting || vm.booted) return;
   vm.booted = true;
@@ -406,7 +391,7 @@ export function removeVm(env: Env, vm: Vm): void {
   }
 }
 
-function deleteVm(env: Env, call: Call, vm: Vm | undefined): Reply {
+export function deleteVm(env: Env, call: Call, vm: Vm | undefined): Reply {
   if (!vm) return { status: 204 };
   const o = startOperation(env, call, 'instance.delete', () => {
     if (env.state.get(vm.id) === vm) removeVm(env, vm);
@@ -417,11 +402,7 @@ function deleteVm(env: Env, call: Call, vm: Vm | undefined): Reply {
   return deleteAccepted(call, NS, vm.location, o);
 }
 
-// ---------------------------------------------------------------------------------------------------------------------
-// Routing
-// ---------------------------------------------------------------------------------------------------------------------
-
-function expandOptions(call: Call): { instanceView?: boolean; userData?: boolean } {
+export function expandOptions(call: Call): { instanceView?: boolean; userData?: boolean } {
   const e = call.query.$expand;
   if (e === undefined) return {};
   if (e === 'instanceView') return { instanceView: true };
@@ -429,7 +410,7 @@ function expandOptions(call: Call): { instanceView?: boolean; userData?: boolean
   throw invalidParameter(`The value '${e}' of parameter '$expand' is invalid. Allowed values are 'instanceView', 'userData'.`, '$expand');
 }
 
-function listOptions(call: Call): { statusOnly: boolean } {
+export function listOptions(call: Call): { statusOnly: boolean } {
   if (call.query.$expand !== undefined && call.query.$filter === undefined) {
     throw invalidParameter("The $expand=instanceView query parameter can only be specified together with a valid $filter ('virtualMachineScaleSet/id' eq '…').", '$expand');
   }
@@ -442,75 +423,59 @@ function listOptions(call: Call): { statusOnly: boolean } {
 }
 
 /** `statusOnly=true`: each VM's run-time status only (no model: no tags, profiles). */
-const renderStatusOnly = (vm: Vm, now: number) => ({ name: vm.name, id: vm.id, type: ARM_TYPES.vm, location: vm.location, properties: { instanceView: instanceView(vm, now) } });
+export const renderStatusOnly = (vm: Vm, now: number) => ({ name: vm.name, id: vm.id, type: ARM_TYPES.vm, location: vm.location, properties: { instanceView: instanceView(vm, now) } });
 
-/**
- * Serves `…/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines[/{name}]`.
- * Reference: https://learn.microsoft.com/rest/api/compute/virtual-machines
- */
-export async function handleCompute(env: Env, call: Call, rg: ResourceGroup, type: string, name: string | undefined, rest: string[]): Promise<Reply> {
-  if (type.toLowerCase() !== 'virtualmachines' || rest.length) {
-    throw new ArmError(404, 'InvalidResourceType', `The resource type '${[type, ...rest.filter((_, i) => i % 2 === 1)].join('/')}' could not be found in the namespace '${NS}' for api version '${call.apiVersion}'.`);
-  }
-  const sub = call.account.subscriptionId;
-  if (name === undefined) {
-    if (call.method !== 'GET') throw new ArmError(405, 'MethodNotAllowed', `The requested resource does not support http method '${call.method}'.`);
-    listOptions(call);
-    await env.ctx.delay('read');
-    const vms = env.state.ofKind(sub, 'vm').filter((v) => eqi(v.resourceGroup, rg.name) && seen(env, v));
-    return page(call, `/subscriptions/${sub}/resourceGroups/${rg.name}/providers/${NS}/virtualMachines`, vms.map((v) => renderVm(v, call.now)));
-  }
-  const vm = env.state.get(vmIdOf(call, rg, name)) as Vm | undefined;
-  switch (call.method) {
-    case 'GET': {
-      const opts = expandOptions(call);
-      await env.ctx.delay('read');
-      if (!vm || !seen(env, vm)) throw resourceNotFound(ARM_TYPES.vm, name, rg.name);
-      return { status: 200, body: renderVm(vm, call.now, opts) };
-    }
-    case 'PUT':
-      return putVm(env, call, rg, name);
-    case 'PATCH': {
-      if (!vm) throw resourceNotFound(ARM_TYPES.vm, name, rg.name);
-      const body = requireBody(call.body);
-      if (body.tags !== undefined) vm.tags = parseTags(body.tags);
-      return { status: 200, body: renderVm(vm, call.now) };
-    }
-    case 'DELETE':
-      return deleteVm(env, call, vm);
-    default:
-      throw new ArmError(405, 'MethodNotAllowed', `The requested resource does not support http method '${call.method}'.`);
-  }
-}
-
-/** `GET /subscriptions/{sub}/providers/Microsoft.Compute/virtualMachines[?statusOnly=true]`. */
-export async function listVmsAll(env: Env, call: Call): Promise<Reply> {
+/** `GET …/virtualMachines` in a resource group, or `GET /subscriptions/{sub}/providers/Microsoft.Compute/virtualMachines[?statusOnly=true]` (List All). */
+async function listVms(env: Env, call: Call, rg: ResourceGroup | undefined): Promise<Reply> {
   const { statusOnly } = listOptions(call);
   await env.ctx.delay('read');
   const sub = call.account.subscriptionId;
-  const vms = env.state.ofKind(sub, 'vm').filter((v) => seen(env, v));
-  return page(call, `/subscriptions/${sub}/providers/${NS}/virtualMachines`, vms.map((v) => (statusOnly ? renderStatusOnly(v, call.now) : renderVm(v, call.now))));
+  const vms = env.state.ofKind(sub, 'vm').filter((v) => (!rg || eqi(v.resourceGroup, rg.name)) && seen(env, v));
+  const path = rg ? `/subscriptions/${sub}/resourceGroups/${rg.name}/providers/${NS}/virtualMachines` : `/subscriptions/${sub}/providers/${NS}/virtualMachines`;
+  return page(call, path, vms.map((v) => (statusOnly ? renderStatusOnly(v, call.now) : renderVm(v, call.now))));
 }
 
-export { NS as COMPUTE_NS };
+/** The VM a call names (`…/virtualMachines/{name}[/…]`), or undefined. */
+const vmOf = (c: OpContext): Vm | undefined => c.env.state.get(vmIdOf(c.call, groupOf(c), c.path.names[0])) as Vm | undefined;
 
-/**
- * `GET /subscriptions/{sub}/providers/Microsoft.Compute/locations/{location}/vmSizes` (VirtualMachineSizes_List): every
- * size offered in the location, `{value: [{name, numberOfCores, osDiskSizeInMB, resourceDiskSizeInMB, memoryInMB,
- * maxDataDiskCount}]}`, not paged.
- */
-export async function listVmSizes(env: Env, location: string): Promise<Reply> {
-  const loc = location.toLowerCase();
-  if (!(LOCATIONS as readonly string[]).includes(loc)) {
-    throw new ArmError(400, 'LocationNotAvailableForResourceType', `The provided location '${location}' is not available for resource type 'Microsoft.Compute/locations/vmSizes'. List of available regions for the resource type is '${LOCATIONS.join(',')}'.`);
-  }
-  await env.ctx.delay('read');
-  return {
-    status: 200,
-    body: {
-      value: VM_SIZE_LIST.map((s) => ({
-        name: s.name, numberOfCores: s.vcpu, osDiskSizeInMB: 1047552, resourceDiskSizeInMB: s.resourceDiskMiB, memoryInMB: s.memoryMiB, maxDataDiskCount: s.maxDataDisks,
-      })),
+/** The VM a read names, as reads see it. @throws ArmError 404 ResourceNotFound */
+function seenVm(c: OpContext): Vm {
+  const vm = vmOf(c);
+  if (!vm || !seen(c.env, vm)) throw resourceNotFound(ARM_TYPES.vm, c.path.names[0], groupOf(c).name);
+  return vm;
+}
+
+export const VM_OPERATIONS: ArmOperationTable = {
+  'LIST Microsoft.Compute/virtualMachines': read(({ env, call, group }) => listVms(env, call, group)),
+  'GET Microsoft.Compute/virtualMachines': read(async (c) => {
+    const opts = expandOptions(c.call);
+    await c.env.ctx.delay('read');
+    return { status: 200, body: renderVm(seenVm(c), c.call.now, opts) };
+  }),
+  /** Virtual Machines - Instance View: https://learn.microsoft.com/rest/api/compute/virtual-machines/instance-view */
+  'GET Microsoft.Compute/virtualMachines/instanceView': read(async (c) => {
+    await c.env.ctx.delay('read');
+    return { status: 200, body: instanceView(seenVm(c), c.call.now) };
+  }),
+  'PUT Microsoft.Compute/virtualMachines': { op: 'instance.create', run: (c) => putVm(c.env, c.call, groupOf(c), c.path.names[0]) },
+  'PATCH Microsoft.Compute/virtualMachines': {
+    op: 'instance.create',
+    run: (c) => {
+      const vm = vmOf(c);
+      if (!vm) throw resourceNotFound(ARM_TYPES.vm, c.path.names[0], groupOf(c).name);
+      const body = requireBody(c.call.body);
+      if (body.tags !== undefined) vm.tags = parseTags(body.tags);
+      return { status: 200, body: renderVm(vm, c.call.now) };
     },
-  };
-}
+  },
+  'DELETE Microsoft.Compute/virtualMachines': { op: 'instance.delete', run: (c) => deleteVm(c.env, c.call, vmOf(c)) },
+  /** Virtual Machines - List Available Sizes: every size of the catalogue (the sandbox has no host constraints). */
+  'LIST Microsoft.Compute/virtualMachines/vmSizes': read(async (c) => {
+    await c.env.ctx.delay('read');
+    seenVm(c);
+    return {
+      status: 200,
+      body: { value: VM_SIZE_LIST.map(renderVmSize) },
+    };
+  }),
+};

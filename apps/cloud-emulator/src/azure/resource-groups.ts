@@ -1,12 +1,16 @@
 import { ArmError, resourceGroupNotFound } from './arm-error';
-import { Call, Env, Reply, eqi, groupId, page, seen } from './common';
-import { renderDiskGeneric } from './compute';
+import { Call, Env, Reply, armTime, computeTime, eqi, groupId, page, seen } from './common';
+import { ArmOperationTable, read } from './context';
+import { renderDiskGeneric } from './disks';
 import { isTagFilter, matchesFilter, parseListFilter } from './filter';
-import { networkInUse } from './network';
+import { networkInUse } from './network-common';
 import { ARM_TYPES, Operation, Resource, ResourceGroup, provisioningState } from './state';
-import { LOCATIONS, checkResourceGroupName, isObject, normaliseLocation, parseTags, requireBody } from './validate';
+import { LOCATIONS, LOCATION_DISPLAY_NAMES, checkResourceGroupName, isObject, normaliseLocation, parseTags, requireBody } from './validate';
 
-const RESOURCES_API_NS = 'Microsoft.Resources';
+/**
+ * The ARM core (Microsoft.Resources): subscriptions, resource groups, the generic resource list, and the monitors of
+ * long-running operations (resource group deletion, the Network and Compute RPs' Azure-AsyncOperation / Location).
+ */
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Resource groups — https://learn.microsoft.com/rest/api/resources/resource-groups
@@ -186,8 +190,8 @@ function renderGeneric(r: Resource, withTags: boolean, expand: Set<string>, now:
       ...(Object.keys(r.tags).length ? { tags: { ...r.tags } } : {}),
     };
   if (!withTags) delete base.tags;
-  if (expand.has('createdtime')) base.createdTime = new Date(r.createdAt).toISOString();
-  if (expand.has('changedtime')) base.changedTime = new Date(r.createdAt).toISOString();
+  if (expand.has('createdtime')) base.createdTime = armTime(r.createdAt);
+  if (expand.has('changedtime')) base.changedTime = armTime(r.createdAt);
   if (expand.has('provisioningstate')) base.provisioningState = provisioningState(r, now);
   return base;
 }
@@ -282,10 +286,54 @@ export async function rpOperation(env: Env, call: Call, ns: string, id: string, 
   }
   const status = !done ? 'InProgress' : op.error ? 'Failed' : 'Succeeded';
   const body: Record<string, unknown> = compute
-    ? { startTime: new Date(op.startTime).toISOString(), ...(done ? { endTime: new Date(op.doneAt).toISOString() } : {}), status, name: op.id }
+    ? { startTime: computeTime(op.startTime), ...(done ? { endTime: computeTime(op.doneAt) } : {}), status, name: op.id }
     : { status };
   if (done && op.error) body.error = { code: op.error.code, message: op.error.message };
   return { status: 200, body };
 }
 
-export { RESOURCES_API_NS };
+
+
+/** Resource group calls take the group's name from the path. */
+const rgName = (p: { rg?: string }): string => p.rg ?? '';
+
+export const RESOURCE_GROUP_OPERATIONS: ArmOperationTable = {
+  'LIST Microsoft.Resources/subscriptions': read(async ({ env, call }) => {
+    await env.ctx.delay('read');
+    return { status: 200, body: { value: [renderSubscription(call)], count: { type: 'Total', value: 1 } } };
+  }),
+  'GET Microsoft.Resources/subscriptions': read(async ({ env, call }) => {
+    await env.ctx.delay('read');
+    return { status: 200, body: renderSubscription(call) };
+  }),
+  /** Subscriptions - List Locations: https://learn.microsoft.com/rest/api/resources/subscriptions/list-locations */
+  'LIST Microsoft.Resources/locations': read(async ({ env, call }) => {
+    await env.ctx.delay('read');
+    const sub = call.account.subscriptionId;
+    return {
+      status: 200,
+      body: {
+        value: LOCATIONS.map((l) => ({
+          id: `/subscriptions/${sub}/locations/${l}`,
+          name: l,
+          type: 'Region',
+          displayName: LOCATION_DISPLAY_NAMES[l],
+          regionalDisplayName: LOCATION_DISPLAY_NAMES[l],
+          metadata: { regionType: 'Physical', regionCategory: 'Recommended' },
+        })),
+      },
+    };
+  }),
+  'LIST Microsoft.Resources/resourceGroups': read(({ env, call }) => listGroups(env, call)),
+  'GET Microsoft.Resources/resourceGroups': read(({ env, call, path }) => handleGroup(env, call, rgName(path))),
+  'HEAD Microsoft.Resources/resourceGroups': read(({ env, call, path }) => handleGroup(env, call, rgName(path))),
+  'PUT Microsoft.Resources/resourceGroups': { op: 'network.create', run: ({ env, call, path }) => handleGroup(env, call, rgName(path)) },
+  'PATCH Microsoft.Resources/resourceGroups': { op: 'network.create', run: ({ env, call, path }) => handleGroup(env, call, rgName(path)) },
+  'DELETE Microsoft.Resources/resourceGroups': { op: 'network.delete', run: ({ env, call, path }) => handleGroup(env, call, rgName(path)) },
+  'LIST Microsoft.Resources/resources': read(({ env, call, path }) => listResources(env, call, path.rg)),
+  'GET Microsoft.Resources/operationResults': read(({ env, call, path }) => groupOperationResult(env, call, path.names[0])),
+  ...Object.fromEntries(['Microsoft.Network', 'Microsoft.Compute'].flatMap((ns) => [
+    [`GET ${ns}/locations/operations`, read(({ env, call, path }) => rpOperation(env, call, ns, path.names[1], false))],
+    [`GET ${ns}/locations/operationResults`, read(({ env, call, path }) => rpOperation(env, call, ns, path.names[1], true))],
+  ])),
+};
