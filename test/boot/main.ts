@@ -1,6 +1,6 @@
 /**
  * `npm run test:boot` (issue 11, item 6): a node boots on a real init system. A Debian 12 system made with debootstrap
- * (the "stock image": systemd, cloud-init, curl; cached in .skyweave/cache/boot/) is booted by the sandbox cloud
+ * (the "stock image": systemd, cloud-init, curl; cached in ~/.cache/skyweave/boot/) is booted by the sandbox cloud
  * under systemd-nspawn (tools/boot/nspawn-vm.sh) as the VM of a worker added to a sandbox cluster, with the exact
  * user-data the node-provisioner rendered, through cloud-init's NoCloud datasource. cloud-init and systemd then do
  * what they do on a cloud VM: the files, kernel settings, apt sources, the install script downloading node-agent's
@@ -20,6 +20,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { CloudId } from '@skyweave/domain';
 import { agentPackagesFromEnv } from '@skyweave/bootstrap/src/agent-packages';
@@ -29,7 +30,8 @@ import { ApiClient, sandboxAccount, sandboxResources } from '@skyweave/tools/sta
 import { waitFor } from '../support/wait';
 
 const ROOT = path.resolve(__dirname, '../..');
-const CACHE = path.join(ROOT, '.skyweave', 'cache', 'boot');
+/** The image cache, outside the checkout so that fresh clones on this machine (CI) reuse it: SKYWEAVE_CACHE_DIR or ~/.cache/skyweave. */
+const CACHE = path.join(process.env.SKYWEAVE_CACHE_DIR ?? path.join(os.homedir(), '.cache', 'skyweave'), 'boot');
 const MIRROR = process.env.SKYWEAVE_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
 /** What the image holds besides Debian's minimal base: what a cloud image of Ubuntu 24.04 has, for what this test runs. */
 const BASE_PACKAGES = ['systemd', 'systemd-sysv', 'dbus', 'curl', 'ca-certificates', 'iproute2', 'iputils-ping', 'kmod', 'procps', 'locales', 'gnupg'];

@@ -125,7 +125,11 @@ describe('the autoscaler scales a cluster across clouds at the lowest price', ()
     expect(status.policy.enabled).toBe(true);
     expect(Object.keys(status.prices).sort()).toEqual([...CLOUDS].sort());
     expect(status.costByCloud[added.cloud]).toBeGreaterThan(0);
-    expect(status.lastDecision?.kind).toBe('scale-up');
+    // the first worker, empty, may already be gone (5 s delay, cores above minCores): then the last decision is that
+    // scale-down — never one of the node just added, which still runs the pod
+    const last = status.lastDecision?.kind;
+    expect(['scale-up', 'scale-down']).toContain(last);
+    if (last === 'scale-down') expect(live(await get()).map((n) => n.name)).toContain(added.name);
   });
 
   it('when the cheapest cloud refuses the launch for quota, the next choice is launched within seconds and the pod runs', async () => {

@@ -51,6 +51,12 @@ export interface StackOptions {
    * binds every address (VMs on their own network, e.g. test:boot's, reach it through a host address).
    */
   apiHost?: string;
+  /**
+   * Real clouds instead of the sandbox (`npm run smoke`): no emulator, no endpoints file; `adminUrl` is empty.
+   * `publicApiUrl` is then the URL the clouds' VMs reach the gateway at (SKYWEAVE_API_URL; the gateway binds every
+   * address on `apiPort`).
+   */
+  realClouds?: { publicApiUrl: string; apiPort: number };
 }
 
 /** A running installation: the sandbox cloud, every service, its own database and NATS namespace, and one organisation. */
@@ -152,7 +158,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   };
 
   const endpointsFile = path.join(workDir, 'endpoints.json');
-  spawnLogged('cloud-emulator', [
+  if (!opts.realClouds) spawnLogged('cloud-emulator', [
     distEntry('cloud-emulator'), '--base-port', '0',
     // the bundle a real VM downloads: one file, no node_modules
     '--agent-command', JSON.stringify([process.execPath, ...profileArgs, distEntry('node-agent')]), '--endpoints-file', endpointsFile, '--vm-root', vmRoot,
@@ -171,20 +177,23 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     await ds.destroy().catch(() => undefined);
     throw e;
   };
-  await waitFor('the sandbox cloud', async () => existsSync(endpointsFile), 30_000).catch(abandon);
-  const adminUrl = (JSON.parse(readFileSync(endpointsFile, 'utf8')) as { adminUrl: string }).adminUrl;
+  let adminUrl = '';
+  if (!opts.realClouds) {
+    await waitFor('the sandbox cloud', async () => existsSync(endpointsFile), 30_000).catch(abandon);
+    adminUrl = (JSON.parse(readFileSync(endpointsFile, 'utf8')) as { adminUrl: string }).adminUrl;
+  }
 
-  const apiPort = await freePort();
+  const apiPort = opts.realClouds?.apiPort ?? (await freePort());
   const apiUrl = `http://127.0.0.1:${apiPort}`;
-  const agentApiUrl = `http://${opts.apiHost ?? '127.0.0.1'}:${apiPort}`;
+  const agentApiUrl = opts.realClouds?.publicApiUrl ?? `http://${opts.apiHost ?? '127.0.0.1'}:${apiPort}`;
   const env: Record<string, string> = {
     DATABASE_URL: databaseUrl,
     NATS_URL: natsUrl,
     SKYWEAVE_NATS_NAMESPACE: namespace,
     SKYWEAVE_MASTER_KEY: randomBytes(32).toString('base64'),
-    SKYWEAVE_CLOUD_ENDPOINTS_FILE: endpointsFile,
+    ...(opts.realClouds ? {} : { SKYWEAVE_CLOUD_ENDPOINTS_FILE: endpointsFile }),
     SKYWEAVE_API_URL: agentApiUrl,
-    ...(opts.apiHost ? { HOST: '0.0.0.0' } : {}),
+    ...(opts.apiHost || opts.realClouds ? { HOST: '0.0.0.0' } : {}),
     SKYWEAVE_REDRIVE_SECONDS: String(opts.redriveSeconds ?? 5),
     PORT: String(apiPort),
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
@@ -205,7 +214,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     namespace, apiUrl, adminUrl, databaseUrl, workDir, vmRoot, apiKey, organisationId, ds, processes, startService,
     async stop() {
       // read before the sandbox stops: which calls it could not serve (GET /admin/calls, `unimplemented`)
-      const unimplemented = await fetch(`${adminUrl}/admin/calls`)
+      const unimplemented = !adminUrl ? [] : await fetch(`${adminUrl}/admin/calls`)
         .then(async (r) => (r.ok ? ((await r.json()) as { unimplemented?: { cloud: string; call: string; count: number }[] }).unimplemented ?? [] : []))
         .catch(() => []);
       const children = [...processes.values()].filter((c) => c.exitCode === null && c.signalCode === null);

@@ -110,9 +110,10 @@ describe('CallCounter', () => {
         { cloud: 'gcp', call: 'networks.list', count: 1 },
       ],
       total: 4,
+      unimplemented: [],
       byCloud: { aws: 3, gcp: 1, azure: 0, digitalocean: 0 },
     });
-    expect(k.snapshot('gcp')).toEqual({ calls: [{ cloud: 'gcp', call: 'networks.list', count: 1 }], total: 1, byCloud: { gcp: 1 } });
+    expect(k.snapshot('gcp')).toEqual({ calls: [{ cloud: 'gcp', call: 'networks.list', count: 1 }], total: 1, byCloud: { gcp: 1 }, unimplemented: [] });
     k.reset('aws');
     expect(k.snapshot().total).toBe(1);
     k.reset();
