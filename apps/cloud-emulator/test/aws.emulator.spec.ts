@@ -33,6 +33,7 @@ import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import type { AwsCredentials } from '@skyweave/cloud-adapters';
 import { startEmulator, RunningEmulator } from '../src/emulator';
+import { sdkFailure as failure } from './harness';
 
 /**
  * Strictness of the EC2 sandbox, checked through the official SDK (and raw signed requests where the SDK cannot
@@ -42,21 +43,6 @@ import { startEmulator, RunningEmulator } from '../src/emulator';
 
 const UBUNTU = 'ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*';
 
-interface Failure {
-  name: string;
-  status?: number;
-  message: string;
-}
-
-async function failure(p: Promise<unknown>): Promise<Failure> {
-  try {
-    await p;
-  } catch (e) {
-    const err = e as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
-    return { name: err.name, status: err.$metadata?.httpStatusCode, message: err.message };
-  }
-  throw new Error('expected the call to fail');
-}
 
 let emu: RunningEmulator;
 let creds: AwsCredentials;

@@ -37,6 +37,7 @@ import { HttpRequest } from '@smithy/protocol-http';
 import type { AwsCredentials } from '@skyweave/cloud-adapters';
 import { UNIMPLEMENTED_HEADER } from '../src/core/unimplemented';
 import { startEmulator, RunningEmulator } from '../src/emulator';
+import { sdkFailure as failure } from './harness';
 
 /**
  * The EC2 calls issue 15 asks the sandbox to serve (catalogues, the default VPC, ENIs and volumes, key pairs, status
@@ -68,15 +69,6 @@ async function raw(params: Record<string, string>): Promise<{ status: number; bo
   return { status: res.status, body: await res.text(), headers: res.headers };
 }
 
-async function failure(p: Promise<unknown>): Promise<{ name: string; status?: number; message: string }> {
-  try {
-    await p;
-  } catch (e) {
-    const err = e as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
-    return { name: err.name, status: err.$metadata?.httpStatusCode, message: err.message };
-  }
-  throw new Error('expected the call to fail');
-}
 
 async function image(): Promise<string> {
   const out = await ec2.send(new DescribeImagesCommand({ Owners: ['099720109477'], Filters: [{ Name: 'name', Values: ['ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*'] }] }));

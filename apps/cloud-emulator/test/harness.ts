@@ -41,3 +41,21 @@ export async function contractHarness(cloud: CloudId, region: string, zone: stri
     close: () => emu.close(),
   };
 }
+
+/** How an AWS SDK call failed: the error's name (EC2's code), HTTP status and message. */
+export interface SdkFailure {
+  name: string;
+  status?: number;
+  message: string;
+}
+
+/** Awaits `p`, which must reject, and returns how (AWS SDK v3 errors). @throws Error when it resolves. */
+export async function sdkFailure(p: Promise<unknown>): Promise<SdkFailure> {
+  try {
+    await p;
+  } catch (e) {
+    const err = e as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
+    return { name: err.name, status: err.$metadata?.httpStatusCode, message: err.message };
+  }
+  throw new Error('expected the call to fail');
+}
