@@ -9,6 +9,7 @@ import type {
 import { DEFAULT_CONSISTENCY_WINDOW_MS, RecentlyMade, retryWhileMissing } from '../consistency';
 import { CloudError, isCloudError, isNotFound } from '../errors';
 import { createAzureClients } from './azure-client';
+import { azureArchitecture } from '../pricing/azure-prices';
 import {
   azureNames, fromNsgRules, generateSshPublicKey, isAzureNotFound, nicName, nsgDrift, parseArmId, powerStateOf, publicIpName, sameId, sameRegion,
   toCloudError, toNsgRules, vmState,
@@ -23,7 +24,13 @@ export interface AzureProviderOptions extends CloudProviderOptions {
 }
 
 const ADMIN_USER = 'skyweave';
-const IMAGE = { publisher: 'Canonical', offer: 'ubuntu-24_04-lts', sku: 'server', version: 'latest' } as const;
+/**
+ * The node image for a VM size: Canonical's Ubuntu 24.04 LTS, SKU `server-arm64` for the Arm (Cobalt/Ampere) sizes
+ * (`p` in the size's features, e.g. Standard_D2ps_v5, Standard_B2pls_v2), `server` otherwise — Azure refuses an x64
+ * image on an Arm size. Source: Virtual Machine Images - List Skus for publisher Canonical, offer ubuntu-24_04-lts.
+ */
+export const azureNodeImage = (vmSize: string) =>
+  ({ publisher: 'Canonical', offer: 'ubuntu-24_04-lts', sku: azureArchitecture(vmSize) === 'arm64' ? 'server-arm64' : 'server', version: 'latest' }) as const;
 /** Resource-group tag remembering the zone the network was ensured for (Azure networks are regional; VMs are zonal). */
 const TAG_ZONE = 'skyweave-zone';
 
@@ -462,7 +469,7 @@ export class AzureProvider implements CloudProvider {
       ...(zone ? { zones: [zone] } : {}),
       hardwareProfile: { vmSize: spec.instanceType },
       storageProfile: {
-        imageReference: { ...IMAGE },
+        imageReference: azureNodeImage(spec.instanceType),
         osDisk: { createOption: 'FromImage', deleteOption: 'Delete', caching: 'ReadWrite', managedDisk: { storageAccountType: 'StandardSSD_LRS' } },
       },
       osProfile: {
