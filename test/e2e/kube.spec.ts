@@ -11,6 +11,7 @@ import { KubectlNode, kubectl, nodeReady, waitForNodes } from '@skyweave/tools/s
 import { ensureLocalServices } from '@skyweave/tools/stack/services';
 import { Stack, startStack } from '@skyweave/tools/stack/stack';
 import { waitFor } from '../support/wait';
+import { CNI_CONFIG_PATH } from '@skyweave/node-agent/src/cni';
 
 interface NodeKubernetes { kubeNodeName: string; ready: string; unschedulable: boolean; pods: number; requestedCpuMillicores: number; allocatableCpuMillicores: number }
 interface NodeView { id: string; name: string; cloud: CloudId; role: string; phase: string; instanceId: string | null; kubernetes: NodeKubernetes | null }
@@ -118,6 +119,16 @@ describe('every sandbox cluster answers kubectl', () => {
       return rows.every((r) => r.podCidr === byName.get(r.name)?.spec.podCIDR) && rows;
     }, 60_000);
     expect(new Set(nodes.map((n) => n.spec.podCIDR)).size).toBe(4);
+    // and each set up its pod network from that range: the CNI conflist where containerd reads it (node-agent cni.ts),
+    // written by the agent into its VM's file system
+    for (const n of ready.nodes) {
+      const file = path.join(stack.vmRoot, String(n.instanceId).replace(/[^A-Za-z0-9._-]/g, '_'), 'fs', CNI_CONFIG_PATH);
+      const conf = await waitFor(`${n.name}'s CNI configuration`, async () => {
+        const c = JSON.parse(readFileSync(file, 'utf8')) as { plugins: { type: string; ipam?: { ranges: { subnet: string }[][] } }[] };
+        return c.plugins[0].ipam?.ranges[0][0].subnet === byName.get(n.name)?.spec.podCIDR && c;
+      }, 30_000);
+      expect(conf.plugins.map((p) => p.type)).toEqual(['bridge', 'portmap']);
+    }
   });
 
   it('runs a deployment of 20 pods on the workers only; cordon and drain move them off a node', async () => {

@@ -1,4 +1,5 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { CNI_BRIDGE, CNI_CONFIG_PATH, setUpPodNetwork } from './cni';
 import { existsSync, readFileSync } from 'node:fs';
 import type { AgentApi } from '@skyweave/contracts';
 import type { Executor } from './executor';
@@ -126,13 +127,24 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
     o.log(decision ? 'joined' : 'already joined (reported before a restart)');
   }
 
-  // 5. Round trips to every peer, reported with the pod range once Kubernetes has assigned it. An executor that
+  // 5. Round trips to every peer, reported with the pod range once Kubernetes has assigned it; with the range, the
+  //    node's pod network (CNI bridge + host-local). An executor that
   //    only records (the sandbox's process-VMs) measures nothing, so the loop ends after its first round.
   let podCidr: string | null | undefined;
+  let podNetwork = false;
   const probeLoop = (async () => {
     while (!signal.aborted) {
       try {
         if (podCidr === undefined) podCidr = await readPodCidr(ex, state.nodeName);
+        if (podCidr && !podNetwork) {
+          // the node's pods get addresses from its range on the cni0 bridge; the mesh routes the other nodes' ranges
+          // (cni.ts). A failure is logged and tried again next round; it must not hold up the round trips.
+          const cidr = podCidr;
+          podNetwork = await setUpPodNetwork(ex, cidr, mesh.interface.mtu).then(
+            () => { o.log(`pod network: ${cidr} on ${CNI_BRIDGE} (${CNI_CONFIG_PATH})`); return true; },
+            (e: unknown) => { o.log(`pod network: ${(e as Error).message}`); return false; },
+          );
+        }
         const peers = mesh.peers;
         const rtts = await Promise.all(peers.map((p) => measureRtt(ex, p.address)));
         const latencies = peers.flatMap((p, i) => (rtts[i] === undefined ? [] : [{ peerNodeId: p.nodeId, rttMs: rtts[i] ?? null }]));

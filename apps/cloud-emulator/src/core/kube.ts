@@ -216,7 +216,7 @@ export class SandboxKubernetes implements VmGuest {
     };
     if (vm.netns) {
       // kubeadm and kubectl run in the VM's namespace (kubectl over the mesh); the rest stays recorded
-      return { ...common, SKYWEAVE_SANDBOX_ADMIN_URL: `unix:${this.adminSocket}`, SKYWEAVE_RECORD_ONLY: this.kubectl ? 'apt-get,apt-mark,systemctl' : 'kubectl,apt-get,apt-mark,systemctl' };
+      return { ...common, SKYWEAVE_SANDBOX_ADMIN_URL: `unix:${this.adminSocket}`, SKYWEAVE_RECORD_ONLY: this.kubectl ? 'apt-get,apt-mark,systemctl,iptables' : 'kubectl,apt-get,apt-mark,systemctl,iptables' };
     }
     const proxy = this.proxy ? new URL(this.proxy.url) : undefined;
     const proxyWithSecret = proxy ? `http://vm:${secret}@${proxy.host}` : undefined;

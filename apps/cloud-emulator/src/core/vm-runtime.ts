@@ -100,7 +100,7 @@ export class VmRuntime implements VmHost {
    * (when the VM has one) `SKYWEAVE_PUBLIC_IP`. In the `netns` VM network also `SKYWEAVE_EXECUTOR=real` (run commands),
    * `SKYWEAVE_NETNS` (prefix each command with `ip netns exec <netns>`), `SKYWEAVE_WG_INTERFACE` (name unique on the
    * machine: wireguard-go's sockets are shared by all namespaces), `SKYWEAVE_WG_USERSPACE=1` (wireguard-go; the
-   * sandbox cannot rely on the kernel module) and `SKYWEAVE_RECORD_ONLY=kubeadm,kubectl,apt-get,apt-mark,systemctl` (the namespace image has no kubelet, no API server
+   * sandbox cannot rely on the kernel module) and `SKYWEAVE_RECORD_ONLY=kubeadm,kubectl,apt-get,apt-mark,systemctl,iptables` (the namespace image has no kubelet, no API server, no pod network to masquerade
    * and no package mirror), plus what the fabric's image sets (VmNetwork.env: PATH with its wireguard-go).
    * The guest (the sandbox's Kubernetes, core/kube.ts) adds its own: the image's tools on PATH and how its kubeadm
    * reaches the sandbox; in the process VM network also `HTTPS_PROXY` and `SKYWEAVE_EXECUTOR=real` with
@@ -114,7 +114,7 @@ export class VmRuntime implements VmHost {
       : {};
     return {
       ...process.env,
-      ...(net ? { SKYWEAVE_EXECUTOR: 'real', SKYWEAVE_WG_USERSPACE: '1', SKYWEAVE_RECORD_ONLY: 'kubeadm,kubectl,apt-get,apt-mark,systemctl', ...net.env } : {}),
+      ...(net ? { SKYWEAVE_EXECUTOR: 'real', SKYWEAVE_WG_USERSPACE: '1', SKYWEAVE_RECORD_ONLY: 'kubeadm,kubectl,apt-get,apt-mark,systemctl,iptables', ...net.env } : {}),
       ...guest,
       ...this.opts.env,
       SKYWEAVE_ROOT: root,
