@@ -12,6 +12,9 @@ import type { PgRateLimitStore } from '@skyweave/api-gateway/src/rate-limit';
 import { LONG_POLLS } from '@skyweave/api-gateway/src/tokens';
 import { createOrganisation } from '@skyweave/tools/bootstrap-org';
 import { ApiClient } from '@skyweave/tools/stack/api';
+// test/ may reach into apps (eslint.config.mjs, type:test); Nx's app-import check misfires on this workspace package
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { PgAutoscalerStore } from '@skyweave/autoscaler/src/store-pg';
 import { freshDatabase } from '../support/db';
 
 /**
@@ -205,6 +208,22 @@ describe('api-gateway limits (issue 10)', () => {
       expect(more.body.quota).toEqual({ name: 'nodes', limit: 4, used: 3, requested: 2 });
       expect((await api.call('POST', `/v1/clusters/${c.id}/nodes`, { cloud: 'aws', count: 1 })).status).toBe(202);
       expect(await db.ds.getRepository(NodeEntity).countBy({ organisationId: o.organisationId })).toBe(4);
+    });
+
+    it("the autoscaler keeps to the same node quota: the organisation's row, else the installation's default (SKYWEAVE_QUOTA_NODES)", async () => {
+      const { url } = await gateway();
+      const o = await organisation('quota-autoscaler');
+      const api = new ApiClient(url, o.apiKey);
+      const c = await api.ok<{ id: string }>('POST', '/v1/clusters', clusterBody('auto', 1));
+      await db.ds.getRepository(ClusterEntity).update({ id: c.id }, { phase: 'Ready' });
+      const launch = (maxNodes: number) => new PgAutoscalerStore(db.ds, { maxNodes }).launch(o.organisationId, c.id, { cloud: 'aws', instanceType: 't3.medium', message: (n) => `added ${n}` });
+      // no row quota: the installation's default decides (2 nodes held)
+      expect(await launch(2)).toEqual({ ok: false, reason: "the organisation's nodes quota is 2; it has 2" });
+      expect(await launch(3)).toMatchObject({ ok: true });
+      // the row's quota wins over the default
+      await db.ds.getRepository(OrganisationEntity).update({ id: o.organisationId }, { maxNodes: 3 });
+      expect(await launch(200)).toEqual({ ok: false, reason: "the organisation's nodes quota is 3; it has 3" });
+      expect(await db.ds.getRepository(NodeEntity).countBy({ organisationId: o.organisationId })).toBe(3);
     });
   });
 

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import {
-  CLOUD_NAMES, ClusterSpec, DEFAULT_INSTANCE_TYPE, findInstanceType, resourcePrefix, allocateWireguardAddresses, comparePatchUpgrade, EventReason, NodeOrigin,
+  CLOUD_NAMES, ClusterSpec, DEFAULT_INSTANCE_TYPE, findInstanceType, resourcePrefix, allocateWireguardAddresses, comparePatchUpgrade, EventReason, NodeOrigin, MAX_CLUSTER_WORKERS,
 } from '@skyweave/domain';
 import { Subjects } from '@skyweave/contracts';
 import {
@@ -15,8 +15,6 @@ import type { GatewayLimits } from './limits';
 import { DATA_SOURCE, GATEWAY_LIMITS, SECRET_BOX } from './tokens';
 import { NodeSoftware, generateClusterPki, nodeSoftware, sealPkiSecrets, toPkiColumn } from '@skyweave/bootstrap';
 
-/** Workers a cluster may hold after manual scaling. */
-export const MAX_CLUSTER_WORKERS = 500;
 
 /**
  * The reconcile lock (seeds 000–002: "during the time of reconciliation, no instant changes to the cluster are

@@ -1,6 +1,7 @@
 import * as http from 'node:http';
 import type { NestApplicationOptions } from '@nestjs/common';
 import { ExpressAdapter } from '@nestjs/platform-express';
+import { DEFAULT_ORGANISATION_QUOTAS } from '@skyweave/domain';
 
 /**
  * Every limit of one api-gateway process (issue 10: rate limits, quotas, CORS, server timeouts, long polls). Built by
@@ -46,8 +47,8 @@ export const DEFAULT_LIMITS: Readonly<GatewayLimits> = {
   perNode: 600,
   rateWindowMs: 60_000,
   rateFlushMs: 250,
-  maxClusters: 20,
-  maxNodes: 200,
+  maxClusters: DEFAULT_ORGANISATION_QUOTAS.maxClusters,
+  maxNodes: DEFAULT_ORGANISATION_QUOTAS.maxNodes,
   maxLongPolls: 2000,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,

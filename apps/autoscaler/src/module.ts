@@ -1,6 +1,7 @@
 import { Inject, Injectable, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { KubeWatcher, KubeWatcherModule } from '@skyweave/kube-view';
+import { DEFAULT_ORGANISATION_QUOTAS } from '@skyweave/domain';
 import type { SecretBox } from '@skyweave/persistence';
 import { DATA_SOURCE, LOGGER, Logger, SECRET_BOX, SERVICE_CONFIG, type ServiceConfig } from '@skyweave/service-kit';
 import { Autoscaler, DEFAULT_AUTOSCALER_SETTINGS, type AutoscalerSettings } from './autoscaler';
@@ -13,7 +14,7 @@ import { PgAutoscalerStore } from './store-pg';
  * Reads {@link AutoscalerSettings} and the price refresh (ms) from `env` (main.ts lists the variables).
  * @throws Error naming the variable when one is not a positive number.
  */
-export function readAutoscalerSettings(env: NodeJS.ProcessEnv): AutoscalerSettings & { priceRefreshMs: number } {
+export function readAutoscalerSettings(env: NodeJS.ProcessEnv): AutoscalerSettings & { priceRefreshMs: number; maxNodes: number } {
   const num = (name: string, dflt: number): number => {
     const raw = env[name];
     if (raw === undefined || raw === '') return dflt;
@@ -29,6 +30,8 @@ export function readAutoscalerSettings(env: NodeJS.ProcessEnv): AutoscalerSettin
     unavailableMs: num('SKYWEAVE_AUTOSCALER_UNAVAILABLE_SECONDS', d.unavailableMs / 1000) * 1000,
     drainTimeoutMs: num('SKYWEAVE_AUTOSCALER_DRAIN_TIMEOUT_SECONDS', d.drainTimeoutMs / 1000) * 1000,
     priceRefreshMs: num('SKYWEAVE_PRICE_REFRESH_SECONDS', 3600) * 1000,
+    // the organisations' node quota where their row says nothing: the gateway's SKYWEAVE_QUOTA_NODES, same default
+    maxNodes: Math.floor(num('SKYWEAVE_QUOTA_NODES', DEFAULT_ORGANISATION_QUOTAS.maxNodes)),
   };
 }
 
@@ -55,7 +58,7 @@ class AutoscalerLifecycle implements OnApplicationBootstrap, OnApplicationShutdo
       useFactory: (watcher: KubeWatcher, ds: DataSource, box: SecretBox, log: Logger, config: ServiceConfig) => {
         const settings = readAutoscalerSettings(process.env);
         return new Autoscaler({
-          views: watcher, store: new PgAutoscalerStore(ds), kube: new ClientNodeKubeActions(box, config.cloudEndpoints.kubernetes?.proxyUrl),
+          views: watcher, store: new PgAutoscalerStore(ds, { maxNodes: settings.maxNodes }), kube: new ClientNodeKubeActions(box, config.cloudEndpoints.kubernetes?.proxyUrl),
           offerings: new PriceOfferingSource(ds, box, config.cloudEndpoints, { refreshMs: settings.priceRefreshMs, log: (m: string) => log.info({}, m) }),
           log, settings, metrics: AutoscalerMetrics.get(),
         });

@@ -1,16 +1,20 @@
 import type { DataSource } from 'typeorm';
-import { DEFAULT_AUTOSCALING_POLICY, EventReason, validateAutoscalingPolicy, type CloudId } from '@skyweave/domain';
+import { DEFAULT_AUTOSCALING_POLICY, DEFAULT_ORGANISATION_QUOTAS, EventReason, MAX_CLUSTER_WORKERS, validateAutoscalingPolicy, type CloudId } from '@skyweave/domain';
 import { Repositories, addWorkers, orgScope, recordEvent, removeWorker } from '@skyweave/persistence';
 import type { AutoscalerEvent, AutoscalerStatus, AutoscalerStore, ClusterSnapshot, LaunchOutcome, NodeRow } from './store';
-
-/** At most this many workers per cluster (as `POST /v1/clusters/{id}/nodes`: api-gateway MAX_CLUSTER_WORKERS). */
-export const MAX_CLUSTER_WORKERS = 500;
 
 /** {@link AutoscalerStore} on PostgreSQL through libs/persistence's repositories (every query scoped by organisation). */
 export class PgAutoscalerStore implements AutoscalerStore {
   private readonly repos: Repositories;
 
-  constructor(private readonly ds: DataSource) {
+  /**
+   * @param quotas.maxNodes the organisations' node quota where their row says nothing (SKYWEAVE_QUOTA_NODES, as the
+   *   gateway; default DEFAULT_ORGANISATION_QUOTAS.maxNodes)
+   */
+  constructor(
+    private readonly ds: DataSource,
+    private readonly quotas: { maxNodes: number } = { maxNodes: DEFAULT_ORGANISATION_QUOTAS.maxNodes },
+  ) {
     this.repos = new Repositories(ds);
   }
 
@@ -46,11 +50,11 @@ export class PgAutoscalerStore implements AutoscalerStore {
       if (!c.spec.clouds.includes(req.cloud)) return { ok: false, reason: `${req.cloud} is not one of the cluster's clouds` };
       const nodes = await this.repos.nodes.listByCluster(scope, clusterId, em);
       if (nodes.filter((n) => n.role === 'worker' && n.phase !== 'Terminated' && !n.removalRequestedAt).length + 1 > MAX_CLUSTER_WORKERS) return { ok: false, reason: `the cluster has ${MAX_CLUSTER_WORKERS} workers` };
+      // the organisation's own quota, else the installation's default (as the gateway's checkQuota)
       const quota = await this.repos.organisations.lockQuotas(scope, em);
-      if (quota?.maxNodes !== null && quota?.maxNodes !== undefined) {
-        const use = await this.repos.organisations.usage(scope, em);
-        if (use.nodes + 1 > quota.maxNodes) return { ok: false, reason: `the organisation's nodes quota is ${quota.maxNodes}; it has ${use.nodes}` };
-      }
+      const maxNodes = quota?.maxNodes ?? this.quotas.maxNodes;
+      const use = await this.repos.organisations.usage(scope, em);
+      if (use.nodes + 1 > maxNodes) return { ok: false, reason: `the organisation's nodes quota is ${maxNodes}; it has ${use.nodes}` };
       const [row] = await addWorkers(em, this.repos, scope, c, {
         cloud: req.cloud, instanceType: req.instanceType, count: 1, origin: 'autoscaler',
         event: { reason: EventReason.AutoscalerScaleUp, message: ([name]) => req.message(name) },

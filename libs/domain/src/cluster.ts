@@ -75,3 +75,13 @@ export function comparePatchUpgrade(from: string, to: string): 'patch' | 'same' 
 export function backoffSeconds(attempt: number, baseSeconds = 30, capSeconds = 900): number {
   return Math.min(capSeconds, baseSeconds * 2 ** Math.max(0, attempt - 1));
 }
+
+/** Workers a cluster may hold, however added (`POST /v1/clusters/{id}/nodes` or the autoscaler). */
+export const MAX_CLUSTER_WORKERS = 500;
+
+/**
+ * An organisation's quotas where its row says nothing (`organisations.maxClusters` / `maxNodes` NULL): clusters not
+ * Deleted and nodes not Terminated. Overridden per installation by `SKYWEAVE_QUOTA_CLUSTERS` / `SKYWEAVE_QUOTA_NODES`
+ * (read by api-gateway and the autoscaler alike).
+ */
+export const DEFAULT_ORGANISATION_QUOTAS = { maxClusters: 20, maxNodes: 200 } as const;
