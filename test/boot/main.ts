@@ -156,6 +156,8 @@ async function main(): Promise<void> {
     const result = JSON.parse(readFileSync(path.join(machine, 'var/lib/cloud/data/result.json'), 'utf8')) as { v1: { datasource: string; errors: string[] } };
     const output = readFileSync(path.join(machine, 'var/log/cloud-init-output.log'), 'utf8');
     step(result.v1.datasource.includes('NoCloud'), 'cloud-init read the user-data from the NoCloud seed', result.v1.datasource);
+    // the modules that failed, as cloud-init reports them (expected: what needs the internet, see above)
+    for (const e of result.v1.errors) say(`cloud-init error: ${e.slice(0, 200)}`);
     const userData = readFileSync(path.join(vmDir, 'user-data'), 'utf8');
     step(readFileSync(path.join(machine, 'var/lib/cloud/instances', node.instanceId, 'user-data.txt'), 'utf8') === userData, 'the VM got the exact user-data the node-provisioner rendered');
     for (const f of ['etc/skyweave/node-agent.json', 'etc/sysctl.d/99-skyweave.conf', 'etc/modules-load.d/skyweave.conf', 'etc/crictl.yaml', 'etc/systemd/system/skyweave-node-agent.service', 'usr/local/lib/skyweave/install-node-agent.sh']) {
