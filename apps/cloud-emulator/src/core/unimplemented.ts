@@ -36,8 +36,8 @@ export class SandboxUnimplemented extends Error {
  * Answers a call the sandbox does not implement: HTTP 501 with {@link UnimplementedBody} as
  * `application/vnd.skyweave.sandbox-unimplemented+json` and the `x-skyweave-sandbox-unimplemented` header — a shape no
  * real cloud uses for a missing resource (EC2 answers 400 `InvalidAction` only for names that are not EC2 actions;
- * Compute, ARM and DigitalOcean answer 404 for missing resources). SDKs surface it as an HTTP 501 error (the AWS SDK,
- * Azure's core pipeline and gaxios do not treat 501 as a resource error; gaxios retries it, as any 5xx).
+ * Compute, ARM and DigitalOcean answer 404 for missing resources). SDKs surface it as an HTTP 501 error, which none
+ * of them reads as "not found" (Skyweave's adapters take any 5xx for `Unavailable`, never `NotFound`).
  * Logs one line (stderr, JSON) and records it through `record` (counted at `GET /admin/calls` as `unimplemented`).
  */
 export function sendUnimplemented(res: ServerResponse, cloud: CloudId, operation: string, record?: (cloud: CloudId, operation: string) => void): void {
