@@ -145,7 +145,12 @@ async function main(): Promise<void> {
     say(`kubectl get nodes: ${nodes.map((n) => `${n.metadata.name} Ready`).join(', ')}`);
     process.stdout.write((await kubectl(kubeconfig, ['get', 'nodes', '-o', 'wide'])).stdout);
 
-    await client.ok('DELETE', `/v1/clusters/${id}`).catch(async () => client.call('DELETE', `/v1/clusters/${id}`));
+    // a delete refused for now (409 while a reconcile holds the cluster, with Retry-After) is asked again until accepted
+    await until('the delete accepted', async () => {
+      const r = await client.call('DELETE', `/v1/clusters/${id}`);
+      if (r.status >= 400 && r.status !== 409) throw new Error(`DELETE /v1/clusters/${id}: ${r.status} ${JSON.stringify(r.body)}`);
+      return r.status < 300 ? true : undefined;
+    }, realTimeout(60_000, 600_000));
     say('deleting');
     await until('the cluster Deleted', async () => ((await view()).phase === 'Deleted' ? true : undefined), realTimeout(180_000, 1_200_000));
 
