@@ -116,7 +116,7 @@ export function reachable(host: string, port: number): Promise<boolean> {
 }
 
 /**
- * Starts a private Skyweave installation against the sandbox cloud: a fresh database `skyweave_<ns>` on the
+ * Starts a private Skyweave installation against the sandbox cloud (or, with `realClouds`, the real ones): a fresh database `skyweave_<ns>` on the
  * PostgreSQL server, a fresh NATS namespace, the emulator and every service as separate processes, each started from
  * its build in dist/ (built first when older than the sources); the sandbox VMs run the node-agent bundle.
  * @throws Error naming what is unreachable when PostgreSQL or NATS is not running (run `bash tools/services.sh`),
