@@ -4,6 +4,8 @@ import * as path from 'node:path';
 import { SERVICE_RESTART, withRetry } from '@skyweave/cloud-adapters';
 import { CLOUDS, TAG_CLUSTER, TAG_NODE, TAG_ROLE } from '@skyweave/domain';
 import { ApiClient, SandboxResource, sandboxAccount, sandboxResources } from '../stack/api';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { Namespace, connectNats } from '@skyweave/messaging';
 import { SERVICES, ServiceName, Stack, reachable, startStack } from '../stack/stack';
 
 export interface ChaosOptions {
@@ -133,6 +135,8 @@ async function trial(stack: Stack, api: ApiClient, n: number, opts: ChaosOptions
     result.converged = true;
   } catch (e) {
     result.error = (e as Error).message;
+    // what the installation looked like when it did not converge: the stack (database, stream) is gone afterwards
+    if (clusterId) result.error += `\n  diagnosis:\n${await diagnose(stack, clusterId).catch((d: unknown) => `    (diagnosis failed: ${(d as Error).message})`)}`;
   } finally {
     stop = true;
     await monkey;
@@ -181,6 +185,37 @@ async function until(api: ApiClient, id: string, done: (c: ClusterState) => bool
   }
   const ev = await api.ok<{ items: { reason: string; message: string }[] }>('GET', `/v1/clusters/${id}/events?limit=1000`).catch(() => ({ items: [] }));
   throw new Error(`not ${what} within ${timeoutMs / 1000} s (last: ${last}); nodes not joined:${stuck || ' none'}; last events:\n${ev.items.slice(-12).map((e) => `    ${e.reason}: ${e.message}`).join('\n')}`);
+}
+
+/**
+ * A text of what may hold a trial back, read straight from the stack's database and NATS stream: the cluster's nodes
+ * and networks (phase, last dispatch, backoff), unpublished outbox rows, the database sessions (state, what they wait
+ * for, transaction age, advisory locks held) and each durable consumer's pending / unacknowledged messages.
+ */
+async function diagnose(stack: Stack, clusterId: string): Promise<string> {
+  const lines: string[] = [];
+  const rows = async (title: string, sql: string, params: unknown[] = []) => {
+    const rs = (await stack.ds.query(sql, params)) as Record<string, unknown>[];
+    lines.push(`    ${title}: ${rs.length === 0 ? 'none' : ''}`);
+    for (const r of rs) lines.push(`      ${Object.entries(r).map(([k, v]) => `${k}=${v instanceof Date ? v.toISOString().slice(11, 23) : JSON.stringify(v)}`).join(' ')}`);
+  };
+  await rows('nodes', `SELECT name, phase, "dispatchedAt", "retryAt", attempts, "waitingReason", "updatedAt" FROM nodes WHERE "clusterId" = $1 ORDER BY role, ordinal`, [clusterId]);
+  await rows('networks', `SELECT cloud, phase, "dispatchedAt", "retryAt", attempts, "waitingReason" FROM cluster_networks WHERE "clusterId" = $1`, [clusterId]);
+  await rows('unpublished outbox rows', `SELECT id, subject, "createdAt" FROM outbox WHERE "publishedAt" IS NULL ORDER BY id LIMIT 20`);
+  await rows('sessions', `SELECT a.pid, a.application_name AS app, a.state, a.wait_event_type AS wait, a.wait_event AS event, now() - a.xact_start AS xact_age,
+      (SELECT count(*) FROM pg_locks l WHERE l.pid = a.pid AND l.locktype = 'advisory' AND l.granted) AS advisory_locks, left(a.query, 90) AS query
+    FROM pg_stat_activity a WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() ORDER BY a.application_name`);
+  const nc = await connectNats(process.env.NATS_URL ?? 'nats://127.0.0.1:4222', 'chaos-diagnosis');
+  try {
+    const jsm = await jetstreamManager(nc);
+    lines.push('    consumers:');
+    for await (const c of jsm.consumers.list(new Namespace(stack.namespace).stream)) {
+      lines.push(`      ${c.name}: pending=${c.num_pending} unacknowledged=${c.num_ack_pending} redelivered=${c.num_redelivered} waiting pulls=${c.num_waiting} delivered seq=${c.delivered.stream_seq} ack floor=${c.ack_floor.stream_seq}`);
+    }
+  } finally {
+    await nc.close();
+  }
+  return lines.join('\n');
 }
 
 /** Failures of a service that is being killed and restarted: no answer, a reset socket, a 5xx. */

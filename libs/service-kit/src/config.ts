@@ -15,6 +15,20 @@ export interface ServiceConfig {
   apiUrl: string;
   /** `LOG_LEVEL`, default `info`. */
   logLevel: string;
+  /**
+   * `SKYWEAVE_DB_POOL_SIZE`: PostgreSQL connections the process may open, default 16 (opened on demand, closed after
+   * 10 s idle). Half of them at most hold advisory locks (`withAdvisoryLock`), so 16 lets a provisioner work on 8
+   * resources at once, as many as each JetStream subject's handler concurrency.
+   */
+  databasePoolSize: number;
+}
+
+const DEFAULT_DB_POOL_SIZE = 16;
+function poolSize(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return DEFAULT_DB_POOL_SIZE;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 2 || n > 200) throw new Error(`SKYWEAVE_DB_POOL_SIZE must be a whole number from 2 to 200, got ${JSON.stringify(raw)}`);
+  return n;
 }
 
 /** Reads the configuration. @throws Error naming the variable when a required one is missing or malformed. */
@@ -39,5 +53,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     cloudEndpoints,
     apiUrl: env.SKYWEAVE_API_URL ?? 'http://127.0.0.1:8080',
     logLevel: env.LOG_LEVEL ?? 'info',
+    databasePoolSize: poolSize(env.SKYWEAVE_DB_POOL_SIZE),
   };
 }

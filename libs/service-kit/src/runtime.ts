@@ -28,7 +28,7 @@ export interface ServiceRuntime {
 export async function startRuntime(name: string, env: NodeJS.ProcessEnv = process.env): Promise<ServiceRuntime> {
   const config = loadConfig(env);
   const log = createLogger(name, config.logLevel);
-  const ds = createDataSource(config.databaseUrl, { applicationName: name });
+  const ds = createDataSource(config.databaseUrl, { applicationName: name, poolSize: config.databasePoolSize });
   await ds.initialize();
   await migrate(ds);
   const nc = await connectNats(config.natsUrl, name);
