@@ -266,7 +266,9 @@ export function planReconcile(
 /**
  * Certificates renewed before they expire: a Joined master whose reported `apiserver` or `admin.conf` certificate
  * expires within CERTIFICATE_RENEW_BEFORE_MS of `now` (or has expired) gets a `renew-certificates` operation run by its
- * own agent (the files are on that master), one master at a time so the API stays served by the others. Not while the
+ * own agent (the files are on that master), one master at a time so the API stays served by the others; in a cluster
+ * that has been Ready, also while a node is being replaced (a worker waiting out a quota refusal must not let the API's
+ * certificate expire), never during its first provisioning. Not while the
  * master runs or is the target of another operation (an upgrade renews them itself), and not again within
  * CERTIFICATE_RENEWAL_RETRY_MS of the end (deadline) of its last renewal: the agent reports the new expiry with the
  * result, so a renewal that did not help is not repeated in a loop. A master that has not reported is left alone.
