@@ -105,6 +105,8 @@ describe('a cluster joinable and reachable for its whole life', () => {
   });
 
   it('a worker added after kubeadm init\'s bootstrap token expired joins with a fresh token of its own', async () => {
+    const refused = await fetch(`${stack.adminUrl}/admin/kubernetes/clock`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ offsetSeconds: -60 }) });
+    expect(refused.status).toBe(400);
     const kubeconfig = await kubeconfigFile('kubeconfig-day-0');
     const initToken = (await bootstrapTokens(kubeconfig)).find((t) => t.description.includes('kubeadm init'));
     expect(initToken).toBeDefined();
