@@ -1,3 +1,5 @@
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import * as path from 'node:path';
 import type { AgentApi } from '@skyweave/contracts';
 import type { Executor, RunOptions } from './executor';
 import { HttpError, PostJson, abortableSleep, agentCaller } from './http';
@@ -12,9 +14,14 @@ export const STDERR_TAIL_CHARS = 500;
 /** Reported operations remembered beyond the unreported ones (the platform does not hand out an operation again once it has its result). */
 export const KEEP_REPORTED_OPERATIONS = 100;
 
-/** One command of an operation: argv (no shell), environment, seconds before the real executor kills it. */
+/**
+ * One step of an operation: a command (argv, no shell; environment; seconds before the real executor kills it), or,
+ * with `move`, a file renamed by the agent itself (node paths through `ex.path`) when `from` exists — idempotent, so an
+ * operation re-run after the agent died half-way finds the file wherever the first run left it.
+ */
 interface Step extends RunOptions {
   argv: string[];
+  move?: { from: string; to: string };
   /** Tried again every RETRY_EVERY_MS while it fails, for up to this many seconds (a restarting API server). */
   retryForSeconds?: number;
   /** Its stdout is `kubeadm certs check-expiration -o json`: the certificates go into the result. */
@@ -82,7 +89,8 @@ export const CHECK_EXPIRATION_ARGV = ['kubeadm', 'certs', 'check-expiration', '-
  *   docs' kubelet step is left out (the index was refreshed minutes earlier).
  * - renew-certificates (a master's own agent; kubeadm's "Certificate Management with kubeadm", "Manual certificate
  *   renewal"): `kubeadm certs renew apiserver` and `admin.conf`; the API server's static pod restarted by moving its
- *   manifest out of /etc/kubernetes/manifests and back, waiting the kubelet's fileCheckFrequency (20 s) each way;
+ *   manifest out of /etc/kubernetes/manifests and back (by the agent, idempotently, first putting back one a dead
+ *   earlier run left aside), waiting the kubelet's fileCheckFrequency (20 s) each way;
  *   `kubectl get --raw /readyz` with the renewed admin.conf until the API answers (up to `timeoutSeconds`); then
  *   `kubeadm certs check-expiration -o json`, whose certificates go into the result.
  * Kubeconfig paths are node paths mapped through `ex.path`.
@@ -109,12 +117,15 @@ function stepsOf(ex: Executor, op: AgentApi.NodeOperation, self?: { nodeName: st
       const manifest = ex.path(API_SERVER_MANIFEST);
       const aside = ex.path(API_SERVER_MANIFEST_ASIDE);
       const sleep: Step = { argv: ['sleep', String(FILE_CHECK_FREQUENCY_SECONDS)], timeoutSeconds: FILE_CHECK_FREQUENCY_SECONDS + SLACK_SECONDS };
+      const move = (from: string, to: string): Step => ({ argv: ['mv', from, to], move: { from, to } });
       return [
+        // a run that died with the manifest aside left the API server stopped: put it back first
+        move(aside, manifest),
         { argv: ['kubeadm', 'certs', 'renew', 'apiserver'] },
         { argv: ['kubeadm', 'certs', 'renew', 'admin.conf'] },
-        { argv: ['mv', manifest, aside] },
+        move(manifest, aside),
         sleep,
-        { argv: ['mv', aside, manifest] },
+        move(aside, manifest),
         sleep,
         { argv: ['kubectl', '--kubeconfig', admin, 'get', '--raw', '/readyz'], retryForSeconds: op.timeoutSeconds },
         { argv: [...CHECK_EXPIRATION_ARGV], certificates: true },
@@ -172,8 +183,19 @@ export async function runOperation(ex: Executor, op: AgentApi.NodeOperation, sel
   }
   let recorded = 0;
   let certificates: AgentApi.CertificateExpiration[] | undefined;
-  for (const { argv, retryForSeconds, certificates: parse, ...opts } of steps) {
+  for (const { argv, retryForSeconds, certificates: parse, move, ...opts } of steps) {
     const cmd = argv.join(' ');
+    if (move) {
+      try {
+        if (existsSync(move.from)) {
+          mkdirSync(path.dirname(move.to), { recursive: true });
+          renameSync(move.from, move.to);
+        }
+      } catch (e) {
+        return { state: 'Failed', message: `${cmd} failed: ${tail((e as Error).message)}` };
+      }
+      continue;
+    }
     let r: Awaited<ReturnType<Executor['capture']>>;
     const until = Date.now() + (retryForSeconds ?? 0) * 1000;
     for (;;) {
@@ -189,7 +211,7 @@ export async function runOperation(ex: Executor, op: AgentApi.NodeOperation, sel
     else if (r.code !== 0) return { state: 'Failed', message: `${cmd} exited with ${r.code}: ${tail(r.stderr || r.stdout)}` };
     else if (parse) certificates = parseCheckExpiration(r.stdout);
   }
-  const note = recorded ? ` (${recorded} of ${steps.length} commands only recorded, not run)` : '';
+  const note = recorded ? ` (${recorded} of ${steps.filter((st) => !st.move).length} commands only recorded, not run)` : '';
   switch (op.kind) {
     case 'drain':
       return { state: 'Succeeded', message: `cordoned and drained ${op.targetNodeName}${op.deleteNode ? ', then deleted its Node' : ''}${note}` };
