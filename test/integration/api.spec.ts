@@ -417,6 +417,30 @@ describe('api-gateway on a real database', () => {
       expect(ev.items.filter((e) => e.reason === 'NodeDrained').map((e) => e.message)).toEqual([expect.stringContaining(`drain of ${worker.name}`)]);
       expect((await post('swnt_wrong', `${masterId}/operations`, {})).status).toBe(401);
     });
+
+    it('records a master\'s certificates from its status report and from a renewal\'s result, and refuses malformed ones', async () => {
+      const nodes = db.ds.getRepository(NodeEntity);
+      const reported = [{ name: 'admin.conf', expiresAt: '2027-01-02T03:04:05Z' }, { name: 'apiserver', expiresAt: '2027-01-02T03:04:06Z' }];
+      expect((await post(masterToken, `${masterId}/status`, { certificates: reported })).status).toBe(204);
+      expect((await nodes.findOneByOrFail({ id: masterId })).certificateExpirations).toEqual(reported);
+      const bad = await post(masterToken, `${masterId}/status`, { certificates: [{ name: 'API Server', expiresAt: 'next year' }, { name: 'apiserver', expiresAt: '2027-01-02T03:04:06+02:00' }] });
+      expect(bad.status).toBe(422);
+      expect([...new Set(((await bad.json()) as { errors: { field: string }[] }).errors.map((e) => e.field))].sort()).toEqual(['certificates.0.expiresAt', 'certificates.0.name', 'certificates.1.expiresAt']);
+
+      const master = await nodes.findOneByOrFail({ id: masterId });
+      const opId = randomUUID();
+      await db.ds.getRepository(NodeOperationEntity).insert({
+        id: opId, organisationId: orgId, clusterId: master.clusterId, executorNodeId: masterId, targetNodeId: masterId, kind: 'renew-certificates', purpose: 'certificates',
+        kubernetesVersion: null, upgradeControlPlane: false, timeoutSeconds: 300, state: 'Pending', message: null, deadlineAt: new Date(Date.now() + 330_000), finishedAt: null,
+      });
+      const got = (await (await post(masterToken, `${masterId}/operations`, {})).json()) as AgentApi.OperationsResponse;
+      expect(got.operations).toEqual([{ id: opId, kind: 'renew-certificates', targetNodeName: master.name, timeoutSeconds: 300 }]);
+      const renewed = [{ name: 'admin.conf', expiresAt: '2028-01-01T00:00:00Z' }, { name: 'apiserver', expiresAt: '2028-01-01T00:00:01Z' }];
+      expect((await post(masterToken, `${masterId}/operations/${opId}`, { state: 'Succeeded', message: 'renewed', certificates: renewed })).status).toBe(204);
+      expect((await nodes.findOneByOrFail({ id: masterId })).certificateExpirations).toEqual(renewed);
+      const ev = await api.ok<{ items: { reason: string; message: string }[] }>('GET', `/v1/clusters/${master.clusterId}/events?limit=200`);
+      expect(ev.items.filter((e) => e.reason === 'CertificatesRenewed').map((e) => e.message)).toEqual([expect.stringContaining('apiserver now expires 2028-01-01T00:00:01Z')]);
+    });
   });
 
   it('deletes idempotently and only for the owner', async () => {

@@ -9,7 +9,7 @@ import { Problem } from './problem';
 import { AgentNode, bearer } from './agent-auth';
 import { LongPolls } from './long-polls';
 import { meshConfigFor, readMeshRows } from './mesh-config';
-import { CHANGE_FEED, DATA_SOURCE, JOIN_LONG_POLL, JOIN_SECRETS, LONG_POLLS, SECRET_BOX } from './tokens';
+import { CHANGE_FEED, DATA_SOURCE, JOIN_LONG_POLL, JOIN_SECRETS, LONG_POLLS, PKI_CLOCK, SECRET_BOX } from './tokens';
 import { ClusterApiUnavailable, JoinSecrets } from './join-secrets';
 import { adminCredential } from './admin-credential';
 import { clusterConfiguration, controlPlaneEndpoint, initConfiguration, joinConfiguration, nodeLabels, pkiFiles, renderKubeadmConfig } from '@skyweave/bootstrap';
@@ -56,6 +56,7 @@ export class AgentController {
     @Inject(CHANGE_FEED) private readonly feed: ChangeFeed,
     @Inject(LONG_POLLS) private readonly polls: LongPolls,
     @Inject(JOIN_SECRETS) private readonly joinSecrets: JoinSecrets,
+    @Inject(PKI_CLOCK) private readonly pkiClock: () => number,
   ) {
     this.repos = new Repositories(ds);
   }
@@ -185,7 +186,7 @@ export class AgentController {
       // the joined masters' API servers, the join's endpoint first
       const apiHosts = [first, ...all.filter((n) => n.role === 'master' && n.phase === 'Joined' && n.id !== first.id)]
         .map((n) => n.publicIp ?? n.privateIp).filter((h): h is string => !!h);
-      const admin = await adminCredential(this.ds, this.box, cluster);
+      const admin = await adminCredential(this.ds, this.box, cluster, new Date(this.pkiClock()));
       if (!admin) throw new Problem(409, 'cluster-pki-missing', 'No PKI', 'this cluster has no admin credential');
       // 503 + Retry-After: the agent retries (it retries 5xx and 429, not other 4xx); the control plane is on its way
       if (!apiHosts.length) throw new Problem(503, 'cluster-api-unavailable', 'Cluster API unavailable', `${first.name} has no address yet`, undefined, { 'retry-after': '5' });

@@ -33,7 +33,7 @@ import { RegionsController } from './regions.controller';
 import { PlanService } from './plan.service';
 import { GatewayPrices } from './prices';
 import { type RouteEntry, controllerRoutes, methodNotAllowed } from './routes';
-import { AGENT_PACKAGES, CHANGE_FEED, CLOUD_ENDPOINTS, DATA_SOURCE, GATEWAY_LIMITS, JOIN_LONG_POLL, JOIN_SECRETS, LONG_POLLS, MESH_LONG_POLL, PRICES, SECRET_BOX } from './tokens';
+import { AGENT_PACKAGES, CHANGE_FEED, CLOUD_ENDPOINTS, DATA_SOURCE, GATEWAY_LIMITS, JOIN_LONG_POLL, JOIN_SECRETS, LONG_POLLS, MESH_LONG_POLL, PKI_CLOCK, PRICES, SECRET_BOX } from './tokens';
 import { JoinSecrets } from './join-secrets';
 import { MESH_LONG_POLL_MS, MeshController } from './mesh.controller';
 import { OperationsController } from './operations.controller';
@@ -86,6 +86,11 @@ export interface GatewayDeps {
   prices?: GatewayPrices;
   /** The node-agent packages served at `/v1/agent-packages` (main.ts: SKYWEAVE_AGENT_PACKAGES_DIR); absent ⇒ 404 there. */
   agentPackages?: ServedAgentPackages;
+  /**
+   * The clock of certificate and kubeadm token lifetimes (join tokens, re-uploaded certificates, the admin
+   * certificate's renewal), ms since the epoch (default Date.now; main.ts: SKYWEAVE_CLOCK_OFFSET_SECONDS).
+   */
+  pkiClock?: () => number;
 }
 
 /**
@@ -157,7 +162,8 @@ class AppModule {
         { provide: SECRET_BOX, useValue: deps.box },
         { provide: CLOUD_ENDPOINTS, useValue: deps.endpoints },
         { provide: JOIN_LONG_POLL, useValue: deps.joinLongPollMs ?? JOIN_LONG_POLL_MS },
-        { provide: JOIN_SECRETS, useValue: new JoinSecrets(deps.endpoints) },
+        { provide: JOIN_SECRETS, useValue: new JoinSecrets(deps.endpoints, deps.pkiClock ?? Date.now) },
+        { provide: PKI_CLOCK, useValue: deps.pkiClock ?? Date.now },
         { provide: MESH_LONG_POLL, useValue: deps.meshLongPollMs ?? MESH_LONG_POLL_MS },
         // one listening connection per process; started and stopped with the app (onModuleInit/onModuleDestroy)
         { provide: CHANGE_FEED, useFactory: () => ChangeFeed.forDataSource(deps.ds, { log: deps.log }) },

@@ -10,7 +10,7 @@ import { ReadLike } from './idempotency';
 import { ClusterPlanDto } from './plan.dtos';
 import { ClusterPlan, PlanService } from './plan.service';
 import { Problem } from './problem';
-import { CLOUD_ENDPOINTS, DATA_SOURCE, SECRET_BOX } from './tokens';
+import { CLOUD_ENDPOINTS, DATA_SOURCE, PKI_CLOCK, SECRET_BOX } from './tokens';
 import type { CloudEndpoints } from '@skyweave/cloud-adapters';
 import { API_SERVER_NAME, renderKubeconfig } from '@skyweave/bootstrap';
 import { adminCredential } from './admin-credential';
@@ -26,6 +26,7 @@ export class ClustersController {
     @Inject(DATA_SOURCE) private readonly ds: DataSource,
     @Inject(SECRET_BOX) private readonly box: SecretBox,
     @Inject(CLOUD_ENDPOINTS) private readonly endpoints: CloudEndpoints,
+    @Inject(PKI_CLOCK) private readonly pkiClock: () => number,
   ) {}
 
   /** Creates a cluster; provisioning proceeds asynchronously (watch `GET /v1/clusters/{id}` and its events). */
@@ -84,7 +85,7 @@ export class ClustersController {
     if (c.phase !== 'Ready') throw new Problem(409, 'cluster-not-ready', 'Cluster not ready', `the kubeconfig is available once the cluster is Ready (it is ${c.phase})`);
     const master = await repos.nodes.findByOrdinal(scope, id, 'master', 0);
     // renewed first when under 30 days are left
-    const admin = c.caCertificate ? await adminCredential(this.ds, this.box, c) : undefined;
+    const admin = c.caCertificate ? await adminCredential(this.ds, this.box, c, new Date(this.pkiClock())) : undefined;
     if (!c.caCertificate || !admin) throw new Problem(409, 'cluster-pki-missing', 'No PKI', 'this cluster has no certificate authority');
     res.type('application/yaml').send(renderKubeconfig({
       clusterName: c.name, server: `https://${master?.publicIp ?? master?.privateIp}:6443`,

@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsIn, IsInt, IsNotEmpty, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min,
-  ValidateNested, IsUUID, IsEmail, IsNumber, ValidateIf, IsIP, ValidateBy,
+  ValidateNested, IsUUID, IsEmail, IsNumber, ValidateIf, IsIP, ValidateBy, IsISO8601,
 } from 'class-validator';
 import * as ipaddr from 'ipaddr.js';
 import { ADDRESS_PLAN, CLOUDS, CloudId, DEFAULT_KUBERNETES_VERSION, KUBERNETES_RELEASES, MASTER_COUNTS, MESH_MODES, MeshMode, WORKER_COUNT, isReleasedKubernetesVersion } from '@skyweave/domain';
@@ -115,6 +115,16 @@ export class LatencySampleDto {
   @ValidateIf((_o, v) => v !== null) @IsNumber({ allowNaN: false, allowInfinity: false }, { message: 'rttMs must be a number of milliseconds or null' }) @Min(0) @Max(60_000) rttMs!: number | null;
 }
 
+/** The most certificates one report may list (`kubeadm certs check-expiration` lists 11 on a stacked-etcd master). */
+export const MAX_CERTIFICATES = 32;
+
+/** One certificate of a master and its expiry, as `kubeadm certs check-expiration` lists it. */
+export class CertificateExpirationDto {
+  @ApiProperty({ example: 'apiserver' }) @IsString() @IsNotEmpty() @MaxLength(64) @Matches(/^[a-z0-9][a-z0-9.-]*$/, { message: 'name must be a kubeadm certificate name such as apiserver or admin.conf' }) name!: string;
+  @ApiProperty({ example: '2027-12-03T18:59:05Z', description: 'RFC 3339, UTC' })
+  @IsISO8601({ strict: true }, { message: 'expiresAt must be an RFC 3339 time' }) @Matches(/Z$/, { message: 'expiresAt must be in UTC (…Z)' }) expiresAt!: string;
+}
+
 /** A dotted-quad IPv4 CIDR, parsed (ipaddr.js); undefined when `v` is not one. */
 function parseCidr(v: unknown): [ipaddr.IPv4, number] | undefined {
   if (typeof v !== 'string' || !/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(v)) return undefined;
@@ -149,6 +159,8 @@ export class StatusReportDto {
   podCidr?: string;
   @ApiPropertyOptional({ type: LatencySampleDto, isArray: true, maxItems: MAX_LATENCY_SAMPLES, description: 'Round trips to other nodes of the cluster; samples for other ids are ignored' })
   @IsOptional() @IsArray() @ArrayMaxSize(MAX_LATENCY_SAMPLES) @ValidateNested({ each: true }) @Type(() => LatencySampleDto) latencies?: LatencySampleDto[];
+  @ApiPropertyOptional({ type: CertificateExpirationDto, isArray: true, maxItems: MAX_CERTIFICATES, description: "A master's kubeadm certificates and their expiry; ignored from a worker" })
+  @IsOptional() @IsArray() @ArrayMaxSize(MAX_CERTIFICATES) @ValidateNested({ each: true }) @Type(() => CertificateExpirationDto) certificates?: CertificateExpirationDto[];
 }
 
 /** Limits of manual scaling (issue 3): workers added per request, and workers a cluster may hold. */
@@ -177,4 +189,6 @@ export class OperationResultDto {
   @ApiProperty({ enum: ['Succeeded', 'Failed'] }) @IsIn(['Succeeded', 'Failed'], { message: 'state must be Succeeded or Failed' }) state!: 'Succeeded' | 'Failed';
   @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(2000) message?: string;
   @ApiPropertyOptional({ example: '1.31.5' }) @IsOptional() @IsString() @MaxLength(11) @Matches(/^\d{1,3}\.\d{1,3}\.\d{1,3}$/, { message: 'kubeletVersion must be MAJOR.MINOR.PATCH' }) kubeletVersion?: string;
+  @ApiPropertyOptional({ type: CertificateExpirationDto, isArray: true, maxItems: MAX_CERTIFICATES, description: 'renew-certificates: the master\'s certificates after the renewal' })
+  @IsOptional() @IsArray() @ArrayMaxSize(MAX_CERTIFICATES) @ValidateNested({ each: true }) @Type(() => CertificateExpirationDto) certificates?: CertificateExpirationDto[];
 }

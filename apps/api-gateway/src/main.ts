@@ -1,5 +1,6 @@
 import { runService } from '@skyweave/service-kit';
 import { agentPackagesFromEnv } from '@skyweave/bootstrap/src/agent-packages';
+import { serviceClock } from '@skyweave/service-kit';
 import { createGateway } from './app';
 import { gatewayLimitsFromEnv } from './limits';
 
@@ -16,6 +17,8 @@ runService('api-gateway', async (rt) => {
   if (!agentPackages) rt.log.warn({}, 'SKYWEAVE_AGENT_PACKAGES_DIR is not set: no node-agent packages are served, so only images that ship the agent can join');
   const app = await createGateway({
     ds: rt.ds, box: rt.box, endpoints: rt.config.cloudEndpoints, log: rt.log, limits: gatewayLimitsFromEnv(process.env), priceRefreshMs: PRICE_REFRESH_SECONDS * 1000,
+    // SKYWEAVE_CLOCK_OFFSET_SECONDS: tests move the clock of certificate and token lifetimes forward
+    pkiClock: serviceClock(process.env),
     ...(agentPackages ? { agentPackages } : {}),
   });
   await app.listen(PORT, HOST);

@@ -74,6 +74,8 @@ export class MeshController {
    *   cluster (not Terminated) holds it. Checked under the cluster row lock, so two nodes cannot take one range at once.
    * - `latencies` are kept for the cluster's other nodes only (samples for other ids are ignored), and the stored map
    *   holds only the cluster's current nodes: its size is bounded by the cluster's (issue 10, findings 3 and 4).
+   * - `certificates` (a master's `kubeadm certs check-expiration`) replace the recorded ones; a worker's are ignored
+   *   (it has no admin.conf or API server certificate; kubelet rotates its own).
    */
   @Post('status')
   @HttpCode(204)
@@ -99,7 +101,10 @@ export class MeshController {
       for (const s of body.latencies ?? []) {
         if (members.has(s.peerNodeId) && s.peerNodeId !== fresh.id) peerLatencies[s.peerNodeId] = { rttMs: s.rttMs ?? null, at: now.toISOString() };
       }
-      await this.repos.nodes.update(scope, node.id, { peerLatencies, ...(body.podCidr && body.podCidr !== fresh.podCidr ? { podCidr: body.podCidr } : {}) }, em);
+      const certificates = fresh.role === 'master' && body.certificates ? body.certificates.map((c) => ({ name: c.name, expiresAt: c.expiresAt })) : undefined;
+      await this.repos.nodes.update(scope, node.id, {
+        peerLatencies, ...(body.podCidr && body.podCidr !== fresh.podCidr ? { podCidr: body.podCidr } : {}), ...(certificates ? { certificateExpirations: certificates } : {}),
+      }, em);
       if (!body.latencies?.length) return;
       const live = all.filter(IN_MESH);
       const verdict = assessCrossCloudLatency(live.map((n) => (n.id === node.id ? { ...n, peerLatencies } : n)), MAX_CROSS_CLOUD_LATENCY_MS, now);

@@ -12,7 +12,9 @@ import { LongPollHold, LongPolls } from './long-polls';
 import { CHANGE_FEED, DATA_SOURCE, LONG_POLLS, MESH_LONG_POLL } from './tokens';
 
 /** What each successful operation is called in the cluster's events. */
-const DONE_REASON: Record<NodeOperationEntity['kind'], EventReasonName> = { drain: EventReason.NodeDrained, uncordon: EventReason.NodeUncordoned, upgrade: EventReason.NodeUpgradeApplied };
+const DONE_REASON: Record<NodeOperationEntity['kind'], EventReasonName> = {
+  drain: EventReason.NodeDrained, uncordon: EventReason.NodeUncordoned, upgrade: EventReason.NodeUpgradeApplied, 'renew-certificates': EventReason.CertificatesRenewed,
+};
 
 /**
  * Work for agents (drain, uncordon, upgrade), decided by the reconciler and stored in `node_operations`. An agent
@@ -77,7 +79,9 @@ export class OperationsController {
   }
 
   /**
-   * Records an operation's outcome. Idempotent: a repeated report of a finished operation changes nothing.
+   * Records an operation's outcome. Idempotent: a repeated report of a finished operation changes nothing. A
+   * successful `renew-certificates` with `certificates` records them as the master's (the reconciler reads the new
+   * expiry from there, so the renewal is not asked again).
    * @throws Problem 404 when the operation is not this node's to run; 422 on a malformed result.
    */
   @Post(':operationId')
@@ -91,13 +95,15 @@ export class OperationsController {
       if (!op) throw Problem.notFound(`operation ${operationId} of node ${node.name}`);
       if (op.state !== 'Pending' && op.state !== 'Running') return;
       await this.repos.operations.update(scope, op.id, { state: body.state, message: body.message ?? null, finishedAt: new Date() }, em);
+      const renewed = op.kind === 'renew-certificates' && body.state === 'Succeeded' && body.certificates?.length ? body.certificates.map((c) => ({ name: c.name, expiresAt: c.expiresAt })) : undefined;
+      if (renewed) await this.repos.nodes.update(scope, op.executorNodeId, { certificateExpirations: renewed }, em);
       const target = await this.repos.nodes.findById(scope, op.targetNodeId, em);
       const name = target?.name ?? op.targetNodeId;
       await recordEvent(em, {
         organisationId: op.organisationId, clusterId: op.clusterId, object: `node/${name}`,
         type: body.state === 'Succeeded' ? 'Normal' : 'Warning',
         reason: body.state === 'Succeeded' ? DONE_REASON[op.kind] : EventReason.NodeOperationFailed,
-        message: `${op.kind} of ${name} by ${node.name}'s agent ${body.state === 'Succeeded' ? 'succeeded' : 'failed'}${body.kubeletVersion ? ` (kubelet ${body.kubeletVersion})` : ''}${body.message ? `: ${body.message}` : ''}`,
+        message: `${op.kind} of ${name} by ${node.name}'s agent ${body.state === 'Succeeded' ? 'succeeded' : 'failed'}${body.kubeletVersion ? ` (kubelet ${body.kubeletVersion})` : ''}${renewed ? ` (${renewed.map((c) => `${c.name} now expires ${c.expiresAt}`).join(', ')})` : ''}${body.message ? `: ${body.message}` : ''}`,
       });
       await enqueue(em, Subjects.ClusterChanged, { organisationId: op.organisationId, clusterId: op.clusterId, reason: `${op.kind} of ${name} ${body.state.toLowerCase()}` });
     });

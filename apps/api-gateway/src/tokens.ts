@@ -12,6 +12,11 @@ export const LONG_POLLS = Symbol('LONG_POLLS');
 export const GATEWAY_LIMITS = Symbol('GATEWAY_LIMITS');
 /** How a join's secrets get into the cluster (JoinSecrets: through the cluster's own Kubernetes API). */
 export const JOIN_SECRETS = Symbol('JOIN_SECRETS');
+/**
+ * The clock certificate and kubeadm token lifetimes are judged and set by (`() => number`, ms since the epoch): the
+ * wall clock plus SKYWEAVE_CLOCK_OFFSET_SECONDS (libs/service-kit serviceClock).
+ */
+export const PKI_CLOCK = Symbol('PKI_CLOCK');
 /** The process's GatewayPrices (prices.ts): the clouds' price lists, cached, for POST /v1/clusters/plan. */
 export const PRICES = Symbol('PRICES');
 /** The node-agent packages served at /v1/agent-packages (agent-packages.controller.ts), when SKYWEAVE_AGENT_PACKAGES_DIR is set. */

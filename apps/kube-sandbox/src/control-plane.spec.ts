@@ -1,6 +1,6 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import * as https from 'node:https';
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -209,5 +209,87 @@ describe('the sandbox kubeadm', () => {
     expect(node.status.nodeInfo.kubeletVersion).toBe('v1.34.3');
     const w = vm('i-worker0', '10.10.0.5', '198.51.100.2');
     expect((await cps.kubeadm(w, ['upgrade', 'node'])).stderr).toMatch(/not part of a cluster/);
+  });
+
+  it('judges token lifetimes by the VMs\' clock: a day later init\'s token is refused, a fresh one accepted', async () => {
+    await cps.closeAll();
+    let offsetMs = 0;
+    cps = new SandboxControlPlanes({ sim: { kubelet: { podStartDelayMs: 0 } }, clock: () => Date.now() + offsetMs });
+    await initMaster0();
+    offsetMs = 25 * 3600_000;
+    const w = vm('i-worker0', '10.10.0.5', '198.51.100.2');
+    expect((await join(w, 'w0', { address: '10.4.0.5' })).stderr).toMatch(/could not find a JWS signature in the cluster-info ConfigMap for token ID/);
+    const fresh = newBootstrapToken();
+    // made as the platform makes it, valid for an hour from the moved time
+    expect((await post('198.51.100.1', '/api/v1/namespaces/kube-system/secrets', bootstrapTokenSecret(fresh, new Date(Date.now() + offsetMs + 3600_000), 'join'))).status).toBe(201);
+    expect(await join(w, 'w0', { address: '10.4.0.5', token: fresh })).toMatchObject({ code: 0 });
+  });
+
+  it('certs check-expiration lists admin.conf and apiserver by the VMs\' clock; certs renew issues them anew for a year and the API server serves the new one', async () => {
+    await cps.closeAll();
+    let offsetMs = 0;
+    cps = new SandboxControlPlanes({ sim: { kubelet: { podStartDelayMs: 0 } }, clock: () => Date.now() + offsetMs });
+    const m0 = await initMaster0();
+    type Info = { kind: string; apiVersion: string; certificates: { name: string; expirationDate: string; residualTime: number; certificateAuthority: string; missing: boolean }[] };
+    const check = async () => {
+      const r = await cps.kubeadm(m0, ['certs', 'check-expiration', '-o', 'json']);
+      expect(r).toMatchObject({ code: 0, stderr: '' });
+      return JSON.parse(r.stdout) as Info;
+    };
+    const served = () => new Promise<X509Certificate>((resolve, reject) => {
+      const target = cps.route('198.51.100.1', 6443)!;
+      https.get({ host: target.host, port: target.port, path: '/version', ca: pki.caCertificate, cert: pki.adminCertificate, key: pki.adminKey, servername: 'kubernetes', agent: false }, (res) => {
+        resolve(new X509Certificate((res.socket as import('node:tls').TLSSocket).getPeerCertificate().raw));
+        res.resume();
+      }).on('error', reject);
+    });
+    const file = (f: string) => readFileSync(path.join(m0.fsRoot, f), 'utf8');
+    const adminCert = () => new X509Certificate(Buffer.from((parseYaml(file('etc/kubernetes/admin.conf')) as { users: { user: Record<string, string> }[] }).users[0].user['client-certificate-data'], 'base64'));
+
+    const before = await check();
+    expect(before).toMatchObject({ kind: 'CertificateExpirationInfo', apiVersion: 'output.kubeadm.k8s.io/v1alpha3' });
+    expect(before.certificates.map((c) => c.name)).toEqual(['admin.conf', 'apiserver']);
+    const apiserverBefore = new X509Certificate(file('etc/kubernetes/pki/apiserver.crt'));
+    expect(Date.parse(before.certificates[1].expirationDate)).toBe(Date.parse(apiserverBefore.validTo));
+    expect(Date.parse(before.certificates[0].expirationDate)).toBe(Date.parse(adminCert().validTo));
+    expect(before.certificates[1].residualTime).toBeGreaterThan(364 * 86400);
+
+    // 340 days later: 25 days left by the VMs' clock
+    offsetMs = 340 * 86400_000;
+    const aged = await check();
+    expect(aged.certificates[1].residualTime).toBeGreaterThan(24 * 86400);
+    expect(aged.certificates[1].residualTime).toBeLessThan(26 * 86400);
+    const text = await cps.kubeadm(m0, ['certs', 'check-expiration']);
+    expect(text.stdout).toMatch(/^CERTIFICATE\s+EXPIRES\s+RESIDUAL TIME\s+CERTIFICATE AUTHORITY\s+EXTERNALLY MANAGED\n/);
+    expect(text.stdout).toMatch(/\napiserver\s+.+\s+2[45]d\s+ca\s+no\n/);
+
+    const adminBefore = parseYaml(file('etc/kubernetes/admin.conf')) as { clusters: unknown[]; users: { name: string }[] };
+    const renewed = await cps.kubeadm(m0, ['certs', 'renew', 'apiserver']);
+    expect(renewed).toMatchObject({ code: 0, stderr: '' });
+    expect(renewed.stdout).toMatch(/certificate for serving the Kubernetes API renewed/);
+    const apiserverAfter = new X509Certificate(file('etc/kubernetes/pki/apiserver.crt'));
+    expect(Date.parse(apiserverAfter.validTo)).toBeGreaterThan(Date.now() + offsetMs + 364 * 86400_000);
+    expect(apiserverAfter.subjectAltName).toBe(apiserverBefore.subjectAltName);
+    expect(apiserverAfter.subject).toBe(apiserverBefore.subject);
+    expect(apiserverAfter.checkIssued(new X509Certificate(pki.caCertificate))).toBe(true);
+    // a new key pair, as kubeadm's renewal makes
+    const spki = (c: X509Certificate) => c.publicKey.export({ format: 'pem', type: 'spki' }).toString();
+    expect(spki(apiserverAfter)).not.toBe(spki(apiserverBefore));
+    expect(apiserverAfter.checkPrivateKey(createPrivateKey(file('etc/kubernetes/pki/apiserver.key')))).toBe(true);
+    // already valid on the host's clock (TLS peers check it), and served at once
+    expect(Date.parse(apiserverAfter.validFrom)).toBeLessThanOrEqual(Date.now());
+    expect((await served()).fingerprint256).toBe(apiserverAfter.fingerprint256);
+
+    expect(await cps.kubeadm(m0, ['certs', 'renew', 'admin.conf'])).toMatchObject({ code: 0 });
+    expect(Date.parse(adminCert().validTo)).toBeGreaterThan(Date.now() + offsetMs + 364 * 86400_000);
+    expect(adminCert().subject).toBe('CN=kubernetes-admin\nO=kubeadm:cluster-admins');
+    const adminAfter = parseYaml(file('etc/kubernetes/admin.conf')) as { clusters: unknown[]; users: { name: string }[] };
+    expect(adminAfter.clusters).toEqual(adminBefore.clusters);
+    expect(adminAfter.users[0].name).toBe(adminBefore.users[0].name);
+    expect((await check()).certificates.every((c) => c.residualTime > 364 * 86400)).toBe(true);
+
+    expect((await cps.kubeadm(m0, ['certs', 'renew', 'etcd-server'])).stderr).toMatch(/unknown command "etcd-server" for "kubeadm certs renew"/);
+    const w = vm('i-worker0', '10.10.0.5', '198.51.100.2');
+    expect((await cps.kubeadm(w, ['certs', 'renew', 'all'])).stderr).toMatch(/not a control-plane node/);
   });
 });

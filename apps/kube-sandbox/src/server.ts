@@ -40,6 +40,11 @@ export interface KubeApiServerOptions {
 export interface KubeApiServer {
   url: string;
   store: KubeStore;
+  /**
+   * Serves `cert`/`key` (PEM) to new connections from now on (kube-apiserver restarted with a renewed
+   * `apiserver.crt`); the client CA stays.
+   */
+  setServingCertificate(cert: string, key: string): void;
   close(): Promise<void>;
 }
 
@@ -105,6 +110,7 @@ export async function startKubeApiServer(o: KubeApiServerOptions): Promise<KubeA
   return {
     url: `https://${host}:${addr.port}`,
     store,
+    setServingCertificate: (cert, key) => server.setSecureContext({ cert, key, ca: o.clientCa }),
     close: async () => {
       crdWatch.stop();
       for (const end of open) end();

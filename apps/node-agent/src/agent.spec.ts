@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { AgentApi } from '@skyweave/contracts';
 import { runAgent } from './agent';
-import { RecordingExecutor } from './executor';
+import { CommandResult, RecordingExecutor } from './executor';
 import { loadState, saveState } from './state';
 
 describe('runAgent after joining', () => {
@@ -16,6 +16,7 @@ describe('runAgent after joining', () => {
   const held: NodeJS.Timeout[] = [];
   const hold = (f: () => void) => { held.push(setTimeout(f, 60_000)); };
   const results: Record<string, AgentApi.OperationResult> = {};
+  const statuses: AgentApi.StatusReport[] = [];
   const op: AgentApi.NodeOperation = { id: 'op-1', kind: 'uncordon', targetNodeName: 'sw-1-worker-2', timeoutSeconds: 60 };
   const mesh: AgentApi.MeshConfig = { revision: 'r1', interface: { address: '10.4.0.1/16', listenPort: 51820, mtu: 1380 }, peers: [] };
 
@@ -23,6 +24,7 @@ describe('runAgent after joining', () => {
     root = mkdtempSync(path.join(tmpdir(), 'sw-agent-'));
     saveState(new RecordingExecutor(root), { nodeToken: 'tok', role: 'master', nodeName: 'sw-1-master-0', wireguardAddress: '10.4.0.1', joined: true });
     seen.length = 0;
+    statuses.length = 0;
     for (const k of Object.keys(results)) delete results[k];
     // long polls are held for a minute when there is nothing new: stop() must not wait for them
     server = createServer((req, res) => {
@@ -36,6 +38,7 @@ describe('runAgent after joining', () => {
         if (p === '/mesh') return body.revision === mesh.revision ? hold(() => answer(mesh)) : answer(mesh);
         if (p === '/operations') return results[op.id] ? hold(() => answer({ operations: [] })) : answer({ operations: [op] });
         if (p === `/operations/${op.id}`) results[op.id] = body as unknown as AgentApi.OperationResult;
+        if (p === '/status') statuses.push(body as AgentApi.StatusReport);
         answer({});
       });
     });
@@ -63,6 +66,25 @@ describe('runAgent after joining', () => {
     expect(loadState(new RecordingExecutor(root))!.operations).toMatchObject({ 'op-1': { reported: true } });
     const argv = readFileSync(path.join(root, 'var/lib/skyweave/commands.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { argv: string[] }).argv);
     expect(argv.filter((a) => a[0] === 'kubectl' && a[3] === 'uncordon')).toEqual([['kubectl', '--kubeconfig', path.join(root, 'etc/kubernetes/admin.conf'), 'uncordon', 'sw-1-worker-2']]);
+  });
+
+  it('a master reports its kubeadm certificates\' expiry with its pod range after joining (kubeadm certs check-expiration -o json)', async () => {
+    /** kubectl and kubeadm answer as on a master; everything else is recorded. */
+    class Master extends RecordingExecutor {
+      override async capture(argv: string[]): Promise<CommandResult | null> {
+        await super.capture(argv);
+        if (argv[0] === 'kubectl' && argv.includes('--raw')) return { code: 0, stdout: JSON.stringify({ spec: { podCIDR: '10.217.0.0/24' } }), stderr: '' };
+        if (argv.join(' ') === 'kubeadm certs check-expiration -o json') {
+          return { code: 0, stdout: JSON.stringify({ kind: 'CertificateExpirationInfo', certificates: [{ name: 'apiserver', expirationDate: '2027-12-03T19:20:01Z', missing: false }] }), stderr: '' };
+        }
+        return null;
+      }
+    }
+    const agent = await runAgent({ apiUrl: url, nodeId: 'n1', nodeName: 'sw-1-master-0', bootstrapToken: 'used', executor: new Master(root), wireguard: { interface: 'wg0', userspace: false }, log: () => undefined });
+    while (statuses.length === 0) await new Promise((r) => setTimeout(r, 10));
+    agent.stop();
+    await agent.done;
+    expect(statuses[0]).toEqual({ latencies: [], podCidr: '10.217.0.0/24', certificates: [{ name: 'apiserver', expiresAt: '2027-12-03T19:20:01Z' }] });
   });
 });
 

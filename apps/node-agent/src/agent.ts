@@ -4,9 +4,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { AgentApi } from '@skyweave/contracts';
 import type { Executor } from './executor';
 import { HttpError, PostJson, abortableSleep, agentCaller } from './http';
-import { runOperationsLoop } from './operations';
+import { CHECK_EXPIRATION_ARGV, parseCheckExpiration, runOperationsLoop } from './operations';
 import { AgentState, loadState, saveState } from './state';
 import { PRIVATE_KEY_PATH, WireguardInterface, WireguardOptions, measureRtt } from './wireguard';
+
+/** How often a master reports its certificates' expiry (`kubeadm certs check-expiration`), ms: daily. */
+export const CERTIFICATE_REPORT_INTERVAL_MS = 24 * 3600_000;
 
 /** The agent's registration id (see AgentApi.RegisterRequest), made once, root-only. */
 export const REGISTRATION_ID_PATH = '/var/lib/skyweave/registration-id';
@@ -132,6 +135,8 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
   //    only records (the sandbox's process-VMs) measures nothing, so the loop ends after its first round.
   let podCidr: string | null | undefined;
   let podNetwork = false;
+  /** When a master last reported its certificates (0: not yet, so after joining). */
+  let certificatesReportedAt = 0;
   const probeLoop = (async () => {
     while (!signal.aborted) {
       try {
@@ -148,7 +153,18 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
         const peers = mesh.peers;
         const rtts = await Promise.all(peers.map((p) => measureRtt(ex, p.address)));
         const latencies = peers.flatMap((p, i) => (rtts[i] === undefined ? [] : [{ peerNodeId: p.nodeId, rttMs: rtts[i] ?? null }]));
-        if (latencies.length || podCidr) await call('/status', state.nodeToken, { latencies, podCidr: podCidr ?? undefined } satisfies AgentApi.StatusReport);
+        // a master: its kubeadm certificates' expiry, after joining and daily, so the platform renews them in time
+        let certificates: AgentApi.CertificateExpiration[] | undefined;
+        if (state.role === 'master' && Date.now() - certificatesReportedAt >= CERTIFICATE_REPORT_INTERVAL_MS) {
+          const r = await ex.capture([...CHECK_EXPIRATION_ARGV]);
+          if (r === null) certificatesReportedAt = Number.POSITIVE_INFINITY; // only recorded: never knowable
+          else if (r.code === 0) certificates = parseCheckExpiration(r.stdout);
+          else o.log(`certificates: kubeadm certs check-expiration exited with ${r.code}: ${r.stderr.trim()}`);
+        }
+        if (latencies.length || podCidr || certificates?.length) {
+          await call('/status', state.nodeToken, { latencies, podCidr: podCidr ?? undefined, ...(certificates?.length ? { certificates } : {}) } satisfies AgentApi.StatusReport);
+          if (certificates?.length) certificatesReportedAt = Date.now();
+        }
         if (peers.length && !latencies.length && podCidr === null) return;
       } catch (e) {
         if (signal.aborted) return;

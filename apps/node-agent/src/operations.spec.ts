@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { AgentApi } from '@skyweave/contracts';
 import { CommandResult, RecordingExecutor, RunOptions } from './executor';
-import { runOperation, runOperationsLoop } from './operations';
+import { parseCheckExpiration, runOperation, runOperationsLoop } from './operations';
 import { AgentState, loadState, saveState } from './state';
 
 const NODE_ID = '6f1c2a9e-0000-4000-8000-000000000001';
@@ -31,6 +31,38 @@ class FailingOn extends RecordingExecutor {
     return argv.join(' ').startsWith(this.failing) ? { code: 1, stdout: '', stderr: this.stderr } : { code: 0, stdout: '', stderr: '' };
   }
 }
+
+/** Records like the sandbox, and answers each command with what `answer` gives (`null`: only recorded). */
+class Scripted extends RecordingExecutor {
+  constructor(root: string, private readonly answer: (argv: string[]) => CommandResult | null) {
+    super(root);
+  }
+  override async capture(argv: string[]): Promise<CommandResult | null> {
+    await super.capture(argv);
+    return this.answer(argv);
+  }
+}
+
+/** kubeadm's `certs check-expiration -o json` output (CertificateExpirationInfo, output.kubeadm.k8s.io/v1alpha3). */
+const CHECK_EXPIRATION_JSON = JSON.stringify({
+  kind: 'CertificateExpirationInfo', apiVersion: 'output.kubeadm.k8s.io/v1alpha3',
+  certificates: [
+    { name: 'admin.conf', expirationDate: '2027-12-03T19:20:00Z', residualTime: 31535999, certificateAuthority: 'ca', externallyManaged: false, missing: false },
+    { name: 'apiserver', expirationDate: '2027-12-03T19:20:01Z', residualTime: 31536000, certificateAuthority: 'ca', externallyManaged: false, missing: false },
+    { name: 'apiserver-etcd-client', expirationDate: '0001-01-01T00:00:00Z', residualTime: 0, certificateAuthority: 'etcd-ca', externallyManaged: false, missing: true },
+  ],
+  certificateAuthorities: [{ name: 'ca', expirationDate: '2036-11-30T18:00:00Z', residualTime: 315000000, externallyManaged: false, missing: false }],
+});
+
+describe('parseCheckExpiration', () => {
+  it('takes each present certificate\'s name and expiry from kubeadm\'s JSON, and nothing from anything else', () => {
+    expect(parseCheckExpiration(CHECK_EXPIRATION_JSON)).toEqual([
+      { name: 'admin.conf', expiresAt: '2027-12-03T19:20:00Z' }, { name: 'apiserver', expiresAt: '2027-12-03T19:20:01Z' },
+    ]);
+    expect(parseCheckExpiration('CERTIFICATE   EXPIRES\nadmin.conf   Dec 03, 2027 19:20 UTC')).toEqual([]);
+    expect(parseCheckExpiration('{"certificates":[{"name":"apiserver","expirationDate":"soon"}]}')).toEqual([]);
+  });
+});
 
 describe('runOperation', () => {
   let root: string;
@@ -120,6 +152,60 @@ describe('runOperation', () => {
     expect(await runOperation(ex, op('a', 'drain', { timeoutSeconds: 0 }))).toMatchObject({ state: 'Failed', message: expect.stringContaining('invalid timeoutSeconds') });
     expect(await runOperation(ex, op('a', 'reboot' as AgentApi.OperationKind))).toMatchObject({ state: 'Failed', message: expect.stringContaining('unknown operation kind') });
     expect(recorded(root)).toEqual([]);
+  });
+
+  it('renews a master\'s certificates as kubeadm\'s guide says: renew, restart the API server\'s static pod, wait for it, report the new expiry', async () => {
+    const master = 'sw-1a2b3c4d-master-0';
+    let readyzCalls = 0;
+    const ex = new Scripted(root, (argv) => {
+      const cmd = argv.join(' ');
+      if (cmd.endsWith('get --raw /readyz')) return ++readyzCalls < 2 ? { code: 1, stdout: '', stderr: 'connection refused' } : { code: 0, stdout: 'ok', stderr: '' };
+      if (cmd === 'kubeadm certs check-expiration -o json') return { code: 0, stdout: CHECK_EXPIRATION_JSON, stderr: '' };
+      if (argv[0] === 'mv' || argv[0] === 'sleep') return null;
+      return { code: 0, stdout: '', stderr: '' };
+    });
+    const manifest = path.join(root, 'etc/kubernetes/manifests/kube-apiserver.yaml');
+    const aside = path.join(root, 'etc/kubernetes/kube-apiserver.yaml.renewing');
+    ex.writeFile('/etc/kubernetes/manifests/kube-apiserver.yaml', 'kind: Pod\n');
+    // the kubelet sees the manifest gone during the first sleep, back during the second
+    const during: boolean[] = [];
+    const capture = ex.capture.bind(ex);
+    ex.capture = async (argv: string[]) => {
+      if (argv[0] === 'sleep') during.push(existsSync(manifest));
+      return capture(argv);
+    };
+    const r = await runOperation(ex, op('r', 'renew-certificates', { targetNodeName: master, timeoutSeconds: 60 }), { nodeName: master });
+    expect(during).toEqual([false, true]);
+    expect(readFileSync(manifest, 'utf8')).toBe('kind: Pod\n');
+    expect(existsSync(aside)).toBe(false);
+    const readyz = ['kubectl', '--kubeconfig', path.join(root, 'etc/kubernetes/admin.conf'), 'get', '--raw', '/readyz'];
+    expect(recorded(root)).toEqual([
+      ['kubeadm', 'certs', 'renew', 'apiserver'], ['kubeadm', 'certs', 'renew', 'admin.conf'], ['sleep', '20'], ['sleep', '20'],
+      readyz, readyz, ['kubeadm', 'certs', 'check-expiration', '-o', 'json'],
+    ]);
+    expect(r).toEqual({
+      state: 'Succeeded', certificates: [{ name: 'admin.conf', expiresAt: '2027-12-03T19:20:00Z' }, { name: 'apiserver', expiresAt: '2027-12-03T19:20:01Z' }],
+      message: `renewed the certificates of ${master} (apiserver until 2027-12-03T19:20:01Z, admin.conf until 2027-12-03T19:20:00Z) and restarted its API server (2 of 6 commands only recorded, not run)`,
+    });
+  });
+
+  it('a renewal re-run after the agent died with the manifest aside puts it back first (the API server would stay stopped)', async () => {
+    const master = 'sw-1a2b3c4d-master-0';
+    new RecordingExecutor(root).writeFile('/etc/kubernetes/kube-apiserver.yaml.renewing', 'kind: Pod\n');
+    const failing = new FailingOn(root, 'kubeadm certs renew apiserver', 'boom');
+    expect(await runOperation(failing, op('r', 'renew-certificates', { targetNodeName: master }), { nodeName: master })).toEqual({ state: 'Failed', message: 'kubeadm certs renew apiserver exited with 1: boom' });
+    // failed at renew, but the manifest is back where the kubelet reads it
+    expect(readFileSync(path.join(root, 'etc/kubernetes/manifests/kube-apiserver.yaml'), 'utf8')).toBe('kind: Pod\n');
+    expect(existsSync(path.join(root, 'etc/kubernetes/kube-apiserver.yaml.renewing'))).toBe(false);
+  });
+
+  it('fails a renewal at the failing kubeadm step, and refuses one meant for another master', async () => {
+    const master = 'sw-1a2b3c4d-master-0';
+    const r = await runOperation(new FailingOn(root, 'kubeadm certs renew apiserver', 'failed to renew certificate apiserver: unable to sign'), op('r', 'renew-certificates', { targetNodeName: master }), { nodeName: master });
+    expect(r).toEqual({ state: 'Failed', message: 'kubeadm certs renew apiserver exited with 1: failed to renew certificate apiserver: unable to sign' });
+    expect(recorded(root)).toEqual([['kubeadm', 'certs', 'renew', 'apiserver']]);
+    const other = await runOperation(new RecordingExecutor(root), op('s', 'renew-certificates', { targetNodeName: 'sw-1a2b3c4d-master-1' }), { nodeName: master });
+    expect(other).toEqual({ state: 'Failed', message: expect.stringMatching(/^renew-certificates: a certificate renewal of sw-1a2b3c4d-master-1 was sent to the agent of sw-1a2b3c4d-master-0.*; nothing was run$/) });
   });
 });
 

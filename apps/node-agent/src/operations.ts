@@ -1,3 +1,5 @@
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import * as path from 'node:path';
 import type { AgentApi } from '@skyweave/contracts';
 import type { Executor, RunOptions } from './executor';
 import { HttpError, PostJson, abortableSleep, agentCaller } from './http';
@@ -12,10 +14,29 @@ export const STDERR_TAIL_CHARS = 500;
 /** Reported operations remembered beyond the unreported ones (the platform does not hand out an operation again once it has its result). */
 export const KEEP_REPORTED_OPERATIONS = 100;
 
-/** One command of an operation: argv (no shell), environment, seconds before the real executor kills it. */
+/**
+ * One step of an operation: a command (argv, no shell; environment; seconds before the real executor kills it), or,
+ * with `move`, a file renamed by the agent itself (node paths through `ex.path`) when `from` exists — idempotent, so an
+ * operation re-run after the agent died half-way finds the file wherever the first run left it.
+ */
 interface Step extends RunOptions {
   argv: string[];
+  move?: { from: string; to: string };
+  /** Tried again every RETRY_EVERY_MS while it fails, for up to this many seconds (a restarting API server). */
+  retryForSeconds?: number;
+  /** Its stdout is `kubeadm certs check-expiration -o json`: the certificates go into the result. */
+  certificates?: true;
 }
+
+/** The kube-apiserver static pod's manifest, and where it waits while the kubelet stops the pod. */
+export const API_SERVER_MANIFEST = '/etc/kubernetes/manifests/kube-apiserver.yaml';
+const API_SERVER_MANIFEST_ASIDE = '/etc/kubernetes/kube-apiserver.yaml.renewing';
+/**
+ * Seconds the kubelet needs to notice a static pod manifest's removal or return: KubeletConfiguration's
+ * `fileCheckFrequency` default, which kubeadm's certificate guide says to wait.
+ */
+const FILE_CHECK_FREQUENCY_SECONDS = 20;
+const RETRY_EVERY_MS = 2000;
 
 /** Slack between a command's own `--timeout` and the executor's kill, in seconds. */
 const SLACK_SECONDS = 60;
@@ -30,6 +51,31 @@ const NODE_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0
 const VERSION = /^\d+\.\d+\.\d+$/;
 
 /**
+ * The certificates of `kubeadm certs check-expiration -o json` (kubeadm's `CertificateExpirationInfo`,
+ * output.kubeadm.k8s.io/v1alpha3: `certificates[].name`, `.expirationDate`; missing ones left out).
+ * @returns them with `expiresAt` in RFC 3339 UTC; [] for output that is not that document.
+ */
+export function parseCheckExpiration(stdout: string): AgentApi.CertificateExpiration[] {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(stdout);
+  } catch {
+    return [];
+  }
+  const certs = (doc as { certificates?: unknown }).certificates;
+  if (!Array.isArray(certs)) return [];
+  return certs.flatMap((c: unknown) => {
+    const o = (c ?? {}) as { name?: unknown; expirationDate?: unknown; missing?: unknown };
+    const at = typeof o.expirationDate === 'string' ? Date.parse(o.expirationDate) : NaN;
+    if (typeof o.name !== 'string' || o.missing === true || !Number.isFinite(at)) return [];
+    return [{ name: o.name, expiresAt: new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z') }];
+  });
+}
+
+/** `kubeadm certs check-expiration -o json`: what a master reports (operations' results, status reports). */
+export const CHECK_EXPIRATION_ARGV = ['kubeadm', 'certs', 'check-expiration', '-o', 'json'] as const;
+
+/**
  * The commands of one operation, in order.
  * - drain: `kubectl drain` (it cordons first, then evicts) with the admin kubeconfig, waiting `timeoutSeconds`; before
  *   a removal (`deleteNode`) then `kubectl delete node --ignore-not-found` (kubeadm's "Remove the node" steps).
@@ -41,6 +87,12 @@ const VERSION = /^\d+\.\d+\.\d+$/;
  *   `kubeadm upgrade node`; unhold, install and hold kubelet and kubectl; reload systemd and restart the kubelet;
  *   then wait, with the node's own credentials, until the node is Ready again. The second `apt-get update` of the
  *   docs' kubelet step is left out (the index was refreshed minutes earlier).
+ * - renew-certificates (a master's own agent; kubeadm's "Certificate Management with kubeadm", "Manual certificate
+ *   renewal"): `kubeadm certs renew apiserver` and `admin.conf`; the API server's static pod restarted by moving its
+ *   manifest out of /etc/kubernetes/manifests and back (by the agent, idempotently, first putting back one a dead
+ *   earlier run left aside), waiting the kubelet's fileCheckFrequency (20 s) each way;
+ *   `kubectl get --raw /readyz` with the renewed admin.conf until the API answers (up to `timeoutSeconds`); then
+ *   `kubeadm certs check-expiration -o json`, whose certificates go into the result.
  * Kubeconfig paths are node paths mapped through `ex.path`.
  * @throws Error when the operation is malformed (unknown kind, node name, version, timeout).
  */
@@ -58,6 +110,27 @@ function stepsOf(ex: Executor, op: AgentApi.NodeOperation, self?: { nodeName: st
       ];
     case 'uncordon':
       return [{ argv: ['kubectl', '--kubeconfig', admin, 'uncordon', node] }];
+    case 'renew-certificates': {
+      if (self && node !== self.nodeName) throw new Error(`a certificate renewal of ${node} was sent to the agent of ${self.nodeName} (a master's own agent renews its certificates)`);
+      // kubeadm "Certificate Management with kubeadm", "Manual certificate renewal": renew, then restart the static
+      // pod by moving its manifest out of the kubelet's folder and back, a fileCheckFrequency apart each way
+      const manifest = ex.path(API_SERVER_MANIFEST);
+      const aside = ex.path(API_SERVER_MANIFEST_ASIDE);
+      const sleep: Step = { argv: ['sleep', String(FILE_CHECK_FREQUENCY_SECONDS)], timeoutSeconds: FILE_CHECK_FREQUENCY_SECONDS + SLACK_SECONDS };
+      const move = (from: string, to: string): Step => ({ argv: ['mv', from, to], move: { from, to } });
+      return [
+        // a run that died with the manifest aside left the API server stopped: put it back first
+        move(aside, manifest),
+        { argv: ['kubeadm', 'certs', 'renew', 'apiserver'] },
+        { argv: ['kubeadm', 'certs', 'renew', 'admin.conf'] },
+        move(manifest, aside),
+        sleep,
+        move(aside, manifest),
+        sleep,
+        { argv: ['kubectl', '--kubeconfig', admin, 'get', '--raw', '/readyz'], retryForSeconds: op.timeoutSeconds },
+        { argv: [...CHECK_EXPIRATION_ARGV], certificates: true },
+      ];
+    }
     case 'upgrade': {
       const v = op.kubernetesVersion ?? '';
       if (!VERSION.test(v)) throw new Error(`invalid kubernetesVersion ${JSON.stringify(op.kubernetesVersion)} (MAJOR.MINOR.PATCH)`);
@@ -81,6 +154,8 @@ function stepsOf(ex: Executor, op: AgentApi.NodeOperation, self?: { nodeName: st
       throw new Error(`unknown operation kind ${JSON.stringify(kind)}`);
   }
 }
+
+const retryPause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** The last `max` characters of `text` (trimmed), `…` first when cut. */
 function tail(text: string, max = STDERR_TAIL_CHARS): string {
@@ -107,18 +182,36 @@ export async function runOperation(ex: Executor, op: AgentApi.NodeOperation, sel
     return { state: 'Failed', message: `${op.kind}: ${(e as Error).message}; nothing was run` };
   }
   let recorded = 0;
-  for (const { argv, ...opts } of steps) {
+  let certificates: AgentApi.CertificateExpiration[] | undefined;
+  for (const { argv, retryForSeconds, certificates: parse, move, ...opts } of steps) {
     const cmd = argv.join(' ');
+    if (move) {
+      try {
+        if (existsSync(move.from)) {
+          mkdirSync(path.dirname(move.to), { recursive: true });
+          renameSync(move.from, move.to);
+        }
+      } catch (e) {
+        return { state: 'Failed', message: `${cmd} failed: ${tail((e as Error).message)}` };
+      }
+      continue;
+    }
     let r: Awaited<ReturnType<Executor['capture']>>;
-    try {
-      r = await ex.capture(argv, opts);
-    } catch (e) {
-      return { state: 'Failed', message: `${cmd} could not run: ${tail((e as Error).message)}` };
+    const until = Date.now() + (retryForSeconds ?? 0) * 1000;
+    for (;;) {
+      try {
+        r = await ex.capture(argv, opts);
+      } catch (e) {
+        return { state: 'Failed', message: `${cmd} could not run: ${tail((e as Error).message)}` };
+      }
+      if (r === null || r.code === 0 || Date.now() + RETRY_EVERY_MS > until) break;
+      await retryPause(RETRY_EVERY_MS);
     }
     if (r === null) recorded++;
     else if (r.code !== 0) return { state: 'Failed', message: `${cmd} exited with ${r.code}: ${tail(r.stderr || r.stdout)}` };
+    else if (parse) certificates = parseCheckExpiration(r.stdout);
   }
-  const note = recorded ? ` (${recorded} of ${steps.length} commands only recorded, not run)` : '';
+  const note = recorded ? ` (${recorded} of ${steps.filter((st) => !st.move).length} commands only recorded, not run)` : '';
   switch (op.kind) {
     case 'drain':
       return { state: 'Succeeded', message: `cordoned and drained ${op.targetNodeName}${op.deleteNode ? ', then deleted its Node' : ''}${note}` };
@@ -126,6 +219,13 @@ export async function runOperation(ex: Executor, op: AgentApi.NodeOperation, sel
       return { state: 'Succeeded', message: `uncordoned ${op.targetNodeName}${note}` };
     case 'upgrade':
       return { state: 'Succeeded', message: `upgraded ${op.targetNodeName} to v${op.kubernetesVersion} (kubeadm upgrade ${op.upgradeControlPlane ? 'apply' : 'node'})${note}`, kubeletVersion: op.kubernetesVersion };
+    case 'renew-certificates': {
+      const until = (name: string) => certificates?.find((c) => c.name === name)?.expiresAt;
+      return {
+        state: 'Succeeded', ...(certificates?.length ? { certificates } : {}),
+        message: `renewed the certificates of ${op.targetNodeName} (apiserver until ${until('apiserver') ?? 'unknown'}, admin.conf until ${until('admin.conf') ?? 'unknown'}) and restarted its API server${note}`,
+      };
+    }
   }
 }
 

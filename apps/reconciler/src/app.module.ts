@@ -3,7 +3,7 @@ import { Controller, Inject, Injectable, Module, OnApplicationBootstrap, OnAppli
 import type { DataSource } from 'typeorm';
 import { Subjects, type ClusterChanged, type ClusterReconcile } from '@skyweave/contracts';
 import { JetStreamHandler } from '@skyweave/messaging';
-import { CredentialVault, DATA_SOURCE, LOGGER, Logger, VAULT } from '@skyweave/service-kit';
+import { CredentialVault, DATA_SOURCE, LOGGER, Logger, VAULT, serviceClock } from '@skyweave/service-kit';
 import { Reconciler } from './reconciler';
 import { DEFAULT_FULL_RECONCILE, FullReconciler } from './full';
 import { LeakSweeper } from './sweep';
@@ -28,6 +28,12 @@ export interface ReconcilerSettings {
   retrySeconds: number;
   drainTimeoutSeconds: number;
   upgradeTimeoutSeconds: number;
+  /** A master's certificate renewal. */
+  renewTimeoutSeconds: number;
+  /** Seconds between looks for masters whose certificates are due for renewal. */
+  certificateCheckSeconds: number;
+  /** The reconciler's clock (ms since the epoch): the wall clock plus SKYWEAVE_CLOCK_OFFSET_SECONDS. */
+  clock: () => number;
 }
 
 /**
@@ -56,6 +62,9 @@ export function readSettings(env: NodeJS.ProcessEnv): ReconcilerSettings {
     retrySeconds: num('SKYWEAVE_RECONCILE_RETRY_SECONDS', DEFAULT_FULL_RECONCILE.retrySeconds),
     drainTimeoutSeconds: num('SKYWEAVE_DRAIN_TIMEOUT_SECONDS', DEFAULT_PLAN_OPTIONS.drainTimeoutSeconds),
     upgradeTimeoutSeconds: num('SKYWEAVE_UPGRADE_TIMEOUT_SECONDS', DEFAULT_PLAN_OPTIONS.upgradeTimeoutSeconds),
+    renewTimeoutSeconds: num('SKYWEAVE_CERTIFICATE_RENEW_TIMEOUT_SECONDS', DEFAULT_PLAN_OPTIONS.renewTimeoutSeconds),
+    certificateCheckSeconds: num('SKYWEAVE_CERTIFICATE_CHECK_SECONDS', 3600),
+    clock: serviceClock(env),
   };
 }
 
@@ -114,6 +123,10 @@ export class PeriodicLoops implements OnApplicationBootstrap, OnApplicationShutd
     });
     this.every(s.reconcilePollSeconds, 'full reconcile', () => this.full.runDue(50, s.concurrency));
     this.every(s.leakSweepSeconds, 'leak sweep', () => this.sweeper.sweep());
+    // Ready clusters are otherwise looked at only when something changes: certificates age without any change
+    this.every(s.certificateCheckSeconds, 'certificate check', async () => {
+      for (const c of await this.reconciler.certificatesDue()) await this.reconciler.reconcile(c.organisationId, c.id);
+    });
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -147,8 +160,8 @@ export class PeriodicLoops implements OnApplicationBootstrap, OnApplicationShutd
     },
     {
       provide: Reconciler, inject: [DATA_SOURCE, LOGGER, SETTINGS, FullReconciler],
-      useFactory: (ds: DataSource, log: Logger, s: ReconcilerSettings, full: FullReconciler) => new Reconciler(ds, log, undefined, {
-        drainTimeoutSeconds: s.drainTimeoutSeconds, upgradeTimeoutSeconds: s.upgradeTimeoutSeconds,
+      useFactory: (ds: DataSource, log: Logger, s: ReconcilerSettings, full: FullReconciler) => new Reconciler(ds, log, () => new Date(s.clock()), {
+        drainTimeoutSeconds: s.drainTimeoutSeconds, upgradeTimeoutSeconds: s.upgradeTimeoutSeconds, renewTimeoutSeconds: s.renewTimeoutSeconds,
       }, (t) => full.nextRunAfter(t)),
     },
     {

@@ -12,7 +12,10 @@ import { RECONCILER_SUBJECTS, ReconcilerModule } from './app.module';
  *   (8): how many clusters one replica reconciles at once (their cloud calls overlap);
  * - `SKYWEAVE_RECONCILE_LEASE_SECONDS` (120), `SKYWEAVE_MISSING_GRACE_SECONDS` (120), `SKYWEAVE_RECONCILE_RETRY_SECONDS` (300);
  * - `SKYWEAVE_LEAK_SWEEP_SECONDS` (300) and `SKYWEAVE_LEAK_GRACE_SECONDS` (600): the leak sweep;
- * - `SKYWEAVE_DRAIN_TIMEOUT_SECONDS` (120), `SKYWEAVE_UPGRADE_TIMEOUT_SECONDS` (600): agent operations;
+ * - `SKYWEAVE_DRAIN_TIMEOUT_SECONDS` (120), `SKYWEAVE_UPGRADE_TIMEOUT_SECONDS` (600),
+ *   `SKYWEAVE_CERTIFICATE_RENEW_TIMEOUT_SECONDS` (300): agent operations;
+ * - `SKYWEAVE_CERTIFICATE_CHECK_SECONDS` (3600): how often masters' reported certificates are looked at for renewal;
+ * - `SKYWEAVE_CLOCK_OFFSET_SECONDS` (0): the reconciler's clock runs this far ahead of the wall clock (tests only);
  * - `SKYWEAVE_REPLICA` (host-pid): this replica's name in leases and reconcile records.
  * Any number of replicas may run: the fast pass locks the cluster row, the full reconcile takes the cluster's lease,
  * the sweep an advisory lock.

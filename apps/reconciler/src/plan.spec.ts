@@ -1,6 +1,6 @@
 import { Subjects } from '@skyweave/contracts';
 import { isUnsettled } from '@skyweave/domain';
-import { ClusterView, NetworkView, NodeView, OperationView, REDISPATCH_AFTER_MS, planReconcile } from './plan';
+import { CERTIFICATE_RENEWAL_RETRY_MS, ClusterView, NetworkView, NodeView, OperationView, REDISPATCH_AFTER_MS, planReconcile } from './plan';
 
 const now = new Date('2026-11-21T12:00:00Z');
 const readyCondition = { type: 'Ready', status: 'True' as const, reason: 'ClusterReady', message: '', lastTransitionTime: now.toISOString() };
@@ -174,6 +174,56 @@ describe('planReconcile: patch upgrade', () => {
 
   it('does not roll out while a node is being replaced', () => {
     expect(planReconcile(ready, nets, [m0, m1, { ...w0, phase: 'Pending' }], now).newOperations).toEqual([]);
+  });
+});
+
+describe('planReconcile: certificate renewal (kubeadm "Certificate Management with kubeadm")', () => {
+  const DAY = 24 * 3600_000;
+  const nets = [net('aws', 'Ready')];
+  const ready = cluster({ phase: 'Ready' });
+  const expiring = (days: number, name = 'apiserver') => [{ name, expiresAt: new Date(now.getTime() + days * DAY).toISOString() }, { name: 'ca-unrelated', expiresAt: new Date(now.getTime() + DAY).toISOString() }];
+  const master = (id: string, ordinal: number, certs: NodeView['certificateExpirations']): NodeView => ({ ...node(id, 'aws', 'master', 'Joined'), ordinal, certificateExpirations: certs });
+  const w0 = node('w0', 'aws', 'worker', 'Joined');
+  const renewal = (executor: string, state: OperationView['state'], deadlineAt: Date): OperationView => ({
+    id: `renew-${executor}`, kind: 'renew-certificates', purpose: 'certificates', executorNodeId: executor, targetNodeId: executor, kubernetesVersion: null, state, message: null, deadlineAt, createdAt: now,
+  });
+
+  it('asks a master\'s own agent to renew once its API server or admin certificate has under 30 days left, not before', () => {
+    expect(planReconcile(ready, nets, [master('m0', 0, expiring(31)), w0], now).newOperations).toEqual([]);
+    // an unrelated certificate expiring tomorrow is not this renewal's business; one not reported yet neither
+    expect(planReconcile(ready, nets, [master('m0', 0, expiring(200)), master('m1', 1, null), w0], now).newOperations).toEqual([]);
+    for (const name of ['apiserver', 'admin.conf']) {
+      const p = planReconcile(ready, nets, [master('m0', 0, expiring(29, name)), w0], now);
+      expect(p.newOperations).toEqual([{ kind: 'renew-certificates', purpose: 'certificates', executorNodeId: 'm0', targetNodeId: 'm0', kubernetesVersion: null, upgradeControlPlane: false, timeoutSeconds: 300 }]);
+      expect(p.events).toEqual([expect.objectContaining({ reason: 'CertificatesRenewing', object: 'node/m0', message: expect.stringContaining(`${name} expires`) })]);
+    }
+    // an expired one too
+    expect(planReconcile(ready, nets, [master('m0', 0, expiring(-3)), w0], now).newOperations).toHaveLength(1);
+  });
+
+  it('renews one master at a time, and none while that master runs another operation', () => {
+    const masters = [master('m0', 0, expiring(5)), master('m1', 1, expiring(5))];
+    expect(planReconcile(ready, nets, [...masters, w0], now).newOperations.map((o) => o.executorNodeId)).toEqual(['m0']);
+    const running = renewal('m0', 'Running', new Date(now.getTime() + 60_000));
+    expect(planReconcile(ready, nets, [...masters, w0], now, [running]).newOperations).toEqual([]);
+    const drain: OperationView = { ...running, id: 'd', kind: 'drain', purpose: 'removal', targetNodeId: 'w0' };
+    expect(planReconcile(ready, nets, [...masters, w0], now, [drain]).newOperations.map((o) => o.executorNodeId)).toEqual(['m1']);
+  });
+
+  it('settles on the new expiry the agent reports; a failed renewal is tried again an hour after its deadline', () => {
+    const past = new Date(now.getTime() - 10 * 60_000);
+    // renewed: the result’s expiry (a year on) is recorded, so nothing is due whatever the last operation was
+    expect(planReconcile(ready, nets, [master('m0', 0, expiring(365)), w0], new Date(now.getTime() + 2 * CERTIFICATE_RENEWAL_RETRY_MS), [renewal('m0', 'Succeeded', past)]).newOperations).toEqual([]);
+    const failed = [renewal('m0', 'Failed', past)];
+    expect(planReconcile(ready, nets, [master('m0', 0, expiring(20)), w0], now, failed).newOperations).toEqual([]);
+    const later = new Date(past.getTime() + CERTIFICATE_RENEWAL_RETRY_MS + 1);
+    expect(planReconcile(ready, nets, [master('m0', 0, expiring(20)), w0], later, failed).newOperations).toEqual([expect.objectContaining({ kind: 'renew-certificates', executorNodeId: 'm0' })]);
+  });
+
+  it('renews while a worker is being replaced (one waiting out a quota refusal must not let the API\'s certificate expire), not while the cluster is first provisioned', () => {
+    expect(planReconcile(ready, nets, [master('m0', 0, expiring(5)), { ...w0, phase: 'Pending', retryAt: new Date(now.getTime() + DAY), waitingReason: 'QuotaExceeded' }], now).newOperations)
+      .toEqual([expect.objectContaining({ kind: 'renew-certificates', executorNodeId: 'm0' })]);
+    expect(planReconcile(cluster({ phase: 'Provisioning' }), nets, [master('m0', 0, expiring(5)), { ...w0, phase: 'Booting' }], now).newOperations).toEqual([]);
   });
 });
 

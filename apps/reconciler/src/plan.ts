@@ -29,10 +29,12 @@ export interface NodeView {
   retryAt?: Date | null; waitingReason?: string | null;
   /** The Kubernetes version the node runs; null ⇒ unknown, taken as the cluster's. */
   kubernetesVersion?: string | null;
+  /** A master's kubeadm certificates and their expiry (RFC 3339), as its agent last reported them; null ⇒ not reported. */
+  certificateExpirations?: { name: string; expiresAt: string }[] | null;
 }
-/** A drain / upgrade / uncordon asked of an agent. */
+/** A drain / upgrade / uncordon / certificate renewal asked of an agent. */
 export interface OperationView {
-  id: string; kind: 'drain' | 'uncordon' | 'upgrade'; purpose: 'removal' | 'upgrade';
+  id: string; kind: 'drain' | 'uncordon' | 'upgrade' | 'renew-certificates'; purpose: 'removal' | 'upgrade' | 'certificates';
   executorNodeId: string; targetNodeId: string; kubernetesVersion: string | null;
   state: 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'TimedOut'; message: string | null; deadlineAt: Date; createdAt: Date;
 }
@@ -65,8 +67,21 @@ export interface PlanOptions {
   drainTimeoutSeconds: number;
   /** Upgrade of one node, Ready again included. */
   upgradeTimeoutSeconds: number;
+  /** A master's certificate renewal (renew, API server restart, check), seconds. */
+  renewTimeoutSeconds: number;
 }
-export const DEFAULT_PLAN_OPTIONS: PlanOptions = { drainTimeoutSeconds: 120, upgradeTimeoutSeconds: 600 };
+export const DEFAULT_PLAN_OPTIONS: PlanOptions = { drainTimeoutSeconds: 120, upgradeTimeoutSeconds: 600, renewTimeoutSeconds: 300 };
+
+/**
+ * The certificates a master's agent renews (`kubeadm certs renew <name>`): the API server's serving certificate and
+ * the admin kubeconfig's client certificate. kubeadm issues both for 1 year; `kubeadm upgrade` renews them too, but a
+ * cluster that is not upgraded within a year would lose its API (kubeadm "Certificate Management with kubeadm").
+ */
+export const RENEWED_CERTIFICATES = ['apiserver', 'admin.conf'] as const;
+/** A master whose reported certificate expires within this many ms is renewed (kubeadm's check-expiration warns at 30 days). */
+export const CERTIFICATE_RENEW_BEFORE_MS = 30 * 24 * 3600_000;
+/** After a renewal of a master ended (any outcome), no other is asked of it for this long, ms: a failing one is retried hourly. */
+export const CERTIFICATE_RENEWAL_RETRY_MS = 3600_000;
 
 /** A command not acknowledged by progress within this many milliseconds is sent again. */
 export const REDISPATCH_AFTER_MS = 60_000;
@@ -244,7 +259,36 @@ export function planReconcile(
   }
 
   if (plan.phase === 'Ready') planUpgrade(cluster, nodes, operations, options, plan, cond, drainer, nameOf);
+  if (plan.phase === 'Ready') planCertificateRenewal(nodes, operations, now, options, plan);
   return plan;
+}
+
+/**
+ * Certificates renewed before they expire: a Joined master whose reported `apiserver` or `admin.conf` certificate
+ * expires within CERTIFICATE_RENEW_BEFORE_MS of `now` (or has expired) gets a `renew-certificates` operation run by its
+ * own agent (the files are on that master), one master at a time so the API stays served by the others; in a cluster
+ * that has been Ready, also while a node is being replaced (a worker waiting out a quota refusal must not let the API's
+ * certificate expire), never during its first provisioning. Not while the
+ * master runs or is the target of another operation (an upgrade renews them itself), and not again within
+ * CERTIFICATE_RENEWAL_RETRY_MS of the end (deadline) of its last renewal: the agent reports the new expiry with the
+ * result, so a renewal that did not help is not repeated in a loop. A master that has not reported is left alone.
+ */
+function planCertificateRenewal(nodes: NodeView[], operations: OperationView[], now: Date, options: PlanOptions, plan: Plan): void {
+  if (operations.some((o) => o.kind === 'renew-certificates' && ACTIVE(o))) return;
+  const renewed = RENEWED_CERTIFICATES as readonly string[];
+  for (const m of nodes.filter((n) => n.role === 'master' && n.phase === 'Joined').sort(byOrdinal)) {
+    const due = (m.certificateExpirations ?? []).filter((c) => renewed.includes(c.name) && Date.parse(c.expiresAt) - now.getTime() < CERTIFICATE_RENEW_BEFORE_MS);
+    if (due.length === 0) continue;
+    if (operations.some((o) => ACTIVE(o) && (o.executorNodeId === m.id || o.targetNodeId === m.id))) continue;
+    const last = operations.filter((o) => o.kind === 'renew-certificates' && o.executorNodeId === m.id).at(-1);
+    if (last && now.getTime() < last.deadlineAt.getTime() + CERTIFICATE_RENEWAL_RETRY_MS) continue;
+    plan.newOperations.push({ kind: 'renew-certificates', purpose: 'certificates', executorNodeId: m.id, targetNodeId: m.id, kubernetesVersion: null, upgradeControlPlane: false, timeoutSeconds: options.renewTimeoutSeconds });
+    plan.events.push({
+      type: 'Normal', reason: EventReason.CertificatesRenewing, object: `node/${m.name}`,
+      message: `Renewing the certificates of ${m.name} (${due.map((c) => `${c.name} expires ${c.expiresAt}`).join(', ')}): kubeadm certs renew ${RENEWED_CERTIFICATES.join(', ')}`,
+    });
+    return;
+  }
 }
 
 /**

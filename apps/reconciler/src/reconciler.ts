@@ -6,7 +6,7 @@ import {
   ClusterEntity, ClusterNetworkEntity, ClusterRef, LifecycleRepository, NodeEntity, OrgScope, Repositories, enqueue, orgScope, recordEvent, systemScope,
 } from '@skyweave/persistence';
 import type { Logger } from '@skyweave/service-kit';
-import { DEFAULT_PLAN_OPTIONS, Plan, PlanOptions, planReconcile } from './plan';
+import { CERTIFICATE_RENEW_BEFORE_MS, DEFAULT_PLAN_OPTIONS, Plan, PlanOptions, planReconcile } from './plan';
 
 /** Seconds an agent gets beyond an operation's own timeout to report its result (transport, retries). */
 export const OPERATION_REPORT_MARGIN_SECONDS = 30;
@@ -116,5 +116,13 @@ export class Reconciler {
    */
   async unsettled(): Promise<ClusterRef[]> {
     return this.repos.clusters.unsettled(REDRIVE);
+  }
+
+  /**
+   * Ids of Ready clusters with a Joined master whose reported certificate expires within CERTIFICATE_RENEW_BEFORE_MS
+   * of this reconciler's clock (the plan then decides whether a renewal is due: see planCertificateRenewal).
+   */
+  async certificatesDue(): Promise<ClusterRef[]> {
+    return this.repos.nodes.clustersWithCertificatesExpiringBefore(REDRIVE, new Date(this.clock().getTime() + CERTIFICATE_RENEW_BEFORE_MS));
   }
 }

@@ -287,12 +287,17 @@ async function newCa(commonName: string, now: Date): Promise<{ certificate: Pecu
   return { certificate, keys };
 }
 
-/** An end-entity certificate signed by `issuer`, 1 year (kubeadm's default), digitalSignature, with `usages` as EKU. */
+/**
+ * An end-entity certificate signed by `issuer`, 1 year from `now` (kubeadm's default), digitalSignature, with `usages`
+ * as EKU. Validity starts 5 minutes before `now`, and never later than 5 minutes before the host's wall clock: a
+ * caller whose clock runs ahead (a test's moved clock, SKYWEAVE_CLOCK_OFFSET_SECONDS) still makes a certificate that
+ * TLS peers on the wall clock accept at once.
+ */
 async function issueLeaf(o: { subject: Name; publicKey: webcrypto.CryptoKey; issuer: Issuer; now: Date; usages: ExtendedKeyUsage[]; extra?: Extension[] }): Promise<PeculiarCertificate> {
   const ski = o.issuer.certificate.getExtension(SubjectKeyIdentifierExtension);
   return X509CertificateGenerator.create({
     subject: o.subject, issuer: o.issuer.certificate.subjectName, publicKey: o.publicKey, signingKey: o.issuer.keys.privateKey, signingAlgorithm: SIGN,
-    notBefore: new Date(o.now.getTime() - BACKDATE_MS), notAfter: new Date(o.now.getTime() + YEAR_MS),
+    notBefore: new Date(Math.min(o.now.getTime(), Date.now()) - BACKDATE_MS), notAfter: new Date(o.now.getTime() + YEAR_MS),
     extensions: [
       new BasicConstraintsExtension(false, undefined, true),
       new KeyUsagesExtension(KeyUsageFlags.digitalSignature, true),

@@ -137,7 +137,20 @@ export namespace AgentApi {
    * upgrade itself, uncordon after). A master's agent drains and uncordons other nodes (it holds
    * `/etc/kubernetes/admin.conf`); a node's own agent upgrades it.
    */
-  export type OperationKind = 'drain' | 'uncordon' | 'upgrade';
+  /**
+   * `renew-certificates` (a master's own agent): `kubeadm certs renew apiserver` and `admin.conf`, the API server's
+   * static pod restarted, then `kubeadm certs check-expiration` (kubeadm's "Certificate Management with kubeadm").
+   */
+  export type OperationKind = 'drain' | 'uncordon' | 'upgrade' | 'renew-certificates';
+  /**
+   * One certificate of a master's kubeadm PKI and when it expires, as `kubeadm certs check-expiration -o json`
+   * lists it (`certificates[].name`, `expirationDate`): `apiserver`, `admin.conf`, `apiserver-kubelet-client` …
+   */
+  export interface CertificateExpiration {
+    name: string;
+    /** RFC 3339 UTC (`2027-12-03T18:59:05Z`). */
+    expiresAt: string;
+  }
   export interface NodeOperation {
     /** UUID; reported back in the result. An agent runs each id at most once to completion (results are idempotent). */
     id: string;
@@ -169,6 +182,8 @@ export namespace AgentApi {
     message?: string;
     /** upgrade: the kubelet version now running (`1.31.5`). */
     kubeletVersion?: string;
+    /** renew-certificates: the master's certificates and their expiry after the renewal. */
+    certificates?: CertificateExpiration[];
   }
 
   /** POST /agent/v1/nodes/{nodeId}/status — what the node learnt since joining. */
@@ -177,5 +192,7 @@ export namespace AgentApi {
     podCidr?: string;
     /** Round trips to peers over WireGuard, in milliseconds; `null` when the peer did not answer. */
     latencies?: { peerNodeId: string; rttMs: number | null }[];
+    /** A master: its kubeadm certificates and their expiry (`kubeadm certs check-expiration`), after joining and daily. */
+    certificates?: CertificateExpiration[];
   }
 }

@@ -34,6 +34,8 @@ export const EventReason = {
   NodeDrained: 'NodeDrained',
   NodeUncordoned: 'NodeUncordoned',
   NodeUpgradeApplied: 'NodeUpgradeApplied',
+  /** A master's agent renewed its API server and admin certificates (`kubeadm certs renew`); the message has the new expiry. */
+  CertificatesRenewed: 'CertificatesRenewed',
   NodeOperationFailed: 'NodeOperationFailed',
   CrossCloudLatencyWithinBudget: 'CrossCloudLatencyWithinBudget',
   CrossCloudLatencyOverBudget: 'CrossCloudLatencyOverBudget',
@@ -47,6 +49,8 @@ export const EventReason = {
   NodeUpgraded: 'NodeUpgraded',
   UpgradeComplete: 'UpgradeComplete',
   UpgradeFailed: 'UpgradeFailed',
+  /** The reconciler asked a master's agent to renew its certificates: one expires within the renewal threshold. */
+  CertificatesRenewing: 'CertificatesRenewing',
   DeleteStarted: 'DeleteStarted',
   DeleteBlocked: 'DeleteBlocked',
   Deleted: 'Deleted',

@@ -13,11 +13,12 @@ import { ApiKeyNotify1764300000000 } from './migrations/1764300000000-api-key-no
 import { RegistrationRetry1764310000000 } from './migrations/1764310000000-registration-retry';
 import { KubeStatus1764400000000 } from './migrations/1764400000000-kube-status';
 import { Autoscaling1764500000000 } from './migrations/1764500000000-autoscaling';
+import { CertificateExpirations1764700000000 } from './migrations/1764700000000-certificate-expirations';
 
 export const MIGRATIONS = [
   Initial1763700000000, MeshAndPki1763800000000, Reconcile1763900000000, Lifecycle1764000000000, ChangeNotify1764050000000,
   Limits1764100000000, PurgeDeletedSecrets1764150000000, OutboxNotify1764230000000, ApiKeyNotify1764300000000, RegistrationRetry1764310000000,
-  KubeStatus1764400000000, Autoscaling1764500000000,
+  KubeStatus1764400000000, Autoscaling1764500000000, CertificateExpirations1764700000000,
 ];
 
 /**

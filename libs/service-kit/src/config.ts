@@ -56,3 +56,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     databasePoolSize: poolSize(env.SKYWEAVE_DB_POOL_SIZE),
   };
 }
+
+/**
+ * The clock a service judges certificate and kubeadm token lifetimes by: the wall clock plus
+ * `SKYWEAVE_CLOCK_OFFSET_SECONDS` (default 0; non-negative seconds). Production leaves it unset; a test moves the
+ * platform's time forward with it (a worker added after the first bootstrap token's day, certificates close to the
+ * end of their year), together with the sandbox cloud's `PUT /admin/kubernetes/clock`.
+ * @returns milliseconds since the epoch. @throws Error naming the variable when it is not a non-negative number.
+ */
+export function serviceClock(env: NodeJS.ProcessEnv = process.env): () => number {
+  const raw = env.SKYWEAVE_CLOCK_OFFSET_SECONDS;
+  const offset = raw === undefined || raw === '' ? 0 : Number(raw);
+  if (!Number.isFinite(offset) || offset < 0) throw new Error(`SKYWEAVE_CLOCK_OFFSET_SECONDS must be a non-negative number of seconds, got ${JSON.stringify(raw)}`);
+  const ms = offset * 1000;
+  return ms === 0 ? Date.now : () => Date.now() + ms;
+}

@@ -20,7 +20,7 @@ export interface AdminDeps {
   vms: { list(): BootedVm[] };
   wan?: { setWanLatency(clouds: Record<string, number>, pairs?: Record<string, number>): Promise<void> };
   /** The sandbox's Kubernetes (core/kube.ts), when VMs run one. */
-  kubernetes?: Pick<SandboxKubernetes, 'handleKubeadm' | 'controlPlanes'>;
+  kubernetes?: Pick<SandboxKubernetes, 'handleKubeadm' | 'controlPlanes' | 'setClockOffset' | 'clockOffsetSeconds'>;
 }
 
 /**
@@ -89,6 +89,9 @@ export interface AdminDeps {
  *   instanceId, advertiseAddress, url}], nodes: [name]}] }` — each cluster whose VMs ran `kubeadm init`, while a master lives
  * - `POST /admin/vm-kubeadm` `{argv}` with `authorization: Bearer <the VM's SKYWEAVE_SANDBOX_VM_TOKEN>` → 200 `{code,
  *   stdout, stderr}` — the VM image's kubeadm (apps/kube-sandbox/src/kubeadm-main.ts); 401 for an unknown VM
+ * - `PUT /admin/kubernetes/clock` `{offsetSeconds}` (0 … 20 years) → 200 `{offsetSeconds}` — the VMs' clock runs that far
+ *   ahead of the host's, for kubeadm's token and certificate lifetimes (tests move time with it, with the platform's
+ *   SKYWEAVE_CLOCK_OFFSET_SECONDS); `GET` → 200 `{offsetSeconds}`
  */
 export function createAdminHandler(deps: AdminDeps): express.Express {
   const app = express();
@@ -128,6 +131,18 @@ export function createAdminHandler(deps: AdminDeps): express.Express {
   app.get('/admin/kubernetes', (_req, res) => {
     if (!deps.kubernetes) return problem(res, 404, 'this sandbox runs no Kubernetes (its VMs have no kubeadm)');
     res.json({ controlPlanes: deps.kubernetes.controlPlanes.list() });
+  });
+  app.get('/admin/kubernetes/clock', (_req, res) => {
+    if (!deps.kubernetes) return problem(res, 404, 'this sandbox runs no Kubernetes (its VMs have no kubeadm)');
+    res.json({ offsetSeconds: deps.kubernetes.clockOffsetSeconds });
+  });
+  app.put('/admin/kubernetes/clock', (req, res) => {
+    if (!deps.kubernetes) return problem(res, 404, 'this sandbox runs no Kubernetes (its VMs have no kubeadm)');
+    const offset: unknown = req.body?.offsetSeconds;
+    if (typeof offset !== 'number' || !Number.isFinite(offset) || offset < 0 || offset > 20 * 365 * 86400) {
+      return problem(res, 400, 'offsetSeconds must be a number of seconds from 0 to 20 years', 'offsetSeconds');
+    }
+    res.json({ offsetSeconds: deps.kubernetes.setClockOffset(offset) });
   });
   app.post('/admin/vm-kubeadm', (req, res, next) => {
     if (!deps.kubernetes) return problem(res, 404, 'this sandbox runs no Kubernetes (its VMs have no kubeadm)');

@@ -92,8 +92,11 @@ export class SandboxKubernetes implements VmGuest {
   /** netns mode, per master VM: the socket its forwarder dials, the server behind it, the forwarder process. */
   private readonly forwarders = new Map<string, { socket: string; server: net.Server; child: ChildProcess }>();
 
+  /** How far the VMs' clock runs ahead of the host's, ms (`PUT /admin/kubernetes/clock`). */
+  private clockOffsetMs = 0;
+
   constructor(private readonly opts: SandboxKubernetesOptions) {
-    this.controlPlanes = new SandboxControlPlanes({ sim: opts.sim, log: opts.log });
+    this.controlPlanes = new SandboxControlPlanes({ sim: opts.sim, log: opts.log, clock: () => Date.now() + this.clockOffsetMs });
     this.kubectl = opts.kubectl === null ? undefined : (opts.kubectl ?? onPath('kubectl'));
     mkdirSync(opts.imageBin, { recursive: true });
     const script = path.join(opts.imageBin, 'kubeadm');
@@ -101,6 +104,23 @@ export class SandboxKubernetes implements VmGuest {
     writeFileSync(script, `#!/bin/sh\n# the sandbox image's kubeadm (apps/kube-sandbox/src/kubeadm-main.ts)\nexec ${opts.kubeadmCommand.map(quote).join(' ')} "$@"\n`);
     chmodSync(script, 0o755);
     this.adminSocket = path.join(opts.imageBin, '..', 'sandbox.sock');
+  }
+
+  /**
+   * Moves the VMs' clock to the host's plus `offsetSeconds` (≥ 0; a test living through a bootstrap token's day or a
+   * certificate's year). What kubeadm judges and sets by it: bootstrap token and uploaded-certificate lifetimes, and
+   * the certificates it issues and renews. TLS between the sandbox's API servers and their clients stays on the host's
+   * clock. @returns the offset now in force, seconds.
+   */
+  setClockOffset(offsetSeconds: number): number {
+    this.clockOffsetMs = offsetSeconds * 1000;
+    this.opts.log?.(`kubernetes: the VMs' clock is ${offsetSeconds} s ahead of the host's`);
+    return offsetSeconds;
+  }
+
+  /** The VMs' clock offset, seconds. */
+  get clockOffsetSeconds(): number {
+    return this.clockOffsetMs / 1000;
   }
 
   /** The proxy's URL (`http://host:port`), once listening. */

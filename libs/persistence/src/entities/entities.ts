@@ -96,6 +96,9 @@ export class ClusterNetworkEntity {
   @UpdateDateColumn({ type: 'timestamptz' }) updatedAt!: Date;
 }
 
+/** One certificate of a master's PKI and its expiry (RFC 3339), as `kubeadm certs check-expiration` lists it. */
+export interface CertificateExpirationRecord { name: string; expiresAt: string }
+
 @Entity('nodes')
 @Index(['clusterId', 'name'], { unique: true })
 export class NodeEntity {
@@ -154,6 +157,11 @@ export class NodeEntity {
    * column's default) or `autoscaler` (apps/autoscaler, which removes only its own).
    */
   @Column('text', { default: 'user' }) origin!: NodeOrigin;
+  /**
+   * A master's kubeadm certificates and when each expires (`expiresAt` RFC 3339), as its agent last reported them
+   * (`kubeadm certs check-expiration`, after joining, daily, and after each renewal); null until reported.
+   */
+  @Column('jsonb', { nullable: true }) certificateExpirations!: CertificateExpirationRecord[] | null;
   @VersionColumn() version!: number;
   @CreateDateColumn({ type: 'timestamptz' }) createdAt!: Date;
   @UpdateDateColumn({ type: 'timestamptz' }) updatedAt!: Date;
@@ -215,7 +223,7 @@ export class ClusterReconcileEntity {
 
 export type NodeOperationState = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'TimedOut';
 
-/** A drain, uncordon or upgrade asked of one agent (`executorNodeId`) about one node (`targetNodeId`). */
+/** A drain, uncordon, upgrade or certificate renewal asked of one agent (`executorNodeId`) about one node (`targetNodeId`). */
 @Entity('node_operations')
 export class NodeOperationEntity {
   @PrimaryColumn('uuid') id!: string;
@@ -223,9 +231,9 @@ export class NodeOperationEntity {
   @Column('uuid') clusterId!: string;
   @Column('uuid') executorNodeId!: string;
   @Column('uuid') targetNodeId!: string;
-  @Column('text') kind!: 'drain' | 'uncordon' | 'upgrade';
-  /** Why: before a node's `removal`, or a step of an `upgrade` rollout. */
-  @Column('text') purpose!: 'removal' | 'upgrade';
+  @Column('text') kind!: 'drain' | 'uncordon' | 'upgrade' | 'renew-certificates';
+  /** Why: before a node's `removal`, a step of an `upgrade` rollout, or `certificates` close to expiry. */
+  @Column('text') purpose!: 'removal' | 'upgrade' | 'certificates';
   @Column('text', { nullable: true }) kubernetesVersion!: string | null;
   @Column('boolean', { default: false }) upgradeControlPlane!: boolean;
   @Column('int') timeoutSeconds!: number;

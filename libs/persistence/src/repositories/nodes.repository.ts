@@ -102,4 +102,19 @@ export class NodesRepository extends BaseRepository {
   async findForAgent(_scope: SystemScope, id: string, em?: EntityManager, opts: { lock?: boolean } = {}): Promise<NodeEntity | null> {
     return this.m(em).getRepository(NodeEntity).findOne({ where: { id }, ...(opts.lock ? { lock: { mode: 'pessimistic_write' } } : {}) });
   }
+
+  /**
+   * Across organisations (the reconciler's certificate check): Ready clusters not being deleted with a Joined master
+   * that reported a certificate expiring before `before` (RFC 3339 strings compare as instants: the agent reports UTC
+   * `Z` times). SystemScope: the check serves every organisation.
+   */
+  async clustersWithCertificatesExpiringBefore(_scope: SystemScope, before: Date): Promise<{ id: string; organisationId: string }[]> {
+    return (await this.ds.query(
+      `SELECT DISTINCT c."id", c."organisationId" FROM "clusters" c JOIN "nodes" n ON n."clusterId" = c."id"
+         WHERE c."phase" = 'Ready' AND c."deletionRequestedAt" IS NULL AND n."role" = 'master' AND n."phase" = 'Joined'
+           AND n."removalRequestedAt" IS NULL AND n."certificateExpirations" IS NOT NULL
+           AND EXISTS (SELECT 1 FROM jsonb_array_elements(n."certificateExpirations") e WHERE (e->>'expiresAt')::timestamptz < $1)`,
+      [before],
+    )) as { id: string; organisationId: string }[];
+  }
 }
