@@ -56,6 +56,12 @@ export interface SandboxKubernetesOptions {
   log?: (line: string) => void;
 }
 
+/**
+ * Process VM network: where on a VM's disk the sandbox image keeps its network setting (`HTTPS_PROXY=<the proxy, with
+ * the VM's secret>`), for commands run on the VM outside its units (see `SandboxKubernetes.unitEnv`).
+ */
+export const SANDBOX_PROXY_ENV = '/etc/skyweave-sandbox/proxy.env';
+
 /** Looks `name` up on PATH. */
 function onPath(name: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
@@ -152,7 +158,8 @@ export class SandboxKubernetes implements VmGuest {
     const auth = /^Basic\s+(.+)$/i.exec(req.headers['proxy-authorization'] ?? '')?.[1];
     const secret = auth ? Buffer.from(auth, 'base64').toString('utf8').split(':').slice(1).join(':') : undefined;
     const from = secret ? this.tokens.get(secret) : undefined;
-    const target = m ? this.controlPlanes.route(m[1], Number(m[2]), from?.instanceId) : undefined;
+    // a VM's connection goes where its own network sends it (its hosts file, its API server proxy)
+    const target = m ? this.controlPlanes.route(m[1], Number(m[2]), from ? { instanceId: from.instanceId, fsRoot: from.fsRoot } : undefined) : undefined;
     if (!target) {
       // what a client of an unreachable address sees, as an HTTP proxy reports it
       client.end(`HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/plain\r\n\r\ndial tcp ${req.url ?? ''}: connect: connection refused\n`);
@@ -220,6 +227,13 @@ export class SandboxKubernetes implements VmGuest {
     }
     const proxy = this.proxy ? new URL(this.proxy.url) : undefined;
     const proxyWithSecret = proxy ? `http://vm:${secret}@${proxy.host}` : undefined;
+    if (proxyWithSecret) {
+      // the image's network setting on the VM's disk (as /etc/environment would hold it), so that a command run "on
+      // the VM" by hand or by a test dials as the VM's own processes do
+      const file = path.join(vm.fsRoot, SANDBOX_PROXY_ENV);
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, `HTTPS_PROXY=${proxyWithSecret}\n`, { mode: 0o600 });
+    }
     return {
       ...common,
       SKYWEAVE_SANDBOX_ADMIN_URL: this.adminUrl,
