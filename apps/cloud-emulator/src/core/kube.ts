@@ -1,6 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as http from 'node:http';
 import * as net from 'node:net';
@@ -95,6 +95,8 @@ export class SandboxKubernetes implements VmGuest {
   /** netns mode: the Unix socket the VMs' kubeadm reaches the sandbox on. */
   private readonly adminSocket: string;
   private adminSocketServer?: http.Server;
+  /** netns mode, per VM: the image's HAProxy service (its configuration as last started, the process, the poll timer). */
+  private readonly haproxies = new Map<string, { netns: string; config: string; child?: ChildProcess; timer: NodeJS.Timeout }>();
   /** netns mode, per master VM: the socket its forwarder dials, the server behind it, the forwarder process. */
   private readonly forwarders = new Map<string, { socket: string; server: net.Server; child: ChildProcess }>();
 
@@ -222,6 +224,7 @@ export class SandboxKubernetes implements VmGuest {
       SKYWEAVE_SANDBOX_VM_TOKEN: secret,
     };
     if (vm.netns) {
+      this.ensureHaproxy(vm.instanceId, vm.netns, vm.fsRoot);
       // kubeadm and kubectl run in the VM's namespace (kubectl over the mesh); the rest stays recorded
       return { ...common, SKYWEAVE_SANDBOX_ADMIN_URL: `unix:${this.adminSocket}`, SKYWEAVE_RECORD_ONLY: this.kubectl ? 'apt-get,apt-mark,systemctl,iptables' : 'kubectl,apt-get,apt-mark,systemctl,iptables' };
     }
@@ -264,6 +267,52 @@ export class SandboxKubernetes implements VmGuest {
     this.forwarders.set(instanceId, { socket, server, child });
   }
 
+  /**
+   * netns mode: what the image's `haproxy` package and its systemd unit do on a VM, for the API server proxy node-agent
+   * configures (docs/node-bootstrap.md): the host's real HAProxy runs in the VM's namespace on the VM's
+   * `/etc/haproxy/haproxy.cfg`, started when the file appears and restarted when it changes (the agent's `systemctl
+   * reload-or-restart haproxy` is recorded there); and the namespace resolves names by the VM's `/etc/hosts`
+   * (`/etc/netns/<namespace>/hosts`, which `ip netns exec` mounts over /etc/hosts, links to it). Without a `haproxy` on
+   * the host nothing is started (kubectl on the VM then reaches nothing at the endpoint).
+   */
+  private ensureHaproxy(instanceId: string, netns: string, fsRoot: string): void {
+    if (this.haproxies.has(instanceId) || !onPath('haproxy')) return;
+    const etc = path.join('/etc/netns', netns);
+    try {
+      mkdirSync(etc, { recursive: true });
+      rmSync(path.join(etc, 'hosts'), { force: true });
+      symlinkSync(path.join(fsRoot, 'etc/hosts'), path.join(etc, 'hosts'));
+    } catch (e) {
+      this.opts.log?.(`hosts file of ${netns}: ${(e as Error).message}`);
+    }
+    const file = path.join(fsRoot, 'etc/haproxy/haproxy.cfg');
+    const entry: { netns: string; config: string; child?: ChildProcess; timer: NodeJS.Timeout } = { netns, config: '', timer: setInterval(() => {
+      let config = '';
+      try {
+        config = readFileSync(file, 'utf8');
+      } catch {
+        return;
+      }
+      if (config === entry.config) return;
+      entry.config = config;
+      entry.child?.kill('SIGTERM');
+      const child = spawn('ip', ['netns', 'exec', netns, 'haproxy', '-db', '-f', file], { stdio: 'ignore' });
+      child.on('error', (e) => this.opts.log?.(`haproxy in ${netns}: ${e.message}`));
+      entry.child = child;
+    }, 500) };
+    entry.timer.unref();
+    this.haproxies.set(instanceId, entry);
+  }
+
+  private stopHaproxy(instanceId: string): void {
+    const h = this.haproxies.get(instanceId);
+    if (!h) return;
+    this.haproxies.delete(instanceId);
+    clearInterval(h.timer);
+    h.child?.kill('SIGTERM');
+    rmSync(path.join('/etc/netns', h.netns), { recursive: true, force: true });
+  }
+
   private stopForwarder(instanceId: string): void {
     const f = this.forwarders.get(instanceId);
     if (!f) return;
@@ -284,6 +333,7 @@ export class SandboxKubernetes implements VmGuest {
     if (secret) this.tokens.delete(secret);
     this.byInstance.delete(instanceId);
     this.stopForwarder(instanceId);
+    this.stopHaproxy(instanceId);
     this.controlPlanes.vmStopped(instanceId).catch((e: unknown) => this.opts.log?.(`kubernetes on ${instanceId}: ${(e as Error).message}`));
   }
 
@@ -291,6 +341,7 @@ export class SandboxKubernetes implements VmGuest {
   async close(): Promise<void> {
     for (const s of this.sockets) s.destroy();
     for (const id of [...this.forwarders.keys()]) this.stopForwarder(id);
+    for (const id of [...this.haproxies.keys()]) this.stopHaproxy(id);
     await new Promise<void>((r) => (this.proxy ? this.proxy.server.close(() => r()) : r()));
     await new Promise<void>((r) => (this.adminSocketServer ? this.adminSocketServer.close(() => r()) : r()));
     rmSync(this.adminSocket, { force: true });
