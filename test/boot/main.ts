@@ -190,7 +190,7 @@ async function main(): Promise<void> {
     const journal = agentJournal();
     say(`the agent's journal (last 15 lines):\n${journal.split('\n').filter(Boolean).slice(-15).join('\n')}`);
     say(`took ${Math.round((Date.now() - started) / 1000)} s`);
-    say('not run for real: apt packages from pkgs.k8s.io and Docker (no internet; wireguard-tools/-go preinstalled in the image), kubeadm and kubectl (recorded), the kernel WireGuard module (wireguard-go), sysctl/modprobe (a container shares the host kernel)');
+    say('not run for real: apt packages from pkgs.k8s.io and Docker (no internet; wireguard-tools/-go preinstalled in the image), kubeadm and kubectl (recorded), HAProxy (a package: the agent\'s haproxy -c and systemctl reload recorded), the kernel WireGuard module (wireguard-go), sysctl/modprobe (a container shares the host kernel)');
     say(`boot: cloud-init ${result.v1.errors.length === 0 ? 'done' : `done with ${result.v1.errors.length} module error(s)`}, agent ${manifest.version} from the platform's package, registered, wg0 up`);
   } finally {
     if (api && clusterId) {
