@@ -10,8 +10,9 @@
  *
  * What is not run for real, and why (also printed): packages from pkgs.k8s.io and Docker's repository (no internet
  * here: apt-get fails on those sources, so the image has wireguard-tools and wireguard-go preinstalled in place of the
- * `packages` step), kubeadm and kubectl (the agent's unit gets `SKYWEAVE_RECORD_ONLY=kubeadm,kubectl` from the image's
- * drop-in: they are recorded), the kernel's WireGuard module (this kernel has none: `SKYWEAVE_WG_USERSPACE=1`,
+ * `packages` step), kubeadm, kubectl, and the agent's `haproxy -c` and `systemctl reload-or-restart haproxy` (the agent's
+ * unit gets `SKYWEAVE_RECORD_ONLY=kubeadm,kubectl,haproxy,systemctl` from the image's drop-in: they are recorded;
+ * HAProxy is a `packages` entry the image lacks, so there is no unit to reload), the kernel's WireGuard module (this kernel has none: `SKYWEAVE_WG_USERSPACE=1`,
  * wireguard-go), `sysctl --system` and `modprobe` (a container shares the host's kernel: /proc/sys is read-only).
  *
  * Needs root, debootstrap and systemd-nspawn (`apt-get install debootstrap systemd-container`) and Debian's mirror
@@ -91,7 +92,7 @@ function configureImage(image: string): void {
   }
   const dropIn = path.join(image, 'etc/systemd/system/skyweave-node-agent.service.d');
   mkdirSync(dropIn, { recursive: true });
-  writeFileSync(path.join(dropIn, '10-sandbox.conf'), '[Service]\nEnvironment=SKYWEAVE_WG_USERSPACE=1 SKYWEAVE_RECORD_ONLY=kubeadm,kubectl\n');
+  writeFileSync(path.join(dropIn, '10-sandbox.conf'), '[Service]\nEnvironment=SKYWEAVE_WG_USERSPACE=1 SKYWEAVE_RECORD_ONLY=kubeadm,kubectl,haproxy,systemctl\n');
 }
 
 function ip(...args: string[]): string {
@@ -189,7 +190,7 @@ async function main(): Promise<void> {
     const journal = agentJournal();
     say(`the agent's journal (last 15 lines):\n${journal.split('\n').filter(Boolean).slice(-15).join('\n')}`);
     say(`took ${Math.round((Date.now() - started) / 1000)} s`);
-    say('not run for real: apt packages from pkgs.k8s.io and Docker (no internet; wireguard-tools/-go preinstalled in the image), kubeadm and kubectl (recorded), the kernel WireGuard module (wireguard-go), sysctl/modprobe (a container shares the host kernel)');
+    say('not run for real: apt packages from pkgs.k8s.io and Docker (no internet; wireguard-tools/-go preinstalled in the image), kubeadm and kubectl (recorded), HAProxy (a package: the agent\'s haproxy -c and systemctl reload recorded), the kernel WireGuard module (wireguard-go), sysctl/modprobe (a container shares the host kernel)');
     say(`boot: cloud-init ${result.v1.errors.length === 0 ? 'done' : `done with ${result.v1.errors.length} module error(s)`}, agent ${manifest.version} from the platform's package, registered, wg0 up`);
   } finally {
     if (api && clusterId) {

@@ -223,7 +223,7 @@ describe('api-gateway on a real database', () => {
       await kube.init(init, { instanceId: masterId, privateIp: '10.10.0.4' });
       expect((await agent(masterToken)(`${masterId}/joined`)).status).toBe(204);
       const join = (await (await agent(w.nodeToken)(`${workerId}/join`)).json()) as { action: string; controlPlaneEndpoint: string; podSubnet: string; serviceSubnet: string };
-      expect(join).toMatchObject({ action: 'join', controlPlaneEndpoint: '10.4.0.1:6443', podSubnet: '10.217.0.0/16', serviceSubnet: '10.96.0.0/12' });
+      expect(join).toMatchObject({ action: 'join', controlPlaneEndpoint: 'control-plane.skyweave.internal:6444', podSubnet: '10.217.0.0/16', serviceSubnet: '10.96.0.0/12' });
       expect((await agent(w.nodeToken)(`${workerId}/joined`)).status).toBe(204);
       expect((await agent(token)(`${workerId}/joined`)).status).toBe(401);
     });

@@ -220,7 +220,9 @@ async function main(): Promise<number> {
     check(true, `CrossCloudLatency True from the agents' own probes: ${within.message}`);
 
     // the cluster's Kubernetes API from inside a worker, over the mesh: kubectl with the node's own kubelet.conf, whose
-    // server is master-0's overlay address (the master's namespace listens on 6443, as kube-apiserver would)
+    // server is the control-plane endpoint (control-plane.skyweave.internal:6444, the VM's hosts file → 127.0.0.1, the
+    // real HAProxy in the worker's namespace on the agent's configuration → every master's overlay address:6443, where
+    // the master's namespace listens as kube-apiserver would)
     const kubeNodes = async (from: MeshNode): Promise<KubeNodeList['items']> => {
       const fs = path.join(stack.vmRoot, from.instanceId.replace(/[^A-Za-z0-9._-]/g, '_'), 'fs');
       const r = await inNs(from.netns, ['kubectl', '--kubeconfig', path.join(fs, 'etc/kubernetes/kubelet.conf'), '--cache-dir', path.join(fs, 'root/.kube/cache'), 'get', 'nodes', '-o', 'json']);
@@ -232,7 +234,7 @@ async function main(): Promise<number> {
       const items = await kubeNodes(viewer).catch(() => []);
       return items.length === nodes.length && items.every(isReady) ? items : undefined;
     }, 30_000);
-    check(kube.length === nodes.length, `kubectl on ${viewer.name}, over WireGuard to ${nodes.find((n) => n.role === 'master')?.wireguardAddress}:6443: ${kube.length} nodes Ready`);
+    check(kube.length === nodes.length, `kubectl on ${viewer.name}, through its API server proxy and WireGuard to ${nodes.find((n) => n.role === 'master')?.wireguardAddress}:6443: ${kube.length} nodes Ready`);
 
     // a worker leaves: its peers drop it within seconds
     const leaving = nodes.find((n) => n.role === 'worker' && n.cloud === 'digitalocean') ?? nodes[nodes.length - 1];

@@ -2,6 +2,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { SandboxKubernetes } from '@skyweave/cloud-emulator/src/core/kube';
+import { CONTROL_PLANE_HOST, LOCAL_API_PROXY_PORT } from '@skyweave/bootstrap/src/kubeadm';
+import { ApiServerProxy } from '@skyweave/node-agent/src/apiserver-proxy';
+import { RecordingExecutor } from '@skyweave/node-agent/src/executor';
 
 /** What an `initialise` answer of `/agent/v1/nodes/{id}/join` carries. */
 export interface InitialiseAnswer {
@@ -12,7 +15,8 @@ export interface InitialiseAnswer {
 /**
  * The sandbox's Kubernetes for tests that play node-agents against an in-process gateway: the control planes and the
  * CONNECT proxy the sandbox cloud runs (apps/cloud-emulator/src/core/kube.ts), without VMs. `init` does what master-0's
- * agent does with an `initialise` answer: writes the files and the kubeadm configuration, runs `kubeadm init`. Give
+ * agent does with an `initialise` answer: writes the files, the node's API server proxy configuration (as the agent
+ * does from its mesh configuration) and the kubeadm configuration, runs `kubeadm init`. Give
  * the gateway `endpoints` so that it reaches the API servers as it would in the sandbox.
  */
 export interface SandboxKube {
@@ -38,6 +42,11 @@ export async function startSandboxKube(): Promise<SandboxKube> {
       return p;
     };
     for (const f of files) write(f.path, f.content, f.mode);
+    // what the agent does from its mesh configuration before kubeadm: the node's API server proxy to every master
+    // (the control planes' live masters, and a master-0 that initialises: its own advertise address)
+    const own = command[0] === 'init' ? /advertiseAddress: (\S+)/.exec(kubeadmConfig)?.[1] : undefined;
+    const masters = [...new Set([...(own ? [own] : []), ...kube.controlPlanes.list().flatMap((c) => c.masters.map((m) => m.advertiseAddress))])];
+    await new ApiServerProxy(new RecordingExecutor(fsRoot)).apply({ host: CONTROL_PLANE_HOST, port: LOCAL_API_PROXY_PORT, apiServers: masters.map((a) => `${a}:6443`) });
     const config = write('/etc/kubernetes/kubeadm.yaml', kubeadmConfig);
     const r = await kube.controlPlanes.kubeadm(
       { cloud: 'aws', instanceId: vm.instanceId, privateIp: vm.privateIp, ...(vm.publicIp ? { publicIp: vm.publicIp } : {}), fsRoot, vcpu: 2, memoryMiB: 4096, instanceType: 't3.medium', arch: 'amd64' },

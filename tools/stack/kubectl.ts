@@ -16,11 +16,12 @@ export function kubectlInstalled(): boolean {
 
 /**
  * Runs the real kubectl with `kubeconfig` (and a discovery cache beside it, so runs against different clusters never
- * share one). Never throws: the exit code is in the result (124 after `timeoutMs`, default 60 s).
+ * share one). Never throws: the exit code is in the result (124 after `timeoutMs`, default 60 s). `env`: extra
+ * environment (e.g. a sandbox VM's `HTTPS_PROXY`, to run kubectl as that VM would).
  */
-export function kubectl(kubeconfig: string, args: readonly string[], timeoutMs = 60_000): Promise<KubectlResult> {
+export function kubectl(kubeconfig: string, args: readonly string[], timeoutMs = 60_000, env?: Record<string, string>): Promise<KubectlResult> {
   return new Promise((resolve) => {
-    execFile('kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', `${kubeconfig}.cache`, ...args], { timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+    execFile('kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', `${kubeconfig}.cache`, ...args], { timeout: timeoutMs, maxBuffer: 16 << 20, ...(env ? { env: { ...process.env, ...env } } : {}) }, (err, stdout, stderr) => {
       const e = err as (NodeJS.ErrnoException & { killed?: boolean }) | null;
       const code = !e ? 0 : e.killed ? 124 : e.code === 'ENOENT' ? 127 : typeof e.code === 'number' ? e.code : 1;
       resolve({ code, stdout: String(stdout), stderr: String(stderr) });

@@ -12,7 +12,7 @@ import { meshConfigFor, readMeshRows } from './mesh-config';
 import { CHANGE_FEED, DATA_SOURCE, JOIN_LONG_POLL, JOIN_SECRETS, LONG_POLLS, PKI_CLOCK, SECRET_BOX } from './tokens';
 import { ClusterApiUnavailable, JoinSecrets } from './join-secrets';
 import { adminCredential } from './admin-credential';
-import { clusterConfiguration, controlPlaneEndpoint, initConfiguration, joinConfiguration, nodeLabels, pkiFiles, renderKubeadmConfig } from '@skyweave/bootstrap';
+import { CONTROL_PLANE_HOST, clusterConfiguration, controlPlaneEndpoint, initConfiguration, joinConfiguration, nodeLabels, pkiFiles, renderKubeadmConfig } from '@skyweave/bootstrap';
 import {
   apiServerCertificateFits, apiServerSans, caCertHash, fromPkiColumn, issueApiServerCertificate, openPkiSecrets, sealPkiSecrets, toPkiColumn,
 } from '@skyweave/bootstrap';
@@ -113,7 +113,9 @@ export class AgentController {
    *   This is the only agent answer that carries private keys.
    * - `join`: a JoinConfiguration (token discovery pinned to the CA; masters join the control plane with the
    *   certificate key), no files.
-   * The control-plane endpoint is master-0's WireGuard address on 6443.
+   * The control-plane endpoint is `control-plane.skyweave.internal:6444` on every node (`controlPlaneEndpoint`): the
+   * node's own API server proxy, which the agent keeps pointed at every master (mesh configuration), so no master's
+   * loss takes the API from a node. A joining node discovers the cluster through it too.
    *
    * Secrets are handed out once, to the node that needs them, while it needs them (issue 10, finding 5): only to a
    * node that is `Registered` or `Joining` — one that has not reported `joined` yet, so an agent that crashed before
@@ -155,8 +157,9 @@ export class AgentController {
       sub.close();
       hold.release();
     }
-    // The endpoint a node joins through: master-0's overlay address, or a surviving master's while master-0 is being
-    // replaced (its VM was lost and it rejoins the control plane itself).
+    // The master whose API the platform writes this join's secrets through first: master-0, or a surviving master
+    // while master-0 is being replaced (its VM was lost and it rejoins the control plane itself). The node itself
+    // joins through its own API server proxy, which reaches whichever masters live.
     const master0 = all.find((n) => n.role === 'master' && n.ordinal === 0);
     const first = action === 'join' && master0?.phase !== 'Joined'
       ? (all.find((n) => n.role === 'master' && n.phase === 'Joined' && n.id !== node.id) ?? master0)
@@ -172,7 +175,7 @@ export class AgentController {
     }
     const { caCertificate, caKeySealed, pkiSealed } = cluster;
     if (!caCertificate || !caKeySealed || !pkiSealed || !cluster.pki) throw new Problem(409, 'cluster-pki-missing', 'No PKI', 'this cluster has no control-plane PKI');
-    const endpoint = controlPlaneEndpoint(first.wireguardAddress);
+    const endpoint = controlPlaneEndpoint();
     const placement = findRegion(cluster.spec.region)?.clouds[me.cloud];
     const self = {
       name: me.name, address: me.wireguardAddress,
@@ -214,7 +217,7 @@ export class AgentController {
     } else {
       // master-0's private and public IPs are named too (they are usually known by now): the kubeconfig's server is one of them.
       const certSans = [me.privateIp, me.publicIp].filter((ip): ip is string => !!ip);
-      const sans = apiServerSans({ nodeName: me.name, masterAddresses: all.filter((n) => n.role === 'master').map((n) => n.wireguardAddress), extraIps: certSans });
+      const sans = apiServerSans({ nodeName: me.name, masterAddresses: all.filter((n) => n.role === 'master').map((n) => n.wireguardAddress), extraIps: certSans, extraDnsNames: [CONTROL_PLANE_HOST] });
       const caKey = this.box.open(caKeySealed);
       const pki = await this.ds.transaction(async (em) => {
         // Row lock: a retried /join racing the first one gets the same certificate.

@@ -14,6 +14,7 @@ import { CLOUD_ENDPOINTS, DATA_SOURCE, PKI_CLOCK, SECRET_BOX } from './tokens';
 import type { CloudEndpoints } from '@skyweave/cloud-adapters';
 import { API_SERVER_NAME, renderKubeconfig } from '@skyweave/bootstrap';
 import { adminCredential } from './admin-credential';
+import { kubeconfigServer } from './kubeconfig-server';
 
 @ApiTags('clusters')
 @ApiBearerAuth()
@@ -70,9 +71,10 @@ export class ClustersController {
   }
 
   /**
-   * The cluster's kubeconfig (YAML), once the cluster is Ready; 409 before. Server: master-0's public IP (else its
-   * private IP) on 6443; with `kubernetes.proxyUrl` in the cloud endpoints (the sandbox), the cluster entry names that
-   * proxy (`proxy-url`), as the API servers are only reached through it.
+   * The cluster's kubeconfig (YAML), once the cluster is Ready; 409 before. Server: a live master's public IP (else
+   * its private IP) on 6443, master-0's while it is live (`kubeconfigServer`); with `kubernetes.proxyUrl` in the cloud
+   * endpoints (the sandbox), the cluster entry names that proxy (`proxy-url`), as the API servers are only reached
+   * through it.
    */
   @Get(':id/kubeconfig')
   @ApiProduces('application/yaml')
@@ -83,12 +85,14 @@ export class ClustersController {
     const c = await repos.clusters.findById(scope, id);
     if (!c || c.phase === 'Deleted') throw Problem.notFound(`cluster ${id}`);
     if (c.phase !== 'Ready') throw new Problem(409, 'cluster-not-ready', 'Cluster not ready', `the kubeconfig is available once the cluster is Ready (it is ${c.phase})`);
-    const master = await repos.nodes.findByOrdinal(scope, id, 'master', 0);
+    const [nodes, statuses] = await Promise.all([repos.nodes.listByCluster(scope, id), repos.kubeStatus.nodeStatuses(scope, id)]);
+    const server = kubeconfigServer(nodes.filter((n) => n.role === 'master'), statuses);
     // renewed first when under 30 days are left
     const admin = c.caCertificate ? await adminCredential(this.ds, this.box, c, new Date(this.pkiClock())) : undefined;
     if (!c.caCertificate || !admin) throw new Problem(409, 'cluster-pki-missing', 'No PKI', 'this cluster has no certificate authority');
+    if (!server) throw new Problem(409, 'no-master-address', 'No master address', 'no master of this cluster has an IP address');
     res.type('application/yaml').send(renderKubeconfig({
-      clusterName: c.name, server: `https://${master?.publicIp ?? master?.privateIp}:6443`,
+      clusterName: c.name, server,
       caCertificatePem: c.caCertificate, adminCertificatePem: admin.certificate, adminKeyPem: admin.key,
       ...(this.endpoints.kubernetes?.proxyUrl ? { proxyUrl: this.endpoints.kubernetes.proxyUrl } : {}),
       // a replaced master-0's new public IP is in no certificate; `kubernetes` is in every one

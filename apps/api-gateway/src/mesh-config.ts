@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { MeshMember, WIREGUARD_PORT, WIREGUARD_PREFIX_LENGTH, meshPeers, wireguardMtu } from '@skyweave/domain';
 import type { AgentApi } from '@skyweave/contracts';
 import { ClusterEntity, NodeEntity, Repositories, orgScope } from '@skyweave/persistence';
+import { API_SERVER_PORT, CONTROL_PLANE_HOST, LOCAL_API_PROXY_PORT } from '@skyweave/bootstrap/src/kubeadm';
 import { Problem } from './problem';
 
 /** What a mesh answer is made from: the cluster and all its nodes. */
@@ -44,10 +45,25 @@ export function meshConfigFor(node: Pick<NodeEntity, 'id' | 'name'>, { cluster, 
   if (!self?.wireguardAddress) throw new Problem(409, 'no-wireguard-address', 'No overlay address', `node ${node.name} has no WireGuard address`);
   const members = all.filter(IN_MESH).map(toMember);
   const peers = IN_MESH(self) ? meshPeers(toMember(self), members, cluster.spec.mesh ?? 'full') : [];
-  const body = {
+  const body: Omit<AgentApi.MeshConfig, 'revision'> = {
     interface: { address: `${self.wireguardAddress}/${WIREGUARD_PREFIX_LENGTH}`, listenPort: WIREGUARD_PORT, mtu: wireguardMtu(cluster.spec.clouds) },
     peers,
   };
+  const controlPlane = controlPlaneAccess(all);
+  if (controlPlane) body.controlPlane = controlPlane;
   const revision = createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 20);
   return { revision, ...body };
+}
+
+/**
+ * How a node reaches the Kubernetes API (issue 11, item 5; docs/node-bootstrap.md): the control-plane endpoint's name
+ * and its loopback port, and every master's API server by overlay address, master-0 first. Every master in the mesh
+ * is listed, live or not: a master's overlay address outlives its VMs (a replaced master keeps its row and address),
+ * and the node's proxy checks each one's health, so a dead master costs a failed check, never a client's request.
+ * @returns undefined while no master has an overlay address.
+ */
+export function controlPlaneAccess(all: readonly NodeEntity[]): AgentApi.ControlPlaneAccess | undefined {
+  const masters = all.filter((n) => n.role === 'master' && IN_MESH(n)).sort((a, b) => a.ordinal - b.ordinal);
+  if (!masters.length) return undefined;
+  return { host: CONTROL_PLANE_HOST, port: LOCAL_API_PROXY_PORT, apiServers: masters.map((m) => `${m.wireguardAddress ?? ''}:${API_SERVER_PORT}`) };
 }

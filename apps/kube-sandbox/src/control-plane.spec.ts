@@ -293,3 +293,80 @@ describe('the sandbox kubeadm', () => {
     expect((await cps.kubeadm(w, ['certs', 'renew', 'all'])).stderr).toMatch(/not a control-plane node/);
   });
 });
+
+describe('a control-plane endpoint that survives a master: each VM dials it through its hosts file and its API server proxy', () => {
+  const LB_ENDPOINT = 'control-plane.skyweave.internal:6444';
+  /** What node-agent writes on every node from its mesh configuration (apiserver-proxy.ts), for `apiServers`. */
+  const proxyOn = (m: SandboxMachine, apiServers: string[]) => {
+    write(m, '/etc/hosts', '127.0.0.1 localhost\n127.0.0.1 control-plane.skyweave.internal # skyweave control-plane endpoint\n');
+    write(m, '/etc/haproxy/haproxy.cfg', [
+      'global', '  maxconn 4000', 'defaults', '  mode tcp', '  option redispatch', '  retries 3',
+      'frontend kube-apiserver', '  bind 127.0.0.1:6444', '  default_backend kube-apiserver',
+      'backend kube-apiserver', '  balance leastconn', '  default-server check inter 2s fall 2 rise 2', ...apiServers.map((a, i) => `  server master-${i} ${a}`), '',
+    ].join('\n'));
+  };
+  const all = ['10.4.0.1:6443', '10.4.0.2:6443', '10.4.0.3:6443'];
+  const lease = async (host: string, name: string) => ((await get(host, `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${name}`)).body as { spec: { renewTime: string } }).spec.renewTime;
+  const joinVia = (m: SandboxMachine, name: string, address: string, certificateKey?: string) => cps.kubeadm(m, ['join', '--config', write(m, '/etc/kubernetes/kubeadm.yaml', renderKubeadmConfig([joinConfiguration({
+    node: { name, address, labels: labels(`id-${name}`) }, controlPlaneEndpoint: LB_ENDPOINT, bootstrapToken: pki.secrets.bootstrapToken, caCertHash: caCertHash(pki.caCertificate),
+    ...(certificateKey ? { certificateKey } : {}),
+  })]))]);
+
+  it('three masters and two workers join through their own proxies; with master-0 gone, every node whose proxy lists the others still reaches the API and heartbeats, one whose proxy lists only master-0 does not', async () => {
+    await cps.closeAll();
+    cps = new SandboxControlPlanes({ sim: { kubelet: { podStartDelayMs: 0, leaseRenewMs: 100 } } });
+    const m0 = vm('i-master0', '10.10.0.4', '198.51.100.1');
+    proxyOn(m0, all);
+    const serving = await issueApiServerCertificate({ certificate: pki.caCertificate, key: pki.caKey }, apiServerSans({ nodeName: 'm0', masterAddresses: ['10.4.0.1'], extraIps: [m0.privateIp, m0.publicIp], extraDnsNames: ['control-plane.skyweave.internal'] }));
+    for (const f of pkiFiles({
+      ca: { certificate: pki.caCertificate, key: pki.caKey },
+      frontProxyCa: { certificate: pki.public.frontProxyCaCertificate, key: pki.secrets.frontProxyCaKey },
+      etcdCa: { certificate: pki.public.etcdCaCertificate, key: pki.secrets.etcdCaKey },
+      serviceAccount: { key: pki.secrets.serviceAccountKey, publicKey: pki.public.serviceAccountPublicKey },
+      apiServer: serving,
+    })) write(m0, f.path, f.content);
+    expect(await cps.kubeadm(m0, ['init', '--upload-certs', '--config', write(m0, '/etc/kubernetes/kubeadm.yaml', renderKubeadmConfig([
+      initConfiguration({ node: { name: 'm0', address: '10.4.0.1', labels: labels('id-m0') }, bootstrapToken: pki.secrets.bootstrapToken, certificateKey: pki.secrets.certificateKey }),
+      clusterConfiguration({ clusterName: 'demo', kubernetesVersion: '1.34.2', controlPlaneEndpoint: LB_ENDPOINT }),
+    ]))])).toMatchObject({ code: 0 });
+    // a node without the hosts line cannot even resolve the endpoint: kubeadm join finds nothing there
+    const stray = vm('i-stray', '10.10.0.9', '198.51.100.9');
+    expect((await joinVia(stray, 'stray', '10.4.0.9')).stderr).toMatch(/dial tcp control-plane.skyweave.internal:6444: connect: connection refused/);
+    const m1 = vm('i-master1', '10.10.0.6', '198.51.100.4');
+    const m2 = vm('i-master2', '10.10.0.7', '198.51.100.5');
+    const w0 = vm('i-worker0', '10.20.0.5', '198.51.100.2');
+    const w1 = vm('i-worker1', '10.20.0.6', '198.51.100.3');
+    for (const m of [m1, m2, w0]) proxyOn(m, all);
+    proxyOn(w1, ['10.4.0.1:6443']);
+    expect(await joinVia(m1, 'm1', '10.4.0.2', pki.secrets.certificateKey)).toMatchObject({ code: 0 });
+    expect(await joinVia(m2, 'm2', '10.4.0.3', pki.secrets.certificateKey)).toMatchObject({ code: 0 });
+    expect(await joinVia(w0, 'w0', '10.4.0.4')).toMatchObject({ code: 0 });
+    expect(await joinVia(w1, 'w1', '10.4.0.5')).toMatchObject({ code: 0 });
+    // kubelet.conf names the endpoint; every master's certificate names its host, as kubeadm adds it from controlPlaneEndpoint
+    expect(readFileSync(path.join(w0.fsRoot, 'etc/kubernetes/kubelet.conf'), 'utf8')).toContain(`server: https://${LB_ENDPOINT}`);
+    expect(new X509Certificate(readFileSync(path.join(m1.fsRoot, 'etc/kubernetes/pki/apiserver.crt'), 'utf8')).checkHost('control-plane.skyweave.internal')).toBe('control-plane.skyweave.internal');
+    const via = (m: SandboxMachine) => cps.route('control-plane.skyweave.internal', 6444, { instanceId: m.instanceId, fsRoot: m.fsRoot });
+    const server0 = cps.route('198.51.100.1', 6443);
+    for (const m of [m0, m1, m2, w0, w1]) expect(via(m)).toBeDefined();
+    // the proxy's first server is master-0 while it lives
+    expect(via(w0)).toEqual(server0);
+
+    await cps.vmStopped(m0.instanceId);
+    expect(via(w0)).toBeDefined();
+    expect(via(w0)).not.toEqual(server0);
+    expect(via(w0)).toEqual(cps.route('198.51.100.4', 6443));
+    for (const m of [m1, m2]) expect(via(m)).toBeDefined();
+    expect(via(w1)).toBeUndefined();
+    // heartbeats: renewed through the endpoint by every node that reaches it, not by the one that does not
+    const before = { m1: await lease('198.51.100.4', 'm1'), m2: await lease('198.51.100.4', 'm2'), w0: await lease('198.51.100.4', 'w0'), w1: await lease('198.51.100.4', 'w1') };
+    await new Promise((r) => setTimeout(r, 600));
+    const after = { m1: await lease('198.51.100.4', 'm1'), m2: await lease('198.51.100.4', 'm2'), w0: await lease('198.51.100.4', 'w0'), w1: await lease('198.51.100.4', 'w1') };
+    for (const n of ['m1', 'm2', 'w0'] as const) expect(after[n] > before[n]).toBe(true);
+    expect(after.w1).toBe(before.w1);
+    // its proxy rewritten with the live masters (what the agent does when the mesh configuration changes): back
+    proxyOn(w1, all);
+    expect(via(w1)).toBeDefined();
+    await new Promise((r) => setTimeout(r, 400));
+    expect((await lease('198.51.100.4', 'w1')) > after.w1).toBe(true);
+  });
+});

@@ -300,9 +300,11 @@ export class SandboxControlPlanes {
     const hashes = Array.isArray(discovery['caCertHashes']) ? discovery['caCertHashes'].map(String) : [];
     const controlPlane = cfg['controlPlane'] !== undefined ? rec(cfg['controlPlane']) : undefined;
     this.preflight(vm, !!controlPlane);
-    const [host] = endpoint.split(':');
-    // the endpoint must be a live master's API server (of any cluster: discovery then checks the CA pin)
-    const cp = [...this.clusters.values()].find((c) => [...c.masters.values()].some((m) => m.advertiseAddress === host));
+    const [host, port] = splitHostPort(endpoint);
+    // the endpoint, dialled from this VM (its hosts file, its API server proxy), must reach a live master's API
+    // server; overlay addresses repeat across clusters, so discovery's CA pin tells which cluster it reached
+    const reached = this.reachable(host, port, { instanceId: vm.instanceId, fsRoot: vm.fsRoot });
+    const cp = reached.find((c) => hashes.includes(c.cp.caHash))?.cp ?? reached[0]?.cp;
     if (!cp) return fail(`error execution phase preflight: couldn't validate the identity of the API Server: Get "https://${endpoint}/api/v1/namespaces/kube-public/configmaps/cluster-info?timeout=10s": dial tcp ${endpoint}: connect: connection refused`);
     if (!hashes.includes(cp.caHash)) fail(`error execution phase preflight: couldn't validate the identity of the API Server: cluster CA found in cluster-info ConfigMap is invalid: none of the public keys "${cp.caHash}" are pinned`);
     const id = token.split('.')[0];
@@ -331,8 +333,11 @@ export class SandboxControlPlanes {
       // kubeadm makes this master's own serving certificate from the downloaded CA, with what kubeadm puts in it
       // (certs.GetAPIServerAltNames): the kubernetes names, the node name, the service IP, the advertise address, the
       // control-plane endpoint and the ClusterConfiguration's certSANs — not the VM's own private or public IPs
-      const sans = apiServerSans({ nodeName, masterAddresses: [advertiseAddress, cp.controlPlaneEndpoint.split(':')[0]], extraIps: cp.certSans.filter((x) => ipaddr.isValid(x)) });
-      sans.dnsNames.push(...cp.certSans.filter((x) => !ipaddr.isValid(x) && !sans.dnsNames.includes(x)));
+      const endpointHost = splitHostPort(cp.controlPlaneEndpoint)[0];
+      const sans = apiServerSans({
+        nodeName, masterAddresses: [advertiseAddress, ...(ipaddr.isValid(endpointHost) ? [endpointHost] : [])], extraIps: cp.certSans.filter((x) => ipaddr.isValid(x)),
+        extraDnsNames: [...(ipaddr.isValid(endpointHost) ? [] : [endpointHost]), ...cp.certSans.filter((x) => !ipaddr.isValid(x))],
+      });
       const serving = await issueApiServerCertificate({ certificate: cp.caCertificate, key: cp.caKey }, sans, this.now());
       this.writeVmFile(vm, `${PKI}/apiserver.crt`, serving.certificate, 0o644);
       this.writeVmFile(vm, `${PKI}/apiserver.key`, serving.key);
@@ -490,7 +495,7 @@ export class SandboxControlPlanes {
       // what the platform's image and user-data install (libs/bootstrap versions.ts), as kubelet would report them
       osImage: `${NODE_IMAGE.distribution} ${NODE_IMAGE.release} LTS`,
       ...(vm.providerID ? { providerID: vm.providerID } : {}),
-    });
+    }, { connection: this.kubeletConnection(vm) });
     cp.kubelets.set(vm.instanceId, nodeName);
   }
 
@@ -526,7 +531,61 @@ export class SandboxControlPlanes {
       await this.startMaster(cp, vm, name, this.advertiseAddresses.get(vm.instanceId) ?? vm.privateIp, { certificate: read('apiserver.crt'), key: read('apiserver.key') });
     }
     const kubelet = name ? cp.sim.kubelet(name) : undefined;
-    if (kubelet) await cp.sim.joinNode({ ...kubelet.machine });
+    if (kubelet) await cp.sim.joinNode({ ...kubelet.machine }, { connection: this.kubeletConnection(vm) });
+  }
+
+  /**
+   * Whether `vm`'s kubelet reaches its cluster's API now: the server of its kubelet.conf, dialled from the VM (see
+   * `reachable`), leads to a live master of its own cluster. kube-sim's kubelet asks before every heartbeat, so a
+   * node whose endpoint goes nowhere turns NotReady, as a real kubelet would.
+   */
+  private kubeletConnection(vm: SandboxMachine): () => boolean {
+    const from = { instanceId: vm.instanceId, fsRoot: vm.fsRoot };
+    return () => {
+      const cp = this.clusterOf(vm.instanceId);
+      let server: URL;
+      try {
+        const conf = readFileSync(this.vmFile(vm, KUBELET_CONF), 'utf8');
+        server = new URL(/^\s*server:\s*(\S+)\s*$/m.exec(conf)?.[1] ?? '');
+      } catch {
+        return false;
+      }
+      return !!cp && this.reachable(server.hostname.replace(/^\[|\]$/g, ''), Number(server.port || 443), from).some((r) => r.cp === cp);
+    };
+  }
+
+  /**
+   * The live API servers a TCP connection to `host:port` made on a VM reaches (docs/kube-sandbox.md, "Reaching it"),
+   * in the order the VM's network would try them:
+   * - `host` is resolved as the VM would: an IPv4 address as is, a name by the VM's `/etc/hosts` (no DNS server knows
+   *   the cluster's names), `localhost` as 127.0.0.1;
+   * - a loopback address: the VM's own API server on 6443 (a live master's), or the VM's API server proxy when its
+   *   HAProxy configuration (`/etc/haproxy/haproxy.cfg`, as node-agent writes it) binds that port: each `server` of its
+   *   default backend in order, as HAProxy with health checks and `option redispatch` would pass a connection to a
+   *   server that answers (a dead master's is skipped);
+   * - another address on 6443: the master that advertises it on the cluster's overlay (the VM's own cluster; any
+   *   cluster's for a VM that has not joined one yet), or that has it as its public or private IP.
+   * Nothing reached (an empty list) is what the client sees as "connection refused".
+   */
+  reachable(host: string, port: number, from: { instanceId: string; fsRoot: string }): { cp: ClusterControlPlane; master: Master }[] {
+    const ip = resolveOnVm(from.fsRoot, host);
+    if (!ip) return [];
+    const own = this.clusterOf(from.instanceId);
+    if (ip.startsWith('127.')) {
+      const self = own?.masters.get(from.instanceId);
+      if (port === 6443) return self && own ? [{ cp: own, master: self }] : [];
+      return haproxyBackends(from.fsRoot, ip, port).flatMap(([h, p]) => (ipaddr.isValid(h) && !h.startsWith('127.') ? this.direct(h, p, own) : []));
+    }
+    return this.direct(ip, port, own);
+  }
+
+  /** Masters reached at `ip:port` from a VM of `own` (undefined: a VM of no cluster yet). */
+  private direct(ip: string, port: number, own: ClusterControlPlane | undefined): { cp: ClusterControlPlane; master: Master }[] {
+    if (port !== 6443) return [];
+    const clusters = own ? [own] : [...this.clusters.values()];
+    const out = clusters.flatMap((cp) => [...cp.masters.values()].filter((m) => m.advertiseAddress === ip).map((master) => ({ cp, master })));
+    const byIp = [...this.clusters.values()].flatMap((cp) => [...cp.masters.values()].filter((m) => m.vm.publicIp === ip || m.vm.privateIp === ip).map((master) => ({ cp, master })));
+    return [...out, ...byIp];
   }
 
   /**
@@ -560,11 +619,21 @@ export class SandboxControlPlanes {
   }
 
   /**
-   * Where a connection to `host:port` goes: the API server of the master that has `host` as its public IP, as its
-   * advertise address (only from a VM of the same cluster, `fromInstanceId`: the overlay is the cluster's own, and its
-   * addresses repeat across clusters), or as its private IP (when only one master it can reach has it). @returns the local address of that master's API server, or undefined.
+   * Where a connection to `host:port` goes: from a VM of a cluster (`from` with its file system root), as that VM's
+   * network routes it (`reachable`: its hosts file and API server proxy); otherwise the API server of the master that
+   * has `host` as its public IP, as its advertise address (only from a VM of the same cluster, `from`: the overlay is
+   * the cluster's own, and its addresses repeat across clusters), or as its private IP (when only one master it can
+   * reach has it). @returns the local address of that master's API server, or undefined.
    */
-  route(host: string, port: number, fromInstanceId?: string): { host: string; port: number } | undefined {
+  route(host: string, port: number, from?: string | { instanceId: string; fsRoot: string }): { host: string; port: number } | undefined {
+    const fromInstanceId = typeof from === 'string' ? from : from?.instanceId;
+    if (typeof from === 'object' && this.clusterOf(from.instanceId)) {
+      // a VM of a cluster dials as its own network routes (its hosts file, its API server proxy)
+      const reached = this.reachable(host, port, from)[0];
+      if (!reached) return undefined;
+      const local = new URL(reached.master.server.url);
+      return { host: local.hostname, port: Number(local.port) };
+    }
     if (port !== 6443) return undefined;
     const own = fromInstanceId ? this.clusterOf(fromInstanceId) : undefined;
     const masters = own ? [...own.masters.values()] : [...this.clusters.values()].flatMap((c) => [...c.masters.values()]);
@@ -594,6 +663,60 @@ export class SandboxControlPlanes {
     this.clusters.clear();
     this.vms.clear();
   }
+}
+
+/** `host:port` (IPv6 in brackets) → [host, port]; the port defaults to 443 (https). */
+function splitHostPort(endpoint: string): [string, number] {
+  const m = /^\[?([^\]]*?)\]?(?::(\d+))?$/.exec(endpoint);
+  return [m?.[1] ?? endpoint, Number(m?.[2] ?? 443)];
+}
+
+/**
+ * An address for `host` as a VM resolves it: an IPv4 address as is; `localhost` as 127.0.0.1; a name by the first
+ * line of the VM's `/etc/hosts` that lists it (getaddrinfo's `files` source); else undefined (no such host).
+ */
+function resolveOnVm(fsRoot: string, host: string): string | undefined {
+  if (ipaddr.IPv4.isValidFourPartDecimal(host)) return host;
+  let hosts = '';
+  try {
+    hosts = readFileSync(path.join(fsRoot, 'etc/hosts'), 'utf8');
+  } catch {
+    hosts = '';
+  }
+  for (const line of hosts.split('\n')) {
+    const [addr, ...names] = line.replace(/#.*/, '').trim().split(/\s+/);
+    if (addr && names.includes(host) && ipaddr.IPv4.isValidFourPartDecimal(addr)) return addr;
+  }
+  return host === 'localhost' ? '127.0.0.1' : undefined;
+}
+
+/**
+ * The servers (`[ip, port]`, in order) of the default backend of the VM's HAProxy frontend bound to `ip:port` (or to
+ * `*`/`0.0.0.0` on that port), from `/etc/haproxy/haproxy.cfg`; empty when HAProxy has no such frontend (nothing
+ * listens: connection refused). Only what node-agent's configuration uses is read: `frontend`/`backend` sections,
+ * `bind`, `default_backend` and `server <name> <ip:port>` lines.
+ */
+function haproxyBackends(fsRoot: string, ip: string, port: number): [string, number][] {
+  let text = '';
+  try {
+    text = readFileSync(path.join(fsRoot, 'etc/haproxy/haproxy.cfg'), 'utf8');
+  } catch {
+    return [];
+  }
+  const sections: { kind: string; name: string; lines: string[][] }[] = [];
+  for (const raw of text.split('\n')) {
+    const words = raw.replace(/#.*/, '').trim().split(/\s+/).filter(Boolean);
+    if (!words.length) continue;
+    if (['global', 'defaults', 'frontend', 'backend', 'listen'].includes(words[0])) sections.push({ kind: words[0], name: words[1] ?? '', lines: [] });
+    else sections.at(-1)?.lines.push(words);
+  }
+  const frontend = sections.find((sec) => sec.kind === 'frontend' && sec.lines.some((l) => l[0] === 'bind' && l.slice(1).some((b) => {
+    const [h, p] = splitHostPort(b);
+    return Number(p) === port && (h === ip || h === '*' || h === '0.0.0.0' || h === '');
+  })));
+  const backendName = frontend?.lines.find((l) => l[0] === 'default_backend')?.[1];
+  const backend = sections.find((sec) => sec.kind === 'backend' && sec.name === backendName);
+  return (backend?.lines ?? []).filter((l) => l[0] === 'server' && l[2]).map((l) => splitHostPort(l[2]));
 }
 
 /** The token a bootstrap token Secret holds (`<id>.<secret>`), '' when it holds none. */

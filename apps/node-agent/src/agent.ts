@@ -1,5 +1,6 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { CNI_BRIDGE, CNI_CONFIG_PATH, setUpPodNetwork } from './cni';
+import { ApiServerProxy } from './apiserver-proxy';
 import { existsSync, readFileSync } from 'node:fs';
 import type { AgentApi } from '@skyweave/contracts';
 import type { Executor } from './executor';
@@ -44,7 +45,7 @@ export interface RunningAgent {
 /**
  * node-agent: generate the WireGuard key pair on the node (only the public key leaves it), exchange the one-time
  * bootstrap token for a node credential, bring WireGuard up with the platform's peer list and keep it current
- * (long poll), ask when to join until told `initialise` or `join`, write the PKI and kubeadm configuration and run
+ * (long poll) and the node's API server proxy with it (apiserver-proxy.ts), ask when to join until told `initialise` or `join`, write the PKI and kubeadm configuration and run
  * kubeadm, report `joined`, then measure round trips to peers and report them, and run the operations the platform
  * asks for (drain, uncordon, upgrade: see `runOperationsLoop`). State is kept on the node, so a restarted agent
  * resumes. Transport errors and 5xx are retried with capped backoff; a 4xx is final.
@@ -96,14 +97,20 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
   let mesh = firstMesh ?? await call<AgentApi.MeshConfig>('/mesh', state.nodeToken, {} satisfies AgentApi.MeshRequest);
   await wg.apply(mesh);
   o.log(`wireguard ${o.wireguard.interface} up as ${mesh.interface.address} with ${mesh.peers.length} peer(s)`);
+  // the node's API server proxy, before kubeadm: the control-plane endpoint kubeadm join and kubelet dial is this
+  // node's own proxy to every master (apiserver-proxy.ts); kept current with the mesh
+  const apiProxy = new ApiServerProxy(ex);
+  if (await apiProxy.apply(mesh.controlPlane)) o.log(`apiserver proxy: ${mesh.controlPlane?.host}:${mesh.controlPlane?.port} → ${mesh.controlPlane?.apiServers.join(', ')}`);
   const meshLoop = (async () => {
     while (!signal.aborted) {
       try {
         const next = await call<AgentApi.MeshConfig>('/mesh', state.nodeToken, { revision: mesh.revision } satisfies AgentApi.MeshRequest);
         if (signal.aborted || next.revision === mesh.revision) continue;
         await wg.apply(next);
+        const proxyChanged = await apiProxy.apply(next.controlPlane);
         mesh = next;
         o.log(`wireguard peers now ${next.peers.map((p) => p.nodeName).join(', ') || 'none'}`);
+        if (proxyChanged) o.log(`apiserver proxy: API servers now ${next.controlPlane?.apiServers.join(', ')}`);
       } catch (e) {
         if (signal.aborted) return;
         o.log(`mesh: ${(e as Error).message}`);

@@ -14,7 +14,14 @@ const parseStream = (s: string) => parseAllDocuments(s, { version: '1.1' }).map(
 describe('kubeadm configuration (v1beta4)', () => {
   const token = newBootstrapToken();
   const certificateKey = newCertificateKey();
-  const endpoint = controlPlaneEndpoint('10.4.0.1');
+  const endpoint = controlPlaneEndpoint();
+
+  it('the control-plane endpoint is every node\'s API server proxy, by a name no public DNS answers: the same for the cluster\'s whole life', () => {
+    expect(endpoint).toBe('control-plane.skyweave.internal:6444');
+    // not a master's address, and not the port a master's own kube-apiserver binds on all addresses
+    expect(endpoint).not.toMatch(/^\d/);
+    expect(endpoint.endsWith(':6443')).toBe(false);
+  });
 
   it('renders InitConfiguration and ClusterConfiguration for master-0', () => {
     const yaml = renderKubeadmConfig([
@@ -34,7 +41,7 @@ describe('kubeadm configuration (v1beta4)', () => {
     expect(init.certificateKey).toMatch(/^[0-9a-f]{64}$/);
     expect(cluster).toEqual({
       apiVersion: 'kubeadm.k8s.io/v1beta4', kind: 'ClusterConfiguration',
-      clusterName: 'prod', kubernetesVersion: 'v1.31.4', controlPlaneEndpoint: '10.4.0.1:6443', certificatesDir: '/etc/kubernetes/pki', encryptionAlgorithm: 'ECDSA-P256',
+      clusterName: 'prod', kubernetesVersion: 'v1.31.4', controlPlaneEndpoint: 'control-plane.skyweave.internal:6444', certificatesDir: '/etc/kubernetes/pki', encryptionAlgorithm: 'ECDSA-P256',
       networking: { podSubnet: '10.217.0.0/16', serviceSubnet: '10.96.0.0/12', dnsDomain: 'cluster.local' },
       apiServer: { certSANs: ['10.10.0.4', '198.51.100.7'] },
     });
@@ -51,7 +58,7 @@ describe('kubeadm configuration (v1beta4)', () => {
     expect(m).toEqual({
       apiVersion: 'kubeadm.k8s.io/v1beta4', kind: 'JoinConfiguration',
       nodeRegistration: { name: 'm-1', kubeletExtraArgs: [{ name: 'node-ip', value: '10.4.0.2' }] },
-      discovery: { bootstrapToken: { apiServerEndpoint: '10.4.0.1:6443', token, caCertHashes: [pin] } },
+      discovery: { bootstrapToken: { apiServerEndpoint: 'control-plane.skyweave.internal:6444', token, caCertHashes: [pin] } },
       controlPlane: { localAPIEndpoint: { advertiseAddress: '10.4.0.2', bindPort: 6443 }, certificateKey },
     });
     expect(m.discovery.bootstrapToken.caCertHashes[0]).toMatch(/^sha256:[0-9a-f]{64}$/);

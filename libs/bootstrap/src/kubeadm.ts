@@ -69,9 +69,30 @@ export interface JoinConfiguration {
  */
 export interface KubeadmNode { name: string; address: string; labels?: Record<string, string> }
 
-/** The control-plane endpoint for a cluster whose master-0 has overlay address `address`: `10.4.0.1` → `10.4.0.1:6443`. */
-export function controlPlaneEndpoint(address: string): string {
-  return `${address}:${API_SERVER_PORT}`;
+/**
+ * The name every node dials the control plane by (issue 11, item 5; docs/node-bootstrap.md, "A control-plane endpoint
+ * that survives a master"). Each node's `/etc/hosts` maps it to 127.0.0.1, where the node's own API server proxy
+ * (HAProxy, `LOCAL_API_PROXY_PORT`) spreads connections over every master's API server through the WireGuard mesh,
+ * as kubespray's `loadbalancer_apiserver_localhost` and k3s' agent load balancer do. A name, not the loopback
+ * address itself: the API server certificates name it once, and moving the endpoint (to a cloud load balancer, a DNS
+ * record) changes one hosts line per node, not the certificates and every kubeconfig. `.internal` is reserved for
+ * private use (ICANN, 2024): no public DNS ever answers for it.
+ */
+export const CONTROL_PLANE_HOST = 'control-plane.skyweave.internal';
+/**
+ * The loopback port of every node's API server proxy: not 6443, which a master's own kube-apiserver binds on all
+ * addresses (kubeadm's default `--bind-address 0.0.0.0`); 6444 as k3s' agent load balancer.
+ */
+export const LOCAL_API_PROXY_PORT = 6444;
+
+/**
+ * The cluster's control-plane endpoint (kubeadm `controlPlaneEndpoint`, `host:port`):
+ * `control-plane.skyweave.internal:6444`, the same on every node and for the cluster's whole life, whichever masters
+ * live. kubeadm writes it into kubelet.conf, admin.conf and the cluster-info ConfigMap, and adds its host to the API
+ * server certificate's names.
+ */
+export function controlPlaneEndpoint(): string {
+  return `${CONTROL_PLANE_HOST}:${LOCAL_API_PROXY_PORT}`;
 }
 
 /** kubelet's `--node-labels` value: `k=v` pairs joined by commas, in the order given. */

@@ -22,7 +22,7 @@ describe('cluster PKI (checked with openssl)', () => {
     writeFileSync(p, content, { mode: 0o600 });
     return p;
   };
-  const sans = apiServerSans({ nodeName: 'sw-1a2b3c4d-master-0', masterAddresses: ['10.4.0.1', '10.4.0.2', '10.4.0.3'], extraIps: ['10.10.0.4', '198.51.100.7', null] });
+  const sans = apiServerSans({ nodeName: 'sw-1a2b3c4d-master-0', masterAddresses: ['10.4.0.1', '10.4.0.2', '10.4.0.3'], extraIps: ['10.10.0.4', '198.51.100.7', null], extraDnsNames: ['control-plane.skyweave.internal'] });
 
   beforeAll(async () => {
     expect(text(['version'])).toMatch(/^OpenSSL /);
@@ -43,7 +43,7 @@ describe('cluster PKI (checked with openssl)', () => {
     expect(text(['x509', '-noout', '-subject', '-in', ca])).toBe('subject=CN = kubernetes');
   });
 
-  it('issues an API server certificate for serverAuth naming the kubernetes service names, 10.96.0.1, the masters and master-0', () => {
+  it('issues an API server certificate for serverAuth naming the kubernetes service names, the control-plane endpoint, 10.96.0.1, the masters and master-0', () => {
     const ca = file('ca.crt', pki.caCertificate);
     const crt = file('apiserver.crt', apiServer.certificate);
     expect(text(['verify', '-CAfile', ca, '-purpose', 'sslserver', crt])).toBe(`${crt}: OK`);
@@ -51,7 +51,7 @@ describe('cluster PKI (checked with openssl)', () => {
     const names = san.split('\n')[1].trim().split(', ').sort();
     expect(names).toEqual([
       'DNS:kubernetes', 'DNS:kubernetes.default', 'DNS:kubernetes.default.svc', 'DNS:kubernetes.default.svc.cluster.local', 'DNS:sw-1a2b3c4d-master-0',
-      'IP Address:10.10.0.4', 'IP Address:10.4.0.1', 'IP Address:10.4.0.2', 'IP Address:10.4.0.3', 'IP Address:10.96.0.1', 'IP Address:198.51.100.7',
+      'DNS:control-plane.skyweave.internal', 'IP Address:10.10.0.4', 'IP Address:10.4.0.1', 'IP Address:10.4.0.2', 'IP Address:10.4.0.3', 'IP Address:10.96.0.1', 'IP Address:198.51.100.7',
     ].sort());
     expect(text(['x509', '-noout', '-subject', '-in', crt])).toBe('subject=CN = kube-apiserver');
     expect(text(['x509', '-noout', '-ext', 'basicConstraints', '-in', crt])).toContain('CA:FALSE');

@@ -115,13 +115,14 @@ export async function generateClusterPki(now = new Date()): Promise<ClusterPki> 
  * The SANs of the API server serving certificate, as kubeadm computes them (certs.GetAPIServerAltNames) plus ours:
  * DNS `kubernetes`, `kubernetes.default`, `kubernetes.default.svc`, `kubernetes.default.svc.cluster.local` and the
  * node name; IPs: the first address of the service subnet (`10.96.0.1`), every master's overlay address (which
- * includes the advertise address and the control-plane endpoint) and `extraIps` (master-0's private and public IPs
- * when known; null and undefined are skipped). Duplicates removed, order kept.
+ * includes the advertise address) and `extraIps` (master-0's private and public IPs when known; null and undefined are
+ * skipped); `extraDnsNames` after the node name (the control-plane endpoint's host, `CONTROL_PLANE_HOST`, which kubeadm
+ * adds from `controlPlaneEndpoint`). Duplicates removed, order kept.
  */
-export function apiServerSans(o: { nodeName: string; masterAddresses: readonly (string | null | undefined)[]; extraIps?: readonly (string | null | undefined)[]; serviceSubnet?: string }): ApiServerSans {
+export function apiServerSans(o: { nodeName: string; masterAddresses: readonly (string | null | undefined)[]; extraIps?: readonly (string | null | undefined)[]; extraDnsNames?: readonly string[]; serviceSubnet?: string }): ApiServerSans {
   const present = (xs: readonly (string | null | undefined)[]) => xs.filter((x): x is string => !!x);
   return {
-    dnsNames: unique(['kubernetes', 'kubernetes.default', 'kubernetes.default.svc', `kubernetes.default.svc.${DNS_DOMAIN}`, o.nodeName]),
+    dnsNames: unique(['kubernetes', 'kubernetes.default', 'kubernetes.default.svc', `kubernetes.default.svc.${DNS_DOMAIN}`, o.nodeName, ...(o.extraDnsNames ?? [])]),
     ipAddresses: unique([firstServiceIp(o.serviceSubnet ?? ADDRESS_PLAN.serviceSubnet), ...present(o.masterAddresses), ...present(o.extraIps ?? [])].map((ip) => ipaddr.parse(ip).toString())),
   };
 }

@@ -162,6 +162,12 @@ describe('renderUserData', () => {
       expect(at(run, 'systemctl enable --now kubelet')).toBeLessThan(at(run, INSTALL_SCRIPT_PATH));
       expect(run[run.length - 1]).toBe(`systemctl enable --now ${AGENT_UNIT}`);
     });
+
+    it('installs HAProxy from the image\'s own archive for the API server proxy the agent configures (a control-plane endpoint that survives a master)', () => {
+      // a plain package name: Ubuntu's haproxy, no version pin, no third-party repository; its package enables the unit
+      expect(d.packages).toContain('haproxy');
+      expect(Object.keys(d.apt.sources).some((k) => /haproxy/i.test(k))).toBe(false);
+    });
   });
 
   it('passes the agent package to the install script (not to the agent config) when given', () => {

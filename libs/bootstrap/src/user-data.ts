@@ -59,9 +59,11 @@ export const KERNEL_MODULES = ['overlay', 'br_netfilter'] as const;
 /**
  * Debian/Ubuntu packages the node needs besides containerd and Kubernetes': WireGuard's userspace tools and iproute2
  * for the mesh, ping for reachability checks, curl and CA certificates for downloads, kmod and procps for modprobe
- * and sysctl, iptables for the pod network's egress masquerade (node-agent cni.ts; kubeadm's preflight wants it too).
+ * and sysctl, iptables for the pod network's egress masquerade (node-agent cni.ts; kubeadm's preflight wants it too),
+ * haproxy for the node's API server proxy (the control-plane endpoint every node dials: node-agent apiserver-proxy.ts;
+ * Ubuntu 24.04's own 2.8 LTS, enabled by its package, configured by the agent).
  */
-export const HOST_PACKAGES = ['wireguard-tools', 'iproute2', 'iputils-ping', 'ca-certificates', 'curl', 'kmod', 'procps', 'iptables'];
+export const HOST_PACKAGES = ['wireguard-tools', 'iproute2', 'iputils-ping', 'ca-certificates', 'curl', 'kmod', 'procps', 'iptables', 'haproxy'];
 
 /**
  * The bootcmd script that fetches an apt signing key (`sh -c FETCH_KEY_SCRIPT fetch-apt-key <path> <url>`: the path

@@ -131,6 +131,21 @@ export namespace AgentApi {
     /** The node's own interface: overlay address with prefix (`10.4.0.7/16`), UDP listen port, MTU in bytes. */
     interface: { address: string; listenPort: number; mtu: number };
     peers: MeshPeer[];
+    /**
+     * How this node reaches the Kubernetes API (issue 11, item 5): `host` (the control-plane endpoint's name) is mapped
+     * to 127.0.0.1 in /etc/hosts, where the node's API server proxy listens on `port` and forwards to `apiServers`,
+     * every master's `overlay address:6443`, checking their health. Absent before the cluster has a master in the mesh.
+     */
+    controlPlane?: ControlPlaneAccess;
+  }
+  /** See `MeshConfig.controlPlane`. */
+  export interface ControlPlaneAccess {
+    /** e.g. `control-plane.skyweave.internal`. */
+    host: string;
+    /** Loopback TCP port of the node's API server proxy, e.g. 6444. */
+    port: number;
+    /** `ip:port` of every master's API server over the mesh, master-0 first (e.g. `10.4.0.1:6443`). */
+    apiServers: string[];
   }
   /**
    * Work the platform asks of a node's agent after it joined (cordon and drain before removal or upgrade, the

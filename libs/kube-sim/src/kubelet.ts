@@ -191,12 +191,24 @@ export class Kubelet {
   private readonly timers = new Map<string, () => void>();
   private readonly inflight = new Set<Promise<void>>();
 
+  /** Whether the last heartbeat could not reach the API server (logged once per outage, not every renewal). */
+  private disconnected = false;
+  /** Whether the Node has been registered by this kubelet (a kubelet that starts cut off registers once it connects). */
+  private registered = false;
+
+  /**
+   * @param connection whether the kubelet can reach the API server now (its kubeconfig's server, as its machine's
+   *   network would route it; default: always). While it cannot, nothing it does reaches the cluster: no Lease
+   *   renewal, no Node registration, no pod status (so its Node turns NotReady after the grace period, as a kubelet
+   *   cut off from its API server would), and it carries on once it can.
+   */
   constructor(
     readonly machine: KubeletMachine,
     private readonly objects: KubeObjects,
     private readonly clock: Clock,
     private readonly onError: ErrorSink,
     options: Partial<KubeletOptions> = {},
+    private readonly connection: () => boolean = () => true,
   ) {
     this.options = { ...DEFAULT_KUBELET_OPTIONS, ...options };
     this.loop = new Loop(`kubelet/${machine.name}`, () => this.syncPods(), clock, onError);
@@ -213,8 +225,10 @@ export class Kubelet {
   /** Registers the Node (or takes over an existing one), renews the Lease and starts handling pods. */
   async start(): Promise<void> {
     if (this.running) return;
-    await this.register();
-    await this.heartbeat();
+    if (this.connection()) {
+      await this.register();
+      await this.heartbeat();
+    }
     this.stopWatch = this.objects.watch('pods', (e) => {
       if (e.object.spec.nodeName === this.name) this.loop.kick();
     });
@@ -235,6 +249,7 @@ export class Kubelet {
   }
 
   private async register(): Promise<void> {
+    this.registered = true;
     const now = isoSeconds(this.clock.now());
     const wanted = nodeFor(this.machine, this.options.reservation(this.machine.vcpu, this.machine.memoryMiB), now);
     const existing = await this.objects.get('nodes', this.name);
@@ -254,6 +269,13 @@ export class Kubelet {
 
   /** Renews the Lease (creating it when missing) and keeps the Ready condition True. */
   async heartbeat(): Promise<void> {
+    if (!this.connection()) {
+      if (!this.disconnected) this.onError(`kubelet/${this.name}`, new Error('failed to renew the node lease: the API server cannot be reached (connection refused)'));
+      this.disconnected = true;
+      return;
+    }
+    this.disconnected = false;
+    if (!this.registered) await this.register();
     const nowMs = this.clock.now();
     const node = await this.objects.get('nodes', this.name);
     const lease = await this.objects.get('leases', this.name, NODE_LEASE_NAMESPACE);
@@ -284,7 +306,7 @@ export class Kubelet {
   }
 
   private async syncPods(): Promise<void> {
-    if (!this.running) return;
+    if (!this.running || !this.connection()) return;
     const pods = await this.objects.list('pods', { nodeName: this.name });
     const live = new Set<string>();
     for (const pod of pods) {

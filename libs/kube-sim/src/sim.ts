@@ -118,8 +118,12 @@ export class KubeSim {
     for (const k of this.kubelets.values()) k.stop();
   }
 
-  /** A machine joined (kubeadm init/join finished): its kubelet registers the Node and starts. A machine that differs from the one a kubelet of that name ran on (a replaced VM) gets a new kubelet. */
-  async joinNode(machine: KubeletMachine): Promise<Kubelet> {
+  /**
+   * A machine joined (kubeadm init/join finished): its kubelet registers the Node and starts. A machine that differs
+   * from the one a kubelet of that name ran on (a replaced VM) gets a new kubelet. `connection`: whether that kubelet
+   * reaches the API server now (see Kubelet; default always), used by a kubelet made here.
+   */
+  async joinNode(machine: KubeletMachine, o: { connection?: () => boolean } = {}): Promise<Kubelet> {
     let kubelet = this.kubelets.get(machine.name);
     // another machine under the same name (a replaced VM): the old kubelet is gone with its machine
     if (kubelet && JSON.stringify(kubelet.machine) !== JSON.stringify(machine)) {
@@ -127,7 +131,7 @@ export class KubeSim {
       kubelet = undefined;
     }
     if (!kubelet) {
-      kubelet = new Kubelet(machine, this.objects, this.clock, this.onError, this.options.kubelet);
+      kubelet = new Kubelet(machine, this.objects, this.clock, this.onError, this.options.kubelet, o.connection);
       this.kubelets.set(machine.name, kubelet);
     }
     await kubelet.start();

@@ -1,6 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as http from 'node:http';
 import * as net from 'node:net';
@@ -56,6 +56,12 @@ export interface SandboxKubernetesOptions {
   log?: (line: string) => void;
 }
 
+/**
+ * Process VM network: where on a VM's disk the sandbox image keeps its network setting (`HTTPS_PROXY=<the proxy, with
+ * the VM's secret>`), for commands run on the VM outside its units (see `SandboxKubernetes.unitEnv`).
+ */
+export const SANDBOX_PROXY_ENV = '/etc/skyweave-sandbox/proxy.env';
+
 /** Looks `name` up on PATH. */
 function onPath(name: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
@@ -89,6 +95,8 @@ export class SandboxKubernetes implements VmGuest {
   /** netns mode: the Unix socket the VMs' kubeadm reaches the sandbox on. */
   private readonly adminSocket: string;
   private adminSocketServer?: http.Server;
+  /** netns mode, per VM: the image's HAProxy service (its configuration as last started, the process, the poll timer). */
+  private readonly haproxies = new Map<string, { netns: string; config: string; child?: ChildProcess; timer: NodeJS.Timeout }>();
   /** netns mode, per master VM: the socket its forwarder dials, the server behind it, the forwarder process. */
   private readonly forwarders = new Map<string, { socket: string; server: net.Server; child: ChildProcess }>();
 
@@ -172,7 +180,8 @@ export class SandboxKubernetes implements VmGuest {
     const auth = /^Basic\s+(.+)$/i.exec(req.headers['proxy-authorization'] ?? '')?.[1];
     const secret = auth ? Buffer.from(auth, 'base64').toString('utf8').split(':').slice(1).join(':') : undefined;
     const from = secret ? this.tokens.get(secret) : undefined;
-    const target = m ? this.controlPlanes.route(m[1], Number(m[2]), from?.instanceId) : undefined;
+    // a VM's connection goes where its own network sends it (its hosts file, its API server proxy)
+    const target = m ? this.controlPlanes.route(m[1], Number(m[2]), from ? { instanceId: from.instanceId, fsRoot: from.fsRoot } : undefined) : undefined;
     if (!target) {
       // what a client of an unreachable address sees, as an HTTP proxy reports it
       client.end(`HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/plain\r\n\r\ndial tcp ${req.url ?? ''}: connect: connection refused\n`);
@@ -235,11 +244,19 @@ export class SandboxKubernetes implements VmGuest {
       SKYWEAVE_SANDBOX_VM_TOKEN: secret,
     };
     if (vm.netns) {
+      this.ensureHaproxy(vm.instanceId, vm.netns, vm.fsRoot);
       // kubeadm and kubectl run in the VM's namespace (kubectl over the mesh); the rest stays recorded
       return { ...common, SKYWEAVE_SANDBOX_ADMIN_URL: `unix:${this.adminSocket}`, SKYWEAVE_RECORD_ONLY: this.kubectl ? 'apt-get,apt-mark,systemctl,iptables' : 'kubectl,apt-get,apt-mark,systemctl,iptables' };
     }
     const proxy = this.proxy ? new URL(this.proxy.url) : undefined;
     const proxyWithSecret = proxy ? `http://vm:${secret}@${proxy.host}` : undefined;
+    if (proxyWithSecret) {
+      // the image's network setting on the VM's disk (as /etc/environment would hold it), so that a command run "on
+      // the VM" by hand or by a test dials as the VM's own processes do
+      const file = path.join(vm.fsRoot, SANDBOX_PROXY_ENV);
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, `HTTPS_PROXY=${proxyWithSecret}\n`, { mode: 0o600 });
+    }
     return {
       ...common,
       SKYWEAVE_SANDBOX_ADMIN_URL: this.adminUrl,
@@ -270,6 +287,52 @@ export class SandboxKubernetes implements VmGuest {
     this.forwarders.set(instanceId, { socket, server, child });
   }
 
+  /**
+   * netns mode: what the image's `haproxy` package and its systemd unit do on a VM, for the API server proxy node-agent
+   * configures (docs/node-bootstrap.md): the host's real HAProxy runs in the VM's namespace on the VM's
+   * `/etc/haproxy/haproxy.cfg`, started when the file appears and restarted when it changes (the agent's `systemctl
+   * reload-or-restart haproxy` is recorded there); and the namespace resolves names by the VM's `/etc/hosts`
+   * (`/etc/netns/<namespace>/hosts`, which `ip netns exec` mounts over /etc/hosts, links to it). Without a `haproxy` on
+   * the host nothing is started (kubectl on the VM then reaches nothing at the endpoint).
+   */
+  private ensureHaproxy(instanceId: string, netns: string, fsRoot: string): void {
+    if (this.haproxies.has(instanceId) || !onPath('haproxy')) return;
+    const etc = path.join('/etc/netns', netns);
+    try {
+      mkdirSync(etc, { recursive: true });
+      rmSync(path.join(etc, 'hosts'), { force: true });
+      symlinkSync(path.join(fsRoot, 'etc/hosts'), path.join(etc, 'hosts'));
+    } catch (e) {
+      this.opts.log?.(`hosts file of ${netns}: ${(e as Error).message}`);
+    }
+    const file = path.join(fsRoot, 'etc/haproxy/haproxy.cfg');
+    const entry: { netns: string; config: string; child?: ChildProcess; timer: NodeJS.Timeout } = { netns, config: '', timer: setInterval(() => {
+      let config = '';
+      try {
+        config = readFileSync(file, 'utf8');
+      } catch {
+        return;
+      }
+      if (config === entry.config) return;
+      entry.config = config;
+      entry.child?.kill('SIGTERM');
+      const child = spawn('ip', ['netns', 'exec', netns, 'haproxy', '-db', '-f', file], { stdio: 'ignore' });
+      child.on('error', (e) => this.opts.log?.(`haproxy in ${netns}: ${e.message}`));
+      entry.child = child;
+    }, 500) };
+    entry.timer.unref();
+    this.haproxies.set(instanceId, entry);
+  }
+
+  private stopHaproxy(instanceId: string): void {
+    const h = this.haproxies.get(instanceId);
+    if (!h) return;
+    this.haproxies.delete(instanceId);
+    clearInterval(h.timer);
+    h.child?.kill('SIGTERM');
+    rmSync(path.join('/etc/netns', h.netns), { recursive: true, force: true });
+  }
+
   private stopForwarder(instanceId: string): void {
     const f = this.forwarders.get(instanceId);
     if (!f) return;
@@ -290,6 +353,7 @@ export class SandboxKubernetes implements VmGuest {
     if (secret) this.tokens.delete(secret);
     this.byInstance.delete(instanceId);
     this.stopForwarder(instanceId);
+    this.stopHaproxy(instanceId);
     this.controlPlanes.vmStopped(instanceId).catch((e: unknown) => this.opts.log?.(`kubernetes on ${instanceId}: ${(e as Error).message}`));
   }
 
@@ -297,6 +361,7 @@ export class SandboxKubernetes implements VmGuest {
   async close(): Promise<void> {
     for (const s of this.sockets) s.destroy();
     for (const id of [...this.forwarders.keys()]) this.stopForwarder(id);
+    for (const id of [...this.haproxies.keys()]) this.stopHaproxy(id);
     await new Promise<void>((r) => (this.proxy ? this.proxy.server.close(() => r()) : r()));
     await new Promise<void>((r) => (this.adminSocketServer ? this.adminSocketServer.close(() => r()) : r()));
     rmSync(this.adminSocket, { force: true });
