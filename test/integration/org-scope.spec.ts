@@ -321,7 +321,7 @@ describe('organisation scope of the repositories (issue 9, item 4)', () => {
     // writes that create the organisation's own rows (used by seed above), and the SystemScope sweeps and lookups
     const creators = ['clusters.insert', 'nodes.insertMany', 'networks.insertMany', 'operations.insert', 'reconciles.start', 'events.record',
       'credentials.insert', 'leakCandidates.insert', 'idempotencyKeys.claim'];
-    const system = ['clusters.unsettled', 'clusters.dueForFullReconcile', 'clusters.liveIds', 'nodes.findForAgent', 'credentials.accounts', 'kubeStatus.claim', 'kubeStatus.leave'];
+    const system = ['clusters.unsettled', 'clusters.dueForFullReconcile', 'clusters.liveIds', 'nodes.findForAgent', 'nodes.clustersWithCertificatesExpiringBefore', 'credentials.accounts', 'kubeStatus.claim', 'kubeStatus.leave'];
     const all = Object.entries(repos).filter(([k]) => k !== 'ds').flatMap(([k, repo]) =>
       Object.getOwnPropertyNames(Object.getPrototypeOf(repo)).filter((m) => m !== 'constructor').map((m) => `${k}.${m}`));
     expect(all).toEqual(expect.arrayContaining(['clusters.findById', 'nodes.update', 'organisations.usage', ...creators, ...system]));

@@ -197,6 +197,8 @@ describe('api-gateway under attack (issue 10)', () => {
         phase: 'Ready', caCertificate: pki.caCertificate, caKeySealed: box.seal(pki.caKey),
         adminCertificate: pki.adminCertificate, adminKeySealed: box.seal(pki.adminKey),
       });
+      // the kubeconfig names a master's address (409 no-master-address while none has one)
+      await db.ds.getRepository(NodeEntity).update({ clusterId, role: 'master' }, { privateIp: '10.10.0.5' });
       const r = await api.call('GET', `/v1/clusters/${clusterId}/kubeconfig`);
       expect(r.status).toBe(200);
       expect(r.headers.get('cache-control')).toBe('no-store');
