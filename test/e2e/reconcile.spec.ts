@@ -67,7 +67,10 @@ describe('reconcile, heal, clean up, scale and upgrade (two reconciler replicas)
     await waitFor('the reconcile request taken', async () => (await api.ok<{ status: string }>('POST', `/v1/clusters/${clusterId}/reconcile`)).status === 'scheduled');
     // the request sends a message and makes the cluster due: the run is the manual handler's or the schedule loop's,
     // whichever replica gets to it first
-    return waitFor('a full reconcile recorded', async () => (await records()).find((r) => !before.has(r.id) && r.finishedAt !== null));
+    const record = await waitFor('a full reconcile recorded', async () => (await records()).find((r) => !before.has(r.id) && r.finishedAt !== null));
+    // none of these runs should fail: a failed run reports nothing found, so say why it failed (stop 21's CI: a deadlock)
+    expect({ record: record.id, error: record.error }).toEqual({ record: record.id, error: null });
+    return record;
   };
   const nodeNamed = async (suffix: string) => (await get()).nodes.find((n) => n.name.endsWith(suffix) && n.phase !== 'Terminated') as NodeView;
   const commandsOf = (instanceId: string): string[][] => {

@@ -74,4 +74,38 @@ describe('lock order: cluster row before its networks and nodes (issue 10, findi
     await holder.query('ROLLBACK');
     expect(await run).toBe('reconciled');
   }, 60_000);
+
+  /**
+   * Stop 21's CI: the full reconcile recorded nothing for a deleted AWS firewall rule. A writer that holds a node row
+   * and then records an event (the node-provisioner's recordLaunched, a moveNode with an event) needs a `KEY SHARE`
+   * lock on the cluster row for the event's foreign key; `SELECT … FOR UPDATE` on the cluster conflicts with it, so
+   * with the repair holding the cluster and waiting for that node, PostgreSQL found a deadlock and aborted one of
+   * them. Row locks are `FOR NO KEY UPDATE` (no key of these rows is ever changed, no row deleted): still exclusive
+   * between lockers, never in the way of a foreign-key check.
+   */
+  it('a writer holding a node row can record an event while the repair holds the cluster row (no deadlock)', async () => {
+    const node = await client();
+    const { rows } = await node.query(`SELECT "id" FROM "nodes" WHERE "clusterId" = $1 ORDER BY "ordinal" LIMIT 1`, [cluster.clusterId]);
+    const nodeId = (rows[0] as { id: string }).id;
+    await node.query('BEGIN');
+    await node.query(`UPDATE "nodes" SET "message" = 'launched' WHERE "id" = $1`, [nodeId]);
+    const run = reconciler.run(cluster.organisationId, cluster.clusterId, 'manual');
+    const watcher = await client();
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const { rows: waiting } = await watcher.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%NodeEntity%'`,
+      );
+      if ((waiting[0] as { n: number }).n > 0) break;
+      if (Date.now() > deadline) throw new Error(`the full reconcile never waited for the node rows: ${await Promise.race([run, Promise.resolve('still running')])}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // the repair holds the cluster row and waits for this node row; the event's foreign-key check must not wait for it
+    await expect(node.query(
+      `INSERT INTO "cluster_events" ("organisationId", "clusterId", "type", "reason", "message") VALUES ($1, $2, 'Normal', 'InstanceLaunched', 'probe')`,
+      [cluster.organisationId, cluster.clusterId],
+    )).resolves.toBeDefined();
+    await node.query('COMMIT');
+    expect(await run).toBe('reconciled');
+  }, 60_000);
 });

@@ -16,7 +16,7 @@ const REDRIVE = systemScope('reconciler re-drive: unsettled clusters of every or
 
 
 /**
- * Applies reconcile passes. A pass reads the cluster with `SELECT … FOR UPDATE` (one pass per cluster at a time,
+ * Applies reconcile passes. A pass reads the cluster with `SELECT … FOR NO KEY UPDATE` (one pass per cluster at a time,
  * across replicas), plans, and writes state, outbox commands and events in the same transaction: a crash anywhere
  * leaves either the old state or the new one, and the re-drive picks it up again.
  */

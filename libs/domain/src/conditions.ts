@@ -2,7 +2,7 @@
  * Cluster conditions, as in Kubernetes' own objects (`type`, `status`, `reason`, `message`, `lastTransitionTime`).
  *
  * Ownership: every condition type has exactly one writer (CONDITION_OWNERS). A writer patches only its own types, by
- * type, under the cluster row lock (`SELECT … FOR UPDATE`, then patch: `patchClusterConditions` in libs/persistence),
+ * type, under the cluster row lock (`SELECT … FOR NO KEY UPDATE`, then patch: `patchClusterConditions` in libs/persistence),
  * never the whole array from a snapshot read earlier, so two writers never undo each other's conditions.
  */
 

@@ -3,6 +3,7 @@ export * from './data-source';
 export * from './crypto';
 export * from './events';
 export * from './locks';
+export * from './row-lock';
 export * from './lifecycle';
 export * from './change-feed';
 export * from './repositories';

@@ -99,7 +99,7 @@ export class LifecycleRepository {
   }
 
   /**
-   * Patches a cluster's conditions by type under the row lock (`SELECT … FOR UPDATE`, then UPDATE), touching only
+   * Patches a cluster's conditions by type under the row lock (`SELECT … FOR NO KEY UPDATE`, see ROW_LOCK, then UPDATE), touching only
    * the types `writer` owns (CONDITION_OWNERS in libs/domain). @returns the conditions after the patch, or undefined
    * when the cluster does not exist. @throws Error for a type the writer does not own.
    */
@@ -108,7 +108,7 @@ export class LifecycleRepository {
     patch: { set?: readonly Omit<Condition, 'lastTransitionTime'>[]; remove?: readonly string[] }, now: Date = new Date(),
   ): Promise<Condition[] | undefined> {
     const rows = (await this.em.query(
-      `SELECT "conditions" FROM "clusters" WHERE "organisationId" = $1 AND "id" = $2 FOR UPDATE`, [scope.organisationId, clusterId],
+      `SELECT "conditions" FROM "clusters" WHERE "organisationId" = $1 AND "id" = $2 FOR NO KEY UPDATE`, [scope.organisationId, clusterId],
     )) as { conditions: Condition[] }[];
     if (rows.length === 0) return undefined;
     const before = rows[0].conditions;

@@ -1,3 +1,4 @@
+import { ROW_LOCK } from '../row-lock';
 import type { EntityManager } from 'typeorm';
 import { Not } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
@@ -29,16 +30,16 @@ export class ClustersRepository extends BaseRepository {
   }
 
   /**
-   * The cluster row locked for the rest of the caller's transaction `em` (`SELECT … FOR UPDATE`), or null. Take it
+   * The cluster row locked for the rest of the caller's transaction `em` (`SELECT … FOR NO KEY UPDATE`, ROW_LOCK), or null. Take it
    * before any network or node row of the cluster (the one lock order).
    */
   async findForUpdate(scope: OrgScope, id: string, em: EntityManager): Promise<ClusterEntity | null> {
-    return em.getRepository(ClusterEntity).findOne({ where: { id, organisationId: scope.organisationId }, lock: { mode: 'pessimistic_write' } });
+    return em.getRepository(ClusterEntity).findOne({ where: { id, organisationId: scope.organisationId }, lock: ROW_LOCK });
   }
 
   /** As findForUpdate. @throws EntityNotFoundError when there is no such cluster in the organisation. */
   async getForUpdate(scope: OrgScope, id: string, em: EntityManager): Promise<ClusterEntity> {
-    return em.getRepository(ClusterEntity).findOneOrFail({ where: { id, organisationId: scope.organisationId }, lock: { mode: 'pessimistic_write' } });
+    return em.getRepository(ClusterEntity).findOneOrFail({ where: { id, organisationId: scope.organisationId }, lock: ROW_LOCK });
   }
 
   /** One page of the organisation's clusters that are not Deleted, newest first (`limit` rows from `offset`), and their total. */

@@ -1,3 +1,4 @@
+import { ROW_LOCK } from '../row-lock';
 import type { EntityManager } from 'typeorm';
 import { In } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
@@ -23,14 +24,14 @@ export class NetworksRepository extends BaseRepository {
   async findByCloud(scope: OrgScope, clusterId: string, cloud: CloudId, em?: EntityManager, opts: { inPhase?: NetworkPhase; lock?: boolean } = {}): Promise<ClusterNetworkEntity | null> {
     return this.m(em).getRepository(ClusterNetworkEntity).findOne({
       where: { organisationId: scope.organisationId, clusterId, cloud, ...(opts.inPhase ? { phase: opts.inPhase } : {}) },
-      ...(opts.lock ? { lock: { mode: 'pessimistic_write' } } : {}),
+      ...(opts.lock ? { lock: ROW_LOCK } : {}),
     });
   }
 
   /** Every network of the organisation's cluster; `lock` takes their row locks (after the cluster row's). */
   async listByCluster(scope: OrgScope, clusterId: string, em?: EntityManager, opts: { lock?: boolean } = {}): Promise<ClusterNetworkEntity[]> {
     return this.m(em).getRepository(ClusterNetworkEntity).find({
-      where: { clusterId, organisationId: scope.organisationId }, ...(opts.lock ? { lock: { mode: 'pessimistic_write' } } : {}),
+      where: { clusterId, organisationId: scope.organisationId }, ...(opts.lock ? { lock: ROW_LOCK } : {}),
     });
   }
 

@@ -1,3 +1,4 @@
+import { ROW_LOCK } from '../row-lock';
 import type { EntityManager } from 'typeorm';
 import { In } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
@@ -30,20 +31,20 @@ export class NodesRepository extends BaseRepository {
     return this.m(em).getRepository(NodeEntity).findOneByOrFail({ id, organisationId: scope.organisationId });
   }
 
-  /** The node row locked for the rest of the caller's transaction (`FOR UPDATE`), or null. Lock its cluster first if you lock both. */
+  /** The node row locked for the rest of the caller's transaction (`FOR NO KEY UPDATE`, ROW_LOCK), or null. Lock its cluster first if you lock both. */
   async findForUpdate(scope: OrgScope, id: string, em: EntityManager): Promise<NodeEntity | null> {
-    return em.getRepository(NodeEntity).findOne({ where: { id, organisationId: scope.organisationId }, lock: { mode: 'pessimistic_write' } });
+    return em.getRepository(NodeEntity).findOne({ where: { id, organisationId: scope.organisationId }, lock: ROW_LOCK });
   }
 
   /**
    * Every node of the organisation's cluster (Terminated included). `order: 'role-ordinal'` sorts masters then
-   * workers, each by ordinal; `lock` takes their row locks (`FOR UPDATE`, inside `em`'s transaction, after the cluster row's).
+   * workers, each by ordinal; `lock` takes their row locks (`FOR NO KEY UPDATE`, inside `em`'s transaction, after the cluster row's).
    */
   async listByCluster(scope: OrgScope, clusterId: string, em?: EntityManager, opts: { order?: 'role-ordinal'; lock?: boolean } = {}): Promise<NodeEntity[]> {
     return this.m(em).getRepository(NodeEntity).find({
       where: { clusterId, organisationId: scope.organisationId },
       ...(opts.order ? { order: { role: 'ASC', ordinal: 'ASC' } } : {}),
-      ...(opts.lock ? { lock: { mode: 'pessimistic_write' } } : {}),
+      ...(opts.lock ? { lock: ROW_LOCK } : {}),
     });
   }
 
@@ -100,7 +101,7 @@ export class NodesRepository extends BaseRepository {
    * it acts for (the caller then works in `orgScope(node.organisationId)`).
    */
   async findForAgent(_scope: SystemScope, id: string, em?: EntityManager, opts: { lock?: boolean } = {}): Promise<NodeEntity | null> {
-    return this.m(em).getRepository(NodeEntity).findOne({ where: { id }, ...(opts.lock ? { lock: { mode: 'pessimistic_write' } } : {}) });
+    return this.m(em).getRepository(NodeEntity).findOne({ where: { id }, ...(opts.lock ? { lock: ROW_LOCK } : {}) });
   }
 
   /**

@@ -1,3 +1,4 @@
+import { ROW_LOCK } from '../row-lock';
 import type { EntityManager } from 'typeorm';
 import { In } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
@@ -36,7 +37,7 @@ export class NodeOperationsRepository extends BaseRepository {
 
   /** Operation `id` if `executorNodeId` is the one to run it, row-locked inside `em`'s transaction; else null. */
   async findForExecutorForUpdate(scope: OrgScope, id: string, executorNodeId: string, em: EntityManager): Promise<NodeOperationEntity | null> {
-    return em.getRepository(NodeOperationEntity).findOne({ where: { id, executorNodeId, organisationId: scope.organisationId }, lock: { mode: 'pessimistic_write' } });
+    return em.getRepository(NodeOperationEntity).findOne({ where: { id, executorNodeId, organisationId: scope.organisationId }, lock: ROW_LOCK });
   }
 
   /** Inserts a new operation of the organisation. */
