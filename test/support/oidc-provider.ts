@@ -37,7 +37,7 @@ export async function startOidcProvider(o: { clientId: string; clientSecret: str
   const callback = provider.callback();
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
     if (!req.url?.startsWith('/interaction/')) {
-      callback(req, res);
+      void callback(req, res);
       return;
     }
     void (async () => {

@@ -2,10 +2,10 @@ import { Body, Controller, Delete, Get, HttpCode, Inject, Injectable, Param, Par
 import { ApiBearerAuth, ApiConflictResponse, ApiCookieAuth, ApiCreatedResponse, ApiForbiddenResponse, ApiFoundResponse, ApiNoContentResponse, ApiOkResponse, ApiTags, ApiTooManyRequestsResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import { InjectThrottlerStorage, type ThrottlerStorage } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { QueryFailedError, type DataSource } from 'typeorm';
 import {
-  ApiKeysRepository, InvitationsRepository, LastOwnerError, MembershipsRepository, OrganisationEntity, type Role, SecretBox, SessionsRepository, UsersRepository,
+  ApiKeysRepository, InvitationsRepository, LastOwnerError, MembershipsRepository, type Role, SecretBox, SessionsRepository, UsersRepository,
   hashToken, newToken, orgScope, systemScope, toUserView,
 } from '@skyweave/persistence';
 import { type AccessRequest, MinRole, type Principal, Public, SignedIn } from './access';
@@ -22,8 +22,6 @@ import { COOKIE_NAMES, DATA_SOURCE, IDENTITY, SECRET_BOX } from './tokens';
 
 /** Users are found by email or OIDC identity before any organisation is known. */
 const SIGN_IN = systemScope('sign-in: users are found by email or OIDC identity, sessions by cookie');
-/** Serialises first-user sign-ups (a fresh installation gets one first owner, not two). */
-const SIGNUP_LOCK = 7_243_014;
 /** How long an OIDC sign-in may take between the redirect and the callback, ms. */
 const OIDC_PENDING_MS = 10 * 60_000;
 
@@ -130,7 +128,7 @@ export class AuthController {
     let created: { userId: string; organisationId: string };
     try {
       created = await this.identity.ds.transaction(async (em) => {
-        await em.query('SELECT pg_advisory_xact_lock($1)', [SIGNUP_LOCK]);
+        await this.identity.users.lockSignups(SIGN_IN, em);
         if (dto.invitationToken) {
           const user = await this.identity.users.insert(SIGN_IN, { email: dto.email, passwordHash }, em);
           const r = await invitations.accept(SIGN_IN, hashToken(dto.invitationToken), user, new Date(), em);
@@ -141,11 +139,8 @@ export class AuthController {
           throw new Problem(403, 'signup-closed', 'Sign-up closed', 'this installation has users: ask an owner of your organisation for an invitation');
         }
         if (!dto.organisationName) throw Problem.validation([{ field: 'organisationName', rule: 'first-user', message: 'the first user names the organisation to create' }]);
-        const organisationId = randomUUID();
-        await em.insert(OrganisationEntity, { id: organisationId, name: dto.organisationName });
         const user = await this.identity.users.insert(SIGN_IN, { email: dto.email, passwordHash }, em);
-        await new MembershipsRepository(this.identity.ds).add(orgScope(organisationId), user.id, 'owner', em);
-        return { userId: user.id, organisationId };
+        return { userId: user.id, organisationId: await this.identity.users.createOrganisation(SIGN_IN, dto.organisationName, user.id, em) };
       });
     } catch (e) {
       if (isUniqueViolation(e)) throw new Problem(409, 'email-taken', 'Email taken', 'an account with this email exists: sign in instead');

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
-import { type Role, InvitationEntity, MembershipEntity, SessionEntity, UserEntity } from '../entities/entities';
+import { type Role, InvitationEntity, MembershipEntity, OrganisationEntity, SessionEntity, UserEntity } from '../entities/entities';
 import { BaseRepository, type OrgScope, type SystemScope } from './scope';
 
 /** A user as the API shows it: never the password hash or the OIDC subject. */
@@ -19,6 +19,9 @@ export interface SessionIdentity {
   /** The user's role in `organisationId`; null when the user is not a member of it (or there is none). */
   role: Role | null;
 }
+
+/** Key of the advisory lock serialising sign-ups (UsersRepository.lockSignups). */
+const SIGNUP_LOCK = 7_243_014;
 
 /** What a change of members may not do: leave an organisation without an owner. */
 export class LastOwnerError extends Error {
@@ -46,6 +49,22 @@ export class UsersRepository extends BaseRepository {
 
   async findById(_scope: SystemScope, id: string, em?: EntityManager): Promise<UserEntity | null> {
     return this.m(em).findOneBy(UserEntity, { id });
+  }
+
+  /**
+   * Serialises sign-ups for the rest of the caller's transaction (a transaction-scoped advisory lock), so that two
+   * first users of a fresh installation cannot both see "no user yet".
+   */
+  async lockSignups(_scope: SystemScope, em: EntityManager): Promise<void> {
+    await em.query('SELECT pg_advisory_xact_lock($1)', [SIGNUP_LOCK]);
+  }
+
+  /** Creates an organisation named `name` owned by `ownerUserId`, in the caller's transaction. @returns its id. */
+  async createOrganisation(_scope: SystemScope, name: string, ownerUserId: string, em: EntityManager): Promise<string> {
+    const id = randomUUID();
+    await em.insert(OrganisationEntity, { id, name });
+    await em.insert(MembershipEntity, { userId: ownerUserId, organisationId: id, role: 'owner' });
+    return id;
   }
 
   /** Whether no user exists yet (a fresh installation), read under the caller's transaction. */
