@@ -1,6 +1,6 @@
-import { BeforeApplicationShutdown, Controller, Get, Headers, Inject, Injectable, Param, ParseUUIDPipe, Query, Req, Res } from '@nestjs/common';
+import { BeforeApplicationShutdown, Controller, Get, Headers, Inject, Injectable, Param, ParseUUIDPipe, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiHeader, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
+import type { Response } from 'express';
 import type { DataSource } from 'typeorm';
 import { type ChangeFeed, ClusterEventsRepository, ClustersRepository, orgScope } from '@skyweave/persistence';
 import { CallerOrg } from './auth';
@@ -67,7 +67,7 @@ export class EventStreamController {
   @ApiOkResponse({ description: 'text/event-stream: `id: <event id>`, `event: cluster-event`, `data: {"id","type","reason","object","message","createdAt"}`' })
   async stream(
     @CallerOrg() org: string, @Param('id', new ParseUUIDPipe()) id: string, @Query() q: StreamQueryDto,
-    @Headers('last-event-id') lastEventId: string | undefined, @Req() req: Request, @Res() res: Response,
+    @Headers('last-event-id') lastEventId: string | undefined, @Res() res: Response,
   ): Promise<void> {
     const resumeAt = lastEventId ?? q.lastEventId;
     if (resumeAt !== undefined && !/^\d{1,18}$/.test(resumeAt)) throw new Problem(400, 'invalid-last-event-id', 'Invalid Last-Event-ID', 'Last-Event-ID must be an event id');
@@ -88,10 +88,14 @@ export class EventStreamController {
       throw e;
     }
     const forget = this.streams.add(end);
-    req.on('close', end);
+    // the response's close: the client went away (or the answer ended)
+    res.on('close', end);
+    const send = (text: string) => {
+      if (!closed && !res.writableEnded) res.write(text);
+    };
     res.status(200).set({ 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     res.flushHeaders();
-    res.write('retry: 3000\n\n');
+    send('retry: 3000\n\n');
     let after = resumeAt;
     let lastWrite = Date.now();
     try {
@@ -99,7 +103,7 @@ export class EventStreamController {
         const rows = await this.events.list(scope, id, after, PAGE);
         for (const e of rows) {
           const data = { id: e.id, type: e.type, reason: e.reason, object: e.object, message: e.message, createdAt: e.createdAt };
-          res.write(`id: ${e.id}\nevent: cluster-event\ndata: ${JSON.stringify(data)}\n\n`);
+          send(`id: ${e.id}\nevent: cluster-event\ndata: ${JSON.stringify(data)}\n\n`);
           after = e.id;
         }
         if (rows.length) lastWrite = Date.now();
@@ -107,7 +111,7 @@ export class EventStreamController {
         const wait = Math.max(1, this.heartbeatMs - (Date.now() - lastWrite));
         const changed = await sub.next(wait);
         if (!changed && !closed && Date.now() - lastWrite >= this.heartbeatMs) {
-          res.write(': heartbeat\n\n');
+          send(': heartbeat\n\n');
           lastWrite = Date.now();
         }
       }

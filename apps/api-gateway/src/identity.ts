@@ -116,7 +116,10 @@ export function requestCookies(header: string | undefined): Record<string, strin
  * `secure`; `maxAgeMs` 0 deletes it.
  */
 export function setCookie(res: Response, name: string, value: string, o: { secure: boolean; maxAgeMs: number; readable?: boolean }): void {
-  res.cookie(name, value, { path: '/', sameSite: 'lax', httpOnly: !o.readable, secure: o.secure, maxAge: o.maxAgeMs, ...(o.maxAgeMs === 0 ? { expires: new Date(0) } : {}) });
+  const attrs = { path: '/', sameSite: 'lax', httpOnly: !o.readable, secure: o.secure } as const;
+  // Express's clearCookie: an empty value that expired in 1970
+  if (o.maxAgeMs === 0) res.clearCookie(name, attrs);
+  else res.cookie(name, value, { ...attrs, maxAge: o.maxAgeMs });
 }
 
 const SCRYPT_R = 8;

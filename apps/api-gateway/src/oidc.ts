@@ -24,7 +24,7 @@ export class OidcLogin {
   constructor(private readonly o: OidcOptions) {}
 
   private configuration(): Promise<client.Configuration> {
-    this.config ??= client.discovery(new URL(this.o.issuer), this.o.clientId, this.o.clientSecret, undefined,
+    this.config ??= client.discovery(new URL(this.o.issuer), this.o.clientId, this.o.clientSecret, client.ClientSecretBasic(this.o.clientSecret),
       this.o.allowHttp ? { execute: [client.allowInsecureRequests] } : undefined).catch((e: unknown) => {
       this.config = undefined;
       throw e;
