@@ -18,7 +18,7 @@ import { API_KEYS, ApiKeyGuard } from './auth';
 import { AccessGuard, Authenticator, Public, assertAccessDeclared } from './access';
 import { ApiKeysController, AuthController, IdentityService, InvitationsController, MeController, MembersController } from './identity.controller';
 import { DEFAULT_IDENTITY, type IdentityOptions, cookieNames } from './identity';
-import { EventStreamController, EventStreams, SSE_HEARTBEAT_MS } from './events-stream.controller';
+import { EventStreamController, EventStreams, SSE_HEARTBEAT_MS, SSE_MAX_STREAM_MS } from './events-stream.controller';
 import { AutoscalingController } from './autoscaling.controller';
 import { AutoscalingService } from './autoscaling.service';
 import { ClustersController } from './clusters.controller';
@@ -37,7 +37,7 @@ import { RegionsController } from './regions.controller';
 import { PlanService } from './plan.service';
 import { GatewayPrices } from './prices';
 import { type RouteEntry, controllerRoutes, methodNotAllowed } from './routes';
-import { AGENT_PACKAGES, CHANGE_FEED, CLOUD_ENDPOINTS, COOKIE_NAMES, DATA_SOURCE, GATEWAY_LIMITS, IDENTITY, JOIN_LONG_POLL, JOIN_SECRETS, LONG_POLLS, MESH_LONG_POLL, PKI_CLOCK, PRICES, SECRET_BOX, SESSIONS, SSE_HEARTBEAT } from './tokens';
+import { AGENT_PACKAGES, CHANGE_FEED, CLOUD_ENDPOINTS, COOKIE_NAMES, DATA_SOURCE, GATEWAY_LIMITS, IDENTITY, JOIN_LONG_POLL, JOIN_SECRETS, LONG_POLLS, MESH_LONG_POLL, PKI_CLOCK, PRICES, SECRET_BOX, SESSIONS, SSE_HEARTBEAT, SSE_MAX_STREAM } from './tokens';
 import { JoinSecrets } from './join-secrets';
 import { MESH_LONG_POLL_MS, MeshController } from './mesh.controller';
 import { OperationsController } from './operations.controller';
@@ -100,6 +100,11 @@ export interface GatewayDeps {
   identity?: Partial<IdentityOptions>;
   /** Time without an event after which `GET /v1/clusters/{id}/events/stream` sends a heartbeat comment, ms (default SSE_HEARTBEAT_MS, 15 s). */
   sseHeartbeatMs?: number;
+  /**
+   * How long one events stream stays open, ms (default SSE_MAX_STREAM_MS, 30 min): it then ends and the client
+   * reconnects with Last-Event-ID (EventSource does so by itself), so no connection is held for ever.
+   */
+  sseMaxStreamMs?: number;
 }
 
 /**
@@ -188,6 +193,7 @@ class AppModule {
         { provide: COOKIE_NAMES, useValue: cookieNames(identity.secureCookies) },
         { provide: SESSIONS, useFactory: () => new SessionsRepository(deps.ds) },
         { provide: SSE_HEARTBEAT, useValue: deps.sseHeartbeatMs ?? SSE_HEARTBEAT_MS },
+        { provide: SSE_MAX_STREAM, useValue: deps.sseMaxStreamMs ?? SSE_MAX_STREAM_MS },
         Authenticator,
         IdentityService,
         EventStreams,

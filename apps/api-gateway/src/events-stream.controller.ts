@@ -6,10 +6,12 @@ import { type ChangeFeed, ClusterEventsRepository, ClustersRepository, orgScope 
 import { CallerOrg } from './auth';
 import { StreamQueryDto } from './identity.dtos';
 import { Problem } from './problem';
-import { CHANGE_FEED, DATA_SOURCE, SSE_HEARTBEAT } from './tokens';
+import { CHANGE_FEED, DATA_SOURCE, SSE_HEARTBEAT, SSE_MAX_STREAM } from './tokens';
 
 /** Default time without an event before a heartbeat comment is sent, ms (below the usual 60 s idle timeout of proxies). */
 export const SSE_HEARTBEAT_MS = 15_000;
+/** Default lifetime of one stream, ms (30 min); the client then reconnects with Last-Event-ID. */
+export const SSE_MAX_STREAM_MS = 30 * 60_000;
 /** Events read per query while catching up. */
 const PAGE = 200;
 
@@ -43,6 +45,7 @@ export class EventStreamController {
     @Inject(DATA_SOURCE) ds: DataSource,
     @Inject(CHANGE_FEED) private readonly feed: Pick<ChangeFeed, 'subscribe'>,
     @Inject(SSE_HEARTBEAT) private readonly heartbeatMs: number,
+    @Inject(SSE_MAX_STREAM) private readonly maxStreamMs: number,
     private readonly streams: EventStreams,
   ) {
     this.events = new ClusterEventsRepository(ds);
@@ -56,8 +59,8 @@ export class EventStreamController {
    * `?lastEventId=`), or from the first event. New events arrive when their transaction commits (the ChangeFeed's
    * `clusterEvents` channel, PostgreSQL LISTEN/NOTIFY: no polling; the feed's safety re-check reads again every 15 s,
    * every 1 s while its connection is down). A `: heartbeat` comment is sent after `heartbeatMs` (default 15 s)
-   * without a message. The stream ends when the client goes, when the application stops, or on a database error
-   * (the client reconnects with Last-Event-ID). Organisation-scoped like every read: another organisation's cluster
+   * without a message. The stream ends when the client goes, when the application stops, after `maxStreamMs`
+   * (default 30 min), or on a database error; the client reconnects with Last-Event-ID (`retry: 3000` ms). Organisation-scoped like every read: another organisation's cluster
    * is 404. Works with an API key or a session cookie (viewer or above).
    * @throws Problem 404 unknown cluster; 400 `invalid-last-event-id`.
    */
@@ -98,8 +101,9 @@ export class EventStreamController {
     send('retry: 3000\n\n');
     let after = resumeAt;
     let lastWrite = Date.now();
+    const endAt = Date.now() + this.maxStreamMs;
     try {
-      while (!closed) {
+      while (!closed && Date.now() < endAt) {
         const rows = await this.events.list(scope, id, after, PAGE);
         for (const e of rows) {
           const data = { id: e.id, type: e.type, reason: e.reason, object: e.object, message: e.message, createdAt: e.createdAt };
@@ -108,7 +112,7 @@ export class EventStreamController {
         }
         if (rows.length) lastWrite = Date.now();
         if (rows.length === PAGE) continue;
-        const wait = Math.max(1, this.heartbeatMs - (Date.now() - lastWrite));
+        const wait = Math.max(1, Math.min(this.heartbeatMs - (Date.now() - lastWrite), endAt - Date.now()));
         const changed = await sub.next(wait);
         if (!changed && !closed && Date.now() - lastWrite >= this.heartbeatMs) {
           send(': heartbeat\n\n');

@@ -29,3 +29,5 @@ export const COOKIE_NAMES = Symbol('COOKIE_NAMES');
 export const SESSIONS = Symbol('SESSIONS');
 /** How long an events stream waits without an event before sending a heartbeat comment, ms. */
 export const SSE_HEARTBEAT = Symbol('SSE_HEARTBEAT');
+/** How long one events stream stays open before it ends (the client reconnects with Last-Event-ID), ms. */
+export const SSE_MAX_STREAM = Symbol('SSE_MAX_STREAM');
