@@ -213,6 +213,13 @@ describe('sign-in, sessions and roles (issue 14)', () => {
       fetch(`${url}${path}`, { method, headers: { authorization: `Bearer ${made.body.key}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
     expect((await withKey('GET', '/v1/clusters')).status).toBe(200);
     expect((await withKey('POST', '/v1/clusters', valid)).status).toBe(403);
+    // another organisation's owner key can neither revoke this key nor remove acme's members (404: not theirs)
+    const asGlobex = (method: string, path: string) => fetch(`${url}${path}`, { method, headers: { authorization: `Bearer ${globex.apiKey}` } });
+    expect((await asGlobex('DELETE', `/v1/api-keys/${made.body.id}`)).status).toBe(404);
+    const maxId = (await member.request<Me>('GET', `${url}/v1/me`)).body.user!.id;
+    expect((await asGlobex('DELETE', `/v1/members/${maxId}`)).status).toBe(404);
+    expect(await (await asGlobex('GET', '/v1/members')).json()).toEqual({ items: [] });
+    expect((await withKey('GET', '/v1/clusters')).status).toBe(200);
     expect((await alice.request('DELETE', `${url}/v1/api-keys/${made.body.id}`)).status).toBe(204);
     const deadline = Date.now() + 5_000;
     let status = 0;
