@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import * as net from 'node:net';
 import type { INestApplication } from '@nestjs/common';
 import pino from 'pino';
-import { CloudCredentialEntity, SecretBox, hashToken, recordEvent } from '@skyweave/persistence';
+import { CloudCredentialEntity, SecretBox, SessionsRepository, hashToken, recordEvent, systemScope } from '@skyweave/persistence';
 import { createGateway } from '@skyweave/api-gateway/src/app';
 import { createOrganisation } from '@skyweave/tools/bootstrap-org';
 import { freshDatabase } from '../support/db';
@@ -278,6 +278,19 @@ describe('sign-in, sessions and roles (issue 14)', () => {
     const replay = new Browser();
     replay.put(url, 'skyweave_session', cookie);
     expect((await replay.request('GET', `${url}/v1/me`)).status).toBe(401);
+  });
+
+  it('refuses an expired session (401), and the sweep deletes it', async () => {
+    const s = new Browser();
+    s.put(url, 'skyweave_session', 'sws_expired-session-of-this-test-0000000000000');
+    const hash = hashToken('sws_expired-session-of-this-test-0000000000000');
+    const [{ userId }] = await db.ds.query(`SELECT "userId" FROM "memberships" WHERE "organisationId" = $1 LIMIT 1`, [acmeId]);
+    await new SessionsRepository(db.ds).create(systemScope('test'), { tokenHash: hash, csrfHash: hashToken('x'), userId, organisationId: acmeId, expiresAt: new Date(Date.now() - 1000) });
+    const r = await s.request<ProblemBody>('GET', `${url}/v1/me`);
+    expect([r.status, r.body.detail]).toEqual([401, 'the session has ended or expired; sign in again']);
+    expect(r.headers.get('www-authenticate')).toBeTruthy();
+    expect(await new SessionsRepository(db.ds).sweep(systemScope('test'))).toBeGreaterThanOrEqual(1);
+    expect(await db.ds.query(`SELECT count(*)::int AS n FROM "sessions" WHERE "expiresAt" <= now()`)).toEqual([{ n: 0 }]);
   });
 
   it('signs in with OpenID Connect (authorization code + PKCE against oidc-provider), creating the user, then linking by verified email', async () => {

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Injectable, Param, ParseUUIDPipe, Patch, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Injectable, OnModuleDestroy, OnModuleInit, Param, ParseUUIDPipe, Patch, Post, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiConflictResponse, ApiCookieAuth, ApiCreatedResponse, ApiForbiddenResponse, ApiFoundResponse, ApiNoContentResponse, ApiOkResponse, ApiTags, ApiTooManyRequestsResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import { InjectThrottlerStorage, type ThrottlerStorage } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
@@ -22,6 +22,8 @@ import { COOKIE_NAMES, DATA_SOURCE, IDENTITY, SECRET_BOX } from './tokens';
 
 /** Users are found by email or OIDC identity before any organisation is known. */
 const SIGN_IN = systemScope('sign-in: users are found by email or OIDC identity, sessions by cookie');
+/** How often expired sessions are deleted, ms (they are refused anyway; this keeps the table small). */
+const SESSION_SWEEP_MS = 3600_000;
 /** How long an OIDC sign-in may take between the redirect and the callback, ms. */
 const OIDC_PENDING_MS = 10 * 60_000;
 
@@ -32,9 +34,10 @@ const isUniqueViolation = (e: unknown) => e instanceof QueryFailedError && (e as
  * Never returns a secret: session ids and CSRF tokens travel only in cookies, and are stored as SHA-256.
  */
 @Injectable()
-export class IdentityService {
+export class IdentityService implements OnModuleInit, OnModuleDestroy {
   readonly users: UsersRepository;
   readonly sessions: SessionsRepository;
+  private sweepTimer?: NodeJS.Timeout;
 
   constructor(
     @Inject(DATA_SOURCE) readonly ds: DataSource,
@@ -43,6 +46,16 @@ export class IdentityService {
   ) {
     this.users = new UsersRepository(ds);
     this.sessions = new SessionsRepository(ds);
+  }
+
+  /** Deletes expired sessions every SESSION_SWEEP_MS (any replica may; harmless twice; a failure waits for the next). */
+  onModuleInit(): void {
+    this.sweepTimer = setInterval(() => void this.sessions.sweep(SIGN_IN).catch(() => undefined), SESSION_SWEEP_MS);
+    this.sweepTimer.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.sweepTimer);
   }
 
   /**
