@@ -330,7 +330,9 @@ describe('sign-in, sessions and roles (issue 14)', () => {
     let raw = '';
     const deadline = Date.now() + ms;
     while (!until(raw) && Date.now() < deadline) {
-      const chunk = await Promise.race([reader.read(), new Promise<undefined>((r) => setTimeout(() => r(undefined), Math.max(1, deadline - Date.now())))]);
+      let timer: NodeJS.Timeout | undefined;
+      const chunk = await Promise.race([reader.read(), new Promise<undefined>((r) => { timer = setTimeout(() => r(undefined), Math.max(1, deadline - Date.now())); })]);
+      clearTimeout(timer);
       if (!chunk || chunk.done) break;
       raw += dec.decode(chunk.value, { stream: true });
     }
@@ -376,6 +378,7 @@ describe('sign-in, sessions and roles (issue 14)', () => {
     expect(raw2).toContain(': heartbeat');
     expect(ids(raw2).every((id) => BigInt(id) > BigInt(last))).toBe(true);
     // organisation-scoped: globex's key does not see acme's cluster
-    expect((await open({ authorization: `Bearer ${globex.apiKey}` })).status).toBe(404);
+    const foreign = await open({ authorization: `Bearer ${globex.apiKey}` });
+    expect([foreign.status, ((await foreign.json()) as ProblemBody).type]).toEqual([404, 'https://skyweave.dev/problems/not-found']);
   });
 });
