@@ -2,6 +2,7 @@ import { BeforeApplicationShutdown, Controller, Get, Headers, Inject, Injectable
 import { ApiBearerAuth, ApiCookieAuth, ApiHeader, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import type { DataSource } from 'typeorm';
+import { CLUSTER_EVENT_SSE, type ClusterEventMessage } from '@skyweave/contracts';
 import { type ChangeFeed, ClusterEventsRepository, ClustersRepository, orgScope } from '@skyweave/persistence';
 import { CallerOrg } from './auth';
 import { StreamQueryDto } from './identity.dtos';
@@ -106,8 +107,8 @@ export class EventStreamController {
       while (!closed && Date.now() < endAt) {
         const rows = await this.events.list(scope, id, after, PAGE);
         for (const e of rows) {
-          const data = { id: e.id, type: e.type, reason: e.reason, object: e.object, message: e.message, createdAt: e.createdAt };
-          send(`id: ${e.id}\nevent: cluster-event\ndata: ${JSON.stringify(data)}\n\n`);
+          const data: ClusterEventMessage = { id: e.id, type: e.type, reason: e.reason, object: e.object, message: e.message, createdAt: e.createdAt };
+          send(`id: ${e.id}\nevent: ${CLUSTER_EVENT_SSE}\ndata: ${JSON.stringify(data)}\n\n`);
           after = e.id;
         }
         if (rows.length) lastWrite = Date.now();

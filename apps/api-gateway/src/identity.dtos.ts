@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsEmail, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
-import { ROLES, type Role } from '@skyweave/persistence';
+import { type ApiKeyCreated, type ApiKeyView, type InvitationCreated, type InvitationView, type MeView, type MemberView, type MembershipView, ROLES, type Role, type UserView } from '@skyweave/contracts';
 
 /** Passwords of local accounts: 12–256 characters (the upper bound keeps scrypt's input bounded). */
 export const PASSWORD_LENGTH = { min: 12, max: 256 } as const;
@@ -53,7 +53,7 @@ export class StreamQueryDto {
 
 // ---- answers (Swagger shapes; the values are built by the controllers) ----
 
-export class UserViewDto {
+export class UserViewDto implements UserView {
   @ApiProperty() id!: string;
   @ApiProperty() email!: string;
   @ApiProperty({ description: 'Whether the account has a local password' }) hasPassword!: boolean;
@@ -61,13 +61,13 @@ export class UserViewDto {
   @ApiProperty() createdAt!: Date;
 }
 
-export class MembershipViewDto {
+export class MembershipViewDto implements MembershipView {
   @ApiProperty() organisationId!: string;
   @ApiProperty() organisationName!: string;
   @ApiProperty({ enum: ROLES }) role!: Role;
 }
 
-export class MeDto {
+export class MeDto implements MeView {
   @ApiProperty({ enum: ['session', 'api-key'] }) via!: 'session' | 'api-key';
   @ApiPropertyOptional({ type: UserViewDto, description: 'The signed-in user (sessions only)' }) user?: UserViewDto;
   @ApiPropertyOptional({ type: [MembershipViewDto], description: 'Every organisation of the user (sessions only)' }) memberships?: MembershipViewDto[];
@@ -76,14 +76,14 @@ export class MeDto {
   @ApiProperty({ nullable: true, enum: ROLES, description: 'The role there' }) role!: Role | null;
 }
 
-export class MemberDto {
+export class MemberDto implements MemberView {
   @ApiProperty() userId!: string;
   @ApiProperty() email!: string;
   @ApiProperty({ enum: ROLES }) role!: Role;
   @ApiProperty() createdAt!: Date;
 }
 
-export class InvitationDto {
+export class InvitationDto implements InvitationView {
   @ApiProperty() id!: string;
   @ApiProperty() email!: string;
   @ApiProperty({ enum: ROLES }) role!: Role;
@@ -92,17 +92,17 @@ export class InvitationDto {
   @ApiProperty() createdAt!: Date;
 }
 
-export class InvitationCreatedDto extends InvitationDto {
+export class InvitationCreatedDto extends InvitationDto implements InvitationCreated {
   @ApiProperty({ description: 'The accept token (swi_…), shown once: only its SHA-256 is stored' }) token!: string;
 }
 
-export class ApiKeyDto {
+export class ApiKeyDto implements ApiKeyView {
   @ApiProperty() id!: string;
   @ApiProperty() name!: string;
   @ApiProperty({ enum: ROLES }) role!: Role;
   @ApiProperty() createdAt!: Date;
 }
 
-export class ApiKeyCreatedDto extends ApiKeyDto {
+export class ApiKeyCreatedDto extends ApiKeyDto implements ApiKeyCreated {
   @ApiProperty({ description: 'The key (swk_…), shown once: only its SHA-256 is stored' }) key!: string;
 }

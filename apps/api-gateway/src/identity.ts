@@ -101,10 +101,8 @@ export function cookieNames(secure: boolean): CookieNames {
   return { session: `${p}skyweave_session`, csrf: `${p}skyweave_csrf`, oidc: `${p}skyweave_oidc` };
 }
 
-/** The request header of the CSRF token (double submit: it must equal the CSRF cookie and the session's token). */
-export const CSRF_HEADER = 'x-csrf-token';
-/** The request header naming the organisation a session request acts for (default: the session's chosen one). */
-export const ORGANISATION_HEADER = 'x-skyweave-organisation';
+/** The request headers of the CSRF token (double submit: it must equal the CSRF cookie and the session's token) and of the organisation a session request acts for (libs/contracts). */
+export { CSRF_HEADER, ORGANISATION_HEADER } from '@skyweave/contracts';
 
 /** A request's cookies by name (`Cookie` header; RFC 6265), empty without one. */
 export function requestCookies(header: string | undefined): Record<string, string | undefined> {

@@ -211,3 +211,4 @@ export namespace AgentApi {
     certificates?: CertificateExpiration[];
   }
 }
+export * from './identity';

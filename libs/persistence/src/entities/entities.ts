@@ -6,6 +6,7 @@ import type {
   NetworkPhase, NodeOrigin, NodePhase, NodeRole,
 } from '@skyweave/domain';
 import type { NetworkStatus } from '@skyweave/cloud-adapters';
+import type { Role } from '@skyweave/contracts';
 
 /** A tenant. Every other row belongs to exactly one organisation and every query is scoped by it. */
 @Entity('organisations')
@@ -31,9 +32,8 @@ export class ApiKeyEntity {
   @CreateDateColumn({ type: 'timestamptz' }) createdAt!: Date;
 }
 
-/** A member's role in an organisation, weakest first: a viewer reads; a member also changes clusters, nodes and credentials; an owner also manages members, invitations and API keys. */
-export const ROLES = ['viewer', 'member', 'owner'] as const;
-export type Role = (typeof ROLES)[number];
+/** A member's role (libs/contracts: viewer, member, owner), re-exported for the repositories' callers. */
+export { ROLES, type Role } from '@skyweave/contracts';
 
 /**
  * A person who signs in to the console (issue 14). `email` lower-case and unique. `passwordHash` (scrypt, local
