@@ -2,6 +2,7 @@ import { Controller, Get, Post } from '@nestjs/common';
 import { MinRole, Public, assertAccessDeclared, roleAtLeast } from './access';
 import { GATEWAY_CONTROLLERS } from './app';
 import { DEFAULT_IDENTITY, cookieNames, hashPassword, identityOptionsFromEnv, verifyPassword } from './identity';
+import { redactUrl } from './problem';
 
 describe('passwords (scrypt)', () => {
   const N = 2 ** 10;
@@ -59,5 +60,13 @@ describe('route access declarations', () => {
       @Post() write() { return 1; }
     }
     expect(() => assertAccessDeclared([Forgetful, Open])).toThrow(/Forgetful\.write$/);
+  });
+});
+
+describe('URLs in logs', () => {
+  it('hide invitation tokens and the OIDC callback\'s code and state', () => {
+    expect(redactUrl('/v1/invitations/swi_abcDEF-123_x/accept')).toBe('/v1/invitations/swi_***/accept');
+    expect(redactUrl('/v1/auth/oidc/callback?code=xyz&state=abc&iss=https%3A%2F%2Fid')).toBe('/v1/auth/oidc/callback?code=***&state=***&iss=https%3A%2F%2Fid');
+    expect(redactUrl('/v1/clusters/5b3c0e3e-0000-4000-8000-000000000000')).toBe('/v1/clusters/5b3c0e3e-0000-4000-8000-000000000000');
   });
 });
