@@ -100,7 +100,7 @@ export class ApiKeyGuard implements CanActivate, OnModuleDestroy {
       sub?.close();
       throw Problem.unauthorized('unknown API key');
     }
-    // keys made before roles existed are owners (migration Identity1764800000000); stand-ins of unit tests give none
+    // keys made before roles existed are owners (migration Identity1764900000000); stand-ins of unit tests give none
     const caller: Caller = { organisationId: key.organisationId, apiKeyId: key.id, role: key.role ?? 'owner' };
     if (sub && this.feed?.listening && !sub.changed && all === this.all && !all?.changed) this.known.set(digest, { caller, sub });
     else sub?.close();

@@ -15,8 +15,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * - `cluster_events` inserts notify `skyweave_cluster_events` with the cluster id (ChangeFeed channel
  *   `clusterEvents`): the events stream (`GET /v1/clusters/{id}/events/stream`) wakes on commit instead of polling.
  */
-export class Identity1764800000000 implements MigrationInterface {
-  name = 'Identity1764800000000';
+export class Identity1764900000000 implements MigrationInterface {
+  name = 'Identity1764900000000';
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`CREATE TABLE "users" ("id" uuid PRIMARY KEY, "email" text NOT NULL, "passwordHash" text, "oidcIssuer" text, "oidcSubject" text,
