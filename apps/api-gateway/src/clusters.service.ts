@@ -59,7 +59,8 @@ export interface ClusterView {
   nodes: { id: string; name: string; cloud: string; role: string; origin: NodeOrigin; phase: string; instanceType: string; instanceId: string | null; privateIp: string | null; publicIp: string | null; wireguardAddress: string | null; removalRequested: boolean; kubernetesVersion: string | null; agentVersion: string | null; message: string | null; waiting: WaitingView | null; kubernetes: ClusterViewNodeKubernetes | null }[];
   /**
    * The node-agent versions (issue 11, item 3): `desiredVersion` is the platform's current agent package
-   * (SKYWEAVE_AGENT_PACKAGES_DIR's manifest; null when the installation serves none: no agent upgrades); each node's
+   * (SKYWEAVE_AGENT_PACKAGES_DIR's manifest; null when the installation serves none, or a manifest without the agent
+   * bundle: no agent upgrades); each node's
    * `agentVersion` is what its agent last reported (null: not yet, or an agent older than agent upgrades).
    * `upToDate`/`reported`: nodes (not Terminated) whose agent runs the desired version / has reported one. The
    * rollout's progress and failures are the AgentUpgraded condition.
@@ -194,7 +195,9 @@ export class ClustersService {
 
   /** The view's `agent`: the desired version and how many live nodes reported a version / run it. */
   private agentSummary(nodes: { phase: string; agentVersion?: string | null }[]): ClusterView['agent'] {
-    const desiredVersion = this.agentPackages?.manifest.version ?? null;
+    // a manifest without the agent bundle (written before agent upgrades) names no version agents can be upgraded to
+    const m = this.agentPackages?.manifest;
+    const desiredVersion = m?.agent ? m.version : null;
     const live = nodes.filter((n) => n.phase !== 'Terminated' && n.agentVersion);
     return { desiredVersion, reported: live.length, upToDate: live.filter((n) => n.agentVersion === desiredVersion).length };
   }
