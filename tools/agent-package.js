@@ -6,9 +6,12 @@
 //   lib/node                  the Node.js runtime for the architecture (the version this repository runs and tests on)
 //   lib/LICENSE.node          Node.js's licence, shipped with its binary
 //   VERSION                   the package version
+// the agent bundle alone, <version>/skyweave-node-agent-<version>.js (what a running agent downloads to upgrade itself),
 // and a manifest, dist/agent-packages/manifest.json:
 //   { "version": "<package.json version>-<12 hex of the agent's SHA-256>", "node": "v20.20.2",
-//     "packages": { "amd64": { "file": "<version>/skyweave-node-agent-<version>-linux-amd64.tar.gz", "sha256", "bytes" }, … } }
+//     "packages": { "amd64": { "file": "<version>/skyweave-node-agent-<version>-linux-amd64.tar.gz", "sha256", "bytes" }, … },
+//     "agent": { "file": "<version>/skyweave-node-agent-<version>.js", "sha256", "bytes" } }
+// `--arch ''` writes the agent bundle and the manifest only (the sandbox's VMs ship the runtime already).
 // The gateway serves the files at GET /v1/agent-packages/<file> and the node-provisioner puts each architecture's URL and
 // SHA-256 in the user-data; the VM's install script picks its own architecture and checks the SHA-256.
 //
@@ -57,7 +60,7 @@ exec "$here/../lib/node" --enable-source-maps "$here/../lib/node-agent.js" "$@"
 
 function main() {
   const { values } = parseArgs({
-    options: { arch: { type: 'string', default: 'amd64,arm64' }, runtime: { type: 'string', multiple: true, default: [] }, out: { type: 'string', default: 'dist/agent-packages' } },
+    options: { agent: { type: 'string' }, arch: { type: 'string', default: 'amd64,arm64' }, runtime: { type: 'string', multiple: true, default: [] }, out: { type: 'string', default: 'dist/agent-packages' } },
   });
   const arches = values.arch.split(',').filter(Boolean);
   for (const a of arches) if (!ARCHES[a]) throw new Error(`--arch: ${a} is not one of ${Object.keys(ARCHES).join(', ')}`);
@@ -67,7 +70,9 @@ function main() {
     if (!m) throw new Error(`--runtime must be <amd64|arm64>=<path to a node binary>, got ${r}`);
     local[m[1]] = m[2];
   }
-  const agent = path.join(ROOT, 'dist', 'apps', 'node-agent', 'main.js');
+  let agent = path.join(ROOT, 'dist', 'apps', 'node-agent', 'main.js');
+  // --agent <file>: package another build of the agent (tests publish a second version)
+  if (values.agent) agent = path.resolve(values.agent);
   if (!fs.existsSync(agent)) execFileSync(process.execPath, [path.join(ROOT, 'tools', 'build.js'), 'node-agent'], { stdio: 'inherit' });
   const pkgVersion = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
   const version = `${pkgVersion}-${sha256Of(agent).slice(0, 12)}`;
@@ -99,7 +104,12 @@ function main() {
       fs.rmSync(staging, { recursive: true, force: true });
     }
   }
-  const manifest = { version, node: process.version, packages };
+  // the agent bundle alone: what a running agent downloads to upgrade itself (upgrade-agent; its runtime stays)
+  const agentFile = `${version}/skyweave-node-agent-${version}.js`;
+  fs.copyFileSync(agent, path.join(out, `${agentFile}.part`));
+  fs.renameSync(path.join(out, `${agentFile}.part`), path.join(out, agentFile));
+  const agentEntry = { file: agentFile, sha256: sha256Of(path.join(out, agentFile)), bytes: fs.statSync(path.join(out, agentFile)).size };
+  const manifest = { version, node: process.version, packages, agent: agentEntry };
   fs.writeFileSync(path.join(out, 'manifest.json.part'), `${JSON.stringify(manifest, null, 2)}\n`);
   fs.renameSync(path.join(out, 'manifest.json.part'), path.join(out, 'manifest.json'));
   process.stdout.write(`${path.join(out, 'manifest.json')}\n`);

@@ -23,7 +23,8 @@ const ROOT = path.resolve(__dirname, '..');
 /**
  * What each project builds: entry points (source path → output name without extension), whether npm packages are
  * bundled too (`selfContained`), and where they go (`outdir`, default dist/apps/<project>).
- * @type {Record<string, { entries: Record<string, string>; selfContained?: boolean; banner?: string; outdir?: string }>}
+ * `release`: the name of a `process.env.<name>` the bundle reads, replaced at build time by package.json's version.
+ * @type {Record<string, { entries: Record<string, string>; selfContained?: boolean; banner?: string; outdir?: string; release?: string }>}
  */
 const PROJECTS = {
   'api-gateway': { entries: { main: 'apps/api-gateway/src/main.ts' } },
@@ -38,7 +39,8 @@ const PROJECTS = {
   'cloud-emulator': { entries: { main: 'apps/cloud-emulator/src/main.ts', 'wan-main': 'apps/cloud-emulator/src/wan-main.ts' } },
   // the sandbox cluster's Kubernetes API server (docs/kube-sandbox.md)
   'kube-sandbox': { entries: { main: 'apps/kube-sandbox/src/main.ts', kubeadm: 'apps/kube-sandbox/src/kubeadm-main.ts' } },
-  'node-agent': { entries: { main: 'apps/node-agent/src/main.ts' }, selfContained: true, banner: '#!/usr/bin/env node' },
+  // its release (package.json's version) is written in: the agent's version is `<release>-<12 hex of the bundle's SHA-256>`
+  'node-agent': { entries: { main: 'apps/node-agent/src/main.ts' }, selfContained: true, banner: '#!/usr/bin/env node', release: 'SKYWEAVE_AGENT_RELEASE' },
   // the `skyweave` command-line client (docs/cli.md): one self-contained file, the package's bin
   cli: { entries: { main: 'apps/cli/src/main.ts' }, selfContained: true, banner: '#!/usr/bin/env node' },
   // the installer's one-shot commands (docker compose's migrate service): schema, first organisation
@@ -110,6 +112,7 @@ async function buildProject(project, opts = {}) {
     logLevel: 'warning',
     metafile: Boolean(opts.metafile),
     banner: spec.banner ? { js: spec.banner } : undefined,
+    define: spec.release ? { [`process.env.${spec.release}`]: JSON.stringify(JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version) } : undefined,
     // a package's "module" field may point at ESM that `require` cannot load from CJS output: prefer "main"
     mainFields: ['main', 'module'],
     plugins: [swcPlugin, ...(spec.selfContained ? [] : [externalPackagesPlugin])],

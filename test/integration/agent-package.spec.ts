@@ -67,6 +67,14 @@ describe('node-agent package: built, served by the gateway, installed by the use
     const body = Buffer.from(await r.arrayBuffer());
     expect(body.length).toBe(amd64.bytes);
     expect(createHash('sha256').update(body).digest('hex')).toBe(amd64.sha256);
+    // the agent bundle alone (what a running agent downloads to upgrade itself): the dist bundle, listed and served
+    const agent = served.manifest.agent;
+    if (!agent) throw new Error('no agent bundle in the manifest');
+    expect(agent.file).toBe(`${served.manifest.version}/skyweave-node-agent-${served.manifest.version}.js`);
+    expect(agent.sha256).toBe(createHash('sha256').update(readFileSync(path.join(ROOT, 'dist/apps/node-agent/main.js'))).digest('hex'));
+    const a = await fetch(`${url}${AGENT_PACKAGES_ROUTE}/${agent.file}`);
+    expect([a.status, a.headers.get('content-type'), a.headers.get('etag')]).toEqual([200, 'text/javascript; charset=utf-8', `"${agent.sha256}"`]);
+    expect(createHash('sha256').update(Buffer.from(await a.arrayBuffer())).digest('hex')).toBe(agent.sha256);
     for (const bad of [`${served.manifest.version}/manifest.json`, `${served.manifest.version}/..%2Fmanifest.json`, `0.0.0-000000000000/${path.basename(amd64.file)}`]) {
       const nf = await fetch(`${url}${AGENT_PACKAGES_ROUTE}/${bad}`);
       expect([bad, nf.status, nf.headers.get('content-type')?.split(';')[0]]).toEqual([bad, 404, 'application/problem+json']);

@@ -9,7 +9,7 @@ import {
 } from '@skyweave/persistence';
 import { createGateway } from '@skyweave/api-gateway/src/app';
 import { Subjects } from '@skyweave/contracts';
-import type { AgentApi, NodeCommand } from '@skyweave/contracts';
+import { AgentApi, type NodeCommand } from '@skyweave/contracts';
 import type { AwsCredentials, CloudCredentials } from '@skyweave/cloud-adapters';
 import { CredentialVault } from '@skyweave/service-kit';
 import { Reconciler } from '@skyweave/reconciler/src/reconciler';
@@ -440,6 +440,41 @@ describe('api-gateway on a real database', () => {
       expect((await nodes.findOneByOrFail({ id: masterId })).certificateExpirations).toEqual(renewed);
       const ev = await api.ok<{ items: { reason: string; message: string }[] }>('GET', `/v1/clusters/${master.clusterId}/events?limit=200`);
       expect(ev.items.filter((e) => e.reason === 'CertificatesRenewed').map((e) => e.message)).toEqual([expect.stringContaining('apiserver now expires 2028-01-01T00:00:01Z')]);
+    });
+
+    it('records the agent version each call carries, completes that node\'s agent upgrade when its agent comes back on it, and refuses a malformed one', async () => {
+      const nodes = db.ds.getRepository(NodeEntity);
+      const master = await nodes.findOneByOrFail({ id: masterId });
+      const call = (version: string | undefined, path = 'status', body: unknown = {}) => fetch(`${api.baseUrl}/agent/v1/nodes/${masterId}/${path}`, {
+        method: 'POST', body: JSON.stringify(body),
+        headers: { authorization: `Bearer ${masterToken}`, 'content-type': 'application/json', ...(version ? { [AgentApi.AGENT_VERSION_HEADER]: version } : {}) },
+      });
+      expect((await call('0.1.0-aaaaaaaaaaaa')).status).toBe(204);
+      expect((await nodes.findOneByOrFail({ id: masterId })).agentVersion).toBe('0.1.0-aaaaaaaaaaaa');
+      const bad = await call('0.1.0 aaa; rm');
+      expect([bad.status, bad.headers.get('content-type')?.split(';')[0], ((await bad.json()) as { type: string }).type])
+        .toEqual([400, 'application/problem+json', 'https://skyweave.dev/problems/invalid-agent-version']);
+      // an upgrade-agent operation to 0.1.0-bbbbbbbbbbbb, handed out with its bundle
+      const opId = randomUUID();
+      const agentPackage = { version: '0.1.0-bbbbbbbbbbbb', url: '/v1/agent-packages/0.1.0-bbbbbbbbbbbb/skyweave-node-agent-0.1.0-bbbbbbbbbbbb.js', sha256: 'b'.repeat(64), bytes: 1000 };
+      await db.ds.getRepository(NodeOperationEntity).insert({
+        id: opId, organisationId: orgId, clusterId: master.clusterId, executorNodeId: masterId, targetNodeId: masterId, kind: 'upgrade-agent', purpose: 'agent-upgrade',
+        kubernetesVersion: null, upgradeControlPlane: false, agentPackage, timeoutSeconds: 300, state: 'Pending', message: null, deadlineAt: new Date(Date.now() + 330_000), finishedAt: null,
+      });
+      const got = (await (await call('0.1.0-aaaaaaaaaaaa', 'operations')).json()) as AgentApi.OperationsResponse;
+      expect(got.operations).toEqual([{ id: opId, kind: 'upgrade-agent', targetNodeName: master.name, timeoutSeconds: 300, agentPackage }]);
+      // the agent died after installing and before reporting: the restarted one's first call completes the operation
+      expect((await call('0.1.0-bbbbbbbbbbbb')).status).toBe(204);
+      expect(await db.ds.getRepository(NodeOperationEntity).findOneByOrFail({ id: opId })).toMatchObject({ state: 'Succeeded', message: expect.stringContaining('0.1.0-bbbbbbbbbbbb') });
+      expect((await nodes.findOneByOrFail({ id: masterId })).agentVersion).toBe('0.1.0-bbbbbbbbbbbb');
+      // its saved result, re-sent, changes nothing
+      expect((await call('0.1.0-bbbbbbbbbbbb', `operations/${opId}`, { state: 'Succeeded', agentVersion: '0.1.0-bbbbbbbbbbbb' })).status).toBe(204);
+      const ev = await api.ok<{ items: { reason: string; message: string }[] }>('GET', `/v1/clusters/${master.clusterId}/events?limit=200`);
+      expect(ev.items.filter((e) => e.reason === 'AgentVersionChanged').map((e) => e.message))
+        .toEqual([`${master.name}'s agent runs 0.1.0-bbbbbbbbbbbb (was 0.1.0-aaaaaaaaaaaa); its agent upgrade is done`]);
+      const view = await api.ok<{ nodes: { id: string; agentVersion: string | null }[]; agent: { desiredVersion: string | null } }>('GET', `/v1/clusters/${master.clusterId}`);
+      expect(view.nodes.find((n) => n.id === masterId)?.agentVersion).toBe('0.1.0-bbbbbbbbbbbb');
+      expect(view.agent.desiredVersion).toBeNull(); // this gateway serves no packages
     });
   });
 

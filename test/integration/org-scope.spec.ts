@@ -165,6 +165,7 @@ describe('organisation scope of the repositories (issue 9, item 4)', () => {
   probe('nodes.listByCluster (locked)', { call: (s, em) => repos.nodes.listByCluster(s, a.clusterId, em, { lock: true }), foreign: empty, own: (r) => expect(r).toHaveLength(2) });
   probe('nodes.findByOrdinal', { call: (s) => repos.nodes.findByOrdinal(s, a.clusterId, 'master', 0), foreign: none, own: some });
   probe('nodes.namesByIds', { call: async (s) => [...(await repos.nodes.namesByIds(s, [a.masterId, a.workerId])).keys()], foreign: empty, own: (r) => expect(r).toHaveLength(2) });
+  probe('nodes.recordAgentVersion', { call: (s, em) => repos.nodes.recordAgentVersion(s, a.workerId, '0.1.0-probe', em), foreign: (r) => expect(r).toBeUndefined(), own: none });
   probe('nodes.update', { call: (s, em) => repos.nodes.update(s, a.workerId, { removalRequestedAt: new Date() }, em), foreign: zero, own: one });
   probe('nodes.update (in phase)', { call: (s, em) => repos.nodes.update(s, a.workerId, { message: 'x' }, em, ['Joined']), foreign: zero, own: one });
   probe('nodes.updateMany', { call: (s, em) => repos.nodes.updateMany(s, [a.masterId, a.workerId], { instanceSeenAt: new Date() }, em), foreign: zero, own: (r) => expect(r).toBe(2) });
@@ -194,6 +195,18 @@ describe('organisation scope of the repositories (issue 9, item 4)', () => {
   probe('operations.markRunning', { call: (s) => repos.operations.markRunning(s, [a.operationId]), foreign: zero, own: one });
   probe('operations.findForExecutorForUpdate', { call: (s, em) => repos.operations.findForExecutorForUpdate(s, a.operationId, a.masterId, em), foreign: none, own: some });
   probe('operations.update', { call: (s, em) => repos.operations.update(s, a.operationId, { message: 'x' }, em, { onlyActive: true }), foreign: zero, own: one });
+  probe('operations.completeAgentUpgrades', {
+    // an upgrade-agent operation of A's worker to `v2`, made for this probe and removed after it
+    call: async (s, em) => {
+      const id = randomUUID();
+      await em.query(`INSERT INTO "node_operations" ("id", "organisationId", "clusterId", "executorNodeId", "targetNodeId", "kind", "purpose", "timeoutSeconds", "state", "deadlineAt", "agentPackage")
+        VALUES ($1, $2, $3, $4, $4, 'upgrade-agent', 'agent-upgrade', 60, 'Running', now() + interval '1 hour', '{"version":"v2","url":"/x","sha256":"0","bytes":1}')`, [id, a.scope.organisationId, a.clusterId, a.workerId]);
+      const done = await repos.operations.completeAgentUpgrades(s, a.workerId, 'v2', em);
+      await em.query('DELETE FROM "node_operations" WHERE "id" = $1', [id]);
+      return done.length;
+    },
+    foreign: zero, own: one,
+  });
   probe('operations.failActiveOfNode', { call: (s, em) => repos.operations.failActiveOfNode(s, a.clusterId, a.workerId, 'replaced', em), foreign: zero, own: one });
   // reconciles
   probe('reconciles.finish', {
@@ -321,7 +334,7 @@ describe('organisation scope of the repositories (issue 9, item 4)', () => {
     // writes that create the organisation's own rows (used by seed above), and the SystemScope sweeps and lookups
     const creators = ['clusters.insert', 'nodes.insertMany', 'networks.insertMany', 'operations.insert', 'reconciles.start', 'events.record',
       'credentials.insert', 'leakCandidates.insert', 'idempotencyKeys.claim'];
-    const system = ['clusters.unsettled', 'clusters.dueForFullReconcile', 'clusters.liveIds', 'nodes.findForAgent', 'nodes.clustersWithCertificatesExpiringBefore', 'credentials.accounts', 'kubeStatus.claim', 'kubeStatus.leave'];
+    const system = ['clusters.unsettled', 'clusters.dueForFullReconcile', 'clusters.liveIds', 'nodes.findForAgent', 'nodes.clustersWithCertificatesExpiringBefore', 'nodes.clustersWithAgentVersionOtherThan', 'credentials.accounts', 'kubeStatus.claim', 'kubeStatus.leave'];
     const all = Object.entries(repos).filter(([k]) => k !== 'ds').flatMap(([k, repo]) =>
       Object.getOwnPropertyNames(Object.getPrototypeOf(repo)).filter((m) => m !== 'constructor').map((m) => `${k}.${m}`));
     expect(all).toEqual(expect.arrayContaining(['clusters.findById', 'nodes.update', 'organisations.usage', ...creators, ...system]));

@@ -57,6 +57,11 @@ export interface StackOptions {
    * address on `apiPort`).
    */
   realClouds?: { publicApiUrl: string; apiPort: number };
+  /**
+   * The node-agent bundle the sandbox's VM image installs (each VM runs its own copy, which agent upgrades replace);
+   * default the built dist/apps/node-agent/main.js. A test gives an older build to see it upgraded.
+   */
+  agentBundle?: string;
 }
 
 /** A running installation: the sandbox cloud, every service, its own database and NATS namespace, and one organisation. */
@@ -161,7 +166,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   if (!opts.realClouds) spawnLogged('cloud-emulator', [
     distEntry('cloud-emulator'), '--base-port', '0',
     // the bundle a real VM downloads: one file, no node_modules
-    '--agent-command', JSON.stringify([process.execPath, ...profileArgs, distEntry('node-agent')]), '--endpoints-file', endpointsFile, '--vm-root', vmRoot,
+    '--agent-command', JSON.stringify([process.execPath, ...profileArgs]), '--agent-bundle', opts.agentBundle ?? distEntry('node-agent'),
+    '--endpoints-file', endpointsFile, '--vm-root', vmRoot,
     // the VM image's kubeadm: each sandbox cluster gets a control plane (docs/kube-sandbox.md)
     '--kubeadm-command', JSON.stringify([process.execPath, distEntry('kube-sandbox', 'kubeadm')]),
     ...(opts.kube?.nodeGraceSeconds !== undefined ? ['--kube-node-grace-seconds', String(opts.kube.nodeGraceSeconds)] : []),

@@ -3,7 +3,7 @@ import { Public } from './access';
 import { ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import * as path from 'node:path';
-import type { AgentPackageManifest } from '@skyweave/bootstrap/src/agent-packages';
+import { type AgentPackageManifest, manifestFiles } from '@skyweave/bootstrap/src/agent-packages';
 import { Problem, problemBody, sendProblem } from './problem';
 import { AGENT_PACKAGES } from './tokens';
 
@@ -20,7 +20,8 @@ export interface ServedAgentPackages {
  * served; each is immutable (its path carries the version, its SHA-256 is in the manifest and in every user-data).
  * - `GET /v1/agent-packages` → 200 the manifest (`version`, `node`, `packages.{amd64,arm64}.{file, sha256, bytes}`),
  *   404 `agent-packages-not-configured` when the gateway has no SKYWEAVE_AGENT_PACKAGES_DIR.
- * - `GET /v1/agent-packages/<version>/<file>` → 200 `application/gzip`, `Cache-Control: public, max-age=31536000,
+ * - `GET /v1/agent-packages/<version>/<file>` → 200 `application/gzip` (a package) or `text/javascript` (the agent
+ *   bundle alone, `agent` in the manifest: what a running agent downloads to upgrade itself), `Cache-Control: public, max-age=31536000,
  *   immutable`, `ETag` the SHA-256; 404 for anything the manifest does not list.
  */
 @ApiTags('agent-packages')
@@ -39,11 +40,12 @@ export class AgentPackagesController {
   file(@Param('version') version: string, @Param('file') file: string, @Res() res: Response): void {
     if (!this.packages) throw notConfigured();
     const wanted = `${version}/${file}`;
-    const entry = Object.values(this.packages.manifest.packages).find((p) => p.file === wanted);
+    const entry = manifestFiles(this.packages.manifest).find((p) => p.file === wanted);
     if (!entry) throw Problem.notFound(`node-agent package ${wanted} (GET /v1/agent-packages lists them)`);
     res.setHeader('cache-control', 'public, max-age=31536000, immutable');
     res.setHeader('etag', `"${entry.sha256}"`);
-    res.sendFile(entry.file, { root: path.resolve(this.packages.dir), headers: { 'content-type': 'application/gzip' }, lastModified: false, etag: false, cacheControl: false }, (err) => {
+    const type = entry.file.endsWith('.js') ? 'text/javascript; charset=utf-8' : 'application/gzip';
+    res.sendFile(entry.file, { root: path.resolve(this.packages.dir), headers: { 'content-type': type }, lastModified: false, etag: false, cacheControl: false }, (err) => {
       // the manifest lists it but the folder does not hold it (an installation error, not the caller's)
       if (!err) return;
       const p = new Problem(503, 'agent-package-unavailable', 'Agent package unavailable', `node-agent package ${wanted} is listed but cannot be read on this gateway`);

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import {
@@ -12,7 +12,8 @@ import type { AddNodesDto, CreateClusterDto, UpdateClusterDto } from './dtos';
 import { Problem, Violation } from './problem';
 import { validateClusterRequest } from './cluster-request';
 import type { GatewayLimits } from './limits';
-import { DATA_SOURCE, GATEWAY_LIMITS, SECRET_BOX } from './tokens';
+import { AGENT_PACKAGES, DATA_SOURCE, GATEWAY_LIMITS, SECRET_BOX } from './tokens';
+import type { ServedAgentPackages } from './agent-packages.controller';
 import { NodeSoftware, generateClusterPki, nodeSoftware, sealPkiSecrets, toPkiColumn } from '@skyweave/bootstrap';
 
 
@@ -55,7 +56,16 @@ export interface ClusterView {
    * Each node; `origin`: who made it (`spec` with the cluster, `user` by POST …/nodes, `autoscaler`); `kubernetes`: what the cluster's Kubernetes API says about it (apps/kube-watcher; cpu millicores,
    * memory MiB, timestamps ISO-8601), null until the watcher has seen the node.
    */
-  nodes: { id: string; name: string; cloud: string; role: string; origin: NodeOrigin; phase: string; instanceType: string; instanceId: string | null; privateIp: string | null; publicIp: string | null; wireguardAddress: string | null; removalRequested: boolean; kubernetesVersion: string | null; message: string | null; waiting: WaitingView | null; kubernetes: ClusterViewNodeKubernetes | null }[];
+  nodes: { id: string; name: string; cloud: string; role: string; origin: NodeOrigin; phase: string; instanceType: string; instanceId: string | null; privateIp: string | null; publicIp: string | null; wireguardAddress: string | null; removalRequested: boolean; kubernetesVersion: string | null; agentVersion: string | null; message: string | null; waiting: WaitingView | null; kubernetes: ClusterViewNodeKubernetes | null }[];
+  /**
+   * The node-agent versions (issue 11, item 3): `desiredVersion` is the platform's current agent package
+   * (SKYWEAVE_AGENT_PACKAGES_DIR's manifest; null when the installation serves none, or a manifest without the agent
+   * bundle: no agent upgrades); each node's
+   * `agentVersion` is what its agent last reported (null: not yet, or an agent older than agent upgrades).
+   * `upToDate`/`reported`: nodes (not Terminated) whose agent runs the desired version / has reported one. The
+   * rollout's progress and failures are the AgentUpgraded condition.
+   */
+  agent: { desiredVersion: string | null; upToDate: number; reported: number };
   /** Pods Kubernetes cannot place (Pending without a node, or PodScheduled=False `Unschedulable`); null until the watcher counted them. */
   pendingPods: number | null;
   /**
@@ -79,6 +89,7 @@ export class ClustersService {
     @Inject(DATA_SOURCE) private readonly ds: DataSource,
     @Inject(SECRET_BOX) private readonly box: SecretBox,
     @Inject(GATEWAY_LIMITS) private readonly limits: Pick<GatewayLimits, 'maxClusters' | 'maxNodes'>,
+    @Optional() @Inject(AGENT_PACKAGES) private readonly agentPackages?: ServedAgentPackages,
   ) {
     this.repos = new Repositories(ds);
     this.views = new ClusterViewRepository(ds);
@@ -174,11 +185,21 @@ export class ClustersService {
         cloud: n.cloud, phase: n.phase, message: n.message, waiting: waiting(n), region: n.status?.region, vpcId: n.status?.vpcId, vpcCidr: n.status?.vpcCidr, subnetCidr: n.status?.subnetCidr,
         resources: (n.status?.resources ?? []).map((r) => ({ kind: r.kind, id: r.id, name: r.name })),
       })),
-      nodes: c.nodes.map((n) => ({ id: n.id, name: n.name, cloud: n.cloud, role: n.role, origin: n.origin, phase: n.phase, instanceType: n.instanceType, instanceId: n.instanceId, privateIp: n.privateIp, publicIp: n.publicIp, wireguardAddress: n.wireguardAddress, removalRequested: n.removalRequestedAt !== null, kubernetesVersion: n.kubernetesVersion, message: n.message, waiting: waiting(n), kubernetes: n.kubernetes ?? null })),
+      nodes: c.nodes.map((n) => ({ id: n.id, name: n.name, cloud: n.cloud, role: n.role, origin: n.origin, phase: n.phase, instanceType: n.instanceType, instanceId: n.instanceId, privateIp: n.privateIp, publicIp: n.publicIp, wireguardAddress: n.wireguardAddress, removalRequested: n.removalRequestedAt !== null, kubernetesVersion: n.kubernetesVersion, agentVersion: n.agentVersion ?? null, message: n.message, waiting: waiting(n), kubernetes: n.kubernetes ?? null })),
+      agent: this.agentSummary(c.nodes),
       pendingPods: c.pendingPods ?? null,
       software: softwareOf(c.spec.kubernetesVersion),
       reconcile: { reconciling: (c.reconcileLeaseExpiresAt?.getTime() ?? 0) > Date.now(), lastReconciledAt: c.lastReconciledAt, nextReconcileAt: c.nextReconcileAt },
     };
+  }
+
+  /** The view's `agent`: the desired version and how many live nodes reported a version / run it. */
+  private agentSummary(nodes: { phase: string; agentVersion?: string | null }[]): ClusterView['agent'] {
+    // a manifest without the agent bundle (written before agent upgrades) names no version agents can be upgraded to
+    const m = this.agentPackages?.manifest;
+    const desiredVersion = m?.agent ? m.version : null;
+    const live = nodes.filter((n) => n.phase !== 'Terminated' && n.agentVersion);
+    return { desiredVersion, reported: live.length, upToDate: live.filter((n) => n.agentVersion === desiredVersion).length };
   }
 
   async events(organisationId: string, id: string, after: string | undefined, limit: number) {

@@ -1,3 +1,4 @@
+import { AgentApi } from '@skyweave/contracts';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
@@ -161,6 +162,8 @@ export class StatusReportDto {
   @IsOptional() @IsArray() @ArrayMaxSize(MAX_LATENCY_SAMPLES) @ValidateNested({ each: true }) @Type(() => LatencySampleDto) latencies?: LatencySampleDto[];
   @ApiPropertyOptional({ type: CertificateExpirationDto, isArray: true, maxItems: MAX_CERTIFICATES, description: "A master's kubeadm certificates and their expiry; ignored from a worker" })
   @IsOptional() @IsArray() @ArrayMaxSize(MAX_CERTIFICATES) @ValidateNested({ each: true }) @Type(() => CertificateExpirationDto) certificates?: CertificateExpirationDto[];
+  @ApiPropertyOptional({ example: '0.1.0-1a2b3c4d5e6f', description: 'upgrade-agent: the node-agent version installed (the agent restarts on it)' })
+  @IsOptional() @IsString() @Matches(AgentApi.AGENT_VERSION_PATTERN, { message: 'agentVersion must be 1-64 characters of [0-9A-Za-z.+-]' }) agentVersion?: string;
 }
 
 /** Limits of manual scaling (issue 3): workers added per request, and workers a cluster may hold. */
@@ -191,4 +194,6 @@ export class OperationResultDto {
   @ApiPropertyOptional({ example: '1.31.5' }) @IsOptional() @IsString() @MaxLength(11) @Matches(/^\d{1,3}\.\d{1,3}\.\d{1,3}$/, { message: 'kubeletVersion must be MAJOR.MINOR.PATCH' }) kubeletVersion?: string;
   @ApiPropertyOptional({ type: CertificateExpirationDto, isArray: true, maxItems: MAX_CERTIFICATES, description: 'renew-certificates: the master\'s certificates after the renewal' })
   @IsOptional() @IsArray() @ArrayMaxSize(MAX_CERTIFICATES) @ValidateNested({ each: true }) @Type(() => CertificateExpirationDto) certificates?: CertificateExpirationDto[];
+  @ApiPropertyOptional({ example: '0.1.0-1a2b3c4d5e6f', description: 'upgrade-agent: the node-agent version installed (the agent restarts on it)' })
+  @IsOptional() @IsString() @Matches(AgentApi.AGENT_VERSION_PATTERN, { message: 'agentVersion must be 1-64 characters of [0-9A-Za-z.+-]' }) agentVersion?: string;
 }

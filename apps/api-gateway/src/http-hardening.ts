@@ -4,7 +4,8 @@ import type { DataSource } from 'typeorm';
 import { isUUID } from 'class-validator';
 import { NodeEntity, NodesRepository, hashToken, systemScope } from '@skyweave/persistence';
 import type { Logger } from '@skyweave/service-kit';
-import { authenticateNode, bearer } from './agent-auth';
+import { AgentApi } from '@skyweave/contracts';
+import { agentVersionOf, authenticateNode, bearer, recordAgentVersion } from './agent-auth';
 import { PROBLEM_BASE, Problem, problemBody, sendProblem } from './problem';
 
 /** A bootstrap token names only its node: the node is found across organisations, then its token decides. */
@@ -78,7 +79,8 @@ export interface AgentRequest { agentNode?: NodeEntity }
  * for every route, the node's bootstrap token for `/register` (which checks it again, with its expiry and single use,
  * under a row lock). Mount with the path `/agent/v1/nodes/:nodeId`, before bodyParsers(). Answers 400 when `nodeId`
  * is not a UUID, 401 (`WWW-Authenticate: Bearer`) when the token is missing or not this node's, 500 (logged) when the
- * database cannot be read; otherwise sets
+ * database cannot be read, 400 `invalid-agent-version` when the `Skyweave-Agent-Version` header is malformed; records
+ * that version when it changed (recordAgentVersion); otherwise sets
  * `req.agentNode` (see AgentNode) and continues.
  */
 export function agentAuthentication(ds: DataSource, log: Logger): RequestHandler {
@@ -96,7 +98,11 @@ export function agentAuthentication(ds: DataSource, log: Logger): RequestHandler
         if (!n?.bootstrapTokenHash || n.bootstrapTokenHash !== hashToken(token)) throw Problem.unauthorized('invalid bootstrap token for this node');
         return;
       }
-      req.agentNode = await authenticateNode(ds, nodeId, req.headers.authorization);
+      const node = await authenticateNode(ds, nodeId, req.headers.authorization);
+      // the agent's version on every node-token call: recorded when it changes (agent upgrades, agent-auth.ts)
+      const version = agentVersionOf(req.headers[AgentApi.AGENT_VERSION_HEADER]);
+      if (version !== undefined) await recordAgentVersion(ds, node, version);
+      req.agentNode = node;
     };
     check().then(() => next(), (e: unknown) => {
       if (e instanceof Problem) return refuse(e);

@@ -15,6 +15,7 @@ import { CHANGE_FEED, DATA_SOURCE, LONG_POLLS, MESH_LONG_POLL } from './tokens';
 /** What each successful operation is called in the cluster's events. */
 const DONE_REASON: Record<NodeOperationEntity['kind'], EventReasonName> = {
   drain: EventReason.NodeDrained, uncordon: EventReason.NodeUncordoned, upgrade: EventReason.NodeUpgradeApplied, 'renew-certificates': EventReason.CertificatesRenewed,
+  'upgrade-agent': EventReason.AgentUpgradeInstalled,
 };
 
 /**
@@ -73,6 +74,7 @@ export class OperationsController {
             id: o.id, kind: o.kind, targetNodeName: names.get(o.targetNodeId) ?? o.targetNodeId, timeoutSeconds: o.timeoutSeconds,
             ...(o.kind === 'upgrade' ? { kubernetesVersion: o.kubernetesVersion ?? undefined, upgradeControlPlane: o.upgradeControlPlane } : {}),
             ...(o.kind === 'drain' && o.purpose === 'removal' ? { deleteNode: true } : {}),
+            ...(o.kind === 'upgrade-agent' && o.agentPackage ? { agentPackage: o.agentPackage } : {}),
           })),
         };
       }
@@ -105,7 +107,7 @@ export class OperationsController {
         organisationId: op.organisationId, clusterId: op.clusterId, object: `node/${name}`,
         type: body.state === 'Succeeded' ? 'Normal' : 'Warning',
         reason: body.state === 'Succeeded' ? DONE_REASON[op.kind] : EventReason.NodeOperationFailed,
-        message: `${op.kind} of ${name} by ${node.name}'s agent ${body.state === 'Succeeded' ? 'succeeded' : 'failed'}${body.kubeletVersion ? ` (kubelet ${body.kubeletVersion})` : ''}${renewed ? ` (${renewed.map((c) => `${c.name} now expires ${c.expiresAt}`).join(', ')})` : ''}${body.message ? `: ${body.message}` : ''}`,
+        message: `${op.kind} of ${name} by ${node.name}'s agent ${body.state === 'Succeeded' ? 'succeeded' : 'failed'}${body.kubeletVersion ? ` (kubelet ${body.kubeletVersion})` : ''}${body.agentVersion ? ` (agent ${body.agentVersion} installed; restarting on it)` : ''}${renewed ? ` (${renewed.map((c) => `${c.name} now expires ${c.expiresAt}`).join(', ')})` : ''}${body.message ? `: ${body.message}` : ''}`,
       });
       await enqueue(em, Subjects.ClusterChanged, { organisationId: op.organisationId, clusterId: op.clusterId, reason: `${op.kind} of ${name} ${body.state.toLowerCase()}` });
     });

@@ -8,7 +8,7 @@ import { generate } from 'selfsigned';
 import type { CloudId } from '@skyweave/domain';
 import type { CloudEndpoints } from '@skyweave/cloud-adapters';
 import { FaultBook } from './core/faults';
-import { VmRuntime, type VmHypervisor } from './core/vm-runtime';
+import { VmRuntime, type ImageBinary, type VmHypervisor } from './core/vm-runtime';
 import { NetnsFabric } from './core/netns';
 import { PublicIpAllocator } from './core/public-ips';
 import { CloudLatency, DEFAULT_LATENCY, LatencyProfile, latencyOf } from './core/latency';
@@ -53,7 +53,7 @@ export interface EmulatorOptions {
   /** Where VM file systems go; default a fresh temp folder. */
   vmRoot?: string;
   /** Image binaries (see VmRuntime); empty ⇒ VMs run no process (adapter contract tests). */
-  binaries?: Record<string, string[]>;
+  binaries?: Record<string, ImageBinary>;
   vmEnv?: Record<string, string>;
   /**
    * How VMs are networked. `process` (default): a VM is its unit's process on the host's network. `netns`: each VM

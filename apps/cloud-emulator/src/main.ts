@@ -3,6 +3,10 @@ import * as path from 'node:path';
 import { Command, Option } from 'commander';
 import { startEmulator, VmNetworkMode } from './emulator';
 import { REALISTIC_LATENCY, scaleProfile } from './core/latency';
+import type { ImageBinary } from './core/vm-runtime';
+
+/** Where the sandbox's VM image installs node-agent's bundle (a package's layout: /opt/skyweave/node-agent/lib). */
+const AGENT_BUNDLE_PATH = '/opt/skyweave/node-agent/lib/node-agent.js';
 
 /** The Azure SDK's default poll interval of long-running operations (`updateIntervalInMs`, @azure/core-lro), ms. */
 const AZURE_SDK_POLL_MS = 2000;
@@ -16,6 +20,10 @@ const AZURE_SDK_POLL_MS = 2000;
  *   --vm-root DIR        where VM file systems go
  *   --agent-command C    JSON argv that runs node-agent; the image installs it as /usr/local/bin/skyweave-node-agent
  *                        (default: node + dist/apps/node-agent/main.js when this runs built, else run-ts + its source)
+ *   --agent-bundle F     the node-agent bundle the image installs: each VM gets its own copy at
+ *                        /opt/skyweave/node-agent/lib/node-agent.js, run with --agent-command as interpreter (default
+ *                        node), so an agent upgrade replaces what that VM runs (default when built and no
+ *                        --agent-command: dist/apps/node-agent/main.js)
  *   --kubeadm-command C  JSON argv of the image's kubeadm (default: dist/apps/kube-sandbox/kubeadm.js built, else run-ts
  *                        + its source); the VMs' kubeadm makes each cluster's control plane (docs/kube-sandbox.md)
  *   --no-kubernetes      VMs get no kubeadm (their agents only record it), no proxy
@@ -38,6 +46,7 @@ const program = new Command('skyweave-cloud-emulator')
   .option('--realistic <factor>', 'realistic latencies divided by factor')
   .option('--vm-root <dir>')
   .option('--agent-command <json>')
+  .option('--agent-bundle <file>')
   .option('--kubeadm-command <json>')
   .option('--no-kubernetes', 'VMs get no kubeadm')
   .option('--kube-node-grace-seconds <n>')
@@ -50,7 +59,7 @@ const program = new Command('skyweave-cloud-emulator')
   .addOption(new Option('--vm-network <mode>', 'VM network: process or netns').choices(['process', 'netns']).default('process'))
   .parse();
 const o = program.opts<{
-  endpointsFile?: string; basePort: string; bootMs?: string; realistic?: string; vmRoot?: string; agentCommand?: string; host: string; advertiseHost?: string; vmNetwork: VmNetworkMode;
+  endpointsFile?: string; basePort: string; bootMs?: string; realistic?: string; vmRoot?: string; agentCommand?: string; agentBundle?: string; host: string; advertiseHost?: string; vmNetwork: VmNetworkMode;
   kubeadmCommand?: string; kubernetes: boolean; vmHypervisorCommand?: string; vmHypervisorInstanceTypes?: string; kubeNodeGraceSeconds?: string; kubeTolerationSeconds?: string; kubePodStartMs?: string;
 }>();
 
@@ -59,10 +68,12 @@ void (async () => {
   const port = (i: number) => (base === 0 ? 0 : base + i);
   const latency = { ...(o.realistic ? scaleProfile(REALISTIC_LATENCY, Number(o.realistic)) : {}), ...(o.bootMs ? { 'instance.boot': Number(o.bootMs) } : {}) };
   // default: built, the node-agent bundle next to this one (dist/apps/node-agent/main.js); from source, run-ts
-  const agent = o.agentCommand
-    ? (JSON.parse(o.agentCommand) as string[])
-    : __filename.endsWith('.js')
-      ? [process.execPath, path.join(__dirname, '../node-agent/main.js')]
+  // the VM's own copy of the bundle (agent upgrades replace it), or a command run as is (from source)
+  const bundle = o.agentBundle ?? (!o.agentCommand && __filename.endsWith('.js') ? path.join(__dirname, '../node-agent/main.js') : undefined);
+  const agent: ImageBinary = bundle
+    ? { interpreter: o.agentCommand ? (JSON.parse(o.agentCommand) as string[]) : [process.execPath], bundle: path.resolve(bundle), installAt: AGENT_BUNDLE_PATH }
+    : o.agentCommand
+      ? (JSON.parse(o.agentCommand) as string[])
       : [process.execPath, path.join(__dirname, '../../../tools/run-ts.js'), path.join(__dirname, '../../node-agent/src/main.ts')];
   const kubeadm = o.kubeadmCommand
     ? (JSON.parse(o.kubeadmCommand) as string[])

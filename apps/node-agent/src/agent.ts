@@ -6,6 +6,7 @@ import type { AgentApi } from '@skyweave/contracts';
 import type { Executor } from './executor';
 import { HttpError, PostJson, abortableSleep, agentCaller } from './http';
 import { CHECK_EXPIRATION_ARGV, parseCheckExpiration, runOperationsLoop } from './operations';
+import type { AgentSelf } from './self-upgrade';
 import { AgentState, loadState, saveState } from './state';
 import { PRIVATE_KEY_PATH, WireguardInterface, WireguardOptions, measureRtt } from './wireguard';
 
@@ -28,6 +29,10 @@ export interface AgentOptions {
   publicIp?: string;
   /** Seconds between round-trip measurements to every peer (default 30). */
   probeIntervalSeconds?: number;
+  /** The bundle this agent runs and its version, sent with every call (AgentApi.AGENT_VERSION_HEADER); `upgrade-agent` replaces the bundle. */
+  agent?: AgentSelf;
+  /** After an `upgrade-agent` installed a new bundle and was reported: exit so that the new one starts (see runOperationsLoop). */
+  onRestart?: (version: string) => void;
   log: (msg: string) => void;
   /** The transport (default node:http, see `nodePostJson`); injected by tests. */
   fetch?: PostJson;
@@ -57,7 +62,7 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
   const signal = stopping.signal;
   const sleep = o.sleep ?? ((ms: number) => abortableSleep(ms, signal));
   const ex = o.executor;
-  const call = agentCaller({ apiUrl: o.apiUrl, nodeId: o.nodeId, log: o.log, fetch: o.fetch, sleep, signal });
+  const call = agentCaller({ apiUrl: o.apiUrl, nodeId: o.nodeId, log: o.log, fetch: o.fetch, sleep, signal, agentVersion: o.agent?.version });
 
   // 1. Key pair, made here and kept: a restart reuses it, so peers need not learn a new key.
   const keyFile = ex.path(PRIVATE_KEY_PATH);
@@ -182,7 +187,7 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
   })();
 
   // 6. Operations (drain, uncordon, upgrade) the platform asks of this node.
-  const operationsLoop = runOperationsLoop({ apiUrl: o.apiUrl, nodeId: o.nodeId, executor: ex, state, signal, log: o.log, fetch: o.fetch, sleep: o.sleep });
+  const operationsLoop = runOperationsLoop({ apiUrl: o.apiUrl, nodeId: o.nodeId, executor: ex, state, signal, log: o.log, fetch: o.fetch, sleep: o.sleep, agent: o.agent, onRestart: o.onRestart });
 
   return {
     state,

@@ -1,5 +1,6 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
+import { AgentApi } from '@skyweave/contracts';
 import { PLATFORM_CALL, abortableDelay, withRetry } from '@skyweave/cloud-adapters/src/retry';
 
 /** A 4xx answer from the platform's agent API: final, not retried. */
@@ -53,6 +54,8 @@ export interface AgentCallerOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Aborting it abandons the request in flight (a long poll) and ends the retries. */
   signal?: AbortSignal;
+  /** This agent's version, sent as AgentApi.AGENT_VERSION_HEADER with every call (none when absent). */
+  agentVersion?: string;
 }
 
 /** POSTs `body` (JSON) to `<apiUrl>/agent/v1/nodes/<nodeId><path>` with `Authorization: Bearer <token>`; resolves the JSON answer (`{}` when empty). */
@@ -71,7 +74,7 @@ export function agentCaller(o: AgentCallerOptions): AgentCall {
   return <T>(path: string, token: string, body: unknown): Promise<T> => withRetry(PLATFORM_CALL, async () => {
     const res = await doFetch(`${o.apiUrl}/agent/v1/nodes/${o.nodeId}${path}`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(o.agentVersion ? { [AgentApi.AGENT_VERSION_HEADER]: o.agentVersion } : {}) },
       body: JSON.stringify(body),
       signal: o.signal,
     });

@@ -1,8 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
+import { AgentApi } from '@skyweave/contracts';
 import * as path from 'node:path';
 import { Command } from 'commander';
 import { Executor, RecordingExecutor, ShellExecutor } from './executor';
 import { runAgent } from './agent';
+import { AgentSelf, agentVersionOf } from './self-upgrade';
 
 /**
  * skyweave-node-agent --config /etc/skyweave/node-agent.json
@@ -19,6 +21,13 @@ import { runAgent } from './agent';
  * - `SKYWEAVE_WG_INTERFACE` (default `wg0`), `SKYWEAVE_WG_USERSPACE=1` for wireguard-go instead of the kernel module.
  * - `SKYWEAVE_PRIVATE_IP`, `SKYWEAVE_PUBLIC_IP`: the VM's addresses, when the image knows them.
  * - `SKYWEAVE_PROBE_INTERVAL_SECONDS`: seconds between round-trip measurements (default 30).
+ *
+ * Its version: run from its single-file bundle (dist/apps/node-agent/main.js, a package's lib/node-agent.js), the
+ * agent is `<release>-<12 hex of that file's SHA-256>`, the release being the repository's package.json version that
+ * tools/build.js writes into the bundle (`process.env.SKYWEAVE_AGENT_RELEASE` is replaced at build time, never read
+ * from the environment); run from source it has no version and sends none. After an `upgrade-agent` operation has
+ * installed another bundle over its own and reported it, it exits with AgentApi.AGENT_RESTART_EXIT_CODE (75), which
+ * its systemd unit restarts (`RestartForceExitStatus=75`), as does the sandbox's VM image.
  */
 const program = new Command('skyweave-node-agent').requiredOption('--config <file>', 'agent configuration written by cloud-init').parse();
 const env = process.env;
@@ -27,6 +36,13 @@ const cfg = JSON.parse(readFileSync(path.join(root, program.opts<{ config: strin
   apiUrl: string; nodeId: string; nodeName: string; bootstrapToken: string;
 };
 const log = (msg: string) => process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), node: cfg.nodeName, msg })}\n`);
+/** This process's bundle and version (none from source: `__filename` is then main.ts). */
+const release = process.env.SKYWEAVE_AGENT_RELEASE;
+const self: AgentSelf = (() => {
+  if (!release || !__filename.endsWith('.js')) return {};
+  const file = realpathSync(__filename);
+  return { path: file, version: agentVersionOf(file, release) };
+})();
 const mode = env.SKYWEAVE_EXECUTOR ?? (env.SKYWEAVE_ROOT ? 'recording' : 'real');
 const executor: Executor = mode === 'real'
   ? new ShellExecutor({
@@ -34,6 +50,7 @@ const executor: Executor = mode === 'real'
     ...(env.SKYWEAVE_RUN_ONLY !== undefined ? { runOnly: env.SKYWEAVE_RUN_ONLY.split(',').filter(Boolean) } : {}),
   })
   : new RecordingExecutor(root);
+log(self.version ? `node-agent ${self.version} (${self.path})` : 'node-agent from source: no version, agent upgrades not possible');
 runAgent({
   ...cfg,
   executor,
@@ -42,6 +59,11 @@ runAgent({
   publicIp: env.SKYWEAVE_PUBLIC_IP,
   probeIntervalSeconds: env.SKYWEAVE_PROBE_INTERVAL_SECONDS ? Number(env.SKYWEAVE_PROBE_INTERVAL_SECONDS) : undefined,
   log,
+  agent: self,
+  onRestart: (version) => {
+    log(`agent ${version} installed over ${self.path} (was ${self.version}): exiting with ${AgentApi.AGENT_RESTART_EXIT_CODE} to be restarted on it`);
+    process.exit(AgentApi.AGENT_RESTART_EXIT_CODE);
+  },
 }).then(
   (agent) => {
     // Stay up like a systemd service: the mesh, probe and operations loops keep running until systemd stops the unit

@@ -1,8 +1,9 @@
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import * as path from 'node:path';
-import type { AgentApi } from '@skyweave/contracts';
+import { AgentApi } from '@skyweave/contracts';
 import type { Executor, RunOptions } from './executor';
 import { HttpError, PostJson, abortableSleep, agentCaller } from './http';
+import { AgentSelf, runAgentUpgrade } from './self-upgrade';
 import { AgentState, saveState } from './state';
 
 /** The cluster-admin kubeconfig kubeadm writes on control-plane nodes (drain and uncordon other nodes with it). */
@@ -150,9 +151,20 @@ function stepsOf(ex: Executor, op: AgentApi.NodeOperation, self?: { nodeName: st
         { argv: ['kubectl', '--kubeconfig', ex.path(KUBELET_KUBECONFIG), 'wait', '--for=condition=Ready', `node/${node}`, `--timeout=${op.timeoutSeconds}s`], timeoutSeconds: op.timeoutSeconds + SLACK_SECONDS },
       ];
     }
+    case 'upgrade-agent':
+      throw new Error('upgrade-agent runs no commands (runAgentUpgrade)');
     default:
       throw new Error(`unknown operation kind ${JSON.stringify(kind)}`);
   }
+}
+
+/** This agent, as runOperation needs it: its node, and (for `upgrade-agent`) its bundle and API URL. */
+export interface OperationSelf {
+  nodeName: string;
+  /** The bundle this process runs and its version (self-upgrade.ts). */
+  agent?: AgentSelf;
+  /** The platform's URL, against which an `upgrade-agent` bundle path is resolved. */
+  apiUrl?: string;
 }
 
 const retryPause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -174,7 +186,11 @@ function tail(text: string, max = STDERR_TAIL_CHARS): string {
  *   its exit code and the last `STDERR_TAIL_CHARS` characters of its stderr (stdout when stderr is empty), or why the
  *   operation is malformed. Never rejects.
  */
-export async function runOperation(ex: Executor, op: AgentApi.NodeOperation, self?: { nodeName: string }): Promise<AgentApi.OperationResult> {
+export async function runOperation(ex: Executor, op: AgentApi.NodeOperation, self?: OperationSelf): Promise<AgentApi.OperationResult> {
+  if (op.kind === 'upgrade-agent') {
+    if (self && op.targetNodeName !== self.nodeName) return { state: 'Failed', message: `upgrade-agent: an agent upgrade of ${op.targetNodeName} was sent to the agent of ${self.nodeName}; nothing was installed` };
+    return (await runAgentUpgrade(op, self?.agent ?? {}, self?.apiUrl ?? '')).result;
+  }
   let steps: Step[];
   try {
     steps = stepsOf(ex, op, self);
@@ -239,6 +255,14 @@ export interface OperationsLoopOptions {
   /** Aborting it ends the loop: the long poll in flight is abandoned, a running operation is finished first. */
   signal: AbortSignal;
   log: (msg: string) => void;
+  /** The bundle this agent runs and its version (sent with every call; replaced by `upgrade-agent`). */
+  agent?: AgentSelf;
+  /**
+   * Called once an `upgrade-agent` result that installed another version than this process runs has been saved and
+   * reported: the process is to exit with AgentApi.AGENT_RESTART_EXIT_CODE so systemd starts the new bundle. The loop
+   * returns right after.
+   */
+  onRestart?: (version: string) => void;
   /** Injected for tests. */
   fetch?: PostJson;
   sleep?: (ms: number) => Promise<void>;
@@ -257,8 +281,13 @@ export interface OperationsLoopOptions {
 export async function runOperationsLoop(o: OperationsLoopOptions): Promise<void> {
   const ex = o.executor;
   const sleep = o.sleep ?? ((ms: number) => abortableSleep(ms, o.signal));
-  const call = agentCaller({ apiUrl: o.apiUrl, nodeId: o.nodeId, log: o.log, fetch: o.fetch, sleep: o.sleep, signal: o.signal });
+  const call = agentCaller({ apiUrl: o.apiUrl, nodeId: o.nodeId, log: o.log, fetch: o.fetch, sleep: o.sleep, signal: o.signal, agentVersion: o.agent?.version });
   const done = (o.state.operations ??= {});
+  /** A saved `upgrade-agent` result whose version this process does not run: restart on it once it is reported. */
+  const restartFor = (id: string): string | undefined => {
+    const r = done[id]?.result;
+    return r?.state === 'Succeeded' && r.agentVersion && r.agentVersion !== o.agent?.version ? r.agentVersion : undefined;
+  };
   const save = () => {
     const reported = Object.keys(done).filter((id) => done[id].reported);
     for (const id of reported.slice(0, Math.max(0, reported.length - KEEP_REPORTED_OPERATIONS))) delete done[id];
@@ -277,7 +306,12 @@ export async function runOperationsLoop(o: OperationsLoopOptions): Promise<void>
 
   while (!o.signal.aborted) {
     try {
-      for (const id of Object.keys(done)) if (!done[id].reported) await report(id);
+      for (const id of Object.keys(done)) {
+        if (done[id].reported) continue;
+        await report(id);
+        const version = restartFor(id);
+        if (version && o.onRestart) return o.onRestart(version);
+      }
       const { operations = [] } = await call<AgentApi.OperationsResponse>('/operations', o.state.nodeToken, {});
       const nothingNew = operations.length > 0 && operations.every((op) => done[op.id]);
       for (const op of operations) {
@@ -286,12 +320,17 @@ export async function runOperationsLoop(o: OperationsLoopOptions): Promise<void>
           o.log(`operation ${op.id} (${op.kind} ${op.targetNodeName}) already ${done[op.id].result.state}; reporting it again`);
         } else {
           o.log(`operation ${op.id}: ${op.kind} ${op.targetNodeName}`);
-          const result = await runOperation(ex, op, { nodeName: o.state.nodeName });
+          const result = await runOperation(ex, op, { nodeName: o.state.nodeName, agent: o.agent, apiUrl: o.apiUrl });
           done[op.id] = { result, reported: false, completedAt: new Date().toISOString() };
           save();
           o.log(`operation ${op.id}: ${result.state}${result.message ? `: ${result.message}` : ''}`);
         }
         await report(op.id);
+        const version = restartFor(op.id);
+        if (version && o.onRestart) {
+          o.log(`operation ${op.id}: agent ${version} installed; restarting on it (exit ${AgentApi.AGENT_RESTART_EXIT_CODE})`);
+          return o.onRestart(version);
+        }
       }
       // only operations it has results for already: the platform has not taken them in yet, so do not hammer it
       if (nothingNew) await sleep(1000);

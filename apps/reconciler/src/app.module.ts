@@ -7,7 +7,8 @@ import { CredentialVault, DATA_SOURCE, LOGGER, Logger, VAULT, serviceClock } fro
 import { Reconciler } from './reconciler';
 import { DEFAULT_FULL_RECONCILE, FullReconciler } from './full';
 import { LeakSweeper } from './sweep';
-import { DEFAULT_PLAN_OPTIONS } from './plan';
+import { AGENT_PACKAGE_BASE_URL_ENV, agentBundleFor, agentPackagesFromEnv } from '@skyweave/bootstrap/src/agent-packages';
+import { AgentPackageView, DEFAULT_PLAN_OPTIONS } from './plan';
 
 /** The reconciler's settings, read from the environment once at start-up (see main.ts for each variable). */
 export interface ReconcilerSettings {
@@ -32,6 +33,12 @@ export interface ReconcilerSettings {
   renewTimeoutSeconds: number;
   /** Seconds between looks for masters whose certificates are due for renewal. */
   certificateCheckSeconds: number;
+  /** An agent's self-upgrade, seconds. */
+  agentUpgradeTimeoutSeconds: number;
+  /** Seconds between looks for clusters whose nodes' agents are not at the platform's version. */
+  agentUpgradeCheckSeconds: number;
+  /** The node-agent bundle every agent should run (SKYWEAVE_AGENT_PACKAGES_DIR's manifest); absent ⇒ no agent upgrades. */
+  agentPackage?: AgentPackageView;
   /** The reconciler's clock (ms since the epoch): the wall clock plus SKYWEAVE_CLOCK_OFFSET_SECONDS. */
   clock: () => number;
 }
@@ -64,6 +71,12 @@ export function readSettings(env: NodeJS.ProcessEnv): ReconcilerSettings {
     upgradeTimeoutSeconds: num('SKYWEAVE_UPGRADE_TIMEOUT_SECONDS', DEFAULT_PLAN_OPTIONS.upgradeTimeoutSeconds),
     renewTimeoutSeconds: num('SKYWEAVE_CERTIFICATE_RENEW_TIMEOUT_SECONDS', DEFAULT_PLAN_OPTIONS.renewTimeoutSeconds),
     certificateCheckSeconds: num('SKYWEAVE_CERTIFICATE_CHECK_SECONDS', 3600),
+    agentUpgradeTimeoutSeconds: num('SKYWEAVE_AGENT_UPGRADE_TIMEOUT_SECONDS', DEFAULT_PLAN_OPTIONS.agentUpgradeTimeoutSeconds ?? 300),
+    agentUpgradeCheckSeconds: num('SKYWEAVE_AGENT_UPGRADE_CHECK_SECONDS', 60),
+    agentPackage: (() => {
+      const served = agentPackagesFromEnv(env);
+      return served ? agentBundleFor(served.manifest, env[AGENT_PACKAGE_BASE_URL_ENV] || undefined) : undefined;
+    })(),
     clock: serviceClock(env),
   };
 }
@@ -127,6 +140,14 @@ export class PeriodicLoops implements OnApplicationBootstrap, OnApplicationShutd
     this.every(s.certificateCheckSeconds, 'certificate check', async () => {
       for (const c of await this.reconciler.certificatesDue()) await this.reconciler.reconcile(c.organisationId, c.id);
     });
+    // nor does the platform's agent version changing (a new installation), nor a failed agent upgrade's backoff ending
+    if (s.agentPackage) {
+      this.every(s.agentUpgradeCheckSeconds, 'agent upgrade check', async () => {
+        for (const c of await this.reconciler.agentUpgradesDue()) await this.reconciler.reconcile(c.organisationId, c.id);
+      });
+    } else {
+      this.log.info({}, 'no agent bundle in SKYWEAVE_AGENT_PACKAGES_DIR\'s manifest (or the variable is not set): agents are not upgraded');
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -162,6 +183,7 @@ export class PeriodicLoops implements OnApplicationBootstrap, OnApplicationShutd
       provide: Reconciler, inject: [DATA_SOURCE, LOGGER, SETTINGS, FullReconciler],
       useFactory: (ds: DataSource, log: Logger, s: ReconcilerSettings, full: FullReconciler) => new Reconciler(ds, log, () => new Date(s.clock()), {
         drainTimeoutSeconds: s.drainTimeoutSeconds, upgradeTimeoutSeconds: s.upgradeTimeoutSeconds, renewTimeoutSeconds: s.renewTimeoutSeconds,
+        agentUpgradeTimeoutSeconds: s.agentUpgradeTimeoutSeconds, ...(s.agentPackage ? { agentPackage: s.agentPackage } : {}),
       }, (t) => full.nextRunAfter(t)),
     },
     {

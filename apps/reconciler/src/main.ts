@@ -15,6 +15,10 @@ import { RECONCILER_SUBJECTS, ReconcilerModule } from './app.module';
  * - `SKYWEAVE_DRAIN_TIMEOUT_SECONDS` (120), `SKYWEAVE_UPGRADE_TIMEOUT_SECONDS` (600),
  *   `SKYWEAVE_CERTIFICATE_RENEW_TIMEOUT_SECONDS` (300): agent operations;
  * - `SKYWEAVE_CERTIFICATE_CHECK_SECONDS` (3600): how often masters' reported certificates are looked at for renewal;
+ * - `SKYWEAVE_AGENT_PACKAGES_DIR`: the node-agent packages' folder; its manifest's `version` and `agent` bundle are what
+ *   every node's agent is upgraded to (one node at a time; unset ⇒ no agent upgrades), with
+ *   `SKYWEAVE_AGENT_PACKAGE_BASE_URL` (the bundle's URL base when not the gateway's), `SKYWEAVE_AGENT_UPGRADE_TIMEOUT_SECONDS`
+ *   (300) and `SKYWEAVE_AGENT_UPGRADE_CHECK_SECONDS` (60: how often clusters with agents behind are looked at);
  * - `SKYWEAVE_CLOCK_OFFSET_SECONDS` (0): the reconciler's clock runs this far ahead of the wall clock (tests only);
  * - `SKYWEAVE_REPLICA` (host-pid): this replica's name in leases and reconcile records.
  * Any number of replicas may run: the fast pass locks the cluster row, the full reconcile takes the cluster's lease,

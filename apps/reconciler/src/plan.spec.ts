@@ -1,6 +1,6 @@
 import { Subjects } from '@skyweave/contracts';
 import { isUnsettled } from '@skyweave/domain';
-import { CERTIFICATE_RENEWAL_RETRY_MS, ClusterView, NetworkView, NodeView, OperationView, REDISPATCH_AFTER_MS, planReconcile } from './plan';
+import { AGENT_UPGRADE_RETRY_BASE_MS, AgentPackageView, CERTIFICATE_RENEWAL_RETRY_MS, ClusterView, DEFAULT_PLAN_OPTIONS, NetworkView, NodeView, OperationView, PlanOptions, REDISPATCH_AFTER_MS, planReconcile } from './plan';
 
 const now = new Date('2026-11-21T12:00:00Z');
 const readyCondition = { type: 'Ready', status: 'True' as const, reason: 'ClusterReady', message: '', lastTransitionTime: now.toISOString() };
@@ -224,6 +224,111 @@ describe('planReconcile: certificate renewal (kubeadm "Certificate Management wi
     expect(planReconcile(ready, nets, [master('m0', 0, expiring(5)), { ...w0, phase: 'Pending', retryAt: new Date(now.getTime() + DAY), waitingReason: 'QuotaExceeded' }], now).newOperations)
       .toEqual([expect.objectContaining({ kind: 'renew-certificates', executorNodeId: 'm0' })]);
     expect(planReconcile(cluster({ phase: 'Provisioning' }), nets, [master('m0', 0, expiring(5)), { ...w0, phase: 'Booting' }], now).newOperations).toEqual([]);
+  });
+});
+
+describe('planReconcile: agent upgrade (like a node upgrade: one node at a time, masters first)', () => {
+  const nets = [net('aws', 'Ready')];
+  const NEW = '0.1.0-bbbbbbbbbbbb';
+  const OLD = '0.1.0-aaaaaaaaaaaa';
+  const pkg: AgentPackageView = { version: NEW, url: `/v1/agent-packages/${NEW}/skyweave-node-agent-${NEW}.js`, sha256: 'b'.repeat(64), bytes: 123 };
+  const options: PlanOptions = { ...DEFAULT_PLAN_OPTIONS, agentPackage: pkg };
+  const runs = (v: string | null) => (n: NodeView): NodeView => ({ ...n, agentVersion: v });
+  const m0 = runs(OLD)({ ...node('m0', 'aws', 'master', 'Joined'), ordinal: 0 });
+  const m1 = runs(OLD)({ ...node('m1', 'aws', 'master', 'Joined'), ordinal: 1 });
+  const w0 = runs(OLD)({ ...node('w0', 'aws', 'worker', 'Joined'), ordinal: 0 });
+  const ready = cluster({ phase: 'Ready' });
+  const upgradeOp = (target: string, state: OperationView['state'], over: Partial<OperationView> = {}): OperationView => ({
+    id: `ua-${target}-${state}`, kind: 'upgrade-agent', purpose: 'agent-upgrade', executorNodeId: target, targetNodeId: target, kubernetesVersion: null, state,
+    message: state === 'Failed' ? `upgrade-agent: sha256 mismatch for http://x: expected ${'b'.repeat(64)}` : null,
+    deadlineAt: new Date(now.getTime() + 60_000), createdAt: now, finishedAt: state === 'Pending' || state === 'Running' ? null : now, agentPackage: pkg, ...over,
+  });
+  const agentCondition = (p: ReturnType<typeof planReconcile>) => p.conditions.find((c) => c.type === 'AgentUpgraded');
+
+  it('asks the first master\'s own agent to upgrade itself to the platform\'s bundle, and nothing else', () => {
+    const p = planReconcile(ready, nets, [w0, m1, m0], now, [], options);
+    expect(p.newOperations).toEqual([{
+      kind: 'upgrade-agent', purpose: 'agent-upgrade', executorNodeId: 'm0', targetNodeId: 'm0', kubernetesVersion: null, upgradeControlPlane: false,
+      timeoutSeconds: 300, agentPackage: pkg,
+    }]);
+    expect(p.events).toEqual([expect.objectContaining({ reason: 'AgentUpgrading', object: 'node/m0', message: expect.stringContaining(`from ${OLD} to ${NEW}`) })]);
+    expect(agentCondition(p)).toMatchObject({ status: 'False', reason: 'AgentUpgrading', message: expect.stringContaining('m0 (1/3)') });
+  });
+
+  it('waits while that upgrade is in flight and until the node reports the new version, then goes on with the next node, workers last', () => {
+    expect(planReconcile(ready, nets, [m0, m1, w0], now, [upgradeOp('m0', 'Running')], options).newOperations).toEqual([]);
+    // reported done, the agent restarting: still m0's turn until it reports the new version
+    const restarting = planReconcile(ready, nets, [m0, m1, w0], now, [upgradeOp('m0', 'Succeeded')], options);
+    expect(restarting.newOperations).toEqual([]);
+    expect(agentCondition(restarting)?.message).toMatch(/m0 \(1\/3\) restarting/);
+    const next = planReconcile(ready, nets, [runs(NEW)(m0), m1, w0], now, [upgradeOp('m0', 'Succeeded')], options);
+    expect(next.newOperations).toEqual([expect.objectContaining({ kind: 'upgrade-agent', targetNodeId: 'm1' })]);
+    const worker = planReconcile(ready, nets, [runs(NEW)(m0), runs(NEW)(m1), w0], now, [], options);
+    expect(worker.newOperations).toEqual([expect.objectContaining({ targetNodeId: 'w0', executorNodeId: 'w0' })]);
+  });
+
+  it('ends AgentUpgraded=True once every node reports the version, with one AgentUpgradeComplete event', () => {
+    const nodes = [runs(NEW)(m0), runs(NEW)(m1), runs(NEW)(w0)];
+    const upgrading = cluster({ phase: 'Ready', conditions: [readyCondition, { type: 'AgentUpgraded', status: 'False', reason: 'AgentUpgrading', message: '', lastTransitionTime: now.toISOString() }] });
+    const done = planReconcile(upgrading, nets, nodes, now, [], options);
+    expect(agentCondition(done)).toMatchObject({ status: 'True', reason: 'AgentsUpToDate', message: `Every node's agent runs ${NEW}` });
+    expect(done.events.map((e) => e.reason)).toEqual(['AgentUpgradeComplete']);
+    expect(planReconcile(cluster({ phase: 'Ready', conditions: done.conditions }), nets, nodes, now, [], options).events).toEqual([]);
+  });
+
+  it('leaves alone nodes whose agent reported no version, and plans nothing without a package', () => {
+    const p = planReconcile(ready, nets, [runs(null)(m0), runs(NEW)(m1), runs(null)(w0)], now, [], options);
+    expect(p.newOperations).toEqual([]);
+    expect(agentCondition(p)?.message).toContain('2 node(s) have not reported a version');
+    const none = planReconcile(ready, nets, [m0, m1, w0], now, [], DEFAULT_PLAN_OPTIONS);
+    expect(none.newOperations).toEqual([]);
+    expect(agentCondition(none)).toBeUndefined();
+  });
+
+  it('never runs beside another operation: not while a Kubernetes rollout, a removal\'s drain or a renewal is in flight, and not while nodes are being replaced', () => {
+    const drain: OperationView = { ...upgradeOp('w0', 'Running'), id: 'd', kind: 'drain', purpose: 'upgrade', executorNodeId: 'm1', kubernetesVersion: '1.31.5', agentPackage: null };
+    const p = planReconcile(ready, nets, [m0, m1, w0], now, [drain], options);
+    expect(p.newOperations).toEqual([]);
+    expect(agentCondition(p)?.message).toContain('waiting for the operations in flight');
+    // a Kubernetes rollout due in the same pass goes first
+    const both = planReconcile(cluster({ phase: 'Ready', kubernetesVersion: '1.31.5' }), nets, [m0, m1, w0].map((n) => ({ ...n, kubernetesVersion: '1.31.4' })), now, [], options);
+    expect(both.newOperations.map((o) => o.kind)).toEqual(['drain']);
+    // and the Kubernetes rollout waits for an agent upgrade in flight
+    expect(planReconcile(cluster({ phase: 'Ready', kubernetesVersion: '1.31.5' }), nets, [m0, m1, w0].map((n) => ({ ...n, kubernetesVersion: '1.31.4' })), now, [upgradeOp('m0', 'Running')], options).newOperations).toEqual([]);
+    expect(planReconcile(ready, nets, [m0, m1, { ...w0, phase: 'Pending' }], now, [], options).newOperations).toEqual([]);
+  });
+
+  it('backs off after a failure (condition naming the node and the error, one Warning), then tries the same node again, doubling the wait', () => {
+    const failed = upgradeOp('m0', 'Failed');
+    const p = planReconcile(ready, nets, [m0, m1, w0], now, [failed], options);
+    expect(p.newOperations).toEqual([]);
+    const retryAt = new Date(now.getTime() + AGENT_UPGRADE_RETRY_BASE_MS).toISOString();
+    expect(agentCondition(p)).toMatchObject({ status: 'False', reason: 'AgentUpgradeFailed', message: expect.stringMatching(new RegExp(`stopped at m0 \\(attempt 1\\): upgrade-agent failed: upgrade-agent: sha256 mismatch.*retry at ${retryAt}`)) });
+    expect(p.events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'AgentUpgradeFailed', object: 'node/m0' })]);
+    // the same failure again: no second event
+    expect(planReconcile(cluster({ phase: 'Ready', conditions: p.conditions }), nets, [m0, m1, w0], now, [failed], options).events).toEqual([]);
+    const later = new Date(now.getTime() + AGENT_UPGRADE_RETRY_BASE_MS + 1);
+    const retry = planReconcile(ready, nets, [m0, m1, w0], later, [failed], options);
+    expect(retry.newOperations).toEqual([expect.objectContaining({ kind: 'upgrade-agent', targetNodeId: 'm0' })]);
+    expect(retry.events[0].message).toContain('(attempt 2)');
+    // a second failure waits twice as long; a timed-out one counts the same
+    const second = { ...upgradeOp('m0', 'TimedOut'), id: 'ua-2' };
+    expect(planReconcile(ready, nets, [m0, m1, w0], new Date(now.getTime() + 2 * AGENT_UPGRADE_RETRY_BASE_MS - 1), [failed, second], options).newOperations).toEqual([]);
+    expect(planReconcile(ready, nets, [m0, m1, w0], new Date(now.getTime() + 2 * AGENT_UPGRADE_RETRY_BASE_MS + 1), [failed, second], options).newOperations).toHaveLength(1);
+  });
+
+  it('takes a reported install whose agent never came back on the new version, at its deadline, as a failure', () => {
+    const deadlineAt = new Date(now.getTime() - 1);
+    const p = planReconcile(ready, nets, [m0, m1, w0], now, [upgradeOp('m0', 'Succeeded', { deadlineAt })], options);
+    expect(p.newOperations).toEqual([]);
+    expect(agentCondition(p)).toMatchObject({ reason: 'AgentUpgradeFailed', message: expect.stringContaining(`still reports ${OLD}`) });
+  });
+
+  it('never blocks a delete: a cluster being deleted terminates its VMs whatever agent upgrade is in flight or failed', () => {
+    const p = planReconcile(cluster({ phase: 'Ready', deletionRequested: true }), nets, [m0, w0], now, [upgradeOp('m0', 'Running'), upgradeOp('w0', 'Failed')], options);
+    expect(p.phase).toBe('Deleting');
+    expect(p.commands).toEqual([{ subject: Subjects.NodeTerminate, nodeId: 'm0' }, { subject: Subjects.NodeTerminate, nodeId: 'w0' }]);
+    expect(p.newOperations).toEqual([]);
   });
 });
 

@@ -31,14 +31,22 @@ export interface NodeView {
   kubernetesVersion?: string | null;
   /** A master's kubeadm certificates and their expiry (RFC 3339), as its agent last reported them; null ⇒ not reported. */
   certificateExpirations?: { name: string; expiresAt: string }[] | null;
+  /** The node-agent version its agent last reported (`0.1.0-1a2b3c4d5e6f`); null ⇒ not reported (never upgraded). */
+  agentVersion?: string | null;
 }
-/** A drain / upgrade / uncordon / certificate renewal asked of an agent. */
+/** A node-agent bundle of the platform's package manifest (see AgentApi.AgentBundle). */
+export interface AgentPackageView { version: string; url: string; sha256: string; bytes: number }
+/** A drain / upgrade / uncordon / certificate renewal / agent upgrade asked of an agent. */
 export interface OperationView {
-  id: string; kind: 'drain' | 'uncordon' | 'upgrade' | 'renew-certificates'; purpose: 'removal' | 'upgrade' | 'certificates';
+  id: string; kind: 'drain' | 'uncordon' | 'upgrade' | 'renew-certificates' | 'upgrade-agent'; purpose: 'removal' | 'upgrade' | 'certificates' | 'agent-upgrade';
   executorNodeId: string; targetNodeId: string; kubernetesVersion: string | null;
   state: 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'TimedOut'; message: string | null; deadlineAt: Date; createdAt: Date;
+  /** When it ended (any outcome); null or absent while active. */
+  finishedAt?: Date | null;
+  /** upgrade-agent: the bundle it installs. */
+  agentPackage?: AgentPackageView | null;
 }
-export type NewOperation = Omit<OperationView, 'id' | 'state' | 'message' | 'deadlineAt' | 'createdAt'> & { upgradeControlPlane: boolean; timeoutSeconds: number };
+export type NewOperation = Omit<OperationView, 'id' | 'state' | 'message' | 'deadlineAt' | 'createdAt' | 'finishedAt'> & { upgradeControlPlane: boolean; timeoutSeconds: number };
 
 export type Command =
   | { subject: typeof Subjects.NetworkEnsure | typeof Subjects.NetworkDelete; cloud: CloudId }
@@ -69,8 +77,20 @@ export interface PlanOptions {
   upgradeTimeoutSeconds: number;
   /** A master's certificate renewal (renew, API server restart, check), seconds. */
   renewTimeoutSeconds: number;
+  /** An agent's self-upgrade (download, check, install, report), seconds; the restart is awaited until the same deadline. */
+  agentUpgradeTimeoutSeconds?: number;
+  /**
+   * The node-agent bundle every node's agent should run (the platform's package manifest: SKYWEAVE_AGENT_PACKAGES_DIR);
+   * absent ⇒ no agent upgrade is planned (an installation that serves no packages).
+   */
+  agentPackage?: AgentPackageView;
 }
-export const DEFAULT_PLAN_OPTIONS: PlanOptions = { drainTimeoutSeconds: 120, upgradeTimeoutSeconds: 600, renewTimeoutSeconds: 300 };
+export const DEFAULT_PLAN_OPTIONS: PlanOptions = { drainTimeoutSeconds: 120, upgradeTimeoutSeconds: 600, renewTimeoutSeconds: 300, agentUpgradeTimeoutSeconds: 300 };
+
+/** After a node's agent upgrade failed, the next attempt waits this long (ms), doubled per failed attempt on that node and version… */
+export const AGENT_UPGRADE_RETRY_BASE_MS = 5 * 60_000;
+/** …up to this (ms). */
+export const AGENT_UPGRADE_RETRY_MAX_MS = 6 * 3600_000;
 
 /**
  * The certificates a master's agent renews (`kubeadm certs renew <name>`): the API server's serving certificate and
@@ -260,6 +280,7 @@ export function planReconcile(
 
   if (plan.phase === 'Ready') planUpgrade(cluster, nodes, operations, options, plan, cond, drainer, nameOf);
   if (plan.phase === 'Ready') planCertificateRenewal(nodes, operations, now, options, plan);
+  if (plan.phase === 'Ready') planAgentUpgrade(cluster, nodes, operations, now, options, plan, cond, nameOf);
   return plan;
 }
 
@@ -301,6 +322,8 @@ function planUpgrade(
 ): void {
   const target = cluster.kubernetesVersion;
   if (!target || nodes.some((n) => n.phase !== 'Joined')) return;
+  // one rollout at a time: an agent upgrade in flight finishes first
+  if (operations.some((o) => o.kind === 'upgrade-agent' && ACTIVE(o))) return;
   const ordered = [...nodes.filter((n) => n.role === 'master').sort(byOrdinal), ...nodes.filter((n) => n.role === 'worker').sort(byOrdinal)];
   const behind = ordered.filter((n) => (n.kubernetesVersion ?? target) !== target);
   if (behind.length === 0) {
@@ -354,6 +377,76 @@ function planUpgrade(
   } else {
     progress('done');
   }
+}
+
+/**
+ * The rollout of the platform's node-agent version (`options.agentPackage`), like a node upgrade: one node at a time,
+ * masters first (by ordinal), only while every node has joined, and only while no other agent operation is in flight
+ * or planned in this pass (a Kubernetes rollout, a removal's drain, a certificate renewal go first). A node whose
+ * agent reported another version gets an `upgrade-agent` operation run by its own agent (download, SHA-256 check,
+ * atomic install, report, exit 75, restarted by systemd); the node is done when its agent reports the new version
+ * (recorded by the gateway, which also completes the operation: a crash between install and report loses nothing).
+ * A failed or timed-out attempt — or one reported successful whose agent still reports the old version at its
+ * deadline — shows AgentUpgraded=False `AgentUpgradeFailed` naming the node and why, and is tried again on the same
+ * node after AGENT_UPGRADE_RETRY_BASE_MS, doubled per failed attempt, at most AGENT_UPGRADE_RETRY_MAX_MS. Nodes that
+ * reported no version (agents older than this mechanism) are left alone. Never during a delete (planDelete).
+ */
+function planAgentUpgrade(
+  cluster: ClusterView, nodes: NodeView[], operations: OperationView[], now: Date, options: PlanOptions, plan: Plan,
+  cond: (c: Omit<Condition, 'lastTransitionTime'>) => void, nameOf: (id: string) => string,
+): void {
+  const pkg = options.agentPackage;
+  if (!pkg || nodes.some((n) => n.phase !== 'Joined')) return;
+  const target = pkg.version;
+  const ordered = [...nodes.filter((n) => n.role === 'master').sort(byOrdinal), ...nodes.filter((n) => n.role === 'worker').sort(byOrdinal)];
+  const reported = ordered.filter((n) => n.agentVersion);
+  const behind = reported.filter((n) => n.agentVersion !== target);
+  const before = cluster.conditions.find((c) => c.type === ConditionType.AgentUpgraded);
+  if (behind.length === 0) {
+    if (reported.length === 0) return;
+    const unknown = ordered.length - reported.length;
+    cond({ type: ConditionType.AgentUpgraded, status: 'True', reason: ConditionReason.AgentsUpToDate, message: `Every node's agent runs ${target}${unknown ? ` (${unknown} node(s) have not reported a version)` : ''}` });
+    if (before && before.status !== 'True') plan.events.push({ type: 'Normal', reason: EventReason.AgentUpgradeComplete, message: `Every node's agent runs ${target}` });
+    return;
+  }
+  const ops = operations.filter((o) => o.kind === 'upgrade-agent' && o.agentPackage?.version === target);
+  const position = `${reported.length - behind.length + 1}/${reported.length}`;
+  const progress = (n: NodeView, what: string) => cond({ type: ConditionType.AgentUpgraded, status: 'False', reason: ConditionReason.AgentUpgrading, message: `Upgrading agents to ${target}: ${n.name} (${position}) ${what}` });
+  const inFlight = ops.find(ACTIVE);
+  if (inFlight) {
+    const n = nodes.find((x) => x.id === inFlight.targetNodeId);
+    if (n) progress(n, 'installing');
+    return;
+  }
+  const node = behind[0];
+  const mine = ops.filter((o) => o.targetNodeId === node.id);
+  const last = mine.at(-1);
+  if (last?.state === 'Succeeded' && now.getTime() < last.deadlineAt.getTime()) return progress(node, `restarting on the new agent (it still reports ${node.agentVersion})`);
+  if (last) {
+    const why = last.state === 'Succeeded'
+      ? `the agent reported the install but still reports ${node.agentVersion} at the deadline (${last.deadlineAt.toISOString()})`
+      : `upgrade-agent ${last.state === 'TimedOut' ? 'timed out' : 'failed'}: ${last.message ?? 'no detail'}`;
+    const ended = (last.finishedAt ?? last.deadlineAt).getTime();
+    const retryAt = new Date(ended + Math.min(AGENT_UPGRADE_RETRY_MAX_MS, AGENT_UPGRADE_RETRY_BASE_MS * 2 ** (mine.length - 1)));
+    if (now.getTime() < retryAt.getTime()) {
+      const message = `Agent upgrade to ${target} stopped at ${nameOf(node.id)} (attempt ${mine.length}): ${why}; retry at ${retryAt.toISOString()}`;
+      cond({ type: ConditionType.AgentUpgraded, status: 'False', reason: ConditionReason.AgentUpgradeFailed, message });
+      if (before?.message !== message) plan.events.push({ type: 'Warning', reason: EventReason.AgentUpgradeFailed, object: `node/${node.name}`, message });
+      return;
+    }
+  }
+  // one operation at a time on the cluster: whatever else is in flight or asked for in this pass goes first
+  if (operations.some(ACTIVE) || plan.newOperations.length > 0) return progress(node, 'waiting for the operations in flight');
+  const timeoutSeconds = options.agentUpgradeTimeoutSeconds ?? DEFAULT_PLAN_OPTIONS.agentUpgradeTimeoutSeconds ?? 300;
+  plan.newOperations.push({
+    kind: 'upgrade-agent', purpose: 'agent-upgrade', executorNodeId: node.id, targetNodeId: node.id, kubernetesVersion: null,
+    upgradeControlPlane: false, timeoutSeconds, agentPackage: { ...pkg },
+  });
+  plan.events.push({
+    type: 'Normal', reason: EventReason.AgentUpgrading, object: `node/${node.name}`,
+    message: `Upgrading the agent of ${node.name} (${position}) from ${node.agentVersion} to ${target}${last ? ` (attempt ${mine.length + 1})` : ''}`,
+  });
+  progress(node, 'installing');
 }
 
 /** Drops a reconciler-owned condition type from the plan (and from the cluster when applied). */

@@ -74,7 +74,7 @@ export class Reconciler {
     for (const o of plan.newOperations) {
       await this.repos.operations.insert(scope, {
         id: randomUUID(), clusterId, executorNodeId: o.executorNodeId, targetNodeId: o.targetNodeId, kind: o.kind, purpose: o.purpose,
-        kubernetesVersion: o.kubernetesVersion, upgradeControlPlane: o.upgradeControlPlane, timeoutSeconds: o.timeoutSeconds, state: 'Pending', message: null,
+        kubernetesVersion: o.kubernetesVersion, upgradeControlPlane: o.upgradeControlPlane, agentPackage: o.agentPackage ?? null, timeoutSeconds: o.timeoutSeconds, state: 'Pending', message: null,
         deadlineAt: new Date(now.getTime() + (o.timeoutSeconds + OPERATION_REPORT_MARGIN_SECONDS) * 1000), finishedAt: null,
       }, em);
     }
@@ -116,6 +116,15 @@ export class Reconciler {
    */
   async unsettled(): Promise<ClusterRef[]> {
     return this.repos.clusters.unsettled(REDRIVE);
+  }
+
+  /**
+   * Ready clusters with a Joined node whose agent reported a version other than the platform's (`options.agentPackage`);
+   * none when the installation serves no packages. The plan decides whether an upgrade is due (planAgentUpgrade).
+   */
+  async agentUpgradesDue(): Promise<ClusterRef[]> {
+    const pkg = this.options.agentPackage;
+    return pkg ? this.repos.nodes.clustersWithAgentVersionOtherThan(REDRIVE, pkg.version) : [];
   }
 
   /**

@@ -20,6 +20,12 @@ export interface AgentPackageManifest {
   /** The Node.js version shipped in the packages (`v20.20.2`). */
   node: string;
   packages: Partial<Record<AgentArchitecture, AgentPackageFile>>;
+  /**
+   * The agent bundle alone (`<version>/skyweave-node-agent-<version>.js`, the same file as the packages'
+   * `lib/node-agent.js`): what a running agent downloads to upgrade itself (its runtime stays). Absent from manifests
+   * written before agent upgrades: then no agent upgrade is rolled out.
+   */
+  agent?: AgentPackageFile;
 }
 
 /** Environment variable naming the folder that holds manifest.json and the packages (api-gateway serves it, node-provisioner reads the manifest). */
@@ -30,6 +36,14 @@ export const AGENT_PACKAGE_BASE_URL_ENV = 'SKYWEAVE_AGENT_PACKAGE_BASE_URL';
 export const AGENT_PACKAGES_ROUTE = '/v1/agent-packages';
 
 const FILE_RE = /^[0-9A-Za-z.+-]+\/skyweave-node-agent-[0-9A-Za-z.+-]+-linux-(amd64|arm64)\.tar\.gz$/;
+const BUNDLE_RE = /^[0-9A-Za-z.+-]+\/skyweave-node-agent-[0-9A-Za-z.+-]+\.js$/;
+
+/** Checks one file entry's checksum and size. @throws Error naming `where`. */
+function checkFile(where: string, f: Partial<AgentPackageFile>): AgentPackageFile {
+  if (typeof f.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(f.sha256)) throw new Error(`agent package manifest: ${where}.sha256 must be 64 lower-case hex digits`);
+  if (typeof f.bytes !== 'number' || !Number.isSafeInteger(f.bytes) || f.bytes <= 0) throw new Error(`agent package manifest: ${where}.bytes must be a positive integer`);
+  return { file: f.file as string, sha256: f.sha256, bytes: f.bytes };
+}
 
 /**
  * Parses and checks a manifest's text.
@@ -48,11 +62,32 @@ export function parseAgentPackageManifest(text: string): AgentPackageManifest {
     const f = p as Partial<AgentPackageFile>;
     const match = typeof f.file === 'string' ? FILE_RE.exec(f.file) : null;
     if (!match || match[1] !== arch || !f.file?.startsWith(`${m.version}/`)) throw new Error(`agent package manifest: packages.${arch}.file must be ${m.version}/skyweave-node-agent-…-linux-${arch}.tar.gz`);
-    if (typeof f.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(f.sha256)) throw new Error(`agent package manifest: packages.${arch}.sha256 must be 64 lower-case hex digits`);
-    if (typeof f.bytes !== 'number' || !Number.isSafeInteger(f.bytes) || f.bytes <= 0) throw new Error(`agent package manifest: packages.${arch}.bytes must be a positive integer`);
-    packages[arch as AgentArchitecture] = { file: f.file, sha256: f.sha256, bytes: f.bytes };
+    packages[arch as AgentArchitecture] = checkFile(`packages.${arch}`, f);
   }
-  return { version: m.version, node: m.node, packages };
+  if (m.agent === undefined) return { version: m.version, node: m.node, packages };
+  const a = (m.agent ?? {}) as Partial<AgentPackageFile>;
+  if (typeof a.file !== 'string' || !BUNDLE_RE.test(a.file) || a.file !== `${m.version}/skyweave-node-agent-${m.version}.js`) {
+    throw new Error(`agent package manifest: agent.file must be ${m.version}/skyweave-node-agent-${m.version}.js`);
+  }
+  return { version: m.version, node: m.node, packages, agent: checkFile('agent', a) };
+}
+
+/** Every file a manifest lists (each architecture's package, then the agent bundle). */
+export function manifestFiles(manifest: AgentPackageManifest): AgentPackageFile[] {
+  return [...Object.values(manifest.packages), ...(manifest.agent ? [manifest.agent] : [])];
+}
+
+/**
+ * The bundle an `upgrade-agent` operation installs (AgentApi.AgentBundle): the manifest's version, `agent` file's
+ * SHA-256 and size, and its URL — `<baseUrl>/<file>` when a base URL (SKYWEAVE_AGENT_PACKAGE_BASE_URL) is given, else
+ * the gateway's path `/v1/agent-packages/<file>`, which each agent resolves against its own API URL.
+ * @returns undefined when the manifest lists no agent bundle.
+ */
+export function agentBundleFor(manifest: AgentPackageManifest, baseUrl?: string): { version: string; url: string; sha256: string; bytes: number } | undefined {
+  const a = manifest.agent;
+  if (!a) return undefined;
+  const base = baseUrl ? baseUrl.replace(/\/+$/, '') : AGENT_PACKAGES_ROUTE;
+  return { version: manifest.version, url: `${base}/${a.file}`, sha256: a.sha256, bytes: a.bytes };
 }
 
 /**

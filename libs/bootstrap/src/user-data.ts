@@ -118,6 +118,9 @@ export function renderUserData(input: UserDataInput): string {
     '[Service]',
     `ExecStart=${AGENT_BINARY} --config ${AGENT_CONFIG_PATH}`,
     'Restart=on-failure',
+    // an agent that installed a new bundle of itself (upgrade-agent) exits 75 (EX_TEMPFAIL, AgentApi.AGENT_RESTART_EXIT_CODE)
+    // to be started on it: restarted whatever Restart= says
+    'RestartForceExitStatus=75',
     'RestartSec=5',
     '',
     '[Install]',

@@ -156,7 +156,26 @@ export namespace AgentApi {
    * `renew-certificates` (a master's own agent): `kubeadm certs renew apiserver` and `admin.conf`, the API server's
    * static pod restarted, then `kubeadm certs check-expiration` (kubeadm's "Certificate Management with kubeadm").
    */
-  export type OperationKind = 'drain' | 'uncordon' | 'upgrade' | 'renew-certificates';
+  /**
+   * `upgrade-agent` (a node's own agent; issue 11, item 3): download `agentPackage.url`, check its SHA-256, install it
+   * atomically over the agent's own bundle, report, then exit with AGENT_RESTART_EXIT_CODE so that systemd
+   * (`RestartForceExitStatus=75`) starts the new bundle, which sends its version with every call.
+   */
+  export type OperationKind = 'drain' | 'uncordon' | 'upgrade' | 'renew-certificates' | 'upgrade-agent';
+  /** The node-agent bundle an `upgrade-agent` operation installs, from the platform's package manifest. */
+  export interface AgentBundle {
+    /** The manifest's version, `<release>-<12 hex of the bundle's SHA-256>` (e.g. `0.1.0-1a2b3c4d5e6f`). */
+    version: string;
+    /**
+     * Where to GET it: absolute (`https://…`), or a path (`/v1/agent-packages/<version>/<file>`) on the agent's own
+     * API URL (the gateway serves the packages).
+     */
+    url: string;
+    /** SHA-256 of the bundle, 64 lower-case hex digits: the agent installs nothing else. */
+    sha256: string;
+    /** Size in bytes. */
+    bytes: number;
+  }
   /**
    * One certificate of a master's kubeadm PKI and when it expires, as `kubeadm certs check-expiration -o json`
    * lists it (`certificates[].name`, `expirationDate`): `apiserver`, `admin.conf`, `apiserver-kubelet-client` …
@@ -184,6 +203,8 @@ export namespace AgentApi {
      * cloud controller manager nothing else would delete it, and a removed node would stay listed NotReady.
      */
     deleteNode?: boolean;
+    /** upgrade-agent: the bundle to install. */
+    agentPackage?: AgentBundle;
   }
   /**
    * POST /agent/v1/nodes/{nodeId}/operations — the operations this agent should run now, oldest first; long-polled:
@@ -199,7 +220,24 @@ export namespace AgentApi {
     kubeletVersion?: string;
     /** renew-certificates: the master's certificates and their expiry after the renewal. */
     certificates?: CertificateExpiration[];
+    /** upgrade-agent: the version installed (the agent restarts on it after this report). */
+    agentVersion?: string;
   }
+
+  /**
+   * Header on every call an agent makes with its node token: the node-agent version it runs (the bundle's own
+   * `<release>-<12 hex of its SHA-256>`, as the package manifest names versions). The gateway records it on the node
+   * when it changes, and completes the node's `upgrade-agent` operations to that version. Absent from agents older
+   * than agent upgrades, and from an agent not run from a bundle (from source); `[0-9A-Za-z.+-]{1,64}` else 400.
+   */
+  export const AGENT_VERSION_HEADER = 'skyweave-agent-version';
+  /** The format of AGENT_VERSION_HEADER's value (and of a manifest's version). */
+  export const AGENT_VERSION_PATTERN = /^[0-9A-Za-z.+-]{1,64}$/;
+  /**
+   * The exit status with which an agent that installed a new bundle asks to be started again (`EX_TEMPFAIL` of
+   * sysexits.h); its systemd unit lists it in `RestartForceExitStatus=`, and the sandbox's VM image does the same.
+   */
+  export const AGENT_RESTART_EXIT_CODE = 75;
 
   /** POST /agent/v1/nodes/{nodeId}/status — what the node learnt since joining. */
   export interface StatusReport {

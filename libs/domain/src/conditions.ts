@@ -36,6 +36,11 @@ export const ConditionType = {
   RequestsAccepted: 'RequestsAccepted',
   /** Every node runs `spec.kubernetesVersion` (False `Upgrading` during a rollout, `UpgradeFailed` naming the node when it stopped). */
   Upgraded: 'Upgraded',
+  /**
+   * Every node's agent runs the platform's current node-agent version (False `AgentUpgrading` during the agents'
+   * rollout, `AgentUpgradeFailed` naming the node and its error while a failed upgrade waits out its backoff).
+   */
+  AgentUpgraded: 'AgentUpgraded',
   /** The last full reconcile found the clouds as declared (False `Repairing` with what it found while repairs run). */
   InSync: 'InSync',
   /**
@@ -81,6 +86,10 @@ export const ConditionReason = {
   UpToDate: 'UpToDate',
   Upgrading: 'Upgrading',
   UpgradeFailed: 'UpgradeFailed',
+  // AgentUpgraded
+  AgentsUpToDate: 'AgentsUpToDate',
+  AgentUpgrading: 'AgentUpgrading',
+  AgentUpgradeFailed: 'AgentUpgradeFailed',
   // InSync
   NoDrift: 'NoDrift',
   Repairing: 'Repairing',
@@ -137,7 +146,7 @@ export const CONDITION_OWNERS: Record<ConditionWriter, readonly ConditionTypeNam
   reconciler: [
     ConditionType.Ready, ConditionType.NetworksReady, ConditionType.ControlPlaneReady, ConditionType.WorkersReady,
     ConditionType.Deleting, ConditionType.DeleteBlocked, ConditionType.CapacityAvailable, ConditionType.CredentialsValid,
-    ConditionType.RequestsAccepted, ConditionType.Upgraded,
+    ConditionType.RequestsAccepted, ConditionType.Upgraded, ConditionType.AgentUpgraded,
   ],
   'full-reconcile': [ConditionType.InSync],
   mesh: [ConditionType.CrossCloudLatency],

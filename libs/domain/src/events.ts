@@ -37,6 +37,10 @@ export const EventReason = {
   /** A master's agent renewed its API server and admin certificates (`kubeadm certs renew`); the message has the new expiry. */
   CertificatesRenewed: 'CertificatesRenewed',
   NodeOperationFailed: 'NodeOperationFailed',
+  /** A node's agent installed a new node-agent version (its `upgrade-agent` result) and restarts on it. */
+  AgentUpgradeInstalled: 'AgentUpgradeInstalled',
+  /** A node's agent reported another version than the one recorded (message: `from → to`), e.g. after restarting on an upgrade. */
+  AgentVersionChanged: 'AgentVersionChanged',
   CrossCloudLatencyWithinBudget: 'CrossCloudLatencyWithinBudget',
   CrossCloudLatencyOverBudget: 'CrossCloudLatencyOverBudget',
   // reconciler: the state machine (apps/reconciler/src/plan.ts)
@@ -51,6 +55,12 @@ export const EventReason = {
   UpgradeFailed: 'UpgradeFailed',
   /** The reconciler asked a master's agent to renew its certificates: one expires within the renewal threshold. */
   CertificatesRenewing: 'CertificatesRenewing',
+  /** The reconciler asked a node's agent to upgrade itself to the platform's node-agent version (one node at a time). */
+  AgentUpgrading: 'AgentUpgrading',
+  /** Every node's agent runs the target version. */
+  AgentUpgradeComplete: 'AgentUpgradeComplete',
+  /** An agent upgrade failed or timed out; it is tried again after a backoff (message: node, error, retry time). */
+  AgentUpgradeFailed: 'AgentUpgradeFailed',
   DeleteStarted: 'DeleteStarted',
   DeleteBlocked: 'DeleteBlocked',
   Deleted: 'Deleted',

@@ -113,7 +113,7 @@ export interface SettlementSnapshot {
   kubernetesVersion?: string;
   networks: readonly ({ phase: NetworkPhase } & Waitable)[];
   nodes: readonly ({ phase: NodePhase; removalRequested: boolean; kubernetesVersion?: string | null } & Waitable)[];
-  operations: readonly { purpose: 'removal' | 'upgrade' | 'certificates'; state: string; kubernetesVersion: string | null }[];
+  operations: readonly { purpose: 'removal' | 'upgrade' | 'certificates' | 'agent-upgrade'; state: string; kubernetesVersion: string | null }[];
 }
 
 /**

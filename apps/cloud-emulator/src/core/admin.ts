@@ -87,8 +87,9 @@ export interface AdminDeps {
  * Kubernetes (core/kube.ts; 404 when the sandbox runs none)
  * - `GET /admin/kubernetes` → 200 `{ controlPlanes: [{clusterName, caHash, kubernetesVersion, masters: [{nodeName,
  *   instanceId, advertiseAddress, url}], nodes: [name]}] }` — each cluster whose VMs ran `kubeadm init`, while a master lives
- * - `POST /admin/vm-kubeadm` `{argv}` with `authorization: Bearer <the VM's SKYWEAVE_SANDBOX_VM_TOKEN>` → 200 `{code,
- *   stdout, stderr}` — the VM image's kubeadm (apps/kube-sandbox/src/kubeadm-main.ts); 401 for an unknown VM
+ * - `POST /admin/vm-kubeadm` `{argv}` (or `argv=…` form fields) with `authorization: Bearer <the VM's
+ *   SKYWEAVE_SANDBOX_VM_TOKEN>` → 200 `{code, stdout, stderr}` (with `accept: text/plain`, as text: core/kubeadm-image.ts)
+ *   — the VM image's kubeadm (core/kubeadm-image.ts, apps/kube-sandbox/src/kubeadm-main.ts); 401 for an unknown VM
  * - `PUT /admin/kubernetes/clock` `{offsetSeconds}` (0 … 20 years) → 200 `{offsetSeconds}` — the VMs' clock runs that far
  *   ahead of the host's, for kubeadm's token and certificate lifetimes (tests move time with it, with the platform's
  *   SKYWEAVE_CLOCK_OFFSET_SECONDS); `GET` → 200 `{offsetSeconds}`
@@ -144,7 +145,8 @@ export function createAdminHandler(deps: AdminDeps): express.Express {
     }
     res.json({ offsetSeconds: deps.kubernetes.setClockOffset(offset) });
   });
-  app.post('/admin/vm-kubeadm', (req, res, next) => {
+  // the image's shell kubeadm sends its argv as form fields: the raw text, read in order by kubeadmArgv
+  app.post('/admin/vm-kubeadm', express.text({ type: 'application/x-www-form-urlencoded', limit: '1mb' }), (req, res, next) => {
     if (!deps.kubernetes) return problem(res, 404, 'this sandbox runs no Kubernetes (its VMs have no kubeadm)');
     deps.kubernetes.handleKubeadm(req, res).catch(next);
   });

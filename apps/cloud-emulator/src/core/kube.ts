@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import type { KubeSimOptions } from '@skyweave/kube-sim';
 import { SandboxControlPlanes, SandboxMachine } from '@skyweave/kube-sandbox/src/control-plane';
+import { imageKubeadmScript, kubeadmArgv, kubeadmTextResult } from './kubeadm-image';
 import { splice } from '@skyweave/kube-sandbox/src/splice';
 
 /** The machine a VM runs on: its instance type's size and architecture, and the provider id a cloud controller would set. */
@@ -53,6 +54,8 @@ export interface SandboxKubernetesOptions {
   sim?: KubeSimOptions;
   /** The host's `kubectl`, run on VMs when present (default: looked up on PATH); `null`: none (kubectl is recorded only). */
   kubectl?: string | null;
+  /** The host's `curl`, for the image's shell kubeadm (default: looked up on PATH); `null`: none (kubeadm runs on Node). */
+  curl?: string | null;
   log?: (line: string) => void;
 }
 
@@ -108,8 +111,7 @@ export class SandboxKubernetes implements VmGuest {
     this.kubectl = opts.kubectl === null ? undefined : (opts.kubectl ?? onPath('kubectl'));
     mkdirSync(opts.imageBin, { recursive: true });
     const script = path.join(opts.imageBin, 'kubeadm');
-    const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-    writeFileSync(script, `#!/bin/sh\n# the sandbox image's kubeadm (apps/kube-sandbox/src/kubeadm-main.ts)\nexec ${opts.kubeadmCommand.map(quote).join(' ')} "$@"\n`);
+    writeFileSync(script, imageKubeadmScript(opts.kubeadmCommand, opts.curl === null ? undefined : (opts.curl ?? onPath('curl'))));
     chmodSync(script, 0o755);
     this.adminSocket = path.join(opts.imageBin, '..', 'sandbox.sock');
   }
@@ -155,11 +157,13 @@ export class SandboxKubernetes implements VmGuest {
       let text = '';
       req.on('data', (c: Buffer) => (text += c.toString('utf8')));
       req.on('end', () => {
-        let body: unknown;
-        try {
-          body = JSON.parse(text);
-        } catch {
-          body = undefined;
+        let body: unknown = text;
+        if (!/^application\/x-www-form-urlencoded\b/i.test(req.headers['content-type'] ?? '')) {
+          try {
+            body = JSON.parse(text);
+          } catch {
+            body = undefined;
+          }
         }
         this.handleKubeadm(Object.assign(req, { body }), res).catch((e: unknown) => res.writeHead(500).end((e as Error).message));
       });
@@ -202,7 +206,11 @@ export class SandboxKubernetes implements VmGuest {
     client.on('close', () => upstream.destroy());
   }
 
-  /** `POST /admin/vm-kubeadm` `{argv}` with `authorization: Bearer <VM secret>` → 200 `{code, stdout, stderr}`; 401 for an unknown secret. */
+  /**
+   * `POST /admin/vm-kubeadm` `{argv}` (JSON) or `argv=…` form fields, with `authorization: Bearer <VM secret>` → 200
+   * `{code, stdout, stderr}`, or with `accept: text/plain` the same as text (kubeadmTextResult); 400 without an argv;
+   * 401 for an unknown secret.
+   */
   async handleKubeadm(req: IncomingMessage & { body?: unknown }, res: ServerResponse): Promise<void> {
     const secret = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
     const vm = secret ? this.tokens.get(secret) : undefined;
@@ -210,17 +218,17 @@ export class SandboxKubernetes implements VmGuest {
       res.writeHead(401, { 'content-type': 'application/problem+json' }).end(JSON.stringify({ type: 'about:blank', title: 'Unknown VM', status: 401, detail: 'authorization must be the VM\'s SKYWEAVE_SANDBOX_VM_TOKEN (a VM that was stopped has none)' }));
       return;
     }
-    const body = req.body as { argv?: unknown } | undefined;
-    const argv = Array.isArray(body?.argv) && body.argv.every((a) => typeof a === 'string') ? (body.argv as string[]) : undefined;
+    const argv = kubeadmArgv(req.headers['content-type'], req.body);
     if (!argv) {
-      res.writeHead(400, { 'content-type': 'application/problem+json' }).end(JSON.stringify({ type: 'about:blank', title: 'Bad request', status: 400, detail: 'argv must be an array of strings', 'invalid-params': [{ name: 'argv', reason: 'must be an array of strings' }] }));
+      res.writeHead(400, { 'content-type': 'application/problem+json' }).end(JSON.stringify({ type: 'about:blank', title: 'Bad request', status: 400, detail: 'argv must be an array of strings (JSON), or argv form fields', 'invalid-params': [{ name: 'argv', reason: 'must be an array of strings' }] }));
       return;
     }
     const started = Date.now();
     const result = await this.controlPlanes.kubeadm(this.machineOf(vm), argv);
     this.opts.log?.(`kubeadm ${argv.slice(0, 2).join(' ')} on ${vm.instanceId}: exit ${result.code} in ${Date.now() - started} ms`);
     if (result.code === 0 && vm.netns) await this.ensureForwarder(vm.instanceId, vm.netns);
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(result));
+    if (/\btext\/plain\b/.test(req.headers.accept ?? '')) res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end(kubeadmTextResult(result));
+    else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(result));
   }
 
   private machineOf(vm: GuestVm): SandboxMachine {

@@ -1,7 +1,7 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { VmRuntime } from './vm-runtime';
+import { VmRuntime, restartPolicyOf, systemdRestarts } from './vm-runtime';
 import type { VmAddressing, VmNetwork, VmNetworkFabric } from './netns';
 
 /**
@@ -169,5 +169,56 @@ describe('VmRuntime', () => {
     rt.stop('400000001');
     await waitFor(() => existsSync(path.join(rt.fsRoot('400000001'), 'terminated')), 'agent terminated');
     expect(rt.list()).toEqual([]);
+  });
+});
+
+describe('systemd\'s restart rule (systemd.service(5)), as the VM image applies it', () => {
+  const unit = (lines: string) => `[Service]\nExecStart=/usr/local/bin/skyweave-node-agent\n${lines}\n`;
+
+  it('reads Restart=, RestartSec= and the exit status lists, with systemd\'s defaults', () => {
+    expect(restartPolicyOf(unit(''))).toEqual({ restart: 'no', restartSecMs: 100, force: [], prevent: [] });
+    expect(restartPolicyOf(unit('Restart=on-failure\nRestartForceExitStatus=75 SIGUSR1\nRestartSec=5'))).toEqual({ restart: 'on-failure', restartSecMs: 5000, force: ['75', 'SIGUSR1'], prevent: [] });
+    expect(restartPolicyOf(unit('RestartSec=250ms\nRestartPreventExitStatus=3')).restartSecMs).toBe(250);
+  });
+
+  it('restarts the agent\'s unit on exit 75 and on failures, never after a clean exit or a clean signal', () => {
+    const agentUnit = restartPolicyOf(unit('Restart=on-failure\nRestartForceExitStatus=75\nRestartSec=5'));
+    expect(systemdRestarts(agentUnit, 75, null)).toBe(true);
+    expect(systemdRestarts(agentUnit, 1, null)).toBe(true);
+    expect(systemdRestarts(agentUnit, null, 'SIGKILL')).toBe(true);
+    expect(systemdRestarts(agentUnit, 0, null)).toBe(false);
+    expect(systemdRestarts(agentUnit, null, 'SIGTERM')).toBe(false);
+    // RestartForceExitStatus= wins over Restart=no; RestartPreventExitStatus= over everything
+    expect(systemdRestarts(restartPolicyOf(unit('RestartForceExitStatus=75')), 75, null)).toBe(true);
+    expect(systemdRestarts(restartPolicyOf(unit('RestartForceExitStatus=75')), 1, null)).toBe(false);
+    expect(systemdRestarts(restartPolicyOf(unit('Restart=always\nRestartPreventExitStatus=75')), 75, null)).toBe(false);
+    expect(systemdRestarts(restartPolicyOf(unit('Restart=on-abnormal')), 1, null)).toBe(false);
+    expect(systemdRestarts(restartPolicyOf(unit('Restart=on-abnormal')), null, 'SIGSEGV')).toBe(true);
+  });
+
+  it('runs each VM\'s own copy of an installed bundle and starts it again (the file as it is now) after it exits 75', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'vmrt-bundle-'));
+    try {
+      // a bundle that counts its starts and, on its first, replaces its own file by one that stays up, then exits 75
+      const bundle = path.join(dir, 'agent.js');
+      writeFileSync(bundle, `const fs = require('fs'); const root = process.env.SKYWEAVE_ROOT;
+        fs.appendFileSync(root + '/starts', 'old\\n');
+        fs.writeFileSync(__filename + '.new', "require('fs').appendFileSync(process.env.SKYWEAVE_ROOT + '/starts', 'new\\\\n'); setInterval(() => {}, 1000);");
+        fs.renameSync(__filename + '.new', __filename);
+        process.exit(75);`);
+      const rt = new VmRuntime({ vmRoot: dir, binaries: { '/usr/local/bin/skyweave-node-agent': { interpreter: [process.execPath], bundle, installAt: '/opt/skyweave/node-agent/lib/node-agent.js' } } });
+      const userData = USER_DATA.replace('      ExecStart=/usr/local/bin/skyweave-node-agent\n', '      ExecStart=/usr/local/bin/skyweave-node-agent\n      Restart=on-failure\n      RestartForceExitStatus=75\n      RestartSec=50ms\n');
+      rt.boot({ cloud: 'aws', instanceId: 'i-1', userData, privateIp: '10.10.1.5' });
+      const root = rt.fsRoot('i-1');
+      const starts = () => (existsSync(path.join(root, 'starts')) ? readFileSync(path.join(root, 'starts'), 'utf8') : '');
+      await waitFor(() => starts() === 'old\nnew\n', 'the unit restarted on its new bundle');
+      // the image's file is untouched: only this VM's copy changed
+      expect(readFileSync(bundle, 'utf8')).toContain('process.exit(75)');
+      expect(readFileSync(path.join(root, 'opt/skyweave/node-agent/lib/node-agent.js'), 'utf8')).toContain("'new");
+      expect(readFileSync(path.join(root, 'var/log/cloud-init-output.log'), 'utf8')).toMatch(/skyweave-node-agent exited \(75\); restarting in 50 ms/);
+      rt.stopAll();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

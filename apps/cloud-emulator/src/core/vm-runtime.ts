@@ -1,5 +1,5 @@
 import { spawn, ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync, readFileSync, existsSync, appendFileSync, openSync, closeSync, renameSync } from 'node:fs';
+import { mkdirSync, writeFileSync, readFileSync, existsSync, appendFileSync, openSync, closeSync, renameSync, copyFileSync, chmodSync } from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { VmHost } from './types';
@@ -37,6 +37,70 @@ export interface VmHypervisor {
   instanceTypes: readonly string[];
 }
 
+/**
+ * A program the image installs as one file (node-agent's bundle): every VM gets its own copy at `installAt` in its
+ * file system on first start, and runs it with `interpreter` — so an agent that replaces its own bundle
+ * (`upgrade-agent`) changes what that VM runs, and only that VM, as on a real VM.
+ */
+export interface InstalledBundle {
+  /** argv prefix, e.g. `[process.execPath]`. */
+  interpreter: string[];
+  /** The file installed (e.g. dist/apps/node-agent/main.js). */
+  bundle: string;
+  /** Absolute path on the VM (e.g. `/opt/skyweave/node-agent/lib/node-agent.js`). */
+  installAt: string;
+}
+/** A binary of the image: an argv prefix run as is, or a bundle each VM gets a copy of. */
+export type ImageBinary = string[] | InstalledBundle;
+
+/** What the `[Service]` section of a unit says about restarts (systemd.service(5)); absent keys take systemd's defaults. */
+export interface RestartPolicy {
+  /** `Restart=`: no (default), always, on-success, on-failure, on-abnormal, on-abort, on-watchdog. */
+  restart: string;
+  /** `RestartSec=`, ms (systemd's default 100 ms; a plain number is seconds, `ms`/`s`/`min` suffixes understood). */
+  restartSecMs: number;
+  /** `RestartForceExitStatus=`: exit codes (and signal names) that restart whatever `Restart=` says. */
+  force: string[];
+  /** `RestartPreventExitStatus=`: exit codes (and signal names) that never restart. */
+  prevent: string[];
+}
+
+/** Reads a unit's restart settings. */
+export function restartPolicyOf(unit: string): RestartPolicy {
+  const value = (key: string) => [...unit.matchAll(new RegExp(`^${key}=(.*)$`, 'gm'))].map((m) => m[1].trim());
+  const list = (key: string) => value(key).flatMap((v) => v.split(/\s+/)).filter(Boolean);
+  const sec = value('RestartSec').at(-1);
+  const m = sec ? /^(\d+(?:\.\d+)?)\s*(ms|s|sec|min)?$/.exec(sec) : null;
+  const restartSecMs = m ? Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 'min' ? 60_000 : 1000) : 100;
+  return { restart: value('Restart').at(-1) ?? 'no', restartSecMs, force: list('RestartForceExitStatus'), prevent: list('RestartPreventExitStatus') };
+}
+
+/** Signals after which systemd counts a service's exit as clean (systemd.service(5), "Restart="). */
+const CLEAN_SIGNALS = ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGPIPE'];
+
+/**
+ * Whether systemd restarts a service whose main process ended with `code` or `signal` (and was not stopped on
+ * purpose): RestartPreventExitStatus= wins, then RestartForceExitStatus=, then the table of `Restart=` in
+ * systemd.service(5) — `always`; `on-success` on a clean exit (0 or a clean signal); `on-failure` on an unclean
+ * exit code or signal; `on-abnormal` / `on-abort` on an unclean signal; `no` and `on-watchdog` (no watchdog here) never.
+ */
+export function systemdRestarts(policy: RestartPolicy, code: number | null, signal: string | null): boolean {
+  const status = signal ?? String(code);
+  const matches = (l: string[]) => l.includes(status) || (signal !== null && l.includes(signal.replace(/^SIG/, '')));
+  if (matches(policy.prevent)) return false;
+  if (matches(policy.force)) return true;
+  const cleanSignal = signal !== null && CLEAN_SIGNALS.includes(signal);
+  const clean = signal === null ? code === 0 : cleanSignal;
+  switch (policy.restart) {
+    case 'always': return true;
+    case 'on-success': return clean;
+    case 'on-failure': return !clean;
+    case 'on-abnormal':
+    case 'on-abort': return signal !== null && !cleanSignal;
+    default: return false;
+  }
+}
+
 /** How long a VM's unit gets to exit after SIGTERM before SIGKILL, in the `netns` VM network (ms). */
 const AGENT_STOP_GRACE_MS = 3000;
 
@@ -55,6 +119,8 @@ const AGENT_STOP_GRACE_MS = 3000;
  */
 export class VmRuntime implements VmHost {
   private readonly procs = new Map<string, ChildProcess>();
+  /** Units waiting out `RestartSec=` before systemd's restart, by instance id (a stop cancels them). */
+  private readonly restarts = new Map<string, NodeJS.Timeout>();
   private readonly booted = new Map<string, BootedVm>();
   /** netns mode: boots whose network is being created; `cancelled` is set by a stop that came first. */
   private readonly booting = new Map<string, { cancelled: boolean; done: Promise<void>; publicIp?: string }>();
@@ -69,8 +135,11 @@ export class VmRuntime implements VmHost {
     private readonly opts: {
       /** Folder under which each VM gets `<instanceId>/fs`. */
       vmRoot: string;
-      /** Binaries the image has installed: absolute path on the VM → command to run here (argv prefix). Empty: no process is started. */
-      binaries: Record<string, string[]>;
+      /**
+       * Binaries the image has installed: absolute path on the VM → command to run here (argv prefix), or a bundle each
+       * VM gets its own copy of (InstalledBundle). Empty: no process is started.
+       */
+      binaries: Record<string, ImageBinary>;
       /** Extra environment for VM processes (e.g. PATH). */
       env?: Record<string, string>;
       /** The `netns` VM network; absent: VMs are plain processes on the host's network (the default). */
@@ -267,22 +336,54 @@ export class VmRuntime implements VmHost {
       log(`systemctl: unit ${unit} not found`);
       return;
     }
-    const execStart = /^ExecStart=(.+)$/m.exec(readFileSync(unitFile, 'utf8'))?.[1]?.trim();
+    const unitText = readFileSync(unitFile, 'utf8');
+    const execStart = /^ExecStart=(.+)$/m.exec(unitText)?.[1]?.trim();
     if (!execStart) return log(`systemctl: unit ${unit} has no ExecStart`);
     const [bin, ...args] = execStart.split(/\s+/);
-    const prefix = this.opts.binaries[bin];
-    if (!prefix) return log(`systemctl: ${bin} is not installed in this image`);
+    const binary = this.opts.binaries[bin];
+    if (!binary) return log(`systemctl: ${bin} is not installed in this image`);
+    let prefix: string[];
+    if (Array.isArray(binary)) {
+      prefix = binary;
+    } else {
+      // the VM's own copy of the bundle, installed on first start (what an upgrade replaces is kept on its disk)
+      const copy = path.join(root, binary.installAt);
+      if (!existsSync(copy)) {
+        mkdirSync(path.dirname(copy), { recursive: true });
+        copyFileSync(binary.bundle, `${copy}.part`);
+        chmodSync(`${copy}.part`, 0o755);
+        renameSync(`${copy}.part`, copy);
+      }
+      prefix = [...binary.interpreter, copy];
+    }
     const out = openSync(path.join(root, 'var/log', `${unit.replace(/\.service$/, '')}.log`), 'a');
     const child = spawn(prefix[0], [...prefix.slice(1), ...args], {
       env: this.unitEnv(vm, root, net),
       stdio: ['ignore', out, out],
     });
+    closeSync(out);
     this.procs.set(vm.instanceId, child);
-    // Only forget the process if it is still the VM's one (a stop + new boot may have replaced it meanwhile).
-    child.on('exit', () => {
-      if (this.procs.get(vm.instanceId) === child) this.procs.delete(vm.instanceId);
+    // Only forget the process if it is still the VM's one (a stop + new boot may have replaced it meanwhile); a
+    // process that ended by itself is restarted as systemd would (the unit's Restart=, RestartForceExitStatus= …).
+    child.on('exit', (code, signal) => {
+      if (this.procs.get(vm.instanceId) !== child) return;
+      this.procs.delete(vm.instanceId);
+      const policy = restartPolicyOf(unitText);
+      if (!systemdRestarts(policy, code, signal)) return log(`systemctl: ${unit} exited (${signal ?? code}); not restarted`);
+      log(`systemctl: ${unit} exited (${signal ?? code}); restarting in ${policy.restartSecMs} ms`);
+      this.restarts.set(vm.instanceId, setTimeout(() => {
+        this.restarts.delete(vm.instanceId);
+        if (this.booted.has(vm.instanceId) && !this.procs.has(vm.instanceId)) this.startUnit(vm, root, unit, log, net);
+      }, policy.restartSecMs));
     });
     log(`systemctl: started ${unit} (pid ${child.pid})`);
+  }
+
+  /** Cancels a restart waiting out `RestartSec=` (the VM is stopping). */
+  private cancelRestart(instanceId: string): void {
+    const t = this.restarts.get(instanceId);
+    if (t) clearTimeout(t);
+    this.restarts.delete(instanceId);
   }
 
   /**
@@ -292,6 +393,7 @@ export class VmRuntime implements VmHost {
    * creating the namespace is cancelled and removes it itself.
    */
   stop(instanceId: string): void {
+    this.cancelRestart(instanceId);
     const record = this.booted.get(instanceId);
     this.booted.delete(instanceId);
     if (record) this.opts.guest?.stopped(instanceId);
@@ -325,6 +427,7 @@ export class VmRuntime implements VmHost {
 
   /** Stops every VM's unit (SIGTERM), without waiting. In `netns` mode namespaces are torn down too; await `settle()`. */
   stopAll(): void {
+    for (const id of [...this.restarts.keys()]) this.cancelRestart(id);
     if (this.opts.fabric) {
       for (const id of new Set([...this.booted.keys(), ...this.booting.keys(), ...this.procs.keys()])) this.stop(id);
       return;

@@ -218,10 +218,23 @@ export class NodeEntity {
    * (`kubeadm certs check-expiration`, after joining, daily, and after each renewal); null until reported.
    */
   @Column('jsonb', { nullable: true }) certificateExpirations!: CertificateExpirationRecord[] | null;
+  /**
+   * The node-agent version the node's agent runs (`<release>-<12 hex of its bundle's SHA-256>`, the package manifest's
+   * `version`), as the agent last sent it (`Skyweave-Agent-Version` on every node-token call); null until it does
+   * (agents older than issue 11's agent upgrades send none). The reconciler rolls `upgrade-agent` from it.
+   */
+  @Column('text', { nullable: true }) agentVersion!: string | null;
   @VersionColumn() version!: number;
   @CreateDateColumn({ type: 'timestamptz' }) createdAt!: Date;
   @UpdateDateColumn({ type: 'timestamptz' }) updatedAt!: Date;
 }
+
+/**
+ * The node-agent bundle an `upgrade-agent` operation installs: `version` (the manifest's), `url` (absolute, or a path
+ * such as `/v1/agent-packages/<version>/<file>` that the agent resolves against its API URL), `sha256` (64 lower-case
+ * hex digits) and `bytes` (its size).
+ */
+export interface AgentPackageRecord { version: string; url: string; sha256: string; bytes: number }
 
 /** Event history of a cluster, like Kubernetes events: `type` Normal or Warning, a CamelCase `reason`. */
 @Entity('cluster_events')
@@ -287,11 +300,13 @@ export class NodeOperationEntity {
   @Column('uuid') clusterId!: string;
   @Column('uuid') executorNodeId!: string;
   @Column('uuid') targetNodeId!: string;
-  @Column('text') kind!: 'drain' | 'uncordon' | 'upgrade' | 'renew-certificates';
-  /** Why: before a node's `removal`, a step of an `upgrade` rollout, or `certificates` close to expiry. */
-  @Column('text') purpose!: 'removal' | 'upgrade' | 'certificates';
+  @Column('text') kind!: 'drain' | 'uncordon' | 'upgrade' | 'renew-certificates' | 'upgrade-agent';
+  /** Why: before a node's `removal`, a step of an `upgrade` rollout, `certificates` close to expiry, or an `agent-upgrade` rollout. */
+  @Column('text') purpose!: 'removal' | 'upgrade' | 'certificates' | 'agent-upgrade';
   @Column('text', { nullable: true }) kubernetesVersion!: string | null;
   @Column('boolean', { default: false }) upgradeControlPlane!: boolean;
+  /** `upgrade-agent`: the node-agent bundle to install (from the platform's package manifest); null for other kinds. */
+  @Column('jsonb', { nullable: true }) agentPackage!: AgentPackageRecord | null;
   @Column('int') timeoutSeconds!: number;
   @Column('text') state!: NodeOperationState;
   @Column('text', { nullable: true }) message!: string | null;

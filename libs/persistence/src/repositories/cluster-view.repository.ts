@@ -17,7 +17,7 @@ export type ClusterViewNodeKubernetes = Omit<KubeNodeStatusRow, 'nodeId' | 'notR
  * One node of a cluster in its view (`removalRequestedAt` ISO-8601 or null; `kubernetes` null until the watcher has
  * seen the node in the cluster's Kubernetes API).
  */
-export type ClusterViewNode = Pick<NodeEntity, 'id' | 'name' | 'cloud' | 'role' | 'phase' | 'instanceType' | 'instanceId' | 'privateIp' | 'publicIp' | 'wireguardAddress' | 'kubernetesVersion' | 'message' | 'origin'>
+export type ClusterViewNode = Pick<NodeEntity, 'id' | 'name' | 'cloud' | 'role' | 'phase' | 'instanceType' | 'instanceId' | 'privateIp' | 'publicIp' | 'wireguardAddress' | 'kubernetesVersion' | 'agentVersion' | 'message' | 'origin'>
   & ClusterViewWaiting & { removalRequestedAt: string | null; kubernetes: ClusterViewNodeKubernetes | null };
 /**
  * What the public view of a cluster is made of: the cluster row's view columns (timestamps as Date), its networks by
@@ -39,7 +39,7 @@ const CLUSTER_VIEW_SQL = `
              'id', n."id", 'name', n."name", 'cloud', n."cloud", 'role', n."role", 'origin', n."origin", 'phase', n."phase",
              'instanceType', n."instanceType", 'instanceId', n."instanceId", 'privateIp', n."privateIp", 'publicIp', n."publicIp",
              'wireguardAddress', n."wireguardAddress", 'removalRequestedAt', n."removalRequestedAt",
-             'kubernetesVersion', n."kubernetesVersion", 'message', n."message",
+             'kubernetesVersion', n."kubernetesVersion", 'agentVersion', n."agentVersion", 'message', n."message",
              'waitingReason', n."waitingReason", 'retryAt', n."retryAt", 'attempts', n."attempts",
              'kubernetes', CASE WHEN k."nodeId" IS NULL THEN NULL ELSE json_build_object(
                'kubeNodeName', k."kubeNodeName", 'ready', k."ready", 'readyReason', k."readyReason", 'unschedulable', k."unschedulable",

@@ -118,4 +118,33 @@ export class NodesRepository extends BaseRepository {
       [before],
     )) as { id: string; organisationId: string }[];
   }
+
+  /**
+   * Records the node-agent version `nodeId`'s agent sent, when it differs from the recorded one (one conditional
+   * `UPDATE`, without touching the row's optimistic-lock version: the agent's loops call concurrently and only one of
+   * them moves it).
+   * @returns the version recorded before (null: none) when this call changed it; `undefined` when nothing changed.
+   */
+  async recordAgentVersion(scope: OrgScope, nodeId: string, agentVersion: string, em: EntityManager): Promise<string | null | undefined> {
+    const rows = (await em.query(
+      `UPDATE "nodes" n SET "agentVersion" = $1 FROM (SELECT "id", "agentVersion" AS "before" FROM "nodes" WHERE "id" = $2 AND "organisationId" = $3 FOR NO KEY UPDATE) o
+         WHERE n."id" = o."id" AND n."agentVersion" IS DISTINCT FROM $1 RETURNING o."before"`,
+      [agentVersion, nodeId, scope.organisationId],
+    )) as [{ before: string | null }[], number] | { before: string | null }[];
+    const list = Array.isArray(rows[0]) ? (rows[0] as { before: string | null }[]) : (rows as { before: string | null }[]);
+    return list.length ? list[0].before : undefined;
+  }
+
+  /**
+   * Ready clusters (any organisation) with a Joined node whose agent reported a version other than `version` (nodes
+   * that reported none are not counted): the reconciler's periodic look for agent upgrades to roll out.
+   */
+  async clustersWithAgentVersionOtherThan(_scope: SystemScope, version: string): Promise<{ id: string; organisationId: string }[]> {
+    return (await this.ds.query(
+      `SELECT DISTINCT c."id", c."organisationId" FROM "clusters" c JOIN "nodes" n ON n."clusterId" = c."id"
+         WHERE c."phase" = 'Ready' AND c."deletionRequestedAt" IS NULL AND n."phase" = 'Joined' AND n."removalRequestedAt" IS NULL
+           AND n."agentVersion" IS NOT NULL AND n."agentVersion" <> $1`,
+      [version],
+    )) as { id: string; organisationId: string }[];
+  }
 }

@@ -2,11 +2,11 @@ import { ROW_LOCK } from '../row-lock';
 import type { EntityManager } from 'typeorm';
 import { In } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
-import { NodeOperationEntity, NodeOperationState } from '../entities/entities';
+import { AgentPackageRecord, NodeOperationEntity, NodeOperationState } from '../entities/entities';
 import { BaseRepository, OrgScope } from './scope';
 
 /** The columns a new operation is written with (the organisation comes from the scope). */
-export type NewNodeOperation = Omit<NodeOperationEntity, 'organisationId' | 'createdAt'>;
+export type NewNodeOperation = Omit<NodeOperationEntity, 'organisationId' | 'createdAt' | 'agentPackage'> & { agentPackage?: AgentPackageRecord | null };
 
 /** States of an operation an agent still has to run or report. */
 const ACTIVE: NodeOperationState[] = ['Pending', 'Running'];
@@ -67,5 +67,23 @@ export class NodeOperationsRepository extends BaseRepository {
         { organisationId: scope.organisationId, clusterId, id: nodeId })
       .execute();
     return res.affected ?? 0;
+  }
+
+  /**
+   * A node's agent now runs `agentVersion`: its Pending and Running `upgrade-agent` operations to that version succeed
+   * (the agent may have restarted on the new bundle before it could report: the version it sends is the proof).
+   * Idempotent. @returns the ids completed.
+   */
+  async completeAgentUpgrades(scope: OrgScope, nodeId: string, agentVersion: string, em: EntityManager): Promise<string[]> {
+    const active = await em.getRepository(NodeOperationEntity).find({
+      where: { organisationId: scope.organisationId, executorNodeId: nodeId, kind: 'upgrade-agent', state: In(ACTIVE) }, lock: ROW_LOCK,
+    });
+    const done = active.filter((o) => o.agentPackage?.version === agentVersion).map((o) => o.id);
+    if (done.length === 0) return [];
+    await em.getRepository(NodeOperationEntity).update(
+      { id: In(done), organisationId: scope.organisationId, state: In(ACTIVE) },
+      { state: 'Succeeded', message: `the agent runs ${agentVersion} (reported by the restarted agent)`, finishedAt: new Date() },
+    );
+    return done;
   }
 }
