@@ -4,7 +4,7 @@ const swc = ['@swc/jest', { jsc: { parser: { syntax: 'typescript', decorators: t
 const common = {
   testEnvironment: 'node',
   transform: { '^.+\\.(t|j|mj)s$': swc },
-  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|file-type|@nats-io|strtok3|token-types|@tokenizer|uint8array-extras|@borewit|commander|@kubernetes/client-node|jsonpath-plus|@jsep-plugin|jsep|node-fetch|data-uri-to-buffer|fetch-blob|formdata-polyfill|openid-client|oauth4webapi|rfc4648|jose)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|file-type|@nats-io|strtok3|token-types|@tokenizer|uint8array-extras|@borewit|commander|@kubernetes/client-node|jsonpath-plus|@jsep-plugin|jsep|node-fetch|data-uri-to-buffer|fetch-blob|formdata-polyfill|openid-client|oauth4webapi|rfc4648|jose|oidc-provider)/)'],
   moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
 };
 module.exports = {

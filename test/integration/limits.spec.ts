@@ -246,7 +246,7 @@ describe('api-gateway limits (issue 10)', () => {
       expect(pre.headers['access-control-allow-origin']).toBe(CONSOLE);
       expect(pre.headers['access-control-allow-credentials']).toBe('true');
       expect(pre.headers['access-control-allow-methods']).toBe('GET, POST, PUT, PATCH, DELETE');
-      expect(pre.headers['access-control-allow-headers']).toBe('authorization, content-type, idempotency-key');
+      expect(pre.headers['access-control-allow-headers']).toBe('authorization, content-type, idempotency-key, x-csrf-token, x-skyweave-organisation, last-event-id');
       const get = await raw(url, 'GET', '/health', { origin: CONSOLE });
       expect(get.headers['access-control-allow-origin']).toBe(CONSOLE);
       expect(get.headers['access-control-expose-headers']).toMatch(/Retry-After/);

@@ -49,7 +49,7 @@ export async function startFuzzTarget(log: (line: string) => void = () => undefi
   const [db, emu] = await Promise.all([freshDatabase(), startEmulator({ ports: { aws: 0, gcp: 0, azure: 0, digitalocean: 0, admin: 0 }, vmRoot })]);
   const logger = pino({ level: 'warn' }, { write: (s: string) => log(s.trimEnd()) });
   const box = new SecretBox(randomBytes(32).toString('base64'));
-  const app = await createGateway({ ds: db.ds, box, endpoints: emu.endpoints, log: logger, joinLongPollMs: 50, meshLongPollMs: 50 });
+  const app = await createGateway({ ds: db.ds, box, endpoints: emu.endpoints, log: logger, joinLongPollMs: 50, meshLongPollMs: 50, sseMaxStreamMs: 50 });
   await app.listen(0, '127.0.0.1');
   const baseUrl = (await app.getUrl()).replace('[::1]', '127.0.0.1').replace('localhost', '127.0.0.1');
   try {

@@ -1,4 +1,5 @@
 import { Controller, Get, Inject, Optional, Param, Res } from '@nestjs/common';
+import { Public } from './access';
 import { ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import * as path from 'node:path';
@@ -24,6 +25,7 @@ export interface ServedAgentPackages {
  *   immutable`, `ETag` the SHA-256; 404 for anything the manifest does not list.
  */
 @ApiTags('agent-packages')
+@Public()
 @Controller('v1/agent-packages')
 export class AgentPackagesController {
   constructor(@Optional() @Inject(AGENT_PACKAGES) private readonly packages?: ServedAgentPackages) {}

@@ -1,4 +1,5 @@
 import { Body, Controller, Headers, HttpCode, Inject, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { NodeRoute } from './access';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { DataSource } from 'typeorm';
 import { ADDRESS_PLAN, EventReason, JoinAction, JoinCandidate, decideJoin, findRegion } from '@skyweave/domain';
@@ -45,6 +46,7 @@ function assertJoinable(node: Pick<NodeEntity, 'name' | 'phase'>): void {
  * minutes, stored as a hash, scoped to that node), which is exchanged for a node credential.
  */
 @ApiExcludeController()
+@NodeRoute()
 @Controller('agent/v1/nodes/:nodeId')
 export class AgentController {
   private readonly repos: Repositories;

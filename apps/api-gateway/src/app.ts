@@ -11,10 +11,14 @@ import { ThrottlerModule } from '@nestjs/throttler';
 import helmet from 'helmet';
 import type { DataSource } from 'typeorm';
 import type { CloudEndpoints } from '@skyweave/cloud-adapters';
-import { ApiKeysRepository, ChangeFeed, pingDatabase, type SecretBox } from '@skyweave/persistence';
+import { ApiKeysRepository, ChangeFeed, SessionsRepository, pingDatabase, type SecretBox } from '@skyweave/persistence';
 import type { Logger } from '@skyweave/service-kit';
 import { AgentController, JOIN_LONG_POLL_MS } from './agent.controller';
 import { API_KEYS, ApiKeyGuard } from './auth';
+import { AccessGuard, Authenticator, Public, assertAccessDeclared } from './access';
+import { ApiKeysController, AuthController, IdentityService, InvitationsController, MeController, MembersController } from './identity.controller';
+import { DEFAULT_IDENTITY, type IdentityOptions, cookieNames } from './identity';
+import { EventStreamController, EventStreams, SSE_HEARTBEAT_MS, SSE_MAX_STREAM_MS } from './events-stream.controller';
 import { AutoscalingController } from './autoscaling.controller';
 import { AutoscalingService } from './autoscaling.service';
 import { ClustersController } from './clusters.controller';
@@ -23,7 +27,7 @@ import { corsPolicy } from './cors';
 import { problemsForClientErrors } from './client-errors';
 import { CredentialsController } from './credentials.controller';
 import { agentAuthentication, bodyParsers, noStore } from './http-hardening';
-import { IdempotencyInterceptor, READ_LIKE } from './idempotency';
+import { IdempotencyInterceptor, READ_LIKE, SECRET_ANSWER } from './idempotency';
 import { DEFAULT_LIMITS, GatewayLimits, LimitedExpressAdapter } from './limits';
 import { LongPolls } from './long-polls';
 import { MetricsController, httpMetrics } from './metrics';
@@ -33,13 +37,14 @@ import { RegionsController } from './regions.controller';
 import { PlanService } from './plan.service';
 import { GatewayPrices } from './prices';
 import { type RouteEntry, controllerRoutes, methodNotAllowed } from './routes';
-import { AGENT_PACKAGES, CHANGE_FEED, CLOUD_ENDPOINTS, DATA_SOURCE, GATEWAY_LIMITS, JOIN_LONG_POLL, JOIN_SECRETS, LONG_POLLS, MESH_LONG_POLL, PKI_CLOCK, PRICES, SECRET_BOX } from './tokens';
+import { AGENT_PACKAGES, CHANGE_FEED, CLOUD_ENDPOINTS, COOKIE_NAMES, DATA_SOURCE, GATEWAY_LIMITS, IDENTITY, JOIN_LONG_POLL, JOIN_SECRETS, LONG_POLLS, MESH_LONG_POLL, PKI_CLOCK, PRICES, SECRET_BOX, SESSIONS, SSE_HEARTBEAT, SSE_MAX_STREAM } from './tokens';
 import { JoinSecrets } from './join-secrets';
 import { MESH_LONG_POLL_MS, MeshController } from './mesh.controller';
 import { OperationsController } from './operations.controller';
 import { AgentPackagesController, ServedAgentPackages } from './agent-packages.controller';
 
 @Controller('health')
+@Public()
 class HealthController {
   constructor(@Inject(DATA_SOURCE) private readonly ds: DataSource) {}
   @Get()
@@ -52,7 +57,7 @@ class HealthController {
 /** Every controller of the gateway, public (`/v1`, `/health`, `/metrics`) and agent (`/agent/v1`). */
 export const GATEWAY_CONTROLLERS: readonly Type[] = [
   HealthController, MetricsController, RegionsController, CredentialsController, ClustersController, AutoscalingController, AgentController, MeshController,
-  OperationsController, AgentPackagesController,
+  OperationsController, AgentPackagesController, AuthController, MeController, MembersController, InvitationsController, ApiKeysController, EventStreamController,
 ];
 
 /**
@@ -91,6 +96,15 @@ export interface GatewayDeps {
    * certificate's renewal), ms since the epoch (default Date.now; main.ts: SKYWEAVE_CLOCK_OFFSET_SECONDS).
    */
   pkiClock?: () => number;
+  /** Console sign-in: cookies, sessions, local accounts, OIDC (main.ts: identityOptionsFromEnv); DEFAULT_IDENTITY for what is absent. */
+  identity?: Partial<IdentityOptions>;
+  /** Time without an event after which `GET /v1/clusters/{id}/events/stream` sends a heartbeat comment, ms (default SSE_HEARTBEAT_MS, 15 s). */
+  sseHeartbeatMs?: number;
+  /**
+   * How long one events stream stays open, ms (default SSE_MAX_STREAM_MS, 30 min): it then ends and the client
+   * reconnects with Last-Event-ID (EventSource does so by itself), so no connection is held for ever.
+   */
+  sseMaxStreamMs?: number;
 }
 
 /**
@@ -129,7 +143,7 @@ class GracefulStop implements BeforeApplicationShutdown, OnApplicationShutdown {
   }
 }
 
-/** The HTTP methods that write, whose handlers get IdempotencyInterceptor (RequestMethod values of @nestjs/common), unless marked ReadLike. */
+/** The HTTP methods that write, whose handlers get IdempotencyInterceptor (RequestMethod values of @nestjs/common), unless marked ReadLike or SecretAnswer. */
 const WRITE_METHODS = new Set([RequestMethod.POST, RequestMethod.PUT, RequestMethod.PATCH, RequestMethod.DELETE]);
 
 /**
@@ -141,7 +155,7 @@ function interceptWrites(controllers: readonly Type[], interceptor: Type): void 
     for (const name of Object.getOwnPropertyNames(controller.prototype)) {
       const handler = Object.getOwnPropertyDescriptor(controller.prototype, name)?.value as unknown;
       if (typeof handler !== 'function' || !WRITE_METHODS.has(Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod)) continue;
-      if (Reflect.getMetadata(READ_LIKE, handler) === true) continue;
+      if (Reflect.getMetadata(READ_LIKE, handler) === true || Reflect.getMetadata(SECRET_ANSWER, handler) === true) continue;
       const present = (Reflect.getMetadata(INTERCEPTORS_METADATA, handler) as unknown[] | undefined) ?? [];
       if (!present.includes(interceptor)) Reflect.defineMetadata(INTERCEPTORS_METADATA, [...present, interceptor], handler);
     }
@@ -150,7 +164,8 @@ function interceptWrites(controllers: readonly Type[], interceptor: Type): void 
 
 @Module({})
 class AppModule {
-  static with(deps: GatewayDeps, limits: GatewayLimits): DynamicModule {
+  static with(deps: GatewayDeps, limits: GatewayLimits, identity: IdentityOptions): DynamicModule {
+    assertAccessDeclared(GATEWAY_CONTROLLERS);
     interceptWrites(GATEWAY_CONTROLLERS, IdempotencyInterceptor);
     return {
       module: AppModule,
@@ -174,7 +189,17 @@ class AppModule {
         GracefulStop,
         { provide: API_KEYS, useFactory: () => new ApiKeysRepository(deps.ds) },
         ApiKeyGuard,
+        { provide: IDENTITY, useValue: identity },
+        { provide: COOKIE_NAMES, useValue: cookieNames(identity.secureCookies) },
+        { provide: SESSIONS, useFactory: () => new SessionsRepository(deps.ds) },
+        { provide: SSE_HEARTBEAT, useValue: deps.sseHeartbeatMs ?? SSE_HEARTBEAT_MS },
+        { provide: SSE_MAX_STREAM, useValue: deps.sseMaxStreamMs ?? SSE_MAX_STREAM_MS },
+        Authenticator,
+        IdentityService,
+        EventStreams,
+        // in this order: rate limits first, then who may call the route (AccessGuard: every route, deny by default)
         { provide: APP_GUARD, useClass: RateLimitGuard },
+        { provide: APP_GUARD, useClass: AccessGuard },
         // one price cache per process (POST /v1/clusters/plan)
         { provide: PRICES, useValue: deps.prices ?? new GatewayPrices(deps.box, deps.endpoints, { refreshMs: deps.priceRefreshMs, waitMs: deps.priceWaitMs, log: (m: string) => deps.log.info({}, m) }) },
         ClustersService,
@@ -216,7 +241,8 @@ class GatewayValidationPipe extends ValidationPipe {
  */
 export async function createGateway(deps: GatewayDeps): Promise<INestApplication> {
   const limits: GatewayLimits = { ...DEFAULT_LIMITS, ...deps.limits };
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.with(deps, limits), new LimitedExpressAdapter(limits), { logger: ['error', 'warn'], bodyParser: false });
+  const identity: IdentityOptions = { ...DEFAULT_IDENTITY, ...deps.identity };
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.with(deps, limits, identity), new LimitedExpressAdapter(limits), { logger: ['error', 'warn'], bodyParser: false });
   app.disable('x-powered-by');
   // no ETag (a SHA-1 of every body): answers are `Cache-Control: no-store` (noStore), never revalidated; the /docs
   // assets keep theirs (served by serve-static, which sets its own)
@@ -236,7 +262,8 @@ export async function createGateway(deps: GatewayDeps): Promise<INestApplication
   // the OpenAPI document is built on the first request for it (and kept), not at start-up: the API answers sooner
   const doc = () => SwaggerModule.createDocument(app, new DocumentBuilder()
     .setTitle('Skyweave API').setDescription('One Kubernetes cluster across several clouds').setVersion('1')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'API key (swk_…)' }).build());
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'API key (swk_…)' })
+    .addCookieAuth(cookieNames(identity.secureCookies).session, { type: 'apiKey', in: 'cookie', description: 'Console session (POST /v1/auth/local/login or GET /v1/auth/oidc/login); writes also need X-CSRF-Token' }).build());
   SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'docs/openapi.json' });
   return app;
 }

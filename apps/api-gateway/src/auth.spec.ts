@@ -25,9 +25,9 @@ describe('ApiKeyGuard', () => {
     const guard = new ApiKeyGuard(keys);
     for (const scheme of ['Bearer', 'bearer', 'BEARER']) {
       const { req, ctx } = request(`${scheme} ${KEY}`);
-      await expect(guard.callerOf(req)).resolves.toEqual({ organisationId: 'org-1', apiKeyId: 'key-1' });
+      await expect(guard.callerOf(req)).resolves.toEqual({ organisationId: 'org-1', apiKeyId: 'key-1', role: 'owner' });
       await expect(guard.canActivate(ctx)).resolves.toBe(true);
-      expect(req.caller).toEqual({ organisationId: 'org-1', apiKeyId: 'key-1' });
+      expect(req.caller).toEqual({ organisationId: 'org-1', apiKeyId: 'key-1', role: 'owner' });
     }
     expect(lookups).toBe(3);
   });

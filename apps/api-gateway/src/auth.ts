@@ -1,11 +1,14 @@
 import { CanActivate, ExecutionContext, Inject, Injectable, OnModuleDestroy, Optional, createParamDecorator } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
-import { type ApiKeysRepository, type ChangeFeed, type ChangeSubscription, hashToken, systemScope } from '@skyweave/persistence';
+import { type ApiKeysRepository, type ChangeFeed, type ChangeSubscription, type Role, hashToken, systemScope } from '@skyweave/persistence';
 import { Problem } from './problem';
 import { CHANGE_FEED } from './tokens';
 
-/** The caller's organisation, set by ApiKeyGuard. */
-export interface Caller { organisationId: string; apiKeyId: string }
+/**
+ * The organisation a request acts for and the caller's role there, set by AccessGuard (access.ts) for an API key, or
+ * for a session whose user is a member of the organisation it acts for; `apiKeyId` or `userId` says which.
+ */
+export interface Caller { organisationId: string; role: Role; apiKeyId?: string; userId?: string }
 
 /** Injection token of the API-key lookup (an ApiKeysRepository in the application). */
 export const API_KEYS = Symbol('API_KEYS');
@@ -97,7 +100,8 @@ export class ApiKeyGuard implements CanActivate, OnModuleDestroy {
       sub?.close();
       throw Problem.unauthorized('unknown API key');
     }
-    const caller = { organisationId: key.organisationId, apiKeyId: key.id };
+    // keys made before roles existed are owners (migration Identity1764900000000); stand-ins of unit tests give none
+    const caller: Caller = { organisationId: key.organisationId, apiKeyId: key.id, role: key.role ?? 'owner' };
     if (sub && this.feed?.listening && !sub.changed && all === this.all && !all?.changed) this.known.set(digest, { caller, sub });
     else sub?.close();
     return caller;

@@ -1,10 +1,11 @@
-import { Body, Controller, Get, Headers, Param, ParseUUIDPipe, Put, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, Headers, Param, ParseUUIDPipe, Put, Res } from '@nestjs/common';
 import {
   ApiBearerAuth, ApiBody, ApiConflictResponse, ApiExtraModels, ApiHeader, ApiNotFoundResponse, ApiOkResponse, ApiPreconditionFailedResponse, ApiTags,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { ApiKeyGuard, CallerOrg } from './auth';
+import { CallerOrg } from './auth';
+import { MinRole } from './access';
 import { AutoscalerViewDto, AutoscalingPolicyDto, AutoscalingPolicyViewDto, PriceSourceDto } from './autoscaling.dtos';
 import { AutoscalerView, AutoscalingPolicyView, AutoscalingService, policyETag } from './autoscaling.service';
 
@@ -12,7 +13,6 @@ import { AutoscalerView, AutoscalingPolicyView, AutoscalingService, policyETag }
 @ApiTags('autoscaling')
 @ApiBearerAuth()
 @ApiExtraModels(PriceSourceDto)
-@UseGuards(ApiKeyGuard)
 @Controller('v1/clusters')
 export class AutoscalingController {
   constructor(private readonly autoscaling: AutoscalingService) {}
@@ -34,6 +34,7 @@ export class AutoscalingController {
    * `max`, `integer`, `cloud-in-cluster`, `min-not-above-max`, `include-or-exclude` …); nothing is stored then.
    */
   @Put(':id/policies')
+  @MinRole('member')
   @ApiBody({ type: AutoscalingPolicyDto })
   @ApiHeader({ name: 'If-Match', required: false, description: '`"<version>"` the change is based on (optimistic concurrency), or `*`' })
   @ApiOkResponse({ type: AutoscalingPolicyViewDto })

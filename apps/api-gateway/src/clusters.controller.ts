@@ -1,9 +1,10 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Query, Res, UseGuards, Inject } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Query, Res, Inject } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiProduces, ApiTags, ApiUnprocessableEntityResponse } from '@nestjs/swagger';
 import type { Response } from 'express';
 import type { DataSource } from 'typeorm';
 import { Repositories, SecretBox, orgScope } from '@skyweave/persistence';
-import { ApiKeyGuard, CallerOrg } from './auth';
+import { CallerOrg } from './auth';
+import { MinRole } from './access';
 import { AddNodesDto, CreateClusterDto, EventsQueryDto, ListQueryDto, UpdateClusterDto } from './dtos';
 import { ClustersService } from './clusters.service';
 import { ReadLike } from './idempotency';
@@ -18,7 +19,6 @@ import { kubeconfigServer } from './kubeconfig-server';
 
 @ApiTags('clusters')
 @ApiBearerAuth()
-@UseGuards(ApiKeyGuard)
 @Controller('v1/clusters')
 export class ClustersController {
   constructor(
@@ -32,6 +32,7 @@ export class ClustersController {
 
   /** Creates a cluster; provisioning proceeds asynchronously (watch `GET /v1/clusters/{id}` and its events). */
   @Post()
+  @MinRole('member')
   @HttpCode(202)
   create(@CallerOrg() org: string, @Body() dto: CreateClusterDto) {
     return this.clusters.create(org, dto);
@@ -45,6 +46,8 @@ export class ClustersController {
    * that cloud a null cost and a warning. Writes nothing; an `Idempotency-Key` is ignored.
    */
   @Post('plan')
+  // writes nothing: whoever may read the organisation's clusters may plan one
+  @MinRole('viewer')
   @HttpCode(200)
   @ReadLike()
   @ApiBody({ type: CreateClusterDto })
@@ -102,12 +105,14 @@ export class ClustersController {
 
   /** Changes the declared state: a newer patch `kubernetesVersion` is rolled out node by node, masters first. 409 while reconciling. */
   @Patch(':id')
+  @MinRole('member')
   update(@CallerOrg() org: string, @Param('id', new ParseUUIDPipe()) id: string, @Body() dto: UpdateClusterDto) {
     return this.clusters.update(org, id, dto);
   }
 
   /** Runs a full reconcile now (it also runs hourly): 202 `scheduled`, or `running` when one is under way. */
   @Post(':id/reconcile')
+  @MinRole('member')
   @HttpCode(202)
   reconcile(@CallerOrg() org: string, @Param('id', new ParseUUIDPipe()) id: string) {
     return this.clusters.requestReconcile(org, id);
@@ -121,6 +126,7 @@ export class ClustersController {
 
   /** Adds 1–20 workers of one cloud and instance type; each is launched and joins on its own. Masters are fixed (422). */
   @Post(':id/nodes')
+  @MinRole('member')
   @HttpCode(202)
   addNodes(@CallerOrg() org: string, @Param('id', new ParseUUIDPipe()) id: string, @Body() dto: AddNodesDto) {
     return this.clusters.addNodes(org, id, dto);
@@ -128,6 +134,7 @@ export class ClustersController {
 
   /** Removes one worker: a master's agent drains it, then its VM is terminated and it leaves the mesh. Masters are fixed (422). */
   @Delete(':id/nodes/:nodeId')
+  @MinRole('member')
   @HttpCode(202)
   removeNode(@CallerOrg() org: string, @Param('id', new ParseUUIDPipe()) id: string, @Param('nodeId', new ParseUUIDPipe()) nodeId: string) {
     return this.clusters.removeNode(org, id, nodeId);
@@ -135,6 +142,7 @@ export class ClustersController {
 
   /** Deletes the cluster: every VM tagged for it is terminated (no drain), then every network. */
   @Delete(':id')
+  @MinRole('member')
   @HttpCode(202)
   remove(@CallerOrg() org: string, @Param('id', new ParseUUIDPipe()) id: string) {
     return this.clusters.delete(org, id);

@@ -4,7 +4,7 @@ import { PROBLEM_BASE, sendProblem } from './problem';
 /** Methods the console may use across origins. */
 export const CORS_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 /** Request headers the console may send across origins (lower case). */
-export const CORS_REQUEST_HEADERS = ['authorization', 'content-type', 'idempotency-key'] as const;
+export const CORS_REQUEST_HEADERS = ['authorization', 'content-type', 'idempotency-key', 'x-csrf-token', 'x-skyweave-organisation', 'last-event-id'] as const;
 /** Response headers the console may read beyond the CORS-safelisted ones. */
 export const CORS_EXPOSED_HEADERS = ['ETag', 'Location', 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'] as const;
 /** How long a browser may cache a preflight answer, seconds. */

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, ParseUUIDPipe, Post, Put, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, ParseUUIDPipe, Post, Put } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
@@ -9,7 +9,8 @@ import { EventReason } from '@skyweave/domain';
 import { CloudCredentials, CloudEndpoints, CloudError, allowedTokenUris, createCloudProvider, isAllowedTokenUri, isInvalidCredentials, isCloudError } from '@skyweave/cloud-adapters';
 import { Subjects } from '@skyweave/contracts';
 import { CloudCredentialEntity, LifecycleRepository, OrgScope, Repositories, SecretBox, enqueue, orgScope, recordEvent } from '@skyweave/persistence';
-import { ApiKeyGuard, CallerOrg } from './auth';
+import { CallerOrg } from './auth';
+import { MinRole } from './access';
 import { CREDENTIAL_DTOS, CreateCloudCredentialDto, ReplaceCloudCredentialDto } from './dtos';
 import { Problem, toViolations } from './problem';
 import { CLOUD_ENDPOINTS, DATA_SOURCE, SECRET_BOX } from './tokens';
@@ -21,7 +22,6 @@ function view(c: CloudCredentialEntity) {
 
 @ApiTags('cloud-credentials')
 @ApiBearerAuth()
-@UseGuards(ApiKeyGuard)
 @Controller('v1/cloud-credentials')
 export class CredentialsController {
   private readonly repos: Repositories;
@@ -39,6 +39,7 @@ export class CredentialsController {
    * against the cloud. 422 when the shape is wrong or the cloud refuses them; 409 when the cloud already has a set.
    */
   @Post()
+  @MinRole('member')
   async create(@CallerOrg() organisationId: string, @Body() body: CreateCloudCredentialDto) {
     const scope = orgScope(organisationId);
     const creds = await this.checked(body.cloud, body.credentials);
@@ -70,6 +71,7 @@ export class CredentialsController {
    * another cloud, or refused by the cloud (nothing stored), 503 the cloud unreachable.
    */
   @Put(':id')
+  @MinRole('member')
   async replace(@CallerOrg() organisationId: string, @Param('id', new ParseUUIDPipe()) id: string, @Body() body: ReplaceCloudCredentialDto) {
     const scope = orgScope(organisationId);
     const row = await this.repos.credentials.findById(scope, id);
@@ -138,6 +140,7 @@ export class CredentialsController {
 
   /** Deletes credentials; refused (409) while a live cluster uses that cloud. */
   @Delete(':id')
+  @MinRole('member')
   @HttpCode(204)
   async remove(@CallerOrg() organisationId: string, @Param('id', new ParseUUIDPipe()) id: string): Promise<void> {
     const scope = orgScope(organisationId);

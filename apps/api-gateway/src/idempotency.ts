@@ -18,6 +18,16 @@ export const READ_LIKE = 'skyweave:read-like';
  */
 export const ReadLike = () => SetMetadata(READ_LIKE, true);
 
+/** Metadata key of {@link SecretAnswer}. */
+export const SECRET_ANSWER = 'skyweave:secret-answer';
+
+/**
+ * Marks a write whose answer carries a secret shown once (a new API key, an invitation token): it gets no
+ * IdempotencyInterceptor, so the secret is never stored in `idempotency_keys` nor replayed; an `Idempotency-Key` on
+ * it is ignored.
+ */
+export const SecretAnswer = () => SetMetadata(SECRET_ANSWER, true);
+
 /** Replays are kept this long, in hours. */
 export const IDEMPOTENCY_TTL_HOURS = 24;
 
@@ -39,7 +49,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const req = ctx.switchToHttp().getRequest<Request & { caller?: Caller }>();
     const res = ctx.switchToHttp().getResponse<Response>();
     const key = req.header('idempotency-key');
-    if (!key || req.method === 'GET' || !req.caller) return next.handle();
+    if (!key || req.method === 'GET' || !req.caller?.organisationId) return next.handle();
     if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
       throw Problem.validation([{ field: 'Idempotency-Key', rule: 'format', message: 'Idempotency-Key must be 1–255 printable ASCII characters' }]);
     }

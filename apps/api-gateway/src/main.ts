@@ -3,6 +3,7 @@ import { agentPackagesFromEnv } from '@skyweave/bootstrap/src/agent-packages';
 import { serviceClock } from '@skyweave/service-kit';
 import { createGateway } from './app';
 import { gatewayLimitsFromEnv } from './limits';
+import { identityOptionsFromEnv } from './identity';
 
 /** Port and address of the public API (env `PORT`, default 8080; `HOST`, default 127.0.0.1). */
 const PORT = Number(process.env.PORT ?? 8080);
@@ -19,6 +20,8 @@ runService('api-gateway', async (rt) => {
     ds: rt.ds, box: rt.box, endpoints: rt.config.cloudEndpoints, log: rt.log, limits: gatewayLimitsFromEnv(process.env), priceRefreshMs: PRICE_REFRESH_SECONDS * 1000,
     // SKYWEAVE_CLOCK_OFFSET_SECONDS: tests move the clock of certificate and token lifetimes forward
     pkiClock: serviceClock(process.env),
+    // console sign-in: SKYWEAVE_COOKIE_SECURE, SKYWEAVE_LOCAL_ACCOUNTS, SKYWEAVE_SESSION_HOURS, SKYWEAVE_LOGIN_*, SKYWEAVE_OIDC_* (docs/identity.md)
+    identity: identityOptionsFromEnv(process.env),
     ...(agentPackages ? { agentPackages } : {}),
   });
   await app.listen(PORT, HOST);

@@ -1,4 +1,5 @@
 import { Body, Controller, HttpCode, Inject, Post } from '@nestjs/common';
+import { NodeRoute } from './access';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { DataSource } from 'typeorm';
 import {
@@ -26,6 +27,7 @@ export const MESH_LONG_POLL_MS = 25_000;
  * the cluster's `CrossCloudLatency` condition.
  */
 @ApiExcludeController()
+@NodeRoute()
 @Controller('agent/v1/nodes/:nodeId')
 export class MeshController {
   private readonly repos: Repositories;

@@ -1,4 +1,5 @@
 import { Controller, Get, Header } from '@nestjs/common';
+import { Public } from './access';
 import type { NextFunction, Request, Response } from 'express';
 import { Histogram, collectDefaultMetrics, register } from 'prom-client';
 
@@ -36,6 +37,7 @@ export function httpMetrics(): (req: Request, res: Response, next: NextFunction)
 }
 
 /** `GET /metrics`: Prometheus text format of prom-client's default registry (HTTP, process, cloud calls). */
+@Public()
 @Controller('metrics')
 export class MetricsController {
   @Get()

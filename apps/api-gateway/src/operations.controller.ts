@@ -1,4 +1,5 @@
 import { Body, Controller, HttpCode, Inject, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { NodeRoute } from './access';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { DataSource } from 'typeorm';
 import type { AgentApi } from '@skyweave/contracts';
@@ -23,6 +24,7 @@ const DONE_REASON: Record<NodeOperationEntity['kind'], EventReasonName> = {
  * outcome wakes the reconciler, which takes the next step (terminate after a drain, the next node of a rollout).
  */
 @ApiExcludeController()
+@NodeRoute()
 @Controller('agent/v1/nodes/:nodeId/operations')
 export class OperationsController {
   private readonly repos: Repositories;

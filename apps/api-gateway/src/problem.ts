@@ -48,6 +48,15 @@ export function toViolations(errors: ValidationError[], prefix = ''): Violation[
   });
 }
 
+/**
+ * A request URL as it may be logged: Skyweave's secrets in the path (an invitation token in
+ * `/v1/invitations/{token}/accept`, or any `sw?_…` token) and the OIDC callback's one-time `code` and `state` are
+ * replaced by `***`.
+ */
+export function redactUrl(url: string): string {
+  return url.replace(/\b(sw[a-z]{1,3})_[A-Za-z0-9_-]+/g, '$1_***').replace(/([?&](?:code|state|session_state)=)[^&#]*/g, '$1***');
+}
+
 /** The RFC 9457 body of a Problem (without `instance`). */
 export function problemBody(p: Problem): Record<string, unknown> {
   const status = p.getStatus();
@@ -87,7 +96,7 @@ export class ProblemFilter implements ExceptionFilter {
       body = { type: PROBLEM_BASE + type, title: STATUS_CODES[status] ?? 'Error', status, detail };
     } else {
       status = 500;
-      this.log.error({ err: (exception as Error)?.message, stack: (exception as Error)?.stack, method: req.method, url: req.url }, 'unhandled error');
+      this.log.error({ err: (exception as Error)?.message, stack: (exception as Error)?.stack, method: req.method, url: redactUrl(req.url) }, 'unhandled error');
       body = { type: PROBLEM_BASE + 'internal', title: 'Internal error', status, detail: 'An unexpected error occurred; it has been logged.' };
     }
     sendProblem(res, req.url, status, body, headers);

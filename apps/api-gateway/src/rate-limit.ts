@@ -6,7 +6,7 @@ import {
 import type { DataSource } from 'typeorm';
 import { RateLimitCountersRepository, systemScope } from '@skyweave/persistence';
 import type { Logger } from '@skyweave/service-kit';
-import { ApiKeyGuard, type AuthenticatedRequest, type Caller } from './auth';
+import { type AccessRequest, Authenticator, type Principal } from './access';
 import type { GatewayLimits } from './limits';
 import { Problem } from './problem';
 
@@ -153,7 +153,7 @@ type Subject = 'key' | 'org' | 'node';
 
 /** What RateLimitGuard found out about a request, kept on it for the throttlers' `skipIf`/`getTracker`. */
 interface RateSubjects { apiKeyId?: string; organisationId?: string; nodeId?: string }
-type LimitedRequest = AuthenticatedRequest & { params?: Record<string, string | undefined>; path?: string; rateSubjects?: RateSubjects };
+type LimitedRequest = AccessRequest & { params?: Record<string, string | undefined>; path?: string; rateSubjects?: RateSubjects };
 
 const subjectsOf = (ctx: ExecutionContext): RateSubjects => ctx.switchToHttp().getRequest<LimitedRequest>().rateSubjects ?? {};
 
@@ -183,7 +183,8 @@ const SUBJECT_NAMES: Record<Subject, string> = { key: 'API key', org: 'organisat
 
 /**
  * Rate limits of the gateway (issue 10), a global guard on @nestjs/throttler with PgRateLimitStore:
- * - `/v1/…` with an API key: per key (`perApiKey`) and per organisation (`perOrganisation`) per window;
+ * - `/v1/…` with an API key: per key (`perApiKey`) and per organisation (`perOrganisation`) per window; with a
+ *   session cookie: per user (`perApiKey`) and per organisation it acts for;
  * - `/agent/v1/nodes/{id}/…`: per node (`perNode`), the token checked before by agentAuthentication;
  * - anything else (health, `/metrics`, `/docs`, requests without a valid key, which ApiKeyGuard answers 401) is not
  *   counted. A long poll is one request, counted when it arrives.
@@ -197,7 +198,7 @@ export class RateLimitGuard extends ThrottlerGuard {
     @InjectThrottlerOptions() options: ThrottlerModuleOptions,
     @InjectThrottlerStorage() storage: ThrottlerStorage,
     reflector: Reflector,
-    @Inject(ApiKeyGuard) private readonly apiKeys: ApiKeyGuard,
+    @Inject(Authenticator) private readonly auth: Authenticator,
   ) {
     super(options, storage, reflector);
   }
@@ -213,10 +214,13 @@ export class RateLimitGuard extends ThrottlerGuard {
     const nodeId = req.params?.nodeId;
     // agentAuthentication checked the node's token (or its bootstrap token for /register) before this guard runs
     if (nodeId && req.path?.startsWith('/agent/v1/nodes/')) return { nodeId };
-    if (!req.path?.startsWith('/v1/') || !req.headers.authorization) return {};
-    // the lookup ApiKeyGuard then reuses (callerOf): one per request; ApiKeyGuard answers the 401s
-    const caller: Caller | undefined = await this.apiKeys.callerOf(req).catch(() => undefined);
-    return caller ? { apiKeyId: caller.apiKeyId, organisationId: caller.organisationId } : {};
+    if (!req.path?.startsWith('/v1/') || (!req.headers.authorization && !req.headers.cookie)) return {};
+    // the lookup AccessGuard then reuses (principalOf): one per request; AccessGuard answers the 401s
+    const p: Principal | undefined = await this.auth.principalOf(req).catch(() => undefined);
+    if (!p) return {};
+    // a session counts as its user against the per-key limit, and against its organisation's
+    if (p.kind === 'api-key') return { apiKeyId: p.apiKeyId, organisationId: p.organisationId };
+    return { apiKeyId: `user:${p.userId}`, ...(p.organisationId && p.role ? { organisationId: p.organisationId } : {}) };
   }
 
   /** The library's `X-RateLimit-*-key`/`-node` as the standard names (and `RateLimit-*`); `-org` kept apart. */
@@ -236,7 +240,7 @@ export class RateLimitGuard extends ThrottlerGuard {
     const subject = d.key.slice(0, d.key.indexOf(':')) as Subject;
     const retry = Math.max(1, d.timeToBlockExpire);
     throw new Problem(429, 'rate-limited', 'Too many requests',
-      `more than ${d.limit} requests in ${Math.round(d.ttl / 1000)} s for this ${SUBJECT_NAMES[subject] ?? subject}; retry in ${retry} s`,
+      `more than ${d.limit} requests in ${Math.round(d.ttl / 1000)} s for this ${d.key.startsWith('key:user:') ? 'user' : (SUBJECT_NAMES[subject] ?? subject)}; retry in ${retry} s`,
       undefined, { 'retry-after': String(retry) });
   }
 }

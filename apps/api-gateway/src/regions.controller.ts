@@ -1,8 +1,10 @@
 import { Controller, Get } from '@nestjs/common';
+import { Public } from './access';
 import { ApiTags } from '@nestjs/swagger';
 import { CLOUDS, MAX_CROSS_CLOUD_LATENCY_MS, REGIONS } from '@skyweave/domain';
 
 @ApiTags('regions')
+@Public()
 @Controller('v1/regions')
 export class RegionsController {
   /** The region catalogue: each Skyweave region with its region and zone per cloud (seed 004, "Region & zone"). */

@@ -21,3 +21,13 @@ export const PKI_CLOCK = Symbol('PKI_CLOCK');
 export const PRICES = Symbol('PRICES');
 /** The node-agent packages served at /v1/agent-packages (agent-packages.controller.ts), when SKYWEAVE_AGENT_PACKAGES_DIR is set. */
 export const AGENT_PACKAGES = Symbol('AGENT_PACKAGES');
+/** The process's IdentityOptions (identity.ts): cookies, sessions, local accounts, OIDC. */
+export const IDENTITY = Symbol('IDENTITY');
+/** The cookie names (identity.ts cookieNames, by IdentityOptions.secureCookies). */
+export const COOKIE_NAMES = Symbol('COOKIE_NAMES');
+/** The session lookup (a SessionsRepository in the application). */
+export const SESSIONS = Symbol('SESSIONS');
+/** How long an events stream waits without an event before sending a heartbeat comment, ms. */
+export const SSE_HEARTBEAT = Symbol('SSE_HEARTBEAT');
+/** How long one events stream stays open before it ends (the client reconnects with Last-Event-ID), ms. */
+export const SSE_MAX_STREAM = Symbol('SSE_MAX_STREAM');

@@ -249,3 +249,4 @@ export namespace AgentApi {
     certificates?: CertificateExpiration[];
   }
 }
+export * from './identity';

@@ -5,9 +5,10 @@ import type { DataSource } from 'typeorm';
  * PostgreSQL channels written by the triggers of migration `ChangeNotify1764050000000` (see there for which row
  * changes notify), `OutboxNotify1764230000000` (`outbox`) and `ApiKeyNotify1764300000000` (`apiKeys`). Payload: the
  * cluster id (`cluster`), the executor node id (`nodeOperations`), `new` (`outbox`: a message was written; key
- * {@link OUTBOX_KEY}), or the `secretHash` of an API key updated or deleted, `*` when the table was truncated (`apiKeys`).
+ * {@link OUTBOX_KEY}), or the `secretHash` of an API key updated or deleted, `*` when the table was truncated (`apiKeys`); and (`Identity1764900000000`) the cluster id of
+ * an event recorded (`clusterEvents`).
  */
-export const CHANGE_CHANNELS = { cluster: 'skyweave_cluster', nodeOperations: 'skyweave_node_operations', outbox: 'skyweave_outbox', apiKeys: 'skyweave_api_keys' } as const;
+export const CHANGE_CHANNELS = { cluster: 'skyweave_cluster', nodeOperations: 'skyweave_node_operations', outbox: 'skyweave_outbox', apiKeys: 'skyweave_api_keys', clusterEvents: 'skyweave_cluster_events' } as const;
 export type ChangeChannel = keyof typeof CHANGE_CHANNELS;
 /** The one key of the `outbox` channel. */
 export const OUTBOX_KEY = 'new';

@@ -15,11 +15,13 @@ import { KubeStatus1764400000000 } from './migrations/1764400000000-kube-status'
 import { Autoscaling1764500000000 } from './migrations/1764500000000-autoscaling';
 import { CertificateExpirations1764700000000 } from './migrations/1764700000000-certificate-expirations';
 import { AgentVersions1764800000000 } from './migrations/1764800000000-agent-versions';
+import { Identity1764900000000 } from './migrations/1764900000000-identity';
 
 export const MIGRATIONS = [
   Initial1763700000000, MeshAndPki1763800000000, Reconcile1763900000000, Lifecycle1764000000000, ChangeNotify1764050000000,
   Limits1764100000000, PurgeDeletedSecrets1764150000000, OutboxNotify1764230000000, ApiKeyNotify1764300000000, RegistrationRetry1764310000000,
   KubeStatus1764400000000, Autoscaling1764500000000, CertificateExpirations1764700000000, AgentVersions1764800000000,
+  Identity1764900000000,
 ];
 
 /**

@@ -6,6 +6,7 @@ import type {
   NetworkPhase, NodeOrigin, NodePhase, NodeRole,
 } from '@skyweave/domain';
 import type { NetworkStatus } from '@skyweave/cloud-adapters';
+import type { Role } from '@skyweave/contracts';
 
 /** A tenant. Every other row belongs to exactly one organisation and every query is scoped by it. */
 @Entity('organisations')
@@ -26,6 +27,61 @@ export class ApiKeyEntity {
   @Column('uuid') organisationId!: string;
   @Column('text') name!: string;
   @Index({ unique: true }) @Column('text') secretHash!: string;
+  /** What the key may do, as a member's role (`owner` for keys made before roles existed). */
+  @Column('text', { default: 'owner' }) role!: Role;
+  @CreateDateColumn({ type: 'timestamptz' }) createdAt!: Date;
+}
+
+/** A member's role (libs/contracts: viewer, member, owner), re-exported for the repositories' callers. */
+export { ROLES, type Role } from '@skyweave/contracts';
+
+/**
+ * A person who signs in to the console (issue 14). `email` lower-case and unique. `passwordHash` (scrypt, local
+ * accounts) and the OIDC pair are secrets or identifiers that are never returned by the API.
+ */
+@Entity('users')
+export class UserEntity {
+  @PrimaryColumn('uuid') id!: string;
+  @Column('text') email!: string;
+  @Column('text', { nullable: true }) passwordHash!: string | null;
+  @Column('text', { nullable: true }) oidcIssuer!: string | null;
+  @Column('text', { nullable: true }) oidcSubject!: string | null;
+  @CreateDateColumn({ type: 'timestamptz' }) createdAt!: Date;
+}
+
+/** A user's role in one organisation. */
+@Entity('memberships')
+export class MembershipEntity {
+  @PrimaryColumn('uuid') userId!: string;
+  @PrimaryColumn('uuid') organisationId!: string;
+  @Column('text') role!: Role;
+  @CreateDateColumn({ type: 'timestamptz' }) createdAt!: Date;
+}
+
+/** An invitation of an email address into an organisation with a role; only the token's SHA-256 is stored. */
+@Entity('invitations')
+export class InvitationEntity {
+  @PrimaryColumn('uuid') id!: string;
+  @Column('uuid') organisationId!: string;
+  @Column('text') email!: string;
+  @Column('text') role!: Role;
+  @Column('text') tokenHash!: string;
+  @Column('timestamptz') expiresAt!: Date;
+  @Column('timestamptz', { nullable: true }) acceptedAt!: Date | null;
+  @Column('uuid', { nullable: true }) acceptedBy!: string | null;
+  @Column('uuid', { nullable: true }) createdBy!: string | null;
+  @CreateDateColumn({ type: 'timestamptz' }) createdAt!: Date;
+}
+
+/** A signed-in browser: the SHA-256 of its cookie's id and of its CSRF token, the user, the organisation it acts for. */
+@Entity('sessions')
+export class SessionEntity {
+  @PrimaryColumn('uuid') id!: string;
+  @Column('text') tokenHash!: string;
+  @Column('text') csrfHash!: string;
+  @Column('uuid') userId!: string;
+  @Column('uuid', { nullable: true }) organisationId!: string | null;
+  @Column('timestamptz') expiresAt!: Date;
   @CreateDateColumn({ type: 'timestamptz' }) createdAt!: Date;
 }
 
@@ -306,5 +362,5 @@ export class AutoscalerStatusEntity {
 export const ENTITIES = [
   OrganisationEntity, ApiKeyEntity, CloudCredentialEntity, ClusterEntity, ClusterNetworkEntity, NodeEntity,
   ClusterEventEntity, OutboxEntity, IdempotencyKeyEntity, ClusterReconcileEntity, NodeOperationEntity, LeakCandidateEntity,
-  AutoscalingPolicyEntity, AutoscalerStatusEntity,
+  AutoscalingPolicyEntity, AutoscalerStatusEntity, UserEntity, MembershipEntity, InvitationEntity, SessionEntity,
 ];

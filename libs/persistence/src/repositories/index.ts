@@ -59,3 +59,4 @@ export class Repositories {
     this.autoscaling = new AutoscalingRepository(ds);
   }
 }
+export * from './identity.repository';
