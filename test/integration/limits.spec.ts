@@ -7,6 +7,7 @@ import { getStorageToken } from '@nestjs/throttler';
 import pino from 'pino';
 import { ApiKeyEntity, CloudCredentialEntity, ClusterEntity, NodeEntity, OrganisationEntity, SecretBox, hashToken } from '@skyweave/persistence';
 import { createGateway, type GatewayDeps } from '@skyweave/api-gateway/src/app';
+import { EventStreams } from '@skyweave/api-gateway/src/events-stream.controller';
 import { LongPolls } from '@skyweave/api-gateway/src/long-polls';
 import type { PgRateLimitStore } from '@skyweave/api-gateway/src/rate-limit';
 import { LONG_POLLS } from '@skyweave/api-gateway/src/tokens';
@@ -404,6 +405,46 @@ describe('api-gateway limits (issue 10)', () => {
       polls.begin('join', worker.id).release();
       expect((await ops3).status).toBe(200);
       expect((await join3).status).toBe(200);
+    });
+  });
+  describe('event streams (issue 14)', () => {
+    /** Opens the cluster's event stream; resolves when its headers arrive (status 200) or the refusal is read. */
+    async function openStream(url: string, apiKey: string, clusterId: string): Promise<{ status: number; retryAfter: string | null; type?: string; close: () => void }> {
+      const ac = new AbortController();
+      const r = await fetch(`${url}/v1/clusters/${clusterId}/events/stream`, { headers: { authorization: `Bearer ${apiKey}` }, signal: ac.signal });
+      if (r.status !== 200) return { status: r.status, retryAfter: r.headers.get('retry-after'), type: ((await r.json()) as { type: string }).type, close: () => ac.abort() };
+      return { status: 200, retryAfter: null, close: () => ac.abort() };
+    }
+
+    it('bounds the open streams per organisation and per process with 503 too-many-event-streams, and frees a place when a stream closes', async () => {
+      const a = await organisation('streams-a');
+      const b = await organisation('streams-b');
+      const { app, url } = await gateway({ limits: { maxEventStreams: 3, maxEventStreamsPerOrganisation: 2 } });
+      const streams = app.get(EventStreams);
+      const ca = (await new ApiClient(url, a.apiKey).ok<{ id: string }>('POST', '/v1/clusters', clusterBody('streams-a'))).id;
+      const cb = (await new ApiClient(url, b.apiKey).ok<{ id: string }>('POST', '/v1/clusters', clusterBody('streams-b'))).id;
+
+      const a1 = await openStream(url, a.apiKey, ca);
+      const a2 = await openStream(url, a.apiKey, ca);
+      expect([a1.status, a2.status]).toEqual([200, 200]);
+      // the organisation's bound: a third of A's is refused, with Retry-After, and holds nothing
+      const a3 = await openStream(url, a.apiKey, ca);
+      expect(a3).toMatchObject({ status: 503, retryAfter: '30' });
+      expect(a3.type).toMatch(/too-many-event-streams$/);
+      expect(streams.count(a.organisationId)).toBe(2);
+      // the process's bound: B opens one (3 in all), its second is refused although B has only one
+      const b1 = await openStream(url, b.apiKey, cb);
+      expect(b1.status).toBe(200);
+      expect((await openStream(url, b.apiKey, cb)).status).toBe(503);
+      expect(streams.count()).toBe(3);
+
+      // a stream that closes gives its place back
+      a1.close();
+      await until('the closed stream to be forgotten', () => streams.count(a.organisationId) === 1);
+      const a4 = await openStream(url, a.apiKey, ca);
+      expect(a4.status).toBe(200);
+      for (const s of [a2, a4, b1]) s.close();
+      await until('every stream to be forgotten', () => streams.count() === 0);
     });
   });
 });

@@ -7,7 +7,8 @@ import { type ChangeFeed, ClusterEventsRepository, ClustersRepository, orgScope 
 import { CallerOrg } from './auth';
 import { StreamQueryDto } from './identity.dtos';
 import { Problem } from './problem';
-import { CHANGE_FEED, DATA_SOURCE, SSE_HEARTBEAT, SSE_MAX_STREAM } from './tokens';
+import type { GatewayLimits } from './limits';
+import { CHANGE_FEED, DATA_SOURCE, GATEWAY_LIMITS, SSE_HEARTBEAT, SSE_MAX_STREAM } from './tokens';
 
 /** Default time without an event before a heartbeat comment is sent, ms (below the usual 60 s idle timeout of proxies). */
 export const SSE_HEARTBEAT_MS = 15_000;
@@ -16,18 +17,55 @@ export const SSE_MAX_STREAM_MS = 30 * 60_000;
 /** Events read per query while catching up. */
 const PAGE = 200;
 
-/** The open streams of this process, ended when the application stops (so `app.close()` does not wait on them). */
+/** Seconds a stream refused at a bound is told to wait (`Retry-After`); EventSource itself retries after `retry:`. */
+export const EVENT_STREAM_RETRY_AFTER_SECONDS = 30;
+
+/**
+ * The open streams of this process: bounded (GatewayLimits `maxEventStreams` in all, `maxEventStreamsPerOrganisation`
+ * per organisation: each stream holds a connection and a change-feed subscription for up to 30 min, so without a bound
+ * one tenant's open tabs, or a client reconnecting in a loop, could take them all), and ended when the application
+ * stops (so `app.close()` does not wait on them).
+ */
 @Injectable()
 export class EventStreams implements BeforeApplicationShutdown {
-  private readonly open = new Set<() => void>();
+  private readonly open = new Map<() => void, string>();
+  private readonly perOrganisation = new Map<string, number>();
 
-  add(end: () => void): () => void {
-    this.open.add(end);
-    return () => this.open.delete(end);
+  constructor(@Inject(GATEWAY_LIMITS) private readonly limits: Pick<GatewayLimits, 'maxEventStreams' | 'maxEventStreamsPerOrganisation'>) {}
+
+  /** Streams open now (in all; or of one organisation). */
+  count(organisationId?: string): number {
+    return organisationId === undefined ? this.open.size : (this.perOrganisation.get(organisationId) ?? 0);
+  }
+
+  /**
+   * Counts one more open stream of `organisationId`, ended by `end` at shutdown.
+   * @returns the function that forgets it (call once, when the stream ends).
+   * @throws Problem 503 `too-many-event-streams` (Retry-After EVENT_STREAM_RETRY_AFTER_SECONDS) when this process holds
+   *   `maxEventStreams` streams, or the organisation `maxEventStreamsPerOrganisation`.
+   */
+  add(organisationId: string, end: () => void): () => void {
+    const mine = this.count(organisationId);
+    if (this.open.size >= this.limits.maxEventStreams || mine >= this.limits.maxEventStreamsPerOrganisation) {
+      const [held, max, whose] = this.open.size >= this.limits.maxEventStreams
+        ? [this.open.size, this.limits.maxEventStreams, 'this gateway holds']
+        : [mine, this.limits.maxEventStreamsPerOrganisation, 'your organisation has'];
+      throw new Problem(503, 'too-many-event-streams', 'Too many event streams',
+        `${whose} ${held} open event streams, the limit of ${max}; close one or retry in ${EVENT_STREAM_RETRY_AFTER_SECONDS} s`, undefined,
+        { 'retry-after': String(EVENT_STREAM_RETRY_AFTER_SECONDS) });
+    }
+    this.open.set(end, organisationId);
+    this.perOrganisation.set(organisationId, mine + 1);
+    return () => {
+      if (!this.open.delete(end)) return;
+      const left = this.count(organisationId) - 1;
+      if (left > 0) this.perOrganisation.set(organisationId, left);
+      else this.perOrganisation.delete(organisationId);
+    };
   }
 
   beforeApplicationShutdown(): void {
-    for (const end of [...this.open]) end();
+    for (const end of [...this.open.keys()]) end();
   }
 }
 
@@ -63,7 +101,7 @@ export class EventStreamController {
    * without a message. The stream ends when the client goes, when the application stops, after `maxStreamMs`
    * (default 30 min), or on a database error; the client reconnects with Last-Event-ID (`retry: 3000` ms). Organisation-scoped like every read: another organisation's cluster
    * is 404. Works with an API key or a session cookie (viewer or above).
-   * @throws Problem 404 unknown cluster; 400 `invalid-last-event-id`.
+   * @throws Problem 404 unknown cluster; 400 `invalid-last-event-id`; 503 `too-many-event-streams` (EventStreams' bounds).
    */
   @Get(':id/events/stream')
   @ApiProduces('text/event-stream')
@@ -91,7 +129,13 @@ export class EventStreamController {
       sub.close();
       throw e;
     }
-    const forget = this.streams.add(end);
+    let forget: () => void;
+    try {
+      forget = this.streams.add(org, end);
+    } catch (e) {
+      sub.close();
+      throw e;
+    }
     // the response's close: the client went away (or the answer ended)
     res.on('close', end);
     const send = (text: string) => {

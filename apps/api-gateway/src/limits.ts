@@ -29,6 +29,10 @@ export interface GatewayLimits {
   consoleOrigin?: string;
   /** Long polls held at once by this process, over all nodes (`SKYWEAVE_MAX_LONG_POLLS`, default 2000). */
   maxLongPolls: number;
+  /** Cluster event streams (server-sent events) open at once in this process (`SKYWEAVE_MAX_EVENT_STREAMS`, default 1000). */
+  maxEventStreams: number;
+  /** Of those, open for one organisation (`SKYWEAVE_MAX_EVENT_STREAMS_ORG`, default 100): one tenant's tabs cannot take them all. */
+  maxEventStreamsPerOrganisation: number;
   /** Time to receive a request's headers, ms (`SKYWEAVE_HEADERS_TIMEOUT_MS`, default 10 000). */
   headersTimeoutMs: number;
   /** Time to receive a whole request (headers and body; not the answer, so long polls are not cut), ms (`SKYWEAVE_REQUEST_TIMEOUT_MS`, default 30 000). */
@@ -50,6 +54,8 @@ export const DEFAULT_LIMITS: Readonly<GatewayLimits> = {
   maxClusters: DEFAULT_ORGANISATION_QUOTAS.maxClusters,
   maxNodes: DEFAULT_ORGANISATION_QUOTAS.maxNodes,
   maxLongPolls: 2000,
+  maxEventStreams: 1000,
+  maxEventStreamsPerOrganisation: 100,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
   keepAliveTimeoutMs: 65_000,
@@ -67,6 +73,8 @@ const NUMERIC_ENV: Record<string, { field: Exclude<keyof GatewayLimits, 'console
   SKYWEAVE_QUOTA_CLUSTERS: { field: 'maxClusters', scale: 1 },
   SKYWEAVE_QUOTA_NODES: { field: 'maxNodes', scale: 1 },
   SKYWEAVE_MAX_LONG_POLLS: { field: 'maxLongPolls', scale: 1 },
+  SKYWEAVE_MAX_EVENT_STREAMS: { field: 'maxEventStreams', scale: 1 },
+  SKYWEAVE_MAX_EVENT_STREAMS_ORG: { field: 'maxEventStreamsPerOrganisation', scale: 1 },
   SKYWEAVE_HEADERS_TIMEOUT_MS: { field: 'headersTimeoutMs', scale: 1 },
   SKYWEAVE_REQUEST_TIMEOUT_MS: { field: 'requestTimeoutMs', scale: 1 },
   SKYWEAVE_KEEP_ALIVE_TIMEOUT_MS: { field: 'keepAliveTimeoutMs', scale: 1 },
