@@ -155,11 +155,14 @@ describe('the skyweave CLI against a running installation', () => {
     expect(bad.stderr).toContain('The request is not valid (422, POST /v1/clusters)\n  controlPlane.count: count must be 1 or 3 (etcd quorum)  [isIn]');
   });
 
-  it('creates the cluster with --wait, showing progress per cloud and per node, and prints it as JSON', async () => {
+  it('creates the cluster with --wait, showing its plan and cost first, then progress per cloud and per node, and prints it as JSON', async () => {
     const r = await ok(['cluster', 'create', '-f', 'cluster.yaml', '--wait', '--timeout', '5m', '-o', 'json']);
     const view = JSON.parse(r.stdout) as ClusterView;
     clusterId = view.id;
     expect(view).toMatchObject({ name: 'cli', phase: 'Ready' });
+    // the plan and its cost, shown before the create (stderr; not a terminal, so nobody is asked)
+    expect(r.stderr).toMatch(/^plan for cli in .* \(nothing is created\)\n/);
+    expect(r.stderr.indexOf('\ntotal')).toBeLessThan(r.stderr.indexOf('created:'));
     for (const cloud of ['aws', 'gcp', 'azure', 'digitalocean']) expect(r.stderr).toMatch(new RegExp(`^\\[ *\\d+\\.\\ds\\] network ${cloud}: Ready`, 'm'));
     for (const n of view.nodes) expect(r.stderr).toMatch(new RegExp(`\\] node ${n.name} \\(${n.cloud} ${n.role}\\): Joined`));
     expect(r.stderr).toMatch(/\] cluster cli Ready in \d+\.\ds: 1 master\(s\), 2 worker\(s\) on aws, gcp, azure, digitalocean\n$/);

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { clusterRequest, parseGroup } from './cluster-spec';
 import { exitCodeOf, formatProblem } from './api';
 import { mergeKubeconfig, renamed } from './kubeconfig';
@@ -90,5 +92,57 @@ describe('the command tree', () => {
     expect(script).toMatch(/"nodes add"\) echo "[^"]*--cloud[^"]*--wait/);
     expect(script).toContain('--output) echo "table json yaml" ;;');
     expect(script).toContain('complete -o default -F _skyweave skyweave');
+  });
+});
+
+describe('cluster create shows the plan first', () => {
+  /** A stand-in API answering the plan and the create, recording which paths were called. */
+  async function api(): Promise<{ url: string; calls: string[]; close: () => Promise<void> }> {
+    const calls: string[] = [];
+    const server = createServer((req, res) => {
+      calls.push(`${req.method} ${req.url}`);
+      req.resume();
+      res.setHeader('content-type', 'application/json');
+      if (req.url === '/v1/clusters/plan') {
+        res.end(JSON.stringify({ name: 'p', region: { name: 'us-east' }, clouds: [], latency: { worst: null, budgetMs: 10, withinBudget: true }, warnings: [], cost: { usdPerHour: 0.25, usdPerMonth: 182.5 } }));
+      } else {
+        res.statusCode = 201;
+        res.end(JSON.stringify({ id: '3f1e0c1a-0000-4000-8000-000000000001', name: 'p', phase: 'Pending', spec: { clouds: ['aws'] }, nodes: [] }));
+      }
+    });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    const { port } = server.address() as AddressInfo;
+    return { url: `http://127.0.0.1:${port}`, calls, close: () => new Promise((ok) => server.close(() => ok())) };
+  }
+  const args = ['node', 'skyweave', 'cluster', 'create', '--name', 'p', '--region', 'us-east', '--control-plane', 'aws:1'];
+
+  it('asks on a terminal after showing the plan, and creates nothing when the answer is no', async () => {
+    const a = await api();
+    try {
+      let err = '';
+      const questions: string[] = [];
+      const program = buildProgram({ out: () => undefined, err: (s) => { err += s; }, env: { SKYWEAVE_API_URL: a.url, SKYWEAVE_API_KEY: 'swk_test' }, stdin: () => '',
+        confirm: async (q) => { questions.push(q); return false; } });
+      await expect(program.parseAsync(args)).rejects.toThrow('not created');
+      expect(err).toMatch(/^plan for p in us-east \(nothing is created\)/);
+      expect(questions).toEqual(['Create cluster p at about $0.2500/hour? [y/N] ']);
+      expect(a.calls).toEqual(['POST /v1/clusters/plan']);
+    } finally {
+      await a.close();
+    }
+  });
+
+  it('creates after the plan when the answer is yes, and without asking with --yes', async () => {
+    const a = await api();
+    try {
+      const asked: string[] = [];
+      const io = { out: () => undefined, err: () => undefined, env: { SKYWEAVE_API_URL: a.url, SKYWEAVE_API_KEY: 'swk_test' }, stdin: () => '', confirm: async (q: string) => { asked.push(q); return true; } };
+      await buildProgram(io).parseAsync(args);
+      await buildProgram(io).parseAsync([...args, '--yes']);
+      expect(asked).toHaveLength(1);
+      expect(a.calls).toEqual(['POST /v1/clusters/plan', 'POST /v1/clusters', 'POST /v1/clusters/plan', 'POST /v1/clusters']);
+    } finally {
+      await a.close();
+    }
   });
 });

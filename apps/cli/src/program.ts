@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Argument, Command, Option } from 'commander';
 import { stringify } from 'yaml';
 import { Api, ApiError } from './api';
-import { ClusterFlags, clusterRequest } from './cluster-spec';
+import { ClusterFlags, ClusterRequest, clusterRequest } from './cluster-spec';
 import { bashCompletion, zshCompletion } from './completion';
 import { configPath, normaliseApiUrl, readConfig, resolveTarget, writeConfig } from './config';
 import {
@@ -179,11 +179,18 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 not logged in / refused key, 4 not found
 Examples:
   skyweave cluster create --name prod --region us-east --control-plane aws:3 --worker aws --worker gcp:2 --wait
   skyweave cluster create -f cluster.yaml --wait -o json`)))
-    .action(async (o: ClusterFlags & WaitOpts & { output: OutputFormat }) => {
+    .option('-y, --yes', 'create without asking (a terminal is asked after the plan is shown; elsewhere nobody is asked)')
+    .action(async (o: ClusterFlags & WaitOpts & { output: OutputFormat; yes?: boolean }) => {
       const a = api();
       const body = clusterRequest(o, io.stdin);
       const format = outputFormat(o.output);
       const timeoutMs = parseDuration(o.timeout);
+      // issue 14: the plan and its cost are shown before every create (on stderr: stdout is the created cluster)
+      const plan = await planBeforeCreate(a, body, progressOut);
+      if (!o.yes && io.confirm) {
+        const cost = typeof plan?.cost.usdPerHour === 'number' ? ` at about $${plan.cost.usdPerHour.toFixed(4)}/hour` : '';
+        if (!(await io.confirm(`Create cluster ${body.name}${cost}? [y/N] `))) throw new CliError('not created', ExitCode.Failure);
+      }
       let view = await a.request<ClusterView>('POST', '/v1/clusters', { body });
       if (o.wait) {
         const progress = new Progress(progressOut);
@@ -539,6 +546,24 @@ function clusterTable(v: ClusterView): string {
     'NODES',
     nodesTable(live),
   ].join('\n');
+}
+
+/**
+ * The plan `cluster create` shows before creating (POST /v1/clusters/plan, the same body): written to `write` as
+ * {@link planTable}'s table. An API without planning (404/405) is said in one line and the create goes on; a request
+ * the API refuses (4xx) is not shown, as the create that follows gets the same refusal with its own path.
+ * @returns the plan, or undefined when none was shown. @throws ApiError for a 5xx or a transport failure.
+ */
+async function planBeforeCreate(a: Api, body: ClusterRequest, write: (s: string) => void): Promise<ClusterPlan | undefined> {
+  try {
+    const plan = await a.request<ClusterPlan>('POST', '/v1/clusters/plan', { body });
+    write(`${planTable(plan)}\n`);
+    return plan;
+  } catch (e) {
+    if (!(e instanceof ApiError) || e.status >= 500) throw e;
+    if (e.status === 404 || e.status === 405) write(`(this Skyweave API has no cluster planning: no plan shown)\n`);
+    return undefined;
+  }
 }
 
 /**
