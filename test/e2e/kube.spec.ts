@@ -12,6 +12,7 @@ import { ensureLocalServices } from '@skyweave/tools/stack/services';
 import { Stack, startStack } from '@skyweave/tools/stack/stack';
 import { waitFor } from '../support/wait';
 import { CNI_CONFIG_PATH } from '@skyweave/node-agent/src/cni';
+import { KUBELET_CLIENT_PEM_PATH } from '@skyweave/node-agent/src/kubelet-api';
 
 interface NodeKubernetes { kubeNodeName: string; ready: string; unschedulable: boolean; pods: number; requestedCpuMillicores: number; allocatableCpuMillicores: number }
 interface NodeView { id: string; name: string; cloud: CloudId; role: string; phase: string; instanceId: string | null; kubernetes: NodeKubernetes | null }
@@ -112,8 +113,8 @@ describe('every sandbox cluster answers kubectl', () => {
     expect(wide.split('\n')[0]).toMatch(/^NAME\s+STATUS\s+ROLES\s+AGE\s+VERSION\s+INTERNAL-IP/);
     expect(wide).toMatch(new RegExp(`${master.name}\\s+Ready\\s+control-plane`));
 
-    // each node's agent read its pod range from its Node (kubectl with kubelet.conf, through the sandbox's network)
-    // and reported it: the platform's mesh carries the ranges Kubernetes assigned
+    // each node's agent read its pod range from its Node (in-process, with kubelet's client certificate, through the
+    // sandbox's network: node-agent kubelet-api.ts) and reported it: the platform's mesh carries the ranges Kubernetes assigned
     await waitFor('every pod range reported', async () => {
       const rows = await stack.ds.getRepository(NodeEntity).findBy({ clusterId });
       return rows.every((r) => r.podCidr === byName.get(r.name)?.spec.podCIDR) && rows;
@@ -128,6 +129,11 @@ describe('every sandbox cluster answers kubectl', () => {
         return c.plugins[0].ipam?.ranges[0][0].subnet === byName.get(n.name)?.spec.podCIDR && c;
       }, 30_000);
       expect(conf.plugins.map((p) => p.type)).toEqual(['bridge', 'portmap']);
+      // read without a kubectl process: kubelet's credential files are where kubelet keeps them, and no `kubectl get` ran
+      const fsRoot = path.join(stack.vmRoot, String(n.instanceId).replace(/[^A-Za-z0-9._-]/g, '_'), 'fs');
+      expect(readFileSync(path.join(fsRoot, KUBELET_CLIENT_PEM_PATH), 'utf8')).toMatch(/-----BEGIN CERTIFICATE-----[\s\S]+-----BEGIN EC PRIVATE KEY-----/);
+      const commands = readFileSync(path.join(fsRoot, 'var/lib/skyweave/commands.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { argv: string[] }).argv);
+      expect(commands.filter((a) => a[0] === 'kubectl' && a.includes('get'))).toEqual([]);
     }
   });
 

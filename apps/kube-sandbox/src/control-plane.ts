@@ -101,6 +101,8 @@ const PKI = '/etc/kubernetes/pki';
 const SECRETS = BUILTIN_TYPES.find((t) => t.resource === 'secrets' && !t.group)!;
 /** The file kubeadm's preflight refuses to overwrite on a node that already joined, and the static pod manifest of a master. */
 const KUBELET_CONF = '/etc/kubernetes/kubelet.conf';
+/** kubelet's rotated client certificate and key (one PEM file), as kubelet keeps it. */
+const KUBELET_CLIENT_PEM = '/var/lib/kubelet/pki/kubelet-client-current.pem';
 const ADMIN_CONF = '/etc/kubernetes/admin.conf';
 const API_SERVER_MANIFEST = '/etc/kubernetes/manifests/kube-apiserver.yaml';
 
@@ -478,6 +480,11 @@ export class SandboxControlPlanes {
     const labels = parseLabels(args['node-labels']);
     const cred = await (credential ?? this.kubeletCredential(cp, reg));
     this.writeVmFile(vm, KUBELET_CONF, renderKubeconfig({ clusterName: cp.clusterName, server: `https://${cp.controlPlaneEndpoint}`, caCertificatePem: cp.caCertificate, adminCertificatePem: cred.certificate, adminKeyPem: cred.key, userName: `system:node:${nodeName}` }));
+    // what else a real node has after joining: kubeadm join writes the cluster CA, and kubelet (certificate rotation
+    // on, kubeadm's default) keeps its current client certificate and key in one PEM file (node-agent reads its Node
+    // with them: apps/node-agent/src/kubelet-api.ts)
+    if (!existsSync(this.vmFile(vm, `${PKI}/ca.crt`))) this.writeVmFile(vm, `${PKI}/ca.crt`, cp.caCertificate, 0o644);
+    this.writeVmFile(vm, KUBELET_CLIENT_PEM, `${cred.certificate.trimEnd()}\n${cred.key.trimEnd()}\n`);
     const known = new Set(['node.kubernetes.io/instance-type', 'topology.kubernetes.io/region', 'topology.kubernetes.io/zone', 'skyweave.io/cloud', 'skyweave.io/node-id']);
     await cp.sim.joinNode({
       name: nodeName,

@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { AgentApi } from '@skyweave/contracts';
 import type { Executor } from './executor';
 import { HttpError, PostJson, abortableSleep, agentCaller } from './http';
+import { readPodCidr } from './kubelet-api';
 import { CHECK_EXPIRATION_ARGV, parseCheckExpiration, runOperationsLoop } from './operations';
 import type { AgentSelf } from './self-upgrade';
 import { AgentState, loadState, saveState } from './state';
@@ -29,6 +30,12 @@ export interface AgentOptions {
   publicIp?: string;
   /** Seconds between round-trip measurements to every peer (default 30). */
   probeIntervalSeconds?: number;
+  /**
+   * Whether this process's network is the node's, so that it reads its Node from the cluster's API itself (kubelet's
+   * credential) rather than with `kubectl` (kubelet-api.ts). Default false; main.ts sets it unless commands run in
+   * another network namespace.
+   */
+  kubeApiInProcess?: boolean;
   /** The bundle this agent runs and its version, sent with every call (AgentApi.AGENT_VERSION_HEADER); `upgrade-agent` replaces the bundle. */
   agent?: AgentSelf;
   /** After an `upgrade-agent` installed a new bundle and was reported: exit so that the new one starts (see runOperationsLoop). */
@@ -152,7 +159,7 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
   const probeLoop = (async () => {
     while (!signal.aborted) {
       try {
-        if (podCidr === undefined) podCidr = await readPodCidr(ex, state.nodeName);
+        if (podCidr === undefined) podCidr = await readPodCidr({ executor: ex, nodeName: state.nodeName, inProcess: o.kubeApiInProcess ?? false, log: o.log }, mesh.controlPlane);
         if (podCidr && !podNetwork) {
           // the node's pods get addresses from its range on the cni0 bridge; the mesh routes the other nodes' ranges
           // (cni.ts). A failure is logged and tried again next round; it must not hold up the round trips.
@@ -195,23 +202,6 @@ export async function runAgent(o: AgentOptions): Promise<RunningAgent> {
     stop: () => stopping.abort(),
     done: Promise.all([meshLoop, probeLoop, operationsLoop]).then(() => undefined),
   };
-}
-
-/**
- * The node's pod range from its Node object (kube-controller-manager's node IPAM).
- * @returns the CIDR; `undefined` when not known yet; `null` when the executor only records (never knowable).
- */
-async function readPodCidr(ex: Executor, nodeName: string): Promise<string | null | undefined> {
-  // `get --raw`: one GET of the Node, without kubectl's API discovery (a dozen requests and a cache on first use)
-  const r = await ex.capture(['kubectl', '--kubeconfig', ex.path('/etc/kubernetes/kubelet.conf'), 'get', '--raw', `/api/v1/nodes/${encodeURIComponent(nodeName)}`]);
-  if (r === null) return null;
-  let cidr = '';
-  try {
-    cidr = r.code === 0 ? String((JSON.parse(r.stdout) as { spec?: { podCIDR?: unknown } }).spec?.podCIDR ?? '') : '';
-  } catch {
-    cidr = '';
-  }
-  return /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(cidr) ? cidr : undefined;
 }
 
 /** The X25519 public key (base64) of a base64 private key. */

@@ -58,6 +58,9 @@ runAgent({
   privateIp: env.SKYWEAVE_PRIVATE_IP,
   publicIp: env.SKYWEAVE_PUBLIC_IP,
   probeIntervalSeconds: env.SKYWEAVE_PROBE_INTERVAL_SECONDS ? Number(env.SKYWEAVE_PROBE_INTERVAL_SECONDS) : undefined,
+  // the cluster's API is read in-process where this process shares the node's network (not in a sandbox netns VM,
+  // whose commands run in its namespace), and only by an executor that really runs the node's commands
+  kubeApiInProcess: mode === 'real' && !env.SKYWEAVE_NETNS,
   log,
   agent: self,
   onRestart: (version) => {
