@@ -51,8 +51,9 @@ export class ConsoleController {
     const file = path.resolve(this.root, rel);
     const inside = file.startsWith(this.root + path.sep);
     if (inside && rel !== '' && !rel.split('/').some((s) => s.startsWith('.')) && existsSync(file) && statSync(file).isFile()) {
-      const immutable = rel.startsWith(ASSETS);
-      res.sendFile(file, immutable ? { maxAge: '365d', immutable: true } : { cacheControl: false, etag: false, lastModified: false });
+      // the gateway's default is `no-store` (noStore), which sendFile would keep: hashed assets are cached for a year
+      if (rel.startsWith(ASSETS)) res.setHeader('cache-control', 'public, max-age=31536000, immutable');
+      res.sendFile(file, { cacheControl: false, etag: false, lastModified: false });
       return;
     }
     // a file that is not there (a stale asset name, a typo): a problem, not the page
