@@ -65,3 +65,10 @@ export function when(iso: string | null | undefined): string {
 export function Phase({ phase }: { phase: string }) {
   return <span className={`phase phase-${phase.toLowerCase()}`}>{phase}</span>;
 }
+
+/**
+ * A table's box, scrolling sideways on narrow screens: focusable and named, so keyboard users can scroll it too.
+ */
+export function TableScroll({ label, children }: { label: string; children: ReactNode }) {
+  return <div className="table-wrap" tabIndex={0} role="region" aria-label={`${label} table`}>{children}</div>;
+}

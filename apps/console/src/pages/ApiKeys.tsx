@@ -1,7 +1,7 @@
 import { type FormEvent, useState } from 'react';
 import { type ApiKey, type ApiKeyCreated, ROLES, type Role, api } from '../api';
 import { useLoad } from '../useLoad';
-import { ErrorBox, Field, ShownOnce, when } from '../ui';
+import { ErrorBox, TableScroll, Field, ShownOnce, when } from '../ui';
 
 /** API keys for scripts and the CLI: made (the secret shown once) and revoked by owners. */
 export function ApiKeys() {
@@ -50,7 +50,7 @@ export function ApiKeys() {
         <ErrorBox error={loadError} />
         {data && data.items.length === 0 && <p className="empty">No API keys yet.</p>}
         {data && data.items.length > 0 && (
-          <div className="table-wrap">
+          <TableScroll label="API keys">
             <table>
               <thead><tr><th scope="col">Name</th><th scope="col">Role</th><th scope="col">Created</th><th scope="col"><span className="sr-only">Actions</span></th></tr></thead>
               <tbody>
@@ -62,7 +62,7 @@ export function ApiKeys() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableScroll>
         )}
       </section>
     </>

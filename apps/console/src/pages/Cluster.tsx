@@ -1,7 +1,7 @@
 import { type FormEvent, useCallback, useEffect, useRef, useState } from 'react';
 import { CLOUD_NAMES, type Cloud, type Cluster, type ClusterEvent, api, request } from '../api';
 import { useLoad } from '../useLoad';
-import { ErrorBox, Field, Phase, when } from '../ui';
+import { ErrorBox, TableScroll, Field, Phase, when } from '../ui';
 
 /** Events kept on the page (the newest). */
 const MAX_EVENTS = 200;
@@ -17,12 +17,16 @@ function useClusterEvents(id: string, onEvent: () => void): { events: ClusterEve
   const callback = useRef(onEvent);
   callback.current = onEvent;
   useEffect(() => {
+    // ids seen: a reconnect resumes after Last-Event-ID, but an event is never counted twice
+    const seen = new Set<string>();
     const source = new EventSource(`/v1/clusters/${id}/events/stream`);
     source.onopen = () => setLive('live');
     source.onerror = () => setLive('reconnecting');
     source.addEventListener('cluster-event', (m: MessageEvent<string>) => {
       const e = JSON.parse(m.data) as ClusterEvent;
-      setEvents((old) => (old.some((o) => o.id === e.id) ? old : [...old, e].slice(-MAX_EVENTS)));
+      if (seen.has(e.id)) return;
+      seen.add(e.id);
+      setEvents((old) => [...old, e].slice(-MAX_EVENTS));
       callback.current();
     });
     return () => source.close();
@@ -127,37 +131,38 @@ export function ClusterPage({ id }: { id: string }) {
         <button type="button" onClick={reconcile}>Reconcile now</button>
       </div>
       {!ready && <small id="kc-hint">The kubeconfig is available once the cluster is Ready.</small>}
+      {c.reconcile.reconciling && <p className="warning" role="status">A full reconcile is running: changes (nodes, delete) are refused until it ends.</p>}
       {notice && <p className="ok" role="status">{notice}</p>}
       <ErrorBox error={error} />
 
       <section aria-labelledby="conditions-h">
         <h2 id="conditions-h">Conditions</h2>
         {!c.conditions || c.conditions.length === 0 ? <p className="empty">No conditions reported yet.</p> : (
-          <div className="table-wrap">
+          <TableScroll label="Conditions">
             <table>
               <thead><tr><th scope="col">Type</th><th scope="col">Status</th><th scope="col">Reason</th><th scope="col">Message</th></tr></thead>
               <tbody>{c.conditions.map((x) => <tr key={x.type}><td>{x.type}</td><td>{x.status}</td><td>{x.reason ?? ''}</td><td>{x.message ?? ''}</td></tr>)}</tbody>
             </table>
-          </div>
+          </TableScroll>
         )}
       </section>
 
       <section aria-labelledby="networks-h">
         <h2 id="networks-h">Networks</h2>
         {c.networks.length === 0 ? <p className="empty">No networks yet.</p> : (
-          <div className="table-wrap">
+          <TableScroll label="Networks">
             <table>
               <thead><tr><th scope="col">Cloud</th><th scope="col">Phase</th><th scope="col">Region</th><th scope="col">VPC</th><th scope="col">Message</th></tr></thead>
               <tbody>{c.networks.map((n) => <tr key={n.cloud}><td>{CLOUD_NAMES[n.cloud]}</td><td><Phase phase={n.phase} /></td><td>{n.region ?? ''}</td><td>{n.vpcCidr ?? ''}</td><td>{n.message ?? ''}</td></tr>)}</tbody>
             </table>
-          </div>
+          </TableScroll>
         )}
       </section>
 
       <section aria-labelledby="nodes-h">
         <h2 id="nodes-h">Nodes</h2>
         {c.nodes.length === 0 ? <p className="empty">No nodes yet.</p> : (
-          <div className="table-wrap">
+          <TableScroll label="Nodes">
             <table data-testid="nodes">
               <thead><tr><th scope="col">Name</th><th scope="col">Cloud</th><th scope="col">Role</th><th scope="col">Phase</th><th scope="col">Type</th><th scope="col">IP</th><th scope="col"><span className="sr-only">Actions</span></th></tr></thead>
               <tbody>
@@ -165,14 +170,14 @@ export function ClusterPage({ id }: { id: string }) {
                   <tr key={n.id}>
                     <td>{n.name}</td><td>{CLOUD_NAMES[n.cloud]}</td><td>{n.role}</td><td><Phase phase={n.removalRequested && n.phase !== 'Terminated' ? 'Removing' : n.phase} /></td>
                     <td>{n.instanceType}</td><td>{n.publicIp ?? n.privateIp ?? ''}</td>
-                    <td>{n.role === 'worker' && !n.removalRequested && n.phase !== 'Terminated' && (
+                    <td>{n.role === 'worker' && !n.removalRequested && n.phase !== 'Terminated' && n.phase !== 'Terminating' && c.phase !== 'Deleting' && (
                       <button type="button" className="danger" onClick={() => removeNode(n.id, n.name)} aria-label={`Remove ${n.name}`}>Remove</button>
                     )}</td>
                   </tr>
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableScroll>
         )}
         <form className="inline" onSubmit={addNodes} aria-label="Add workers">
           <Field label="Cloud">
@@ -190,7 +195,7 @@ export function ClusterPage({ id }: { id: string }) {
       <section aria-labelledby="events-h">
         <h2 id="events-h">Events</h2>
         {events.length === 0 ? <p className="empty">No events yet.</p> : (
-          <ol className="events" aria-live="polite" aria-relevant="additions">
+          <ol className="events" aria-live="polite" aria-relevant="additions" aria-label="Cluster events, newest first" tabIndex={0}>
             {[...events].reverse().map((e) => (
               <li key={e.id} className={e.type === 'Warning' ? 'warning' : undefined}>
                 <time dateTime={e.createdAt}>{new Date(e.createdAt).toLocaleTimeString()}</time> <strong>{e.reason}</strong> {e.message}

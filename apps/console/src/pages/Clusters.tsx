@@ -1,6 +1,6 @@
 import { type ClusterSummary, CLOUD_NAMES, api } from '../api';
 import { useLoad } from '../useLoad';
-import { ErrorBox, Link, Phase, when } from '../ui';
+import { ErrorBox, TableScroll, Link, Phase, when } from '../ui';
 
 /** The organisation's clusters, or how to make the first. */
 export function Clusters() {
@@ -16,7 +16,7 @@ export function Clusters() {
     );
   }
   return (
-    <div className="table-wrap">
+    <TableScroll label="Clusters">
       <table>
         <caption className="sr-only">Clusters</caption>
         <thead><tr><th scope="col">Name</th><th scope="col">Phase</th><th scope="col">Region</th><th scope="col">Clouds</th><th scope="col">Created</th></tr></thead>
@@ -32,6 +32,6 @@ export function Clusters() {
           ))}
         </tbody>
       </table>
-    </div>
+    </TableScroll>
   );
 }

@@ -1,7 +1,7 @@
 import { type FormEvent, useState } from 'react';
 import { type Invitation, type InvitationCreated, type Me, type Member, ROLES, type Role, api } from '../api';
 import { useLoad } from '../useLoad';
-import { ErrorBox, Field, ShownOnce, when } from '../ui';
+import { ErrorBox, TableScroll, Field, ShownOnce, when } from '../ui';
 
 /** The organisation's members and roles, and its invitations (changes: owners; the API refuses others). */
 export function Members({ me }: { me: Me }) {
@@ -47,7 +47,7 @@ export function Members({ me }: { me: Me }) {
         <h2 id="members-h">Members</h2>
         <ErrorBox error={members.error} />
         {members.data && (
-          <div className="table-wrap">
+          <TableScroll label="Members">
             <table>
               <thead><tr><th scope="col">Email</th><th scope="col">Role</th><th scope="col">Since</th><th scope="col"><span className="sr-only">Actions</span></th></tr></thead>
               <tbody>
@@ -65,7 +65,7 @@ export function Members({ me }: { me: Me }) {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableScroll>
         )}
       </section>
       <section aria-labelledby="invite-h">
@@ -82,7 +82,7 @@ export function Members({ me }: { me: Me }) {
         <ErrorBox error={invitations.error} />
         {invitations.data && invitations.data.items.length === 0 && <p className="empty">No invitations.</p>}
         {invitations.data && invitations.data.items.length > 0 && (
-          <div className="table-wrap">
+          <TableScroll label="Invitations">
             <table>
               <thead><tr><th scope="col">Email</th><th scope="col">Role</th><th scope="col">Expires</th><th scope="col">Accepted</th></tr></thead>
               <tbody>
@@ -91,7 +91,7 @@ export function Members({ me }: { me: Me }) {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableScroll>
         )}
       </section>
     </>

@@ -2,7 +2,7 @@ import { type FormEvent, useEffect, useState } from 'react';
 import { CLOUD_NAMES, type Cloud, type ClusterRequest, type Plan, type Regions, api } from '../api';
 import { navigate } from '../router';
 import { useLoad } from '../useLoad';
-import { ErrorBox, Field, usd } from '../ui';
+import { ErrorBox, TableScroll, Field, usd } from '../ui';
 
 const STEPS = ['Region', 'Clouds', 'Control plane', 'Workers'] as const;
 
@@ -32,11 +32,11 @@ function PlanPanel({ plan, error, busy }: { plan?: Plan; error: unknown; busy: b
           <p className="total" data-testid="plan-cost">
             <span>{usd(plan.cost.usdPerHour)} / hour</span> · <span>{usd(plan.cost.usdPerMonth, 2)} / month</span>
           </p>
-          <p>{plan.region.name}; worst cross-cloud latency {plan.latency.worst ? `${plan.latency.worst.ms} ms (${plan.latency.worst.pair.replace('|', ' – ')})` : 'none (one cloud)'}, budget {plan.latency.budgetMs} ms.</p>
+          <p>{plan.region.name}; worst cross-cloud latency {plan.latency.worst ? `${plan.latency.worst.ms} ms (${plan.latency.worst.pair.split('|').map((c) => CLOUD_NAMES[c as Cloud] ?? c).join(' – ')})` : 'none (one cloud)'}, budget {plan.latency.budgetMs} ms.</p>
           {plan.warnings.length > 0 && (
             <ul className="warnings" aria-label="Warnings">{plan.warnings.map((w, i) => <li key={i}><strong>Warning:</strong> {w.message}</li>)}</ul>
           )}
-          <div className="table-wrap">
+          <TableScroll label="Cost per cloud">
             <table>
               <caption>Per cloud</caption>
               <thead><tr><th scope="col">Cloud</th><th scope="col">Region</th><th scope="col">Nodes</th><th scope="col">Per hour</th><th scope="col">Per month</th></tr></thead>
@@ -52,7 +52,7 @@ function PlanPanel({ plan, error, busy }: { plan?: Plan; error: unknown; busy: b
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableScroll>
         </>
       )}
     </aside>
