@@ -34,6 +34,8 @@ function boundaries(allow) {
       { sourceTag: 'type:kube-sandbox', onlyDependOnLibsWithTags: ['type:domain', 'type:kube-sim', 'type:bootstrap'], bannedExternalImports: ['@nestjs/*', 'typeorm', '@nats-io/*'] },
       // the `skyweave` CLI (apps/cli) talks to the platform only through the public API over HTTP: no workspace library at all
       { sourceTag: 'type:cli', onlyDependOnLibsWithTags: [], bannedExternalImports: ['@nestjs/*', 'typeorm', '@nats-io/*', 'pg', '@aws-sdk/*', '@azure/*', '@google-cloud/*'] },
+      // the web console (apps/console) runs in a browser and talks to the platform only through the public API, as the CLI does
+      { sourceTag: 'type:console', onlyDependOnLibsWithTags: [], bannedExternalImports: ['@nestjs/*', 'typeorm', '@nats-io/*', 'pg', '@aws-sdk/*', '@azure/*', '@google-cloud/*', 'node:*'] },
       // tools/: build script, stack launcher, demo, chaos — libraries only, never an app's source
       { sourceTag: 'type:tools', onlyDependOnLibsWithTags: ['type:domain', 'type:contracts', 'type:bootstrap', 'type:cloud', 'type:data', 'type:service-kit'] },
       // test/ (integration, end-to-end) and bench/ may reach into everything, apps included (see the test/bench block)
@@ -73,6 +75,21 @@ export default [
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-namespace': 'off',
+      eqeqeq: ['error', 'always'],
+      '@nx/enforce-module-boundaries': boundaries([]),
+    },
+  },
+  {
+    // the web console: browser TypeScript and JSX, typed by its own tsconfig (DOM, react-jsx)
+    files: ['apps/console/**/*.ts', 'apps/console/**/*.tsx', 'apps/console/**/*.mts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    plugins: { '@nx': nx },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false, attributes: false } }],
+      '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       eqeqeq: ['error', 'always'],
       '@nx/enforce-module-boundaries': boundaries([]),
     },

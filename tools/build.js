@@ -47,6 +47,27 @@ const PROJECTS = {
   tools: { entries: { migrate: 'tools/migrate.ts', 'bootstrap-org': 'tools/bootstrap-org.ts' }, outdir: 'dist/tools' },
 };
 
+/**
+ * Projects built by Vite instead: the web console (React), static files api-gateway serves at /console/
+ * (docs/console.md). Its vite.config.mts names the output folder (dist/apps/console).
+ * @type {Record<string, { root: string; outdir: string }>}
+ */
+const VITE_PROJECTS = {
+  console: { root: 'apps/console', outdir: 'dist/apps/console' },
+};
+
+/**
+ * Builds a Vite project (Vite is ESM-only: imported, not required). @returns its output folder and the time taken.
+ * @throws Vite's error when a file does not compile
+ */
+async function buildViteProject(project) {
+  const spec = VITE_PROJECTS[project];
+  const started = Date.now();
+  const vite = await import('vite');
+  await vite.build({ root: path.join(ROOT, spec.root), configFile: path.join(ROOT, spec.root, 'vite.config.mts'), logLevel: 'warn' });
+  return { outdir: path.join(ROOT, spec.outdir), ms: Date.now() - started };
+}
+
 /** swc options equivalent to @swc-node/register's reading of tsconfig.base.json. */
 const SWC_OPTIONS = {
   jsc: {
@@ -93,8 +114,9 @@ const externalPackagesPlugin = {
  * @throws Error for an unknown project, or esbuild's error when a file does not compile
  */
 async function buildProject(project, opts = {}) {
+  if (VITE_PROJECTS[project]) return buildViteProject(project);
   const spec = PROJECTS[project];
-  if (!spec) throw new Error(`unknown project ${project}; known: ${Object.keys(PROJECTS).join(', ')}`);
+  if (!spec) throw new Error(`unknown project ${project}; known: ${[...Object.keys(PROJECTS), ...Object.keys(VITE_PROJECTS)].join(', ')}`);
   const started = Date.now();
   const outdir = path.join(ROOT, spec.outdir ?? path.join('dist/apps', project));
   fs.rmSync(outdir, { recursive: true, force: true });
@@ -122,13 +144,13 @@ async function buildProject(project, opts = {}) {
   return { outdir, ms: Date.now() - started };
 }
 
-module.exports = { PROJECTS, buildProject };
+module.exports = { PROJECTS, VITE_PROJECTS, buildProject };
 
 if (require.main === module) {
   const args = process.argv.slice(2);
   const projects = args.filter((a) => !a.startsWith('--'));
   if (projects.length === 0) {
-    console.error(`usage: node tools/build.js <project...> [--metafile]   (projects: ${Object.keys(PROJECTS).join(', ')})`);
+    console.error(`usage: node tools/build.js <project...> [--metafile]   (projects: ${[...Object.keys(PROJECTS), ...Object.keys(VITE_PROJECTS)].join(', ')})`);
     process.exit(2);
   }
   (async () => {

@@ -23,5 +23,5 @@ function setupScript(script: string, what: string): void {
  */
 export default function globalSetup(): void {
   setupScript('tools/services.sh', 'PostgreSQL (127.0.0.1:5432) and NATS with JetStream (127.0.0.1:4222)');
-  setupScript('tools/validators.sh', 'the validators (cloud-init, shellcheck, containerd, openssl, kubectl, wireguard-go, wg, ip, ping)');
+  setupScript('tools/validators.sh', 'the validators (cloud-init, shellcheck, containerd, openssl, kubectl, wireguard-go, wg, ip, ping, chromium)');
 }

@@ -47,7 +47,8 @@ function table(rows: string[][]): string {
 const opts = new Command('demo')
   .option('--faults', 'inject 10% throttling and 5% server errors into every call of every cloud (in each cloud\'s own error shape)', false)
   .option('--autoscale', 'enable the autoscaling policy, run a deployment that does not fit, watch nodes added on the cheapest clouds, scale it to 0 and watch them removed', false)
-  .parse().opts<{ faults: boolean; autoscale: boolean }>();
+  .option('--console', 'start an installation with the web console (local accounts, plain-http cookies) and keep it running until Ctrl-C (docs/console.md)', false)
+  .parse().opts<{ faults: boolean; autoscale: boolean; console: boolean }>();
 
 /** Arms the sandbox's rate faults: every call of every cloud throttled 10% of the time and failed (5xx) 5% of the time. */
 /**
@@ -130,7 +131,38 @@ async function autoscale(api: ApiClient, id: string, kubeconfig: string, origina
   say(`scaled back down to minCores, the cheapest workers kept: $${down.hourlyCostUsd.toFixed(4)}/h (${Object.entries(down.costByCloud).map(([c, v]) => `${c} $${v.toFixed(4)}`).join(', ')})`);
 }
 
+/**
+ * `--console`: an installation to try the web console in (docs/console.md). Local accounts are on, so the first user
+ * signs up at the printed URL and owns a new organisation; cookies are not `Secure` (plain http on 127.0.0.1). The
+ * sandbox's accounts for the four clouds are written to a file to paste into the credentials forms. Runs until
+ * SIGINT/SIGTERM, then stops everything.
+ */
+async function consoleDemo(): Promise<number> {
+  say('checking PostgreSQL and NATS');
+  await ensureLocalServices(say);
+  say('starting the sandbox cloud and the Skyweave services, with the web console');
+  const stack = await startStack({ env: { SKYWEAVE_COOKIE_SECURE: 'false', SKYWEAVE_LOCAL_ACCOUNTS: 'true' } });
+  try {
+    const accounts: Record<string, unknown> = {};
+    for (const cloud of CLOUDS) accounts[cloud] = await sandboxAccount(stack.adminUrl, cloud);
+    const file = path.join(stack.workDir, 'sandbox-credentials.json');
+    writeFileSync(file, JSON.stringify(accounts, null, 2) + '\n', { mode: 0o600 });
+    say(`web console: ${stack.apiUrl}/console/ — create the first account there (it owns a new organisation)`);
+    say(`sandbox cloud accounts to paste into its credentials page: ${path.relative(process.cwd(), file)} (sandbox only, not real clouds)`);
+    say('Ctrl-C stops the installation');
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    say('stopping');
+    return 0;
+  } finally {
+    await stack.stop();
+  }
+}
+
 async function main(): Promise<number> {
+  if (opts.console) return consoleDemo();
   say('checking PostgreSQL and NATS');
   await ensureLocalServices(say);
   say('starting the sandbox cloud and the Skyweave services (separate processes)');

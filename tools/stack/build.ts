@@ -8,6 +8,11 @@ const ROOT = path.resolve(__dirname, '../..');
 export const BUILT_APPS = ['api-gateway', 'reconciler', 'network-provisioner', 'node-provisioner', 'kube-watcher', 'autoscaler', 'cloud-emulator', 'node-agent', 'kube-sandbox'] as const;
 export type BuiltApp = (typeof BUILT_APPS)[number];
 
+/** The web console (apps/console), built by Vite to static files that api-gateway serves at /console/ (docs/console.md). */
+export const CONSOLE_APP = 'console';
+/** The console build's page: its age decides whether the console is stale. */
+export const CONSOLE_INDEX = path.join(ROOT, 'dist/apps', CONSOLE_APP, 'index.html');
+
 /** Absolute path of an app's built entry point, `dist/apps/<app>/<entry>.js` (entry `main`, `wan-main` for the WAN relay, `kubeadm` for the VM image's kubeadm). */
 export function distEntry(app: BuiltApp, entry = 'main'): string {
   return path.join(ROOT, 'dist/apps', app, `${entry}.js`);
@@ -15,17 +20,20 @@ export function distEntry(app: BuiltApp, entry = 'main'): string {
 
 /** The built files whose age decides staleness. */
 function outputs(): string[] {
-  return [...BUILT_APPS.map((a) => distEntry(a)), distEntry('cloud-emulator', 'wan-main'), distEntry('kube-sandbox', 'kubeadm')];
+  return [...BUILT_APPS.map((a) => distEntry(a)), distEntry('cloud-emulator', 'wan-main'), distEntry('kube-sandbox', 'kubeadm'), CONSOLE_INDEX];
 }
 
-/** Newest modification time (ms) of the build's inputs: every non-test `.ts` under apps/* /src and libs/* /src, and the build's own settings. */
+/**
+ * Newest modification time (ms) of the build's inputs: every non-test `.ts` (and the console's `.tsx` and `.css`)
+ * under apps/* /src and libs/* /src, the console's page and Vite settings, and the build's own settings.
+ */
 function newestInput(): number {
   let newest = 0;
   const visit = (dir: string) => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const p = path.join(dir, e.name);
       if (e.isDirectory()) visit(p);
-      else if (e.name.endsWith('.ts') && !e.name.endsWith('.spec.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
+      else if (/\.(ts|tsx|css)$/.test(e.name) && !e.name.endsWith('.spec.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
     }
   };
   for (const group of ['apps', 'libs']) {
@@ -34,7 +42,7 @@ function newestInput(): number {
       if (existsSync(src)) visit(src);
     }
   }
-  for (const f of ['tools/build.js', 'package-lock.json', 'tsconfig.base.json']) newest = Math.max(newest, statSync(path.join(ROOT, f)).mtimeMs);
+  for (const f of ['tools/build.js', 'package-lock.json', 'tsconfig.base.json', 'apps/console/index.html', 'apps/console/vite.config.mts']) newest = Math.max(newest, statSync(path.join(ROOT, f)).mtimeMs);
   return newest;
 }
 
@@ -59,7 +67,7 @@ export function buildIsStale(): boolean {
 export function ensureBuilt(say: (m: string) => void = () => undefined): void {
   if (!buildIsStale()) return;
   say('dist/ is older than the sources: building (nx run-many -t build)');
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules/.bin/nx'), 'run-many', '-t', 'build', '-p', BUILT_APPS.join(','), '--outputStyle=static'], {
+  execFileSync(process.execPath, [path.join(ROOT, 'node_modules/.bin/nx'), 'run-many', '-t', 'build', '-p', [...BUILT_APPS, CONSOLE_APP].join(','), '--outputStyle=static'], {
     cwd: ROOT,
     stdio: ['ignore', process.stderr, process.stderr],
     env: { ...process.env, NX_DAEMON: 'false', NX_TUI: 'false' },

@@ -62,6 +62,11 @@ export interface StackOptions {
    * default the built dist/apps/node-agent/main.js. A test gives an older build to see it upgraded.
    */
   agentBundle?: string;
+  /**
+   * The gateway's port on 127.0.0.1 (default a free one the OS picks): for a test whose OpenID Connect provider must
+   * be given the redirect URI (`…/v1/auth/oidc/callback`) before the gateway starts.
+   */
+  apiPort?: number;
 }
 
 /** A running installation: the sandbox cloud, every service, its own database and NATS namespace, and one organisation. */
@@ -189,7 +194,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     adminUrl = (JSON.parse(readFileSync(endpointsFile, 'utf8')) as { adminUrl: string }).adminUrl;
   }
 
-  const apiPort = opts.realClouds?.apiPort ?? (await freePort());
+  const apiPort = opts.realClouds?.apiPort ?? opts.apiPort ?? (await freePort());
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   const agentApiUrl = opts.realClouds?.publicApiUrl ?? `http://${opts.apiHost ?? '127.0.0.1'}:${apiPort}`;
   const env: Record<string, string> = {

@@ -25,6 +25,7 @@ import { ClustersController } from './clusters.controller';
 import { ClustersService } from './clusters.service';
 import { corsPolicy } from './cors';
 import { problemsForClientErrors } from './client-errors';
+import { ConsoleController } from './console.controller';
 import { CredentialsController } from './credentials.controller';
 import { agentAuthentication, bodyParsers, noStore } from './http-hardening';
 import { IdempotencyInterceptor, READ_LIKE, SECRET_ANSWER } from './idempotency';
@@ -37,7 +38,7 @@ import { RegionsController } from './regions.controller';
 import { PlanService } from './plan.service';
 import { GatewayPrices } from './prices';
 import { type RouteEntry, controllerRoutes, methodNotAllowed } from './routes';
-import { AGENT_PACKAGES, CHANGE_FEED, CLOUD_ENDPOINTS, COOKIE_NAMES, DATA_SOURCE, GATEWAY_LIMITS, IDENTITY, JOIN_LONG_POLL, JOIN_SECRETS, LONG_POLLS, MESH_LONG_POLL, PKI_CLOCK, PRICES, SECRET_BOX, SESSIONS, SSE_HEARTBEAT, SSE_MAX_STREAM } from './tokens';
+import { AGENT_PACKAGES, CHANGE_FEED, CLOUD_ENDPOINTS, CONSOLE_DIR, COOKIE_NAMES, DATA_SOURCE, GATEWAY_LIMITS, IDENTITY, JOIN_LONG_POLL, JOIN_SECRETS, LONG_POLLS, MESH_LONG_POLL, PKI_CLOCK, PRICES, SECRET_BOX, SESSIONS, SSE_HEARTBEAT, SSE_MAX_STREAM } from './tokens';
 import { JoinSecrets } from './join-secrets';
 import { MESH_LONG_POLL_MS, MeshController } from './mesh.controller';
 import { OperationsController } from './operations.controller';
@@ -58,6 +59,8 @@ class HealthController {
 export const GATEWAY_CONTROLLERS: readonly Type[] = [
   HealthController, MetricsController, RegionsController, CredentialsController, ClustersController, AutoscalingController, AgentController, MeshController,
   OperationsController, AgentPackagesController, AuthController, MeController, MembersController, InvitationsController, ApiKeysController, EventStreamController,
+  // the web console's static files at /console/ (public; absent consoleDir: 404)
+  ConsoleController,
 ];
 
 /**
@@ -105,6 +108,8 @@ export interface GatewayDeps {
    * reconnects with Last-Event-ID (EventSource does so by itself), so no connection is held for ever.
    */
   sseMaxStreamMs?: number;
+  /** The built web console served at `/console/` (main.ts: SKYWEAVE_CONSOLE_DIR, default dist/apps/console); absent ⇒ 404 there. */
+  consoleDir?: string;
 }
 
 /**
@@ -194,6 +199,7 @@ class AppModule {
         { provide: SESSIONS, useFactory: () => new SessionsRepository(deps.ds) },
         { provide: SSE_HEARTBEAT, useValue: deps.sseHeartbeatMs ?? SSE_HEARTBEAT_MS },
         { provide: SSE_MAX_STREAM, useValue: deps.sseMaxStreamMs ?? SSE_MAX_STREAM_MS },
+        { provide: CONSOLE_DIR, useValue: deps.consoleDir ?? null },
         Authenticator,
         IdentityService,
         EventStreams,

@@ -122,6 +122,19 @@ export class AuthController {
   }
 
   /**
+   * How this installation signs users in, for the console's sign-in page: local accounts, OpenID Connect, and whether
+   * the first user of a fresh installation may still sign up without an invitation. Names no secret.
+   */
+  @Get('methods')
+  @Public()
+  @ApiOkResponse({ description: '`{ localAccounts, oidc, firstUserSignup }`' })
+  async methods(): Promise<{ localAccounts: boolean; oidc: boolean; firstUserSignup: boolean }> {
+    const localAccounts = this.identity.options.localAccounts;
+    const firstUserSignup = localAccounts && (await this.identity.ds.transaction((em) => this.identity.users.none(SIGN_IN, em)));
+    return { localAccounts, oidc: this.oidc !== undefined, firstUserSignup };
+  }
+
+  /**
    * Creates a local account and signs it in (201, session cookies, body as `GET /v1/me`). Either with an invitation
    * token for this email (the account joins that organisation with the invited role), or, as the first user of a
    * fresh installation (no user exists), with `organisationName`: a new organisation it owns.

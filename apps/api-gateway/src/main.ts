@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
 import { runService } from '@skyweave/service-kit';
 import { agentPackagesFromEnv } from '@skyweave/bootstrap/src/agent-packages';
 import { serviceClock } from '@skyweave/service-kit';
@@ -16,12 +18,16 @@ runService('api-gateway', async (rt) => {
   // SKYWEAVE_AGENT_PACKAGES_DIR: the node-agent packages VMs download (served at /v1/agent-packages)
   const agentPackages = agentPackagesFromEnv(process.env);
   if (!agentPackages) rt.log.warn({}, 'SKYWEAVE_AGENT_PACKAGES_DIR is not set: no node-agent packages are served, so only images that ship the agent can join');
+  // SKYWEAVE_CONSOLE_DIR: the built web console (docs/console.md); default dist/apps/console beside this build
+  const consoleDir = process.env.SKYWEAVE_CONSOLE_DIR ?? path.resolve(__dirname, '../console');
+  if (!existsSync(path.join(consoleDir, 'index.html'))) rt.log.warn({ consoleDir }, 'the web console is not built there: /console/ answers 404 (npx nx run console:build)');
   const app = await createGateway({
     ds: rt.ds, box: rt.box, endpoints: rt.config.cloudEndpoints, log: rt.log, limits: gatewayLimitsFromEnv(process.env), priceRefreshMs: PRICE_REFRESH_SECONDS * 1000,
     // SKYWEAVE_CLOCK_OFFSET_SECONDS: tests move the clock of certificate and token lifetimes forward
     pkiClock: serviceClock(process.env),
     // console sign-in: SKYWEAVE_COOKIE_SECURE, SKYWEAVE_LOCAL_ACCOUNTS, SKYWEAVE_SESSION_HOURS, SKYWEAVE_LOGIN_*, SKYWEAVE_OIDC_* (docs/identity.md)
     identity: identityOptionsFromEnv(process.env),
+    consoleDir,
     ...(agentPackages ? { agentPackages } : {}),
   });
   await app.listen(PORT, HOST);

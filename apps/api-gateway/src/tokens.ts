@@ -31,3 +31,5 @@ export const SESSIONS = Symbol('SESSIONS');
 export const SSE_HEARTBEAT = Symbol('SSE_HEARTBEAT');
 /** How long one events stream stays open before it ends (the client reconnects with Last-Event-ID), ms. */
 export const SSE_MAX_STREAM = Symbol('SSE_MAX_STREAM');
+/** The folder of the built web console (dist/apps/console), or null: none served (ConsoleController). */
+export const CONSOLE_DIR = Symbol('CONSOLE_DIR');
