@@ -34,8 +34,8 @@ export const hasStandIn = (image: string): boolean => image in STAND_INS;
 interface Running { port: number; server: Server }
 
 /**
- * The stand-ins of one API server, one per pod (by uid), started on first use on 127.0.0.1 with a free port, stopped
- * by `close()` (and when their pod is gone: `prune`).
+ * The stand-ins of one API server, one per pod (by uid) and image, started on first use on 127.0.0.1 with a free
+ * port, all stopped by `close()` (a deleted pod's stand-in idles until then: the proxy never picks a pod that is gone).
  */
 export class StandIns {
   private readonly running = new Map<string, Promise<Running>>();
@@ -60,15 +60,6 @@ export class StandIns {
       r.catch(() => this.running.delete(key));
     }
     return (await r).port;
-  }
-
-  /** Stops the stand-ins of pods whose uid is not in `live`. */
-  prune(live: ReadonlySet<string>): void {
-    for (const [key, r] of this.running) {
-      if (live.has(key.split('/')[0])) continue;
-      this.running.delete(key);
-      void r.then((x) => x.server.close(), () => undefined);
-    }
   }
 
   async close(): Promise<void> {
