@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { connect, createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import pino from 'pino';
-import { apiServerSans, generateClusterPki, issueApiServerCertificate, type ClusterPki } from '@skyweave/bootstrap';
+import { ADDON_IMAGES, apiServerSans, generateClusterPki, issueApiServerCertificate, type ClusterPki } from '@skyweave/bootstrap';
 import { ClusterEntity, ClusterViewRepository, KubeStatusRepository, NodeEntity, Repositories, SecretBox, orgScope, type OrgScope } from '@skyweave/persistence';
 import { startKubeApiServer, type KubeApiServer } from '@skyweave/kube-sandbox/src/server';
 import { MemoryKubeStore } from '@skyweave/kube-sandbox/src/store';
@@ -366,5 +366,29 @@ describe('kube-watcher (issue 12, item 4)', () => {
     await p.stop();
     await until(async () => (q.clusterIds().length === 4 ? true : undefined), 'the other replica holds all four', 20_000);
     await q.stop();
+  });
+
+  it('installs the cluster add-ons by server-side apply after its access grant, and records AddonsInstalled (issue 14, item 4)', async () => {
+    const pki = await generateClusterPki();
+    const store = new MemoryKubeStore();
+    const server = await apiServer(pki, { store });
+    closers.push(() => server.close());
+    const c = await cluster(pki, { workers: 0 });
+    const w = new KubeWatcher({
+      repo: new KubeStatusRepository(db.ds), box, log, settings: settings('replica-addons', {}),
+      resolveServers: (x) => (x.id === c.id ? [server.url] : []), addons: { publicUrl: 'https://skyweave.example.com' },
+    });
+    closers.push(() => w.stop());
+    w.start();
+    const installed = await until(async () => (await view(c.id))?.conditions.find((x) => x.type === 'AddonsInstalled'), 'AddonsInstalled', 30_000);
+    expect(installed).toMatchObject({ status: 'True', reason: 'Applied', message: expect.stringContaining('applied') });
+    const grafana = await store.get({ group: 'apps', resource: 'deployments' }, 'skyweave-monitoring', 'grafana');
+    expect((grafana?.spec as { template: { spec: { containers: { image: string }[] } } }).template.spec.containers[0].image).toBe(ADDON_IMAGES.grafana);
+    const ini = ((await store.get({ group: '', resource: 'configmaps' }, 'skyweave-monitoring', 'grafana-config'))?.data as Record<string, string>)['grafana.ini'];
+    expect(ini).toContain(`root_url = https://skyweave.example.com/clusters/${c.id}/grafana/`);
+    for (const [ns, name] of [['kubernetes-dashboard', 'kubernetes-dashboard'], ['skyweave-monitoring', 'prometheus']]) {
+      expect(await store.get({ group: 'apps', resource: 'deployments' }, ns, name)).toBeDefined();
+    }
+    await w.stop();
   });
 });

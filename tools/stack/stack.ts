@@ -208,6 +208,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     SKYWEAVE_REDRIVE_SECONDS: String(opts.redriveSeconds ?? 5),
     PORT: String(apiPort),
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+    // the sandbox suites count pods, pending pods and node capacity exactly: the cluster add-ons (Grafana, Prometheus,
+    // the dashboard; docs/sso-gateway.md) are off unless asked for (`env: { SKYWEAVE_ADDONS: 'true' }`)
+    SKYWEAVE_ADDONS: process.env.SKYWEAVE_ADDONS ?? 'false',
     ...opts.env,
   };
   const startService = (name: ServiceName, o: { replica?: string; env?: Record<string, string> } = {}) => {

@@ -19,10 +19,14 @@ export const roleAtLeast = (role: Role, needed: Role): boolean => RANK[role] >= 
  * - `public`: anyone; no caller is looked up (health, metrics, regions, sign-in);
  * - `node`: node-agent routes, authenticated by their node token before the guards run (agentAuthentication);
  * - `signed-in`: any API key or session, with or without an organisation (`/v1/me`, logout, accepting an invitation);
- * - `role`: an API key or session acting for an organisation with at least this role.
+ * - `role`: an API key or session acting for an organisation with at least this role;
+ * - `session`: a person's session (never an API key: 403 `session-required`) acting for an organisation with at least
+ *   this role; its writes are checked by origin instead of the CSRF token (403 `csrf-refused` unless `Origin` is this
+ *   gateway's own): the single sign-on routes to cluster middleware (sso-proxy.controller.ts), whose pages (Grafana's)
+ *   cannot send our token.
  * Undeclared routes: GET needs `viewer`; any other method is refused (and createGateway refuses to start).
  */
-export type Access = { kind: 'public' } | { kind: 'node' } | { kind: 'signed-in' } | { kind: 'role'; role: Role };
+export type Access = { kind: 'public' } | { kind: 'node' } | { kind: 'signed-in' } | { kind: 'role'; role: Role } | { kind: 'session'; role: Role };
 export const ACCESS = 'skyweave:access';
 
 /** Anyone may call this route: no API key or session is looked up. */
@@ -33,6 +37,9 @@ export const NodeRoute = () => SetMetadata(ACCESS, { kind: 'node' } satisfies Ac
 export const SignedIn = () => SetMetadata(ACCESS, { kind: 'signed-in' } satisfies Access);
 /** Callers acting for an organisation with at least `role` there (403 `insufficient-role` naming it otherwise). */
 export const MinRole = (role: Role) => SetMetadata(ACCESS, { kind: 'role', role } satisfies Access);
+
+/** Only a person's session acting for an organisation with at least `role` (API keys: 403 `session-required`); writes same-origin only. */
+export const SessionRole = (role: Role) => SetMetadata(ACCESS, { kind: 'session', role } satisfies Access);
 
 /** Methods that change nothing: no minimum role needs declaring (viewer), no CSRF token is asked for. */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -113,14 +120,17 @@ export class AccessGuard implements CanActivate {
     if (access?.kind === 'public' || access?.kind === 'node') return true;
     const req = ctx.switchToHttp().getRequest<AccessRequest>();
     const safe = SAFE_METHODS.has(req.method);
-    const needed: Role | undefined = access?.kind === 'role' ? access.role : safe ? 'viewer' : undefined;
+    const needed: Role | undefined = access?.kind === 'role' || access?.kind === 'session' ? access.role : safe ? 'viewer' : undefined;
     if (!access && !needed) {
       throw new Problem(403, 'route-not-declared', 'Forbidden', 'this route declares no minimum role, so nobody may call it', undefined, {}, { requiredRole: 'owner' });
     }
     const p = await this.auth.principalOf(req);
     if (!p) throw Problem.unauthorized('send an API key as "Authorization: Bearer swk_…", or sign in (session cookie)');
     req.principal = p;
-    if (p.kind === 'session' && !safe) this.checkCsrf(req, p.csrfHash);
+    if (access?.kind === 'session') {
+      if (p.kind !== 'session') throw new Problem(403, 'session-required', 'Forbidden', 'this route is for people signed in to the console (a session cookie), not API keys');
+      if (!safe) checkSameOrigin(req);
+    } else if (p.kind === 'session' && !safe) this.checkCsrf(req, p.csrfHash);
     if (p.organisationId && p.role) {
       const caller: Caller = p.kind === 'api-key'
         ? { organisationId: p.organisationId, role: p.role, apiKeyId: p.apiKeyId }
@@ -149,6 +159,27 @@ export class AccessGuard implements CanActivate {
       && timingSafeEqual(digest(header), digest(cookie)) && timingSafeEqual(digest(header), Buffer.from(csrfHash, 'hex'));
     if (!ok) throw new Problem(403, 'csrf-refused', 'Forbidden', `a signed-in browser's change needs the ${CSRF_HEADER} header, equal to the ${this.cookies.csrf} cookie`);
   }
+}
+
+/**
+ * A cookie-authenticated write through a `session` route must come from a page of this gateway: `Origin` (sent by
+ * browsers on every cross-origin request and on same-origin POST/PUT/PATCH/DELETE) equal to `http(s)://<Host>`, or,
+ * without `Origin`, `Sec-Fetch-Site: same-origin`. Together with SameSite=Lax session cookies (not sent on cross-site
+ * writes) this is OWASP's "verifying origin with standard headers". @throws Problem 403 `csrf-refused`.
+ */
+function checkSameOrigin(req: AccessRequest): void {
+  const origin = req.headers.origin;
+  const host = req.headers.host;
+  const fetchSite = req.headers['sec-fetch-site'];
+  let ok = false;
+  if (typeof origin === 'string' && origin !== 'null' && typeof host === 'string') {
+    try {
+      ok = new URL(origin).host === host.toLowerCase();
+    } catch {
+      ok = false;
+    }
+  } else if (origin === undefined) ok = fetchSite === 'same-origin';
+  if (!ok) throw new Problem(403, 'csrf-refused', 'Forbidden', 'a change through the single sign-on gateway must come from one of its own pages (Origin)');
 }
 
 /**

@@ -9,6 +9,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { ThrottlerModule } from '@nestjs/throttler';
 import helmet from 'helmet';
+import type { NextFunction, Request, RequestHandler, Response as ExpressResponse } from 'express';
 import type { DataSource } from 'typeorm';
 import type { CloudEndpoints } from '@skyweave/cloud-adapters';
 import { ApiKeysRepository, ChangeFeed, SessionsRepository, pingDatabase, type SecretBox } from '@skyweave/persistence';
@@ -43,6 +44,7 @@ import { JoinSecrets } from './join-secrets';
 import { MESH_LONG_POLL_MS, MeshController } from './mesh.controller';
 import { OperationsController } from './operations.controller';
 import { AgentPackagesController, ServedAgentPackages } from './agent-packages.controller';
+import { SsoProxyController } from './sso-proxy.controller';
 
 @Controller('health')
 @Public()
@@ -61,7 +63,12 @@ export const GATEWAY_CONTROLLERS: readonly Type[] = [
   OperationsController, AgentPackagesController, AuthController, MeController, MembersController, InvitationsController, ApiKeysController, EventStreamController,
   // the web console's static files at /console/ (public; absent consoleDir: 404)
   ConsoleController,
+  // `@All` routes: not in the 405 table (every method is served), nor in the OpenAPI document
+  SsoProxyController,
 ];
+
+/** The single sign-on routes to cluster middleware (SsoProxyController): their bodies stream to the cluster unparsed. */
+const SSO_PATHS = /^\/clusters\/[^/]+\/(grafana|dashboard)(\/|$)/;
 
 /**
  * The gateway's route table: every controller route (controllerRoutes) and the OpenAPI pages (`GET /docs`,
@@ -257,12 +264,19 @@ export async function createGateway(deps: GatewayDeps): Promise<INestApplication
   app.use(httpMetrics());
   // helmet's defaults, except that plain-HTTP installations (the default: TLS is terminated in front) keep working:
   // no `upgrade-insecure-requests` in the CSP of the /docs pages
-  app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
+  const apiHelmet = helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } });
+  // cluster middleware's pages (Grafana's scripts) bring their own content security policy, if any
+  const ssoHelmet = helmet({ contentSecurityPolicy: false });
+  app.use((req: Request, res: ExpressResponse, next: NextFunction) => (SSO_PATHS.test(req.path) ? ssoHelmet : apiHelmet)(req, res, next));
   app.use(noStore);
   app.use(corsPolicy(limits.consoleOrigin));
   app.use(methodNotAllowed(gatewayRoutes()));
   app.use('/agent/v1/nodes/:nodeId', agentAuthentication(deps.ds, deps.log));
-  for (const handler of bodyParsers()) app.use(handler);
+  for (const handler of bodyParsers()) {
+    // error handlers (four parameters) only run on a parser's error, which the single sign-on paths never reach
+    if (handler.length === 4) app.use(handler);
+    else app.use((req: Request, res: ExpressResponse, next: NextFunction) => (SSO_PATHS.test(req.path) ? next() : (handler as RequestHandler)(req, res, next)));
+  }
   app.useGlobalFilters(new ProblemFilter(deps.log));
   app.useGlobalPipes(new GatewayValidationPipe());
   // the OpenAPI document is built on the first request for it (and kept), not at start-up: the API answers sooner

@@ -7,7 +7,7 @@ import { StatusBody } from './types';
  */
 export type StatusReason =
   | 'BadRequest' | 'Unauthorized' | 'Forbidden' | 'NotFound' | 'AlreadyExists' | 'Conflict' | 'Gone' | 'Expired' | 'Invalid'
-  | 'MethodNotAllowed' | 'NotAcceptable' | 'UnsupportedMediaType' | 'TooManyRequests' | 'InternalError' | 'Timeout'
+  | 'MethodNotAllowed' | 'NotAcceptable' | 'UnsupportedMediaType' | 'TooManyRequests' | 'InternalError' | 'Timeout' | 'ServiceUnavailable'
   /** No reason (StatusReasonUnknown): a Failure `Status` a handler returned as its result (finisher.go makes it the error), or an error that is no Status (ErrorToAPIStatus). */
   | '';
 

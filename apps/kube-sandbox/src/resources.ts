@@ -70,6 +70,7 @@ export const BUILTIN_TYPES: readonly ResourceType[] = [
   builtin('', 'v1', 'endpoints', 'Endpoints', { shortNames: ['ep'], singular: 'endpoints' }),
   builtin('', 'v1', 'configmaps', 'ConfigMap', { shortNames: ['cm'] }),
   builtin('', 'v1', 'secrets', 'Secret', { fieldLabels: ['type'] }),
+  builtin('', 'v1', 'serviceaccounts', 'ServiceAccount', { shortNames: ['sa'] }),
   builtin('', 'v1', 'events', 'Event', { shortNames: ['ev'], fieldLabels: EVENT_FIELDS }),
   builtin('apps', 'v1', 'deployments', 'Deployment', { shortNames: ['deploy'], categories: ['all'], subresources: ['status', 'scale'] }),
   builtin('apps', 'v1', 'replicasets', 'ReplicaSet', { shortNames: ['rs'], categories: ['all'], subresources: ['status', 'scale'] }),

@@ -11,6 +11,8 @@ import { decodeProtobuf } from './protobuf';
 import { applyScalePatch } from './scale-patch';
 import { CRD_TYPE, ResourceRegistry, ResourceType, SUBRESOURCE_KINDS, apiVersionOf, verbsOf } from './resources';
 import { parseFieldSelector, parseLabelSelector } from './selectors';
+import { proxyToService, serviceProxyTarget } from './service-proxy';
+import { StandIns } from './stand-ins';
 import { KubeStore, MemoryKubeStore, StoreEvent } from './store';
 import { toTable } from './tables';
 import { KubeObject, isRecord } from './types';
@@ -87,7 +89,8 @@ export async function startKubeApiServer(o: KubeApiServerOptions): Promise<KubeA
   });
   await api.seed();
   const open = new Set<() => void>();
-  const ctx: Ctx = { store, registry, api, open, bookmarkMs: (o.bookmarkIntervalSeconds ?? 60) * 1000, ...(o.version ? { version: o.version } : {}) };
+  const standIns = new StandIns();
+  const ctx: Ctx = { store, registry, api, open, standIns, bookmarkMs: (o.bookmarkIntervalSeconds ?? 60) * 1000, ...(o.version ? { version: o.version } : {}) };
   const server = createServer({ cert: o.tlsCert, key: o.tlsKey, ca: o.clientCa, requestCert: true, rejectUnauthorized: false }, (req, res) => {
     handle(ctx, req, res).then(
       () => o.log?.(`${req.method} ${req.url} ${res.statusCode}`),
@@ -114,6 +117,7 @@ export async function startKubeApiServer(o: KubeApiServerOptions): Promise<KubeA
     close: async () => {
       crdWatch.stop();
       for (const end of open) end();
+      await standIns.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
@@ -125,6 +129,8 @@ interface Ctx {
   registry: ResourceRegistry;
   api: ObjectApi;
   open: Set<() => void>;
+  /** The stand-in servers behind the service proxy (stand-ins.ts). */
+  standIns: StandIns;
   bookmarkMs: number;
   version?: () => string;
 }
@@ -164,6 +170,9 @@ async function handle(ctx: Ctx, req: IncomingMessage, res: ServerResponse): Prom
   const user = authenticate(req);
   if (!user) throw new KubeApiError(401, 'Unauthorized', 'Unauthorized');
   const url = new URL(req.url ?? '/', 'https://localhost');
+  // the service proxy passes any method, media type and body through (service-proxy.ts)
+  const proxied = serviceProxyTarget(url.pathname);
+  if (proxied) return proxyToService(ctx.store, ctx.standIns, proxied, req, res, url.search);
   const accept = String(req.headers.accept ?? '*/*');
   if (!/json|\*\/\*|yaml/.test(accept)) throw new KubeApiError(406, 'NotAcceptable', `only the following media types are accepted: application/json, application/yaml`);
   const contentType = String(req.headers['content-type'] ?? '').split(';')[0].trim();

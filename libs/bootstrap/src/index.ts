@@ -16,3 +16,4 @@ export * from './node-scripts';
 export * from './versions';
 export * from './user-data';
 export * from './agent-packages';
+export * from './addons';

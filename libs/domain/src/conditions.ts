@@ -49,6 +49,12 @@ export const ConditionType = {
    * message; Unknown `Connecting` before the first attempt's outcome.
    */
   KubernetesApiReachable: 'KubernetesApiReachable',
+  /**
+   * The cluster add-ons (Grafana, Prometheus, the Kubernetes dashboard; docs/sso-gateway.md) were applied by the
+   * kube-watcher: True `Applied`; False `ApplyFailed` or `Unreachable` with the API's message (retried at the next
+   * reconnection). Absent when the watcher installs no add-ons (`SKYWEAVE_ADDONS=false`).
+   */
+  AddonsInstalled: 'AddonsInstalled',
 } as const;
 export type ConditionTypeName = (typeof ConditionType)[keyof typeof ConditionType];
 
@@ -104,6 +110,9 @@ export const ConditionReason = {
   Unauthorized: 'Unauthorized',
   Forbidden: 'Forbidden',
   ApiError: 'ApiError',
+  // AddonsInstalled
+  Applied: 'Applied',
+  ApplyFailed: 'ApplyFailed',
 } as const;
 export type ConditionReasonName = (typeof ConditionReason)[keyof typeof ConditionReason];
 
@@ -140,7 +149,8 @@ export type ConditionWriter = 'reconciler' | 'full-reconcile' | 'mesh' | 'kube-w
  *   the rows (phases, waiting reasons, agent operations) at each level-triggered pass;
  * - `full-reconcile` (apps/reconciler/src/full.ts): what the last full reconcile found;
  * - `mesh` (api-gateway's mesh controller): the measured cross-cloud latency;
- * - `kube-watcher` (apps/kube-watcher): whether the cluster's Kubernetes API answers its watches.
+ * - `kube-watcher` (apps/kube-watcher): whether the cluster's Kubernetes API answers its watches, and whether the
+ *   cluster add-ons are applied.
  */
 export const CONDITION_OWNERS: Record<ConditionWriter, readonly ConditionTypeName[]> = {
   reconciler: [
@@ -150,7 +160,7 @@ export const CONDITION_OWNERS: Record<ConditionWriter, readonly ConditionTypeNam
   ],
   'full-reconcile': [ConditionType.InSync],
   mesh: [ConditionType.CrossCloudLatency],
-  'kube-watcher': [ConditionType.KubernetesApiReachable],
+  'kube-watcher': [ConditionType.KubernetesApiReachable, ConditionType.AddonsInstalled],
 };
 
 /** The owner of a condition type; undefined for a type no writer owns any more (left by an older version). */

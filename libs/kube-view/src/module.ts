@@ -33,6 +33,19 @@ export function readSettings(env: NodeJS.ProcessEnv): KubeWatcherSettings {
   return s;
 }
 
+/**
+ * Whether the watcher installs the cluster add-ons (`SKYWEAVE_ADDONS`, default true) and the gateway's public URL for
+ * Grafana's `root_url` (`SKYWEAVE_PUBLIC_URL`, e.g. https://skyweave.example.com; optional). docs/sso-gateway.md.
+ * @throws Error when SKYWEAVE_ADDONS is neither true nor false.
+ */
+export function addonsFromEnv(env: NodeJS.ProcessEnv): { addons?: { publicUrl?: string } } {
+  const v = (env.SKYWEAVE_ADDONS ?? '').trim().toLowerCase();
+  if (!['', 'true', '1', 'false', '0'].includes(v)) throw new Error(`SKYWEAVE_ADDONS must be true or false, got ${JSON.stringify(env.SKYWEAVE_ADDONS)}`);
+  if (v === 'false' || v === '0') return {};
+  const publicUrl = env.SKYWEAVE_PUBLIC_URL?.trim();
+  return { addons: publicUrl ? { publicUrl } : {} };
+}
+
 export const SETTINGS = Symbol('kube-watcher:settings');
 
 /** Starts the watcher when the application has bootstrapped; stops it (watches, timers, leases given up) on shutdown. */
@@ -57,6 +70,7 @@ export class WatcherLifecycle implements OnApplicationBootstrap, OnApplicationSh
       provide: KubeWatcher, inject: [DATA_SOURCE, SECRET_BOX, LOGGER, SERVICE_CONFIG, SETTINGS],
       useFactory: (ds: DataSource, box: SecretBox, log: Logger, config: ServiceConfig, settings: KubeWatcherSettings) => new KubeWatcher({
         repo: new KubeStatusRepository(ds), box, log, settings, proxyUrl: config.cloudEndpoints.kubernetes?.proxyUrl,
+        ...addonsFromEnv(process.env),
       }),
     },
     WatcherLifecycle,

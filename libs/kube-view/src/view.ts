@@ -125,6 +125,7 @@ export interface FlushPlan {
   reported: Map<string, number>;
   pendingPods: number;
   condition: string;
+  addons: string | null;
 }
 
 const toMs = (v: unknown): number | null => {
@@ -179,6 +180,8 @@ export class ClusterKubeView {
   private readonly written = new Map<string, string>();
   private writtenPending: number | null = null;
   private writtenCondition: string | null = null;
+  private addons: Reachability | null = null;
+  private writtenAddons: string | null = null;
   private readonly listeners = new Set<() => void>();
   /** Increases with every change the view applies (an event that changed nothing does not count). */
   version = 0;
@@ -287,6 +290,16 @@ export class ClusterKubeView {
   /** The cluster's Skyweave nodes (re-read from the database by the watcher's poll). */
   setSkyweaveNodes(nodes: readonly SkyweaveNodeRef[]): void {
     this.skyweave = [...nodes];
+    this.changed();
+  }
+
+  /**
+   * The outcome of the latest add-on install (the `AddonsInstalled` condition, without its time); never set when the
+   * watcher installs no add-ons, so no such condition is written.
+   */
+  setAddons(r: Reachability): void {
+    if (this.addons && r.status === this.addons.status && r.reason === this.addons.reason && r.message === this.addons.message) return;
+    this.addons = { ...r };
     this.changed();
   }
 
@@ -422,13 +435,15 @@ export class ClusterKubeView {
     const remove = [...this.written.keys()].filter((id) => !seen.has(id));
     const pendingPods = this.pending.size;
     const condition = JSON.stringify(this.reach);
+    const addons = this.addons ? JSON.stringify(this.addons) : null;
     const batch: KubeStatusFlush = {
       upsert, remove, events,
       ...(pendingPods !== this.writtenPending ? { pendingPods } : {}),
       ...(condition !== this.writtenCondition ? { condition: { type: 'KubernetesApiReachable', ...this.reach } } : {}),
+      ...(this.addons && addons !== this.writtenAddons ? { addonsCondition: { type: 'AddonsInstalled', ...this.addons } } : {}),
     };
-    if (!upsert.length && !remove.length && !events.length && batch.pendingPods === undefined && !batch.condition) return null;
-    return { batch, rows, reported, pendingPods, condition };
+    if (!upsert.length && !remove.length && !events.length && batch.pendingPods === undefined && !batch.condition && !batch.addonsCondition) return null;
+    return { batch, rows, reported, pendingPods, condition, addons };
   }
 
   /** The plan was written: remember it (rows, reported episodes, pending pods, condition). */
@@ -441,6 +456,7 @@ export class ClusterKubeView {
     }
     this.writtenPending = plan.pendingPods;
     this.writtenCondition = plan.condition;
+    this.writtenAddons = plan.addons;
   }
 
   /** Whether a NotReady episode is open and not reported yet (a flush may be due with no event arriving). */

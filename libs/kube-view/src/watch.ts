@@ -1,5 +1,7 @@
 import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api, makeInformer, type Informer, type KubernetesObject, type ObjectCache, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import { API_SERVER_NAME } from '@skyweave/bootstrap';
+import type { AddonParams } from '@skyweave/bootstrap/src/addons';
+import { installAddons } from './addons';
 import type { ClusterKubeView } from './view';
 
 /** The watcher's Kubernetes user: its own client certificate, not the admin's (RBAC: get/list/watch nodes and pods). */
@@ -19,6 +21,11 @@ export interface ClusterWatchOptions {
    * watch (see `grantWatcherAccess`); absent ⇒ the access is assumed granted.
    */
   admin?: { certificate: string; key: string };
+  /**
+   * Install the cluster add-ons with `admin` (installAddons) once per watch, after the access grant and before the
+   * watches, and record the outcome as the view's `AddonsInstalled` condition; absent (or without `admin`) ⇒ none.
+   */
+  addons?: AddonParams;
   /** An HTTP CONNECT proxy every API server is dialled through (`CloudEndpoints.kubernetes.proxyUrl`); absent ⇒ direct. */
   proxyUrl?: string;
   view: ClusterKubeView;
@@ -146,6 +153,31 @@ export class ClusterWatch {
   }
 
   private accessGranted = false;
+  private addonsInstalled = false;
+
+  /**
+   * Installs the add-ons (bounded by the connection timeout). A failure is recorded as `AddonsInstalled=False` and
+   * does not stop the watches: the install is tried again at the next (re)connection or resync.
+   */
+  private async installAddonsOnce(server: string): Promise<void> {
+    if (!this.o.addons || !this.o.admin || this.addonsInstalled) return;
+    const limitMs = this.o.connectTimeoutMs ?? 15_000;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const message = await Promise.race([
+        installAddons(this.kubeConfig(server, this.o.admin), this.o.addons),
+        new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer in ${limitMs} ms`)), limitMs); }),
+      ]);
+      this.addonsInstalled = true;
+      this.o.view.setAddons({ status: 'True', reason: 'Applied', message });
+    } catch (e) {
+      const { reason, message } = describeError(e);
+      this.o.onError?.({ server, reason, message: `add-ons: ${message}` });
+      this.o.view.setAddons({ status: 'False', reason: reason === 'Unreachable' ? 'Unreachable' : 'ApplyFailed', message: `${server}: ${message}` });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 
   private async connect(): Promise<void> {
     const gen = ++this.generation;
@@ -173,6 +205,8 @@ export class ClusterWatch {
       }
       if (gen !== this.generation || this.stopped) return;
     }
+    await this.installAddonsOnce(server);
+    if (gen !== this.generation || this.stopped) return;
     const kc = this.kubeConfig(server);
     const core = kc.makeApiClient(CoreV1Api);
     const nodes = makeInformer<V1Node>(kc, '/api/v1/nodes', () => core.listNode());

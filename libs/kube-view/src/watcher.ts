@@ -49,6 +49,11 @@ export interface KubeWatcherDeps {
   log: WatcherLog;
   /** `CloudEndpoints.kubernetes.proxyUrl`: dial every API server through this HTTP CONNECT proxy. */
   proxyUrl?: string;
+  /**
+   * Install the cluster add-ons into every watched cluster (ClusterWatchOptions.addons), with Grafana's `root_url` on
+   * `publicUrl` when given; absent ⇒ none installed.
+   */
+  addons?: { publicUrl?: string };
   /** Default: the master addresses ({@link masterServers}). */
   resolveServers?: ServerResolver;
   /** ms since the epoch (NotReady timing). */
@@ -163,6 +168,7 @@ export class KubeWatcher {
         clusterId: c.id, servers: () => this.resolve(e.cluster), caCertificate: c.caCertificate, client, admin, proxyUrl: this.d.proxyUrl, view,
         backoff: { baseMs: this.d.settings.backoffBaseMs, capMs: this.d.settings.backoffCapMs }, resyncMs: this.d.settings.resyncMs,
         connectTimeoutMs: this.d.settings.connectTimeoutMs,
+        ...(this.d.addons ? { addons: { clusterId: c.id, ...(this.d.addons.publicUrl ? { publicUrl: this.d.addons.publicUrl } : {}) } } : {}),
         onError: (x) => this.d.log.warn({ clusterId: c.id, server: x.server, reason: x.reason, err: x.message }, 'Kubernetes API watch failed'),
       });
       e.watch.start();

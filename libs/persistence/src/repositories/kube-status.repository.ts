@@ -71,6 +71,8 @@ export interface KubeStatusFlush {
   pendingPods?: number;
   /** The `KubernetesApiReachable` condition, when it changed (patched through LifecycleRepository, writer `kube-watcher`). */
   condition?: Omit<Condition, 'lastTransitionTime'>;
+  /** The `AddonsInstalled` condition (Grafana, Prometheus, the dashboard applied: docs/sso-gateway.md), when it changed; same writer. */
+  addonsCondition?: Omit<Condition, 'lastTransitionTime'>;
   /** Events to record (e.g. `NodeNotReady`). */
   events: readonly { type: EventType; reason: 'NodeNotReady'; message: string; object: string }[];
 }
@@ -202,7 +204,8 @@ export class KubeStatusRepository extends BaseRepository {
         await m.query(`UPDATE "cluster_kube_status" SET "pendingPods" = $3, "pendingPodsObservedAt" = $4 WHERE "clusterId" = $1 AND "organisationId" = $2`,
           [clusterId, scope.organisationId, batch.pendingPods, now]);
       }
-      if (batch.condition) await new LifecycleRepository(m).patchClusterConditions(scope, clusterId, 'kube-watcher', { set: [batch.condition] }, now);
+      const conditions = [batch.condition, batch.addonsCondition].filter((c): c is Omit<Condition, 'lastTransitionTime'> => c !== undefined);
+      if (conditions.length) await new LifecycleRepository(m).patchClusterConditions(scope, clusterId, 'kube-watcher', { set: conditions }, now);
       for (const e of batch.events) await recordEvent(m, { organisationId: scope.organisationId, clusterId, ...e });
       return true;
     };
