@@ -141,7 +141,9 @@ async function consoleDemo(): Promise<number> {
   say('checking PostgreSQL and NATS');
   await ensureLocalServices(say);
   say('starting the sandbox cloud and the Skyweave services, with the web console');
-  const stack = await startStack({ env: { SKYWEAVE_COOKIE_SECURE: 'false', SKYWEAVE_LOCAL_ACCOUNTS: 'true' } });
+  // with the add-ons (Grafana, Prometheus, the Kubernetes dashboard; sandbox stand-ins), so that the cluster page's links
+  // through the single sign-on gateway lead somewhere (docs/sso-gateway.md)
+  const stack = await startStack({ env: { SKYWEAVE_COOKIE_SECURE: 'false', SKYWEAVE_LOCAL_ACCOUNTS: 'true', SKYWEAVE_ADDONS: 'true' } });
   try {
     const accounts: Record<string, unknown> = {};
     for (const cloud of CLOUDS) accounts[cloud] = await sandboxAccount(stack.adminUrl, cloud);

@@ -117,6 +117,8 @@ export function ClusterPage({ id }: { id: string }) {
     });
   };
   const ready = c.phase === 'Ready';
+  // the cluster's middleware through the platform's single sign-on gateway (docs/sso-gateway.md): once installed
+  const addons = c.conditions?.some((x) => x.type === 'AddonsInstalled' && x.status === 'True') ?? false;
 
   return (
     <>
@@ -129,6 +131,8 @@ export function ClusterPage({ id }: { id: string }) {
       <div className="actions">
         <button type="button" onClick={kubeconfig} disabled={!ready} aria-describedby={ready ? undefined : 'kc-hint'}>Download kubeconfig</button>
         <button type="button" onClick={reconcile}>Reconcile now</button>
+        {addons && <a className="button" href={`/clusters/${encodeURIComponent(c.id)}/grafana/`} target="_blank" rel="noopener">Grafana</a>}
+        {addons && <a className="button" href={`/clusters/${encodeURIComponent(c.id)}/dashboard/`} target="_blank" rel="noopener">Kubernetes dashboard</a>}
       </div>
       {!ready && <small id="kc-hint">The kubeconfig is available once the cluster is Ready.</small>}
       {c.reconcile.reconciling && <p className="warning" role="status">A full reconcile is running: changes (nodes, delete) are refused until it ends.</p>}
