@@ -117,7 +117,9 @@ function grafanaIniOf(p: StandInPod): string {
  * `[auth.proxy] enabled` every other request is signed in as the user named by the `header_name` header (auto sign-up:
  * a user id per login, from 1), else `401 {"message":"Unauthorized"}` for `api/` and a redirect to `<sub>login` for pages;
  * `GET <sub>api/user` is the signed-in user (`login` and `email` the header's value, as `header_property = email`
- * makes them); any other page is an HTML page naming the user and the path. Source: Grafana docs "Configure auth proxy
+ * makes them); any other page is an HTML page naming the user and the path. `[auth.proxy] whitelist` (the source
+ * addresses allowed to assert a user) is not checked: the sandbox API server dials the stand-in from loopback, where a
+ * real kube-apiserver's service proxy comes from its master's mesh address. Source: Grafana docs "Configure auth proxy
  * authentication", and the HTTP API's `GET /api/user` answer.
  */
 function grafanaStandIn(p: StandInPod): Handler {

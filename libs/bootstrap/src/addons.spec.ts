@@ -11,6 +11,8 @@ describe('cluster add-on manifests', () => {
     expect(proxy).toMatch(/enabled = true/);
     expect(proxy).toContain(`header_name = ${GRAFANA_USER_HEADER}`);
     expect(proxy).toMatch(/auto_sign_up = true/);
+    // the header is believed from the nodes' mesh addresses only, never from the pod range
+    expect(proxy).toContain('whitelist = 10.4.0.0/16');
     expect(ini).toMatch(/\[auth\]\ndisable_login_form = true/);
     // without a public URL Grafana's own host guess is kept, the path still the gateway's
     expect(grafanaIni({ clusterId: id })).toContain(`root_url = %(protocol)s://%(domain)s/clusters/${id}/grafana/`);

@@ -5,6 +5,7 @@
  * cluster API server's service proxy; no Service is exposed outside the cluster. Pure templating: applying is
  * libs/kube-view's (`installAddons`, server-side apply by the kube-watcher).
  */
+import { ADDRESS_PLAN } from '@skyweave/domain';
 
 /** A Kubernetes object as sent to the API (plain JSON). */
 export interface AddonObject {
@@ -36,6 +37,13 @@ export const ADDON_SERVICES = {
   prometheus: { namespace: 'skyweave-monitoring', service: 'prometheus', port: 9090 },
   dashboard: { namespace: 'kubernetes-dashboard', service: 'kubernetes-dashboard', port: 9090 },
 } as const;
+
+/**
+ * Where Grafana's auth proxy accepts `X-WEBAUTH-USER` from (grafana.ini `[auth.proxy] whitelist`, source addresses):
+ * the WireGuard overlay of the address plan (seed 004), i.e. the nodes themselves, where kube-apiserver runs. Source:
+ * Grafana docs, "Configure auth proxy authentication" (`whitelist`: "prevent users spoofing the header").
+ */
+export const GRAFANA_AUTH_PROXY_SOURCES = ADDRESS_PLAN.wireguard;
 
 /** The request header Grafana's auth proxy reads the signed-in user from (grafana.ini `[auth.proxy] header_name`). */
 export const GRAFANA_USER_HEADER = 'X-WEBAUTH-USER';
@@ -95,6 +103,10 @@ export function grafanaIni(p: AddonParams): string {
     '[auth.proxy]',
     'enabled = true',
     `header_name = ${GRAFANA_USER_HEADER}`,
+    // only the nodes' mesh addresses may assert a user: the API server's service proxy reaches the pod from its
+    // master's WireGuard address (pod ranges are routed over wg0, not masqueraded), while any pod's request comes from
+    // the pod range and is refused; a CNI-independent guard where a NetworkPolicy would need an enforcing CNI
+    `whitelist = ${GRAFANA_AUTH_PROXY_SOURCES}`,
     'header_property = email',
     'auto_sign_up = true',
     '',
