@@ -27,6 +27,14 @@ describe('node-agent reads its Node with kubelet\'s credential', () => {
   /** Client certificate subjects the API server saw. */
   const clients: string[] = [];
   const env = { ...process.env };
+  /** Every socket either server accepted (tunnels included), destroyed before the servers close: the CONNECT tunnels
+   *  end up half-open here (the proxy's side has written its end, its read side never sees the client's), and an
+   *  open socket holds `server.close()` past the hook's timeout (it did: 180 s, every run). */
+  const sockets = new Set<net.Socket>();
+  const track = (s: net.Socket): void => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+  };
 
   beforeAll(async () => {
     const pki = await generateClusterPki();
@@ -40,10 +48,12 @@ describe('node-agent reads its Node with kubelet\'s credential', () => {
       else if (req.url === '/api/v1/nodes/n2') res.end(JSON.stringify({ kind: 'Node', metadata: { name: 'n2' }, spec: {} }));
       else res.writeHead(404).end(JSON.stringify({ kind: 'Status', code: 404 }));
     });
+    api.on('connection', track);
     await new Promise<void>((ok) => api.listen(0, '127.0.0.1', ok));
     apiPort = (api.address() as net.AddressInfo).port;
     // a CONNECT proxy that resolves the control-plane name itself (as the sandbox's proxy and a VM's /etc/hosts do)
     proxy = http.createServer((_req, res) => res.writeHead(405).end());
+    proxy.on('connection', track);
     proxy.on('connect', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
       tunnels.push({ target: req.url ?? '', auth: req.headers['proxy-authorization'] });
       const upstream = net.connect(apiPort, '127.0.0.1', () => {
@@ -51,6 +61,7 @@ describe('node-agent reads its Node with kubelet\'s credential', () => {
         upstream.write(head);
         upstream.pipe(socket).pipe(upstream);
       });
+      track(upstream);
       upstream.on('error', () => socket.destroy());
       socket.on('error', () => upstream.destroy());
     });
@@ -72,6 +83,7 @@ describe('node-agent reads its Node with kubelet\'s credential', () => {
     clients.length = 0;
   });
   afterAll(async () => {
+    for (const s of sockets) s.destroy();
     await new Promise((ok) => api.close(ok));
     await new Promise((ok) => proxy.close(ok));
     rmSync(dir, { recursive: true, force: true });
