@@ -4,6 +4,7 @@ import type { Operation } from '@skyweave/cloud-emulator/src/core/types';
 import { ApiClient, sandboxAccount } from '@skyweave/tools/stack/api';
 import { ensureLocalServices } from '@skyweave/tools/stack/services';
 import { startStack } from '@skyweave/tools/stack/stack';
+import { CpuSampler } from './cpu-sampler';
 
 /**
  * npm run bench:provision [-- --factor 10 --runs 3 --max-ratio 2.0]
@@ -13,7 +14,12 @@ import { startStack } from '@skyweave/tools/stack/stack';
  * 4-cloud cluster (3 masters on AWS, one worker per cloud) and compares it with the critical path those latencies imply.
  * The provision time ends at the cluster's ClusterReady event (the Ready transition's commit), polled every 100 ms.
  * Each run starts once the previous run's cluster is deleted. `--timeline` prints every event of the last run; `SKYWEAVE_CPU_PROF_DIR=<dir>` makes every process of the stack,
- * agents included, write a V8 CPU profile there when it exits (tools/stack/stack.ts).
+ * agents included, write a V8 CPU profile there when it exits (tools/stack/stack.ts). `--cpu` adds one run after the
+ * measured ones (not in the median: its sampling costs CPU too) and prints the CPU time each part of the installation
+ * used in each phase of it (CpuSampler: services, the sandbox, its VMs' agents and commands, PostgreSQL, NATS), what
+ * the whole machine's cores did (`not attributed`: short-lived commands between two samples, the sampler's own `ps`,
+ * this benchmark) and how many cores that is: on a 2-core machine the phases after the VMs boot are CPU-bound, and
+ * this says by whom.
  *
  * Critical path: per cloud, the network is ready after its longest chain of dependent creates (a VPC before its subnet,
  * gateway and security groups, which can then be made in parallel); a node is running after `instance.create` +
@@ -69,10 +75,41 @@ async function pricesRead(api: ApiClient, id: string, clouds: string[]): Promise
 /** How long the warm-up waits for the autoscaler's first price reads (ms). */
 const PRICES_TIMEOUT_MS = 60_000;
 
+/**
+ * The `--cpu` table: CPU ms each part of the installation used in each phase of one run (from the POST at `t0`, epoch
+ * ms, through its events: last NetworkReady, last InstanceLaunched, first and last NodeRegistered, last NodeJoined,
+ * ClusterReady), with each phase's wall time and the cores its total CPU amounts to.
+ */
+function cpuByPhase(sampler: CpuSampler, t0: number, ev: { reason: string; createdAt: string }[]): string {
+  const times = (reason: string) => ev.filter((e) => e.reason === reason).map((e) => new Date(e.createdAt).getTime());
+  const edges: [string, number][] = [
+    ['networks', Math.max(...times('NetworkReady'))], ['launch', Math.max(...times('InstanceLaunched'))],
+    ['boot wait', Math.min(...times('NodeRegistered'))], ['registration', Math.max(...times('NodeRegistered'))],
+    ['join', Math.max(...times('NodeJoined'))], ['ready', Math.max(...times('ClusterReady'))],
+  ];
+  const phases = edges.map(([name, end], k) => ({ name, from: k ? edges[k - 1][1] : t0, to: end }));
+  const used = phases.map((p) => sampler.between(p.from, p.to));
+  const machine = phases.map((p) => sampler.machineBusy(p.from, p.to));
+  const sum = (u: Map<string, number>) => [...u.values()].reduce((s, x) => s + x, 0);
+  const groups = [...new Set(used.flatMap((u) => [...u.keys()]))].sort((a, b) => used.reduce((s, u) => s + (u.get(b) ?? 0), 0) - used.reduce((s, u) => s + (u.get(a) ?? 0), 0));
+  const rows: string[][] = [
+    ['CPU ms by part and phase', ...phases.map((p) => p.name)],
+    ['  (phase wall time, ms)', ...phases.map((p) => String(p.to - p.from))],
+    ...groups.map((g) => [`  ${g}`, ...used.map((u) => String(Math.round(u.get(g) ?? 0)))]),
+    ['  total', ...used.map((u) => String(Math.round(sum(u))))],
+    ['  not attributed', ...used.map((u, k) => String(Math.max(0, Math.round(machine[k] - sum(u)))))],
+    ['  whole machine (all cores)', ...machine.map((m) => String(Math.round(m)))],
+    ['  cores busy (machine)', ...phases.map((p, k) => (machine[k] / Math.max(1, p.to - p.from)).toFixed(2))],
+  ];
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return `CPU of the run after the measured ones (--cpu; sampled every 200 ms):\n${rows.map((r) => r.map((x, c) => (c ? x.padStart(widths[c]) : x.padEnd(widths[c]))).join('  ')).join('\n')}\n`;
+}
+
 const o = new Command('bench:provision').option('--factor <n>', 'divide realistic latencies by', '10').option('--runs <n>', 'measured clusters (after one warm-up)', '3')
   .option('--timeline', 'print every event of the last measured run with its time since the first event')
   .option('--max-ratio <r>', 'exit 1 when provision/critical-path is above this (a regression guard, as CI runs it)')
-  .parse().opts<{ factor: string; runs: string; maxRatio?: string; timeline?: boolean }>();
+  .option('--cpu', 'one more run, not measured, sampling every process\'s CPU time: a table of CPU ms by part and phase')
+  .parse().opts<{ factor: string; runs: string; maxRatio?: string; timeline?: boolean; cpu?: boolean }>();
 const factor = Number(o.factor);
 const runs = Number(o.runs);
 
@@ -87,6 +124,7 @@ void (async () => {
   const measured: number[] = [];
   const phases: Record<string, number[]> = {};
   let timeline = '';
+  let cpuTable = '';
   try {
     const api = new ApiClient(stack.apiUrl, stack.apiKey);
     for (const cloud of Object.keys(NETWORK_CHAINS)) {
@@ -94,7 +132,12 @@ void (async () => {
     }
     // run 0 warms the services up (SDK modules loaded, connections open, the autoscaler's price lists read), as in a
     // long-running installation; not measured
-    for (let i = 0; i <= runs; i++) {
+    for (let i = 0; i <= runs + (o.cpu ? 1 : 0); i++) {
+      const sampler = i > runs ? new CpuSampler(
+        new Map([...stack.processes].flatMap(([name, child]) => (child.pid ? [[child.pid, name] as [number, string]] : []))),
+        stack.processes.get('cloud-emulator')?.pid ?? -1,
+      ) : undefined;
+      await sampler?.start();
       const t0 = Date.now();
       const c = await api.ok<{ id: string }>('POST', '/v1/clusters', {
         name: `bench-${i}`, region: 'us-east', clouds: Object.keys(NETWORK_CHAINS), controlPlane: { cloud: 'aws', count: 3 },
@@ -114,12 +157,18 @@ void (async () => {
         // polled gently: the time taken is the ClusterReady event's (below), so polling faster would only add load
         await new Promise((r) => setTimeout(r, 100));
       }
+      await sampler?.stop();
       if (i === 0) {
         await pricesRead(api, c.id, Object.keys(NETWORK_CHAINS));
         await deleted(api, c.id);
         continue;
       }
       const ev = (await api.ok<{ items: { reason: string; object: string | null; createdAt: string }[] }>('GET', `/v1/clusters/${c.id}/events`)).items;
+      if (sampler) {
+        cpuTable = cpuByPhase(sampler, t0, ev);
+        await deleted(api, c.id);
+        continue;
+      }
       // provision time: from the POST to the commit of the cluster's move to Ready (its ClusterReady event, stamped by
       // PostgreSQL on this same machine's clock), not to when this loop happened to see it
       const ready = ev.find((e) => e.reason === 'ClusterReady');
@@ -152,7 +201,7 @@ void (async () => {
     ['provision, runs', measured.map((m) => `${m} ms`).join(', ')],
     ['provision (median)', `${median(measured)} ms`],
   ];
-  process.stdout.write(timeline);
+  process.stdout.write(timeline + cpuTable);
   const w = Math.max(...rows.map((r) => r[0].length));
   process.stdout.write(rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n') + '\n');
   const ratio = median(measured) / criticalMs;
