@@ -78,7 +78,9 @@ const PRICES_TIMEOUT_MS = 60_000;
 /**
  * The `--cpu` table: CPU ms each part of the installation used in each phase of one run (from the POST at `t0`, epoch
  * ms, through its events: last NetworkReady, last InstanceLaunched, first and last NodeRegistered, last NodeJoined,
- * ClusterReady), with each phase's wall time and the cores its total CPU amounts to.
+ * ClusterReady), with each phase's wall time, the whole machine's busy CPU ms (CpuSampler.machineBusy), what of it no
+ * part accounts for, and the cores the machine's figure amounts to.
+ * @returns the table as text, one line per row, ending in a newline.
  */
 function cpuByPhase(sampler: CpuSampler, t0: number, ev: { reason: string; createdAt: string }[]): string {
   const times = (reason: string) => ev.filter((e) => e.reason === reason).map((e) => new Date(e.createdAt).getTime());
